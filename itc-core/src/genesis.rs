@@ -1,2 +1,196 @@
-//! (in progress)
-#![allow(missing_docs)]
+//! Genesis configuration: chain id, parameters, funded accounts and the first
+//! validator set, loaded from JSON.
+//!
+//! ```
+//! use itc_core::genesis::Genesis;
+//! let json = r#"{
+//!   "chain_id": 7,
+//!   "epoch_length": 100,
+//!   "accounts": [
+//!     {"public_key": "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c", "balance": 1000}
+//!   ],
+//!   "validators": [
+//!     {"public_key": "8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394", "weight": 10}
+//!   ]
+//! }"#;
+//! let genesis = Genesis::from_json(json).unwrap();
+//! assert_eq!(genesis.chain_id, 7);
+//! assert_eq!(genesis.validator_set().unwrap().total_weight(), 10);
+//! ```
+
+use crate::hash::{Domain, Hash};
+use crate::keys::PublicKey;
+use crate::ledger::LedgerParams;
+use crate::types::{Amount, ChainId, Validator, ValidatorSet, ValidatorSetError};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// Most accounts a genesis file may fund.
+pub const GENESIS_ACCOUNTS_MAX: usize = 1_000_000;
+
+/// Why a genesis configuration is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenesisError {
+    /// The JSON could not be parsed.
+    #[error("invalid genesis json: {0}")]
+    Json(String),
+    /// `epoch_length` is zero.
+    #[error("epoch length must be positive")]
+    ZeroEpochLength,
+    /// The validator list is not a valid set.
+    #[error("invalid validators: {0}")]
+    Validators(ValidatorSetError),
+    /// Too many accounts.
+    #[error("too many genesis accounts: {0}")]
+    TooManyAccounts(usize),
+    /// Balances of one account add up past `u64::MAX`.
+    #[error("genesis balance overflow")]
+    BalanceOverflow,
+}
+
+/// A funded account at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisAccount {
+    /// The account's key (hex in JSON).
+    #[serde(with = "hex_key")]
+    pub public_key: PublicKey,
+    /// Initial balance in base units.
+    pub balance: u64,
+}
+
+/// A validator at genesis (its weight is bonded as its stake).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisValidator {
+    /// The validator's key (hex in JSON).
+    #[serde(with = "hex_key")]
+    pub public_key: PublicKey,
+    /// Voting weight.
+    pub weight: u64,
+}
+
+/// The genesis configuration of a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// Chain id, bound into every signature.
+    pub chain_id: u32,
+    /// Genesis time in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub genesis_time_ms: u64,
+    /// Blocks per epoch.
+    #[serde(default = "default_epoch_length")]
+    pub epoch_length: u64,
+    /// Minimum transaction fee.
+    #[serde(default = "default_min_fee")]
+    pub min_fee: u64,
+    /// Minimum bonded stake to become a validator.
+    #[serde(default = "default_min_validator_stake")]
+    pub min_validator_stake: u64,
+    /// Funded accounts.
+    #[serde(default)]
+    pub accounts: Vec<GenesisAccount>,
+    /// The first validator set.
+    pub validators: Vec<GenesisValidator>,
+}
+
+fn default_epoch_length() -> u64 {
+    1000
+}
+fn default_min_fee() -> u64 {
+    1
+}
+fn default_min_validator_stake() -> u64 {
+    1
+}
+
+impl Default for Genesis {
+    fn default() -> Self {
+        Genesis {
+            chain_id: 0,
+            genesis_time_ms: 0,
+            epoch_length: default_epoch_length(),
+            min_fee: default_min_fee(),
+            min_validator_stake: default_min_validator_stake(),
+            accounts: Vec::new(),
+            validators: Vec::new(),
+        }
+    }
+}
+
+impl Genesis {
+    /// Parse a genesis JSON document.
+    ///
+    /// # Errors
+    /// [`GenesisError::Json`] for malformed JSON, bad hex or unknown fields.
+    pub fn from_json(json: &str) -> Result<Genesis, GenesisError> {
+        serde_json::from_str(json).map_err(|e| GenesisError::Json(e.to_string()))
+    }
+
+    /// Serialize to pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("genesis serializes")
+    }
+
+    /// The chain parameters.
+    ///
+    /// # Errors
+    /// [`GenesisError::ZeroEpochLength`].
+    pub fn params(&self) -> Result<LedgerParams, GenesisError> {
+        if self.epoch_length == 0 {
+            return Err(GenesisError::ZeroEpochLength);
+        }
+        if self.accounts.len() > GENESIS_ACCOUNTS_MAX {
+            return Err(GenesisError::TooManyAccounts(self.accounts.len()));
+        }
+        Ok(LedgerParams {
+            chain_id: ChainId(self.chain_id),
+            epoch_length: self.epoch_length,
+            min_fee: Amount(self.min_fee),
+            min_validator_stake: Amount(self.min_validator_stake),
+        })
+    }
+
+    /// The first validator set.
+    ///
+    /// # Errors
+    /// [`GenesisError::Validators`] if the list is not a valid set.
+    pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
+        ValidatorSet::new(
+            self.validators
+                .iter()
+                .map(|v| Validator {
+                    key: v.public_key,
+                    weight: v.weight,
+                })
+                .collect(),
+        )
+        .map_err(GenesisError::Validators)
+    }
+
+    /// A hash identifying this genesis (over its canonical JSON).
+    pub fn hash(&self) -> Hash {
+        Hash::of(
+            Domain::Genesis,
+            serde_json::to_string(self).expect("genesis serializes").as_bytes(),
+        )
+    }
+}
+
+mod hex_key {
+    use crate::keys::PublicKey;
+    use alloc::string::String;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(key: &PublicKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::hex::encode(&key.0))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::hex::decode_array::<32>(&text)
+            .map(PublicKey)
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -1,2 +1,1015 @@
-//! (in progress)
-#![allow(missing_docs)]
+//! The ledger state machine.
+//!
+//! [`Ledger`] applies blocks of transactions to state kept in a
+//! [`SparseMerkleTree`] and returns the new state root together with the
+//! storage writes the caller must persist (the ledger itself does no I/O).
+//! Application is deterministic and integer-only: the same blocks give the
+//! same root on every machine.
+//!
+//! A block is applied atomically: if any transaction is invalid, the block is
+//! rejected with the index of the first invalid transaction and the reason,
+//! and the state is unchanged. Block builders use [`Ledger::select_valid`] to
+//! drop invalid transactions before proposing.
+//!
+//! ```
+//! use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+//! use itc_core::keys::Keypair;
+//! use itc_core::ledger::{BlockContext, Ledger};
+//! use itc_core::types::{Amount, ChainId, Payload, Transaction};
+//!
+//! let alice = Keypair::from_seed([1; 32]);
+//! let bob = Keypair::from_seed([2; 32]).public();
+//! let validator = Keypair::from_seed([9; 32]).public();
+//! let genesis = Genesis {
+//!     chain_id: 7,
+//!     accounts: vec![GenesisAccount { public_key: alice.public(), balance: 1_000 }],
+//!     validators: vec![GenesisValidator { public_key: validator, weight: 10 }],
+//!     ..Genesis::default()
+//! };
+//! let (mut ledger, _initial_writes) = Ledger::from_genesis(&genesis).unwrap();
+//! let tx = Transaction::new_signed(&alice, ChainId(7), 0, Amount(1),
+//!     Payload::Transfer { to: bob, amount: Amount(100) });
+//! let context = BlockContext { height: 1, proposer: validator, time_ms: 0 };
+//! let outcome = ledger.apply_block(&context, &[tx]).unwrap();
+//! assert_eq!(outcome.state_root, ledger.state_root());
+//! assert_eq!(ledger.account(&bob).balance, Amount(100));
+//! assert_eq!(ledger.account(&validator).balance, Amount(1)); // the fee
+//! ```
+
+use crate::encoding::{write_vec, Decode, DecodeError, Encode, Reader};
+use crate::genesis::{Genesis, GenesisError};
+use crate::hash::{Domain, Hash};
+use crate::keys::{PublicKey, SigningDomain};
+use crate::smt::{SparseMerkleTree, StateProof};
+use crate::storage::{Storage, StorageError, WriteBatch};
+use crate::types::{
+    Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction, Validator, ValidatorSet,
+    ValidatorSetError, VALIDATORS_MAX,
+};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// Most validator candidates (accounts with any stake) tracked at once.
+pub const CANDIDATES_MAX: usize = 1024;
+/// Storage key prefix of state entries (`prefix || state key hash`).
+pub const STORAGE_STATE_PREFIX: &[u8] = b"ledger/state/";
+/// Storage key of the ledger's metadata (chain id, parameters, height).
+pub const STORAGE_META_KEY: &[u8] = b"ledger/meta";
+/// Page size used when loading state from storage.
+const LOAD_PAGE: usize = 4096;
+
+/// State keys: where each kind of record lives in the state tree.
+///
+/// Light clients use these to know which key a proof must be about.
+pub mod state_key {
+    use super::*;
+
+    fn key(tag: u8, parts: &[&[u8]]) -> Hash {
+        let mut hasher = crate::hash::Hasher::new(Domain::StateKey);
+        hasher.update(&[tag]);
+        for p in parts {
+            hasher.update(p);
+        }
+        hasher.finalize()
+    }
+
+    /// An account's balance and nonce ([`AccountState`]).
+    pub fn account(owner: &PublicKey) -> Hash {
+        key(1, &[&owner.0])
+    }
+
+    /// A device's registration ([`DeviceRecord`]).
+    pub fn device(device: &PublicKey) -> Hash {
+        key(2, &[&device.0])
+    }
+
+    /// A grant of `device` to `grantee` ([`Grant`]).
+    pub fn grant(device: &PublicKey, grantee: &PublicKey) -> Hash {
+        key(3, &[&device.0, &grantee.0])
+    }
+
+    /// A validator's stake ([`StakeRecord`]).
+    pub fn stake(validator: &PublicKey) -> Hash {
+        key(4, &[&validator.0])
+    }
+
+    /// The list of staking candidates.
+    pub fn candidates() -> Hash {
+        key(5, &[])
+    }
+
+    /// The validator set that signs the next block.
+    pub fn validator_set() -> Hash {
+        key(6, &[])
+    }
+}
+
+/// The hash of a state value as stored in the tree.
+pub fn value_hash(value: &[u8]) -> Hash {
+    Hash::of(Domain::StateValue, value)
+}
+
+/// An account's balance and next nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct AccountState {
+    /// Spendable balance.
+    pub balance: Amount,
+    /// Nonce the next transaction must carry.
+    pub nonce: u64,
+}
+
+/// A registered device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Current owner.
+    pub owner: PublicKey,
+    /// Security level (sets DAG proof-of-work difficulty).
+    pub security_level: SecurityLevel,
+    /// Hash of off-chain metadata.
+    pub metadata_hash: Hash,
+}
+
+/// Access granted on a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// Permission bits.
+    pub permissions: Permissions,
+    /// First height at which the grant no longer holds.
+    pub expiry_height: u64,
+    /// The owner who granted it; the grant counts only while they own the device.
+    pub granted_by: PublicKey,
+}
+
+/// Stake of a validator candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StakeRecord {
+    /// Bonded amount (the weight from the next epoch on).
+    pub bonded: Amount,
+    /// Amount released to the balance at the next epoch boundary.
+    pub unbonding: Amount,
+}
+
+macro_rules! record_codec {
+    ($t:ident { $($field:ident),* }) => {
+        impl Encode for $t {
+            fn encode_to(&self, out: &mut Vec<u8>) {
+                $(self.$field.encode_to(out);)*
+            }
+        }
+        impl Decode for $t {
+            fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Ok($t { $($field: Decode::decode_from(r)?,)* })
+            }
+        }
+    };
+}
+record_codec!(AccountState { balance, nonce });
+record_codec!(DeviceRecord { owner, security_level, metadata_hash });
+record_codec!(Grant { permissions, expiry_height, granted_by });
+record_codec!(StakeRecord { bonded, unbonding });
+
+/// Why a transaction was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TxError {
+    /// The transaction is for another chain.
+    #[error("wrong chain: expected {expected:?}, found {found:?}")]
+    WrongChain {
+        /// This ledger's chain.
+        expected: ChainId,
+        /// The transaction's chain.
+        found: ChainId,
+    },
+    /// The sender's signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// The nonce was already used.
+    #[error("stale nonce: expected {expected}, found {found}")]
+    StaleNonce {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        found: u64,
+    },
+    /// The nonce is ahead of the account's next nonce.
+    #[error("future nonce: expected {expected}, found {found}")]
+    FutureNonce {
+        /// The account's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        found: u64,
+    },
+    /// The fee is below the chain's minimum.
+    #[error("fee {found} below minimum {minimum}")]
+    FeeTooLow {
+        /// Minimum fee.
+        minimum: u64,
+        /// Offered fee.
+        found: u64,
+    },
+    /// The sender cannot pay amount plus fee.
+    #[error("insufficient balance: needed {needed}, available {available}")]
+    InsufficientBalance {
+        /// Amount plus fee.
+        needed: u64,
+        /// Sender's balance.
+        available: u64,
+    },
+    /// A balance would overflow.
+    #[error("amount overflow")]
+    AmountOverflow,
+    /// A zero amount where a positive one is required.
+    #[error("zero amount")]
+    ZeroAmount,
+    /// The device is already registered.
+    #[error("device already registered")]
+    DeviceAlreadyRegistered,
+    /// The device's pairing signature over the owner's key is invalid.
+    #[error("bad pairing proof")]
+    BadPairingProof,
+    /// The device is not registered.
+    #[error("unknown device")]
+    UnknownDevice,
+    /// The sender does not own the device.
+    #[error("sender is not the device owner")]
+    NotOwner,
+    /// The grant's expiry height has already passed.
+    #[error("grant expired")]
+    GrantExpired,
+    /// There is no such grant to revoke.
+    #[error("no such grant")]
+    NoSuchGrant,
+    /// Unbonding more than is bonded.
+    #[error("insufficient stake: bonded {bonded}, requested {requested}")]
+    InsufficientStake {
+        /// Bonded amount.
+        bonded: u64,
+        /// Requested amount.
+        requested: u64,
+    },
+    /// The candidate list is full.
+    #[error("too many staking candidates")]
+    TooManyCandidates,
+    /// Stored state could not be decoded (a bug or corrupted storage).
+    #[error("corrupted state record")]
+    CorruptedState,
+}
+
+/// Why a block could not be applied. The ledger is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// The block's height does not follow the ledger's.
+    #[error("unexpected height: expected {expected}, found {found}")]
+    UnexpectedHeight {
+        /// Next height.
+        expected: u64,
+        /// Block's height.
+        found: u64,
+    },
+    /// A transaction is invalid.
+    #[error("transaction {index} invalid: {error}")]
+    InvalidTransaction {
+        /// Its position in the block.
+        index: usize,
+        /// Why.
+        error: TxError,
+    },
+    /// The epoch's new validator set is invalid.
+    #[error("invalid validator set: {0}")]
+    ValidatorSet(ValidatorSetError),
+}
+
+/// Errors opening or creating a ledger.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The genesis configuration is invalid.
+    #[error("invalid genesis: {0}")]
+    Genesis(#[from] GenesisError),
+    /// The storage failed.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// Stored ledger data is corrupted or missing.
+    #[error("corrupted ledger storage: {0}")]
+    Corrupted(&'static str),
+}
+
+/// Where and when a block is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// The block's height.
+    pub height: u64,
+    /// The proposer, who receives the fees.
+    pub proposer: PublicKey,
+    /// The block's time (informational; not used by state transitions).
+    pub time_ms: u64,
+}
+
+/// Chain parameters fixed at genesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LedgerParams {
+    /// The chain id.
+    pub chain_id: ChainId,
+    /// Blocks per epoch; the validator set changes after heights that are
+    /// multiples of this.
+    pub epoch_length: u64,
+    /// Minimum fee per transaction.
+    pub min_fee: Amount,
+    /// Minimum bonded stake to be a validator.
+    pub min_validator_stake: Amount,
+}
+
+record_codec!(LedgerParams { chain_id, epoch_length, min_fee, min_validator_stake });
+
+/// The result of applying a block.
+#[derive(Clone, Debug)]
+#[must_use = "the writes must be persisted"]
+pub struct BlockOutcome {
+    /// The state root after the block.
+    pub state_root: Hash,
+    /// Set when the block ended an epoch: the validator set that signs the
+    /// next block.
+    pub next_validator_set: Option<ValidatorSet>,
+    /// Total fees credited to the proposer.
+    pub fees: Amount,
+    /// The storage writes that make this block's state durable.
+    pub writes: WriteBatch,
+}
+
+/// The ledger: committed state, its sparse Merkle tree and the current
+/// validator set.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    params: LedgerParams,
+    height: u64,
+    values: hashbrown::HashMap<Hash, Vec<u8>>,
+    tree: SparseMerkleTree,
+    validators: ValidatorSet,
+}
+
+/// Pending writes layered over committed state (deterministic order).
+type Overlay = BTreeMap<Hash, Option<Vec<u8>>>;
+
+struct View<'a> {
+    ledger: &'a Ledger,
+    block: &'a Overlay,
+    tx: Overlay,
+}
+
+impl View<'_> {
+    fn get_raw(&self, key: &Hash) -> Option<&[u8]> {
+        if let Some(v) = self.tx.get(key) {
+            return v.as_deref();
+        }
+        if let Some(v) = self.block.get(key) {
+            return v.as_deref();
+        }
+        self.ledger.values.get(key).map(Vec::as_slice)
+    }
+
+    fn get<T: Decode>(&self, key: &Hash) -> Result<Option<T>, TxError> {
+        self.get_raw(key)
+            .map(|bytes| T::decode(bytes).map_err(|_| TxError::CorruptedState))
+            .transpose()
+    }
+
+    fn put<T: Encode>(&mut self, key: Hash, value: &T) {
+        self.tx.insert(key, Some(value.encode()));
+    }
+
+    fn delete(&mut self, key: Hash) {
+        self.tx.insert(key, None);
+    }
+
+    fn account(&self, owner: &PublicKey) -> Result<AccountState, TxError> {
+        Ok(self.get(&state_key::account(owner))?.unwrap_or_default())
+    }
+
+    fn credit(&mut self, owner: &PublicKey, amount: Amount) -> Result<(), TxError> {
+        if amount == Amount::ZERO {
+            return Ok(());
+        }
+        let mut account = self.account(owner)?;
+        account.balance = account
+            .balance
+            .checked_add(amount)
+            .ok_or(TxError::AmountOverflow)?;
+        self.put(state_key::account(owner), &account);
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Create the ledger at height 0 from a genesis configuration; also
+    /// returns the writes that persist it.
+    ///
+    /// # Errors
+    /// [`LedgerError::Genesis`] if the configuration is invalid.
+    pub fn from_genesis(genesis: &Genesis) -> Result<(Ledger, WriteBatch), LedgerError> {
+        let params = genesis.params()?;
+        let validators = genesis.validator_set()?;
+        let mut overlay = Overlay::new();
+        let mut candidates = Vec::new();
+        for v in validators.validators() {
+            let stake = StakeRecord {
+                bonded: Amount(v.weight),
+                unbonding: Amount::ZERO,
+            };
+            overlay.insert(state_key::stake(&v.key), Some(stake.encode()));
+            candidates.push(v.key);
+        }
+        candidates.sort();
+        overlay.insert(state_key::candidates(), Some(encode_keys(&candidates)));
+        overlay.insert(state_key::validator_set(), Some(validators.encode()));
+        let mut balances: BTreeMap<PublicKey, Amount> = BTreeMap::new();
+        for account in &genesis.accounts {
+            let entry = balances.entry(account.public_key).or_default();
+            *entry = entry
+                .checked_add(Amount(account.balance))
+                .ok_or(GenesisError::BalanceOverflow)?;
+        }
+        for (key, balance) in balances {
+            let state = AccountState { balance, nonce: 0 };
+            overlay.insert(state_key::account(&key), Some(state.encode()));
+        }
+        let mut ledger = Ledger {
+            params,
+            height: 0,
+            values: hashbrown::HashMap::new(),
+            tree: SparseMerkleTree::new(),
+            validators,
+        };
+        let mut writes = WriteBatch::new();
+        ledger.commit_overlay(overlay, &mut writes);
+        writes.put(STORAGE_META_KEY.to_vec(), ledger.meta_bytes());
+        Ok((ledger, writes))
+    }
+
+    /// Reload a ledger persisted by applying the writes this type returned.
+    ///
+    /// # Errors
+    /// [`LedgerError::Storage`] or [`LedgerError::Corrupted`].
+    pub fn open<S: Storage + ?Sized>(storage: &S) -> Result<Ledger, LedgerError> {
+        let meta = storage
+            .get(STORAGE_META_KEY)?
+            .ok_or(LedgerError::Corrupted("missing ledger metadata"))?;
+        let mut reader = Reader::new(&meta);
+        let params = LedgerParams::decode_from(&mut reader)
+            .map_err(|_| LedgerError::Corrupted("ledger metadata"))?;
+        let height = reader
+            .read_u64()
+            .map_err(|_| LedgerError::Corrupted("ledger metadata"))?;
+        reader
+            .finish()
+            .map_err(|_| LedgerError::Corrupted("ledger metadata"))?;
+        let mut values = hashbrown::HashMap::new();
+        let mut tree = SparseMerkleTree::new();
+        let mut start_after: Option<Vec<u8>> = None;
+        loop {
+            let page =
+                storage.scan_prefix(STORAGE_STATE_PREFIX, start_after.as_deref(), LOAD_PAGE)?;
+            let done = page.len() < LOAD_PAGE;
+            for (key, value) in page {
+                let hash_bytes: [u8; 32] = key[STORAGE_STATE_PREFIX.len()..]
+                    .try_into()
+                    .map_err(|_| LedgerError::Corrupted("state key length"))?;
+                let key_hash = Hash(hash_bytes);
+                tree.insert(key_hash, value_hash(&value));
+                values.insert(key_hash, value);
+                start_after = Some(key);
+            }
+            if done {
+                break;
+            }
+        }
+        let validators = values
+            .get(&state_key::validator_set())
+            .and_then(|bytes| ValidatorSet::decode(bytes).ok())
+            .ok_or(LedgerError::Corrupted("validator set"))?;
+        Ok(Ledger {
+            params,
+            height,
+            values,
+            tree,
+            validators,
+        })
+    }
+
+    fn meta_bytes(&self) -> Vec<u8> {
+        let mut out = self.params.encode();
+        self.height.encode_to(&mut out);
+        out
+    }
+
+    /// Chain parameters.
+    pub fn params(&self) -> &LedgerParams {
+        &self.params
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> ChainId {
+        self.params.chain_id
+    }
+
+    /// Height of the last applied block (0 at genesis).
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// The validator set that signs the next block.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// Current state root.
+    pub fn state_root(&mut self) -> Hash {
+        self.tree.root()
+    }
+
+    /// Number of entries in the state.
+    pub fn state_len(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// Raw bytes of a state entry.
+    pub fn get_raw(&self, key: &Hash) -> Option<&[u8]> {
+        self.values.get(key).map(Vec::as_slice)
+    }
+
+    /// An account's state (default if it never received anything).
+    pub fn account(&self, owner: &PublicKey) -> AccountState {
+        self.decoded(&state_key::account(owner)).unwrap_or_default()
+    }
+
+    /// A device's registration.
+    pub fn device(&self, device: &PublicKey) -> Option<DeviceRecord> {
+        self.decoded(&state_key::device(device))
+    }
+
+    /// A grant on a device.
+    pub fn grant(&self, device: &PublicKey, grantee: &PublicKey) -> Option<Grant> {
+        self.decoded(&state_key::grant(device, grantee))
+    }
+
+    /// A candidate's stake.
+    pub fn stake(&self, validator: &PublicKey) -> StakeRecord {
+        self.decoded(&state_key::stake(validator)).unwrap_or_default()
+    }
+
+    fn decoded<T: Decode>(&self, key: &Hash) -> Option<T> {
+        self.values.get(key).and_then(|b| T::decode(b).ok())
+    }
+
+    /// A proof of the value (or absence) of a state key against the current
+    /// root, together with the raw value if present.
+    pub fn prove(&mut self, key: &Hash) -> (Option<Vec<u8>>, StateProof) {
+        let proof = self.tree.prove(key);
+        (self.values.get(key).cloned(), proof)
+    }
+
+    /// Check a transaction against the committed state as if it were the only
+    /// one in the next block (mempool admission).
+    ///
+    /// # Errors
+    /// The [`TxError`] that would reject it.
+    pub fn check_transaction(&self, tx: &Transaction) -> Result<(), TxError> {
+        let empty = Overlay::new();
+        let mut view = View {
+            ledger: self,
+            block: &empty,
+            tx: Overlay::new(),
+        };
+        let context = BlockContext {
+            height: self.height + 1,
+            proposer: PublicKey([0; 32]),
+            time_ms: 0,
+        };
+        self.execute(&mut view, &context, tx, true)
+    }
+
+    /// Keep the transactions that are valid in sequence on top of the
+    /// committed state, for a proposer building the next block. Returns the
+    /// kept transactions and the rejected ones with reasons.
+    pub fn select_valid(
+        &self,
+        context: &BlockContext,
+        candidates: Vec<Transaction>,
+    ) -> (Vec<Transaction>, Vec<(Transaction, TxError)>) {
+        let mut block = Overlay::new();
+        let mut kept = Vec::new();
+        let mut rejected = Vec::new();
+        for tx in candidates {
+            let mut view = View {
+                ledger: self,
+                block: &block,
+                tx: Overlay::new(),
+            };
+            match self.execute(&mut view, context, &tx, true) {
+                Ok(()) => {
+                    let writes = core::mem::take(&mut view.tx);
+                    block.extend(writes);
+                    kept.push(tx);
+                }
+                Err(error) => rejected.push((tx, error)),
+            }
+        }
+        (kept, rejected)
+    }
+
+    /// Apply a block's transactions atomically.
+    ///
+    /// # Errors
+    /// [`BlockError`] if the height is wrong or any transaction is invalid;
+    /// the ledger is then unchanged.
+    pub fn apply_block(
+        &mut self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+    ) -> Result<BlockOutcome, BlockError> {
+        self.apply_block_inner(context, transactions, true)
+    }
+
+    /// Like [`Ledger::apply_block`] but trusting that every signature was
+    /// already verified (for example by the consensus layer before voting).
+    ///
+    /// # Errors
+    /// As [`Ledger::apply_block`], except that signatures are not checked.
+    pub fn apply_block_preverified(
+        &mut self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+    ) -> Result<BlockOutcome, BlockError> {
+        self.apply_block_inner(context, transactions, false)
+    }
+
+    /// The state root and next validator set a block would produce, without
+    /// changing the ledger (for proposing and for checking a proposal).
+    ///
+    /// # Errors
+    /// As [`Ledger::apply_block`].
+    pub fn preview_block(
+        &mut self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+    ) -> Result<(Hash, Option<ValidatorSet>), BlockError> {
+        let (overlay, next_set, _fees) = self.execute_block(context, transactions, true)?;
+        let mut undo = Overlay::new();
+        for key in overlay.keys() {
+            undo.insert(*key, self.values.get(key).cloned());
+        }
+        let mut scratch = WriteBatch::new();
+        self.commit_overlay(overlay, &mut scratch);
+        let root = self.tree.root();
+        self.commit_overlay(undo, &mut scratch);
+        Ok((root, next_set))
+    }
+
+    fn apply_block_inner(
+        &mut self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+        verify_signatures: bool,
+    ) -> Result<BlockOutcome, BlockError> {
+        let (overlay, next_validator_set, fees) =
+            self.execute_block(context, transactions, verify_signatures)?;
+        let mut writes = WriteBatch::new();
+        self.commit_overlay(overlay, &mut writes);
+        self.height = context.height;
+        if let Some(set) = &next_validator_set {
+            self.validators = set.clone();
+        }
+        writes.put(STORAGE_META_KEY.to_vec(), self.meta_bytes());
+        Ok(BlockOutcome {
+            state_root: self.tree.root(),
+            next_validator_set,
+            fees,
+            writes,
+        })
+    }
+
+    fn execute_block(
+        &self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+        verify_signatures: bool,
+    ) -> Result<(Overlay, Option<ValidatorSet>, Amount), BlockError> {
+        if context.height != self.height + 1 {
+            return Err(BlockError::UnexpectedHeight {
+                expected: self.height + 1,
+                found: context.height,
+            });
+        }
+        let mut block = Overlay::new();
+        let mut fees = Amount::ZERO;
+        for (index, tx) in transactions.iter().enumerate() {
+            let mut view = View {
+                ledger: self,
+                block: &block,
+                tx: Overlay::new(),
+            };
+            self.execute(&mut view, context, tx, verify_signatures)
+                .map_err(|error| BlockError::InvalidTransaction { index, error })?;
+            let writes = core::mem::take(&mut view.tx);
+            block.extend(writes);
+            fees = fees.checked_add(tx.fee).ok_or(BlockError::InvalidTransaction {
+                index,
+                error: TxError::AmountOverflow,
+            })?;
+        }
+        let mut next_set = None;
+        if context.height % self.params.epoch_length == 0 {
+            let mut view = View {
+                ledger: self,
+                block: &block,
+                tx: Overlay::new(),
+            };
+            next_set = self.end_epoch(&mut view)?;
+            let writes = core::mem::take(&mut view.tx);
+            block.extend(writes);
+        }
+        Ok((block, next_set, fees))
+    }
+
+    /// Release unbonding stake and compute the next validator set from the
+    /// bonded stakes (heaviest first, at most [`VALIDATORS_MAX`]).
+    fn end_epoch(&self, view: &mut View<'_>) -> Result<Option<ValidatorSet>, BlockError> {
+        let corrupted = BlockError::InvalidTransaction {
+            index: usize::MAX,
+            error: TxError::CorruptedState,
+        };
+        let candidates: Vec<PublicKey> = view
+            .get_raw(&state_key::candidates())
+            .map(decode_keys)
+            .transpose()
+            .map_err(|_| corrupted.clone())?
+            .unwrap_or_default();
+        let mut remaining = Vec::with_capacity(candidates.len());
+        let mut weighted = Vec::new();
+        for key in candidates {
+            let mut stake: StakeRecord = view
+                .get(&state_key::stake(&key))
+                .map_err(|_| corrupted.clone())?
+                .unwrap_or_default();
+            if stake.unbonding != Amount::ZERO {
+                let released = stake.unbonding;
+                stake.unbonding = Amount::ZERO;
+                view.credit(&key, released)
+                    .map_err(|error| BlockError::InvalidTransaction {
+                        index: usize::MAX,
+                        error,
+                    })?;
+            }
+            if stake.bonded == Amount::ZERO {
+                view.delete(state_key::stake(&key));
+                continue;
+            }
+            view.put(state_key::stake(&key), &stake);
+            remaining.push(key);
+            if stake.bonded >= self.params.min_validator_stake {
+                weighted.push(Validator {
+                    key,
+                    weight: stake.bonded.0,
+                });
+            }
+        }
+        view.put_raw(state_key::candidates(), encode_keys(&remaining));
+        weighted.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.key.cmp(&b.key)));
+        weighted.truncate(VALIDATORS_MAX);
+        if weighted.is_empty() {
+            // Never halt the chain by electing nobody: keep the current set.
+            return Ok(None);
+        }
+        let set = ValidatorSet::new(weighted).map_err(BlockError::ValidatorSet)?;
+        if set == self.validators {
+            return Ok(None);
+        }
+        view.put(state_key::validator_set(), &set);
+        Ok(Some(set))
+    }
+
+    fn commit_overlay(&mut self, overlay: Overlay, writes: &mut WriteBatch) {
+        for (key, value) in overlay {
+            let mut storage_key = Vec::with_capacity(STORAGE_STATE_PREFIX.len() + 32);
+            storage_key.extend_from_slice(STORAGE_STATE_PREFIX);
+            storage_key.extend_from_slice(&key.0);
+            match value {
+                Some(bytes) => {
+                    self.tree.insert(key, value_hash(&bytes));
+                    writes.put(storage_key, bytes.clone());
+                    self.values.insert(key, bytes);
+                }
+                None => {
+                    self.tree.remove(&key);
+                    self.values.remove(&key);
+                    writes.delete(storage_key);
+                }
+            }
+        }
+    }
+
+    fn execute(
+        &self,
+        view: &mut View<'_>,
+        context: &BlockContext,
+        tx: &Transaction,
+        verify_signature: bool,
+    ) -> Result<(), TxError> {
+        if tx.chain_id != self.params.chain_id {
+            return Err(TxError::WrongChain {
+                expected: self.params.chain_id,
+                found: tx.chain_id,
+            });
+        }
+        let mut sender = view.account(&tx.sender)?;
+        if tx.nonce < sender.nonce {
+            return Err(TxError::StaleNonce {
+                expected: sender.nonce,
+                found: tx.nonce,
+            });
+        }
+        if tx.nonce > sender.nonce {
+            return Err(TxError::FutureNonce {
+                expected: sender.nonce,
+                found: tx.nonce,
+            });
+        }
+        if tx.fee < self.params.min_fee {
+            return Err(TxError::FeeTooLow {
+                minimum: self.params.min_fee.0,
+                found: tx.fee.0,
+            });
+        }
+        let spent = match tx.payload {
+            Payload::Transfer { amount, .. } | Payload::Bond { amount } => amount,
+            _ => Amount::ZERO,
+        };
+        let needed = spent.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
+        if sender.balance < needed {
+            return Err(TxError::InsufficientBalance {
+                needed: needed.0,
+                available: sender.balance.0,
+            });
+        }
+        if verify_signature {
+            tx.verify_signature().map_err(|_| TxError::BadSignature)?;
+        }
+        sender.balance = sender
+            .balance
+            .checked_sub(needed)
+            .ok_or(TxError::AmountOverflow)?;
+        sender.nonce += 1;
+        view.put(state_key::account(&tx.sender), &sender);
+        self.execute_payload(view, context, tx)?;
+        view.credit(&context.proposer, tx.fee)
+    }
+
+    fn execute_payload(
+        &self,
+        view: &mut View<'_>,
+        context: &BlockContext,
+        tx: &Transaction,
+    ) -> Result<(), TxError> {
+        let owned_device = |view: &View<'_>, device: &PublicKey| -> Result<DeviceRecord, TxError> {
+            let record: DeviceRecord = view
+                .get(&state_key::device(device))?
+                .ok_or(TxError::UnknownDevice)?;
+            if record.owner != tx.sender {
+                return Err(TxError::NotOwner);
+            }
+            Ok(record)
+        };
+        match &tx.payload {
+            Payload::Transfer { to, amount } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
+                view.credit(to, *amount)
+            }
+            Payload::RegisterDevice {
+                device,
+                security_level,
+                metadata_hash,
+                pairing_signature,
+            } => {
+                if view.get_raw(&state_key::device(device)).is_some() {
+                    return Err(TxError::DeviceAlreadyRegistered);
+                }
+                device
+                    .verify(
+                        SigningDomain::DevicePairing,
+                        self.params.chain_id,
+                        &tx.sender.0,
+                        pairing_signature,
+                    )
+                    .map_err(|_| TxError::BadPairingProof)?;
+                let record = DeviceRecord {
+                    owner: tx.sender,
+                    security_level: *security_level,
+                    metadata_hash: *metadata_hash,
+                };
+                view.put(state_key::device(device), &record);
+                Ok(())
+            }
+            Payload::TransferDevice { device, new_owner } => {
+                let mut record = owned_device(view, device)?;
+                record.owner = *new_owner;
+                view.put(state_key::device(device), &record);
+                Ok(())
+            }
+            Payload::GrantAccess {
+                device,
+                grantee,
+                permissions,
+                expiry_height,
+            } => {
+                owned_device(view, device)?;
+                if *expiry_height <= context.height {
+                    return Err(TxError::GrantExpired);
+                }
+                let grant = Grant {
+                    permissions: *permissions,
+                    expiry_height: *expiry_height,
+                    granted_by: tx.sender,
+                };
+                view.put(state_key::grant(device, grantee), &grant);
+                Ok(())
+            }
+            Payload::RevokeAccess { device, grantee } => {
+                owned_device(view, device)?;
+                let key = state_key::grant(device, grantee);
+                if view.get_raw(&key).is_none() {
+                    return Err(TxError::NoSuchGrant);
+                }
+                view.delete(key);
+                Ok(())
+            }
+            Payload::Bond { amount } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
+                let key = state_key::stake(&tx.sender);
+                let mut stake: StakeRecord = view.get(&key)?.unwrap_or_default();
+                stake.bonded = stake
+                    .bonded
+                    .checked_add(*amount)
+                    .filter(|b| b.0 <= crate::types::TOTAL_WEIGHT_MAX / VALIDATORS_MAX as u64)
+                    .ok_or(TxError::AmountOverflow)?;
+                view.put(key, &stake);
+                let mut candidates: Vec<PublicKey> = view
+                    .get_raw(&state_key::candidates())
+                    .map(decode_keys)
+                    .transpose()
+                    .map_err(|_| TxError::CorruptedState)?
+                    .unwrap_or_default();
+                if let Err(position) = candidates.binary_search(&tx.sender) {
+                    if candidates.len() >= CANDIDATES_MAX {
+                        return Err(TxError::TooManyCandidates);
+                    }
+                    candidates.insert(position, tx.sender);
+                    view.put_raw(state_key::candidates(), encode_keys(&candidates));
+                }
+                Ok(())
+            }
+            Payload::Unbond { amount } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
+                let key = state_key::stake(&tx.sender);
+                let mut stake: StakeRecord = view.get(&key)?.unwrap_or_default();
+                stake.bonded = stake
+                    .bonded
+                    .checked_sub(*amount)
+                    .ok_or(TxError::InsufficientStake {
+                        bonded: stake.bonded.0,
+                        requested: amount.0,
+                    })?;
+                stake.unbonding = stake
+                    .unbonding
+                    .checked_add(*amount)
+                    .ok_or(TxError::AmountOverflow)?;
+                view.put(key, &stake);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl View<'_> {
+    fn put_raw(&mut self, key: Hash, value: Vec<u8>) {
+        self.tx.insert(key, Some(value));
+    }
+}
+
+fn encode_keys(keys: &[PublicKey]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + keys.len() * 32);
+    write_vec(&mut out, keys);
+    out
+}
+
+fn decode_keys(bytes: &[u8]) -> Result<Vec<PublicKey>, DecodeError> {
+    let mut reader = Reader::new(bytes);
+    let keys: Vec<PublicKey> = reader.read_vec("candidates", CANDIDATES_MAX)?;
+    reader.finish()?;
+    Ok(keys)
+}

@@ -14,7 +14,7 @@
 //!   the redb embedded database.
 //!
 //! # Features
-//! * `std` (default): `std::error::Error` impls and JSON genesis loading.
+//! * `std` (default): `std::error::Error` impls and `std` support in dependencies.
 //!   Without it the crate is `no_std` + `alloc`, for the light client.
 //! * `redb`: [`storage::RedbStorage`], a durable store for nodes.
 //!
@@ -44,7 +44,6 @@
 extern crate alloc;
 
 pub mod encoding;
-#[cfg(feature = "std")]
 pub mod genesis;
 pub mod hash;
 pub mod hex;

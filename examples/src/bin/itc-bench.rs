@@ -1,1 +1,233 @@
-fn main() {}
+//! ITC benchmark binary.
+//!
+//! `cargo run --release -p itc-examples --bin itc-bench -- --json` prints one
+//! JSON object whose `figures` map names to numbers. Ratios are computed
+//! against baselines measured in the same run (for example
+//! `ledger_efficiency = ledger_apply_tx_per_s / verify_per_s`), so they hold
+//! across machines better than absolute figures.
+//!
+//! Options: `--json` (machine-readable output), `--quick` (smaller sizes, for
+//! smoke tests; figures are then not comparable).
+
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::hash::{Domain, Hash};
+use itc_core::keys::{Keypair, PublicKey, SigningDomain};
+use itc_core::ledger::{BlockContext, Ledger};
+use itc_core::merkle;
+use itc_core::smt::SparseMerkleTree;
+use itc_core::types::{Amount, ChainId, Payload, Transaction};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Deterministic pseudo-random generator (SplitMix64) so runs are repeatable.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn bytes32(&mut self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for chunk in out.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next().to_le_bytes());
+        }
+        out
+    }
+}
+
+struct Config {
+    state_keys: usize,
+    verify_iterations: usize,
+    ledger_blocks: usize,
+    block_size: usize,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let json = args.iter().any(|a| a == "--json");
+    let quick = args.iter().any(|a| a == "--quick");
+    let config = if quick {
+        Config {
+            state_keys: 20_000,
+            verify_iterations: 300,
+            ledger_blocks: 2,
+            block_size: 1_000,
+        }
+    } else {
+        Config {
+            state_keys: 1_000_000,
+            verify_iterations: 5_000,
+            ledger_blocks: 10,
+            block_size: 1_000,
+        }
+    };
+    let mut figures: BTreeMap<&'static str, f64> = BTreeMap::new();
+
+    let verify_per_s = bench_verify(&config);
+    figures.insert("verify_per_s", verify_per_s);
+    figures.insert("hash_node_ns", bench_hash_node());
+    figures.insert("smt_update_per_s", bench_smt_update(&config));
+    let ledger_apply_tx_per_s = bench_ledger_apply(&config);
+    figures.insert("ledger_apply_tx_per_s", ledger_apply_tx_per_s);
+    figures.insert("ledger_efficiency", ledger_apply_tx_per_s / verify_per_s);
+
+    if json {
+        let figures_json: serde_json::Map<String, serde_json::Value> = figures
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), round(*v).into()))
+            .collect();
+        let out = serde_json::json!({
+            "figures": figures_json,
+            "context": {
+                "quick": quick,
+                "state_keys": config.state_keys,
+                "block_size": config.block_size,
+                "threads": 1,
+                "crate_version": env!("CARGO_PKG_VERSION"),
+            }
+        });
+        println!("{out}");
+    } else {
+        println!("ITC benchmark ({} state keys, one thread)", config.state_keys);
+        for (name, value) in &figures {
+            println!("  {name:<28} {:>14}", round(*value));
+        }
+    }
+}
+
+fn round(v: f64) -> f64 {
+    if v.abs() >= 100.0 {
+        v.round()
+    } else {
+        (v * 1000.0).round() / 1000.0
+    }
+}
+
+fn bench_verify(config: &Config) -> f64 {
+    let keypair = Keypair::from_seed([3; 32]);
+    let message = [0xA5u8; 120]; // about the size of a transfer's signed bytes
+    let signature = keypair.sign(SigningDomain::Transaction, ChainId(1), &message);
+    let public = keypair.public();
+    let start = Instant::now();
+    for _ in 0..config.verify_iterations {
+        black_box(public.verify(
+            SigningDomain::Transaction,
+            ChainId(1),
+            black_box(&message),
+            &signature,
+        ))
+        .expect("valid signature");
+    }
+    config.verify_iterations as f64 / start.elapsed().as_secs_f64()
+}
+
+fn bench_hash_node() -> f64 {
+    let mut left = Hash::of(Domain::MerkleLeaf, b"left");
+    let right = Hash::of(Domain::MerkleLeaf, b"right");
+    let iterations = 1_000_000u32;
+    let start = Instant::now();
+    for _ in 0..iterations {
+        left = merkle::node_hash(black_box(&left), black_box(&right));
+    }
+    black_box(left);
+    start.elapsed().as_nanos() as f64 / iterations as f64
+}
+
+/// Random-key updates of existing keys in a tree of `state_keys` keys, with
+/// the root recomputed after every 1,000 updates (as a ledger does per block).
+fn bench_smt_update(config: &Config) -> f64 {
+    let mut rng = SplitMix(42);
+    let mut tree = SparseMerkleTree::new();
+    let mut keys = Vec::with_capacity(config.state_keys);
+    for _ in 0..config.state_keys {
+        let key = Hash(rng.bytes32());
+        tree.insert(key, Hash(rng.bytes32()));
+        keys.push(key);
+    }
+    black_box(tree.root());
+    let updates = 200_000usize;
+    let start = Instant::now();
+    for i in 0..updates {
+        let key = keys[(rng.next() % keys.len() as u64) as usize];
+        tree.insert(key, Hash(rng.bytes32()));
+        if i % 1_000 == 999 {
+            black_box(tree.root());
+        }
+    }
+    black_box(tree.root());
+    updates as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Signed transfers applied by the ledger with signatures verified, one block
+/// of `block_size` transfers at a time, state root computed per block, with
+/// `state_keys` accounts in the state.
+fn bench_ledger_apply(config: &Config) -> f64 {
+    let mut rng = SplitMix(7);
+    let senders: Vec<Keypair> = (0..config.block_size)
+        .map(|_| Keypair::from_seed(rng.bytes32()))
+        .collect();
+    let proposer = Keypair::from_seed([9; 32]).public();
+    let mut accounts: Vec<GenesisAccount> = senders
+        .iter()
+        .map(|k| GenesisAccount {
+            public_key: k.public(),
+            balance: 1_000_000_000,
+        })
+        .collect();
+    let receivers: Vec<PublicKey> = (0..config.state_keys.saturating_sub(senders.len()))
+        .map(|_| PublicKey(rng.bytes32()))
+        .collect();
+    accounts.extend(receivers.iter().map(|k| GenesisAccount {
+        public_key: *k,
+        balance: 1,
+    }));
+    let genesis = Genesis {
+        chain_id: 1,
+        epoch_length: 1_000_000,
+        accounts,
+        validators: vec![GenesisValidator {
+            public_key: proposer,
+            weight: 1,
+        }],
+        ..Genesis::default()
+    };
+    let (mut ledger, _writes) = Ledger::from_genesis(&genesis).expect("genesis");
+    black_box(ledger.state_root());
+    let blocks: Vec<Vec<Transaction>> = (0..config.ledger_blocks)
+        .map(|b| {
+            senders
+                .iter()
+                .map(|sender| {
+                    let to = receivers[(rng.next() % receivers.len() as u64) as usize];
+                    Transaction::new_signed(
+                        sender,
+                        ChainId(1),
+                        b as u64,
+                        Amount(1),
+                        Payload::Transfer {
+                            to,
+                            amount: Amount(10),
+                        },
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let start = Instant::now();
+    for (i, block) in blocks.iter().enumerate() {
+        let context = BlockContext {
+            height: i as u64 + 1,
+            proposer,
+            time_ms: 0,
+        };
+        let outcome = ledger.apply_block(&context, block).expect("valid block");
+        black_box(outcome.state_root);
+    }
+    (config.ledger_blocks * config.block_size) as f64 / start.elapsed().as_secs_f64()
+}
