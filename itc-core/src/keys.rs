@@ -291,9 +291,9 @@ mod tests {
             0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         let mut carry = 0u16;
-        for i in 0..32 {
-            let sum = sig.0[32 + i] as u16 + L[i] as u16 + carry;
-            sig.0[32 + i] = sum as u8;
+        for (s_byte, l_byte) in sig.0[32..].iter_mut().zip(L) {
+            let sum = *s_byte as u16 + l_byte as u16 + carry;
+            *s_byte = sum as u8;
             carry = sum >> 8;
         }
         assert!(kp.public().verify_raw(b"", &sig).is_err());
@@ -315,9 +315,17 @@ mod tests {
         let kp = Keypair::from_seed([1; 32]);
         let sig = kp.sign(SigningDomain::DeviceCommand, ChainId(9), b"on");
         let pk = kp.public();
-        assert!(pk.verify(SigningDomain::DeviceCommand, ChainId(9), b"on", &sig).is_ok());
-        assert!(pk.verify(SigningDomain::DeviceCommand, ChainId(8), b"on", &sig).is_err());
-        assert!(pk.verify(SigningDomain::DevicePairing, ChainId(9), b"on", &sig).is_err());
-        assert!(pk.verify(SigningDomain::DeviceCommand, ChainId(9), b"off", &sig).is_err());
+        assert!(pk
+            .verify(SigningDomain::DeviceCommand, ChainId(9), b"on", &sig)
+            .is_ok());
+        assert!(pk
+            .verify(SigningDomain::DeviceCommand, ChainId(8), b"on", &sig)
+            .is_err());
+        assert!(pk
+            .verify(SigningDomain::DevicePairing, ChainId(9), b"on", &sig)
+            .is_err());
+        assert!(pk
+            .verify(SigningDomain::DeviceCommand, ChainId(9), b"off", &sig)
+            .is_err());
     }
 }

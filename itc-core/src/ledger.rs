@@ -9,7 +9,8 @@
 //! A block is applied atomically: if any transaction is invalid, the block is
 //! rejected with the index of the first invalid transaction and the reason,
 //! and the state is unchanged. Block builders use [`Ledger::select_valid`] to
-//! drop invalid transactions before proposing.
+//! drop invalid transactions before proposing. Fees are credited to the
+//! block's proposer after the block's last transaction.
 //!
 //! ```
 //! use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
@@ -164,8 +165,16 @@ macro_rules! record_codec {
     };
 }
 record_codec!(AccountState { balance, nonce });
-record_codec!(DeviceRecord { owner, security_level, metadata_hash });
-record_codec!(Grant { permissions, expiry_height, granted_by });
+record_codec!(DeviceRecord {
+    owner,
+    security_level,
+    metadata_hash
+});
+record_codec!(Grant {
+    permissions,
+    expiry_height,
+    granted_by
+});
 record_codec!(StakeRecord { bonded, unbonding });
 
 /// Why a transaction was rejected.
@@ -320,7 +329,12 @@ pub struct LedgerParams {
     pub min_validator_stake: Amount,
 }
 
-record_codec!(LedgerParams { chain_id, epoch_length, min_fee, min_validator_stake });
+record_codec!(LedgerParams {
+    chain_id,
+    epoch_length,
+    min_fee,
+    min_validator_stake
+});
 
 /// The result of applying a block.
 #[derive(Clone, Debug)]
@@ -382,20 +396,17 @@ impl View<'_> {
         self.tx.insert(key, None);
     }
 
-    fn account(&self, owner: &PublicKey) -> Result<AccountState, TxError> {
-        Ok(self.get(&state_key::account(owner))?.unwrap_or_default())
-    }
-
     fn credit(&mut self, owner: &PublicKey, amount: Amount) -> Result<(), TxError> {
         if amount == Amount::ZERO {
             return Ok(());
         }
-        let mut account = self.account(owner)?;
+        let key = state_key::account(owner);
+        let mut account: AccountState = self.get(&key)?.unwrap_or_default();
         account.balance = account
             .balance
             .checked_add(amount)
             .ok_or(TxError::AmountOverflow)?;
-        self.put(state_key::account(owner), &account);
+        self.put(key, &account);
         Ok(())
     }
 }
@@ -554,7 +565,8 @@ impl Ledger {
 
     /// A candidate's stake.
     pub fn stake(&self, validator: &PublicKey) -> StakeRecord {
-        self.decoded(&state_key::stake(validator)).unwrap_or_default()
+        self.decoded(&state_key::stake(validator))
+            .unwrap_or_default()
     }
 
     fn decoded<T: Decode>(&self, key: &Hash) -> Option<T> {
@@ -712,10 +724,27 @@ impl Ledger {
                 .map_err(|error| BlockError::InvalidTransaction { index, error })?;
             let writes = core::mem::take(&mut view.tx);
             block.extend(writes);
-            fees = fees.checked_add(tx.fee).ok_or(BlockError::InvalidTransaction {
-                index,
-                error: TxError::AmountOverflow,
+            fees = fees
+                .checked_add(tx.fee)
+                .ok_or(BlockError::InvalidTransaction {
+                    index,
+                    error: TxError::AmountOverflow,
+                })?;
+        }
+        {
+            let mut view = View {
+                ledger: self,
+                block: &block,
+                tx: Overlay::new(),
+            };
+            view.credit(&context.proposer, fees).map_err(|error| {
+                BlockError::InvalidTransaction {
+                    index: transactions.len().saturating_sub(1),
+                    error,
+                }
             })?;
+            let writes = core::mem::take(&mut view.tx);
+            block.extend(writes);
         }
         let mut next_set = None;
         if context.height % self.params.epoch_length == 0 {
@@ -821,7 +850,8 @@ impl Ledger {
                 found: tx.chain_id,
             });
         }
-        let mut sender = view.account(&tx.sender)?;
+        let sender_key = state_key::account(&tx.sender);
+        let mut sender: AccountState = view.get(&sender_key)?.unwrap_or_default();
         if tx.nonce < sender.nonce {
             return Err(TxError::StaleNonce {
                 expected: sender.nonce,
@@ -859,9 +889,10 @@ impl Ledger {
             .checked_sub(needed)
             .ok_or(TxError::AmountOverflow)?;
         sender.nonce += 1;
-        view.put(state_key::account(&tx.sender), &sender);
-        self.execute_payload(view, context, tx)?;
-        view.credit(&context.proposer, tx.fee)
+        view.put(sender_key, &sender);
+        // Fees are credited to the proposer once, after the block's last
+        // transaction (see `execute_block`).
+        self.execute_payload(view, context, tx)
     }
 
     fn execute_payload(
@@ -977,13 +1008,14 @@ impl Ledger {
                 }
                 let key = state_key::stake(&tx.sender);
                 let mut stake: StakeRecord = view.get(&key)?.unwrap_or_default();
-                stake.bonded = stake
-                    .bonded
-                    .checked_sub(*amount)
-                    .ok_or(TxError::InsufficientStake {
-                        bonded: stake.bonded.0,
-                        requested: amount.0,
-                    })?;
+                stake.bonded =
+                    stake
+                        .bonded
+                        .checked_sub(*amount)
+                        .ok_or(TxError::InsufficientStake {
+                            bonded: stake.bonded.0,
+                            requested: amount.0,
+                        })?;
                 stake.unbonding = stake
                     .unbonding
                     .checked_add(*amount)

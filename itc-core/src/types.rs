@@ -236,7 +236,12 @@ impl Decode for Payload {
             6 => Payload::Unbond {
                 amount: Decode::decode_from(r)?,
             },
-            tag => return Err(DecodeError::InvalidTag { what: "payload", tag }),
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "payload",
+                    tag,
+                })
+            }
         })
     }
 }
@@ -427,7 +432,9 @@ impl Decode for DagAnchor {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let tips: Vec<Hash> = r.read_vec("anchor tips", ANCHOR_TIPS_MAX)?;
         if tips.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(DecodeError::NonCanonical("anchor tips not strictly ascending"));
+            return Err(DecodeError::NonCanonical(
+                "anchor tips not strictly ascending",
+            ));
         }
         Ok(DagAnchor { tips })
     }
@@ -524,7 +531,10 @@ impl Decode for VoteKind {
         match r.read_u8()? {
             0 => Ok(VoteKind::Prepare),
             1 => Ok(VoteKind::Commit),
-            tag => Err(DecodeError::InvalidTag { what: "vote kind", tag }),
+            tag => Err(DecodeError::InvalidTag {
+                what: "vote kind",
+                tag,
+            }),
         }
     }
 }
@@ -686,6 +696,10 @@ pub enum CertificateError {
     /// A validator's signature does not verify.
     #[error("invalid signature from a validator")]
     InvalidSignature,
+    /// Signatures are not strictly ascending by validator (a validator
+    /// appears twice, or the certificate was not built canonically).
+    #[error("duplicate or unsorted validator signatures")]
+    DuplicateOrUnsorted,
     /// The valid signatures from set members do not reach the threshold.
     #[error("not enough voting weight: {signed} of {total}")]
     NotEnoughWeight {
@@ -736,7 +750,7 @@ impl CommitCertificate {
                 signature: v.signature,
             })
             .collect();
-        signatures.sort_by(|a, b| a.validator.cmp(&b.validator));
+        signatures.sort_by_key(|s| s.validator);
         signatures.dedup_by(|a, b| a.validator == b.validator);
         CommitCertificate {
             chain_id,
@@ -768,6 +782,7 @@ impl CommitCertificate {
     /// Returns the verified weight.
     ///
     /// # Errors
+    /// [`CertificateError::DuplicateOrUnsorted`] if a validator appears twice,
     /// [`CertificateError::InvalidSignature`] if a checked signature fails,
     /// [`CertificateError::NotEnoughWeight`] if the threshold is not met.
     pub fn verify(
@@ -775,6 +790,14 @@ impl CommitCertificate {
         set: &ValidatorSet,
         threshold: Threshold,
     ) -> Result<u64, CertificateError> {
+        if self
+            .signatures
+            .windows(2)
+            .any(|w| w[0].validator >= w[1].validator)
+        {
+            // A hand-built certificate could otherwise count a validator twice.
+            return Err(CertificateError::DuplicateOrUnsorted);
+        }
         let total = set.total_weight();
         let mut members: Vec<(u64, &CommitSignature)> = self
             .signatures
@@ -908,7 +931,7 @@ impl ValidatorSet {
         if validators.len() > VALIDATORS_MAX {
             return Err(ValidatorSetError::TooMany(validators.len()));
         }
-        validators.sort_by(|a, b| a.key.cmp(&b.key));
+        validators.sort_by_key(|v| v.key);
         if validators.windows(2).any(|w| w[0].key == w[1].key) {
             return Err(ValidatorSetError::Duplicate);
         }
@@ -991,7 +1014,9 @@ impl Decode for ValidatorSet {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let validators: Vec<Validator> = r.read_vec("validators", VALIDATORS_MAX)?;
         if validators.windows(2).any(|w| w[0].key >= w[1].key) {
-            return Err(DecodeError::NonCanonical("validators not strictly ascending by key"));
+            return Err(DecodeError::NonCanonical(
+                "validators not strictly ascending by key",
+            ));
         }
         ValidatorSet::new(validators).map_err(|_| DecodeError::InvalidValue("validator set"))
     }
@@ -1011,7 +1036,11 @@ macro_rules! newtype_codec {
         }
     )*};
 }
-newtype_codec!(ChainId(u32, read_u32), Amount(u64, read_u64), Permissions(u32, read_u32));
+newtype_codec!(
+    ChainId(u32, read_u32),
+    Amount(u64, read_u64),
+    Permissions(u32, read_u32)
+);
 
 impl Encode for SecurityLevel {
     fn encode_to(&self, out: &mut Vec<u8>) {

@@ -216,7 +216,7 @@ fn invalid_transactions_are_rejected_with_reasons_and_leave_state_unchanged() {
     }
     assert_eq!(net.ledger.state_root(), root_before);
     assert_eq!(net.ledger.height(), 0);
-    net.apply(&[good.clone()]).unwrap();
+    net.apply(std::slice::from_ref(&good)).unwrap();
     assert!(matches!(
         invalid(net.apply(&[good])),
         TxError::StaleNonce { .. }
@@ -258,7 +258,9 @@ fn device_lifecycle_register_grant_revoke_with_proofs() {
     let key = state_key::grant(&lamp, &guest);
     let (value, proof) = net.ledger.prove(&key);
     let value = value.unwrap();
-    proof.verify(&root, &key, Some(&value_hash(&value))).unwrap();
+    proof
+        .verify(&root, &key, Some(&value_hash(&value)))
+        .unwrap();
     assert!(proof.verify(&root, &key, None).is_err());
 
     // Revoke: the grant is gone and its absence is provable.

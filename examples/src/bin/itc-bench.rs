@@ -52,6 +52,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
+    // `--only NAME` runs one group (verify, hash, smt, ledger) for profiling.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let run = |group: &str| only.as_deref().is_none_or(|o| o == group);
     let config = if quick {
         Config {
             state_keys: 20_000,
@@ -71,11 +77,17 @@ fn main() {
 
     let verify_per_s = bench_verify(&config);
     figures.insert("verify_per_s", verify_per_s);
-    figures.insert("hash_node_ns", bench_hash_node());
-    figures.insert("smt_update_per_s", bench_smt_update(&config));
-    let ledger_apply_tx_per_s = bench_ledger_apply(&config);
-    figures.insert("ledger_apply_tx_per_s", ledger_apply_tx_per_s);
-    figures.insert("ledger_efficiency", ledger_apply_tx_per_s / verify_per_s);
+    if run("hash") {
+        figures.insert("hash_node_ns", bench_hash_node());
+    }
+    if run("smt") {
+        figures.insert("smt_update_per_s", bench_smt_update(&config));
+    }
+    if run("ledger") {
+        let ledger_apply_tx_per_s = bench_ledger_apply(&config);
+        figures.insert("ledger_apply_tx_per_s", ledger_apply_tx_per_s);
+        figures.insert("ledger_efficiency", ledger_apply_tx_per_s / verify_per_s);
+    }
 
     if json {
         let figures_json: serde_json::Map<String, serde_json::Value> = figures
@@ -94,7 +106,10 @@ fn main() {
         });
         println!("{out}");
     } else {
-        println!("ITC benchmark ({} state keys, one thread)", config.state_keys);
+        println!(
+            "ITC benchmark ({} state keys, one thread)",
+            config.state_keys
+        );
         for (name, value) in &figures {
             println!("  {name:<28} {:>14}", round(*value));
         }

@@ -38,7 +38,9 @@ impl Steps {
 }
 
 fn main() {
-    println!("ITC quickstart: one in-process ledger (no consensus yet), an owner, a guest and a lamp.");
+    println!(
+        "ITC quickstart: one in-process ledger (no consensus yet), an owner, a guest and a lamp."
+    );
     println!("Each step applies a block or checks a proof the way the lamp's light client will.");
     let mut steps = Steps { failures: 0 };
 
@@ -219,7 +221,7 @@ fn main() {
                 ..
             })
         ),
-        format!("{}", replayed.err().map(|e| e.to_string()).unwrap_or_default()),
+        replayed.err().map(|e| e.to_string()).unwrap_or_default(),
         t,
     );
 
@@ -227,7 +229,6 @@ fn main() {
     let t = Instant::now();
     let height = ledger.height();
     let root = ledger.state_root();
-    drop(apply);
     drop(storage);
     let storage = RedbStorage::open(&db_path).expect("reopen");
     let mut reopened = Ledger::open(&storage).expect("ledger reopens");
