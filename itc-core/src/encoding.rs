@@ -373,7 +373,10 @@ mod tests {
 
     #[test]
     fn trailing_bytes_are_rejected() {
-        assert_eq!(u32::decode(&[1, 0, 0, 0, 9]), Err(DecodeError::TrailingBytes(1)));
+        assert_eq!(
+            u32::decode(&[1, 0, 0, 0, 9]),
+            Err(DecodeError::TrailingBytes(1))
+        );
     }
 
     #[test]

@@ -173,7 +173,9 @@ impl Genesis {
     pub fn hash(&self) -> Hash {
         Hash::of(
             Domain::Genesis,
-            serde_json::to_string(self).expect("genesis serializes").as_bytes(),
+            serde_json::to_string(self)
+                .expect("genesis serializes")
+                .as_bytes(),
         )
     }
 }
