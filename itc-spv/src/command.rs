@@ -1,0 +1,389 @@
+//! The lamp's check: may this signed command run on this device, right now?
+//!
+//! A grantee sends the device a [`SignedCommand`] and a [`CommandProof`]: the
+//! device's registration (who owns it) and the grantee's grant, both proven
+//! against the device's *own trusted header*. [`check_command`] decides,
+//! offline, with a reason when it refuses.
+//!
+//! # Revocation safety
+//! Proofs must be against exactly the device's trusted header. A proof
+//! against an older header could show a grant the owner has revoked since,
+//! so it is refused ([`DenyReason::StaleHeader`]); a proof against a newer
+//! header needs the device to verify that header first
+//! ([`DenyReason::UnknownHeader`]; [`Lamp::handle`] takes the update in the
+//! same call). The trusted header itself must be younger than the device's
+//! freshness bound, so a device cut off from headers stops obeying grants it
+//! can no longer see revoked.
+
+use crate::proof::StateEntryProof;
+use crate::trusted::TrustedState;
+use crate::update::{HeaderUpdate, TrustOptions, Verdict};
+use alloc::vec::Vec;
+use itc_core::encoding::{Decode, DecodeError, Encode, Reader};
+use itc_core::hash::Hash;
+use itc_core::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
+use itc_core::types::{ChainId, Permissions};
+
+/// A command for a device, signed by the grantee under
+/// [`SigningDomain::DeviceCommand`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedCommand {
+    /// Network.
+    pub chain_id: ChainId,
+    /// The device that is to act.
+    pub device: PublicKey,
+    /// Who sends the command (the device's owner or a grantee).
+    pub grantee: PublicKey,
+    /// The permission bits the action needs (switch, configure, ...).
+    pub action: Permissions,
+    /// Strictly increasing per sender, against replay.
+    pub counter: u64,
+    /// The grantee's signature over [`SignedCommand::signing_bytes`].
+    pub signature: Signature,
+}
+
+impl SignedCommand {
+    /// Build and sign a command.
+    pub fn new_signed(
+        grantee: &Keypair,
+        chain_id: ChainId,
+        device: PublicKey,
+        action: Permissions,
+        counter: u64,
+    ) -> Self {
+        let mut command = SignedCommand {
+            chain_id,
+            device,
+            grantee: grantee.public(),
+            action,
+            counter,
+            signature: Signature::EMPTY,
+        };
+        command.signature = grantee.sign(
+            SigningDomain::DeviceCommand,
+            chain_id,
+            &command.signing_bytes(),
+        );
+        command
+    }
+
+    /// The signed bytes: the canonical encoding without the signature.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(80);
+        self.encode_unsigned(&mut out);
+        out
+    }
+
+    fn encode_unsigned(&self, out: &mut Vec<u8>) {
+        self.chain_id.encode_to(out);
+        self.device.encode_to(out);
+        self.grantee.encode_to(out);
+        self.action.encode_to(out);
+        self.counter.encode_to(out);
+    }
+
+    /// Check the grantee's signature (strict ed25519, bound to the chain).
+    ///
+    /// # Errors
+    /// [`SignatureError`] if it does not verify.
+    pub fn verify_signature(&self) -> Result<(), SignatureError> {
+        self.grantee.verify(
+            SigningDomain::DeviceCommand,
+            self.chain_id,
+            &self.signing_bytes(),
+            &self.signature,
+        )
+    }
+}
+
+impl Encode for SignedCommand {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.encode_unsigned(out);
+        self.signature.encode_to(out);
+    }
+}
+
+impl Decode for SignedCommand {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(SignedCommand {
+            chain_id: Decode::decode_from(reader)?,
+            device: Decode::decode_from(reader)?,
+            grantee: Decode::decode_from(reader)?,
+            action: Decode::decode_from(reader)?,
+            counter: reader.read_u64()?,
+            signature: Decode::decode_from(reader)?,
+        })
+    }
+}
+
+/// What the grantee proves along with a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandProof {
+    /// Height of the header the proofs are against.
+    pub header_height: u64,
+    /// Hash of that header; must be the device's trusted header.
+    pub header_hash: Hash,
+    /// The device's registration ([`itc_core::ledger::DeviceRecord`]), which
+    /// names its current owner.
+    pub device: StateEntryProof,
+    /// The grant of the device to the sender ([`itc_core::ledger::Grant`]),
+    /// or its absence. Ignored when the sender is the owner.
+    pub grant: StateEntryProof,
+}
+
+impl Encode for CommandProof {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.header_height.encode_to(out);
+        self.header_hash.encode_to(out);
+        self.device.encode_to(out);
+        self.grant.encode_to(out);
+    }
+}
+
+impl Decode for CommandProof {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(CommandProof {
+            header_height: reader.read_u64()?,
+            header_hash: Decode::decode_from(reader)?,
+            device: Decode::decode_from(reader)?,
+            grant: Decode::decode_from(reader)?,
+        })
+    }
+}
+
+/// The device's fixed configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LampConfig {
+    /// The device's own key: commands for other devices are refused.
+    pub device: PublicKey,
+    /// The trusted header must be at most this old (by its `time_ms`,
+    /// against the caller's `now_ms`) for any command to be obeyed.
+    pub freshness_ms: u64,
+}
+
+/// Why a command is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The command is for another chain.
+    #[error("command is for another chain")]
+    WrongChain,
+    /// The command is for another device.
+    #[error("command is for another device")]
+    WrongDevice,
+    /// The proofs are against a header older than the trusted one, or the
+    /// trusted header is older than the freshness bound.
+    #[error("proof header is stale")]
+    StaleHeader,
+    /// The proofs are against a header the device has not verified.
+    #[error("proof header is not the trusted header")]
+    UnknownHeader,
+    /// The counter is not above the last accepted one.
+    #[error("command counter replayed")]
+    ReplayedCounter,
+    /// The grantee's signature does not verify.
+    #[error("bad command signature")]
+    BadSignature,
+    /// A proof does not hold against the trusted header.
+    #[error("bad proof")]
+    BadProof,
+    /// The device is not registered, or the grant was made by someone who
+    /// no longer owns it.
+    #[error("not granted")]
+    NotGranted,
+    /// The state proves there is no grant: revoked, or never made.
+    #[error("grant revoked")]
+    Revoked,
+    /// The grant's expiry height is not above the trusted height.
+    #[error("grant expired")]
+    Expired,
+    /// The grant lacks a permission bit the action needs.
+    #[error("insufficient permission")]
+    InsufficientPermission,
+}
+
+impl DenyReason {
+    /// A stable numeric code, for the C ABI and for logs.
+    pub const fn code(self) -> u16 {
+        match self {
+            DenyReason::WrongChain => 1,
+            DenyReason::WrongDevice => 2,
+            DenyReason::StaleHeader => 3,
+            DenyReason::UnknownHeader => 4,
+            DenyReason::ReplayedCounter => 5,
+            DenyReason::BadSignature => 6,
+            DenyReason::BadProof => 7,
+            DenyReason::NotGranted => 8,
+            DenyReason::Revoked => 9,
+            DenyReason::Expired => 10,
+            DenyReason::InsufficientPermission => 11,
+        }
+    }
+}
+
+/// The lamp's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "the command may run only on LampVerdict::Allowed"]
+pub enum LampVerdict {
+    /// Run the command, after storing `new_counter` as the last counter.
+    Allowed {
+        /// The counter to remember (the command's).
+        new_counter: u64,
+    },
+    /// Refuse it.
+    Denied(DenyReason),
+}
+
+/// Decide whether `command` may run, given the device's configuration, its
+/// trusted state, the last accepted counter and the caller's time.
+///
+/// Cheap checks (chain, device, header, freshness, counter) run before the
+/// signature and the proofs. The owner of the device needs no grant.
+/// Allocates only what signature and proof checks need (a few hundred
+/// bytes).
+pub fn check_command(
+    config: &LampConfig,
+    trusted: &TrustedState,
+    last_counter: u64,
+    now_ms: u64,
+    command: &SignedCommand,
+    proof: &CommandProof,
+) -> LampVerdict {
+    match decide(config, trusted, last_counter, now_ms, command, proof) {
+        Ok(()) => LampVerdict::Allowed {
+            new_counter: command.counter,
+        },
+        Err(reason) => LampVerdict::Denied(reason),
+    }
+}
+
+fn decide(
+    config: &LampConfig,
+    trusted: &TrustedState,
+    last_counter: u64,
+    now_ms: u64,
+    command: &SignedCommand,
+    proof: &CommandProof,
+) -> Result<(), DenyReason> {
+    let header = trusted.header();
+    if command.chain_id != header.chain_id {
+        return Err(DenyReason::WrongChain);
+    }
+    if command.device != config.device {
+        return Err(DenyReason::WrongDevice);
+    }
+    if proof.header_height < header.height {
+        return Err(DenyReason::StaleHeader);
+    }
+    if proof.header_height != header.height || proof.header_hash != header.hash() {
+        return Err(DenyReason::UnknownHeader);
+    }
+    if header.time_ms.saturating_add(config.freshness_ms) < now_ms {
+        return Err(DenyReason::StaleHeader);
+    }
+    if command.counter <= last_counter {
+        return Err(DenyReason::ReplayedCounter);
+    }
+    command
+        .verify_signature()
+        .map_err(|_| DenyReason::BadSignature)?;
+    let record = proof
+        .device
+        .verify_device(header, &command.device)
+        .map_err(|_| DenyReason::BadProof)?
+        .ok_or(DenyReason::NotGranted)?;
+    if command.grantee == record.owner {
+        return Ok(());
+    }
+    let grant = proof
+        .grant
+        .verify_grant(header, &command.device, &command.grantee)
+        .map_err(|_| DenyReason::BadProof)?
+        .ok_or(DenyReason::Revoked)?;
+    if grant.granted_by != record.owner {
+        return Err(DenyReason::NotGranted);
+    }
+    if grant.expiry_height <= header.height {
+        return Err(DenyReason::Expired);
+    }
+    if !grant.permissions.contains(command.action) {
+        return Err(DenyReason::InsufficientPermission);
+    }
+    Ok(())
+}
+
+/// A device's whole light-client state: configuration, trusted header and
+/// last accepted counter, with the one call that handles a command.
+///
+/// The caller persists [`Lamp::trusted`] and [`Lamp::last_counter`] (for
+/// example with [`TrustedState::to_bytes`]) *before* acting on an allowed
+/// command, so a reboot can neither replay a command nor roll back to an
+/// older header.
+#[derive(Clone, Debug)]
+pub struct Lamp {
+    config: LampConfig,
+    options: TrustOptions,
+    trusted: TrustedState,
+    last_counter: u64,
+}
+
+impl Lamp {
+    /// A device with its configuration, trust options, trusted state and the
+    /// last counter it accepted (0 for none).
+    pub fn new(
+        config: LampConfig,
+        options: TrustOptions,
+        trusted: TrustedState,
+        last_counter: u64,
+    ) -> Self {
+        Lamp {
+            config,
+            options,
+            trusted,
+            last_counter,
+        }
+    }
+
+    /// The trusted state, to persist.
+    pub fn trusted(&self) -> &TrustedState {
+        &self.trusted
+    }
+
+    /// The last accepted counter, to persist.
+    pub fn last_counter(&self) -> u64 {
+        self.last_counter
+    }
+
+    /// Adopt a newer header if it verifies ([`TrustedState::update`]).
+    pub fn update(&mut self, update: &HeaderUpdate, now_ms: u64) -> Verdict {
+        self.trusted.update(update, &self.options, now_ms)
+    }
+
+    /// Handle a command: first adopt `update` if one came with it and it
+    /// verifies (a failed update is ignored; the proofs then no longer match
+    /// the trusted header), then [`check_command`]; on
+    /// [`LampVerdict::Allowed`] remember the counter.
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        update: Option<&HeaderUpdate>,
+        command: &SignedCommand,
+        proof: &CommandProof,
+    ) -> LampVerdict {
+        if let Some(update) = update {
+            let _ = self.update(update, now_ms);
+        }
+        let verdict = check_command(
+            &self.config,
+            &self.trusted,
+            self.last_counter,
+            now_ms,
+            command,
+            proof,
+        );
+        if let LampVerdict::Allowed { new_counter } = verdict {
+            self.last_counter = new_counter;
+        }
+        verdict
+    }
+}
