@@ -1,6 +1,30 @@
-//! C ABI and UniFFI bindings for ITC.
+//! Bindings of ITC for partners who do not write Rust.
 //!
-//! **Status: not implemented yet.** This crate is reserved for the C ABI (with
-//! a cbindgen-generated header) and the UniFFI bindings for Python, Kotlin and
-//! Swift. Until that lands it exports nothing.
+//! * [`c_api`]: a C ABI with opaque handles, explicit free functions and
+//!   stable status codes; the header `bindings/c/itc.h` is generated from it
+//!   by cbindgen (a test fails when the committed header drifts).
+//!
+//! Everything here wraps `itc-core` (keys, transactions); no consensus
+//! logic lives in this crate.
+// The C ABI is unsafe by nature (raw pointers from foreign code), so this
+// crate opts out of the workspace's `unsafe_code = "deny"` in its Cargo.toml.
+// Every unsafe function documents its contract under `# Safety`, and every
+// unsafe block inside one says which part of the contract it relies on.
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod c_api;
+pub mod error;
+
+pub use error::ItcError;
+
+use itc_core::keys::{Keypair, SEED_LEN};
+
+/// A key pair from the operating system's randomness.
+pub(crate) fn generate_keypair() -> Result<Keypair, ItcError> {
+    let mut seed = [0u8; SEED_LEN];
+    getrandom::fill(&mut seed).map_err(|e| ItcError::Randomness {
+        reason: e.to_string(),
+    })?;
+    Ok(Keypair::from_seed(seed))
+}

@@ -1,0 +1,251 @@
+//! Keys: generate, import and export a seed, public key, sign, verify.
+
+use super::{
+    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
+    write_array, Handle, ItcStatus,
+};
+use crate::error::ItcError;
+use itc_core::keys::{Keypair, PublicKey, Signature, SigningDomain};
+use itc_core::types::ChainId;
+
+// Literal values so that cbindgen can emit them as #defines; the asserts
+// below tie them to itc-core.
+/// Length of a secret seed in bytes.
+pub const ITC_SEED_LEN: usize = 32;
+/// Length of a public key in bytes.
+pub const ITC_PUBLIC_KEY_LEN: usize = 32;
+/// Length of a signature in bytes.
+pub const ITC_SIGNATURE_LEN: usize = 64;
+/// Length of a hash in bytes.
+pub const ITC_HASH_LEN: usize = 32;
+const _: () = assert!(ITC_SEED_LEN == itc_core::keys::SEED_LEN);
+const _: () = assert!(ITC_PUBLIC_KEY_LEN == itc_core::keys::PUBLIC_KEY_LEN);
+const _: () = assert!(ITC_SIGNATURE_LEN == itc_core::keys::SIGNATURE_LEN);
+const _: () = assert!(ITC_HASH_LEN == itc_core::hash::HASH_LEN);
+
+/// What a signature is for; pass the number as the `domain` argument.
+/// A signature made for one purpose never verifies for another.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItcSigningDomain {
+    /// A main-chain transaction.
+    Transaction = 0,
+    /// A consensus vote.
+    Vote = 1,
+    /// Another consensus message.
+    Consensus = 2,
+    /// A device's proof of pairing (the device signs its owner's key).
+    DevicePairing = 3,
+    /// A command sent to a device by a grantee.
+    DeviceCommand = 4,
+    /// A DAG side-chain transaction.
+    DagTransaction = 5,
+}
+
+/// Map a C domain number to the core's signing domain.
+pub(crate) fn signing_domain(domain: u32) -> Result<SigningDomain, ItcError> {
+    Ok(match domain {
+        0 => SigningDomain::Transaction,
+        1 => SigningDomain::Vote,
+        2 => SigningDomain::Consensus,
+        3 => SigningDomain::DevicePairing,
+        4 => SigningDomain::DeviceCommand,
+        5 => SigningDomain::DagTransaction,
+        other => {
+            return Err(ItcError::invalid_argument(format!(
+                "unknown signing domain {other}"
+            )))
+        }
+    })
+}
+
+/// An ed25519 key pair (opaque). Create with [`itc_keypair_from_seed`] or
+/// [`itc_keypair_generate`], free with [`itc_keypair_free`].
+#[repr(C)]
+pub struct ItcKeypair {
+    magic: u64,
+    pub(crate) keypair: Keypair,
+}
+
+// SAFETY: `#[repr(C)]` with the tag first.
+unsafe impl Handle for ItcKeypair {
+    const MAGIC: u64 = u64::from_le_bytes(*b"itc:kp\0\x01");
+    const KIND: &'static str = "keypair";
+}
+
+impl ItcKeypair {
+    pub(crate) fn new(keypair: Keypair) -> Self {
+        ItcKeypair {
+            magic: Self::MAGIC,
+            keypair,
+        }
+    }
+}
+
+/// Derive a key pair from a 32-byte secret seed (deterministic).
+///
+/// On success `*out` is a new handle to free with [`itc_keypair_free`].
+///
+/// # Safety
+/// `seed` must point to [`ITC_SEED_LEN`] readable bytes; `out` must be
+/// writable. Null pointers are refused.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_keypair_from_seed(
+    seed: *const u8,
+    out: *mut *mut ItcKeypair,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    unsafe { clear_handle_out(out) };
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let seed = unsafe { read_array::<ITC_SEED_LEN>(seed, "seed")? };
+        // SAFETY: the caller's contract above.
+        unsafe { store_handle(out, ItcKeypair::new(Keypair::from_seed(seed))) }
+    })
+}
+
+/// Generate a new key pair from the operating system's randomness.
+///
+/// On success `*out` is a new handle to free with [`itc_keypair_free`].
+///
+/// # Safety
+/// `out` must be writable (null is refused).
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_keypair_generate(out: *mut *mut ItcKeypair) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    unsafe { clear_handle_out(out) };
+    guard(|| {
+        let keypair = crate::generate_keypair()?;
+        // SAFETY: the caller's contract above.
+        unsafe { store_handle(out, ItcKeypair::new(keypair)) }
+    })
+}
+
+/// Export the secret seed ([`ITC_SEED_LEN`] bytes) into `out_seed`. Keep it
+/// secret; [`itc_keypair_from_seed`] imports it again.
+///
+/// # Safety
+/// `keypair` must be a live key pair handle; `out_seed` must point to
+/// [`ITC_SEED_LEN`] writable bytes.
+///
+/// Thread safety: may run concurrently with other reads of `keypair`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_keypair_seed(
+    keypair: *const ItcKeypair,
+    out_seed: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let keypair = unsafe { handle_ref(keypair, "keypair")? };
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_seed, &keypair.keypair.seed(), "out_seed") }
+    })
+}
+
+/// Write the public key ([`ITC_PUBLIC_KEY_LEN`] bytes) into `out_public_key`.
+///
+/// # Safety
+/// `keypair` must be a live key pair handle; `out_public_key` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] writable bytes.
+///
+/// Thread safety: may run concurrently with other reads of `keypair`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_keypair_public_key(
+    keypair: *const ItcKeypair,
+    out_public_key: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let keypair = unsafe { handle_ref(keypair, "keypair")? };
+        // SAFETY: the caller's contract above.
+        unsafe {
+            write_array(
+                out_public_key,
+                &keypair.keypair.public().0,
+                "out_public_key",
+            )
+        }
+    })
+}
+
+/// Sign `message` for `domain` (an [`ItcSigningDomain`] number) on chain
+/// `chain_id`, writing [`ITC_SIGNATURE_LEN`] bytes into `out_signature`.
+/// Signatures are deterministic.
+///
+/// # Safety
+/// `keypair` must be a live key pair handle; `message` must point to
+/// `message_len` readable bytes (it may be null if `message_len` is 0);
+/// `out_signature` must point to [`ITC_SIGNATURE_LEN`] writable bytes.
+///
+/// Thread safety: may run concurrently with other reads of `keypair`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_keypair_sign(
+    keypair: *const ItcKeypair,
+    domain: u32,
+    chain_id: u32,
+    message: *const u8,
+    message_len: usize,
+    out_signature: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let keypair = unsafe { handle_ref(keypair, "keypair")? };
+        let domain = signing_domain(domain)?;
+        // SAFETY: the caller's contract above.
+        let message = unsafe { read_slice(message, message_len, "message")? };
+        let signature = keypair.keypair.sign(domain, ChainId(chain_id), message);
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_signature, &signature.0, "out_signature") }
+    })
+}
+
+/// Verify a signature strictly: `ITC_STATUS_OK` if `signature` is
+/// `public_key`'s signature of `message` for `domain` on `chain_id`,
+/// `ITC_STATUS_INVALID_SIGNATURE` if not, `ITC_STATUS_INVALID_PUBLIC_KEY` if
+/// the key is not a valid curve point.
+///
+/// # Safety
+/// `public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes,
+/// `signature` to [`ITC_SIGNATURE_LEN`], `message` to `message_len` (null
+/// allowed if 0).
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_verify(
+    public_key: *const u8,
+    domain: u32,
+    chain_id: u32,
+    message: *const u8,
+    message_len: usize,
+    signature: *const u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let public_key = PublicKey(unsafe { read_array(public_key, "public_key")? });
+        // SAFETY: the caller's contract above.
+        let signature = Signature(unsafe { read_array(signature, "signature")? });
+        let domain = signing_domain(domain)?;
+        // SAFETY: the caller's contract above.
+        let message = unsafe { read_slice(message, message_len, "message")? };
+        public_key.verify(domain, ChainId(chain_id), message, &signature)?;
+        Ok(())
+    })
+}
+
+/// Free a key pair handle. Null is a no-op; a handle that is not a live key
+/// pair is refused with `ITC_STATUS_INVALID_HANDLE` when detectable.
+///
+/// # Safety
+/// `keypair` must be null or a handle from this library, not yet freed and
+/// not in use by another thread.
+///
+/// Thread safety: must not run concurrently with any use of `keypair`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_keypair_free(keypair: *mut ItcKeypair) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    guard(|| unsafe { free_handle(keypair, "keypair") })
+}

@@ -1,0 +1,647 @@
+//! Transactions: build and sign every main-chain payload, encode, decode,
+//! inspect, hash.
+
+use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN, ITC_SIGNATURE_LEN};
+use super::{
+    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
+    write_array, write_buffer, write_value, Handle, ItcStatus,
+};
+use crate::error::ItcError;
+use itc_core::encoding::{Decode, Encode};
+use itc_core::keys::{PublicKey, Signature, SigningDomain};
+use itc_core::types::{Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction};
+use itc_core::Hash;
+
+/// Kind of a transaction's payload (the `kind` field of [`ItcPayload`]).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItcPayloadKind {
+    /// Move tokens: `account` receives `amount`.
+    Transfer = 0,
+    /// Register `device` (with `security_level`, `metadata_hash` and the
+    /// device's `pairing_signature` over the sender's key).
+    RegisterDevice = 1,
+    /// Hand `device` over to `account`.
+    TransferDevice = 2,
+    /// Grant `account` the `permissions` on `device` until `expiry_height`.
+    GrantAccess = 3,
+    /// Revoke `account`'s grant on `device`.
+    RevokeAccess = 4,
+    /// Bond `amount` as validator stake.
+    Bond = 5,
+    /// Unbond `amount` of stake.
+    Unbond = 6,
+}
+
+/// A payload as plain data. Fields a kind does not use are zero.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItcPayload {
+    /// An [`ItcPayloadKind`] number.
+    pub kind: u32,
+    /// The device (device payloads).
+    pub device: [u8; ITC_PUBLIC_KEY_LEN],
+    /// The other account: receiver (Transfer), new owner (TransferDevice),
+    /// grantee (GrantAccess, RevokeAccess).
+    pub account: [u8; ITC_PUBLIC_KEY_LEN],
+    /// Amount in base units (Transfer, Bond, Unbond).
+    pub amount: u64,
+    /// Security level 0..=3 (RegisterDevice).
+    pub security_level: u8,
+    /// Hash of off-chain metadata (RegisterDevice).
+    pub metadata_hash: [u8; ITC_HASH_LEN],
+    /// The device's pairing signature (RegisterDevice).
+    pub pairing_signature: [u8; ITC_SIGNATURE_LEN],
+    /// Permission bits (GrantAccess).
+    pub permissions: u32,
+    /// First height at which the grant no longer holds (GrantAccess).
+    pub expiry_height: u64,
+}
+
+impl ItcPayload {
+    fn empty(kind: ItcPayloadKind) -> Self {
+        ItcPayload {
+            kind: kind as u32,
+            device: [0; ITC_PUBLIC_KEY_LEN],
+            account: [0; ITC_PUBLIC_KEY_LEN],
+            amount: 0,
+            security_level: 0,
+            metadata_hash: [0; ITC_HASH_LEN],
+            pairing_signature: [0; ITC_SIGNATURE_LEN],
+            permissions: 0,
+            expiry_height: 0,
+        }
+    }
+
+    pub(crate) fn from_payload(payload: &Payload) -> Result<Self, ItcError> {
+        Ok(match payload {
+            Payload::Transfer { to, amount } => ItcPayload {
+                account: to.0,
+                amount: amount.0,
+                ..Self::empty(ItcPayloadKind::Transfer)
+            },
+            Payload::RegisterDevice {
+                device,
+                security_level,
+                metadata_hash,
+                pairing_signature,
+            } => ItcPayload {
+                device: device.0,
+                security_level: security_level.get(),
+                metadata_hash: metadata_hash.0,
+                pairing_signature: pairing_signature.0,
+                ..Self::empty(ItcPayloadKind::RegisterDevice)
+            },
+            Payload::TransferDevice { device, new_owner } => ItcPayload {
+                device: device.0,
+                account: new_owner.0,
+                ..Self::empty(ItcPayloadKind::TransferDevice)
+            },
+            Payload::GrantAccess {
+                device,
+                grantee,
+                permissions,
+                expiry_height,
+            } => ItcPayload {
+                device: device.0,
+                account: grantee.0,
+                permissions: permissions.0,
+                expiry_height: *expiry_height,
+                ..Self::empty(ItcPayloadKind::GrantAccess)
+            },
+            Payload::RevokeAccess { device, grantee } => ItcPayload {
+                device: device.0,
+                account: grantee.0,
+                ..Self::empty(ItcPayloadKind::RevokeAccess)
+            },
+            Payload::Bond { amount } => ItcPayload {
+                amount: amount.0,
+                ..Self::empty(ItcPayloadKind::Bond)
+            },
+            Payload::Unbond { amount } => ItcPayload {
+                amount: amount.0,
+                ..Self::empty(ItcPayloadKind::Unbond)
+            },
+            _ => {
+                return Err(ItcError::Internal {
+                    reason: "payload kind not supported by the C ABI".into(),
+                })
+            }
+        })
+    }
+
+    pub(crate) fn to_payload(self) -> Result<Payload, ItcError> {
+        let device = PublicKey(self.device);
+        let account = PublicKey(self.account);
+        let amount = Amount(self.amount);
+        Ok(match self.kind {
+            0 => Payload::Transfer {
+                to: account,
+                amount,
+            },
+            1 => Payload::RegisterDevice {
+                device,
+                security_level: security_level(self.security_level)?,
+                metadata_hash: Hash(self.metadata_hash),
+                pairing_signature: Signature(self.pairing_signature),
+            },
+            2 => Payload::TransferDevice {
+                device,
+                new_owner: account,
+            },
+            3 => Payload::GrantAccess {
+                device,
+                grantee: account,
+                permissions: Permissions(self.permissions),
+                expiry_height: self.expiry_height,
+            },
+            4 => Payload::RevokeAccess {
+                device,
+                grantee: account,
+            },
+            5 => Payload::Bond { amount },
+            6 => Payload::Unbond { amount },
+            other => {
+                return Err(ItcError::invalid_argument(format!(
+                    "unknown payload kind {other}"
+                )))
+            }
+        })
+    }
+}
+
+fn security_level(level: u8) -> Result<SecurityLevel, ItcError> {
+    SecurityLevel::new(level)
+        .ok_or_else(|| ItcError::invalid_argument(format!("security level {level} above 3")))
+}
+
+/// Every field of a transaction as plain data.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItcTransactionFields {
+    /// Network the transaction is valid on.
+    pub chain_id: u32,
+    /// Signer and fee payer.
+    pub sender: [u8; ITC_PUBLIC_KEY_LEN],
+    /// The sender's nonce.
+    pub nonce: u64,
+    /// Fee in base units.
+    pub fee: u64,
+    /// What the transaction does.
+    pub payload: ItcPayload,
+    /// The sender's signature.
+    pub signature: [u8; ITC_SIGNATURE_LEN],
+}
+
+/// A signed main-chain transaction (opaque, immutable). Free with
+/// [`itc_transaction_free`].
+#[repr(C)]
+pub struct ItcTransaction {
+    magic: u64,
+    pub(crate) transaction: Transaction,
+}
+
+// SAFETY: `#[repr(C)]` with the tag first.
+unsafe impl Handle for ItcTransaction {
+    const MAGIC: u64 = u64::from_le_bytes(*b"itc:tx\0\x01");
+    const KIND: &'static str = "transaction";
+}
+
+impl ItcTransaction {
+    fn new(transaction: Transaction) -> Self {
+        ItcTransaction {
+            magic: Self::MAGIC,
+            transaction,
+        }
+    }
+}
+
+/// Shared body of the builders.
+///
+/// # Safety
+/// As for [`itc_transaction_new`].
+unsafe fn build(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    payload: impl FnOnce() -> Result<Payload, ItcError>,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    // SAFETY: forwarded contract.
+    unsafe { clear_handle_out(out) };
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let sender = unsafe { handle_ref(sender, "sender")? };
+        let transaction = Transaction::new_signed(
+            &sender.keypair,
+            ChainId(chain_id),
+            nonce,
+            Amount(fee),
+            payload()?,
+        );
+        // SAFETY: forwarded contract.
+        unsafe { store_handle(out, ItcTransaction::new(transaction)) }
+    })
+}
+
+/// Build and sign a transaction with any payload.
+///
+/// # Safety
+/// `sender` must be a live key pair handle; `payload` must point to a
+/// readable [`ItcPayload`]; `out` must be writable. On success `*out` is a
+/// new handle to free with [`itc_transaction_free`]; on failure it is null.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    payload: *const ItcPayload,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        if payload.is_null() {
+            return Err(ItcError::NullPointer {
+                argument: "payload".into(),
+            });
+        }
+        // SAFETY: non-null and readable by the caller's contract.
+        unsafe { (*payload).to_payload() }
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign a transfer of `amount` to `to` ([`ITC_PUBLIC_KEY_LEN`] bytes).
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `to` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_transfer(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    to: *const u8,
+    amount: u64,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::Transfer {
+            // SAFETY: the caller's contract above.
+            to: PublicKey(unsafe { read_array(to, "to")? }),
+            amount: Amount(amount),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// The device's proof of pairing: `device` signs `owner_public_key` for
+/// chain `chain_id`. The owner puts this signature into
+/// [`itc_transaction_new_register_device`].
+///
+/// # Safety
+/// `device` must be a live key pair handle; `owner_public_key` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes and `out_signature` to
+/// [`ITC_SIGNATURE_LEN`] writable bytes.
+///
+/// Thread safety: safe from any thread; `device` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_pairing_signature(
+    device: *const ItcKeypair,
+    chain_id: u32,
+    owner_public_key: *const u8,
+    out_signature: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let device = unsafe { handle_ref(device, "device")? };
+        // SAFETY: the caller's contract above.
+        let owner: [u8; ITC_PUBLIC_KEY_LEN] =
+            unsafe { read_array(owner_public_key, "owner_public_key")? };
+        let signature =
+            device
+                .keypair
+                .sign(SigningDomain::DevicePairing, ChainId(chain_id), &owner);
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_signature, &signature.0, "out_signature") }
+    })
+}
+
+/// Build and sign the registration of `device` (owned by the sender).
+/// `pairing_signature` comes from [`itc_pairing_signature`], made by the
+/// device over the sender's public key.
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `device` and `metadata_hash` must point to
+/// 32 readable bytes, `pairing_signature` to [`ITC_SIGNATURE_LEN`].
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_register_device(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    device: *const u8,
+    security_level: u8,
+    metadata_hash: *const u8,
+    pairing_signature: *const u8,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::RegisterDevice {
+            // SAFETY: the caller's contract above.
+            device: PublicKey(unsafe { read_array(device, "device")? }),
+            security_level: self::security_level(security_level)?,
+            // SAFETY: the caller's contract above.
+            metadata_hash: Hash(unsafe { read_array(metadata_hash, "metadata_hash")? }),
+            // SAFETY: the caller's contract above.
+            pairing_signature: Signature(unsafe {
+                read_array(pairing_signature, "pairing_signature")?
+            }),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign the hand-over of `device` to `new_owner`.
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `device` and `new_owner` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_transfer_device(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    device: *const u8,
+    new_owner: *const u8,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::TransferDevice {
+            // SAFETY: the caller's contract above.
+            device: PublicKey(unsafe { read_array(device, "device")? }),
+            // SAFETY: the caller's contract above.
+            new_owner: PublicKey(unsafe { read_array(new_owner, "new_owner")? }),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign a grant of `permissions` on `device` to `grantee`, valid
+/// below `expiry_height`.
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `device` and `grantee` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_grant_access(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    device: *const u8,
+    grantee: *const u8,
+    permissions: u32,
+    expiry_height: u64,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::GrantAccess {
+            // SAFETY: the caller's contract above.
+            device: PublicKey(unsafe { read_array(device, "device")? }),
+            // SAFETY: the caller's contract above.
+            grantee: PublicKey(unsafe { read_array(grantee, "grantee")? }),
+            permissions: Permissions(permissions),
+            expiry_height,
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign the revocation of `grantee`'s grant on `device`.
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `device` and `grantee` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_revoke_access(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    device: *const u8,
+    grantee: *const u8,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::RevokeAccess {
+            // SAFETY: the caller's contract above.
+            device: PublicKey(unsafe { read_array(device, "device")? }),
+            // SAFETY: the caller's contract above.
+            grantee: PublicKey(unsafe { read_array(grantee, "grantee")? }),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign the bonding of `amount` as validator stake.
+///
+/// # Safety
+/// As for [`itc_transaction_new`].
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_bond(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    amount: u64,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::Bond {
+            amount: Amount(amount),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign the unbonding of `amount` of stake.
+///
+/// # Safety
+/// As for [`itc_transaction_new`].
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_unbond(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    amount: u64,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::Unbond {
+            amount: Amount(amount),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Decode a transaction from its canonical bytes (strict: any other
+/// encoding is refused with `ITC_STATUS_DECODE_FAILED`). The signature is
+/// not checked; call [`itc_transaction_verify_signature`].
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes; `out` must be writable. On
+/// success `*out` is a new handle to free with [`itc_transaction_free`].
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_decode(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    unsafe { clear_handle_out(out) };
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let bytes = unsafe { read_slice(bytes, len, "bytes")? };
+        let transaction = Transaction::decode(bytes)?;
+        // SAFETY: the caller's contract above.
+        unsafe { store_handle(out, ItcTransaction::new(transaction)) }
+    })
+}
+
+/// Write the canonical encoding into `out[..capacity]` and its length into
+/// `*written`. With a too-small buffer (or `out = NULL, capacity = 0`) the
+/// call returns `ITC_STATUS_BUFFER_TOO_SMALL` and `*written` is the size
+/// needed.
+///
+/// # Safety
+/// `transaction` must be a live transaction handle; `out` must be null or
+/// point to `capacity` writable bytes; `written` must be writable.
+///
+/// Thread safety: may run concurrently with other reads of `transaction`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_encode(
+    transaction: *const ItcTransaction,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+        // SAFETY: the caller's contract above.
+        unsafe { write_buffer(&transaction.transaction.encode(), out, capacity, written) }
+    })
+}
+
+/// Write the transaction's identifier (hash of its encoding,
+/// [`ITC_HASH_LEN`] bytes) into `out_hash`.
+///
+/// # Safety
+/// `transaction` must be a live transaction handle; `out_hash` must point to
+/// [`ITC_HASH_LEN`] writable bytes.
+///
+/// Thread safety: may run concurrently with other reads of `transaction`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_hash(
+    transaction: *const ItcTransaction,
+    out_hash: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_hash, &transaction.transaction.hash().0, "out_hash") }
+    })
+}
+
+/// `ITC_STATUS_OK` if the sender's signature verifies (strict ed25519, bound
+/// to the transaction's chain id), else `ITC_STATUS_INVALID_SIGNATURE` or
+/// `ITC_STATUS_INVALID_PUBLIC_KEY`.
+///
+/// # Safety
+/// `transaction` must be a live transaction handle.
+///
+/// Thread safety: may run concurrently with other reads of `transaction`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_verify_signature(
+    transaction: *const ItcTransaction,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+        transaction.transaction.verify_signature()?;
+        Ok(())
+    })
+}
+
+/// Copy every field of the transaction into `*out_fields`.
+///
+/// # Safety
+/// `transaction` must be a live transaction handle; `out_fields` must point
+/// to a writable [`ItcTransactionFields`].
+///
+/// Thread safety: may run concurrently with other reads of `transaction`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_fields(
+    transaction: *const ItcTransaction,
+    out_fields: *mut ItcTransactionFields,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let transaction = &unsafe { handle_ref(transaction, "transaction")? }.transaction;
+        let fields = ItcTransactionFields {
+            chain_id: transaction.chain_id.0,
+            sender: transaction.sender.0,
+            nonce: transaction.nonce,
+            fee: transaction.fee.0,
+            payload: ItcPayload::from_payload(&transaction.payload)?,
+            signature: transaction.signature.0,
+        };
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_fields, fields, "out_fields") }
+    })
+}
+
+/// Free a transaction handle. Null is a no-op; a handle that is not a live
+/// transaction is refused with `ITC_STATUS_INVALID_HANDLE` when detectable.
+///
+/// # Safety
+/// `transaction` must be null or a handle from this library, not yet freed.
+///
+/// Thread safety: must not run concurrently with any use of `transaction`.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_free(transaction: *mut ItcTransaction) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    guard(|| unsafe { free_handle(transaction, "transaction") })
+}

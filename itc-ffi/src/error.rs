@@ -1,0 +1,86 @@
+//! The one error type of the bindings, shared by the C ABI (as an
+//! [`ItcStatus`](crate::c_api::ItcStatus) code plus a message) and UniFFI (as
+//! a typed exception).
+
+use itc_core::keys::SignatureError;
+use itc_core::DecodeError;
+
+/// Why a call into the bindings failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ItcError {
+    /// A required pointer argument was null (C ABI only).
+    #[error("null pointer: {argument}")]
+    NullPointer {
+        /// Name of the argument.
+        argument: String,
+    },
+    /// A handle argument is not a live handle of the expected kind (C ABI only).
+    #[error("invalid handle: {argument}")]
+    InvalidHandle {
+        /// Name of the argument.
+        argument: String,
+    },
+    /// An argument has a value outside its domain.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The caller's output buffer is too small (C ABI only); `needed` bytes
+    /// are required.
+    #[error("buffer too small: {needed} bytes needed")]
+    BufferTooSmall {
+        /// Bytes required.
+        needed: u64,
+    },
+    /// Bytes are not the canonical encoding of the expected value.
+    #[error("decode failed: {reason}")]
+    Decode {
+        /// The decoder's explanation.
+        reason: String,
+    },
+    /// A signature does not verify.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// A public key is not a valid curve point (or has small order).
+    #[error("invalid public key")]
+    InvalidPublicKey,
+    /// The operating system's random number generator failed.
+    #[error("randomness unavailable: {reason}")]
+    Randomness {
+        /// The system error.
+        reason: String,
+    },
+    /// A bug in the library (a caught panic). Please report it.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl ItcError {
+    pub(crate) fn invalid_argument(reason: impl Into<String>) -> Self {
+        ItcError::InvalidArgument {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<DecodeError> for ItcError {
+    fn from(error: DecodeError) -> Self {
+        ItcError::Decode {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<SignatureError> for ItcError {
+    fn from(error: SignatureError) -> Self {
+        match error {
+            SignatureError::InvalidPublicKey => ItcError::InvalidPublicKey,
+            _ => ItcError::InvalidSignature,
+        }
+    }
+}
