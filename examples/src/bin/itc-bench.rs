@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../spv_bench.rs"]
+mod spv_bench;
+
 /// Deterministic pseudo-random generator (SplitMix64) so runs are repeatable.
 struct SplitMix(u64);
 
@@ -87,6 +90,12 @@ fn main() {
         let ledger_apply_tx_per_s = bench_ledger_apply(&config);
         figures.insert("ledger_apply_tx_per_s", ledger_apply_tx_per_s);
         figures.insert("ledger_efficiency", ledger_apply_tx_per_s / verify_per_s);
+    }
+
+    if run("spv") {
+        for (k, v) in spv_bench::figures(quick) {
+            figures.insert(k, v);
+        }
     }
 
     if json {
