@@ -36,7 +36,11 @@ pub struct SignedCommand {
     pub grantee: PublicKey,
     /// The permission bits the action needs (switch, configure, ...).
     pub action: Permissions,
-    /// Strictly increasing per sender, against replay.
+    /// Against replay: must exceed the last counter the device accepted.
+    /// [`Lamp`] keeps one counter for all senders, so senders that share a
+    /// device use a value that grows across senders, such as their clock in
+    /// milliseconds; a caller that wants one counter per sender keeps them
+    /// itself and passes the sender's to [`check_command`].
     pub counter: u64,
     /// The grantee's signature over [`SignedCommand::signing_bytes`].
     pub signature: Signature,
