@@ -1,6 +1,86 @@
-//! DAG side chain for ITC.
+//! DAG side chain of ITC: PoW-stamped device transactions, solidification,
+//! fast tip selection, and finality from main-chain (PBFT) anchors.
 //!
-//! **Status: not implemented yet.** This crate is reserved for PoW-stamped DAG
-//! transactions, solidification, tip selection and white-flag finality under
-//! main-chain anchors. Until that lands it exports nothing.
+//! * [`transaction`]: [`DagTransaction`] (2..=8 parents, issuer, sequence,
+//!   payload, nonce, signature), canonical encoding, id.
+//! * [`pow`]: BLAKE2b proof of work, difficulty from the issuer's security
+//!   level and recent issue rate, a bounded solver.
+//! * [`tips`]: the bounded tip pool and URTS-like selection.
+//! * [`Tangle`] ([`tangle`]): the sans-IO node: attach, solidify, select
+//!   tips, confirm anchors (white-flag), prove finality, pre-confirmation
+//!   hints, pruning.
+//! * [`ledger`]: the DAG's micro-balances, applied only at anchor time.
+//! * [`finality`]: [`AnchorCommitment`] (what a header commits to) and
+//!   [`DagFinalityProof`] (what a light client checks).
+//!
+//! # Finality
+//!
+//! Finality comes from the main chain, not from weight. A PBFT block carries
+//! a [`DagAnchor`] (tips). Every validator computes the anchor's newly
+//! confirmed cone, orders it by a deterministic post-order traversal, applies
+//! the first valid transaction of each conflict to the [`DagLedger`] and
+//! records the rest as ignored, then commits to Merkle roots of the confirmed
+//! and applied sets ([`AnchorCommitment`]). [`Tangle::pre_confirmation`] is a
+//! fast hint only.
+//!
+//! # Driver loop
+//!
+//! ```
+//! use itc_core::keys::Keypair;
+//! use itc_core::types::{Amount, ChainId, SecurityLevel};
+//! use itc_dag::{DagConfig, DagPayload, Tangle, DagFinality};
+//!
+//! let config = DagConfig::new(ChainId(1));
+//! let mut node = Tangle::new(config);
+//! // Every issuer is a level-0 device here; a node would ask its ledger.
+//! let levels = |_: &itc_core::PublicKey| SecurityLevel::new(0);
+//! let sensor = Keypair::from_seed([1; 32]);
+//! node.ledger_mut().credit(sensor.public(), Amount(100)).unwrap();
+//!
+//! // Issue: select tips, sign, stamp with proof of work, attach.
+//! let now_ms = 1_000;
+//! let lamp = Keypair::from_seed([2; 32]).public();
+//! let tx = node
+//!     .issue(&sensor, 0, DagPayload::Transfer { to: lamp, amount: Amount(30) },
+//!            now_ms, /* seed */ 7, &levels, 1 << 24)
+//!     .unwrap();
+//! while let Some(_missing) = node.poll_request() { /* ask peers */ }
+//!
+//! // The PBFT primary proposes an anchor; every validator confirms it.
+//! let anchor = node.propose_anchor(now_ms);
+//! let commitment = node.confirm(&anchor, /* block height */ 1).unwrap();
+//! assert_eq!(node.ledger().balance(&lamp), Amount(30));
+//!
+//! // A light client checks finality against the header's anchor root.
+//! let proof = node.prove(&tx.id()).unwrap();
+//! assert_eq!(proof.verify(&commitment.hash(), &tx.id()), Ok(DagFinality::Applied));
+//! ```
+//!
+//! # Integration notes
+//!
+//! * Headers: `BlockHeader::dag_anchor_root` should become
+//!   [`AnchorCommitment::hash`] (which includes the tips' hash), so that the
+//!   confirmed and applied roots are committed; today it is
+//!   `DagAnchor::hash()`.
+//! * Balances: DAG balances live in [`DagLedger`]; a main-chain "deposit to
+//!   DAG" transaction would call [`DagLedger::credit`] through a ledger hook
+//!   at block application, before the block's anchor is confirmed.
 #![deny(missing_docs)]
+
+pub mod finality;
+pub mod ledger;
+pub mod pow;
+pub mod tangle;
+pub mod tips;
+pub mod transaction;
+
+pub use finality::{AnchorCommitment, Confirmation, DagFinality, DagFinalityProof, DagProofError};
+pub use itc_core::types::DagAnchor;
+pub use ledger::{DagAccount, DagLedger, IgnoredReason};
+pub use pow::{PowError, PowParams, SecurityLevels};
+pub use tangle::{
+    genesis_entry_points, AttachError, Attached, ConfirmError, DagConfig, PreConfirmation,
+    PruneOutcome, Tangle, TxStatus,
+};
+pub use tips::{TipParams, TipScore};
+pub use transaction::{DagPayload, DagTransaction, TransactionError};

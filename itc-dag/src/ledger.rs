@@ -1,0 +1,486 @@
+//! The DAG ledger: micro-balances and issuer sequence windows, changed only
+//! at anchor time, in white-flag order.
+//!
+//! # How DAG transfers touch balances
+//!
+//! The DAG keeps its own balance state, separate from the main-chain
+//! [`itc_core::ledger::Ledger`]. It changes only when a main-chain anchor
+//! confirms a cone: [`crate::Tangle::confirm`] walks the cone in white-flag
+//! order and calls [`LedgerView::apply`] for each transaction, so every
+//! validator computes the same balances from the same anchors. Funds enter
+//! through [`DagLedger::credit`] (at genesis, or when the main chain applies a
+//! deposit into the DAG; see the crate docs for the hook itc-core would need).
+//!
+//! Rules, in order, for a confirmed transaction from issuer `i` with sequence `s`:
+//!
+//! 1. `s` must be fresh for `i` ([`SequenceWindow`]): not used before, and
+//!    not [`SEQUENCE_WINDOW`] or more below the highest used. Otherwise it is
+//!    ignored ([`IgnoredReason::SequenceReused`], [`IgnoredReason::SequenceStale`]).
+//!    This makes "same issuer, same sequence" conflicts and replays of pruned
+//!    transactions harmless.
+//! 2. A transfer needs `balance(i) >= amount` at that point of the order,
+//!    else it is ignored ([`IgnoredReason::InsufficientBalance`]).
+//! 3. Data records and commands change no balance; they only use the sequence.
+//!
+//! An ignored transaction stays confirmed (it is in the confirmed Merkle
+//! set) but is not applied (not in the applied set) and changes nothing.
+
+use itc_core::encoding::{Decode, DecodeError, Encode, Reader};
+use itc_core::hash::{Domain, Hash};
+use itc_core::keys::PublicKey;
+use itc_core::smt::SparseMerkleTree;
+use itc_core::types::Amount;
+use std::collections::BTreeMap;
+
+use crate::transaction::{DagPayload, DagTransaction};
+
+/// How far below an issuer's highest used sequence number a fresh sequence
+/// may still be (out-of-order delivery inside one or across cones).
+pub const SEQUENCE_WINDOW: u64 = 128;
+/// Most accounts the DAG ledger holds; transactions that would create more
+/// are ignored ([`IgnoredReason::AccountsFull`]).
+pub const DAG_ACCOUNTS_MAX: usize = 1 << 24;
+
+const _: () = assert!(SEQUENCE_WINDOW == u128::BITS as u64);
+
+/// Which sequence numbers of one issuer are used: the highest, and a bitmap
+/// of the [`SEQUENCE_WINDOW`] numbers at and below it (bit `k` = `highest - k`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SequenceWindow {
+    highest: Option<u64>,
+    used: u128,
+}
+
+impl SequenceWindow {
+    /// Whether `sequence` may be used now.
+    ///
+    /// # Errors
+    /// [`IgnoredReason::SequenceReused`] or [`IgnoredReason::SequenceStale`].
+    pub fn check(&self, sequence: u64) -> Result<(), IgnoredReason> {
+        let Some(highest) = self.highest else {
+            return Ok(());
+        };
+        if sequence > highest {
+            return Ok(());
+        }
+        let distance = highest - sequence;
+        if distance >= SEQUENCE_WINDOW {
+            return Err(IgnoredReason::SequenceStale);
+        }
+        if self.used >> distance & 1 == 1 {
+            return Err(IgnoredReason::SequenceReused);
+        }
+        Ok(())
+    }
+
+    /// Mark `sequence` used (after [`SequenceWindow::check`] passed).
+    pub fn record(&mut self, sequence: u64) {
+        match self.highest {
+            Some(highest) if sequence <= highest => {
+                let distance = highest - sequence;
+                debug_assert!(distance < SEQUENCE_WINDOW);
+                self.used |= 1 << distance;
+            }
+            Some(highest) => {
+                let shift = sequence - highest;
+                self.used = if shift >= SEQUENCE_WINDOW {
+                    0
+                } else {
+                    self.used << shift
+                };
+                self.used |= 1;
+                self.highest = Some(sequence);
+            }
+            None => {
+                self.used = 1;
+                self.highest = Some(sequence);
+            }
+        }
+    }
+
+    /// The highest sequence used so far.
+    pub fn highest(&self) -> Option<u64> {
+        self.highest
+    }
+}
+
+/// One account of the DAG ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DagAccount {
+    /// Spendable DAG balance.
+    pub balance: Amount,
+    /// Sequence numbers used as an issuer.
+    pub sequences: SequenceWindow,
+}
+
+impl Encode for DagAccount {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.balance.encode_to(out);
+        match self.sequences.highest {
+            None => out.push(0),
+            Some(h) => {
+                out.push(1);
+                h.encode_to(out);
+                out.extend_from_slice(&self.sequences.used.to_le_bytes());
+            }
+        }
+    }
+}
+
+impl Decode for DagAccount {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let balance = Decode::decode_from(r)?;
+        let sequences = match r.read_u8()? {
+            0 => SequenceWindow::default(),
+            1 => {
+                let highest = r.read_u64()?;
+                let used = u128::from_le_bytes(r.read_array()?);
+                if used & 1 == 0 {
+                    return Err(DecodeError::InvalidValue(
+                        "sequence window without its highest",
+                    ));
+                }
+                SequenceWindow {
+                    highest: Some(highest),
+                    used,
+                }
+            }
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "sequence window",
+                    tag,
+                })
+            }
+        };
+        Ok(DagAccount { balance, sequences })
+    }
+}
+
+/// Why a confirmed transaction was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum IgnoredReason {
+    /// The issuer already used this sequence number (a conflict, or a replay).
+    #[error("sequence number already used")]
+    SequenceReused,
+    /// The sequence number is too far below the issuer's highest.
+    #[error("sequence number below the issuer's window")]
+    SequenceStale,
+    /// The issuer's balance does not cover the transfer.
+    #[error("insufficient dag balance")]
+    InsufficientBalance,
+    /// The receiver's balance would overflow.
+    #[error("dag balance overflow")]
+    BalanceOverflow,
+    /// The ledger holds [`DAG_ACCOUNTS_MAX`] accounts.
+    #[error("dag ledger full")]
+    AccountsFull,
+}
+
+impl IgnoredReason {
+    /// A stable numeric code (for C callers and logs).
+    pub fn code(self) -> u8 {
+        match self {
+            IgnoredReason::SequenceReused => 1,
+            IgnoredReason::SequenceStale => 2,
+            IgnoredReason::InsufficientBalance => 3,
+            IgnoredReason::BalanceOverflow => 4,
+            IgnoredReason::AccountsFull => 5,
+        }
+    }
+}
+
+/// Why a direct ledger operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DagLedgerError {
+    /// The balance would overflow.
+    #[error("dag balance overflow")]
+    Overflow,
+    /// The ledger is full.
+    #[error("dag ledger full")]
+    Full,
+}
+
+/// The DAG's balance state, with a sparse Merkle root over its accounts.
+#[derive(Clone, Debug, Default)]
+pub struct DagLedger {
+    accounts: BTreeMap<PublicKey, DagAccount>,
+    tree: SparseMerkleTree,
+}
+
+fn account_key(owner: &PublicKey) -> Hash {
+    Hash::of_parts(Domain::StateKey, &[b"dagacct\0", &owner.0])
+}
+
+impl DagLedger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The account of `owner` (default if absent).
+    pub fn account(&self, owner: &PublicKey) -> DagAccount {
+        self.accounts.get(owner).copied().unwrap_or_default()
+    }
+
+    /// The DAG balance of `owner`.
+    pub fn balance(&self, owner: &PublicKey) -> Amount {
+        self.account(owner).balance
+    }
+
+    /// Number of accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Whether there are no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    /// Add funds (genesis, or a main-chain deposit into the DAG). Every
+    /// validator must call it at the same point between anchors.
+    ///
+    /// # Errors
+    /// [`DagLedgerError`] on overflow or a full ledger; nothing changes then.
+    pub fn credit(&mut self, owner: PublicKey, amount: Amount) -> Result<(), DagLedgerError> {
+        if !self.accounts.contains_key(&owner) && self.accounts.len() >= DAG_ACCOUNTS_MAX {
+            return Err(DagLedgerError::Full);
+        }
+        let mut account = self.account(&owner);
+        account.balance = account
+            .balance
+            .checked_add(amount)
+            .ok_or(DagLedgerError::Overflow)?;
+        self.put(owner, account);
+        Ok(())
+    }
+
+    fn put(&mut self, owner: PublicKey, account: DagAccount) {
+        self.tree.insert(
+            account_key(&owner),
+            itc_core::ledger::value_hash(&account.encode()),
+        );
+        self.accounts.insert(owner, account);
+    }
+
+    /// Sparse Merkle root over all accounts (key: `StateKey("dagacct\0" ||
+    /// owner)`, value: the account's encoding). Not yet in any header; see
+    /// the crate docs.
+    pub fn state_root(&mut self) -> Hash {
+        self.tree.root()
+    }
+
+    /// All accounts in key order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&PublicKey, &DagAccount)> {
+        self.accounts.iter()
+    }
+
+    pub(crate) fn commit(&mut self, changes: LedgerChanges) {
+        for (owner, account) in changes.accounts {
+            self.put(owner, account);
+        }
+    }
+}
+
+/// Account changes computed by a [`LedgerView`], committed with a confirmation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LedgerChanges {
+    accounts: BTreeMap<PublicKey, DagAccount>,
+}
+
+impl LedgerChanges {
+    /// Number of accounts changed.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+/// Pending changes layered over a [`DagLedger`]; used while applying one
+/// cone in white-flag order.
+#[derive(Debug)]
+pub struct LedgerView<'a> {
+    ledger: &'a DagLedger,
+    changes: LedgerChanges,
+    created: usize,
+}
+
+impl<'a> LedgerView<'a> {
+    /// A view with no changes yet.
+    pub fn new(ledger: &'a DagLedger) -> Self {
+        LedgerView {
+            ledger,
+            changes: LedgerChanges::default(),
+            created: 0,
+        }
+    }
+
+    /// The account as changed so far.
+    pub fn account(&self, owner: &PublicKey) -> DagAccount {
+        self.changes
+            .accounts
+            .get(owner)
+            .copied()
+            .unwrap_or_else(|| self.ledger.account(owner))
+    }
+
+    fn exists(&self, owner: &PublicKey) -> bool {
+        self.changes.accounts.contains_key(owner) || self.ledger.accounts.contains_key(owner)
+    }
+
+    fn room_for(&self, new_accounts: usize) -> bool {
+        self.ledger.len() + self.created + new_accounts <= DAG_ACCOUNTS_MAX
+    }
+
+    fn put(&mut self, owner: PublicKey, account: DagAccount) {
+        if !self.exists(&owner) {
+            self.created += 1;
+        }
+        self.changes.accounts.insert(owner, account);
+    }
+
+    /// Apply one confirmed transaction, or say why it is ignored. An
+    /// ignored transaction changes nothing.
+    ///
+    /// # Errors
+    /// The [`IgnoredReason`].
+    pub fn apply(&mut self, tx: &DagTransaction) -> Result<(), IgnoredReason> {
+        let mut issuer = self.account(&tx.issuer);
+        issuer.sequences.check(tx.sequence)?;
+        let issuer_is_new = !self.exists(&tx.issuer);
+        match &tx.payload {
+            DagPayload::Transfer { to, amount } => {
+                issuer.balance = issuer
+                    .balance
+                    .checked_sub(*amount)
+                    .ok_or(IgnoredReason::InsufficientBalance)?;
+                issuer.sequences.record(tx.sequence);
+                if *to == tx.issuer {
+                    // A transfer to oneself: the balance check above is the
+                    // only effect besides the sequence.
+                    issuer.balance = issuer
+                        .balance
+                        .checked_add(*amount)
+                        .expect("just subtracted");
+                    self.put(tx.issuer, issuer);
+                    return Ok(());
+                }
+                let mut receiver = self.account(to);
+                receiver.balance = receiver
+                    .balance
+                    .checked_add(*amount)
+                    .ok_or(IgnoredReason::BalanceOverflow)?;
+                let new = usize::from(!self.exists(to));
+                if !self.room_for(new) {
+                    return Err(IgnoredReason::AccountsFull);
+                }
+                self.put(tx.issuer, issuer);
+                self.put(*to, receiver);
+            }
+            DagPayload::Data { .. } | DagPayload::Command { .. } => {
+                if issuer_is_new && !self.room_for(1) {
+                    return Err(IgnoredReason::AccountsFull);
+                }
+                issuer.sequences.record(tx.sequence);
+                self.put(tx.issuer, issuer);
+            }
+        }
+        Ok(())
+    }
+
+    /// The changes, to commit later.
+    pub fn into_changes(self) -> LedgerChanges {
+        self.changes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use itc_core::keys::Keypair;
+    use itc_core::types::ChainId;
+
+    #[test]
+    fn sequence_window_accepts_each_number_once_and_out_of_order() {
+        let mut w = SequenceWindow::default();
+        for s in [5u64, 3, 7, 4, 6] {
+            assert_eq!(w.check(s), Ok(()));
+            w.record(s);
+        }
+        for s in 3..=7 {
+            assert_eq!(w.check(s), Err(IgnoredReason::SequenceReused));
+        }
+        assert_eq!(w.check(2), Ok(()));
+        w.record(1000);
+        assert_eq!(w.check(7), Err(IgnoredReason::SequenceStale));
+        assert_eq!(w.check(1000 - 127), Ok(()));
+        assert_eq!(w.check(1000 - 128), Err(IgnoredReason::SequenceStale));
+        assert_eq!(w.check(1000), Err(IgnoredReason::SequenceReused));
+        assert_eq!(w.highest(), Some(1000));
+    }
+
+    #[test]
+    fn account_encoding_round_trips() {
+        let mut a = DagAccount {
+            balance: Amount(77),
+            ..DagAccount::default()
+        };
+        assert_eq!(DagAccount::decode(&a.encode()), Ok(a));
+        a.sequences.record(9);
+        a.sequences.record(4);
+        assert_eq!(DagAccount::decode(&a.encode()), Ok(a));
+    }
+
+    #[test]
+    fn overspending_transfer_is_ignored_and_changes_nothing() {
+        let alice = Keypair::from_seed([1; 32]);
+        let bob = Keypair::from_seed([2; 32]).public();
+        let mut ledger = DagLedger::new();
+        ledger.credit(alice.public(), Amount(10)).unwrap();
+        let transfer = |seq, amount| {
+            DagTransaction::new_signed(
+                &alice,
+                ChainId(1),
+                vec![Hash([1; 32]), Hash([2; 32])],
+                seq,
+                DagPayload::Transfer {
+                    to: bob,
+                    amount: Amount(amount),
+                },
+            )
+        };
+        let mut view = LedgerView::new(&ledger);
+        assert_eq!(view.apply(&transfer(0, 7)), Ok(()));
+        assert_eq!(
+            view.apply(&transfer(1, 7)),
+            Err(IgnoredReason::InsufficientBalance)
+        );
+        assert_eq!(
+            view.apply(&transfer(0, 1)),
+            Err(IgnoredReason::SequenceReused)
+        );
+        assert_eq!(view.apply(&transfer(1, 3)), Ok(()));
+        let changes = view.into_changes();
+        ledger.commit(changes);
+        assert_eq!(ledger.balance(&alice.public()), Amount(0));
+        assert_eq!(ledger.balance(&bob), Amount(10));
+    }
+
+    #[test]
+    fn state_root_depends_on_balances_only_through_accounts() {
+        let a = Keypair::from_seed([1; 32]).public();
+        let mut one = DagLedger::new();
+        let mut two = DagLedger::new();
+        one.credit(a, Amount(5)).unwrap();
+        two.credit(a, Amount(2)).unwrap();
+        assert_ne!(one.state_root(), two.state_root());
+        two.credit(a, Amount(3)).unwrap();
+        assert_eq!(one.state_root(), two.state_root());
+    }
+}

@@ -1,0 +1,1225 @@
+//! [`Tangle`]: the sans-IO DAG node. Transactions go in with
+//! [`Tangle::attach`]; requests for missing parents come out of
+//! [`Tangle::poll_request`]; parents for new transactions come from
+//! [`Tangle::select_tips`]; anchors are confirmed with
+//! [`Tangle::confirm`] (or its two halves, [`Tangle::compute_confirmation`]
+//! and [`Tangle::apply_confirmation`]); [`Tangle::prune`] forgets what
+//! finalized anchors made unnecessary. Time (`now_ms`) and randomness
+//! (`seed`) are arguments; nothing here reads a clock or an RNG.
+
+use hashbrown::{HashMap, HashSet};
+use itc_core::hash::{Domain, Hash, Hasher};
+use itc_core::keys::{Keypair, PublicKey, SigningDomain};
+use itc_core::merkle;
+use itc_core::types::{ChainId, DagAnchor, SecurityLevel, ANCHOR_TIPS_MAX};
+use itc_core::Encode;
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::finality::{AnchorCommitment, Confirmation, DagFinalityProof};
+use crate::ledger::{DagLedger, LedgerView};
+use crate::pow::{self, PowError, PowParams, SecurityLevels};
+use crate::tips::{SplitMix64, TipParams, TipPool, TipScore};
+use crate::transaction::{DagPayload, DagTransaction, TransactionError, PARENTS_MIN, TRAILER_LEN};
+
+/// Most transactions a store may hold (solid ones; see
+/// [`DagConfig::transactions_max`]).
+pub const STORE_TRANSACTIONS_MAX: usize = 1 << 24;
+/// Most transactions waiting for missing parents; the oldest is evicted.
+pub const SOLIDIFICATION_BUFFER_MAX: usize = 16_384;
+/// Most outstanding parent requests (and queued request outputs).
+pub const REQUESTS_MAX: usize = 4_096;
+/// Most issuers whose recent issue rate is tracked.
+pub const ISSUERS_TRACKED_MAX: usize = 65_536;
+/// Most issue times remembered per issuer.
+pub const ISSUER_RATE_SAMPLES_MAX: usize = 256;
+/// Most transactions one anchor may newly confirm.
+pub const CONFIRMATION_CONE_MAX: usize = 1 << 20;
+/// Most anchors whose confirmed lists are kept for proofs.
+pub const ANCHOR_RECORDS_MAX: usize = 1_024;
+/// Most approvers a pre-confirmation walk visits.
+pub const PRECONFIRMATION_WALK_MAX: usize = 10_000;
+/// Number of genesis entry points (a first transaction needs two parents).
+pub const GENESIS_ENTRY_POINTS: usize = 2;
+
+/// The ids every chain's DAG starts from. They are solid entry points
+/// confirmed at height 0; the first transactions approve them.
+pub fn genesis_entry_points(chain_id: ChainId) -> [Hash; GENESIS_ENTRY_POINTS] {
+    let mut out = [Hash::ZERO; GENESIS_ENTRY_POINTS];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = Hash::of_parts(
+            Domain::DagTransaction,
+            &[b"genesis\0", &chain_id.0.to_le_bytes(), &[i as u8]],
+        );
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Configuration of a [`Tangle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DagConfig {
+    /// The network.
+    pub chain_id: ChainId,
+    /// Proof-of-work rules.
+    pub pow: PowParams,
+    /// Tip pool and selection.
+    pub tips: TipParams,
+    /// Most solid transactions held (at most [`STORE_TRANSACTIONS_MAX`]).
+    pub transactions_max: usize,
+}
+
+impl DagConfig {
+    /// Defaults for `chain_id`.
+    pub fn new(chain_id: ChainId) -> Self {
+        DagConfig {
+            chain_id,
+            pow: PowParams::default(),
+            tips: TipParams::default(),
+            transactions_max: STORE_TRANSACTIONS_MAX,
+        }
+    }
+}
+
+/// Why a transaction was not attached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttachError {
+    /// Malformed or badly signed.
+    #[error("invalid transaction: {0}")]
+    Invalid(#[from] TransactionError),
+    /// Already known (stored, waiting, or a pruned entry point): a replay.
+    #[error("duplicate transaction")]
+    Duplicate,
+    /// The issuer is not a registered device and unregistered issuers are refused.
+    #[error("issuer is not a registered device")]
+    UnregisteredIssuer,
+    /// Not enough proof of work.
+    #[error("proof of work: {0}")]
+    Pow(#[from] PowError),
+    /// The store holds its maximum of transactions.
+    #[error("dag store full")]
+    StoreFull,
+}
+
+/// Why an anchor could not be confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfirmError {
+    /// Anchor heights must increase.
+    #[error("anchor height {found} not above {latest}")]
+    HeightNotIncreasing {
+        /// Latest confirmed height.
+        latest: u64,
+        /// Height given.
+        found: u64,
+    },
+    /// Too many tips, or tips not strictly ascending.
+    #[error("malformed anchor")]
+    MalformedAnchor,
+    /// Transactions of the cone are missing; they have been (or should be)
+    /// requested. Retry when they arrive.
+    #[error("{} transactions of the cone are missing", missing.len())]
+    NotSolid {
+        /// Missing ids (sorted).
+        missing: Vec<Hash>,
+    },
+    /// The cone is larger than [`CONFIRMATION_CONE_MAX`].
+    #[error("cone larger than the maximum")]
+    ConeTooLarge,
+    /// The tangle changed since the confirmation was computed.
+    #[error("confirmation computed on an older state")]
+    Stale,
+}
+
+/// What [`Tangle::attach`] did with a valid transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attached {
+    /// Stored as solid; `solidified` counts it and any waiting descendants it
+    /// completed.
+    Solid {
+        /// Transactions that became solid.
+        solidified: usize,
+    },
+    /// Waiting for `missing` parents, which have been requested.
+    Pending {
+        /// Parents not yet known.
+        missing: usize,
+    },
+}
+
+/// Where a transaction stands on this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Never seen (or evicted, or pruned entirely).
+    Unknown,
+    /// Waiting for parents.
+    Pending,
+    /// Solid, not yet confirmed by an anchor.
+    Solid,
+    /// Confirmed by the anchor at this main-chain height.
+    Confirmed {
+        /// Height of the anchoring block.
+        height: u64,
+    },
+    /// Pruned to a solid entry point, confirmed at this height.
+    EntryPoint {
+        /// Height of the anchoring block.
+        height: u64,
+    },
+}
+
+/// The cumulative approval of a solid transaction: a fast hint, **not
+/// finality**.
+///
+/// It counts the transactions that approve `id` directly or indirectly
+/// (its future cone) and their distinct issuers, up to
+/// [`PRECONFIRMATION_WALK_MAX`]. Honest issuers only approve transactions
+/// they consider valid and non-conflicting, so a wide future cone makes it
+/// likely the next anchor confirms the transaction; but only an anchor
+/// decides, and a transaction with a large future cone can still be
+/// confirmed-but-ignored if it loses a conflict in white-flag order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreConfirmation {
+    /// Transactions in the future cone that were counted.
+    pub approvers: u32,
+    /// Distinct issuers among them.
+    pub issuers: u32,
+    /// Whether the walk saw the whole future cone (else counts are lower bounds).
+    pub complete: bool,
+    /// Set if an anchor already confirmed it (then this is final).
+    pub confirmed_height: Option<u64>,
+}
+
+/// What a [`Tangle::prune`] removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PruneOutcome {
+    /// Transactions removed.
+    pub removed: usize,
+    /// Solid entry points after pruning.
+    pub entry_points: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    /// Wanted to solidify gossip: full rate-based difficulty applies.
+    Gossip,
+    /// Wanted to confirm an anchor: only the base difficulty applies, so all
+    /// validators can complete the cone whatever traffic they saw.
+    Anchor,
+}
+
+#[derive(Clone, Debug)]
+struct Record {
+    id: Hash,
+    tx: DagTransaction,
+    approvers: Vec<u32>,
+    /// Height of the confirming anchor; 0 while unconfirmed.
+    confirmed: u64,
+    /// Position in the confirming anchor's white-flag order.
+    position: u32,
+    /// Oldest and youngest root snapshot index (see [`crate::tips`]).
+    omrsi: u64,
+    ymrsi: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    tx: DagTransaction,
+    missing: u8,
+    order: u64,
+}
+
+#[derive(Clone, Debug)]
+struct AnchorRecord {
+    commitment: AnchorCommitment,
+    order: Vec<Hash>,
+    applied: Vec<bool>,
+}
+
+/// A DAG node's state: store, solidifier, tip pool, DAG ledger and anchors.
+#[derive(Debug)]
+pub struct Tangle {
+    config: DagConfig,
+    slots: Vec<Option<Record>>,
+    free: Vec<u32>,
+    index: HashMap<Hash, u32>,
+    entry_points: HashMap<Hash, u64>,
+    genesis: [Hash; GENESIS_ENTRY_POINTS],
+    pending: HashMap<Hash, Pending>,
+    pending_order: BTreeMap<u64, Hash>,
+    next_pending_order: u64,
+    waiting: HashMap<Hash, Vec<Hash>>,
+    requested: HashMap<Hash, RequestKind>,
+    outbox: VecDeque<Hash>,
+    rates: BTreeMap<PublicKey, VecDeque<u64>>,
+    pool: TipPool,
+    fallback: Vec<Hash>,
+    ledger: DagLedger,
+    latest_height: u64,
+    anchors: BTreeMap<u64, AnchorRecord>,
+    epoch: u64,
+    scratch: Vec<u8>,
+}
+
+impl Tangle {
+    /// An empty tangle: only the genesis entry points.
+    pub fn new(config: DagConfig) -> Self {
+        let genesis = genesis_entry_points(config.chain_id);
+        let mut entry_points = HashMap::new();
+        for id in genesis {
+            entry_points.insert(id, 0);
+        }
+        Tangle {
+            config,
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+            entry_points,
+            genesis,
+            pending: HashMap::new(),
+            pending_order: BTreeMap::new(),
+            next_pending_order: 0,
+            waiting: HashMap::new(),
+            requested: HashMap::new(),
+            outbox: VecDeque::new(),
+            rates: BTreeMap::new(),
+            pool: TipPool::default(),
+            fallback: genesis.to_vec(),
+            ledger: DagLedger::new(),
+            latest_height: 0,
+            anchors: BTreeMap::new(),
+            epoch: 0,
+            scratch: Vec::with_capacity(512),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DagConfig {
+        &self.config
+    }
+
+    /// The DAG ledger (balances as of the latest applied anchor).
+    pub fn ledger(&self) -> &DagLedger {
+        &self.ledger
+    }
+
+    /// The DAG ledger, for credits (genesis, main-chain deposits). Every
+    /// validator must make the same credits at the same point.
+    pub fn ledger_mut(&mut self) -> &mut DagLedger {
+        &mut self.ledger
+    }
+
+    /// Solid transactions stored.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no transaction is stored.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Transactions waiting for parents.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Tips in the pool.
+    pub fn tip_count(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// Whether `id` is in the tip pool.
+    pub fn is_tip(&self, id: &Hash) -> bool {
+        self.pool.contains(id)
+    }
+
+    /// Solid entry points (pruned boundary and genesis).
+    pub fn entry_point_count(&self) -> usize {
+        self.entry_points.len()
+    }
+
+    /// Height of the latest applied anchor (0 before any).
+    pub fn latest_height(&self) -> u64 {
+        self.latest_height
+    }
+
+    /// A stored transaction.
+    pub fn get(&self, id: &Hash) -> Option<&DagTransaction> {
+        self.record(id).map(|r| &r.tx)
+    }
+
+    fn record(&self, id: &Hash) -> Option<&Record> {
+        let slot = *self.index.get(id)?;
+        self.slots[slot as usize].as_ref()
+    }
+
+    /// Where `id` stands on this node.
+    pub fn status(&self, id: &Hash) -> TxStatus {
+        if let Some(r) = self.record(id) {
+            return if r.confirmed > 0 {
+                TxStatus::Confirmed {
+                    height: r.confirmed,
+                }
+            } else {
+                TxStatus::Solid
+            };
+        }
+        if let Some(&height) = self.entry_points.get(id) {
+            return TxStatus::EntryPoint { height };
+        }
+        if self.pending.contains_key(id) {
+            return TxStatus::Pending;
+        }
+        TxStatus::Unknown
+    }
+
+    /// Ids approving `id` directly (stored ones), in attach order.
+    pub fn approvers(&self, id: &Hash) -> Vec<Hash> {
+        self.record(id)
+            .map(|r| {
+                r.approvers
+                    .iter()
+                    .filter_map(|s| self.slots[*s as usize].as_ref().map(|a| a.id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The next id to request from peers (a missing parent, or a missing
+    /// anchor tip), oldest first. The caller sends it and, on timeout, may
+    /// re-request everything in [`Tangle::wanted`].
+    pub fn poll_request(&mut self) -> Option<Hash> {
+        self.outbox.pop_front()
+    }
+
+    /// All ids currently wanted, sorted.
+    pub fn wanted(&self) -> Vec<Hash> {
+        let mut ids: Vec<Hash> = self.requested.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn known(&self, id: &Hash) -> bool {
+        self.index.contains_key(id) || self.entry_points.contains_key(id)
+    }
+
+    fn request(&mut self, id: Hash, kind: RequestKind) {
+        if self.known(&id) {
+            return;
+        }
+        match self.requested.get_mut(&id) {
+            Some(existing) => {
+                if kind == RequestKind::Anchor {
+                    *existing = RequestKind::Anchor;
+                }
+            }
+            None => {
+                if self.requested.len() >= REQUESTS_MAX {
+                    return;
+                }
+                self.requested.insert(id, kind);
+                if self.pending.contains_key(&id) {
+                    return; // present, only waiting for its own parents
+                }
+                if self.outbox.len() >= REQUESTS_MAX {
+                    self.outbox.pop_front();
+                }
+                self.outbox.push_back(id);
+            }
+        }
+    }
+
+    /// Accepted transactions of `issuer` within the rate window ending at `now_ms`.
+    fn recent_issues(&mut self, issuer: &PublicKey, now_ms: u64) -> u32 {
+        let window = self.config.pow.window_ms;
+        let Some(times) = self.rates.get_mut(issuer) else {
+            return 0;
+        };
+        while times
+            .front()
+            .is_some_and(|t| now_ms.saturating_sub(*t) >= window)
+        {
+            times.pop_front();
+        }
+        times.len() as u32
+    }
+
+    fn record_issue(&mut self, issuer: PublicKey, now_ms: u64) {
+        if !self.rates.contains_key(&issuer) && self.rates.len() >= ISSUERS_TRACKED_MAX {
+            let window = self.config.pow.window_ms;
+            self.rates.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now_ms.saturating_sub(*t) < window)
+            });
+            if self.rates.len() >= ISSUERS_TRACKED_MAX {
+                // Forget the least recently active issuer.
+                let quietest = self
+                    .rates
+                    .iter()
+                    .min_by_key(|(key, times)| (times.back().copied().unwrap_or(0), **key))
+                    .map(|(key, _)| *key)
+                    .expect("map is full");
+                self.rates.remove(&quietest);
+            }
+        }
+        let times = self.rates.entry(issuer).or_default();
+        if times.len() >= ISSUER_RATE_SAMPLES_MAX {
+            times.pop_front();
+        }
+        times.push_back(now_ms);
+    }
+
+    /// Proof-of-work bits this node requires now from `issuer` for a
+    /// gossiped transaction.
+    ///
+    /// # Errors
+    /// [`AttachError::UnregisteredIssuer`].
+    pub fn required_bits(
+        &mut self,
+        issuer: &PublicKey,
+        now_ms: u64,
+        levels: &impl SecurityLevels,
+    ) -> Result<u32, AttachError> {
+        let level = self.level_of(issuer, levels)?;
+        let recent = self.recent_issues(issuer, now_ms);
+        Ok(self.config.pow.required_bits(level, recent))
+    }
+
+    fn level_of(
+        &self,
+        issuer: &PublicKey,
+        levels: &impl SecurityLevels,
+    ) -> Result<SecurityLevel, AttachError> {
+        levels
+            .security_level(issuer)
+            .or(self.config.pow.unregistered_level)
+            .ok_or(AttachError::UnregisteredIssuer)
+    }
+
+    /// Validate a transaction (structure, duplicate, proof of work against
+    /// the issuer's level and recent rate, signature) and attach it: solid
+    /// if all parents are known, else buffered while its missing parents are
+    /// requested through [`Tangle::poll_request`]. Parents are never trusted:
+    /// a transaction becomes solid only once every parent is here.
+    ///
+    /// # Errors
+    /// [`AttachError`]; the tangle is unchanged then.
+    pub fn attach(
+        &mut self,
+        tx: DagTransaction,
+        now_ms: u64,
+        levels: &impl SecurityLevels,
+    ) -> Result<Attached, AttachError> {
+        tx.check(self.config.chain_id, false)?;
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.clear();
+        tx.encode_to(&mut bytes);
+        let result = self.attach_encoded(tx, &bytes, now_ms, levels);
+        self.scratch = bytes;
+        result
+    }
+
+    fn attach_encoded(
+        &mut self,
+        tx: DagTransaction,
+        bytes: &[u8],
+        now_ms: u64,
+        levels: &impl SecurityLevels,
+    ) -> Result<Attached, AttachError> {
+        let id = Hash::of(Domain::DagTransaction, bytes);
+        if self.known(&id) || self.pending.contains_key(&id) {
+            return Err(AttachError::Duplicate);
+        }
+        let level = self.level_of(&tx.issuer, levels)?;
+        let relaxed = self.requested.get(&id) == Some(&RequestKind::Anchor);
+        let required = if relaxed {
+            self.config.pow.base_bits(level)
+        } else {
+            let recent = self.recent_issues(&tx.issuer, now_ms);
+            self.config.pow.required_bits(level, recent)
+        };
+        let essence = &bytes[..bytes.len() - TRAILER_LEN];
+        let mut hasher = Hasher::new(Domain::ProofOfWork);
+        hasher.update(essence);
+        pow::check(pow::value_bits(&hasher, tx.nonce), required)?;
+        tx.issuer
+            .verify(
+                SigningDomain::DagTransaction,
+                tx.chain_id,
+                essence,
+                &tx.signature,
+            )
+            .map_err(TransactionError::Signature)?;
+        if self.index.len() >= self.config.transactions_max.min(STORE_TRANSACTIONS_MAX) {
+            return Err(AttachError::StoreFull);
+        }
+        self.requested.remove(&id);
+        self.record_issue(tx.issuer, now_ms);
+
+        let missing: Vec<Hash> = tx
+            .parents
+            .iter()
+            .filter(|p| !self.known(p))
+            .copied()
+            .collect();
+        if missing.is_empty() {
+            let solidified = self.insert_solid(id, tx, now_ms);
+            return Ok(Attached::Solid { solidified });
+        }
+        if self.pending.len() >= SOLIDIFICATION_BUFFER_MAX {
+            let oldest = *self
+                .pending_order
+                .first_key_value()
+                .expect("buffer is full")
+                .1;
+            self.evict_pending(&oldest);
+        }
+        let kind = if relaxed {
+            RequestKind::Anchor
+        } else {
+            RequestKind::Gossip
+        };
+        for parent in &missing {
+            self.waiting.entry(*parent).or_default().push(id);
+            self.request(*parent, kind);
+        }
+        let order = self.next_pending_order;
+        self.next_pending_order += 1;
+        self.pending_order.insert(order, id);
+        self.pending.insert(
+            id,
+            Pending {
+                tx,
+                missing: missing.len() as u8,
+                order,
+            },
+        );
+        Ok(Attached::Pending {
+            missing: missing.len(),
+        })
+    }
+
+    fn evict_pending(&mut self, id: &Hash) {
+        let Some(pending) = self.pending.remove(id) else {
+            return;
+        };
+        self.pending_order.remove(&pending.order);
+        for parent in &pending.tx.parents {
+            if let Some(children) = self.waiting.get_mut(parent) {
+                children.retain(|c| c != id);
+                if children.is_empty() {
+                    self.waiting.remove(parent);
+                    self.requested.remove(parent);
+                }
+            }
+        }
+    }
+
+    /// Root snapshot indexes a transaction with these parents gets.
+    fn roots_of(&self, parents: &[Hash]) -> (u64, u64) {
+        let mut oldest = u64::MAX;
+        let mut youngest = 0;
+        for parent in parents {
+            let (o, y) = if let Some(&height) = self.entry_points.get(parent) {
+                (height, height)
+            } else if let Some(r) = self.record(parent) {
+                if r.confirmed > 0 {
+                    (r.confirmed, r.confirmed)
+                } else {
+                    (r.omrsi, r.ymrsi)
+                }
+            } else {
+                (0, 0)
+            };
+            oldest = oldest.min(o);
+            youngest = youngest.max(y);
+        }
+        (oldest, youngest)
+    }
+
+    /// Store a solid transaction and solidify whatever waited on it.
+    fn insert_solid(&mut self, id: Hash, tx: DagTransaction, now_ms: u64) -> usize {
+        let mut work = vec![(id, tx)];
+        let mut solidified = 0;
+        while let Some((id, tx)) = work.pop() {
+            solidified += 1;
+            let (omrsi, ymrsi) = self.roots_of(&tx.parents);
+            let slot = match self.free.pop() {
+                Some(slot) => slot,
+                None => {
+                    self.slots.push(None);
+                    u32::try_from(self.slots.len() - 1).expect("store below 2^32 slots")
+                }
+            };
+            for parent in &tx.parents {
+                if let Some(&p) = self.index.get(parent) {
+                    self.slots[p as usize]
+                        .as_mut()
+                        .expect("indexed slot holds a record")
+                        .approvers
+                        .push(slot);
+                }
+                self.pool.referenced(&self.config.tips, parent);
+            }
+            let score = self.config.tips.score(omrsi, ymrsi, self.latest_height);
+            self.pool
+                .insert(&self.config.tips, id, tx.issuer, score, now_ms);
+            self.index.insert(id, slot);
+            self.slots[slot as usize] = Some(Record {
+                id,
+                tx,
+                approvers: Vec::new(),
+                confirmed: 0,
+                position: 0,
+                omrsi,
+                ymrsi,
+            });
+            if let Some(children) = self.waiting.remove(&id) {
+                for child in children {
+                    let ready = match self.pending.get_mut(&child) {
+                        Some(p) => {
+                            p.missing -= 1;
+                            p.missing == 0
+                        }
+                        None => false,
+                    };
+                    if ready {
+                        let p = self.pending.remove(&child).expect("checked above");
+                        self.pending_order.remove(&p.order);
+                        work.push((child, p.tx));
+                    }
+                }
+            }
+        }
+        solidified
+    }
+
+    /// Up to [`TipParams::parents`] tips to approve, in canonical order:
+    /// drawn uniformly from the non-lazy tips (semi-lazy ones only when
+    /// those run short), never lazy ones, at most `per_issuer_max` per
+    /// issuer in the pool. Falls back to the latest anchor's tips (or
+    /// genesis) so at least two are returned. Deterministic given the call
+    /// history and `seed`.
+    pub fn select_tips(&mut self, now_ms: u64, seed: u64) -> Vec<Hash> {
+        self.pool.expire(&self.config.tips, now_ms);
+        let mut rng = SplitMix64::new(seed);
+        let mut chosen = self.pool.select(self.config.tips.parents, &mut rng);
+        for fallback in &self.fallback {
+            if chosen.len() >= PARENTS_MIN {
+                break;
+            }
+            if !chosen.contains(fallback) {
+                chosen.push(*fallback);
+            }
+        }
+        chosen.sort_unstable();
+        chosen
+    }
+
+    /// Build, sign, stamp and attach a transaction on tips selected with
+    /// `seed`, as a device's gateway would. Returns the transaction sent.
+    ///
+    /// # Errors
+    /// [`AttachError`] (including [`AttachError::Pow`] if the solver ran out
+    /// of its `iterations_max`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue(
+        &mut self,
+        issuer: &Keypair,
+        sequence: u64,
+        payload: DagPayload,
+        now_ms: u64,
+        seed: u64,
+        levels: &impl SecurityLevels,
+        iterations_max: u64,
+    ) -> Result<DagTransaction, AttachError> {
+        let parents = self.select_tips(now_ms, seed);
+        let mut tx =
+            DagTransaction::new_signed(issuer, self.config.chain_id, parents, sequence, payload);
+        let bits = self.required_bits(&issuer.public(), now_ms, levels)?;
+        tx.solve_pow(bits, iterations_max)?;
+        self.attach(tx.clone(), now_ms, levels)?;
+        Ok(tx)
+    }
+
+    /// An anchor proposal: up to [`ANCHOR_TIPS_MAX`] unconfirmed non-lazy
+    /// tips, unapproved ones first, newest first within each group.
+    pub fn propose_anchor(&mut self, now_ms: u64) -> DagAnchor {
+        self.pool.expire(&self.config.tips, now_ms);
+        let mut candidates: Vec<(bool, usize, Hash)> = Vec::new();
+        for (i, (id, score, _)) in self.pool.iter_ordered().enumerate() {
+            if score != TipScore::NonLazy {
+                continue;
+            }
+            let Some(record) = self.record(id) else {
+                continue;
+            };
+            if record.confirmed > 0 {
+                continue;
+            }
+            let approved = record
+                .approvers
+                .iter()
+                .any(|a| self.slots[*a as usize].is_some());
+            candidates.push((approved, usize::MAX - i, *id));
+        }
+        candidates.sort_unstable();
+        let mut tips: Vec<Hash> = candidates
+            .into_iter()
+            .take(ANCHOR_TIPS_MAX)
+            .map(|c| c.2)
+            .collect();
+        tips.sort_unstable();
+        DagAnchor { tips }
+    }
+
+    /// White-flag ordering and application of `anchor` carried by the block
+    /// at `height`, without changing anything.
+    ///
+    /// The newly confirmed cone is every transaction reachable from the
+    /// anchor's tips through parents that no earlier anchor confirmed. It is
+    /// ordered by a post-order depth-first traversal: tips in ascending id
+    /// order, parents of each transaction in their canonical (ascending)
+    /// order, a transaction after all its unconfirmed parents. Each is then
+    /// applied to a view of the DAG ledger in that order; the first valid
+    /// transaction of a conflict wins and later ones are ignored (see
+    /// [`crate::ledger`]). The result depends only on the DAG and the ledger,
+    /// never on arrival order.
+    ///
+    /// # Errors
+    /// [`ConfirmError`]; [`ConfirmError::NotSolid`] lists what to fetch.
+    pub fn compute_confirmation(
+        &self,
+        anchor: &DagAnchor,
+        height: u64,
+    ) -> Result<Confirmation, ConfirmError> {
+        if height <= self.latest_height {
+            return Err(ConfirmError::HeightNotIncreasing {
+                latest: self.latest_height,
+                found: height,
+            });
+        }
+        if anchor.tips.len() > ANCHOR_TIPS_MAX || anchor.tips.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(ConfirmError::MalformedAnchor);
+        }
+        let mut missing = Vec::new();
+        for tip in &anchor.tips {
+            if self.known(tip) {
+                continue;
+            }
+            match self.pending.get(tip) {
+                Some(p) => missing.extend(p.tx.parents.iter().filter(|x| !self.known(x))),
+                None => missing.push(*tip),
+            }
+        }
+        if !missing.is_empty() {
+            missing.sort_unstable();
+            missing.dedup();
+            return Err(ConfirmError::NotSolid { missing });
+        }
+
+        let mut slots: Vec<u32> = Vec::new();
+        let mut visited: HashSet<u32> = HashSet::new();
+        let mut stack: Vec<(u32, usize)> = Vec::new();
+        for tip in &anchor.tips {
+            let Some(&slot) = self.index.get(tip) else {
+                continue;
+            }; // entry point
+            if self.slot(slot).confirmed > 0 || !visited.insert(slot) {
+                continue;
+            }
+            stack.push((slot, 0));
+            while let Some(top) = stack.last_mut() {
+                let (slot, next) = *top;
+                let record = self.slot(slot);
+                if let Some(parent) = record.tx.parents.get(next) {
+                    top.1 += 1;
+                    let Some(&p) = self.index.get(parent) else {
+                        debug_assert!(
+                            self.entry_points.contains_key(parent),
+                            "solid parents are known"
+                        );
+                        continue;
+                    };
+                    if self.slot(p).confirmed == 0 && visited.insert(p) {
+                        if visited.len() > CONFIRMATION_CONE_MAX {
+                            return Err(ConfirmError::ConeTooLarge);
+                        }
+                        stack.push((p, 0));
+                    }
+                } else {
+                    slots.push(slot);
+                    stack.pop();
+                }
+            }
+        }
+
+        let mut view = LedgerView::new(&self.ledger);
+        let mut order = Vec::with_capacity(slots.len());
+        let mut outcomes = Vec::with_capacity(slots.len());
+        let mut applied = Vec::new();
+        for slot in &slots {
+            let record = self.slot(*slot);
+            order.push(record.id);
+            let outcome = view.apply(&record.tx).err();
+            if outcome.is_none() {
+                applied.push(record.id);
+            }
+            outcomes.push(outcome);
+        }
+        let commitment = AnchorCommitment {
+            tips_hash: anchor.hash(),
+            confirmed_root: merkle::root(&order),
+            confirmed_count: order.len() as u64,
+            applied_root: merkle::root(&applied),
+            applied_count: applied.len() as u64,
+        };
+        Ok(Confirmation {
+            height,
+            anchor: anchor.clone(),
+            order,
+            outcomes,
+            commitment,
+            slots,
+            changes: view.into_changes(),
+            base_epoch: self.epoch,
+        })
+    }
+
+    fn slot(&self, slot: u32) -> &Record {
+        self.slots[slot as usize].as_ref().expect("live slot")
+    }
+
+    /// Commit a confirmation computed on the current state: mark the cone
+    /// confirmed, apply the ledger changes, keep the lists for proofs, and
+    /// re-score the tip pool against the new height.
+    ///
+    /// # Errors
+    /// [`ConfirmError::Stale`] if anything was confirmed or pruned since.
+    pub fn apply_confirmation(&mut self, confirmation: Confirmation) -> Result<(), ConfirmError> {
+        if confirmation.base_epoch != self.epoch || confirmation.height <= self.latest_height {
+            return Err(ConfirmError::Stale);
+        }
+        let height = confirmation.height;
+        for (position, slot) in confirmation.slots.iter().enumerate() {
+            let record = self.slots[*slot as usize].as_mut().expect("live slot");
+            debug_assert_eq!(record.confirmed, 0, "confirmed twice");
+            record.confirmed = height;
+            record.position = position as u32;
+        }
+        self.ledger.commit(confirmation.changes);
+        let applied = confirmation.outcomes.iter().map(Option::is_none).collect();
+        self.anchors.insert(
+            height,
+            AnchorRecord {
+                commitment: confirmation.commitment,
+                order: confirmation.order,
+                applied,
+            },
+        );
+        while self.anchors.len() > ANCHOR_RECORDS_MAX {
+            self.anchors.pop_first();
+        }
+        self.latest_height = height;
+        self.epoch += 1;
+        if !confirmation.anchor.tips.is_empty() {
+            let mut fallback = confirmation.anchor.tips;
+            for old in &self.fallback {
+                if fallback.len() >= ANCHOR_TIPS_MAX {
+                    break;
+                }
+                if !fallback.contains(old) {
+                    fallback.push(*old);
+                }
+            }
+            self.fallback = fallback;
+        }
+        self.rescore_tips();
+        Ok(())
+    }
+
+    /// [`Tangle::compute_confirmation`] then [`Tangle::apply_confirmation`];
+    /// on [`ConfirmError::NotSolid`] the missing ids are requested at base
+    /// difficulty (see [`crate::pow`]).
+    ///
+    /// # Errors
+    /// As [`Tangle::compute_confirmation`].
+    pub fn confirm(
+        &mut self,
+        anchor: &DagAnchor,
+        height: u64,
+    ) -> Result<AnchorCommitment, ConfirmError> {
+        match self.compute_confirmation(anchor, height) {
+            Ok(confirmation) => {
+                let commitment = confirmation.commitment;
+                self.apply_confirmation(confirmation)?;
+                Ok(commitment)
+            }
+            Err(ConfirmError::NotSolid { missing }) => {
+                for id in &missing {
+                    self.request(*id, RequestKind::Anchor);
+                }
+                Err(ConfirmError::NotSolid { missing })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn rescore_tips(&mut self) {
+        let params = self.config.tips;
+        let latest = self.latest_height;
+        let ids: Vec<Hash> = self.pool.iter_ordered().map(|(id, _, _)| *id).collect();
+        let mut scores: HashMap<Hash, TipScore> = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let Some(&slot) = self.index.get(&id) else {
+                scores.insert(id, TipScore::Lazy);
+                continue;
+            };
+            let parents = self.slot(slot).tx.parents.clone();
+            let (omrsi, ymrsi) = self.roots_of(&parents);
+            let record = self.slots[slot as usize].as_mut().expect("live slot");
+            record.omrsi = omrsi;
+            record.ymrsi = ymrsi;
+            let score = if record.confirmed > 0 {
+                params.score(record.confirmed, record.confirmed, latest)
+            } else {
+                params.score(omrsi, ymrsi, latest)
+            };
+            scores.insert(id, score);
+        }
+        self.pool
+            .rescore(|id| scores.get(id).copied().unwrap_or(TipScore::Lazy));
+    }
+
+    /// Proof that `id` is final under its anchor: its place in the confirmed
+    /// tree and, if it was applied, in the applied tree. `None` if it is not
+    /// confirmed, or its anchor's lists were pruned. Costs O(cone) hashes.
+    pub fn prove(&self, id: &Hash) -> Option<DagFinalityProof> {
+        let record = self.record(id)?;
+        if record.confirmed == 0 {
+            return None;
+        }
+        let anchor = self.anchors.get(&record.confirmed)?;
+        let position = record.position as usize;
+        debug_assert_eq!(anchor.order[position], *id);
+        let confirmed = merkle::prove(&anchor.order, position)?;
+        let applied = if anchor.applied[position] {
+            let list: Vec<Hash> = anchor
+                .order
+                .iter()
+                .zip(&anchor.applied)
+                .filter(|(_, a)| **a)
+                .map(|(h, _)| *h)
+                .collect();
+            let index = anchor.applied[..position].iter().filter(|a| **a).count();
+            merkle::prove(&list, index)
+        } else {
+            None
+        };
+        Some(DagFinalityProof {
+            anchor: anchor.commitment,
+            confirmed,
+            applied,
+        })
+    }
+
+    /// The commitment of the anchor applied at `height`, if still kept.
+    pub fn commitment(&self, height: u64) -> Option<AnchorCommitment> {
+        self.anchors.get(&height).map(|a| a.commitment)
+    }
+
+    /// Cumulative approval of `id` (see [`PreConfirmation`]); `None` if it
+    /// is not stored.
+    pub fn pre_confirmation(&self, id: &Hash) -> Option<PreConfirmation> {
+        if let Some(&height) = self.entry_points.get(id) {
+            return Some(PreConfirmation {
+                approvers: 0,
+                issuers: 0,
+                complete: false,
+                confirmed_height: Some(height),
+            });
+        }
+        let start = *self.index.get(id)?;
+        let record = self.slot(start);
+        let mut visited: HashSet<u32> = HashSet::new();
+        let mut issuers: HashSet<PublicKey> = HashSet::new();
+        let mut queue: VecDeque<u32> = record.approvers.iter().copied().collect();
+        let mut complete = true;
+        while let Some(slot) = queue.pop_front() {
+            let Some(approver) = self.slots[slot as usize].as_ref() else {
+                continue;
+            };
+            if visited.contains(&slot) {
+                continue;
+            }
+            if visited.len() >= PRECONFIRMATION_WALK_MAX {
+                complete = false;
+                break;
+            }
+            visited.insert(slot);
+            issuers.insert(approver.tx.issuer);
+            queue.extend(approver.approvers.iter().copied());
+        }
+        Some(PreConfirmation {
+            approvers: visited.len() as u32,
+            issuers: issuers.len() as u32,
+            complete,
+            confirmed_height: (record.confirmed > 0).then_some(record.confirmed),
+        })
+    }
+
+    /// Forget what the anchors up to `height` (inclusive, at most the latest)
+    /// made unnecessary:
+    ///
+    /// * transactions confirmed at or below `height`, except those some kept
+    ///   transaction approves, which stay as *solid entry points* (id and
+    ///   height only);
+    /// * unconfirmed transactions that are lazy below max depth relative to
+    ///   `height` (they can never be selected; everything approving them is
+    ///   lazy too), unless something kept approves them;
+    /// * anchor lists for proofs at or below `height`.
+    ///
+    /// Afterwards the store holds only unconfirmed non-lazy transactions,
+    /// those confirmed above `height`, and their boundary.
+    pub fn prune(&mut self, height: u64) -> PruneOutcome {
+        let height = height.min(self.latest_height);
+        let lazy_below = height.saturating_sub(self.config.tips.below_max_depth);
+        let mut forget = vec![false; self.slots.len()];
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(r) = slot {
+                forget[i] = if r.confirmed > 0 {
+                    r.confirmed <= height
+                } else {
+                    r.omrsi < lazy_below
+                };
+            }
+        }
+        // Keep unconfirmed ancestors of kept transactions, so nothing kept
+        // ever points at a forgotten unconfirmed parent.
+        let mut work: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|i| self.slots[*i as usize].is_some() && !forget[*i as usize])
+            .collect();
+        while let Some(slot) = work.pop() {
+            for parent in &self.slot(slot).tx.parents {
+                if let Some(&p) = self.index.get(parent) {
+                    if forget[p as usize] && self.slot(p).confirmed == 0 {
+                        forget[p as usize] = false;
+                        work.push(p);
+                    }
+                }
+            }
+        }
+        let mut entry_points: HashMap<Hash, u64> = HashMap::new();
+        for id in self.genesis {
+            entry_points.insert(id, 0);
+        }
+        let mut keep_point = |id: &Hash, index: &HashMap<Hash, u32>, slots: &[Option<Record>]| {
+            if let Some(&p) = index.get(id) {
+                if forget[p as usize] {
+                    let confirmed = slots[p as usize].as_ref().expect("live").confirmed;
+                    entry_points.insert(*id, confirmed);
+                }
+            } else if let Some(&h) = self.entry_points.get(id) {
+                entry_points.insert(*id, h);
+            }
+        };
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(r) = slot {
+                if !forget[i] {
+                    for parent in &r.tx.parents {
+                        keep_point(parent, &self.index, &self.slots);
+                    }
+                }
+            }
+        }
+        for id in &self.fallback {
+            keep_point(id, &self.index, &self.slots);
+        }
+        let mut removed = 0;
+        for (i, dropped) in forget.iter().enumerate() {
+            if !*dropped {
+                if let Some(r) = self.slots[i].as_mut() {
+                    r.approvers.retain(|a| !forget[*a as usize]);
+                }
+                continue;
+            }
+            if let Some(r) = self.slots[i].take() {
+                self.index.remove(&r.id);
+                self.pool.remove(&r.id);
+                self.free.push(i as u32);
+                removed += 1;
+            }
+        }
+        self.entry_points = entry_points;
+        while self
+            .anchors
+            .first_key_value()
+            .is_some_and(|(h, _)| *h <= height)
+        {
+            self.anchors.pop_first();
+        }
+        // Waiting transactions can no longer be completed by pruned parents.
+        self.epoch += 1;
+        PruneOutcome {
+            removed,
+            entry_points: self.entry_points.len(),
+        }
+    }
+
+    /// Heap and inline bytes held by the store, its indexes, the buffer, the
+    /// tip pool and the anchor lists (not the DAG ledger). Computed from
+    /// capacities; allocator overhead is not included.
+    pub fn memory_bytes(&self) -> usize {
+        let record_heap: usize = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|r| r.tx_heap_bytes() + r.approvers.capacity() * 4)
+            .sum();
+        let pending_heap: usize = self
+            .pending
+            .values()
+            .map(|p| p.tx.parents.capacity() * 32 + payload_heap(&p.tx.payload))
+            .sum();
+        self.slots.capacity() * std::mem::size_of::<Option<Record>>()
+            + record_heap
+            + self.free.capacity() * 4
+            + self.index.allocation_size()
+            + self.entry_points.allocation_size()
+            + self.pending.allocation_size()
+            + pending_heap
+            + self.pending_order.len() * 64
+            + self.waiting.allocation_size()
+            + self
+                .waiting
+                .values()
+                .map(|w| w.capacity() * 32)
+                .sum::<usize>()
+            + self.requested.allocation_size()
+            + self.outbox.capacity() * 32
+            + self.rates.len() * (32 + 48 + 32)
+            + self.rates.values().map(|r| r.capacity() * 8).sum::<usize>()
+            + self.pool.heap_bytes()
+            + self
+                .anchors
+                .values()
+                .map(|a| a.order.capacity() * 32 + a.applied.capacity() + 200)
+                .sum::<usize>()
+    }
+}
+
+fn payload_heap(payload: &DagPayload) -> usize {
+    match payload {
+        DagPayload::Data { record } => record.capacity(),
+        DagPayload::Command { command, .. } => command.capacity(),
+        DagPayload::Transfer { .. } => 0,
+    }
+}
+
+impl Record {
+    fn tx_heap_bytes(&self) -> usize {
+        self.tx.parents.capacity() * 32 + payload_heap(&self.tx.payload)
+    }
+}
