@@ -14,6 +14,70 @@
 //! same call). The trusted header itself must be younger than the device's
 //! freshness bound, so a device cut off from headers stops obeying grants it
 //! can no longer see revoked.
+//!
+//! # Example
+//! ```
+//! # use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+//! # use itc_core::hash::Hash;
+//! # use itc_core::keys::{Keypair, SigningDomain};
+//! # use itc_core::ledger::{state_key, BlockContext, Ledger};
+//! # use itc_core::types::*;
+//! use itc_spv::{check_command, CommandProof, LampConfig, LampVerdict, SignedCommand,
+//!     StateEntryProof, TrustedState};
+//! # let chain = ChainId(7);
+//! # let (owner, guest, lamp) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]),
+//! #     Keypair::from_seed([3; 32]));
+//! # let validator = Keypair::from_seed([9; 32]).public();
+//! # let genesis = Genesis {
+//! #     chain_id: chain.0,
+//! #     accounts: vec![GenesisAccount { public_key: owner.public(), balance: 1_000 }],
+//! #     validators: vec![GenesisValidator { public_key: validator, weight: 10 }],
+//! #     ..Genesis::default()
+//! # };
+//! # let (mut ledger, _) = Ledger::from_genesis(&genesis).unwrap();
+//! # let signing_set = ledger.validators().clone();
+//! # let pairing = lamp.sign(SigningDomain::DevicePairing, chain, &owner.public().0);
+//! # let register = Transaction::new_signed(&owner, chain, 0, Amount(1), Payload::RegisterDevice {
+//! #     device: lamp.public(), security_level: SecurityLevel::new(1).unwrap(),
+//! #     metadata_hash: Hash::ZERO, pairing_signature: pairing });
+//! # let grant = Transaction::new_signed(&owner, chain, 1, Amount(1), Payload::GrantAccess {
+//! #     device: lamp.public(), grantee: guest.public(), permissions: Permissions::SWITCH,
+//! #     expiry_height: 100 });
+//! # let context = BlockContext { height: 1, proposer: validator, time_ms: 5_000 };
+//! # let outcome = ledger.apply_block(&context, &[register.clone(), grant.clone()]).unwrap();
+//! # let header = BlockHeader { chain_id: chain, height: 1, previous_hash: Hash::ZERO,
+//! #     tx_root: Block::compute_tx_root(&[register, grant]), state_root: outcome.state_root,
+//! #     dag_anchor_root: Hash::ZERO, validator_set_hash: signing_set.hash(),
+//! #     next_validator_set_hash: ledger.validators().hash(), time_ms: 5_000,
+//! #     proposer: validator, view: 0 };
+//! // The lamp trusts a header (here: pinned; in the field: updated by certificates).
+//! let trusted = TrustedState::bootstrap(header.clone(), signing_set, &header.hash()).unwrap();
+//! let config = LampConfig { device: lamp.public(), freshness_ms: 60_000 };
+//!
+//! // The guest signs a command and proves, at the lamp's header, who owns the
+//! // lamp and what it was granted.
+//! let command = SignedCommand::new_signed(&guest, chain, lamp.public(), Permissions::SWITCH, 1);
+//! let prove = |ledger: &mut Ledger, key| {
+//!     let (value, proof) = ledger.prove(&key);
+//!     StateEntryProof { value, proof }
+//! };
+//! let proof = CommandProof {
+//!     header_height: header.height,
+//!     header_hash: header.hash(),
+//!     device: prove(&mut ledger, state_key::device(&lamp.public())),
+//!     grant: prove(&mut ledger, state_key::grant(&lamp.public(), &guest.public())),
+//! };
+//!
+//! let now_ms = 6_000;
+//! let last_counter = 0;
+//! let verdict = check_command(&config, &trusted, last_counter, now_ms, &command, &proof);
+//! assert_eq!(verdict, LampVerdict::Allowed { new_counter: 1 });
+//! // The same command again is a replay.
+//! assert!(matches!(
+//!     check_command(&config, &trusted, 1, now_ms, &command, &proof),
+//!     LampVerdict::Denied(itc_spv::DenyReason::ReplayedCounter)
+//! ));
+//! ```
 
 use crate::proof::StateEntryProof;
 use crate::trusted::TrustedState;

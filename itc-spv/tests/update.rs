@@ -412,6 +412,7 @@ fn invalid_reason_codes_are_distinct() {
         InvalidSignature,
         NotEnoughSignatures,
         MalformedCertificate,
+        ConflictingHeader,
     ];
     let mut codes: Vec<u16> = all.iter().map(|r| r.code()).collect();
     codes.sort();
@@ -465,4 +466,44 @@ fn trusted_state_layout_is_version_then_header_then_set() {
     assert_eq!(bytes.len(), 1 + 252 + 4 + 4 * 40);
     assert_eq!(&bytes[1..253], &header[..]);
     assert_eq!(&bytes[253..], &set[..]);
+}
+
+#[test]
+fn certified_conflicting_header_at_the_trusted_height_is_reported_as_a_fork() {
+    let v = Validators::four(1);
+    let chain = synthetic_chain(2, |_| &v);
+    let trusted = trust(&chain[1]);
+    let mut conflicting = chain[1].clone();
+    conflicting.header.state_root = Hash([5; 32]);
+    resign(&mut conflicting, &v.all());
+    assert_eq!(
+        verify_update(&trusted, &conflicting, &OPTIONS, now(2)),
+        Verdict::Invalid(InvalidReason::ConflictingHeader)
+    );
+    // Without a quorum it is only an old or bogus header.
+    resign(&mut conflicting, &v.all()[..2]);
+    assert_eq!(
+        verify_update(&trusted, &conflicting, &OPTIONS, now(2)),
+        Verdict::Invalid(InvalidReason::NonIncreasingHeight)
+    );
+    // The trusted header itself, replayed, is not a fork.
+    assert_eq!(
+        verify_update(&trusted, &chain[1], &OPTIONS, now(2)),
+        Verdict::Invalid(InvalidReason::NonIncreasingHeight)
+    );
+}
+
+#[test]
+fn forged_header_from_unknown_keys_is_turned_away_as_untrusted() {
+    let (a, forgers) = (Validators::four(1), Validators::four(61));
+    let chain = synthetic_chain(1, |_| &a);
+    let trusted = trust(&chain[0]);
+    let forged = synthetic_chain(10, |_| &forgers);
+    let mut update = forged[9].clone();
+    update.header.time_ms = time_of(10);
+    resign(&mut update, &forgers.all());
+    assert_eq!(
+        verify_update(&trusted, &update, &OPTIONS, now(10)),
+        Verdict::NotEnoughTrust
+    );
 }
