@@ -362,24 +362,61 @@ pub struct Ledger {
     validators: ValidatorSet,
 }
 
-/// Pending writes layered over committed state (deterministic order).
+/// Pending writes, sorted by key before they are committed (deterministic
+/// order); the map itself is only looked up, never iterated.
 type Overlay = BTreeMap<Hash, Option<Vec<u8>>>;
 
+/// Committed state plus the block's pending writes, with an undo log so that
+/// a failed transaction leaves no trace.
 struct View<'a> {
     ledger: &'a Ledger,
-    block: &'a Overlay,
-    tx: Overlay,
+    pending: hashbrown::HashMap<Hash, Option<Vec<u8>>>,
+    undo: Vec<(Hash, Option<Option<Vec<u8>>>)>,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    fn new(ledger: &'a Ledger) -> Self {
+        View {
+            ledger,
+            pending: hashbrown::HashMap::new(),
+            undo: Vec::new(),
+        }
+    }
+
+    /// Start a transaction: later writes can be rolled back to this point.
+    fn begin(&mut self) {
+        self.undo.clear();
+    }
+
+    /// Undo every write since [`View::begin`].
+    fn rollback(&mut self) {
+        while let Some((key, previous)) = self.undo.pop() {
+            match previous {
+                Some(value) => {
+                    self.pending.insert(key, value);
+                }
+                None => {
+                    self.pending.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The pending writes in key order.
+    fn into_overlay(self) -> Overlay {
+        self.pending.into_iter().collect()
+    }
+
     fn get_raw(&self, key: &Hash) -> Option<&[u8]> {
-        if let Some(v) = self.tx.get(key) {
-            return v.as_deref();
+        match self.pending.get(key) {
+            Some(value) => value.as_deref(),
+            None => self.ledger.values.get(key).map(Vec::as_slice),
         }
-        if let Some(v) = self.block.get(key) {
-            return v.as_deref();
-        }
-        self.ledger.values.get(key).map(Vec::as_slice)
+    }
+
+    fn write(&mut self, key: Hash, value: Option<Vec<u8>>) {
+        let previous = self.pending.insert(key, value);
+        self.undo.push((key, previous));
     }
 
     fn get<T: Decode>(&self, key: &Hash) -> Result<Option<T>, TxError> {
@@ -389,11 +426,11 @@ impl View<'_> {
     }
 
     fn put<T: Encode>(&mut self, key: Hash, value: &T) {
-        self.tx.insert(key, Some(value.encode()));
+        self.write(key, Some(value.encode()));
     }
 
     fn delete(&mut self, key: Hash) {
-        self.tx.insert(key, None);
+        self.write(key, None);
     }
 
     fn credit(&mut self, owner: &PublicKey, amount: Amount) -> Result<(), TxError> {
@@ -586,12 +623,7 @@ impl Ledger {
     /// # Errors
     /// The [`TxError`] that would reject it.
     pub fn check_transaction(&self, tx: &Transaction) -> Result<(), TxError> {
-        let empty = Overlay::new();
-        let mut view = View {
-            ledger: self,
-            block: &empty,
-            tx: Overlay::new(),
-        };
+        let mut view = View::new(self);
         let context = BlockContext {
             height: self.height + 1,
             proposer: PublicKey([0; 32]),
@@ -608,22 +640,17 @@ impl Ledger {
         context: &BlockContext,
         candidates: Vec<Transaction>,
     ) -> (Vec<Transaction>, Vec<(Transaction, TxError)>) {
-        let mut block = Overlay::new();
+        let mut view = View::new(self);
         let mut kept = Vec::new();
         let mut rejected = Vec::new();
         for tx in candidates {
-            let mut view = View {
-                ledger: self,
-                block: &block,
-                tx: Overlay::new(),
-            };
+            view.begin();
             match self.execute(&mut view, context, &tx, true) {
-                Ok(()) => {
-                    let writes = core::mem::take(&mut view.tx);
-                    block.extend(writes);
-                    kept.push(tx);
+                Ok(()) => kept.push(tx),
+                Err(error) => {
+                    view.rollback();
+                    rejected.push((tx, error));
                 }
-                Err(error) => rejected.push((tx, error)),
             }
         }
         (kept, rejected)
@@ -712,18 +739,11 @@ impl Ledger {
                 found: context.height,
             });
         }
-        let mut block = Overlay::new();
+        let mut view = View::new(self);
         let mut fees = Amount::ZERO;
         for (index, tx) in transactions.iter().enumerate() {
-            let mut view = View {
-                ledger: self,
-                block: &block,
-                tx: Overlay::new(),
-            };
             self.execute(&mut view, context, tx, verify_signatures)
                 .map_err(|error| BlockError::InvalidTransaction { index, error })?;
-            let writes = core::mem::take(&mut view.tx);
-            block.extend(writes);
             fees = fees
                 .checked_add(tx.fee)
                 .ok_or(BlockError::InvalidTransaction {
@@ -731,32 +751,16 @@ impl Ledger {
                     error: TxError::AmountOverflow,
                 })?;
         }
-        {
-            let mut view = View {
-                ledger: self,
-                block: &block,
-                tx: Overlay::new(),
-            };
-            view.credit(&context.proposer, fees).map_err(|error| {
-                BlockError::InvalidTransaction {
-                    index: transactions.len().saturating_sub(1),
-                    error,
-                }
+        view.credit(&context.proposer, fees)
+            .map_err(|error| BlockError::InvalidTransaction {
+                index: transactions.len().saturating_sub(1),
+                error,
             })?;
-            let writes = core::mem::take(&mut view.tx);
-            block.extend(writes);
-        }
         let mut next_set = None;
         if context.height % self.params.epoch_length == 0 {
-            let mut view = View {
-                ledger: self,
-                block: &block,
-                tx: Overlay::new(),
-            };
             next_set = self.end_epoch(&mut view)?;
-            let writes = core::mem::take(&mut view.tx);
-            block.extend(writes);
         }
+        let block = view.into_overlay();
         Ok((block, next_set, fees))
     }
 
@@ -1029,7 +1033,7 @@ impl Ledger {
 
 impl View<'_> {
     fn put_raw(&mut self, key: Hash, value: Vec<u8>) {
-        self.tx.insert(key, Some(value));
+        self.write(key, Some(value));
     }
 }
 
