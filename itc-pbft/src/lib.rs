@@ -1,7 +1,114 @@
-//! PBFT main-chain consensus for ITC.
+//! PBFT main-chain consensus for ITC (Castro & Liskov, OSDI'99), sans-IO.
 //!
-//! **Status: not implemented yet.** This crate is reserved for the sans-IO PBFT
-//! replica (pre-prepare, prepare, commit, checkpoints, view change, state
-//! transfer) with weighted validators, its async driver and its deterministic
-//! Byzantine simulator. Until that lands it exports nothing.
+//! A [`Replica`] is a deterministic state machine: no clock, socket, disk,
+//! thread or randomness inside. The caller feeds it bytes from peers
+//! ([`Replica::handle_message`]), the time ([`Replica::tick`]) and client
+//! transactions ([`Replica::submit_transaction`]), and drains its outputs with
+//! [`Replica::ready`]. A [`Ready`] holds a batch of writes and the messages
+//! that may only leave once those writes are durable; [`Ready::persist`]
+//! writes the batch and only then hands the messages out, so a vote, a view
+//! change or a new view can never be sent and then forgotten by a crash.
+//!
+//! # Protocol summary
+//! * **Sequence numbers are block heights**, one block per sequence number.
+//!   Pre-prepare, prepare, commit; the primary also sends a prepare vote, so a
+//!   *prepared certificate* is prepare votes whose weight exceeds two thirds
+//!   of the validator set ([`itc_core::types::ValidatorSet::is_quorum`]), and
+//!   a *commit certificate* is the same for commit votes. Quorums are counted
+//!   in weight, never in node count.
+//! * **Primary**: round-robin over the validator set in key order,
+//!   `validators[view mod n]` ([`primary_of`]). Weight decides quorums, not
+//!   leadership.
+//! * **Pipelining and state roots**: a header carries the state root *after*
+//!   its block, so a block can only be validated on top of its executed
+//!   parent. The primary proposes height `h + 1` once it has executed `h`;
+//!   replicas accept and count messages for every sequence number in the
+//!   watermark window `(executed, executed + WATERMARK_WINDOW]`, and
+//!   re-proposals carried by a new view (valid by their prepared
+//!   certificates, so no re-validation is needed) are voted on together, so
+//!   several sequence numbers are in flight after a view change.
+//! * **Validation before voting**: a replica votes prepare for a fresh
+//!   proposal only after checking every header field against its ledger and
+//!   previewing the block ([`itc_core::ledger::Ledger::preview_block`]: state
+//!   root, next validator set, transaction signatures and nonces).
+//!   Transactions are deduplicated by (sender, nonce) in the pool and within
+//!   a block.
+//! * **Checkpoints**: every committed block carries a commit certificate over
+//!   its header, which commits to the state root; it is therefore a stable
+//!   checkpoint by itself. The log is garbage-collected at every execution;
+//!   committed blocks stay in storage, the last
+//!   [`config::COMMITTED_BLOCKS_RETAINED_MAX`] also in memory for state
+//!   transfer.
+//! * **View change**: a backup with pending work that sees no commit for
+//!   `view_change_timeout_ms` moves to the next view and sends a
+//!   [`ViewChange`] with its last commit certificate and its prepared
+//!   certificates; the timeout doubles with each fruitless view change and
+//!   resets on commit. Weight above one third asking for higher views makes a
+//!   replica join. The new primary's [`NewView`] carries view changes of a
+//!   quorum; every replica derives the same re-proposals from them
+//!   ([`new_view_decision`]).
+//! * **State transfer**: a replica that learns of a higher committed height
+//!   asks peers for blocks with commit certificates and verifies each against
+//!   the validator set before applying it, so a lying peer cannot mislead it.
+//! * **Reconfiguration**: the ledger changes the validator set after epoch
+//!   boundary blocks; a replica uses the new set from the next height on.
+//! * **Evidence**: two different signed votes of one validator for the same
+//!   height, view and phase become a [`DoubleVoteEvidence`].
+//!
+//! # Driver loop
+//! ```
+//! use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+//! use itc_core::keys::Keypair;
+//! use itc_core::storage::MemoryStorage;
+//! use itc_core::types::{Amount, ChainId, Payload, Transaction};
+//! use itc_pbft::{Config, Replica};
+//!
+//! let validator = Keypair::from_seed([1; 32]);
+//! let alice = Keypair::from_seed([2; 32]);
+//! let genesis = Genesis {
+//!     chain_id: 7,
+//!     accounts: vec![GenesisAccount { public_key: alice.public(), balance: 1_000 }],
+//!     validators: vec![GenesisValidator { public_key: validator.public(), weight: 1 }],
+//!     ..Genesis::default()
+//! };
+//! let mut storage = MemoryStorage::new();
+//! let mut replica = Replica::open(Config::new(validator, genesis), &storage).unwrap();
+//! let tx = Transaction::new_signed(&alice, ChainId(7), 0, Amount(1),
+//!     Payload::Transfer { to: Keypair::from_seed([3; 32]).public(), amount: Amount(5) });
+//! replica.submit_transaction(0, tx).unwrap();
+//! // A single validator is its own quorum: the block commits at once.
+//! let persisted = replica.ready().persist(&mut storage).unwrap();
+//! assert_eq!(persisted.committed.len(), 1);
+//! assert_eq!(replica.executed_height(), 1);
+//! // Messages for peers (none here) are sent only after persisting.
+//! for outgoing in persisted.messages {
+//!     let _bytes = outgoing.to_bytes();
+//! }
+//! // Reopened from storage, the replica remembers the committed block.
+//! let again = Replica::open(Config::new(Keypair::from_seed([1; 32]), Genesis::default()), &storage).unwrap();
+//! assert_eq!(again.executed_height(), 1);
+//! ```
+//!
+//! # Features
+//! * `sim`: the deterministic network simulator ([`sim`]), used by this
+//!   crate's tests, the examples and the benchmark. Set `ITC_SIM_SEEDS=N` to
+//!   run more seeds in the simulation tests.
 #![deny(missing_docs)]
+
+pub mod certificate;
+pub mod config;
+pub mod message;
+pub mod persist;
+pub mod ready;
+pub mod replica;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
+
+pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
+pub use config::Config;
+pub use message::{Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange};
+pub use ready::{Outgoing, Persisted, Ready, Recipient};
+pub use replica::{
+    new_view_decision, primary_of, MessageError, NewViewDecision, OpenError, ProposalError,
+    Replica, Status, SubmitError,
+};

@@ -1,0 +1,211 @@
+//! What the replica keeps in storage, next to the ledger's own keys.
+//!
+//! | key | value |
+//! |---|---|
+//! | `pbft/view` | [`ViewRecord`]: current view, whether changing view |
+//! | `pbft/slot/<height BE>` | [`SlotRecord`]: accepted proposal, prepared certificate, own votes |
+//! | `pbft/decision/<height BE>` | [`crate::Decision`]: committed block and certificate |
+//! | `pbft/own_view_change` | the last view change sent |
+//! | `pbft/own_new_view` | the last new view sent |
+//!
+//! Every record is written in the same atomic batch as the messages that
+//! depend on it are released (see [`crate::Ready`]).
+
+use crate::message::{Decision, NewView, PreparedEntry, ViewChange};
+use crate::replica::OpenError;
+use itc_core::encoding::{write_option, Decode, DecodeError, Encode, Reader};
+use itc_core::storage::Storage;
+use itc_core::types::Block;
+use itc_core::Hash;
+use std::collections::BTreeMap;
+
+/// Key of the [`ViewRecord`].
+pub const VIEW_KEY: &[u8] = b"pbft/view";
+/// Prefix of slot records.
+pub const SLOT_PREFIX: &[u8] = b"pbft/slot/";
+/// Prefix of committed blocks with certificates.
+pub const DECISION_PREFIX: &[u8] = b"pbft/decision/";
+/// Key of the last view change this replica sent.
+pub const OWN_VIEW_CHANGE_KEY: &[u8] = b"pbft/own_view_change";
+/// Key of the last new view this replica sent.
+pub const OWN_NEW_VIEW_KEY: &[u8] = b"pbft/own_new_view";
+/// Most slot records read back on restart (one per sequence number in the
+/// watermark window, with room for stale ones being deleted).
+const SLOT_RECORDS_MAX: usize = 4 * crate::message::WATERMARK_WINDOW as usize;
+
+/// Storage key of the slot record at `height`.
+pub fn slot_key(height: u64) -> Vec<u8> {
+    let mut key = SLOT_PREFIX.to_vec();
+    key.extend_from_slice(&height.to_be_bytes());
+    key
+}
+
+/// Storage key of the committed block at `height`.
+pub fn decision_key(height: u64) -> Vec<u8> {
+    let mut key = DECISION_PREFIX.to_vec();
+    key.extend_from_slice(&height.to_be_bytes());
+    key
+}
+
+/// The replica's view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ViewRecord {
+    /// Current view.
+    pub view: u64,
+    /// Whether a view change to `view` is in progress.
+    pub in_view_change: bool,
+}
+
+impl Encode for ViewRecord {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.view.encode_to(out);
+        self.in_view_change.encode_to(out);
+    }
+}
+
+impl Decode for ViewRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ViewRecord {
+            view: r.read_u64()?,
+            in_view_change: r.read_bool()?,
+        })
+    }
+}
+
+/// The durable part of one sequence number's log entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlotRecord {
+    /// Accepted proposal: view, block, whether carried by a new view.
+    pub proposal: Option<(u64, Block, bool)>,
+    /// Highest-view prepared certificate.
+    pub prepared: Option<PreparedEntry>,
+    /// The prepare vote sent: view and block hash.
+    pub prepare_vote: Option<(u64, Hash)>,
+    /// The commit vote sent: view and block hash.
+    pub commit_vote: Option<(u64, Hash)>,
+}
+
+fn write_vote(out: &mut Vec<u8>, vote: &Option<(u64, Hash)>) {
+    match vote {
+        None => out.push(0),
+        Some((view, hash)) => {
+            out.push(1);
+            view.encode_to(out);
+            hash.encode_to(out);
+        }
+    }
+}
+
+fn read_vote(r: &mut Reader<'_>) -> Result<Option<(u64, Hash)>, DecodeError> {
+    match r.read_u8()? {
+        0 => Ok(None),
+        1 => Ok(Some((r.read_u64()?, Hash::decode_from(r)?))),
+        tag => Err(DecodeError::InvalidTag {
+            what: "vote record",
+            tag,
+        }),
+    }
+}
+
+impl Encode for SlotRecord {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match &self.proposal {
+            None => out.push(0),
+            Some((view, block, certified)) => {
+                out.push(1);
+                view.encode_to(out);
+                block.encode_to(out);
+                certified.encode_to(out);
+            }
+        }
+        write_option(out, &self.prepared);
+        write_vote(out, &self.prepare_vote);
+        write_vote(out, &self.commit_vote);
+    }
+}
+
+impl Decode for SlotRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let proposal = match r.read_u8()? {
+            0 => None,
+            1 => Some((r.read_u64()?, Block::decode_from(r)?, r.read_bool()?)),
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "proposal record",
+                    tag,
+                })
+            }
+        };
+        Ok(SlotRecord {
+            proposal,
+            prepared: r.read_option()?,
+            prepare_vote: read_vote(r)?,
+            commit_vote: read_vote(r)?,
+        })
+    }
+}
+
+fn height_of(key: &[u8], prefix: &[u8]) -> Result<u64, OpenError> {
+    let bytes: [u8; 8] = key[prefix.len()..]
+        .try_into()
+        .map_err(|_| OpenError::Corrupted("record key"))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+pub(crate) fn load_view<S: Storage + ?Sized>(storage: &S) -> Result<Option<ViewRecord>, OpenError> {
+    storage
+        .get(VIEW_KEY)?
+        .map(|bytes| ViewRecord::decode(&bytes).map_err(|_| OpenError::Corrupted("view record")))
+        .transpose()
+}
+
+pub(crate) fn load_slots<S: Storage + ?Sized>(
+    storage: &S,
+) -> Result<Vec<(u64, SlotRecord)>, OpenError> {
+    storage
+        .scan_prefix(SLOT_PREFIX, None, SLOT_RECORDS_MAX)?
+        .into_iter()
+        .map(|(key, value)| {
+            let height = height_of(&key, SLOT_PREFIX)?;
+            let record =
+                SlotRecord::decode(&value).map_err(|_| OpenError::Corrupted("slot record"))?;
+            Ok((height, record))
+        })
+        .collect()
+}
+
+pub(crate) fn load_decisions<S: Storage + ?Sized>(
+    storage: &S,
+    from_height: u64,
+) -> Result<BTreeMap<u64, Decision>, OpenError> {
+    let start_after = decision_key(from_height.saturating_sub(1));
+    let mut out = BTreeMap::new();
+    for (key, value) in storage.scan_prefix(
+        DECISION_PREFIX,
+        Some(&start_after),
+        crate::config::COMMITTED_BLOCKS_RETAINED_MAX,
+    )? {
+        let height = height_of(&key, DECISION_PREFIX)?;
+        let decision = Decision::decode(&value).map_err(|_| OpenError::Corrupted("decision"))?;
+        out.insert(height, decision);
+    }
+    Ok(out)
+}
+
+pub(crate) fn load_own_view_change<S: Storage + ?Sized>(
+    storage: &S,
+) -> Result<Option<ViewChange>, OpenError> {
+    storage
+        .get(OWN_VIEW_CHANGE_KEY)?
+        .map(|b| ViewChange::decode(&b).map_err(|_| OpenError::Corrupted("own view change")))
+        .transpose()
+}
+
+pub(crate) fn load_own_new_view<S: Storage + ?Sized>(
+    storage: &S,
+) -> Result<Option<NewView>, OpenError> {
+    storage
+        .get(OWN_NEW_VIEW_KEY)?
+        .map(|b| NewView::decode(&b).map_err(|_| OpenError::Corrupted("own new view")))
+        .transpose()
+}

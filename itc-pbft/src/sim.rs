@@ -1,0 +1,855 @@
+//! A deterministic simulator: replicas on a virtual clock, a seeded network
+//! with delay, loss, duplication, reordering and partitions, crash-restart
+//! from storage, Byzantine replicas, and invariants checked after every step.
+//!
+//! One `u64` seed drives everything, so a failing run is replayed exactly by
+//! running the same scenario with the same seed.
+//!
+//! ```
+//! use itc_pbft::sim::{Scenario, Simulation};
+//! let report = Simulation::new(Scenario::basic(4), 1).run().unwrap();
+//! assert!(report.height >= 1);
+//! ```
+
+use crate::config::Config;
+use crate::message::Message;
+use crate::ready::Recipient;
+use crate::replica::Replica;
+use itc_core::encoding::Encode;
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::keys::{Keypair, PublicKey, Signature};
+use itc_core::storage::MemoryStorage;
+use itc_core::types::{Amount, ChainId, Payload, Transaction, Vote};
+use itc_core::Hash;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+/// Most events one run may process before it is declared stuck.
+pub const SIM_EVENTS_MAX: u64 = 2_000_000;
+/// How often simulated clients re-send uncommitted transactions after the
+/// network heals.
+pub const CLIENT_RETRY_MS: u64 = 2_000;
+/// Chain id of simulated networks.
+pub const SIM_CHAIN_ID: u32 = 0x51;
+
+/// A small deterministic PRNG (SplitMix64).
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded generator.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x5EED_0F1C_0FFE_E000)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[low, high]`.
+    pub fn range(&mut self, low: u64, high: u64) -> u64 {
+        if high <= low {
+            return low;
+        }
+        low + self.next_u64() % (high - low + 1)
+    }
+
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u32) -> bool {
+        self.next_u64() % 100 < u64::from(percent)
+    }
+}
+
+/// How a Byzantine replica misbehaves. It runs the honest code and tampers
+/// with what it sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behavior {
+    /// As primary, sends a different (valid-looking) block to half of the
+    /// replicas, and prepare votes for both.
+    EquivocatingPrimary,
+    /// Sends every vote together with a conflicting vote for a random hash.
+    DoubleVote,
+    /// Corrupts the signature of half of its signed messages.
+    ForgedSignatures,
+    /// Sends random and truncated bytes besides its messages.
+    Garbage,
+    /// Sends nothing at all (withheld messages).
+    Silent,
+    /// Sends votes and proposals for views and heights far ahead.
+    FutureViews,
+}
+
+/// What to simulate. Build with [`Scenario::basic`] and adjust.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Weight of each validator.
+    pub weights: Vec<u64>,
+    /// Byzantine validators by index (their weight must stay at most f).
+    pub byzantine: Vec<(usize, Behavior)>,
+    /// Transactions the clients submit.
+    pub transactions: usize,
+    /// Client accounts.
+    pub clients: usize,
+    /// One-way link delay bounds in ms.
+    pub delay_ms: (u64, u64),
+    /// Percentage of messages lost while faults are active.
+    pub loss_percent: u32,
+    /// Percentage of messages duplicated while faults are active.
+    pub duplicate_percent: u32,
+    /// Whether partitions (symmetric and asymmetric) come and go.
+    pub partitions: bool,
+    /// Whether honest replicas crash and restart from storage.
+    pub crashes: bool,
+    /// Faults are active in `[0, heal_ms)`; the network is clean after.
+    pub heal_ms: u64,
+    /// After healing, every honest replica must have committed every
+    /// transaction within this time.
+    pub liveness_ms: u64,
+    /// Replica view-change timeout.
+    pub view_change_timeout_ms: u64,
+    /// Replica retransmission interval.
+    pub retransmit_interval_ms: u64,
+    /// Most transactions per block.
+    pub block_transactions_max: usize,
+    /// Ledger epoch length (validator set changes at boundaries).
+    pub epoch_length: u64,
+}
+
+impl Scenario {
+    /// `n` equal validators, 1–5 ms links, no faults, 12 transactions.
+    pub fn basic(n: usize) -> Self {
+        Scenario {
+            weights: vec![1; n],
+            byzantine: Vec::new(),
+            transactions: 12,
+            clients: 3,
+            delay_ms: (1, 5),
+            loss_percent: 0,
+            duplicate_percent: 0,
+            partitions: false,
+            crashes: false,
+            heal_ms: 2_000,
+            liveness_ms: 120_000,
+            view_change_timeout_ms: 300,
+            retransmit_interval_ms: 100,
+            block_transactions_max: 4,
+            epoch_length: 1_000,
+        }
+    }
+}
+
+/// Outcome of a successful run.
+#[derive(Clone, Debug, Default)]
+pub struct SimReport {
+    /// Height every honest replica reached.
+    pub height: u64,
+    /// Highest view any honest replica reached.
+    pub max_view: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Double-vote evidence objects reported by honest replicas.
+    pub evidence: u64,
+    /// Crash-restarts performed.
+    pub restarts: u64,
+    /// Virtual time at the end, ms.
+    pub end_ms: u64,
+}
+
+/// An invariant violation, with the virtual time it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimFailure {
+    /// Virtual time, ms.
+    pub at_ms: u64,
+    /// Which invariant and how.
+    pub reason: String,
+}
+
+impl core::fmt::Display for SimFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "at {} ms: {}", self.at_ms, self.reason)
+    }
+}
+
+struct Node {
+    keypair: Keypair,
+    replica: Option<Replica>,
+    storage: MemoryStorage,
+    behavior: Option<Behavior>,
+    /// Blocks this node reported committed (hashes, index = height - 1).
+    committed: Vec<Hash>,
+    restart_at: Option<u64>,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Deliver {
+        from: usize,
+        to: usize,
+        bytes: Vec<u8>,
+    },
+    Submit {
+        tx_index: usize,
+    },
+    /// Clients re-send what is not committed yet to every honest replica
+    /// (the paper's client retransmission), then again later.
+    ClientRetry,
+}
+
+/// A simulated network of replicas.
+pub struct Simulation {
+    scenario: Scenario,
+    seed: u64,
+    rng: Rng,
+    genesis: Genesis,
+    nodes: Vec<Node>,
+    clients: Vec<Keypair>,
+    transactions: Vec<Transaction>,
+    submitted: BTreeSet<Hash>,
+    queue: BinaryHeap<Reverse<(u64, u64, Event)>>,
+    sequence: u64,
+    now_ms: u64,
+    /// Directed links that drop everything: (from, to).
+    cut: BTreeSet<(usize, usize)>,
+    next_fault_ms: u64,
+    chain: Vec<Hash>,
+    committed_txs: BTreeMap<Hash, u64>,
+    chain_txs: BTreeSet<Hash>,
+    violation: Option<String>,
+    report: SimReport,
+}
+
+fn keypair_for(seed: u64, index: usize) -> Keypair {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&(index as u64).to_le_bytes());
+    bytes[31] = 0xAA;
+    Keypair::from_seed(bytes)
+}
+
+impl Simulation {
+    /// Set up the network for `scenario` from `seed`.
+    pub fn new(scenario: Scenario, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let keypairs: Vec<Keypair> = (0..scenario.weights.len())
+            .map(|i| keypair_for(seed, i))
+            .collect();
+        let clients: Vec<Keypair> = (0..scenario.clients.max(1))
+            .map(|i| keypair_for(seed, 1000 + i))
+            .collect();
+        let genesis = Genesis {
+            chain_id: SIM_CHAIN_ID,
+            epoch_length: scenario.epoch_length,
+            accounts: clients
+                .iter()
+                .map(|c| GenesisAccount {
+                    public_key: c.public(),
+                    balance: 1_000_000,
+                })
+                .collect(),
+            validators: keypairs
+                .iter()
+                .zip(&scenario.weights)
+                .map(|(k, w)| GenesisValidator {
+                    public_key: k.public(),
+                    weight: *w,
+                })
+                .collect(),
+            ..Genesis::default()
+        };
+        // Transactions: sequential nonces per client, random receivers.
+        let mut nonces = vec![0u64; clients.len()];
+        let mut transactions = Vec::new();
+        for _ in 0..scenario.transactions {
+            let c = rng.range(0, clients.len() as u64 - 1) as usize;
+            let to = keypair_for(seed, 2000 + rng.range(0, 7) as usize).public();
+            transactions.push(Transaction::new_signed(
+                &clients[c],
+                ChainId(SIM_CHAIN_ID),
+                nonces[c],
+                Amount(1),
+                Payload::Transfer {
+                    to,
+                    amount: Amount(rng.range(1, 100)),
+                },
+            ));
+            nonces[c] += 1;
+        }
+        let behaviors: BTreeMap<usize, Behavior> = scenario.byzantine.iter().copied().collect();
+        let nodes = keypairs
+            .into_iter()
+            .enumerate()
+            .map(|(i, keypair)| Node {
+                keypair,
+                replica: None,
+                storage: MemoryStorage::new(),
+                behavior: behaviors.get(&i).copied(),
+                committed: Vec::new(),
+                restart_at: None,
+            })
+            .collect();
+        let mut sim = Simulation {
+            scenario,
+            seed,
+            rng,
+            genesis,
+            nodes,
+            clients,
+            transactions,
+            submitted: BTreeSet::new(),
+            queue: BinaryHeap::new(),
+            sequence: 0,
+            now_ms: 0,
+            cut: BTreeSet::new(),
+            next_fault_ms: 0,
+            chain: Vec::new(),
+            committed_txs: BTreeMap::new(),
+            chain_txs: BTreeSet::new(),
+            violation: None,
+            report: SimReport::default(),
+        };
+        for i in 0..sim.nodes.len() {
+            sim.start(i);
+        }
+        // Client submissions spread over the fault period.
+        for tx_index in 0..sim.transactions.len() {
+            let at = sim.rng.range(0, sim.scenario.heal_ms.saturating_sub(1));
+            sim.push(at, Event::Submit { tx_index });
+        }
+        sim
+    }
+
+    fn config_for(&self, i: usize) -> Config {
+        let mut config = Config::new(self.nodes[i].keypair.clone(), self.genesis.clone());
+        config.view_change_timeout_ms = self.scenario.view_change_timeout_ms;
+        config.retransmit_interval_ms = self.scenario.retransmit_interval_ms;
+        config.block_transactions_max = self.scenario.block_transactions_max;
+        config
+    }
+
+    fn start(&mut self, i: usize) {
+        let config = self.config_for(i);
+        let replica = Replica::open(config, &self.nodes[i].storage).expect("replica opens");
+        self.nodes[i].replica = Some(replica);
+        self.drain(i);
+    }
+
+    fn push(&mut self, at: u64, event: Event) {
+        self.sequence += 1;
+        self.queue.push(Reverse((at, self.sequence, event)));
+    }
+
+    fn honest(&self, i: usize) -> bool {
+        self.nodes[i].behavior.is_none()
+    }
+
+    fn faults_active(&self) -> bool {
+        self.now_ms < self.scenario.heal_ms
+    }
+
+    /// Run until every honest replica has committed every transaction after
+    /// the network healed, or an invariant fails.
+    ///
+    /// # Errors
+    /// The first [`SimFailure`].
+    pub fn run(&mut self) -> Result<SimReport, SimFailure> {
+        let mut events = 0u64;
+        let deadline = self.scenario.heal_ms + self.scenario.liveness_ms;
+        let mut healed = false;
+        loop {
+            events += 1;
+            if events > SIM_EVENTS_MAX {
+                return Err(self.fail("event budget exhausted".into()));
+            }
+            // Next time: queued event, replica deadline, fault schedule.
+            let mut next = self.queue.peek().map(|Reverse((t, _, _))| *t);
+            for node in &self.nodes {
+                if let Some(r) = &node.replica {
+                    if let Some(d) = r.next_deadline() {
+                        next = Some(next.map_or(d, |n| n.min(d)));
+                    }
+                }
+                if let Some(t) = node.restart_at {
+                    next = Some(next.map_or(t, |n| n.min(t)));
+                }
+            }
+            if !healed {
+                let t = self.next_fault_ms.min(self.scenario.heal_ms);
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+            let Some(next) = next else {
+                return Err(self.fail("nothing left to do".into()));
+            };
+            self.now_ms = self.now_ms.max(next);
+            if self.now_ms > deadline {
+                return Err(self.fail(format!(
+                    "liveness: not every honest replica committed all {} transactions {} ms after healing ({} committed); replicas:\n{}",
+                    self.transactions.len(),
+                    self.scenario.liveness_ms,
+                    self.committed_txs.len(),
+                    self.summaries()
+                )));
+            }
+            if !healed && self.now_ms >= self.scenario.heal_ms {
+                healed = true;
+                self.heal();
+            } else if !healed && self.now_ms >= self.next_fault_ms {
+                self.inject_fault();
+            }
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].restart_at.is_some_and(|t| t <= self.now_ms) {
+                    self.restart(i)?;
+                }
+            }
+            // Deliver everything due now, one event at a time.
+            while let Some(Reverse((t, _, _))) = self.queue.peek() {
+                if *t > self.now_ms {
+                    break;
+                }
+                let Reverse((_, _, event)) = self.queue.pop().expect("peeked");
+                self.handle_event(event);
+                self.check()?;
+            }
+            for i in 0..self.nodes.len() {
+                let due = self.nodes[i]
+                    .replica
+                    .as_ref()
+                    .and_then(|r| r.next_deadline())
+                    .is_some_and(|d| d <= self.now_ms);
+                if due {
+                    let now = self.now_ms;
+                    self.nodes[i].replica.as_mut().expect("live").tick(now);
+                    self.drain(i);
+                }
+            }
+            self.check()?;
+            if healed && self.done() {
+                self.report.height = self.chain.len() as u64;
+                self.report.end_ms = self.now_ms;
+                self.report.max_view = self
+                    .nodes
+                    .iter()
+                    .filter_map(|n| n.replica.as_ref().map(|r| r.view()))
+                    .max()
+                    .unwrap_or(0);
+                return Ok(self.report.clone());
+            }
+        }
+    }
+
+    fn summaries(&self) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                format!(
+                    "  {i} {:?}: {}",
+                    n.behavior,
+                    n.replica
+                        .as_ref()
+                        .map_or("down".into(), |r| r.debug_summary())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn done(&self) -> bool {
+        if self.committed_txs.len() < self.transactions.len() {
+            return false;
+        }
+        let top = self.chain.len();
+        (0..self.nodes.len())
+            .filter(|i| self.honest(*i))
+            .all(|i| self.nodes[i].committed.len() == top && self.nodes[i].replica.is_some())
+    }
+
+    fn fail(&self, reason: String) -> SimFailure {
+        SimFailure {
+            at_ms: self.now_ms,
+            reason,
+        }
+    }
+
+    fn heal(&mut self) {
+        self.cut.clear();
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].replica.is_none() {
+                self.nodes[i].restart_at = Some(self.now_ms);
+            }
+        }
+        self.push(self.now_ms, Event::ClientRetry);
+    }
+
+    fn inject_fault(&mut self) {
+        self.next_fault_ms = self.now_ms + self.rng.range(100, 600);
+        let n = self.nodes.len();
+        if self.scenario.partitions && self.rng.chance(40) {
+            self.cut.clear();
+            if self.rng.chance(50) {
+                // Isolate a random minority group, symmetric or one-way.
+                let isolated = self.rng.range(0, n as u64 - 1) as usize;
+                let one_way = self.rng.chance(30);
+                for j in 0..n {
+                    if j != isolated {
+                        self.cut.insert((j, isolated));
+                        if !one_way {
+                            self.cut.insert((isolated, j));
+                        }
+                    }
+                }
+            }
+        }
+        if self.scenario.crashes && self.rng.chance(35) {
+            let i = self.rng.range(0, n as u64 - 1) as usize;
+            if self.honest(i) && self.nodes[i].replica.is_some() {
+                // Crash: half the time with outputs produced but not persisted.
+                if self.rng.chance(50) {
+                    if let Some(r) = self.nodes[i].replica.as_mut() {
+                        let _lost = r.ready();
+                    }
+                }
+                self.nodes[i].replica = None;
+                let back = self.now_ms + self.rng.range(50, 800);
+                self.nodes[i].restart_at = Some(back);
+            }
+        }
+    }
+
+    fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
+        self.nodes[i].restart_at = None;
+        self.report.restarts += 1;
+        self.start(i);
+        // Durability: nothing reported committed may be lost.
+        let replica = self.nodes[i].replica.as_ref().expect("started");
+        let reported = self.nodes[i].committed.len() as u64;
+        if replica.executed_height() < reported {
+            return Err(self.fail(format!(
+                "durability: replica {i} reported height {reported} but restarted at {}",
+                replica.executed_height()
+            )));
+        }
+        if reported > 0 && replica.executed_height() == reported {
+            let last = self.nodes[i].committed[reported as usize - 1];
+            if replica.last_block_hash() != last {
+                return Err(self.fail(format!("durability: replica {i} lost its last block")));
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Deliver { from, to, bytes } => {
+                let now = self.now_ms;
+                let from_key = self.nodes[from].keypair.public();
+                if let Some(replica) = self.nodes[to].replica.as_mut() {
+                    self.report.delivered += 1;
+                    let _ = replica.handle_message(now, from_key, &bytes);
+                    self.drain(to);
+                }
+            }
+            Event::ClientRetry => {
+                let now = self.now_ms;
+                for tx in self.transactions.clone() {
+                    if self.committed_txs.contains_key(&tx.hash()) {
+                        continue;
+                    }
+                    for i in 0..self.nodes.len() {
+                        if !self.honest(i) {
+                            continue;
+                        }
+                        if let Some(replica) = self.nodes[i].replica.as_mut() {
+                            let _ = replica.submit_transaction(now, tx.clone());
+                            self.drain(i);
+                        }
+                    }
+                }
+                self.push(now + CLIENT_RETRY_MS, Event::ClientRetry);
+            }
+            Event::Submit { tx_index } => {
+                let tx = self.transactions[tx_index].clone();
+                self.submitted.insert(tx.hash());
+                let live: Vec<usize> = (0..self.nodes.len())
+                    .filter(|i| self.honest(*i) && self.nodes[*i].replica.is_some())
+                    .collect();
+                if live.is_empty() {
+                    return;
+                }
+                let i = live[self.rng.range(0, live.len() as u64 - 1) as usize];
+                let now = self.now_ms;
+                let replica = self.nodes[i].replica.as_mut().expect("live");
+                let _ = replica.submit_transaction(now, tx);
+                self.drain(i);
+            }
+        }
+    }
+
+    /// Persist node `i`'s outputs, record commits, route its messages.
+    fn drain(&mut self, i: usize) {
+        let Some(replica) = self.nodes[i].replica.as_mut() else {
+            return;
+        };
+        let ready = replica.ready();
+        let persisted = ready
+            .persist(&mut self.nodes[i].storage)
+            .expect("memory storage does not fail");
+        if self.honest(i) {
+            self.report.evidence += persisted.evidence.len() as u64;
+        }
+        for decision in &persisted.committed {
+            self.nodes[i].committed.push(decision.block.header.hash());
+            if self.honest(i) {
+                for tx in &decision.block.transactions {
+                    self.committed_txs
+                        .entry(tx.hash())
+                        .or_insert(decision.block.header.height);
+                }
+            }
+        }
+        // Agreement and validity are checked against the first commits seen.
+        for decision in persisted.committed {
+            let height = decision.block.header.height as usize;
+            if height == self.chain.len() + 1 && self.honest(i) {
+                self.chain.push(decision.block.header.hash());
+                for tx in &decision.block.transactions {
+                    let hash = tx.hash();
+                    if !self.submitted.contains(&hash) {
+                        self.violation.get_or_insert(format!(
+                            "validity: block {height} holds a transaction nobody submitted"
+                        ));
+                    }
+                    if !self.chain_txs.insert(hash) {
+                        self.violation.get_or_insert(format!(
+                            "no duplicate commit: block {height} repeats a committed transaction"
+                        ));
+                    }
+                }
+            }
+        }
+        for outgoing in persisted.messages {
+            let recipients: Vec<usize> = match outgoing.to {
+                Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != i).collect(),
+                Recipient::One(key) => (0..self.nodes.len())
+                    .filter(|j| self.nodes[*j].keypair.public() == key)
+                    .collect(),
+                #[allow(unreachable_patterns)]
+                _ => Vec::new(),
+            };
+            for to in recipients {
+                for bytes in self.tamper(i, to, &outgoing.message) {
+                    self.send(i, to, bytes);
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        if self.faults_active() {
+            if self.cut.contains(&(from, to)) || self.rng.chance(self.scenario.loss_percent) {
+                return;
+            }
+            if self.rng.chance(self.scenario.duplicate_percent) {
+                let at = self.now_ms
+                    + self
+                        .rng
+                        .range(self.scenario.delay_ms.0, self.scenario.delay_ms.1 * 4);
+                self.push(
+                    at,
+                    Event::Deliver {
+                        from,
+                        to,
+                        bytes: bytes.clone(),
+                    },
+                );
+            }
+        }
+        let at = self.now_ms
+            + self
+                .rng
+                .range(self.scenario.delay_ms.0, self.scenario.delay_ms.1);
+        self.push(at, Event::Deliver { from, to, bytes });
+    }
+
+    /// The bytes a (possibly Byzantine) node actually sends for `message`.
+    fn tamper(&mut self, from: usize, to: usize, message: &Message) -> Vec<Vec<u8>> {
+        let Some(behavior) = self.nodes[from].behavior else {
+            return vec![message.encode()];
+        };
+        let keypair = self.nodes[from].keypair.clone();
+        let chain = ChainId(SIM_CHAIN_ID);
+        match behavior {
+            Behavior::Silent => Vec::new(),
+            Behavior::Garbage => {
+                let mut out = vec![message.encode()];
+                let len = self.rng.range(0, 300) as usize;
+                out.push((0..len).map(|_| self.rng.next_u64() as u8).collect());
+                let mut truncated = message.encode();
+                truncated.truncate(self.rng.range(0, truncated.len() as u64) as usize);
+                out.push(truncated);
+                let mut flipped = message.encode();
+                if !flipped.is_empty() {
+                    let at = self.rng.range(0, flipped.len() as u64 - 1) as usize;
+                    flipped[at] ^= 1 << self.rng.range(0, 7);
+                }
+                out.push(flipped);
+                out
+            }
+            Behavior::ForgedSignatures => {
+                let mut m = message.clone();
+                if self.rng.chance(50) {
+                    let corrupt = |s: &mut Signature| s.0[7] ^= 0x40;
+                    match &mut m {
+                        Message::Vote(v) => corrupt(&mut v.signature),
+                        Message::PrePrepare(p) => corrupt(&mut p.signature),
+                        Message::ViewChange(v) => corrupt(&mut v.signature),
+                        Message::NewView(v) => corrupt(&mut v.signature),
+                        _ => {}
+                    }
+                }
+                vec![m.encode()]
+            }
+            Behavior::DoubleVote => {
+                let mut out = vec![message.encode()];
+                if let Message::Vote(v) = message {
+                    let mut random = [0u8; 32];
+                    random[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+                    let other =
+                        Vote::new_signed(&keypair, chain, v.kind, v.height, v.view, Hash(random));
+                    out.push(Message::Vote(other).encode());
+                }
+                out
+            }
+            Behavior::EquivocatingPrimary => match message {
+                Message::PrePrepare(p) if to % 2 == 1 => {
+                    let mut block = p.block.clone();
+                    block.header.time_ms += 1;
+                    let hash = block.header.hash();
+                    let height = block.header.height;
+                    let alt =
+                        crate::message::PrePrepare::new_signed(&keypair, chain, p.view, block);
+                    let prepare = Vote::new_signed(
+                        &keypair,
+                        chain,
+                        itc_core::types::VoteKind::Prepare,
+                        height,
+                        p.view,
+                        hash,
+                    );
+                    vec![
+                        Message::PrePrepare(alt).encode(),
+                        Message::Vote(prepare).encode(),
+                    ]
+                }
+                _ => vec![message.encode()],
+            },
+            Behavior::FutureViews => {
+                let mut out = vec![message.encode()];
+                if let Message::Vote(v) = message {
+                    let far = Vote::new_signed(
+                        &keypair,
+                        chain,
+                        v.kind,
+                        v.height + 5,
+                        v.view + 3,
+                        v.block_hash,
+                    );
+                    out.push(Message::Vote(far).encode());
+                }
+                if let Message::PrePrepare(p) = message {
+                    let mut block = p.block.clone();
+                    block.header.height += 3;
+                    let pp =
+                        crate::message::PrePrepare::new_signed(&keypair, chain, p.view + 2, block);
+                    out.push(Message::PrePrepare(pp).encode());
+                }
+                out
+            }
+        }
+    }
+
+    /// Invariants after every step.
+    fn check(&mut self) -> Result<(), SimFailure> {
+        if let Some(reason) = self.violation.clone() {
+            return Err(self.fail(reason));
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.behavior.is_some() {
+                continue;
+            }
+            for (h, hash) in node.committed.iter().enumerate() {
+                if self.chain.get(h) != Some(hash) {
+                    return Err(self.fail(format!(
+                        "agreement: replica {i} committed a different block at height {}",
+                        h + 1
+                    )));
+                }
+            }
+            if let Some(r) = &node.replica {
+                if let Some(reason) = r.halted() {
+                    return Err(self.fail(format!("honest replica {i} halted: {reason}")));
+                }
+                if r.executed_height() != node.committed.len() as u64 {
+                    return Err(self.fail(format!(
+                        "no duplicate commit: replica {i} executed {} but reported {}",
+                        r.executed_height(),
+                        node.committed.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The seed this simulation runs.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The validators' public keys, in node order.
+    pub fn validator_keys(&self) -> Vec<PublicKey> {
+        self.nodes.iter().map(|n| n.keypair.public()).collect()
+    }
+
+    /// The client keys.
+    pub fn client_keys(&self) -> Vec<PublicKey> {
+        self.clients.iter().map(|c| c.public()).collect()
+    }
+}
+
+/// Run `scenario` for seeds `0..count` (or the seeds in `ITC_SIM_SEED`, or
+/// `ITC_SIM_SEEDS` many), panicking with the seed and a replay command on the
+/// first failure. `test_target` and `test_name` make the replay command.
+pub fn run_seeds(
+    test_target: &str,
+    test_name: &str,
+    default_count: u64,
+    scenario: impl Fn(u64) -> Scenario,
+) -> Vec<SimReport> {
+    let seeds: Vec<u64> = match std::env::var("ITC_SIM_SEED") {
+        Ok(s) => vec![s.trim().parse().expect("ITC_SIM_SEED is a number")],
+        Err(_) => {
+            let count = std::env::var("ITC_SIM_SEEDS")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(default_count);
+            (0..count).collect()
+        }
+    };
+    let mut reports = Vec::new();
+    for seed in seeds {
+        let mut sim = Simulation::new(scenario(seed), seed);
+        match sim.run() {
+            Ok(report) => reports.push(report),
+            Err(failure) => panic!(
+                "simulation {test_name} failed with seed {seed}: {failure}\n\
+                 replay: ITC_SIM_SEED={seed} cargo test -p itc-pbft --test {test_target} -- --exact {test_name}"
+            ),
+        }
+    }
+    reports
+}

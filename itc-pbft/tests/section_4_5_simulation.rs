@@ -1,0 +1,96 @@
+//! Castro & Liskov, OSDI'99, section 4.5 (correctness: safety and liveness),
+//! checked by the deterministic simulator under seeded faults.
+//!
+//! Each test runs a bounded number of seeds; `ITC_SIM_SEEDS=N` runs `N`
+//! seeds per scenario, `ITC_SIM_SEED=S` replays one.
+
+use itc_pbft::sim::{run_seeds, Behavior, Scenario};
+
+const TARGET: &str = "section_4_5_simulation";
+
+fn lossy(n: usize) -> Scenario {
+    let mut s = Scenario::basic(n);
+    s.loss_percent = 30;
+    s.duplicate_percent = 10;
+    s.delay_ms = (1, 40);
+    s
+}
+
+#[test]
+fn lossy_duplicating_reordering_network() {
+    run_seeds(TARGET, "lossy_duplicating_reordering_network", 30, |_| {
+        lossy(4)
+    });
+}
+
+#[test]
+fn partitions_and_crash_restarts() {
+    run_seeds(TARGET, "partitions_and_crash_restarts", 30, |_| {
+        let mut s = lossy(4);
+        s.loss_percent = 10;
+        s.partitions = true;
+        s.crashes = true;
+        s
+    });
+}
+
+#[test]
+fn byzantine_replica_behaviors() {
+    let behaviors = [
+        Behavior::EquivocatingPrimary,
+        Behavior::DoubleVote,
+        Behavior::ForgedSignatures,
+        Behavior::Garbage,
+        Behavior::Silent,
+        Behavior::FutureViews,
+    ];
+    run_seeds(TARGET, "byzantine_replica_behaviors", 36, |seed| {
+        let mut s = lossy(4);
+        s.loss_percent = 10;
+        s.byzantine = vec![((seed % 4) as usize, behaviors[(seed / 4 % 6) as usize])];
+        s
+    });
+}
+
+#[test]
+fn weighted_validators_with_a_heavy_member() {
+    run_seeds(
+        TARGET,
+        "weighted_validators_with_a_heavy_member",
+        20,
+        |seed| {
+            let mut s = lossy(5);
+            s.weights = vec![5, 2, 2, 1, 1];
+            s.loss_percent = 10;
+            s.partitions = true;
+            // f = 3 of 11: two light replicas may be Byzantine together.
+            if seed % 2 == 0 {
+                s.byzantine = vec![
+                    (3, Behavior::DoubleVote),
+                    (4, Behavior::EquivocatingPrimary),
+                ];
+            }
+            s
+        },
+    );
+}
+
+#[test]
+fn seven_replicas_two_byzantine_with_every_fault() {
+    run_seeds(
+        TARGET,
+        "seven_replicas_two_byzantine_with_every_fault",
+        12,
+        |seed| {
+            let mut s = lossy(7);
+            s.loss_percent = 15;
+            s.partitions = true;
+            s.crashes = true;
+            s.byzantine = vec![
+                ((seed % 7) as usize, Behavior::EquivocatingPrimary),
+                (((seed + 3) % 7) as usize, Behavior::Garbage),
+            ];
+            s
+        },
+    );
+}
