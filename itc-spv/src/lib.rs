@@ -18,6 +18,14 @@
 //! this crate panics on untrusted input. The crate holds no clock: callers
 //! pass `now_ms`.
 //!
+//! # Memory
+//! Decoders never reserve more than the input bytes justify, and every
+//! length is capped (`VALIDATORS_MAX` signatures, [`proof::STATE_VALUE_BYTES_MAX`]
+//! value bytes, 256 proof siblings). Verifying a header update of four
+//! validators and then a command with its two state proofs peaks at about
+//! 1.5 KiB of heap (checked by `tests/heap.rs` against a 16 KiB budget);
+//! the trusted state is 417 bytes for four validators.
+//!
 //! # Features
 //! * `std` (default): `std` support in itc-core and error types. Without it
 //!   the crate is `no_std` + `alloc`, for microcontrollers.

@@ -9,7 +9,12 @@
 //!   for it) *and* more than two thirds of the new header's own set must have
 //!   signed. When the first condition fails the verdict is
 //!   [`Verdict::NotEnoughTrust`] and the caller bisects
-//!   ([`bisection_pivot`]).
+//!   ([`bisection_pivot`]). Trust is checked first, so a header signed only
+//!   by keys the device does not know costs no signature verification.
+//!
+//! Certificates are verified with `CommitCertificate::verify`: heaviest
+//! signers first, stopping once the threshold is met, each validator once,
+//! keys outside the set counted as zero.
 //!
 //! Both kinds need the trusted header to be younger than the trust period, a
 //! new header no older than the trusted one and not further in the future

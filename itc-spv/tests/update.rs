@@ -507,3 +507,60 @@ fn forged_header_from_unknown_keys_is_turned_away_as_untrusted() {
         Verdict::NotEnoughTrust
     );
 }
+
+#[test]
+fn verification_stops_once_the_heaviest_signers_reach_the_threshold() {
+    // 50 + 20 > 2/3 of 100: the two light validators' signatures are never
+    // checked, so corrupting them changes nothing.
+    let v = Validators::new(&[(1, 50), (2, 20), (3, 15), (4, 15)]);
+    let chain = synthetic_chain(2, |_| &v);
+    let trusted = trust(&chain[0]);
+    let mut update = chain[1].clone();
+    let light = [v.keys[2].public(), v.keys[3].public()];
+    for signature in &mut update.certificate.signatures {
+        if light.contains(&signature.validator) {
+            signature.signature.0[0] ^= 1;
+        }
+    }
+    assert_eq!(
+        verify_update(&trusted, &update, &OPTIONS, now(2)),
+        Verdict::Success
+    );
+}
+
+#[test]
+fn hundred_validators_verify() {
+    let seeds: Vec<(u8, u64)> = (1..=100).map(|s| (s, 1 + u64::from(s % 7))).collect();
+    let v = Validators::new(&seeds);
+    let chain = synthetic_chain(3, |_| &v);
+    let mut trusted = trust(&chain[0]);
+    assert_eq!(
+        trusted.update(&chain[2], &OPTIONS, now(3)),
+        Verdict::Success
+    );
+    let mut short = chain[2].clone();
+    // Drop the heaviest signers until just below two thirds.
+    let total = v.set.total_weight();
+    let mut signers: Vec<_> = v.set.validators().to_vec();
+    signers.sort_by_key(|validator| validator.weight);
+    let mut kept = Vec::new();
+    let mut weight = 0;
+    for validator in signers {
+        if 3 * (weight + validator.weight) > 2 * total {
+            break;
+        }
+        weight += validator.weight;
+        kept.push(validator.key);
+    }
+    let keys: Vec<&itc_core::Keypair> = v
+        .keys
+        .iter()
+        .filter(|k| kept.contains(&k.public()))
+        .collect();
+    resign(&mut short, &keys);
+    let trusted = trust(&chain[1]);
+    assert_eq!(
+        verify_update(&trusted, &short, &OPTIONS, now(3)),
+        Verdict::Invalid(InvalidReason::NotEnoughSignatures)
+    );
+}
