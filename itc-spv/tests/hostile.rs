@@ -277,3 +277,59 @@ fn scenario_cached() -> &'static Scenario {
     static SCENARIO: std::sync::OnceLock<Scenario> = std::sync::OnceLock::new();
     SCENARIO.get_or_init(scenario)
 }
+
+#[test]
+fn wire_types_round_trip() {
+    let s = scenario_cached();
+    assert_eq!(HeaderUpdate::decode(&s.next.encode()).unwrap(), s.next);
+    assert_eq!(CommandProof::decode(&s.proof.encode()).unwrap(), s.proof);
+    assert_eq!(
+        SignedCommand::decode(&s.command.encode()).unwrap(),
+        s.command
+    );
+    let mut without_set = s.next.clone();
+    without_set.validators = None;
+    assert_eq!(
+        HeaderUpdate::decode(&without_set.encode()).unwrap(),
+        without_set
+    );
+}
+
+proptest! {
+    #[test]
+    fn signed_command_round_trips(
+        chain in any::<u32>(),
+        device in any::<[u8; 32]>(),
+        action in any::<u32>(),
+        counter in any::<u64>(),
+        seed in any::<[u8; 32]>(),
+    ) {
+        let command = SignedCommand::new_signed(
+            &itc_core::Keypair::from_seed(seed),
+            itc_core::types::ChainId(chain),
+            itc_core::PublicKey(device),
+            Permissions(action),
+            counter,
+        );
+        prop_assert!(command.verify_signature().is_ok());
+        prop_assert_eq!(SignedCommand::decode(&command.encode()).unwrap(), command);
+    }
+
+    #[test]
+    fn anchor_commitment_round_trips(
+        roots in any::<[[u8; 32]; 3]>(),
+        applied_count in any::<u64>(),
+        extra in any::<u64>(),
+    ) {
+        let anchor = AnchorCommitment {
+            tips_hash: Hash(roots[0]),
+            confirmed_root: Hash(roots[1]),
+            confirmed_count: applied_count.saturating_add(extra),
+            applied_root: Hash(roots[2]),
+            applied_count,
+        };
+        let bytes = anchor.encode();
+        prop_assert_eq!(bytes.len(), 113);
+        prop_assert_eq!(AnchorCommitment::decode(&bytes).unwrap(), anchor);
+    }
+}
