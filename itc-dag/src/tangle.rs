@@ -40,6 +40,8 @@ pub const ANCHOR_RECORDS_MAX: usize = 1_024;
 pub const PRECONFIRMATION_WALK_MAX: usize = 10_000;
 /// Number of genesis entry points (a first transaction needs two parents).
 pub const GENESIS_ENTRY_POINTS: usize = 2;
+/// Most recent anchor tips kept as fallback parents when the tip pool runs dry.
+pub const FALLBACK_TIPS_MAX: usize = 8;
 
 /// The ids every chain's DAG starts from. They are solid entry points
 /// confirmed at height 0; the first transactions approve them.
@@ -926,8 +928,9 @@ impl Tangle {
         self.epoch += 1;
         if !confirmation.anchor.tips.is_empty() {
             let mut fallback = confirmation.anchor.tips;
+            fallback.truncate(FALLBACK_TIPS_MAX);
             for old in &self.fallback {
-                if fallback.len() >= ANCHOR_TIPS_MAX {
+                if fallback.len() >= FALLBACK_TIPS_MAX {
                     break;
                 }
                 if !fallback.contains(old) {

@@ -39,6 +39,11 @@ pub const TIP_POOL_MAX: usize = 65_536;
 pub const SELECTION_DRAWS_MAX: usize = 64;
 
 /// Tip-pool and tip-selection parameters.
+///
+/// The defaults keep the pool from collapsing: each new transaction adds one
+/// tip and takes up to `parents` references, and a tip leaves after
+/// `references_max + 1`, so with `parents <= references_max` the pool grows
+/// (up to `pool_max`, or until tips age out) instead of shrinking to a chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TipParams {
     /// Pool size (at most [`TIP_POOL_MAX`]).
@@ -66,7 +71,7 @@ impl Default for TipParams {
             pool_max: 4_096,
             per_issuer_max: 8,
             age_max_ms: 30_000,
-            references_max: 2,
+            references_max: 4,
             max_delta_young: 8,
             max_delta_old: 13,
             below_max_depth: 15,
