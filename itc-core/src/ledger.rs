@@ -490,6 +490,7 @@ impl Ledger {
         };
         let mut writes = WriteBatch::new();
         ledger.commit_overlay(overlay, &mut writes);
+        ledger.tree.root();
         writes.put(STORAGE_META_KEY.to_vec(), ledger.meta_bytes());
         Ok((ledger, writes))
     }
@@ -535,6 +536,7 @@ impl Ledger {
             .get(&state_key::validator_set())
             .and_then(|bytes| ValidatorSet::decode(bytes).ok())
             .ok_or(LedgerError::Corrupted("validator set"))?;
+        tree.root();
         Ok(Ledger {
             params,
             height,
@@ -615,6 +617,14 @@ impl Ledger {
     pub fn prove(&mut self, key: &Hash) -> (Option<Vec<u8>>, StateProof) {
         let proof = self.tree.prove(key);
         (self.values.get(key).cloned(), proof)
+    }
+
+    /// Like [`Ledger::prove`] for a shared ledger: available whenever the
+    /// last block has been applied (which computes the root), `None` if the
+    /// tree has uncommitted changes.
+    pub fn prove_committed(&self, key: &Hash) -> Option<(Option<Vec<u8>>, StateProof)> {
+        let proof = self.tree.prove_fresh(key)?;
+        Some((self.values.get(key).cloned(), proof))
     }
 
     /// Check a transaction against the committed state as if it were the only
@@ -701,6 +711,8 @@ impl Ledger {
         self.commit_overlay(overlay, &mut scratch);
         let root = self.tree.root();
         self.commit_overlay(undo, &mut scratch);
+        // Leave the tree fresh so shared readers can keep proving.
+        self.tree.root();
         Ok((root, next_set))
     }
 

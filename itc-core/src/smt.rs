@@ -213,7 +213,7 @@ pub struct SparseMerkleTree {
     root: Option<NodeRef>,
     /// The root hash when the root is a branch and `root_stale` is false.
     root_hash: Hash,
-    /// Whether the root branch's hash must be recomputed.
+    /// Whether some cached hash must be recomputed by `root()`.
     root_stale: bool,
     len: usize,
 }
@@ -390,8 +390,12 @@ impl SparseMerkleTree {
     /// since the last call.
     pub fn root(&mut self) -> Hash {
         match self.root.map(NodeRef::get) {
-            None => Hash::ZERO,
+            None => {
+                self.root_stale = false;
+                Hash::ZERO
+            }
             Some(Node::Leaf(index)) => {
+                self.root_stale = false;
                 let leaf = &self.leaves[index];
                 leaf_hash(&leaf.key, &leaf.value_hash)
             }
@@ -408,6 +412,22 @@ impl SparseMerkleTree {
     /// A proof of `key`'s value, or of its absence, against [`Self::root`].
     pub fn prove(&mut self, key: &Hash) -> StateProof {
         self.root();
+        self.prove_fresh(key)
+            .expect("root() leaves no stale hashes behind")
+    }
+
+    /// Whether every cached hash is current, so [`Self::prove_fresh`] works
+    /// without `&mut self`.
+    pub fn is_fresh(&self) -> bool {
+        !self.root_stale
+    }
+
+    /// Like [`Self::prove`] for a shared tree, or `None` if updates since the
+    /// last [`Self::root`] left stale hashes.
+    pub fn prove_fresh(&self, key: &Hash) -> Option<StateProof> {
+        if self.root_stale {
+            return None;
+        }
         let mut bitmap = [0u8; BITMAP_LEN];
         let mut siblings = Vec::new();
         let mut depth = 0usize;
@@ -452,12 +472,12 @@ impl SparseMerkleTree {
             }
         };
         siblings.reverse();
-        StateProof {
+        Some(StateProof {
             terminal,
             depth: depth as u16,
             bitmap,
             siblings,
-        }
+        })
     }
 
     /// The leaf at the end of `key`'s path (which may hold another key), and

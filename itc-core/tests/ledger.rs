@@ -483,3 +483,20 @@ fn genesis_round_trips_through_json() {
     let no_validators = Genesis::from_json("{\"chain_id\": 1, \"validators\": []}").unwrap();
     assert!(Ledger::from_genesis(&no_validators).is_err());
 }
+
+#[test]
+fn committed_state_can_be_proven_through_a_shared_reference() {
+    let mut net = Net::new();
+    let txs = vec![net.register_lamp(), net.grant(50)];
+    let context = net.context();
+    let (_, _) = net.ledger.preview_block(&context, &txs).unwrap();
+    let root = net.apply(&txs).unwrap();
+    let key = state_key::grant(&net.lamp.public(), &net.guest.public());
+    let shared: &Ledger = &net.ledger;
+    let (value, proof) = shared.prove_committed(&key).expect("fresh after apply");
+    proof
+        .verify(&root, &key, Some(&value_hash(&value.unwrap())))
+        .unwrap();
+    let reopened = Ledger::open(&net.storage).unwrap();
+    assert!(reopened.prove_committed(&key).is_some());
+}
