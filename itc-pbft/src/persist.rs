@@ -54,12 +54,15 @@ pub struct ViewRecord {
     pub view: u64,
     /// Whether a view change to `view` is in progress.
     pub in_view_change: bool,
+    /// Highest sequence number settled by the current view's new view.
+    pub floor: u64,
 }
 
 impl Encode for ViewRecord {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.view.encode_to(out);
         self.in_view_change.encode_to(out);
+        self.floor.encode_to(out);
     }
 }
 
@@ -68,6 +71,7 @@ impl Decode for ViewRecord {
         Ok(ViewRecord {
             view: r.read_u64()?,
             in_view_change: r.read_bool()?,
+            floor: r.read_u64()?,
         })
     }
 }

@@ -204,7 +204,7 @@ pub struct NewViewDecision {
     pub base_source: Option<PublicKey>,
     /// Blocks at `base_height + 1, + 2, ...`: for each height the prepared
     /// block of the highest view, as long as they chain.
-    pub reproposals: Vec<Block>,
+    pub reproposals: Vec<PreparedEntry>,
 }
 
 /// Compute what a new view must re-propose from its view changes (all
@@ -233,7 +233,7 @@ pub fn new_view_decision(view: u64, view_changes: &[ViewChange]) -> NewViewDecis
         match best {
             Some(entry) if entry.block.header.previous_hash == previous => {
                 previous = entry.certificate.block_hash;
-                reproposals.push(entry.block.clone());
+                reproposals.push(entry.clone());
             }
             _ => break,
         }
@@ -279,6 +279,9 @@ pub struct Replica {
 
     view: u64,
     status: Status,
+    /// Highest sequence number the new view of the current view settled;
+    /// fresh proposals in this view must be above it.
+    view_floor: u64,
     slots: BTreeMap<u64, Slot>,
     view_changes: BTreeMap<u64, BTreeMap<PublicKey, ViewChange>>,
     own_view_change: Option<ViewChange>,
@@ -350,6 +353,7 @@ impl Replica {
             last_time_ms,
             decisions,
             view: view_record.view,
+            view_floor: view_record.floor,
             status: if view_record.in_view_change {
                 Status::ViewChange
             } else {
@@ -704,6 +708,7 @@ impl Replica {
         let record = ViewRecord {
             view: self.view,
             in_view_change: self.status == Status::ViewChange,
+            floor: self.view_floor,
         };
         self.out.writes.put(persist::VIEW_KEY, record.encode());
     }
@@ -747,6 +752,10 @@ impl Replica {
         }
         if !self.in_window(height) {
             self.note_behind(height - 1, from);
+            return Err(MessageError::OutOfWindow);
+        }
+        if height <= self.view_floor {
+            // Settled by the new view: only its re-proposals count here.
             return Err(MessageError::OutOfWindow);
         }
         let set = self
@@ -1159,6 +1168,10 @@ impl Replica {
             return false;
         }
         let height = self.executed + 1;
+        if height <= self.view_floor {
+            // Catch up to what the new view settled first.
+            return false;
+        }
         if let Some(slot) = self.slots.get(&height) {
             if slot.proposal.is_some()
                 || slot.certificate.is_some()
@@ -1598,6 +1611,7 @@ impl Replica {
 
     fn enter_view(&mut self, view: u64, decision: NewViewDecision) {
         self.view = view;
+        self.view_floor = decision.base_height + decision.reproposals.len() as u64;
         self.status = Status::Normal;
         self.persist_view();
         self.own_view_change = None;
@@ -1605,7 +1619,8 @@ impl Replica {
         for slot in self.slots.values_mut() {
             slot.enter_view(view);
         }
-        for block in decision.reproposals {
+        for entry in decision.reproposals {
+            let block = entry.block.clone();
             let height = block.header.height;
             if height <= self.executed {
                 continue;
@@ -1618,6 +1633,16 @@ impl Replica {
             slot.view = view;
             if slot.certificate.is_some() {
                 continue;
+            }
+            // Keep the justifying certificate as our own prepared entry, so
+            // a later view change still reports this height even if it does
+            // not prepare again in this view.
+            if slot
+                .prepared
+                .as_ref()
+                .is_none_or(|p| p.certificate.view < entry.certificate.view)
+            {
+                slot.prepared = Some(entry);
             }
             slot.proposal = Some(Proposal {
                 block,

@@ -82,6 +82,9 @@ pub enum Behavior {
     Silent,
     /// Sends votes and proposals for views and heights far ahead.
     FutureViews,
+    /// One of two replicas sharing one validator key, each running the
+    /// honest code with its own storage (Twins): together they equivocate.
+    Twin,
 }
 
 /// What to simulate. Build with [`Scenario::basic`] and adjust.
@@ -118,6 +121,9 @@ pub struct Scenario {
     pub block_transactions_max: usize,
     /// Ledger epoch length (validator set changes at boundaries).
     pub epoch_length: u64,
+    /// Give validator `i` a twin: a second replica with the same key.
+    /// Both count as Byzantine (the key's weight must stay at most f).
+    pub twin_of: Option<usize>,
 }
 
 impl Scenario {
@@ -139,6 +145,7 @@ impl Scenario {
             retransmit_interval_ms: 100,
             block_transactions_max: 4,
             epoch_length: 1_000,
+            twin_of: None,
         }
     }
 }
@@ -280,7 +287,7 @@ impl Simulation {
             nonces[c] += 1;
         }
         let behaviors: BTreeMap<usize, Behavior> = scenario.byzantine.iter().copied().collect();
-        let nodes = keypairs
+        let mut nodes: Vec<Node> = keypairs
             .into_iter()
             .enumerate()
             .map(|(i, keypair)| Node {
@@ -292,6 +299,17 @@ impl Simulation {
                 restart_at: None,
             })
             .collect();
+        if let Some(i) = scenario.twin_of {
+            nodes[i].behavior = Some(Behavior::Twin);
+            nodes.push(Node {
+                keypair: nodes[i].keypair.clone(),
+                replica: None,
+                storage: MemoryStorage::new(),
+                behavior: Some(Behavior::Twin),
+                committed: Vec::new(),
+                restart_at: None,
+            });
+        }
         let mut sim = Simulation {
             scenario,
             seed,
@@ -683,6 +701,7 @@ impl Simulation {
         let keypair = self.nodes[from].keypair.clone();
         let chain = ChainId(SIM_CHAIN_ID);
         match behavior {
+            Behavior::Twin => vec![message.encode()],
             Behavior::Silent => Vec::new(),
             Behavior::Garbage => {
                 let mut out = vec![message.encode()];
