@@ -46,14 +46,15 @@ impl Instant {
 
 /// Iterations of the calibration loop (two instructions each).
 const CALIBRATION_ITERATIONS: u32 = 2_000_000;
+/// Instructions the calibration loop executes.
+pub const CALIBRATION_INSTRUCTIONS: u32 = 2 * CALIBRATION_ITERATIONS;
 
 /// Instructions per tick, and the ticks the calibration loop took.
 pub fn calibrate() -> (u32, u32) {
     let start = now();
     spin(CALIBRATION_ITERATIONS);
     let ticks = start.elapsed_ticks().max(1);
-    let instructions = 2 * CALIBRATION_ITERATIONS;
-    ((instructions + ticks / 2) / ticks, ticks)
+    ((CALIBRATION_INSTRUCTIONS + ticks / 2) / ticks, ticks)
 }
 
 /// Exactly `2 * iterations` instructions in the loop (`subs`, `bne`).

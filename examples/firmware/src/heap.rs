@@ -45,8 +45,10 @@ impl CountingHeap {
 
     /// Forget the peaks (the live count stays), to measure one step.
     pub fn reset_peaks(&self) {
-        self.requested_peak
-            .store(self.requested_live.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.requested_peak.store(
+            self.requested_live.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         self.used_peak.store(self.heap.used(), Ordering::Relaxed);
     }
 
@@ -78,7 +80,8 @@ unsafe impl GlobalAlloc for CountingHeap {
                 .fetch_add(layout.size(), Ordering::Relaxed)
                 + layout.size();
             self.requested_peak.fetch_max(live, Ordering::Relaxed);
-            self.used_peak.fetch_max(self.heap.used(), Ordering::Relaxed);
+            self.used_peak
+                .fetch_max(self.heap.used(), Ordering::Relaxed);
         }
         pointer
     }

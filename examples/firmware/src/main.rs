@@ -58,11 +58,16 @@ struct Outcome {
     check_ticks: u32,
     heap_requested_peak: usize,
     heap_used_peak: usize,
+    /// Deepest stack during the case, from the top of RAM.
+    stack_peak: usize,
+    /// Stack already in use by `main` when the case started.
+    stack_base: usize,
 }
 
 /// Decode and apply the header update, then decode and check the command:
 /// what a lamp does with what it receives. Everything decoded is dropped
 /// inside the measured steps.
+#[inline(never)]
 fn run_case(lamp: &mut Lamp, case: &Case) -> Outcome {
     heap::HEAP.reset_peaks();
     let start = clock::now();
@@ -88,35 +93,73 @@ fn run_case(lamp: &mut Lamp, case: &Case) -> Outcome {
         check_ticks,
         heap_requested_peak: heap::HEAP.requested_peak(),
         heap_used_peak: heap::HEAP.used_peak(),
+        stack_peak: 0,
+        stack_base: 0,
     }
 }
 
-#[entry]
-fn main() -> ! {
-    heap::init();
-    stack::paint();
-    let Some(peripherals) = cortex_m::Peripherals::take() else {
-        hprintln!("peripherals already taken");
-        debug::exit(debug::EXIT_FAILURE);
-        unreachable!()
+/// Print one case as a JSON object; true if both verdicts are expected.
+/// Kept out of `main` so that the formatting's frame is not part of the
+/// stack under the measured steps.
+#[inline(never)]
+fn report_case(case: &Case, outcome: &Outcome, lamp: &Lamp, instructions_per_tick: u32) -> bool {
+    let ok = outcome.update == case.expected_update && outcome.verdict == Ok(case.expected);
+    // Debug output of the verdicts has no quotes or backslashes, so it can
+    // stand inside a JSON string.
+    let header = match outcome.update {
+        Some(verdict) => format!("\"{verdict:?}\""),
+        None => String::from("null"),
     };
-    clock::start(peripherals.SYST);
+    let expected_header = match case.expected_update {
+        Some(verdict) => format!("\"{verdict:?}\""),
+        None => String::from("null"),
+    };
+    let verdict = match outcome.verdict {
+        Ok(verdict) => format!("{verdict:?}"),
+        Err(error) => String::from(error),
+    };
+    hprintln!(
+        "{{\"case\":\"{}\",\"ok\":{},\"header\":{},\"expected_header\":{},\"verdict\":\"{}\",\"expected\":\"{:?}\",\"update_instructions\":{},\"check_instructions\":{},\"heap_requested_peak_bytes\":{},\"heap_used_peak_bytes\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"trusted_height\":{},\"last_counter\":{}}}",
+        case.name,
+        ok,
+        header,
+        expected_header,
+        verdict,
+        case.expected,
+        outcome.update_ticks * instructions_per_tick,
+        outcome.check_ticks * instructions_per_tick,
+        outcome.heap_requested_peak,
+        outcome.heap_used_peak,
+        outcome.stack_peak,
+        outcome.stack_base,
+        lamp.trusted().height(),
+        lamp.last_counter()
+    );
+    ok
+}
+
+/// Calibrate the instruction counter and print the calibration.
+#[inline(never)]
+fn calibrate() -> u32 {
     let (instructions_per_tick, calibration_ticks) = clock::calibrate();
     hprintln!(
         "{{\"calibration\":{{\"instructions\":{},\"ticks\":{},\"instructions_per_tick\":{}}}}}",
-        4_000_000,
+        clock::CALIBRATION_INSTRUCTIONS,
         calibration_ticks,
         instructions_per_tick
     );
+    instructions_per_tick
+}
 
-    heap::HEAP.reset_peaks();
+/// Read the trusted state "from flash", as the lamp does at power-on.
+#[inline(never)]
+fn boot(instructions_per_tick: u32) -> Option<Lamp> {
     let start = clock::now();
     let trusted = TrustedState::from_bytes(vectors::TRUSTED_STATE);
-    let boot_ticks = start.elapsed_ticks();
+    let ticks = start.elapsed_ticks();
     let Ok(trusted) = trusted else {
         hprintln!("{{\"error\":\"trusted state does not decode\"}}");
-        debug::exit(debug::EXIT_FAILURE);
-        unreachable!()
+        return None;
     };
     hprintln!(
         "{{\"boot\":{{\"chain_id\":{},\"trusted_height\":{},\"validators\":{},\"trusted_state_bytes\":{},\"decode_instructions\":{}}}}}",
@@ -124,76 +167,81 @@ fn main() -> ! {
         trusted.height(),
         trusted.validators().validators().len(),
         vectors::TRUSTED_STATE.len(),
-        boot_ticks * instructions_per_tick
+        ticks * instructions_per_tick
     );
-
     let config = LampConfig {
         device: PublicKey(*vectors::DEVICE_KEY),
         freshness_ms: vectors::FRESHNESS_MS,
     };
-    let mut lamp = Lamp::new(config, vectors::OPTIONS, trusted, 0);
-    let mut failures = 0u32;
-    let mut heap_used_peak = 0;
-    let mut heap_requested_peak = 0;
-    for case in vectors::CASES {
-        let outcome = run_case(&mut lamp, case);
-        let update_ok = outcome.update == case.expected_update;
-        let verdict_ok = outcome.verdict == Ok(case.expected);
-        if !(update_ok && verdict_ok) {
-            failures += 1;
-        }
-        heap_used_peak = heap_used_peak.max(outcome.heap_used_peak);
-        heap_requested_peak = heap_requested_peak.max(outcome.heap_requested_peak);
-        // Debug output of the verdicts has no quotes or backslashes, so it
-        // can stand inside a JSON string.
-        let header = match outcome.update {
-            Some(verdict) => format!("\"{verdict:?}\""),
-            None => String::from("null"),
-        };
-        let expected_header = match case.expected_update {
-            Some(verdict) => format!("\"{verdict:?}\""),
-            None => String::from("null"),
-        };
-        let verdict = match outcome.verdict {
-            Ok(verdict) => format!("{verdict:?}"),
-            Err(error) => String::from(error),
-        };
-        hprintln!(
-            "{{\"case\":\"{}\",\"ok\":{},\"header\":{},\"expected_header\":{},\"verdict\":\"{}\",\"expected\":\"{:?}\",\"update_instructions\":{},\"check_instructions\":{},\"heap_requested_peak_bytes\":{},\"heap_used_peak_bytes\":{},\"trusted_height\":{},\"last_counter\":{}}}",
-            case.name,
-            update_ok && verdict_ok,
-            header,
-            expected_header,
-            verdict,
-            case.expected,
-            outcome.update_ticks * instructions_per_tick,
-            outcome.check_ticks * instructions_per_tick,
-            outcome.heap_requested_peak,
-            outcome.heap_used_peak,
-            lamp.trusted().height(),
-            lamp.last_counter()
-        );
-    }
-    drop(lamp);
+    Some(Lamp::new(config, vectors::OPTIONS, trusted, 0))
+}
+
+/// Peaks over the whole run.
+#[derive(Default)]
+struct Peaks {
+    stack: usize,
+    stack_harness: usize,
+    heap_used: usize,
+    heap_requested: usize,
+}
+
+#[inline(never)]
+fn report_summary(failures: u32, peaks: &Peaks, instructions_per_tick: u32) {
     hprintln!(
-        "{{\"summary\":{{\"cases\":{},\"failures\":{},\"stack_peak_bytes\":{},\"stack_region_bytes\":{},\"heap_arena_bytes\":{},\"heap_used_peak_bytes\":{},\"heap_requested_peak_bytes\":{},\"heap_live_at_end_bytes\":{},\"instructions_per_tick\":{}}}}}",
+        "{{\"summary\":{{\"cases\":{},\"failures\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"stack_region_bytes\":{},\"heap_arena_bytes\":{},\"heap_used_peak_bytes\":{},\"heap_requested_peak_bytes\":{},\"heap_live_at_end_bytes\":{},\"instructions_per_tick\":{}}}}}",
         vectors::CASES.len(),
         failures,
-        stack::peak(),
+        peaks.stack,
+        peaks.stack_harness,
         stack::size(),
         heap::HEAP_BYTES,
-        heap_used_peak,
-        heap_requested_peak,
+        peaks.heap_used,
+        peaks.heap_requested,
         heap::HEAP.requested_live(),
         instructions_per_tick
     );
-    debug::exit(if failures == 0 {
+}
+
+fn exit(success: bool) -> ! {
+    debug::exit(if success {
         debug::EXIT_SUCCESS
     } else {
         debug::EXIT_FAILURE
     });
+    // Not reached under QEMU; on a board without a debugger, stop here.
     #[allow(clippy::empty_loop)]
     loop {}
+}
+
+#[entry]
+fn main() -> ! {
+    heap::init();
+    let Some(peripherals) = cortex_m::Peripherals::take() else {
+        exit(false)
+    };
+    clock::start(peripherals.SYST);
+    let instructions_per_tick = calibrate();
+    let Some(mut lamp) = boot(instructions_per_tick) else {
+        exit(false)
+    };
+    let mut failures = 0u32;
+    let mut peaks = Peaks::default();
+    for case in vectors::CASES {
+        let stack_base = stack::paint();
+        let mut outcome = run_case(&mut lamp, case);
+        outcome.stack_peak = stack::peak();
+        outcome.stack_base = stack_base;
+        if !report_case(case, &outcome, &lamp, instructions_per_tick) {
+            failures += 1;
+        }
+        peaks.stack = peaks.stack.max(outcome.stack_peak);
+        peaks.stack_harness = peaks.stack_harness.max(outcome.stack_base);
+        peaks.heap_used = peaks.heap_used.max(outcome.heap_used_peak);
+        peaks.heap_requested = peaks.heap_requested.max(outcome.heap_requested_peak);
+    }
+    drop(lamp);
+    report_summary(failures, &peaks, instructions_per_tick);
+    exit(failures == 0)
 }
 
 /// Keep the names used by the generated vectors in scope.

@@ -27,10 +27,11 @@ pub fn size() -> usize {
     top - bottom
 }
 
-/// Paint the free stack. Call early in `main`, once.
+/// Paint the free stack, and return how deep the stack already is (the
+/// callers' frames), to tell a step's own use from its harness.
 #[inline(never)]
-pub fn paint() {
-    let (bottom, _) = bounds();
+pub fn paint() -> usize {
+    let (bottom, top) = bounds();
     let sp = cortex_m::register::msp::read() as usize;
     let mut address = (bottom + 3) & !3;
     while address + MARGIN_BYTES < sp {
@@ -39,6 +40,7 @@ pub fn paint() {
         unsafe { write_volatile(address as *mut u32, PATTERN) };
         address += 4;
     }
+    top - sp
 }
 
 /// Deepest stack use since `paint`, in bytes from the top of RAM.
