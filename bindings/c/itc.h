@@ -19,6 +19,15 @@
 /* Opaque handles: create and free them only through the itc_* functions. */
 typedef struct ItcKeypair ItcKeypair;
 typedef struct ItcTransaction ItcTransaction;
+typedef struct ItcLightClient ItcLightClient;
+typedef struct ItcLamp ItcLamp;
+typedef struct ItcDevChain ItcDevChain;
+
+// Most accounts a dev chain's genesis may fund through the C ABI.
+#define ITC_DEV_CHAIN_ACCOUNTS_MAX 1024
+
+// Most transactions one dev-chain block may carry through the C ABI.
+#define ITC_DEV_CHAIN_BLOCK_TRANSACTIONS_MAX 10000
 
 // Length of a secret seed in bytes.
 #define ITC_SEED_LEN 32
@@ -59,6 +68,12 @@ enum ItcStatus
   ITC_STATUS_INVALID_PUBLIC_KEY = 7,
   // The operating system's random number generator failed.
   ITC_STATUS_RANDOMNESS_UNAVAILABLE = 8,
+  // A light client refused to start from a header.
+  ITC_STATUS_BOOTSTRAP_REJECTED = 9,
+  // A transaction or state proof does not hold against the trusted header.
+  ITC_STATUS_PROOF_REJECTED = 10,
+  // A dev chain refused a block because a transaction is invalid.
+  ITC_STATUS_TRANSACTION_REJECTED = 11,
   // A bug in the library (a panic was caught). Please report it.
   ITC_STATUS_INTERNAL = 99,
 };
@@ -128,6 +143,120 @@ typedef uint32_t ItcPayloadKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Outcome of a header update (the `outcome` field of [`ItcUpdateVerdict`]).
+enum ItcUpdateOutcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The header is now trusted.
+  ITC_UPDATE_OUTCOME_SUCCESS = 0,
+  // Not enough trusted validators signed: verify a header halfway (bisect)
+  // and retry.
+  ITC_UPDATE_OUTCOME_NOT_ENOUGH_TRUST = 1,
+  // The update is invalid; see `invalid_reason`.
+  ITC_UPDATE_OUTCOME_INVALID = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcUpdateOutcome ItcUpdateOutcome;
+#else
+typedef uint32_t ItcUpdateOutcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why the lamp refused a command (the `deny_reason` of [`ItcLampVerdict`]).
+// The numbers are itc-spv's stable `DenyReason::code`s.
+enum ItcDenyReason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not denied.
+  ITC_DENY_REASON_NONE = 0,
+  // The command is for another chain.
+  ITC_DENY_REASON_WRONG_CHAIN = 1,
+  // The command is for another device.
+  ITC_DENY_REASON_WRONG_DEVICE = 2,
+  // The proofs are against an old header, or the lamp's header is too old.
+  ITC_DENY_REASON_STALE_HEADER = 3,
+  // The proofs are against a header the lamp has not verified.
+  ITC_DENY_REASON_UNKNOWN_HEADER = 4,
+  // The counter is not above the last accepted one (a replay).
+  ITC_DENY_REASON_REPLAYED_COUNTER = 5,
+  // The sender's signature does not verify (forged or altered).
+  ITC_DENY_REASON_BAD_SIGNATURE = 6,
+  // A proof does not hold against the trusted header.
+  ITC_DENY_REASON_BAD_PROOF = 7,
+  // The device is unregistered or the grant's maker no longer owns it.
+  ITC_DENY_REASON_NOT_GRANTED = 8,
+  // The state proves there is no grant (revoked or never made).
+  ITC_DENY_REASON_REVOKED = 9,
+  // The grant has expired.
+  ITC_DENY_REASON_EXPIRED = 10,
+  // The grant lacks a permission the action needs.
+  ITC_DENY_REASON_INSUFFICIENT_PERMISSION = 11,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcDenyReason ItcDenyReason;
+#else
+typedef uint32_t ItcDenyReason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The verdict on a header update.
+typedef struct {
+  // An [`ItcUpdateOutcome`] number.
+  uint32_t outcome;
+  // For `ITC_UPDATE_OUTCOME_INVALID`: the stable reason code (1 wrong
+  // chain, 2 non-increasing height, 3 time goes backwards, 4 header from
+  // the future, 5 trusted state expired, 6 certificate mismatch, 7
+  // previous hash mismatch, 8 unexpected validator set, 9 validator set
+  // mismatch, 10 missing validator set, 11 invalid signature, 12 not
+  // enough signatures, 13 malformed certificate); otherwise 0.
+  uint32_t invalid_reason;
+} ItcUpdateVerdict;
+
+// A grant as proven against the trusted header.
+typedef struct {
+  // False if the proof shows there is no grant (never made or revoked);
+  // the other fields are then zero.
+  bool present;
+  // Permission bits.
+  uint32_t permissions;
+  // First height at which the grant no longer holds.
+  uint64_t expiry_height;
+  // The owner who made it.
+  uint8_t granted_by[ITC_PUBLIC_KEY_LEN];
+} ItcGrant;
+
+// The lamp's decision on a command.
+typedef struct {
+  // True if the command may run (the lamp has remembered its counter).
+  bool allowed;
+  // An [`ItcDenyReason`] number when refused, 0 when allowed.
+  uint32_t deny_reason;
+  // The accepted counter when allowed, 0 when refused.
+  uint64_t new_counter;
+} ItcLampVerdict;
+
+// The fields of a signed device command.
+typedef struct {
+  // Network.
+  uint32_t chain_id;
+  // The device that is to act.
+  uint8_t device[ITC_PUBLIC_KEY_LEN];
+  // The sender (owner or grantee).
+  uint8_t grantee[ITC_PUBLIC_KEY_LEN];
+  // Permission bits the action needs.
+  uint32_t action;
+  // Replay counter.
+  uint64_t counter;
+  // The sender's signature.
+  uint8_t signature[ITC_SIGNATURE_LEN];
+} ItcCommandFields;
+
 // A payload as plain data. Fields a kind does not use are zero.
 typedef struct {
   // An [`ItcPayloadKind`] number.
@@ -186,6 +315,153 @@ const char *itc_last_error_message(void);
 //
 // Thread safety: safe from any thread.
 const char *itc_status_name(int32_t status);
+
+// Start a dev chain with `validator_count` simulated validators,
+// `account_count` funded accounts (`account_keys` holds `account_count`
+// public keys of [`ITC_PUBLIC_KEY_LEN`] bytes back to back, `balances` their
+// balances), and a certified genesis header at height 0 and
+// `genesis_time_ms`. The minimum fee is 1.
+//
+// # Safety
+// `account_keys` must point to `account_count * ITC_PUBLIC_KEY_LEN`
+// readable bytes and `balances` to `account_count` readable `uint64_t`
+// (both may be null if `account_count` is 0); `out` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_new(uint32_t chain_id,
+                            uint32_t validator_count,
+                            const uint8_t *account_keys,
+                            const uint64_t *balances,
+                            size_t account_count,
+                            uint64_t genesis_time_ms,
+                            ItcDevChain **out);
+
+// Apply `transaction_count` transactions as the next block at `time_ms`,
+// certify it and write its height. Atomic: an invalid transaction is
+// `ITC_STATUS_TRANSACTION_REJECTED` and nothing changes. The transaction
+// handles stay owned by the caller.
+//
+// # Safety
+// `chain` must be a live handle; `transactions` must point to
+// `transaction_count` live transaction handles (null if 0);
+// `out_height` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_dev_chain_commit_block(const ItcDevChain *chain,
+                                     const ItcTransaction *const *transactions,
+                                     size_t transaction_count,
+                                     uint64_t time_ms,
+                                     uint64_t *out_height);
+
+// Height of the latest block (0 = genesis).
+//
+// # Safety
+// `chain` must be a live handle; `out_height` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_height(const ItcDevChain *chain, uint64_t *out_height);
+
+// An account's next nonce.
+//
+// # Safety
+// `chain` must be a live handle; `account` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out_nonce` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_nonce(const ItcDevChain *chain,
+                              const uint8_t *account,
+                              uint64_t *out_nonce);
+
+// Hash of the header at `height` (what a device pins), [`ITC_HASH_LEN`]
+// bytes.
+//
+// # Safety
+// `chain` must be a live handle; `out_hash` must point to [`ITC_HASH_LEN`]
+// writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_header_hash(const ItcDevChain *chain, uint64_t height, uint8_t *out_hash);
+
+// The header at `height` (canonical bytes), into a caller buffer.
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_header(const ItcDevChain *chain,
+                               uint64_t height,
+                               uint8_t *out,
+                               size_t capacity,
+                               size_t *written);
+
+// The validator set that signed the header at `height` (canonical
+// bytes), into a caller buffer.
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_validator_set(const ItcDevChain *chain,
+                                      uint64_t height,
+                                      uint8_t *out,
+                                      size_t capacity,
+                                      size_t *written);
+
+// The header update for `height` (header, certificate, signing set), as
+// `itc_lamp_update` and `itc_light_client_update` take it.
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_header_update(const ItcDevChain *chain,
+                                      uint64_t height,
+                                      uint8_t *out,
+                                      size_t capacity,
+                                      size_t *written);
+
+// What a grantee sends with a command: proofs of `device`'s registration
+// and of its grant to `grantee` (or of its absence) at the latest header.
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable. `device` and `grantee`
+// must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_command_proof(const ItcDevChain *chain,
+                                      const uint8_t *device,
+                                      const uint8_t *grantee,
+                                      uint8_t *out,
+                                      size_t capacity,
+                                      size_t *written);
+
+// Proof of the grant of `device` to `grantee` (or of its absence) at the
+// latest header.
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable. `device` and `grantee`
+// must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_grant_proof(const ItcDevChain *chain,
+                                    const uint8_t *device,
+                                    const uint8_t *grantee,
+                                    uint8_t *out,
+                                    size_t capacity,
+                                    size_t *written);
+
+// Free a dev chain handle. Null is a no-op.
+//
+// # Safety
+// `chain` must be null or a live handle from this library.
+//
+// Thread safety: must not run concurrently with any use of the handle.
+ItcStatus itc_dev_chain_free(ItcDevChain *chain);
 
 // Derive a key pair from a 32-byte secret seed (deterministic).
 //
@@ -271,6 +547,224 @@ ItcStatus itc_verify(const uint8_t *public_key,
 //
 // Thread safety: must not run concurrently with any use of `keypair`.
 ItcStatus itc_keypair_free(ItcKeypair *keypair);
+
+// Start a light client from a header whose hash the caller pinned out of
+// band (firmware image, QR code, ...) and the validator set that signed it
+// (both canonical bytes). `trust_period_ms` and `clock_drift_ms` are the
+// caller's policy (itc-spv's defaults: two weeks and ten seconds).
+//
+// # Safety
+// `header`/`validators` must point to `header_len`/`validators_len`
+// readable bytes, `pinned_hash` to [`ITC_HASH_LEN`]; `out` must be writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_bootstrap(const uint8_t *header,
+                                     size_t header_len,
+                                     const uint8_t *validators,
+                                     size_t validators_len,
+                                     const uint8_t *pinned_hash,
+                                     uint64_t trust_period_ms,
+                                     uint64_t clock_drift_ms,
+                                     ItcLightClient **out);
+
+// Load a light client from bytes saved with [`itc_light_client_save`].
+//
+// # Safety
+// `state` must point to `state_len` readable bytes; `out` must be writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_load(const uint8_t *state,
+                                size_t state_len,
+                                uint64_t trust_period_ms,
+                                uint64_t clock_drift_ms,
+                                ItcLightClient **out);
+
+// Save the trusted state (versioned bytes for flash) into a caller buffer
+// (see the buffer convention in the header's introduction).
+//
+// # Safety
+// `light_client` must be a live handle; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_save(const ItcLightClient *light_client,
+                                uint8_t *out,
+                                size_t capacity,
+                                size_t *written);
+
+// The trusted header's height.
+//
+// # Safety
+// `light_client` must be a live handle; `out_height` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_height(const ItcLightClient *light_client, uint64_t *out_height);
+
+// Verify a header update (header, commit certificate, optional validator
+// set, canonical bytes) and trust the header on success. Verification
+// failures are verdicts (`ITC_STATUS_OK` with `outcome != SUCCESS`), not
+// error statuses; malformed bytes are `ITC_STATUS_DECODE_FAILED`.
+//
+// # Safety
+// `light_client` must be a live handle; `update` must point to `update_len`
+// readable bytes; `out_verdict` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_light_client_update(const ItcLightClient *light_client,
+                                  const uint8_t *update,
+                                  size_t update_len,
+                                  uint64_t now_ms,
+                                  ItcUpdateVerdict *out_verdict);
+
+// Check a transaction inclusion proof (transaction plus Merkle path)
+// against the trusted header; on success write the transaction's hash.
+// A proof that does not hold is `ITC_STATUS_PROOF_REJECTED`.
+//
+// # Safety
+// `light_client` must be a live handle; `proof` must point to `proof_len`
+// readable bytes; `out_transaction_hash` to [`ITC_HASH_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_verify_transaction(const ItcLightClient *light_client,
+                                              const uint8_t *proof,
+                                              size_t proof_len,
+                                              uint8_t *out_transaction_hash);
+
+// Check a state proof of the grant of `device` to `grantee` against the
+// trusted header: `out_grant->present` says whether the grant exists (a
+// proven absence, for a revoked grant, is success with `present = false`).
+// A proof that does not hold is `ITC_STATUS_PROOF_REJECTED`.
+//
+// # Safety
+// `light_client` must be a live handle; `device` and `grantee` must point
+// to [`ITC_PUBLIC_KEY_LEN`] readable bytes; `proof` to `proof_len`;
+// `out_grant` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_verify_grant(const ItcLightClient *light_client,
+                                        const uint8_t *device,
+                                        const uint8_t *grantee,
+                                        const uint8_t *proof,
+                                        size_t proof_len,
+                                        ItcGrant *out_grant);
+
+// Free a light client handle. Null is a no-op.
+//
+// # Safety
+// `light_client` must be null or a live handle from this library.
+//
+// Thread safety: must not run concurrently with any use of the handle.
+ItcStatus itc_light_client_free(ItcLightClient *light_client);
+
+// A lamp with key `device_public_key` that starts from `light_client`'s
+// current trusted state (copied; the light client stays usable), obeys only
+// while its trusted header is at most `freshness_ms` old, and has accepted
+// counters up to `last_counter` (0 for none; restore it after a reboot).
+//
+// # Safety
+// `device_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes;
+// `light_client` must be a live handle; `out` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_new(const uint8_t *device_public_key,
+                       uint64_t freshness_ms,
+                       const ItcLightClient *light_client,
+                       uint64_t last_counter,
+                       ItcLamp **out);
+
+// Adopt a newer header if it verifies (see [`itc_light_client_update`]).
+//
+// # Safety
+// `lamp` must be a live handle; `update` must point to `update_len`
+// readable bytes; `out_verdict` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_lamp_update(const ItcLamp *lamp,
+                          const uint8_t *update,
+                          size_t update_len,
+                          uint64_t now_ms,
+                          ItcUpdateVerdict *out_verdict);
+
+// The lamp's whole check of a command, in one call: adopt `update` if one
+// came along (null for none) and verifies, then check chain, device,
+// header, freshness, replay counter, signature, registration and grant.
+// A refusal is `ITC_STATUS_OK` with `allowed = false` and a
+// `deny_reason`; on `allowed` the lamp remembers the counter (persist
+// [`itc_lamp_last_counter`] before acting). Malformed bytes are
+// `ITC_STATUS_DECODE_FAILED`.
+//
+// # Safety
+// `lamp` must be a live handle; `update` null or `update_len` readable
+// bytes; `command` and `proof` readable for their lengths; `out_verdict`
+// writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_lamp_handle(const ItcLamp *lamp,
+                          uint64_t now_ms,
+                          const uint8_t *update,
+                          size_t update_len,
+                          const uint8_t *command,
+                          size_t command_len,
+                          const uint8_t *proof,
+                          size_t proof_len,
+                          ItcLampVerdict *out_verdict);
+
+// The last accepted command counter (persist it with the trusted state).
+//
+// # Safety
+// `lamp` must be a live handle; `out_counter` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_last_counter(const ItcLamp *lamp, uint64_t *out_counter);
+
+// The lamp's trusted state as versioned bytes (for flash), into a caller
+// buffer; [`itc_light_client_load`] reads it back.
+//
+// # Safety
+// `lamp` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_trusted_state(const ItcLamp *lamp,
+                                 uint8_t *out,
+                                 size_t capacity,
+                                 size_t *written);
+
+// Free a lamp handle. Null is a no-op.
+//
+// # Safety
+// `lamp` must be null or a live handle from this library.
+//
+// Thread safety: must not run concurrently with any use of the handle.
+ItcStatus itc_lamp_free(ItcLamp *lamp);
+
+// Sign a command for `device` (the guest's side): `action` holds the
+// permission bits it needs (2 = switch), `counter` must rise with every
+// command. The canonical bytes go into a caller buffer.
+//
+// # Safety
+// `grantee` must be a live key pair handle; `device` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_command_sign(const ItcKeypair *grantee,
+                           uint32_t chain_id,
+                           const uint8_t *device,
+                           uint32_t action,
+                           uint64_t counter,
+                           uint8_t *out,
+                           size_t capacity,
+                           size_t *written);
+
+// Decode a command's canonical bytes (strict) into `*out_fields`. The
+// signature is not checked here; [`itc_lamp_handle`] checks everything.
+//
+// # Safety
+// `bytes` must point to `len` readable bytes; `out_fields` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_command_decode(const uint8_t *bytes, size_t len, ItcCommandFields *out_fields);
 
 // Build and sign a transaction with any payload.
 //

@@ -6,7 +6,7 @@ use itc_core::keys::SignatureError;
 use itc_core::DecodeError;
 
 /// Why a call into the bindings failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[non_exhaustive]
 pub enum ItcError {
     /// A required pointer argument was null (C ABI only).
@@ -46,6 +46,25 @@ pub enum ItcError {
     /// A public key is not a valid curve point (or has small order).
     #[error("invalid public key")]
     InvalidPublicKey,
+    /// A light client refused to start from a header (not the pinned hash,
+    /// or a validator set that did not sign it).
+    #[error("bootstrap rejected: {reason}")]
+    BootstrapRejected {
+        /// Why.
+        reason: String,
+    },
+    /// A transaction or state proof does not hold against the trusted header.
+    #[error("proof rejected: {reason}")]
+    ProofRejected {
+        /// Why.
+        reason: String,
+    },
+    /// A dev chain refused a block because a transaction is invalid.
+    #[error("transaction rejected: {reason}")]
+    TransactionRejected {
+        /// The ledger's explanation, naming the transaction.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("randomness unavailable: {reason}")]
     Randomness {
@@ -61,6 +80,12 @@ pub enum ItcError {
 }
 
 impl ItcError {
+    pub(crate) fn proof_rejected(error: itc_spv::SpvProofError) -> Self {
+        ItcError::ProofRejected {
+            reason: error.to_string(),
+        }
+    }
+
     pub(crate) fn invalid_argument(reason: impl Into<String>) -> Self {
         ItcError::InvalidArgument {
             reason: reason.into(),

@@ -4,8 +4,14 @@
 //!   stable status codes; the header `bindings/c/itc.h` is generated from it
 //!   by cbindgen (a test fails when the committed header drifts).
 //!
-//! Everything here wraps `itc-core` (keys, transactions); no consensus
-//! logic lives in this crate.
+//! * [`api`]: the safe Rust API exported through UniFFI (proc-macro mode) to
+//!   Python, Kotlin and Swift as the `itc` module; generated sources live in
+//!   `bindings/python`, `bindings/kotlin` and `bindings/swift`.
+//!
+//! Everything here wraps `itc-core` (keys, transactions) and `itc-spv` (light
+//! client, the lamp's check); no consensus logic lives in this crate.
+//! [`api::dev_chain::DevChain`] is a single-process chain for development
+//! and tests.
 // The C ABI is unsafe by nature (raw pointers from foreign code), so this
 // crate opts out of the workspace's `unsafe_code = "deny"` in its Cargo.toml.
 // Every unsafe function documents its contract under `# Safety`, and every
@@ -13,10 +19,13 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod api;
 pub mod c_api;
 pub mod error;
 
 pub use error::ItcError;
+
+uniffi::setup_scaffolding!("itc");
 
 use itc_core::keys::{Keypair, SEED_LEN};
 

@@ -25,7 +25,9 @@
 //!   may be used from several threads at once, but not freed while in use.
 //!   Each function states its own rule.
 
+pub mod dev_chain;
 pub mod keys;
+pub mod light_client;
 pub mod transaction;
 
 use crate::error::ItcError;
@@ -58,6 +60,12 @@ pub enum ItcStatus {
     InvalidPublicKey = 7,
     /// The operating system's random number generator failed.
     RandomnessUnavailable = 8,
+    /// A light client refused to start from a header.
+    BootstrapRejected = 9,
+    /// A transaction or state proof does not hold against the trusted header.
+    ProofRejected = 10,
+    /// A dev chain refused a block because a transaction is invalid.
+    TransactionRejected = 11,
     /// A bug in the library (a panic was caught). Please report it.
     Internal = 99,
 }
@@ -74,6 +82,9 @@ impl ItcError {
             ItcError::InvalidSignature => ItcStatus::InvalidSignature,
             ItcError::InvalidPublicKey => ItcStatus::InvalidPublicKey,
             ItcError::Randomness { .. } => ItcStatus::RandomnessUnavailable,
+            ItcError::BootstrapRejected { .. } => ItcStatus::BootstrapRejected,
+            ItcError::ProofRejected { .. } => ItcStatus::ProofRejected,
+            ItcError::TransactionRejected { .. } => ItcStatus::TransactionRejected,
             ItcError::Internal { .. } => ItcStatus::Internal,
         }
     }
@@ -140,6 +151,9 @@ pub extern "C" fn itc_status_name(status: i32) -> *const c_char {
         6 => c"invalid signature",
         7 => c"invalid public key",
         8 => c"randomness unavailable",
+        9 => c"bootstrap rejected",
+        10 => c"proof rejected",
+        11 => c"transaction rejected",
         99 => c"internal error",
         _ => c"unknown status",
     };

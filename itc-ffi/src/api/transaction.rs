@@ -1,0 +1,279 @@
+//! Transactions for the UniFFI bindings.
+
+use super::keys::Keypair;
+use super::{array, hash, public_key};
+use crate::error::ItcError;
+use itc_core::encoding::{Decode, Encode};
+use itc_core::keys::{Signature, SigningDomain};
+use itc_core::types::{Amount, ChainId, Permissions, SecurityLevel};
+use std::sync::Arc;
+
+/// What a transaction does. Keys and hashes are 32 bytes, signatures 64.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Payload {
+    /// Move `amount` base units to `to`.
+    Transfer {
+        /// Receiver's public key.
+        to: Vec<u8>,
+        /// Amount moved (the fee is separate).
+        amount: u64,
+    },
+    /// Register a device owned by the sender.
+    RegisterDevice {
+        /// The device's public key.
+        device: Vec<u8>,
+        /// Security level, 0..=3.
+        security_level: u8,
+        /// Hash of off-chain metadata.
+        metadata_hash: Vec<u8>,
+        /// The device's signature over the sender's key ([`pairing_signature`]).
+        pairing_signature: Vec<u8>,
+    },
+    /// Hand a device over to a new owner.
+    TransferDevice {
+        /// The device.
+        device: Vec<u8>,
+        /// Its new owner.
+        new_owner: Vec<u8>,
+    },
+    /// Grant access to a device until a height.
+    GrantAccess {
+        /// The device.
+        device: Vec<u8>,
+        /// Who may use it.
+        grantee: Vec<u8>,
+        /// Permission bits (1 read, 2 switch, 4 configure).
+        permissions: u32,
+        /// First height at which the grant no longer holds.
+        expiry_height: u64,
+    },
+    /// Remove a grant.
+    RevokeAccess {
+        /// The device.
+        device: Vec<u8>,
+        /// Whose grant to remove.
+        grantee: Vec<u8>,
+    },
+    /// Lock tokens as validator stake.
+    Bond {
+        /// Amount to bond.
+        amount: u64,
+    },
+    /// Unlock stake.
+    Unbond {
+        /// Amount to unbond.
+        amount: u64,
+    },
+}
+
+impl Payload {
+    fn to_core(&self) -> Result<itc_core::types::Payload, ItcError> {
+        use itc_core::types::Payload as Core;
+        Ok(match self {
+            Payload::Transfer { to, amount } => Core::Transfer {
+                to: public_key(to, "to")?,
+                amount: Amount(*amount),
+            },
+            Payload::RegisterDevice {
+                device,
+                security_level,
+                metadata_hash,
+                pairing_signature,
+            } => Core::RegisterDevice {
+                device: public_key(device, "device")?,
+                security_level: SecurityLevel::new(*security_level).ok_or_else(|| {
+                    ItcError::invalid_argument(format!("security level {security_level} above 3"))
+                })?,
+                metadata_hash: hash(metadata_hash, "metadata hash")?,
+                pairing_signature: Signature(array(pairing_signature, "pairing signature")?),
+            },
+            Payload::TransferDevice { device, new_owner } => Core::TransferDevice {
+                device: public_key(device, "device")?,
+                new_owner: public_key(new_owner, "new owner")?,
+            },
+            Payload::GrantAccess {
+                device,
+                grantee,
+                permissions,
+                expiry_height,
+            } => Core::GrantAccess {
+                device: public_key(device, "device")?,
+                grantee: public_key(grantee, "grantee")?,
+                permissions: Permissions(*permissions),
+                expiry_height: *expiry_height,
+            },
+            Payload::RevokeAccess { device, grantee } => Core::RevokeAccess {
+                device: public_key(device, "device")?,
+                grantee: public_key(grantee, "grantee")?,
+            },
+            Payload::Bond { amount } => Core::Bond {
+                amount: Amount(*amount),
+            },
+            Payload::Unbond { amount } => Core::Unbond {
+                amount: Amount(*amount),
+            },
+        })
+    }
+
+    fn from_core(payload: &itc_core::types::Payload) -> Result<Self, ItcError> {
+        use itc_core::types::Payload as Core;
+        Ok(match payload {
+            Core::Transfer { to, amount } => Payload::Transfer {
+                to: to.0.to_vec(),
+                amount: amount.0,
+            },
+            Core::RegisterDevice {
+                device,
+                security_level,
+                metadata_hash,
+                pairing_signature,
+            } => Payload::RegisterDevice {
+                device: device.0.to_vec(),
+                security_level: security_level.get(),
+                metadata_hash: metadata_hash.0.to_vec(),
+                pairing_signature: pairing_signature.0.to_vec(),
+            },
+            Core::TransferDevice { device, new_owner } => Payload::TransferDevice {
+                device: device.0.to_vec(),
+                new_owner: new_owner.0.to_vec(),
+            },
+            Core::GrantAccess {
+                device,
+                grantee,
+                permissions,
+                expiry_height,
+            } => Payload::GrantAccess {
+                device: device.0.to_vec(),
+                grantee: grantee.0.to_vec(),
+                permissions: permissions.0,
+                expiry_height: *expiry_height,
+            },
+            Core::RevokeAccess { device, grantee } => Payload::RevokeAccess {
+                device: device.0.to_vec(),
+                grantee: grantee.0.to_vec(),
+            },
+            Core::Bond { amount } => Payload::Bond { amount: amount.0 },
+            Core::Unbond { amount } => Payload::Unbond { amount: amount.0 },
+            _ => {
+                return Err(ItcError::Internal {
+                    reason: "payload kind not supported by the bindings".into(),
+                })
+            }
+        })
+    }
+}
+
+/// The device's proof of pairing: `device` signs `owner_public_key` for
+/// `chain_id` (64 bytes). Goes into [`Payload::RegisterDevice`].
+///
+/// # Errors
+/// [`ItcError::InvalidArgument`] if the owner key is not 32 bytes.
+#[uniffi::export]
+pub fn pairing_signature(
+    device: Arc<Keypair>,
+    chain_id: u32,
+    owner_public_key: Vec<u8>,
+) -> Result<Vec<u8>, ItcError> {
+    let owner: [u8; 32] = array(&owner_public_key, "owner public key")?;
+    Ok(device
+        .inner
+        .sign(SigningDomain::DevicePairing, ChainId(chain_id), &owner)
+        .0
+        .to_vec())
+}
+
+/// A signed main-chain transaction (immutable).
+#[derive(Debug, uniffi::Object)]
+pub struct Transaction {
+    pub(crate) inner: itc_core::types::Transaction,
+}
+
+#[uniffi::export]
+impl Transaction {
+    /// Build and sign a transaction.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if a payload field has the wrong length
+    /// or value.
+    #[uniffi::constructor]
+    pub fn new_signed(
+        sender: Arc<Keypair>,
+        chain_id: u32,
+        nonce: u64,
+        fee: u64,
+        payload: Payload,
+    ) -> Result<Arc<Self>, ItcError> {
+        Ok(Arc::new(Transaction {
+            inner: itc_core::types::Transaction::new_signed(
+                &sender.inner,
+                ChainId(chain_id),
+                nonce,
+                Amount(fee),
+                payload.to_core()?,
+            ),
+        }))
+    }
+
+    /// Decode canonical bytes (strict). The signature is not checked.
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`] if the bytes are not a canonical transaction.
+    #[uniffi::constructor]
+    pub fn decode(bytes: Vec<u8>) -> Result<Arc<Self>, ItcError> {
+        Ok(Arc::new(Transaction {
+            inner: itc_core::types::Transaction::decode(&bytes)?,
+        }))
+    }
+
+    /// The canonical encoding: what is signed, hashed and sent.
+    pub fn encode(&self) -> Vec<u8> {
+        self.inner.encode()
+    }
+
+    /// The transaction's identifier (32 bytes).
+    pub fn hash(&self) -> Vec<u8> {
+        self.inner.hash().0.to_vec()
+    }
+
+    /// Check the sender's signature.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+    pub fn verify_signature(&self) -> Result<(), ItcError> {
+        self.inner.verify_signature()?;
+        Ok(())
+    }
+
+    /// Network id.
+    pub fn chain_id(&self) -> u32 {
+        self.inner.chain_id.0
+    }
+
+    /// The sender's public key.
+    pub fn sender(&self) -> Vec<u8> {
+        self.inner.sender.0.to_vec()
+    }
+
+    /// The sender's nonce.
+    pub fn nonce(&self) -> u64 {
+        self.inner.nonce
+    }
+
+    /// The fee in base units.
+    pub fn fee(&self) -> u64 {
+        self.inner.fee.0
+    }
+
+    /// What the transaction does.
+    ///
+    /// # Errors
+    /// [`ItcError::Internal`] for a payload kind newer than the bindings.
+    pub fn payload(&self) -> Result<Payload, ItcError> {
+        Payload::from_core(&self.inner.payload)
+    }
+
+    /// The sender's signature (64 bytes).
+    pub fn signature(&self) -> Vec<u8> {
+        self.inner.signature.0.to_vec()
+    }
+}

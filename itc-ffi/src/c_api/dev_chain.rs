@@ -1,0 +1,379 @@
+//! A single-process development chain, to produce real headers,
+//! certificates and proofs for tests and demos without running a node.
+//!
+//! [`ItcDevChain`] is internally locked: every function may be called on the
+//! same handle from several threads at once, except the free function.
+
+use super::keys::{ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
+use super::transaction::ItcTransaction;
+use super::{
+    clear_handle_out, free_handle, guard, handle_ref, read_array, store_handle, write_array,
+    write_buffer, write_value, Handle, ItcStatus,
+};
+use crate::api::dev_chain::{DevChain, FundedAccount};
+use crate::api::transaction::Transaction;
+use crate::error::ItcError;
+use std::sync::Arc;
+
+/// Most accounts a dev chain's genesis may fund through the C ABI.
+pub const ITC_DEV_CHAIN_ACCOUNTS_MAX: usize = 1024;
+/// Most transactions one dev-chain block may carry through the C ABI.
+pub const ITC_DEV_CHAIN_BLOCK_TRANSACTIONS_MAX: usize = 10000;
+
+/// A single-process chain for development and tests: the real ledger and
+/// real commit certificates, signed by simulated in-process validators. Not
+/// for production. Free with [`itc_dev_chain_free`].
+#[repr(C)]
+pub struct ItcDevChain {
+    magic: u64,
+    inner: Arc<DevChain>,
+}
+
+// SAFETY: `#[repr(C)]` with the tag first.
+unsafe impl Handle for ItcDevChain {
+    const MAGIC: u64 = u64::from_le_bytes(*b"itc:devc");
+    const KIND: &'static str = "dev chain";
+}
+
+/// Borrow a dev chain handle.
+///
+/// # Safety
+/// As [`handle_ref`].
+unsafe fn chain<'a>(chain: *const ItcDevChain) -> Result<&'a DevChain, ItcError> {
+    // SAFETY: forwarded contract.
+    Ok(&unsafe { handle_ref(chain, "chain")? }.inner)
+}
+
+/// Start a dev chain with `validator_count` simulated validators,
+/// `account_count` funded accounts (`account_keys` holds `account_count`
+/// public keys of [`ITC_PUBLIC_KEY_LEN`] bytes back to back, `balances` their
+/// balances), and a certified genesis header at height 0 and
+/// `genesis_time_ms`. The minimum fee is 1.
+///
+/// # Safety
+/// `account_keys` must point to `account_count * ITC_PUBLIC_KEY_LEN`
+/// readable bytes and `balances` to `account_count` readable `uint64_t`
+/// (both may be null if `account_count` is 0); `out` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_new(
+    chain_id: u32,
+    validator_count: u32,
+    account_keys: *const u8,
+    balances: *const u64,
+    account_count: usize,
+    genesis_time_ms: u64,
+    out: *mut *mut ItcDevChain,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    unsafe { clear_handle_out(out) };
+    guard(|| {
+        if account_count > ITC_DEV_CHAIN_ACCOUNTS_MAX {
+            return Err(ItcError::invalid_argument("too many accounts"));
+        }
+        let mut accounts = Vec::with_capacity(account_count);
+        if account_count > 0 {
+            if account_keys.is_null() || balances.is_null() {
+                return Err(ItcError::NullPointer {
+                    argument: "account_keys or balances".into(),
+                });
+            }
+            // SAFETY: non-null, sizes per the caller's contract.
+            let (keys, balances) = unsafe {
+                (
+                    std::slice::from_raw_parts(account_keys, account_count * ITC_PUBLIC_KEY_LEN),
+                    std::slice::from_raw_parts(balances, account_count),
+                )
+            };
+            for (key, balance) in keys.chunks_exact(ITC_PUBLIC_KEY_LEN).zip(balances) {
+                accounts.push(FundedAccount {
+                    public_key: key.to_vec(),
+                    balance: *balance,
+                });
+            }
+        }
+        let inner = DevChain::new(chain_id, validator_count, accounts, genesis_time_ms)?;
+        // SAFETY: the caller's contract above.
+        unsafe {
+            store_handle(
+                out,
+                ItcDevChain {
+                    magic: ItcDevChain::MAGIC,
+                    inner,
+                },
+            )
+        }
+    })
+}
+
+/// Apply `transaction_count` transactions as the next block at `time_ms`,
+/// certify it and write its height. Atomic: an invalid transaction is
+/// `ITC_STATUS_TRANSACTION_REJECTED` and nothing changes. The transaction
+/// handles stay owned by the caller.
+///
+/// # Safety
+/// `chain` must be a live handle; `transactions` must point to
+/// `transaction_count` live transaction handles (null if 0);
+/// `out_height` writable.
+///
+/// Thread safety: safe from any thread (serialized internally).
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_commit_block(
+    chain: *const ItcDevChain,
+    transactions: *const *const ItcTransaction,
+    transaction_count: usize,
+    time_ms: u64,
+    out_height: *mut u64,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let chain = unsafe { self::chain(chain)? };
+        if transaction_count > ITC_DEV_CHAIN_BLOCK_TRANSACTIONS_MAX {
+            return Err(ItcError::invalid_argument("too many transactions"));
+        }
+        let mut block = Vec::with_capacity(transaction_count);
+        if transaction_count > 0 {
+            if transactions.is_null() {
+                return Err(ItcError::NullPointer {
+                    argument: "transactions".into(),
+                });
+            }
+            // SAFETY: non-null, `transaction_count` pointers per the contract.
+            let handles = unsafe { std::slice::from_raw_parts(transactions, transaction_count) };
+            for handle in handles {
+                // SAFETY: each is a live handle per the contract (checked).
+                let transaction = unsafe { handle_ref(*handle, "transactions[i]")? };
+                block.push(Arc::new(Transaction {
+                    inner: transaction.transaction.clone(),
+                }));
+            }
+        }
+        let height = chain.commit_block(block, time_ms)?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_height, height, "out_height") }
+    })
+}
+
+/// Height of the latest block (0 = genesis).
+///
+/// # Safety
+/// `chain` must be a live handle; `out_height` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_height(
+    chain: *const ItcDevChain,
+    out_height: *mut u64,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let chain = unsafe { self::chain(chain)? };
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_height, chain.height(), "out_height") }
+    })
+}
+
+/// An account's next nonce.
+///
+/// # Safety
+/// `chain` must be a live handle; `account` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out_nonce` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_nonce(
+    chain: *const ItcDevChain,
+    account: *const u8,
+    out_nonce: *mut u64,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let chain = unsafe { self::chain(chain)? };
+        // SAFETY: the caller's contract above.
+        let account = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(account, "account")? };
+        let nonce = chain.nonce(account.to_vec())?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_nonce, nonce, "out_nonce") }
+    })
+}
+
+/// Hash of the header at `height` (what a device pins), [`ITC_HASH_LEN`]
+/// bytes.
+///
+/// # Safety
+/// `chain` must be a live handle; `out_hash` must point to [`ITC_HASH_LEN`]
+/// writable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_header_hash(
+    chain: *const ItcDevChain,
+    height: u64,
+    out_hash: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let chain = unsafe { self::chain(chain)? };
+        let hash: [u8; ITC_HASH_LEN] = crate::api::array(&chain.header_hash(height)?, "hash")?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_hash, &hash, "out_hash") }
+    })
+}
+
+/// Run `body` on the chain and copy its bytes into the caller buffer.
+///
+/// # Safety
+/// `chain` must be null or a live handle; `out` null or `capacity` writable
+/// bytes; `written` null or writable.
+unsafe fn bytes_out(
+    chain: *const ItcDevChain,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+    body: impl FnOnce(&DevChain) -> Result<Vec<u8>, ItcError>,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let bytes = body(unsafe { self::chain(chain)? })?;
+        // SAFETY: forwarded contract.
+        unsafe { write_buffer(&bytes, out, capacity, written) }
+    })
+}
+
+/// Read a 32-byte key argument.
+///
+/// # Safety
+/// `ptr` must be null or point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+unsafe fn key(ptr: *const u8, argument: &'static str) -> Result<Vec<u8>, ItcError> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(ptr, argument)? }.to_vec())
+}
+
+/// The header at `height` (canonical bytes), into a caller buffer.
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_header(
+    chain: *const ItcDevChain,
+    height: u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| chain.header(height);
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// The validator set that signed the header at `height` (canonical
+/// bytes), into a caller buffer.
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_validator_set(
+    chain: *const ItcDevChain,
+    height: u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| chain.validator_set(height);
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// The header update for `height` (header, certificate, signing set), as
+/// `itc_lamp_update` and `itc_light_client_update` take it.
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_header_update(
+    chain: *const ItcDevChain,
+    height: u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| chain.header_update(height);
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// What a grantee sends with a command: proofs of `device`'s registration
+/// and of its grant to `grantee` (or of its absence) at the latest header.
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable. `device` and `grantee`
+/// must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_command_proof(
+    chain: *const ItcDevChain,
+    device: *const u8,
+    grantee: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| {
+        // SAFETY: the caller's contract (key arguments).
+        let (device, grantee) = unsafe { (key(device, "device")?, key(grantee, "grantee")?) };
+        chain.command_proof(device, grantee)
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// Proof of the grant of `device` to `grantee` (or of its absence) at the
+/// latest header.
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable. `device` and `grantee`
+/// must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_grant_proof(
+    chain: *const ItcDevChain,
+    device: *const u8,
+    grantee: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| {
+        // SAFETY: the caller's contract (key arguments).
+        let (device, grantee) = unsafe { (key(device, "device")?, key(grantee, "grantee")?) };
+        chain.grant_proof(device, grantee)
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// Free a dev chain handle. Null is a no-op.
+///
+/// # Safety
+/// `chain` must be null or a live handle from this library.
+///
+/// Thread safety: must not run concurrently with any use of the handle.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_free(chain: *mut ItcDevChain) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    guard(|| unsafe { free_handle(chain, "chain") })
+}

@@ -1,0 +1,72 @@
+//! Helpers shared by the tests that drive the built library from other
+//! languages.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("itc-ffi lives in the workspace")
+        .to_path_buf()
+}
+
+/// The target directory this test runs from: `CARGO_TARGET_DIR` if set,
+/// else three levels above the test binary (`<target>/debug/deps/<test>`).
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.is_absolute() {
+            dir
+        } else {
+            workspace_root().join(dir)
+        };
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .expect("test binary lives in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Build itc-ffi's cdylib and staticlib with `cargo build -p itc-ffi` (dev
+/// profile) once per test binary; returns the directory holding them.
+pub fn built_library_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "itc-ffi", "--lib"])
+            .current_dir(workspace_root())
+            .env("CARGO_TARGET_DIR", target_dir())
+            .status()
+            .expect("run cargo build -p itc-ffi");
+        assert!(status.success(), "cargo build -p itc-ffi failed");
+        target_dir().join("debug")
+    })
+}
+
+/// Path of the built cdylib.
+pub fn cdylib_path() -> PathBuf {
+    built_library_dir().join(format!(
+        "{}itc_ffi{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
+}
+
+/// Path of the built static library.
+pub fn staticlib_path() -> PathBuf {
+    built_library_dir().join("libitc_ffi.a")
+}
+
+/// Whether `program --version` runs.
+pub fn available(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
