@@ -12,7 +12,7 @@ use itc_core::hash::{Domain, Hash, Hasher};
 use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::merkle;
 use itc_core::types::{ChainId, DagAnchor, SecurityLevel, ANCHOR_TIPS_MAX};
-use itc_core::Encode;
+use itc_core::{Decode, Encode};
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::finality::{AnchorCommitment, Confirmation, DagFinalityProof};
@@ -210,10 +210,14 @@ enum RequestKind {
     Anchor,
 }
 
+/// A stored solid transaction. The transaction is kept as its canonical
+/// encoding (about 221 bytes for two parents and a 32-byte record), which is
+/// smaller than the decoded struct and its heap parts; parents and issuer
+/// are read from it in place.
 #[derive(Clone, Debug)]
 struct Record {
     id: Hash,
-    tx: DagTransaction,
+    encoded: Box<[u8]>,
     approvers: Vec<u32>,
     /// Height of the confirming anchor; 0 while unconfirmed.
     confirmed: u64,
@@ -346,9 +350,9 @@ impl Tangle {
         self.latest_height
     }
 
-    /// A stored transaction.
-    pub fn get(&self, id: &Hash) -> Option<&DagTransaction> {
-        self.record(id).map(|r| &r.tx)
+    /// A stored transaction (decoded from its stored encoding).
+    pub fn get(&self, id: &Hash) -> Option<DagTransaction> {
+        self.record(id).map(Record::transaction)
     }
 
     fn record(&self, id: &Hash) -> Option<&Record> {
@@ -559,7 +563,44 @@ impl Tangle {
         }
         self.requested.remove(&id);
         self.record_issue(tx.issuer, now_ms);
+        Ok(self.insert_checked(id, tx, now_ms, relaxed))
+    }
 
+    /// Attach a transaction this node already validated (signature and
+    /// proof of work), for example when reloading its own store after a
+    /// restart. Skips those two checks and the issue-rate bookkeeping;
+    /// everything else is as in [`Tangle::attach`]. Never use it for
+    /// transactions from the network.
+    ///
+    /// # Errors
+    /// [`AttachError::Invalid`] (structure only), [`AttachError::Duplicate`],
+    /// [`AttachError::StoreFull`].
+    pub fn attach_verified(
+        &mut self,
+        tx: DagTransaction,
+        now_ms: u64,
+    ) -> Result<Attached, AttachError> {
+        tx.check(self.config.chain_id, false)?;
+        let id = tx.id();
+        if self.known(&id) || self.pending.contains_key(&id) {
+            return Err(AttachError::Duplicate);
+        }
+        if self.index.len() >= self.config.transactions_max.min(STORE_TRANSACTIONS_MAX) {
+            return Err(AttachError::StoreFull);
+        }
+        let relaxed = self.requested.remove(&id) == Some(RequestKind::Anchor);
+        Ok(self.insert_checked(id, tx, now_ms, relaxed))
+    }
+
+    /// Store a validated transaction: solid, or buffered with its missing
+    /// parents requested.
+    fn insert_checked(
+        &mut self,
+        id: Hash,
+        tx: DagTransaction,
+        now_ms: u64,
+        relaxed: bool,
+    ) -> Attached {
         let missing: Vec<Hash> = tx
             .parents
             .iter()
@@ -568,7 +609,7 @@ impl Tangle {
             .collect();
         if missing.is_empty() {
             let solidified = self.insert_solid(id, tx, now_ms);
-            return Ok(Attached::Solid { solidified });
+            return Attached::Solid { solidified };
         }
         if self.pending.len() >= SOLIDIFICATION_BUFFER_MAX {
             let oldest = *self
@@ -598,9 +639,9 @@ impl Tangle {
                 order,
             },
         );
-        Ok(Attached::Pending {
+        Attached::Pending {
             missing: missing.len(),
-        })
+        }
     }
 
     fn evict_pending(&mut self, id: &Hash) {
@@ -671,7 +712,7 @@ impl Tangle {
             self.index.insert(id, slot);
             self.slots[slot as usize] = Some(Record {
                 id,
-                tx,
+                encoded: tx.encode().into_boxed_slice(),
                 approvers: Vec::new(),
                 confirmed: 0,
                 position: 0,
@@ -836,11 +877,11 @@ impl Tangle {
             while let Some(top) = stack.last_mut() {
                 let (slot, next) = *top;
                 let record = self.slot(slot);
-                if let Some(parent) = record.tx.parents.get(next) {
+                if let Some(parent) = record.parent(next) {
                     top.1 += 1;
-                    let Some(&p) = self.index.get(parent) else {
+                    let Some(&p) = self.index.get(&parent) else {
                         debug_assert!(
-                            self.entry_points.contains_key(parent),
+                            self.entry_points.contains_key(&parent),
                             "solid parents are known"
                         );
                         continue;
@@ -865,7 +906,7 @@ impl Tangle {
         for slot in &slots {
             let record = self.slot(*slot);
             order.push(record.id);
-            let outcome = view.apply(&record.tx).err();
+            let outcome = view.apply(&record.transaction()).err();
             if outcome.is_none() {
                 applied.push(record.id);
             }
@@ -980,7 +1021,7 @@ impl Tangle {
                 scores.insert(id, TipScore::Lazy);
                 continue;
             };
-            let parents = self.slot(slot).tx.parents.clone();
+            let parents: Vec<Hash> = self.slot(slot).parents().collect();
             let (omrsi, ymrsi) = self.roots_of(&parents);
             let record = self.slots[slot as usize].as_mut().expect("live slot");
             record.omrsi = omrsi;
@@ -1062,7 +1103,7 @@ impl Tangle {
                 break;
             }
             visited.insert(slot);
-            issuers.insert(approver.tx.issuer);
+            issuers.insert(approver.issuer());
             queue.extend(approver.approvers.iter().copied());
         }
         Some(PreConfirmation {
@@ -1105,8 +1146,8 @@ impl Tangle {
             .filter(|i| self.slots[*i as usize].is_some() && !forget[*i as usize])
             .collect();
         while let Some(slot) = work.pop() {
-            for parent in &self.slot(slot).tx.parents {
-                if let Some(&p) = self.index.get(parent) {
+            for parent in self.slot(slot).parents() {
+                if let Some(&p) = self.index.get(&parent) {
                     if forget[p as usize] && self.slot(p).confirmed == 0 {
                         forget[p as usize] = false;
                         work.push(p);
@@ -1131,8 +1172,8 @@ impl Tangle {
         for (i, slot) in self.slots.iter().enumerate() {
             if let Some(r) = slot {
                 if !forget[i] {
-                    for parent in &r.tx.parents {
-                        keep_point(parent, &self.index, &self.slots);
+                    for parent in r.parents() {
+                        keep_point(&parent, &self.index, &self.slots);
                     }
                 }
             }
@@ -1223,6 +1264,39 @@ fn payload_heap(payload: &DagPayload) -> usize {
 
 impl Record {
     fn tx_heap_bytes(&self) -> usize {
-        self.tx.parents.capacity() * 32 + payload_heap(&self.tx.payload)
+        self.encoded.len()
+    }
+
+    fn transaction(&self) -> DagTransaction {
+        DagTransaction::decode(&self.encoded).expect("stored encodings are canonical")
+    }
+
+    fn parent_count(&self) -> usize {
+        u32::from_le_bytes(self.encoded[4..8].try_into().expect("4 bytes")) as usize
+    }
+
+    fn parent(&self, index: usize) -> Option<Hash> {
+        if index >= self.parent_count() {
+            return None;
+        }
+        let start = 8 + 32 * index;
+        Some(Hash(
+            self.encoded[start..start + 32]
+                .try_into()
+                .expect("32 bytes"),
+        ))
+    }
+
+    fn parents(&self) -> impl Iterator<Item = Hash> + '_ {
+        (0..self.parent_count()).map(|i| self.parent(i).expect("in range"))
+    }
+
+    fn issuer(&self) -> PublicKey {
+        let start = 8 + 32 * self.parent_count();
+        PublicKey(
+            self.encoded[start..start + 32]
+                .try_into()
+                .expect("32 bytes"),
+        )
     }
 }

@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../dag_bench.rs"]
+mod dag_bench;
 #[path = "../spv_bench.rs"]
 mod spv_bench;
 
@@ -96,6 +98,13 @@ fn main() {
         for (k, v) in spv_bench::figures(quick) {
             figures.insert(k, v);
         }
+    }
+    if run("dag") {
+        figures.extend(dag_bench::figures(quick));
+        figures.insert(
+            "dag_efficiency",
+            figures["dag_attach_tx_per_s"] / verify_per_s,
+        );
     }
 
     if json {
