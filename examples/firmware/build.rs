@@ -23,7 +23,10 @@ fn main() {
         )
     });
     if !vectors.join("cases.rs").is_file() {
-        panic!("{} has no cases.rs: regenerate the lamp vectors", vectors.display());
+        panic!(
+            "{} has no cases.rs: regenerate the lamp vectors",
+            vectors.display()
+        );
     }
     println!("cargo:rustc-env=ITC_LAMP_VECTORS_DIR={}", vectors.display());
     println!("cargo:rerun-if-env-changed=ITC_LAMP_VECTORS_DIR");

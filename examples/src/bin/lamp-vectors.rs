@@ -89,7 +89,9 @@ impl Keys {
             guest: Keypair::from_seed([2; 32]),
             lamp: Keypair::from_seed([3; 32]),
             visitor: Keypair::from_seed([5; 32]),
-            stranger: (201..205).map(|seed| Keypair::from_seed([seed; 32])).collect(),
+            stranger: (201..205)
+                .map(|seed| Keypair::from_seed([seed; 32]))
+                .collect(),
         }
     }
 }
@@ -334,10 +336,7 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             name: "forged_header",
             what: "height 3 certified by keys outside the set; proofs against it are unknown",
             now_ms: at(3),
-            update: Some((
-                forged,
-                Verdict::Invalid(InvalidReason::NotEnoughSignatures),
-            )),
+            update: Some((forged, Verdict::Invalid(InvalidReason::NotEnoughSignatures))),
             command: chain.command(&keys.guest, 2),
             proof: guest_proof_3.clone(),
             expected: LampVerdict::Denied(DenyReason::UnknownHeader),
