@@ -1,0 +1,207 @@
+//! An in-process cluster of PBFT validators for demos: every replica runs the
+//! real `itc-pbft` state machine with its own storage; messages travel as
+//! encoded bytes through an in-memory transport; time is virtual and jumps
+//! to the next deadline when the network is idle, so a demo that waits for a
+//! view change takes milliseconds, not seconds.
+
+use itc_core::genesis::Genesis;
+use itc_core::keys::{Keypair, PublicKey};
+use itc_core::storage::MemoryStorage;
+use itc_core::types::Transaction;
+use itc_pbft::{Config, Decision, Recipient, Replica};
+use std::collections::VecDeque;
+
+/// Most message deliveries one [`Cluster::run_until`] performs before giving up.
+pub const DELIVERIES_MAX: usize = 200_000;
+
+/// One validator: its replica, its storage, and whether it is running.
+pub struct Node {
+    /// The validator's key.
+    pub key: PublicKey,
+    keypair: Keypair,
+    /// The replica (dropped while crashed).
+    pub replica: Option<Replica>,
+    /// Durable storage; survives a crash.
+    pub storage: MemoryStorage,
+}
+
+/// A set of validators connected by an in-memory transport.
+pub struct Cluster {
+    /// The validators.
+    pub nodes: Vec<Node>,
+    genesis: Genesis,
+    /// Virtual time in milliseconds.
+    pub now_ms: u64,
+    queue: VecDeque<(PublicKey, PublicKey, Vec<u8>)>,
+    /// Decisions seen from any replica, by height (the first one seen).
+    pub decisions: Vec<Decision>,
+    /// Messages delivered so far.
+    pub delivered: u64,
+}
+
+impl Cluster {
+    /// Start one replica per key, all from `genesis`.
+    pub fn new(keys: &[Keypair], genesis: Genesis) -> Cluster {
+        let now_ms = genesis.genesis_time_ms;
+        let nodes = keys
+            .iter()
+            .map(|keypair| {
+                let storage = MemoryStorage::new();
+                let replica =
+                    Replica::open(Config::new(keypair.clone(), genesis.clone()), &storage)
+                        .expect("replica opens on empty storage");
+                Node {
+                    key: keypair.public(),
+                    keypair: keypair.clone(),
+                    replica: Some(replica),
+                    storage,
+                }
+            })
+            .collect();
+        Cluster {
+            nodes,
+            genesis,
+            now_ms,
+            queue: VecDeque::new(),
+            decisions: Vec::new(),
+            delivered: 0,
+        }
+    }
+
+    /// Submit a transaction through the first running validator.
+    ///
+    /// # Errors
+    /// The replica's reason if it refuses the transaction.
+    pub fn submit(&mut self, tx: Transaction) -> Result<(), String> {
+        let now = self.now_ms;
+        let node = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.replica.is_some())
+            .ok_or("no validator is running")?;
+        node.replica
+            .as_mut()
+            .expect("running")
+            .submit_transaction(now, tx)
+            .map_err(|e| e.to_string())?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Crash validator `index`: its replica is dropped, its storage kept.
+    pub fn crash(&mut self, index: usize) {
+        self.nodes[index].replica = None;
+    }
+
+    /// Restart validator `index` from its storage.
+    pub fn restart(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        let config = Config::new(node.keypair.clone(), self.genesis.clone());
+        node.replica = Some(Replica::open(config, &node.storage).expect("reopen from storage"));
+    }
+
+    /// Index of the validator with key `key`.
+    pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
+        self.nodes.iter().position(|n| n.key == *key)
+    }
+
+    /// Highest height every running replica has executed.
+    pub fn min_executed_height(&self) -> u64 {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.replica.as_ref())
+            .map(Replica::executed_height)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// The running replica with the highest executed height.
+    pub fn any_replica(&self) -> &Replica {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.replica.as_ref())
+            .max_by_key(|r| r.executed_height())
+            .expect("a validator is running")
+    }
+
+    /// Drain every replica's output: persist, then queue its messages.
+    fn flush(&mut self) {
+        let keys = self.nodes_keys();
+        for node in &mut self.nodes {
+            let Some(replica) = node.replica.as_mut() else {
+                continue;
+            };
+            let persisted = replica
+                .ready()
+                .persist(&mut node.storage)
+                .expect("memory storage does not fail");
+            for decision in persisted.committed {
+                let height = decision.block.header.height as usize;
+                if self.decisions.len() < height {
+                    self.decisions.push(decision);
+                }
+            }
+            for outgoing in persisted.messages {
+                let bytes = outgoing.to_bytes();
+                match outgoing.to {
+                    Recipient::One(to) => self.queue.push_back((node.key, to, bytes)),
+                    Recipient::AllValidators => {
+                        for other in &keys {
+                            if *other != node.key {
+                                self.queue.push_back((node.key, *other, bytes.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn nodes_keys(&self) -> Vec<PublicKey> {
+        self.nodes.iter().map(|n| n.key).collect()
+    }
+
+    /// Deliver messages (and advance virtual time when idle) until `done`
+    /// holds. Returns false if it did not within [`DELIVERIES_MAX`] steps.
+    pub fn run_until(&mut self, mut done: impl FnMut(&Cluster) -> bool) -> bool {
+        let mut steps = 0usize;
+        loop {
+            self.flush();
+            if done(self) {
+                return true;
+            }
+            if steps >= DELIVERIES_MAX {
+                return false;
+            }
+            steps += 1;
+            if let Some((from, to, bytes)) = self.queue.pop_front() {
+                let now = self.now_ms;
+                if let Some(node) = self.nodes.iter_mut().find(|n| n.key == to) {
+                    if let Some(replica) = node.replica.as_mut() {
+                        // Ignored messages are part of normal operation.
+                        let _ = replica.handle_message(now, from, &bytes);
+                        self.delivered += 1;
+                    }
+                }
+                continue;
+            }
+            // Idle network: jump to the next deadline and tick everyone.
+            let next = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.replica.as_ref())
+                .filter_map(Replica::next_deadline)
+                .min();
+            match next {
+                Some(deadline) => self.now_ms = self.now_ms.max(deadline),
+                None => self.now_ms += 100,
+            }
+            let now = self.now_ms;
+            for node in &mut self.nodes {
+                if let Some(replica) = node.replica.as_mut() {
+                    replica.tick(now);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Shared code of the ITC examples: an in-process validator cluster and the
+//! smart-lighting scenario (run by the `lighting` binary and its test).
+#![deny(missing_docs)]
+
+pub mod cluster;
+pub mod lighting;
