@@ -744,7 +744,9 @@ impl Replica {
             self.push_decision(from, height);
             return Err(MessageError::OutOfWindow);
         }
-        if m.view != self.view || self.status != Status::Normal {
+        // In a view change to `m.view`, the proposal is kept until the new
+        // view arrives (messages may overtake it); votes wait for it too.
+        if m.view != self.view {
             if m.view > self.view {
                 self.note_behind(height - 1, from);
             }
@@ -754,7 +756,7 @@ impl Replica {
             self.note_behind(height - 1, from);
             return Err(MessageError::OutOfWindow);
         }
-        if height <= self.view_floor {
+        if self.status == Status::Normal && height <= self.view_floor {
             // Settled by the new view: only its re-proposals count here.
             return Err(MessageError::OutOfWindow);
         }
@@ -894,7 +896,7 @@ impl Replica {
             self.note_behind(height - 1, from);
             return Err(MessageError::OutOfWindow);
         }
-        if vote.view != self.view || self.status != Status::Normal {
+        if vote.view != self.view {
             return Err(MessageError::OutOfWindow);
         }
         if vote.validator == self.me {
@@ -1616,8 +1618,14 @@ impl Replica {
         self.persist_view();
         self.own_view_change = None;
         self.view_changes.retain(|v, _| *v > view);
-        for slot in self.slots.values_mut() {
-            slot.enter_view(view);
+        let floor = self.view_floor;
+        for (height, slot) in self.slots.iter_mut() {
+            if slot.view != view {
+                slot.enter_view(view);
+            } else if *height <= floor && slot.certificate.is_none() {
+                // A fresh proposal received early for a settled height.
+                slot.proposal = None;
+            }
         }
         for entry in decision.reproposals {
             let block = entry.block.clone();

@@ -655,8 +655,6 @@ impl Simulation {
                 Recipient::One(key) => (0..self.nodes.len())
                     .filter(|j| self.nodes[*j].keypair.public() == key)
                     .collect(),
-                #[allow(unreachable_patterns)]
-                _ => Vec::new(),
             };
             for to in recipients {
                 for bytes in self.tamper(i, to, &outgoing.message) {

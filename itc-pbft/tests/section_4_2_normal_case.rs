@@ -1,6 +1,185 @@
-//! Castro & Liskov, OSDI'99, section 4.2: normal-case operation.
+//! Castro & Liskov, OSDI'99, section 4.2: normal-case operation
+//! (pre-prepare, prepare, commit), with quorums counted in weight.
 
-use itc_pbft::sim::{run_seeds, Scenario, Simulation};
+mod common;
+
+use common::*;
+use itc_core::types::{ChainId, Threshold, VoteKind};
+use itc_pbft::sim::{run_seeds, Behavior, Scenario, Simulation};
+use itc_pbft::{Message, MessageError, PrePrepare, Replica};
+
+const TARGET: &str = "section_4_2_normal_case";
+
+#[test]
+fn a_block_commits_in_three_phases() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let out = c.persist(p);
+    assert!(kinds(&out).contains(&"pre_prepare"));
+    c.flood(0, out.into_iter().map(|m| (p, m)).collect());
+    for r in &c.replicas {
+        assert_eq!(r.executed_height(), 1);
+        assert_eq!(r.last_block_hash(), c.replicas[p].last_block_hash());
+    }
+    let decision = c.replicas[0].decision(1).unwrap();
+    decision
+        .certificate
+        .verify(c.replicas[0].validators(), Threshold::TWO_THIRDS)
+        .unwrap();
+    assert_eq!(decision.block.transactions.len(), 1);
+}
+
+#[test]
+fn votes_leave_only_after_persisting() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let mut ready = c.replicas[p].ready();
+    // Only the forwarded request may go out before the batch is durable.
+    assert_eq!(kinds(&ready.take_messages()), vec!["request"]);
+    assert!(!ready.writes().is_empty());
+    let persisted = ready.persist(&mut c.storages[p]).unwrap();
+    let sent = kinds(&persisted.messages);
+    assert!(
+        sent.contains(&"pre_prepare") && sent.contains(&"prepare"),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn a_replica_does_not_vote_for_an_invalid_block() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let honest = find_pre_prepare(&c.persist(p)).unwrap();
+    let mut block = honest.block.clone();
+    block.header.state_root.0[0] ^= 1;
+    let forged = PrePrepare::new_signed(&c.keys[p], ChainId(CHAIN), honest.view, block);
+    let b = (p + 1) % 4;
+    let from = c.keys[p].public();
+    let result = c.replicas[b].handle(0, from, Message::PrePrepare(forged));
+    assert!(
+        matches!(result, Err(MessageError::InvalidProposal(_))),
+        "{result:?}"
+    );
+    assert!(!kinds(&c.persist(b)).contains(&"prepare"));
+    // The honest proposal is still accepted afterwards.
+    c.replicas[b]
+        .handle(0, from, Message::PrePrepare(honest))
+        .unwrap();
+    assert!(kinds(&c.persist(b)).contains(&"prepare"));
+}
+
+#[test]
+fn a_pre_prepare_from_a_backup_is_refused() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let honest = find_pre_prepare(&c.persist(p)).unwrap();
+    let b = (p + 1) % 4;
+    let intruder = (p + 2) % 4;
+    let forged =
+        PrePrepare::new_signed(&c.keys[intruder], ChainId(CHAIN), honest.view, honest.block);
+    let result = c.replicas[b].handle(0, c.keys[intruder].public(), Message::PrePrepare(forged));
+    assert_eq!(result, Err(MessageError::NotPrimary));
+}
+
+#[test]
+fn garbage_bytes_are_rejected_without_effect() {
+    let mut c = Cluster::new(&[1; 4]);
+    let from = c.keys[1].public();
+    for bytes in [
+        &[][..],
+        &[0xff][..],
+        &[2, 1, 2, 3][..],
+        &[6, 255, 255, 255, 255][..],
+    ] {
+        assert!(matches!(
+            c.replicas[0].handle_message(0, from, bytes),
+            Err(MessageError::Decode(_))
+        ));
+    }
+    assert!(c.replicas[0].ready().is_empty());
+}
+
+#[test]
+fn quorum_is_counted_in_weight_not_in_replicas() {
+    // Weights 3, 1, 1, 1: three light replicas are a majority of replicas
+    // but hold only half of the weight, which is not a quorum.
+    let mut c = Cluster::new(&[3, 1, 1, 1]);
+    let heavy = c.index_of(keypair(0).public());
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let out: Vec<_> = c.persist(p).into_iter().map(|m| (p, m)).collect();
+    c.flood_filtered(0, out.clone(), &|from, to, _| from != heavy && to != heavy);
+    for (i, r) in c.replicas.iter().enumerate() {
+        if i != heavy {
+            assert_eq!(
+                r.executed_height(),
+                0,
+                "light replicas alone must not commit"
+            );
+        }
+    }
+    // With the heavy replica's votes, the same round completes.
+    let mut again = Vec::new();
+    for i in 0..4 {
+        c.replicas[i].tick(1);
+        again.extend(c.persist(i).into_iter().map(|m| (i, m)));
+    }
+    c.flood(1, out.into_iter().chain(again).collect());
+    assert!(c.replicas.iter().all(|r| r.executed_height() == 1));
+}
+
+#[test]
+fn a_restarted_replica_does_not_contradict_its_vote() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let pre_prepare = find_pre_prepare(&c.persist(p)).unwrap();
+    let hash = pre_prepare.block.header.hash();
+    let b = (p + 1) % 4;
+    let from = c.keys[p].public();
+    c.replicas[b]
+        .handle(0, from, Message::PrePrepare(pre_prepare.clone()))
+        .unwrap();
+    let _ = c.persist(b);
+    // Crash and restart from storage.
+    c.replicas[b] = Replica::open(c.config(b), &c.storages[b]).unwrap();
+    let _ = c.persist(b);
+    // The primary equivocates with another valid block for the same slot.
+    let mut other = pre_prepare.block.clone();
+    other.header.time_ms += 1;
+    let other_hash = other.header.hash();
+    let equivocation = PrePrepare::new_signed(&c.keys[p], ChainId(CHAIN), pre_prepare.view, other);
+    let _ = c.replicas[b].handle(0, from, Message::PrePrepare(equivocation));
+    c.replicas[b].tick(1);
+    let votes: Vec<_> = c
+        .persist(b)
+        .into_iter()
+        .filter_map(|m| match m.message {
+            Message::Vote(v) => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        votes.iter().all(|v| v.block_hash != other_hash),
+        "{votes:?}"
+    );
+    assert!(
+        votes
+            .iter()
+            .any(|v| v.kind == VoteKind::Prepare && v.block_hash == hash),
+        "the vote sent before the crash is retransmitted: {votes:?}"
+    );
+}
 
 #[test]
 fn four_replicas_commit_every_transaction() {
@@ -14,10 +193,20 @@ fn four_replicas_commit_every_transaction() {
 
 #[test]
 fn seven_replicas_commit_every_transaction() {
-    run_seeds(
-        "section_4_2_normal_case",
-        "seven_replicas_commit_every_transaction",
-        3,
-        |_| Scenario::basic(7),
-    );
+    run_seeds(TARGET, "seven_replicas_commit_every_transaction", 3, |_| {
+        Scenario::basic(7)
+    });
+}
+
+#[test]
+fn a_silent_heavy_validator_stops_progress_but_a_light_one_does_not() {
+    let mut light = Scenario::basic(4);
+    light.weights = vec![3, 1, 1, 1];
+    light.byzantine = vec![(1, Behavior::Silent)];
+    Simulation::new(light.clone(), 3).run().unwrap();
+    let mut heavy = light;
+    heavy.byzantine = vec![(0, Behavior::Silent)];
+    heavy.liveness_ms = 10_000;
+    let failure = Simulation::new(heavy, 3).run().unwrap_err();
+    assert!(failure.reason.contains("liveness"), "{failure}");
 }

@@ -1,0 +1,156 @@
+//! Helpers for the hand-driven tests: a small cluster without a network.
+#![allow(dead_code)]
+
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::keys::{Keypair, PublicKey};
+use itc_core::storage::MemoryStorage;
+use itc_core::types::{Amount, ChainId, Payload, Transaction};
+use itc_pbft::{Config, Message, Outgoing, Replica};
+
+pub const CHAIN: u32 = 9;
+
+pub struct Cluster {
+    pub keys: Vec<Keypair>,
+    pub genesis: Genesis,
+    pub client: Keypair,
+    pub replicas: Vec<Replica>,
+    pub storages: Vec<MemoryStorage>,
+}
+
+pub fn keypair(i: u8) -> Keypair {
+    Keypair::from_seed([i + 1; 32])
+}
+
+impl Cluster {
+    pub fn new(weights: &[u64]) -> Cluster {
+        let keys: Vec<Keypair> = (0..weights.len() as u8).map(keypair).collect();
+        let client = Keypair::from_seed([200; 32]);
+        let genesis = Genesis {
+            chain_id: CHAIN,
+            accounts: vec![GenesisAccount {
+                public_key: client.public(),
+                balance: 1_000_000,
+            }],
+            validators: keys
+                .iter()
+                .zip(weights)
+                .map(|(k, w)| GenesisValidator {
+                    public_key: k.public(),
+                    weight: *w,
+                })
+                .collect(),
+            ..Genesis::default()
+        };
+        let mut cluster = Cluster {
+            keys,
+            genesis,
+            client,
+            replicas: Vec::new(),
+            storages: Vec::new(),
+        };
+        for i in 0..weights.len() {
+            let storage = MemoryStorage::new();
+            let replica = Replica::open(cluster.config(i), &storage).unwrap();
+            cluster.replicas.push(replica);
+            cluster.storages.push(storage);
+        }
+        for i in 0..weights.len() {
+            let _ = cluster.persist(i);
+        }
+        cluster
+    }
+
+    pub fn config(&self, i: usize) -> Config {
+        let mut config = Config::new(self.keys[i].clone(), self.genesis.clone());
+        config.view_change_timeout_ms = 1_000;
+        config.retransmit_interval_ms = 100_000;
+        config
+    }
+
+    /// Persist replica `i`'s outputs and return the messages it may send.
+    pub fn persist(&mut self, i: usize) -> Vec<Outgoing> {
+        let ready = self.replicas[i].ready();
+        ready.persist(&mut self.storages[i]).unwrap().messages
+    }
+
+    pub fn index_of(&self, key: PublicKey) -> usize {
+        self.keys.iter().position(|k| k.public() == key).unwrap()
+    }
+
+    pub fn primary_index(&self) -> usize {
+        self.index_of(self.replicas[0].primary())
+    }
+
+    pub fn tx(&self, nonce: u64) -> Transaction {
+        Transaction::new_signed(
+            &self.client,
+            ChainId(CHAIN),
+            nonce,
+            Amount(1),
+            Payload::Transfer {
+                to: Keypair::from_seed([201; 32]).public(),
+                amount: Amount(10),
+            },
+        )
+    }
+
+    /// Deliver every message until quiet (no loss), starting from `pending`.
+    pub fn flood(&mut self, now: u64, pending: Vec<(usize, Outgoing)>) {
+        self.flood_filtered(now, pending, &|_, _, _| true);
+    }
+
+    /// Like [`Cluster::flood`], delivering only what `deliver(from, to, message)` allows.
+    pub fn flood_filtered(
+        &mut self,
+        now: u64,
+        pending: Vec<(usize, Outgoing)>,
+        deliver: &dyn Fn(usize, usize, &Message) -> bool,
+    ) {
+        let mut pending: std::collections::VecDeque<_> = pending.into();
+        let mut rounds = 0;
+        while let Some((from, outgoing)) = pending.pop_front() {
+            rounds += 1;
+            assert!(rounds < 100_000, "flood does not terminate");
+            let from_key = self.keys[from].public();
+            let targets: Vec<usize> = match outgoing.to {
+                itc_pbft::Recipient::AllValidators => {
+                    (0..self.replicas.len()).filter(|j| *j != from).collect()
+                }
+                itc_pbft::Recipient::One(key) => vec![self.index_of(key)],
+            };
+            let bytes = outgoing.to_bytes();
+            for to in targets {
+                if !deliver(from, to, &outgoing.message) {
+                    continue;
+                }
+                let _ = self.replicas[to].handle_message(now, from_key, &bytes);
+                for m in self.persist(to) {
+                    pending.push_back((to, m));
+                }
+            }
+        }
+    }
+}
+
+pub fn kinds(messages: &[Outgoing]) -> Vec<&'static str> {
+    messages.iter().map(|m| m.message.kind()).collect()
+}
+
+pub fn find_pre_prepare(messages: &[Outgoing]) -> Option<itc_pbft::PrePrepare> {
+    messages.iter().find_map(|m| match &m.message {
+        Message::PrePrepare(p) => Some(p.clone()),
+        _ => None,
+    })
+}
+
+/// Tick every replica at `now` and collect what they send.
+pub fn tick_all(c: &mut Cluster, now: u64) -> Vec<(usize, Outgoing)> {
+    let mut out = Vec::new();
+    for i in 0..c.replicas.len() {
+        c.replicas[i].tick(now);
+        for m in c.persist(i) {
+            out.push((i, m));
+        }
+    }
+    out
+}

@@ -1,0 +1,118 @@
+//! Castro & Liskov, OSDI'99, section 4.4: view changes. A faulty or silent
+//! primary is replaced, prepared certificates carry over into the new view,
+//! and the view-change timeout doubles until progress resets it.
+
+mod common;
+
+use common::*;
+use itc_core::types::VoteKind;
+use itc_pbft::sim::{run_seeds, Behavior, Scenario};
+use itc_pbft::{Message, Status};
+
+const TARGET: &str = "section_4_4_view_change";
+
+#[test]
+fn a_silent_primary_is_replaced() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let b = (p + 1) % 4;
+    let tx = c.tx(0);
+    c.replicas[b].submit_transaction(0, tx).unwrap();
+    let out: Vec<_> = c.persist(b).into_iter().map(|m| (b, m)).collect();
+    let silent = move |from: usize, to: usize, _: &Message| from != p && to != p;
+    c.flood_filtered(0, out, &silent);
+    assert!(c.replicas.iter().all(|r| r.executed_height() == 0));
+    // The backups time out, change view and commit under the new primary.
+    let out = tick_all(&mut c, 1_000);
+    c.flood_filtered(1_000, out, &silent);
+    for (i, r) in c.replicas.iter().enumerate() {
+        if i != p {
+            assert_eq!(
+                r.view(),
+                1,
+                "replica {i} (primary {p}): {}",
+                r.debug_summary()
+            );
+            assert_eq!(r.status(), Status::Normal);
+            assert_eq!(
+                r.executed_height(),
+                1,
+                "replica {i} (primary {p}): {}",
+                r.debug_summary()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_prepared_block_survives_the_view_change() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let out = c.persist(p);
+    let prepared_hash = find_pre_prepare(&out).unwrap().block.header.hash();
+    // Everyone prepares, but every commit vote is lost.
+    let no_commits = |_: usize, _: usize, m: &Message| !matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
+    c.flood_filtered(0, out.into_iter().map(|m| (p, m)).collect(), &no_commits);
+    assert!(c.replicas.iter().all(|r| r.executed_height() == 0));
+    // The old primary's own transaction pool is emptied so that only a
+    // re-proposal can bring the block back.
+    let out = tick_all(&mut c, 1_000);
+    c.flood(1_000, out);
+    for r in &c.replicas {
+        assert!(r.view() >= 1);
+        assert_eq!(r.executed_height(), 1);
+        assert_eq!(
+            r.last_block_hash(),
+            prepared_hash,
+            "the prepared block, not a new one, is committed"
+        );
+    }
+}
+
+#[test]
+fn view_change_timeout_doubles_until_progress() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let b = (p + 1) % 4;
+    let tx = c.tx(0);
+    c.replicas[b].submit_transaction(0, tx).unwrap();
+    let _ = c.persist(b);
+    // Isolated backup: 1 s, then 2 s, then 4 s between view changes.
+    let mut now = 0;
+    let mut gaps = Vec::new();
+    for view in 1..=3 {
+        let deadline = (now + 1..)
+            .find(|t| {
+                c.replicas[b].tick(*t);
+                c.replicas[b].view() == view
+            })
+            .unwrap();
+        let _ = c.persist(b);
+        gaps.push(deadline - now);
+        now = deadline;
+    }
+    assert_eq!(gaps, vec![1_000, 2_000, 4_000]);
+}
+
+#[test]
+fn silent_or_equivocating_primaries_under_loss() {
+    run_seeds(
+        TARGET,
+        "silent_or_equivocating_primaries_under_loss",
+        20,
+        |seed| {
+            let mut s = Scenario::basic(4);
+            s.loss_percent = 10;
+            s.delay_ms = (1, 20);
+            let behavior = if seed % 2 == 0 {
+                Behavior::Silent
+            } else {
+                Behavior::EquivocatingPrimary
+            };
+            s.byzantine = vec![((seed / 2 % 4) as usize, behavior)];
+            s
+        },
+    );
+}
