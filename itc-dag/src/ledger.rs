@@ -277,6 +277,10 @@ impl DagLedger {
         self.accounts.iter()
     }
 
+    pub(crate) fn restore_account(&mut self, owner: PublicKey, account: DagAccount) {
+        self.put(owner, account);
+    }
+
     pub(crate) fn commit(&mut self, changes: LedgerChanges) {
         for (owner, account) in changes.accounts {
             self.put(owner, account);
@@ -291,6 +295,11 @@ pub struct LedgerChanges {
 }
 
 impl LedgerChanges {
+    /// Changed accounts in key order, with their new state.
+    pub fn iter(&self) -> impl Iterator<Item = (&PublicKey, &DagAccount)> {
+        self.accounts.iter()
+    }
+
     /// Number of accounts changed.
     pub fn len(&self) -> usize {
         self.accounts.len()

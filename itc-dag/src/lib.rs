@@ -35,7 +35,7 @@
 //! // Every issuer is a level-0 device here; a node would ask its ledger.
 //! let levels = |_: &itc_core::PublicKey| SecurityLevel::new(0);
 //! let sensor = Keypair::from_seed([1; 32]);
-//! node.ledger_mut().credit(sensor.public(), Amount(100)).unwrap();
+//! node.credit(sensor.public(), Amount(100)).unwrap();
 //!
 //! // Issue: select tips, sign, stamp with proof of work, attach.
 //! let now_ms = 1_000;
@@ -80,7 +80,7 @@ pub use ledger::{DagAccount, DagLedger, IgnoredReason};
 pub use pow::{PowError, PowParams, SecurityLevels};
 pub use tangle::{
     genesis_entry_points, AttachError, Attached, ConfirmError, DagConfig, PreConfirmation,
-    PruneOutcome, Tangle, TxStatus,
+    PruneOutcome, RestoreError, Tangle, TxStatus,
 };
 pub use tips::{TipParams, TipScore};
 pub use transaction::{DagPayload, DagTransaction, TransactionError};

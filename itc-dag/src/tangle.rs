@@ -11,12 +11,17 @@ use hashbrown::{HashMap, HashSet};
 use itc_core::hash::{Domain, Hash, Hasher};
 use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::merkle;
+use itc_core::storage::WriteBatch;
 use itc_core::types::{ChainId, DagAnchor, SecurityLevel, ANCHOR_TIPS_MAX};
 use itc_core::{Decode, Encode};
 use std::collections::{BTreeMap, VecDeque};
 
+#[path = "persist.rs"]
+mod persist;
+pub use self::persist::RestoreError;
+
 use crate::finality::{AnchorCommitment, Confirmation, DagFinalityProof};
-use crate::ledger::{DagLedger, LedgerView};
+use crate::ledger::{DagLedger, DagLedgerError, LedgerView};
 use crate::pow::{self, PowError, PowParams, SecurityLevels};
 use crate::tips::{SplitMix64, TipParams, TipPool, TipScore};
 use crate::transaction::{DagPayload, DagTransaction, TransactionError, PARENTS_MIN, TRAILER_LEN};
@@ -68,6 +73,9 @@ pub struct DagConfig {
     pub tips: TipParams,
     /// Most solid transactions held (at most [`STORE_TRANSACTIONS_MAX`]).
     pub transactions_max: usize,
+    /// Collect storage writes for [`Tangle::take_writes`] (see
+    /// [`Tangle::restore`]); off by default.
+    pub persist: bool,
 }
 
 impl DagConfig {
@@ -78,6 +86,7 @@ impl DagConfig {
             pow: PowParams::default(),
             tips: TipParams::default(),
             transactions_max: STORE_TRANSACTIONS_MAX,
+            persist: false,
         }
     }
 }
@@ -265,6 +274,7 @@ pub struct Tangle {
     anchors: BTreeMap<u64, AnchorRecord>,
     epoch: u64,
     scratch: Vec<u8>,
+    writes: WriteBatch,
 }
 
 impl Tangle {
@@ -296,6 +306,7 @@ impl Tangle {
             anchors: BTreeMap::new(),
             epoch: 0,
             scratch: Vec::with_capacity(512),
+            writes: WriteBatch::new(),
         }
     }
 
@@ -309,10 +320,29 @@ impl Tangle {
         &self.ledger
     }
 
-    /// The DAG ledger, for credits (genesis, main-chain deposits). Every
-    /// validator must make the same credits at the same point.
-    pub fn ledger_mut(&mut self) -> &mut DagLedger {
-        &mut self.ledger
+    /// Credit DAG balance (genesis, or a main-chain deposit into the DAG).
+    /// Every validator must make the same credits at the same point between
+    /// anchors.
+    ///
+    /// # Errors
+    /// [`DagLedgerError`] on overflow or a full ledger; nothing changes then.
+    pub fn credit(
+        &mut self,
+        owner: itc_core::keys::PublicKey,
+        amount: itc_core::types::Amount,
+    ) -> Result<(), DagLedgerError> {
+        self.ledger.credit(owner, amount)?;
+        if self.config.persist {
+            let account = self.ledger.account(&owner);
+            self.writes
+                .put(persist::account_key(&owner), account.encode());
+        }
+        Ok(())
+    }
+
+    /// Sparse Merkle root of the DAG ledger's accounts.
+    pub fn ledger_state_root(&mut self) -> Hash {
+        self.ledger.state_root()
     }
 
     /// Solid transactions stored.
@@ -710,7 +740,7 @@ impl Tangle {
             self.pool
                 .insert(&self.config.tips, id, tx.issuer, score, now_ms);
             self.index.insert(id, slot);
-            self.slots[slot as usize] = Some(Record {
+            let record = Record {
                 id,
                 encoded: tx.encode().into_boxed_slice(),
                 approvers: Vec::new(),
@@ -718,7 +748,14 @@ impl Tangle {
                 position: 0,
                 omrsi,
                 ymrsi,
-            });
+            };
+            if self.config.persist {
+                self.writes.put(
+                    persist::transaction_key(&id),
+                    persist::record_value(&record),
+                );
+            }
+            self.slots[slot as usize] = Some(record);
             if let Some(children) = self.waiting.remove(&id) {
                 for child in children {
                     let ready = match self.pending.get_mut(&child) {
@@ -951,19 +988,37 @@ impl Tangle {
             debug_assert_eq!(record.confirmed, 0, "confirmed twice");
             record.confirmed = height;
             record.position = position as u32;
+            if self.config.persist {
+                self.writes.put(
+                    persist::transaction_key(&record.id),
+                    persist::record_value(record),
+                );
+            }
+        }
+        if self.config.persist {
+            for (owner, account) in confirmation.changes.iter() {
+                self.writes
+                    .put(persist::account_key(owner), account.encode());
+            }
         }
         self.ledger.commit(confirmation.changes);
         let applied = confirmation.outcomes.iter().map(Option::is_none).collect();
-        self.anchors.insert(
-            height,
-            AnchorRecord {
-                commitment: confirmation.commitment,
-                order: confirmation.order,
-                applied,
-            },
-        );
+        let anchor = AnchorRecord {
+            commitment: confirmation.commitment,
+            order: confirmation.order,
+            applied,
+        };
+        if self.config.persist {
+            self.writes
+                .put(persist::anchor_key(height), persist::anchor_value(&anchor));
+        }
+        self.anchors.insert(height, anchor);
         while self.anchors.len() > ANCHOR_RECORDS_MAX {
-            self.anchors.pop_first();
+            if let Some((old, _)) = self.anchors.pop_first() {
+                if self.config.persist {
+                    self.writes.delete(persist::anchor_key(old));
+                }
+            }
         }
         self.latest_height = height;
         self.epoch += 1;
@@ -979,6 +1034,10 @@ impl Tangle {
                 }
             }
             self.fallback = fallback;
+        }
+        if self.config.persist {
+            self.writes
+                .put(b"dag/m".to_vec(), persist::meta_value(self));
         }
         self.rescore_tips();
         Ok(())
@@ -1194,15 +1253,41 @@ impl Tangle {
                 self.pool.remove(&r.id);
                 self.free.push(i as u32);
                 removed += 1;
+                if self.config.persist {
+                    self.writes.delete(persist::transaction_key(&r.id));
+                }
+            }
+        }
+        if self.config.persist {
+            // Sorted, so that the batch is the same on every run.
+            let mut added: Vec<(&Hash, &u64)> = entry_points
+                .iter()
+                .filter(|(id, _)| !self.entry_points.contains_key(*id))
+                .collect();
+            added.sort_unstable();
+            for (id, height) in added {
+                self.writes
+                    .put(persist::entry_point_key(id), height.encode());
+            }
+            let mut gone: Vec<&Hash> = self
+                .entry_points
+                .keys()
+                .filter(|id| !entry_points.contains_key(*id))
+                .collect();
+            gone.sort_unstable();
+            for id in gone {
+                self.writes.delete(persist::entry_point_key(id));
             }
         }
         self.entry_points = entry_points;
-        while self
-            .anchors
-            .first_key_value()
-            .is_some_and(|(h, _)| *h <= height)
-        {
+        while let Some((&old, _)) = self.anchors.first_key_value() {
+            if old > height {
+                break;
+            }
             self.anchors.pop_first();
+            if self.config.persist {
+                self.writes.delete(persist::anchor_key(old));
+            }
         }
         // Waiting transactions can no longer be completed by pruned parents.
         self.epoch += 1;

@@ -30,9 +30,7 @@ fn double_spend_in_one_cone_applies_only_the_first() {
     for order in [[0, 1, 2, 3, 4], [2, 1, 0, 3, 4], [4, 3, 2, 1, 0]] {
         let txs = [&to_bob, &to_carol, &extra, &honest, &tip];
         let mut node = Tangle::new(config());
-        node.ledger_mut()
-            .credit(alice.public(), Amount(100))
-            .unwrap();
+        node.credit(alice.public(), Amount(100)).unwrap();
         for i in order {
             node.attach(txs[i].clone(), 0, &level0).unwrap();
         }
@@ -73,9 +71,7 @@ fn double_spend_across_cones_is_ignored_in_the_later_cone() {
     let alice = key(1);
     let (bob, carol) = (key(2).public(), key(3).public());
     let mut node = Tangle::new(config());
-    node.ledger_mut()
-        .credit(alice.public(), Amount(50))
-        .unwrap();
+    node.credit(alice.public(), Amount(50)).unwrap();
     let genesis = genesis_entry_points(CHAIN).to_vec();
     let first = make(&alice, genesis.clone(), 0, transfer(bob, 50), 4);
     let second = make(&alice, genesis.clone(), 0, transfer(carol, 50), 4);
@@ -291,9 +287,7 @@ fn replayed_transactions_are_refused_or_ignored() {
     let alice = key(1);
     let bob = key(2).public();
     let mut node = Tangle::new(config_without_pow());
-    node.ledger_mut()
-        .credit(alice.public(), Amount(100))
-        .unwrap();
+    node.credit(alice.public(), Amount(100)).unwrap();
     let genesis = genesis_entry_points(CHAIN).to_vec();
     let pay = make(&alice, genesis.clone(), 0, transfer(bob, 30), 0);
     node.attach(pay.clone(), 0, &level0).unwrap();

@@ -70,9 +70,7 @@ fn shuffled(txs: &[DagTransaction], seed: u64) -> Vec<DagTransaction> {
 fn run_validator(issuers: &[Keypair], txs: &[DagTransaction], anchors: &[DagAnchor]) -> Vec<u8> {
     let mut node = Tangle::new(config_without_pow());
     for issuer in issuers {
-        node.ledger_mut()
-            .credit(issuer.public(), Amount(50))
-            .unwrap();
+        node.credit(issuer.public(), Amount(50)).unwrap();
     }
     for (i, tx) in txs.iter().enumerate() {
         node.attach(tx.clone(), i as u64, &level0).unwrap();
@@ -82,7 +80,7 @@ fn run_validator(issuers: &[Keypair], txs: &[DagTransaction], anchors: &[DagAnch
     for (height, anchor) in anchors.iter().enumerate() {
         let commitment = node.confirm(anchor, height as u64 + 1).unwrap();
         commitment.encode_to(&mut out);
-        out.extend_from_slice(&node.ledger_mut().state_root().0);
+        out.extend_from_slice(&node.ledger_state_root().0);
     }
     out
 }

@@ -32,9 +32,7 @@ fn itc_spv_verifies_dag_finality_proofs_built_here() {
     let alice = key(1);
     let bob = key(2).public();
     let mut node = Tangle::new(config());
-    node.ledger_mut()
-        .credit(alice.public(), Amount(10))
-        .unwrap();
+    node.credit(alice.public(), Amount(10)).unwrap();
     let genesis = genesis_entry_points(CHAIN).to_vec();
     let spend = make(&alice, genesis.clone(), 0, transfer(bob, 10), 4);
     let overspend = make(

@@ -161,9 +161,7 @@ fn anchor_confirms_cone_applies_transfers_and_proves_finality() {
     let mut node = Tangle::new(config());
     let alice = key(1);
     let bob = key(2).public();
-    node.ledger_mut()
-        .credit(alice.public(), Amount(100))
-        .unwrap();
+    node.credit(alice.public(), Amount(100)).unwrap();
     let pay = issue(&mut node, &alice, 0, transfer(bob, 60), 0, 1);
     let reading = issue(&mut node, &key(3), 0, data(7), 10, 2);
     let anchor = node.propose_anchor(20);
@@ -198,9 +196,7 @@ fn ignored_transaction_is_proven_confirmed_but_not_applied() {
     let mut node = Tangle::new(config());
     let alice = key(1);
     let bob = key(2).public();
-    node.ledger_mut()
-        .credit(alice.public(), Amount(10))
-        .unwrap();
+    node.credit(alice.public(), Amount(10)).unwrap();
     let genesis = genesis_entry_points(CHAIN).to_vec();
     let spend = make(&alice, genesis.clone(), 0, transfer(bob, 10), 4);
     let overspend = make(
