@@ -454,10 +454,10 @@ impl Tangle {
                 if self.requested.len() >= REQUESTS_MAX {
                     return;
                 }
-                self.requested.insert(id, kind);
                 if self.pending.contains_key(&id) {
                     return; // present, only waiting for its own parents
                 }
+                self.requested.insert(id, kind);
                 if self.outbox.len() >= REQUESTS_MAX {
                     self.outbox.pop_front();
                 }
@@ -718,6 +718,7 @@ impl Tangle {
         let mut solidified = 0;
         while let Some((id, tx)) = work.pop() {
             solidified += 1;
+            self.requested.remove(&id);
             let (omrsi, ymrsi) = self.roots_of(&tx.parents);
             let slot = match self.free.pop() {
                 Some(slot) => slot,
@@ -884,14 +885,23 @@ impl Tangle {
         if anchor.tips.len() > ANCHOR_TIPS_MAX || anchor.tips.windows(2).any(|w| w[0] >= w[1]) {
             return Err(ConfirmError::MalformedAnchor);
         }
+        // Unknown ids of the cone: unknown tips, and the unknown ancestors
+        // reached through waiting (pending) transactions.
         let mut missing = Vec::new();
-        for tip in &anchor.tips {
-            if self.known(tip) {
+        let mut seen: HashSet<Hash> = HashSet::new();
+        let mut stack: Vec<Hash> = anchor
+            .tips
+            .iter()
+            .filter(|t| !self.known(t))
+            .copied()
+            .collect();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) || seen.len() > SOLIDIFICATION_BUFFER_MAX {
                 continue;
             }
-            match self.pending.get(tip) {
-                Some(p) => missing.extend(p.tx.parents.iter().filter(|x| !self.known(x))),
-                None => missing.push(*tip),
+            match self.pending.get(&id) {
+                Some(p) => stack.extend(p.tx.parents.iter().filter(|x| !self.known(x))),
+                None => missing.push(id),
             }
         }
         if !missing.is_empty() {

@@ -347,3 +347,32 @@ fn pre_confirmation_counts_future_cone_and_is_only_a_hint() {
         Some(1)
     );
 }
+
+#[test]
+fn anchor_finds_missing_ancestors_through_waiting_transactions() {
+    let mut node = Tangle::new(config());
+    let genesis = genesis_entry_points(CHAIN).to_vec();
+    let q = make(&key(1), genesis.clone(), 0, data(1), 4);
+    let p = make(&key(2), vec![q.id(), genesis[0]], 0, data(2), 4);
+    let t = make(&key(3), vec![p.id(), genesis[1]], 0, data(3), 4);
+    node.attach(t.clone(), 0, &level0).unwrap();
+    node.attach(p.clone(), 0, &level0).unwrap();
+    assert_eq!(
+        node.wanted(),
+        vec![q.id()],
+        "a waiting parent is not requested again"
+    );
+    let anchor = DagAnchor { tips: vec![t.id()] };
+    assert_eq!(
+        node.confirm(&anchor, 1),
+        Err(ConfirmError::NotSolid {
+            missing: vec![q.id()]
+        })
+    );
+    assert_eq!(
+        node.attach(q.clone(), 0, &level0),
+        Ok(Attached::Solid { solidified: 3 })
+    );
+    assert!(node.wanted().is_empty());
+    assert_eq!(node.confirm(&anchor, 1).unwrap().confirmed_count, 3);
+}
