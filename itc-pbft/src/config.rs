@@ -7,10 +7,6 @@ use itc_core::keys::Keypair;
 pub const POOL_TRANSACTIONS_MAX: usize = 20_000;
 /// How far ahead of a sender's next nonce the pool accepts transactions.
 pub const POOL_NONCE_AHEAD_MAX: u64 = 64;
-/// View changes a pooled transaction may survive without being committed
-/// before a backup drops it (an invalid transaction must not keep the
-/// request timer running forever).
-pub const POOL_VIEW_CHANGES_SURVIVED_MAX: u32 = 3;
 /// Committed blocks (with certificates) kept in memory to serve state
 /// transfer and to answer lagging peers. Older blocks stay in storage.
 pub const COMMITTED_BLOCKS_RETAINED_MAX: usize = 64;

@@ -18,8 +18,8 @@ use itc_core::keys::{Keypair, PublicKey};
 use itc_core::ledger::{BlockContext, BlockError, Ledger, LedgerError, TxError, STORAGE_META_KEY};
 use itc_core::storage::{Storage, StorageError};
 use itc_core::types::{
-    Block, BlockHeader, ChainId, CommitCertificate, Threshold, Transaction, ValidatorSet, Vote,
-    VoteKind,
+    Block, BlockHeader, ChainId, CommitCertificate, Payload, Threshold, Transaction, ValidatorSet,
+    Vote, VoteKind,
 };
 use itc_core::Hash;
 use std::collections::{BTreeMap, BTreeSet};
@@ -285,10 +285,11 @@ pub struct Replica {
     slots: BTreeMap<u64, Slot>,
     view_changes: BTreeMap<u64, BTreeMap<PublicKey, ViewChange>>,
     own_view_change: Option<ViewChange>,
-    own_new_view: Option<NewView>,
+    /// The new view that started the current view (sent or accepted).
+    current_new_view: Option<NewView>,
     attempts: u32,
 
-    pool: BTreeMap<(PublicKey, u64), (Transaction, u32)>,
+    pool: BTreeMap<(PublicKey, u64), Transaction>,
 
     now_ms: u64,
     view_deadline: Option<u64>,
@@ -362,7 +363,7 @@ impl Replica {
             slots: BTreeMap::new(),
             view_changes: BTreeMap::new(),
             own_view_change: None,
-            own_new_view: None,
+            current_new_view: None,
             attempts: 0,
             pool: BTreeMap::new(),
             now_ms: 0,
@@ -393,7 +394,7 @@ impl Replica {
                     .insert(replica.me, vc.clone());
             }
         } else {
-            replica.own_new_view = persist::load_own_new_view(storage)?
+            replica.current_new_view = persist::load_own_new_view(storage)?
                 .filter(|nv| nv.view == replica.view && nv.signer == replica.me);
         }
         Ok(replica)
@@ -651,7 +652,7 @@ impl Replica {
             tx.verify_signature()
                 .map_err(|_| SubmitError::Invalid(TxError::BadSignature))?;
         }
-        self.pool.insert(key, (tx, 0));
+        self.pool.insert(key, tx);
         Ok(())
     }
 
@@ -1141,17 +1142,14 @@ impl Replica {
         self.last_hash = decision.block.header.hash();
         self.last_time_ms = decision.block.header.time_ms;
         self.slots.remove(&height);
-        for tx in &decision.block.transactions {
-            let next_nonce = tx.nonce + 1;
-            let sender = tx.sender;
-            let stale: Vec<(PublicKey, u64)> = self
-                .pool
-                .range((sender, 0)..(sender, next_nonce))
-                .map(|(k, _)| *k)
-                .collect();
-            for key in stale {
-                self.pool.remove(&key);
-            }
+        let senders: BTreeSet<PublicKey> = decision
+            .block
+            .transactions
+            .iter()
+            .map(|tx| tx.sender)
+            .collect();
+        for sender in senders {
+            self.clean_pool(sender);
         }
         self.decisions.insert(height, decision.clone());
         while self.decisions.len() > COMMITTED_BLOCKS_RETAINED_MAX {
@@ -1165,6 +1163,35 @@ impl Replica {
 
     /// Propose the next block if this replica is the primary and has
     /// executable transactions. Returns whether it proposed.
+    /// Drop `sender`'s pooled transactions that can no longer execute: used
+    /// nonces, and a next transaction the sender can no longer pay for (so
+    /// that an invalid transaction does not keep the request timer running).
+    fn clean_pool(&mut self, sender: PublicKey) {
+        let account = self.ledger.account(&sender);
+        let stale: Vec<(PublicKey, u64)> = self
+            .pool
+            .range((sender, 0)..(sender, account.nonce))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stale {
+            self.pool.remove(&key);
+        }
+        let Some(next) = self.pool.get(&(sender, account.nonce)) else {
+            return;
+        };
+        let payable = match &next.payload {
+            Payload::Transfer { amount, .. } | Payload::Bond { amount } => amount
+                .checked_add(next.fee)
+                .is_some_and(|needed| needed <= account.balance),
+            // Other payloads depend on more state: ask the ledger (this
+            // verifies the signature once more).
+            _ => self.ledger.check_transaction(next).is_ok(),
+        };
+        if !payable {
+            self.pool.remove(&(sender, account.nonce));
+        }
+    }
+
     fn maybe_propose(&mut self) -> bool {
         if self.status != Status::Normal || !self.is_validator() || self.primary() != self.me {
             return false;
@@ -1202,7 +1229,7 @@ impl Replica {
             .pool
             .values()
             .take(self.block_transactions_max.saturating_mul(2))
-            .map(|(tx, _)| tx.clone())
+            .cloned()
             .collect();
         let (mut kept, rejected) = self.ledger.select_valid(&context, candidates);
         for (tx, error) in rejected {
@@ -1262,9 +1289,7 @@ impl Replica {
     }
 
     fn has_pending_work(&self) -> bool {
-        self.status == Status::ViewChange
-            || self.pool_has_executable()
-            || self.slots.values().any(|s| s.proposal.is_some())
+        self.pool_has_executable() || self.slots.values().any(|s| s.proposal.is_some())
     }
 
     /// Whether some pooled transaction carries its sender's next nonce (one
@@ -1284,12 +1309,27 @@ impl Replica {
         false
     }
 
+    /// Normal case: the timer runs while work is pending. View change: it
+    /// runs only once view changes for the view from a quorum are in (the
+    /// paper's rule), so a replica does not run through views alone.
     fn update_timer(&mut self) {
-        if !self.is_validator() || !self.has_pending_work() {
+        let armed = self.is_validator()
+            && match self.status {
+                Status::Normal => self.has_pending_work(),
+                Status::ViewChange => self.view_change_quorum(self.view),
+            };
+        if !armed {
             self.view_deadline = None;
         } else if self.view_deadline.is_none() {
             self.view_deadline = Some(self.now_ms + self.timeout_ms());
         }
+    }
+
+    fn view_change_quorum(&self, view: u64) -> bool {
+        let set = self.ledger.validators();
+        self.view_changes
+            .get(&view)
+            .is_some_and(|map| set.is_quorum(map.keys().filter_map(|k| set.weight_of(k)).sum()))
     }
 
     fn retransmit(&mut self) {
@@ -1342,7 +1382,11 @@ impl Replica {
                     }
                 }
                 if pending {
-                    if let Some(nv) = self.own_new_view.clone().filter(|nv| nv.view == self.view) {
+                    if let Some(nv) = self
+                        .current_new_view
+                        .clone()
+                        .filter(|nv| nv.view == self.view && nv.signer == self.me)
+                    {
                         messages.push(Message::NewView(nv));
                     }
                 }
@@ -1355,7 +1399,7 @@ impl Replica {
                         .pool
                         .values()
                         .take(FORWARD_TRANSACTIONS_MAX)
-                        .map(|(tx, _)| tx.clone())
+                        .cloned()
                         .collect();
                     for tx in txs {
                         self.send_now(Recipient::One(primary), Message::Request(tx));
@@ -1377,12 +1421,6 @@ impl Replica {
         for slot in self.slots.values_mut() {
             slot.enter_view(view);
         }
-        // Pooled transactions that survive several view changes are likely
-        // invalid; drop them so the timer does not run forever.
-        self.pool.retain(|_, (_, survived)| {
-            *survived += 1;
-            *survived <= POOL_VIEW_CHANGES_SURVIVED_MAX
-        });
         let committed_certificate = self
             .decisions
             .get(&self.executed)
@@ -1416,11 +1454,11 @@ impl Replica {
             .or_default()
             .insert(self.me, vc.clone());
         self.own_view_change = Some(vc.clone());
-        self.own_new_view = None;
+        self.current_new_view = None;
         if self.is_validator() {
             self.send_after_persist(Recipient::AllValidators, Message::ViewChange(vc));
         }
-        self.view_deadline = Some(self.now_ms + self.timeout_ms());
+        self.view_deadline = None;
         self.try_new_view(view);
     }
 
@@ -1503,10 +1541,17 @@ impl Replica {
             || (vc.view == self.view && self.status == Status::Normal)
             || vc.view > self.view + VIEW_CHANGE_VIEWS_AHEAD_MAX
         {
-            // A replica still asking for our current view missed the new
-            // view: the primary sends it again.
-            if vc.view == self.view && self.status == Status::Normal {
-                if let Some(nv) = self.own_new_view.clone().filter(|nv| nv.view == self.view) {
+            // A replica still asking for this or an older view missed the
+            // new view: send it (it is self-certifying), once per interval.
+            if vc.view <= self.view
+                && self.status == Status::Normal
+                && self.pushed.insert(vc.signer)
+            {
+                if let Some(nv) = self
+                    .current_new_view
+                    .clone()
+                    .filter(|nv| nv.view == self.view)
+                {
                     self.send_after_persist(Recipient::One(vc.signer), Message::NewView(nv));
                 }
             }
@@ -1570,7 +1615,7 @@ impl Replica {
         self.out.writes.put(persist::OWN_NEW_VIEW_KEY, nv.encode());
         self.send_after_persist(Recipient::AllValidators, Message::NewView(nv.clone()));
         let decision = new_view_decision(view, &nv.view_changes);
-        self.own_new_view = Some(nv);
+        self.current_new_view = Some(nv);
         self.enter_view(view, decision);
     }
 
@@ -1607,7 +1652,9 @@ impl Replica {
             let source = decision.base_source.unwrap_or(from);
             self.note_behind(decision.base_height, source);
         }
-        self.enter_view(nv.view, decision);
+        let view = nv.view;
+        self.current_new_view = Some(nv);
+        self.enter_view(view, decision);
         Ok(())
     }
 

@@ -74,26 +74,44 @@ fn a_prepared_block_survives_the_view_change() {
 #[test]
 fn view_change_timeout_doubles_until_progress() {
     let mut c = Cluster::new(&[1; 4]);
-    let p = c.primary_index();
-    let b = (p + 1) % 4;
-    let tx = c.tx(0);
-    c.replicas[b].submit_transaction(0, tx).unwrap();
-    let _ = c.persist(b);
-    // Isolated backup: 1 s, then 2 s, then 4 s between view changes.
+    for i in 0..4 {
+        let tx = c.tx(0);
+        c.replicas[i].submit_transaction(0, tx).unwrap();
+        let _ = c.persist(i);
+    }
+    // Only view changes get through: no primary ever gets a view started.
+    let only_view_changes = |_: usize, _: usize, m: &Message| matches!(m, Message::ViewChange(_));
     let mut now = 0;
     let mut gaps = Vec::new();
     for view in 1..=3 {
-        let deadline = (now + 1..)
-            .find(|t| {
-                c.replicas[b].tick(*t);
-                c.replicas[b].view() == view
-            })
-            .unwrap();
-        let _ = c.persist(b);
-        gaps.push(deadline - now);
-        now = deadline;
+        let mut at = now;
+        while c.replicas[0].view() < view {
+            at += 1;
+            let out = tick_all(&mut c, at);
+            c.flood_filtered(at, out, &only_view_changes);
+        }
+        gaps.push(at - now);
+        now = at;
     }
     assert_eq!(gaps, vec![1_000, 2_000, 4_000]);
+    // Progress resets the timeout to its base value.
+    let out = tick_all(&mut c, now + 1);
+    c.flood(now + 1, out);
+    let mut at = now + 1;
+    while c.replicas[0].executed_height() == 0 {
+        at += 100;
+        let out = tick_all(&mut c, at);
+        c.flood(at, out);
+        assert!(at < now + 100_000, "no commit");
+    }
+    let tx = c.tx(1);
+    c.replicas[0].submit_transaction(at, tx).unwrap();
+    let _ = c.persist(0);
+    let deadline = c.replicas[0].next_deadline().unwrap();
+    assert!(
+        deadline <= at + 1_000,
+        "timer back to its base value: {deadline} vs {at}"
+    );
 }
 
 #[test]
