@@ -25,6 +25,12 @@
 #    verify a 4-validator header update, then decode and check the command
 #    with its proofs), the verdicts, and the details.
 #
+# M4_LAMP_TRACE=1 adds a cross-check of the instruction count (about a
+# minute): QEMU runs again with -singlestep -d exec,nochain, which logs every
+# executed instruction, and the log is counted from the entry of the
+# firmware's run_case to its return for the first (granted) case. The JSON
+# then has "trace_instructions_granted" next to the SysTick figure.
+#
 # Exit status: 0 when every verdict is the expected one (or the run was
 # skipped), 1 when a verdict differs or the firmware fails. Missed size or
 # speed goals are reported in "goals", not turned into failures.
@@ -136,6 +142,46 @@ qemu_status=$?
 set -e
 cat "$output_file" >&2
 
+# --- optional cross-check: count the first case's instructions one by one --
+trace_instructions=null
+if [ "${M4_LAMP_TRACE:-0}" = 1 ]; then
+    # awk stops reading early on purpose: a writer killed by SIGPIPE is fine.
+    set +o pipefail
+    run_case_address=$(arm-none-eabi-nm "$elf" | awk '$3 ~ /run_case/ { print $1; exit }')
+    return_address=$(arm-none-eabi-objdump -d --no-show-raw-insn "$elf" |
+        awk -v target="$run_case_address" '
+            $2 == "bl" && $3 ~ ("^0*" substr(target, match(target, /[^0]/))) && $4 ~ /run_case/ {
+                sub(/:$/, "", $1); printf "%08x\n", strtonum_hex($1) + 4; exit
+            }
+            function strtonum_hex(text,    value, i, digit) {
+                value = 0
+                for (i = 1; i <= length(text); i++) {
+                    digit = index("0123456789abcdef", substr(text, i, 1)) - 1
+                    value = value * 16 + digit
+                }
+                return value
+            }')
+    if [ -n "$run_case_address" ] && [ -n "$return_address" ]; then
+        log "cross-check: counting instructions from run_case ($run_case_address) to its return ($return_address), one by one"
+        trace_instructions=$(timeout "$((qemu_timeout_seconds * 5))" qemu-system-arm \
+            -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none -serial none \
+            -semihosting-config enable=on,target=native -icount shift=0 \
+            -singlestep -d exec,nochain -D /dev/stderr -kernel "$elf" 2>&1 >/dev/null |
+            awk -v entry="$run_case_address" -v back="$return_address" '
+                /^Trace/ {
+                    count++
+                    match($0, /\/[0-9a-f]+\//)
+                    pc = substr($0, RSTART + 1, RLENGTH - 2)
+                    if (!inside && pc == entry) { inside = 1; start = count }
+                    else if (inside && pc == back) { print count - start; exit }
+                }')
+        [[ $trace_instructions =~ ^[0-9]+$ ]] || trace_instructions=null
+    else
+        log "cross-check: run_case or its call not found in the ELF; skipped"
+    fi
+    set -o pipefail
+fi
+
 # --- report ----------------------------------------------------------------
 # Reads the firmware's one-line JSON objects with awk (no jq on a bare CI
 # machine): `field LINE NAME` prints the value of a number, boolean, null or
@@ -238,8 +284,8 @@ printf '"ram":{"data":%s,"bss":%s,"uninit":%s,"heap_arena":%s,"peak_heap_used":%
     "$data" "$bss" "$uninit" "$heap_arena" "$heap_used_peak" "$heap_requested_peak" "$stack_peak" "$stack_harness"
 printf '"goals":{"flash_bytes_max":%s,"ram_bytes_max":%s,"lamp_check_instructions_max":%s,"met":%s},' \
     "$flash_bytes_max" "$ram_bytes_max" "$lamp_check_instructions_max" "$goals_met"
-printf '"method":{"machine":"qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -icount shift=0","instructions":"SysTick on the icount virtual clock (25 MHz, 1 ns per instruction), calibrated on a loop of known length","instructions_per_tick":%s,"calibration_ticks":%s,"validators":4,"ram":"static .data+.bss+.uninit (heap arena included) plus painted peak stack"}}\n' \
-    "$instructions_per_tick" "$calibration_ticks"
+printf '"method":{"machine":"qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -icount shift=0","instructions":"SysTick on the icount virtual clock (25 MHz, 1 ns per instruction), calibrated on a loop of known length","instructions_per_tick":%s,"calibration_ticks":%s,"trace_instructions_granted":%s,"validators":4,"ram":"static .data+.bss+.uninit (heap arena included) plus painted peak stack"}}\n' \
+    "$instructions_per_tick" "$calibration_ticks" "$trace_instructions"
 
 if [ "$failures" -ne 0 ]; then
     log "FAILED: $failures problem(s) above"

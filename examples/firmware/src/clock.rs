@@ -2,16 +2,21 @@
 //!
 //! With `-icount shift=0`, QEMU's virtual clock advances exactly 1 ns per
 //! executed guest instruction, and SysTick counts that virtual clock at the
-//! board's 25 MHz core clock: one tick per 40 instructions. QEMU does not
-//! implement the DWT cycle counter on M-profile cores, and semihosting's
-//! SYS_CLOCK / SYS_ELAPSED read the host's clock, so SysTick is the finest
-//! instruction count the guest can see.
+//! board's 25 MHz core clock: one tick per 40 instructions. The other
+//! candidates do not work on QEMU 7.2: the DWT cycle counter reads 0 on
+//! M-profile cores, and semihosting's SYS_CLOCK counts centiseconds of the
+//! host's time (it varies from run to run).
 //!
 //! [`calibrate`] runs a loop of a known number of instructions and returns
 //! how many instructions one tick stands for, so the conversion is measured,
 //! not assumed. The 24-bit counter wraps every 2^24 ticks (about 671 million
 //! instructions); every measured step is far shorter, and differences are
 //! taken modulo 2^24.
+//!
+//! Cross-check: `M4_LAMP_TRACE=1 scripts/m4-lamp.sh` also counts the
+//! instructions of the first case one by one (`qemu -singlestep -d
+//! exec,nochain`); the two agree to within a few hundred instructions, the
+//! cost of the timing calls and the tick granularity.
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
