@@ -84,9 +84,15 @@ if [ ${#missing_packages[@]} -gt 0 ]; then
     fi
     command -v apt-get >/dev/null 2>&1 || skip "missing ${missing_packages[*]} and there is no apt-get"
     log "installing ${missing_packages[*]}"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        "${missing_packages[@]}" >&2; then
-        skip "apt-get install ${missing_packages[*]} failed (no package lists or no network?)"
+    install() {
+        DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y --no-install-recommends \
+            "${missing_packages[@]}" >&2
+    }
+    if ! install; then
+        log "apt-get install failed; refreshing the package lists once"
+        if ! timeout 300 apt-get update -qq >&2 || ! install; then
+            skip "apt-get install ${missing_packages[*]} failed (no package lists or no network?)"
+        fi
     fi
 fi
 if ! qemu-system-arm -machine help 2>/dev/null | grep -q '^mps2-an386 '; then
