@@ -266,10 +266,15 @@ granted_check=$(number "$granted_check")
 signature_check=$(number "$signature_check")
 
 ram_bytes=null
+ram_needed_bytes=null
 lamp_check=null
 goals_met=false
 if [ "$stack_peak" != null ] && [ "$granted_update" != null ] && [ "$granted_check" != null ]; then
     ram_bytes=$((static_ram_bytes + stack_peak))
+    if [ "$heap_arena" != null ] && [ "$heap_used_peak" != null ]; then
+        # What the run really touched: the arena only up to its peak use.
+        ram_needed_bytes=$((static_ram_bytes - heap_arena + heap_used_peak + stack_peak))
+    fi
     lamp_check=$((granted_update + granted_check))
     if [ "$flash_bytes" -le "$flash_bytes_max" ] && [ "$ram_bytes" -le "$ram_bytes_max" ] &&
         [ "$lamp_check" -le "$lamp_check_instructions_max" ]; then
@@ -286,8 +291,8 @@ printf '"m4_header_update_instructions":%s,"m4_command_check_instructions":%s,"m
     "$granted_update" "$granted_check" "$signature_check"
 printf '"instructions_per_case":{%s},' "$instructions"
 printf '"flash":{"vector_table":%s,"text":%s,"rodata":%s,"data":%s},' "$vector_table" "$text" "$rodata" "$data"
-printf '"ram":{"data":%s,"bss":%s,"uninit":%s,"heap_arena":%s,"peak_heap_used":%s,"peak_heap_requested":%s,"peak_stack":%s,"peak_stack_harness":%s},' \
-    "$data" "$bss" "$uninit" "$heap_arena" "$heap_used_peak" "$heap_requested_peak" "$stack_peak" "$stack_harness"
+printf '"ram":{"data":%s,"bss":%s,"uninit":%s,"heap_arena":%s,"peak_heap_used":%s,"peak_heap_requested":%s,"peak_stack":%s,"peak_stack_harness":%s,"needed":%s},' \
+    "$data" "$bss" "$uninit" "$heap_arena" "$heap_used_peak" "$heap_requested_peak" "$stack_peak" "$stack_harness" "$ram_needed_bytes"
 printf '"goals":{"flash_bytes_max":%s,"ram_bytes_max":%s,"lamp_check_instructions_max":%s,"met":%s},' \
     "$flash_bytes_max" "$ram_bytes_max" "$lamp_check_instructions_max" "$goals_met"
 printf '"method":{"machine":"qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -icount shift=0","instructions":"SysTick on the icount virtual clock (25 MHz, 1 ns per instruction), calibrated on a loop of known length","instructions_per_tick":%s,"calibration_ticks":%s,"trace_instructions_granted":%s,"validators":4,"ram":"static .data+.bss+.uninit (heap arena included) plus painted peak stack"}}\n' \
