@@ -500,12 +500,16 @@ impl Replica {
             self.pool.len(),
             self.slots
                 .iter()
-                .map(|(h, s)| (
-                    *h,
+                .map(|(h, s)| format!(
+                    "h{} v{} proposal={:?} prepares={} commits={} prepared={:?} votes={:?}/{:?} cert={}",
+                    h,
                     s.view,
-                    s.proposal.is_some(),
+                    s.proposal.as_ref().map(|p| (p.validated, p.certified)),
                     s.prepares.len(),
                     s.commits.len(),
+                    s.prepared.as_ref().map(|p| p.certificate.view),
+                    s.prepare_vote.map(|v| v.0),
+                    s.commit_vote.map(|v| v.0),
                     s.certificate.is_some()
                 ))
                 .collect::<Vec<_>>(),

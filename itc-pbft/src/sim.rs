@@ -124,6 +124,12 @@ pub struct Scenario {
     /// Give validator `i` a twin: a second replica with the same key.
     /// Both count as Byzantine (the key's weight must stay at most f).
     pub twin_of: Option<usize>,
+    /// Stake bonded by validators (by index) through `Bond` transactions,
+    /// taking effect at the next epoch boundary.
+    pub validator_bonds: Vec<(usize, u64)>,
+    /// Stake bonded by newcomers (client accounts without a replica, so
+    /// silent members of later sets).
+    pub newcomer_bonds: Vec<u64>,
 }
 
 impl Scenario {
@@ -146,6 +152,8 @@ impl Scenario {
             block_transactions_max: 4,
             epoch_length: 1_000,
             twin_of: None,
+            validator_bonds: Vec::new(),
+            newcomer_bonds: Vec::new(),
         }
     }
 }
@@ -165,6 +173,8 @@ pub struct SimReport {
     pub restarts: u64,
     /// Virtual time at the end, ms.
     pub end_ms: u64,
+    /// Committed blocks after which the validator set changed.
+    pub validator_set_changes: u64,
 }
 
 /// An invariant violation, with the virtual time it happened.
@@ -253,6 +263,7 @@ impl Simulation {
             epoch_length: scenario.epoch_length,
             accounts: clients
                 .iter()
+                .chain(keypairs.iter())
                 .map(|c| GenesisAccount {
                     public_key: c.public(),
                     balance: 1_000_000,
@@ -282,6 +293,34 @@ impl Simulation {
                 Payload::Transfer {
                     to,
                     amount: Amount(rng.range(1, 100)),
+                },
+            ));
+            nonces[c] += 1;
+        }
+        for (i, amount) in &scenario.validator_bonds {
+            let nonce = transactions
+                .iter()
+                .filter(|tx| tx.sender == keypairs[*i].public())
+                .count() as u64;
+            transactions.push(Transaction::new_signed(
+                &keypairs[*i],
+                ChainId(SIM_CHAIN_ID),
+                nonce,
+                Amount(1),
+                Payload::Bond {
+                    amount: Amount(*amount),
+                },
+            ));
+        }
+        for (c, amount) in scenario.newcomer_bonds.iter().enumerate() {
+            let c = c % clients.len();
+            transactions.push(Transaction::new_signed(
+                &clients[c],
+                ChainId(SIM_CHAIN_ID),
+                nonces[c],
+                Amount(1),
+                Payload::Bond {
+                    amount: Amount(*amount),
                 },
             ));
             nonces[c] += 1;
@@ -634,6 +673,10 @@ impl Simulation {
             let height = decision.block.header.height as usize;
             if height == self.chain.len() + 1 && self.honest(i) {
                 self.chain.push(decision.block.header.hash());
+                let header = &decision.block.header;
+                if header.next_validator_set_hash != header.validator_set_hash {
+                    self.report.validator_set_changes += 1;
+                }
                 for tx in &decision.block.transactions {
                     let hash = tx.hash();
                     if !self.submitted.contains(&hash) {
