@@ -76,7 +76,18 @@ pub struct DagConfig {
     /// Collect storage writes for [`Tangle::take_writes`] (see
     /// [`Tangle::restore`]); off by default.
     pub persist: bool,
+    /// Consensus parameter (identical on all validators): an anchor at
+    /// height `H` is invalid if its new cone approves a transaction confirmed
+    /// below `H - anchor_depth_max` ([`ConfirmError::TooDeep`]). Pruning keeps
+    /// the ids of everything confirmed in the last `anchor_depth_max`
+    /// anchors, so every node decides this the same way. Must exceed
+    /// [`TipParams::below_max_depth`], so honest (non-lazy) tips never trip it.
+    pub anchor_depth_max: u64,
 }
+
+/// Default [`DagConfig::anchor_depth_max`]: five anchors beyond the default
+/// below-max-depth.
+pub const ANCHOR_DEPTH_MAX_DEFAULT: u64 = 20;
 
 impl DagConfig {
     /// Defaults for `chain_id`.
@@ -87,6 +98,7 @@ impl DagConfig {
             tips: TipParams::default(),
             transactions_max: STORE_TRANSACTIONS_MAX,
             persist: false,
+            anchor_depth_max: ANCHOR_DEPTH_MAX_DEFAULT,
         }
     }
 }
@@ -134,9 +146,22 @@ pub enum ConfirmError {
         /// Missing ids (sorted).
         missing: Vec<Hash>,
     },
-    /// The cone is larger than [`CONFIRMATION_CONE_MAX`].
+    /// The cone is larger than [`CONFIRMATION_CONE_MAX`]: the anchor is invalid.
     #[error("cone larger than the maximum")]
     ConeTooLarge,
+    /// A transaction of the new cone approves one confirmed more than
+    /// [`DagConfig::anchor_depth_max`] anchors below this one: the anchor is
+    /// invalid (honest proposers never anchor such lazy transactions, and
+    /// nodes may have pruned the parent, so they could not agree on the cone).
+    #[error("cone approves a transaction confirmed at height {parent_height}, too deep")]
+    TooDeep {
+        /// The approving transaction.
+        transaction: Hash,
+        /// Its too-old parent.
+        parent: Hash,
+        /// Height at which the parent was confirmed.
+        parent_height: u64,
+    },
     /// The tangle changed since the confirmation was computed.
     #[error("confirmation computed on an older state")]
     Stale,
@@ -926,14 +951,29 @@ impl Tangle {
                 let record = self.slot(slot);
                 if let Some(parent) = record.parent(next) {
                     top.1 += 1;
-                    let Some(&p) = self.index.get(&parent) else {
-                        debug_assert!(
-                            self.entry_points.contains_key(&parent),
-                            "solid parents are known"
-                        );
-                        continue;
+                    let parent_height = match self.index.get(&parent) {
+                        Some(&p) => match self.slot(p).confirmed {
+                            0 => None,
+                            confirmed => Some(confirmed),
+                        },
+                        None => {
+                            let height = self.entry_points.get(&parent);
+                            debug_assert!(height.is_some(), "solid parents are known");
+                            height.copied()
+                        }
                     };
-                    if self.slot(p).confirmed == 0 && visited.insert(p) {
+                    if let Some(parent_height) = parent_height {
+                        if parent_height.saturating_add(self.config.anchor_depth_max) < height {
+                            return Err(ConfirmError::TooDeep {
+                                transaction: record.id,
+                                parent,
+                                parent_height,
+                            });
+                        }
+                        continue;
+                    }
+                    let p = self.index[&parent];
+                    if visited.insert(p) {
                         if visited.len() > CONFIRMATION_CONE_MAX {
                             return Err(ConfirmError::ConeTooLarge);
                         }
@@ -1072,7 +1112,16 @@ impl Tangle {
             }
             Err(ConfirmError::NotSolid { missing }) => {
                 for id in &missing {
-                    self.request(*id, RequestKind::Anchor);
+                    if let Some(kind) = self.requested.get_mut(id) {
+                        // Asked before (maybe lost): upgrade and ask again.
+                        *kind = RequestKind::Anchor;
+                        if self.outbox.len() >= REQUESTS_MAX {
+                            self.outbox.pop_front();
+                        }
+                        self.outbox.push_back(*id);
+                    } else {
+                        self.request(*id, RequestKind::Anchor);
+                    }
                 }
                 Err(ConfirmError::NotSolid { missing })
             }
@@ -1249,6 +1298,23 @@ impl Tangle {
         }
         for id in &self.fallback {
             keep_point(id, &self.index, &self.slots);
+        }
+        // Tombstones: every id confirmed within the last `anchor_depth_max`
+        // anchors, so a late approval of one is recognised as confirmed
+        // (not re-fetched as new) by every node alike.
+        let recent =
+            |h: u64| h > 0 && h.saturating_add(self.config.anchor_depth_max) > self.latest_height;
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(r) = slot {
+                if forget[i] && r.confirmed > 0 && recent(r.confirmed) {
+                    entry_points.insert(r.id, r.confirmed);
+                }
+            }
+        }
+        for (id, h) in &self.entry_points {
+            if recent(*h) {
+                entry_points.insert(*id, *h);
+            }
         }
         let mut removed = 0;
         for (i, dropped) in forget.iter().enumerate() {

@@ -315,7 +315,11 @@ fn replayed_transactions_are_refused_or_ignored() {
     )
     .unwrap();
     let mut now = 0;
-    let last = 2 + itc_dag::tangle::FALLBACK_TIPS_MAX as u64 + 2;
+    let keep = node
+        .config()
+        .anchor_depth_max
+        .max(itc_dag::tangle::FALLBACK_TIPS_MAX as u64);
+    let last = 2 + keep + 2;
     for height in 2..=last {
         now += 1000;
         issue(&mut node, &key(9), height, data(height), now, height);
@@ -334,21 +338,76 @@ fn replayed_transactions_are_refused_or_ignored() {
     }
     node.prune(last);
     assert_eq!(node.status(&pay.id()), TxStatus::Unknown);
-    // Re-attached on its original (genesis) parents, it is accepted as a new
-    // arrival, but the sequence window ignores it at confirmation.
+    // Re-attached on its original (signed) parents, it is stored again but
+    // approves only deep history: lazy, never selected, and an anchor naming
+    // it is invalid on every node.
     node.attach(pay.clone(), now, &level0).unwrap();
-    let confirmation = node
-        .compute_confirmation(
-            &DagAnchor {
-                tips: vec![pay.id()],
-            },
-            last + 1,
-        )
-        .unwrap();
-    assert_eq!(
-        confirmation.ignored().map(|(_, r)| r).collect::<Vec<_>>(),
-        vec![IgnoredReason::SequenceReused]
-    );
-    node.apply_confirmation(confirmation).unwrap();
+    assert!(!node.is_tip(&pay.id()));
+    let anchor = DagAnchor {
+        tips: vec![pay.id()],
+    };
+    assert!(matches!(
+        node.compute_confirmation(&anchor, last + 1),
+        Err(ConfirmError::TooDeep { .. })
+    ));
     assert_eq!(node.ledger().balance(&bob), Amount(30));
+}
+
+/// A late transaction approving history confirmed long ago: a node that
+/// pruned that history and a node that kept everything reach the same
+/// verdict (the anchor is invalid), so they never disagree on a cone.
+#[test]
+fn late_approval_of_deep_history_is_judged_alike_by_pruned_and_archival_nodes() {
+    let mut pruned = Tangle::new(config_without_pow());
+    let mut archival = Tangle::new(config_without_pow());
+    let old = issue(&mut archival, &key(1), 0, data(0), 0, 0);
+    let old_sibling = issue(&mut archival, &key(2), 0, data(1), 0, 1);
+    for tx in [&old, &old_sibling] {
+        pruned.attach(tx.clone(), 0, &level0).unwrap();
+    }
+    let depth = archival.config().anchor_depth_max;
+    let mut now = 0;
+    for height in 1..=depth + 3 {
+        now += 1_000;
+        let tx = issue(&mut archival, &key(10), height, data(height), now, height);
+        pruned.attach(tx, now, &level0).unwrap();
+        let anchor = archival.propose_anchor(now);
+        archival.confirm(&anchor, height).unwrap();
+        pruned.confirm(&anchor, height).unwrap();
+        pruned.prune(height);
+    }
+    assert_eq!(pruned.status(&old.id()), TxStatus::Unknown);
+    let mut parents = vec![old.id(), old_sibling.id()];
+    parents.sort();
+    let late = make(&key(66), parents, 0, data(66), 0);
+    archival.attach(late.clone(), now, &level0).unwrap();
+    pruned.attach(late.clone(), now, &level0).unwrap();
+    let anchor = DagAnchor {
+        tips: vec![late.id()],
+    };
+    let height = depth + 4;
+    assert!(matches!(
+        archival.compute_confirmation(&anchor, height),
+        Err(ConfirmError::TooDeep { .. })
+    ));
+    // The pruned node fetches what it lacks from the archival one until it
+    // can judge; it must reach the same verdict, not a different cone.
+    let verdict = loop {
+        match pruned.confirm(&anchor, height) {
+            Err(ConfirmError::NotSolid { .. }) => {
+                while let Some(id) = pruned.poll_request() {
+                    let tx = archival.get(&id).expect("archival node has it");
+                    match pruned.attach(tx, now, &level0) {
+                        Ok(_) | Err(AttachError::Duplicate) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(verdict, Err(ConfirmError::TooDeep { .. })),
+        "{verdict:?}"
+    );
 }
