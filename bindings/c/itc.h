@@ -22,6 +22,10 @@ typedef struct ItcTransaction ItcTransaction;
 typedef struct ItcLightClient ItcLightClient;
 typedef struct ItcLamp ItcLamp;
 typedef struct ItcDevChain ItcDevChain;
+typedef struct ItcDagTransaction ItcDagTransaction;
+
+// Most parents a DAG transaction approves.
+#define ITC_DAG_PARENTS_MAX 8
 
 // Most accounts a dev chain's genesis may fund through the C ABI.
 #define ITC_DEV_CHAIN_ACCOUNTS_MAX 1024
@@ -74,6 +78,9 @@ enum ItcStatus
   ITC_STATUS_PROOF_REJECTED = 10,
   // A dev chain refused a block because a transaction is invalid.
   ITC_STATUS_TRANSACTION_REJECTED = 11,
+  // Proof of work was not found within the iteration bound; call again
+  // to resume.
+  ITC_STATUS_POW_EXHAUSTED = 12,
   // A bug in the library (a panic was caught). Please report it.
   ITC_STATUS_INTERNAL = 99,
 };
@@ -315,6 +322,138 @@ const char *itc_last_error_message(void);
 //
 // Thread safety: safe from any thread.
 const char *itc_status_name(int32_t status);
+
+// Build and sign a DAG transaction carrying a data record (at most 1024
+// bytes), approving `parent_count` (2..=8) parents given as ids of
+// [`ITC_HASH_LEN`] bytes back to back. The nonce is 0: run
+// [`itc_dag_transaction_solve_pow`] before sending.
+//
+// # Safety
+// `issuer` must be a live key pair handle; `parents` must point to
+// `parent_count * ITC_HASH_LEN` readable bytes; `record` to `record_len`;
+// `out` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_new_data(const ItcKeypair *issuer,
+                                       uint32_t chain_id,
+                                       const uint8_t *parents,
+                                       size_t parent_count,
+                                       uint64_t sequence,
+                                       const uint8_t *record,
+                                       size_t record_len,
+                                       ItcDagTransaction **out);
+
+// Build and sign a DAG micro-transfer of `amount` (more than zero) to
+// `to`; otherwise as [`itc_dag_transaction_new_data`].
+//
+// # Safety
+// As [`itc_dag_transaction_new_data`]; `to` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_new_transfer(const ItcKeypair *issuer,
+                                           uint32_t chain_id,
+                                           const uint8_t *parents,
+                                           size_t parent_count,
+                                           uint64_t sequence,
+                                           const uint8_t *to,
+                                           uint64_t amount,
+                                           ItcDagTransaction **out);
+
+// Build and sign a DAG command (at most 256 bytes) for `device`;
+// otherwise as [`itc_dag_transaction_new_data`].
+//
+// # Safety
+// As [`itc_dag_transaction_new_data`]; `device` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes, `command` to `command_len`.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_new_command(const ItcKeypair *issuer,
+                                          uint32_t chain_id,
+                                          const uint8_t *parents,
+                                          size_t parent_count,
+                                          uint64_t sequence,
+                                          const uint8_t *device,
+                                          const uint8_t *command,
+                                          size_t command_len,
+                                          ItcDagTransaction **out);
+
+// Proof-of-work bits the default rules require from an issuer at
+// `security_level` (0..=3) with `recent` transactions in the current window.
+//
+// # Safety
+// `out_bits` must be writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_required_pow_bits(uint8_t security_level, uint32_t recent, uint32_t *out_bits);
+
+// Search nonces from the current one for at least `bits` leading zero
+// bits of work, trying at most `iterations_max`; on success write the
+// nonce. `ITC_STATUS_POW_EXHAUSTED` if the budget ran out (the nonce then
+// points past the last one tried, so calling again resumes).
+//
+// # Safety
+// `transaction` must be a live handle; `out_nonce` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_dag_transaction_solve_pow(const ItcDagTransaction *transaction,
+                                        uint32_t bits,
+                                        uint64_t iterations_max,
+                                        uint64_t *out_nonce);
+
+// Leading zero bits of the transaction's current proof-of-work value.
+//
+// # Safety
+// `transaction` must be a live handle; `out_bits` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_pow_bits(const ItcDagTransaction *transaction, uint32_t *out_bits);
+
+// The transaction's id ([`ITC_HASH_LEN`] bytes; it changes with the nonce).
+//
+// # Safety
+// `transaction` must be a live handle; `out_id` must point to
+// [`ITC_HASH_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_id(const ItcDagTransaction *transaction, uint8_t *out_id);
+
+// The canonical encoding, into a caller buffer.
+//
+// # Safety
+// `transaction` must be a live handle; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_encode(const ItcDagTransaction *transaction,
+                                     uint8_t *out,
+                                     size_t capacity,
+                                     size_t *written);
+
+// Decode canonical bytes (strict); neither signature nor work is checked.
+//
+// # Safety
+// `bytes` must point to `len` readable bytes; `out` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_decode(const uint8_t *bytes, size_t len, ItcDagTransaction **out);
+
+// `ITC_STATUS_OK` if the issuer's signature verifies, else
+// `ITC_STATUS_INVALID_SIGNATURE` or `ITC_STATUS_INVALID_PUBLIC_KEY`.
+//
+// # Safety
+// `transaction` must be a live handle.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_verify_signature(const ItcDagTransaction *transaction);
+
+// Free a DAG transaction handle. Null is a no-op.
+//
+// # Safety
+// `transaction` must be null or a live handle from this library.
+//
+// Thread safety: must not run concurrently with any use of the handle.
+ItcStatus itc_dag_transaction_free(ItcDagTransaction *transaction);
 
 // Start a dev chain with `validator_count` simulated validators,
 // `account_count` funded accounts (`account_keys` holds `account_count`

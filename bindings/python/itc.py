@@ -524,6 +524,8 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits() != 31075:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_default_trust_options() != 35349:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_pairing_signature() != 2530:
@@ -531,6 +533,32 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_func_sign_command() != 65167:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_verify() != 27310:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() != 20301:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_encode() != 57179:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_id() != 14691:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_issuer() != 40671:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_nonce() != 40828:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_parents() != 12555:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_payload() != 11605:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits() != 42288:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_sequence() != 56759:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow() != 33384:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature() != 10555:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 45381:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_balance() != 39995:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -649,6 +677,9 @@ _UniffiLib.ffi_itc_ffi_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_itc_ffi_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_itc_ffi_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.restype = ctypes.c_uint16
@@ -661,6 +692,45 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_sign_command.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_verify.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_encode.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_encode.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_id.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_issuer.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_issuer.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_nonce.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_nonce.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_parents.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_parents.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_payload.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_payload.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_sequence.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_sequence.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_balance.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_balance.restype = ctypes.c_uint16
@@ -793,6 +863,12 @@ _UniffiLib.uniffi_itc_ffi_checksum_constructor_transaction_decode.restype = ctyp
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_transaction_new_signed.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_transaction_new_signed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_fn_func_dag_required_pow_bits.argtypes = (
+    ctypes.c_uint8,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_dag_required_pow_bits.restype = ctypes.c_uint32
 _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -822,6 +898,77 @@ _UniffiLib.uniffi_itc_ffi_fn_func_verify.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_verify.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_chain_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_chain_id.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_encode.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_encode.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_issuer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_issuer.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_nonce.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_nonce.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_parents.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_parents.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_payload.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_payload.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_pow_bits.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_pow_bits.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_sequence.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_sequence.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_solve_pow.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_solve_pow.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_verify_signature.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_verify_signature.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_decode.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_decode.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_balance.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1087,6 +1234,16 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_transaction_new_signed.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_transaction_new_signed.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_clone_dagtransaction.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_clone_dagtransaction.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_free_dagtransaction.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_free_dagtransaction.restype = None
 _UniffiLib.uniffi_itc_ffi_fn_clone_devchain.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1373,6 +1530,204 @@ class _UniffiFfiConverterTypeTrustOptions(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterUInt64.write(value.trust_period_ms, buf)
         _UniffiFfiConverterUInt64.write(value.clock_drift_ms, buf)
+
+
+
+
+
+
+class DagPayload:
+    """
+    What a DAG transaction carries.
+"""
+    def __init__(self):
+        raise RuntimeError("DagPayload cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class DATA:
+        """
+        An opaque data record (a reading), at most 1024 bytes.
+"""
+        
+        def __init__(self, record:bytes):
+            self.record = record
+            
+            """
+        The record.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "DagPayload.DATA(record={})".format(self.record)
+        def __eq__(self, other):
+            if not isinstance(other, DagPayload):
+                return NotImplemented
+            if not other.is_DATA():
+                return False
+            if self.record != other.record:
+                return False
+            return True
+
+    @dataclass
+    class TRANSFER:
+        """
+        A micro-transfer of DAG balance to `to` (32-byte key), more than zero.
+"""
+        
+        def __init__(self, to:bytes, amount:int):
+            self.to = to
+            
+            """
+        Receiver.
+"""
+        
+            self.amount = amount
+            
+            """
+        Amount in base units.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "DagPayload.TRANSFER(to={}, amount={})".format(self.to, self.amount)
+        def __eq__(self, other):
+            if not isinstance(other, DagPayload):
+                return NotImplemented
+            if not other.is_TRANSFER():
+                return False
+            if self.to != other.to:
+                return False
+            if self.amount != other.amount:
+                return False
+            return True
+
+    @dataclass
+    class COMMAND:
+        """
+        A command for a device, at most 256 bytes.
+"""
+        
+        def __init__(self, device:bytes, command:bytes):
+            self.device = device
+            
+            """
+        The device addressed (32-byte key).
+"""
+        
+            self.command = command
+            
+            """
+        The command bytes (product-defined).
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "DagPayload.COMMAND(device={}, command={})".format(self.device, self.command)
+        def __eq__(self, other):
+            if not isinstance(other, DagPayload):
+                return NotImplemented
+            if not other.is_COMMAND():
+                return False
+            if self.device != other.device:
+                return False
+            if self.command != other.command:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_DATA(self) -> bool:
+        return isinstance(self, DagPayload.DATA)
+    def is_data(self) -> bool:
+        return isinstance(self, DagPayload.DATA)
+    def is_TRANSFER(self) -> bool:
+        return isinstance(self, DagPayload.TRANSFER)
+    def is_transfer(self) -> bool:
+        return isinstance(self, DagPayload.TRANSFER)
+    def is_COMMAND(self) -> bool:
+        return isinstance(self, DagPayload.COMMAND)
+    def is_command(self) -> bool:
+        return isinstance(self, DagPayload.COMMAND)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+DagPayload.DATA = type("DagPayload.DATA", (DagPayload.DATA, DagPayload,), {})  # type: ignore
+DagPayload.TRANSFER = type("DagPayload.TRANSFER", (DagPayload.TRANSFER, DagPayload,), {})  # type: ignore
+DagPayload.COMMAND = type("DagPayload.COMMAND", (DagPayload.COMMAND, DagPayload,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeDagPayload(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DagPayload.DATA(
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        if variant == 2:
+            return DagPayload.TRANSFER(
+                _UniffiFfiConverterBytes.read(buf),
+                _UniffiFfiConverterUInt64.read(buf),
+            )
+        if variant == 3:
+            return DagPayload.COMMAND(
+                _UniffiFfiConverterBytes.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_DATA():
+            _UniffiFfiConverterBytes.check_lower(value.record)
+            return
+        if value.is_TRANSFER():
+            _UniffiFfiConverterBytes.check_lower(value.to)
+            _UniffiFfiConverterUInt64.check_lower(value.amount)
+            return
+        if value.is_COMMAND():
+            _UniffiFfiConverterBytes.check_lower(value.device)
+            _UniffiFfiConverterBytes.check_lower(value.command)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_DATA():
+            buf.write_i32(1)
+            _UniffiFfiConverterBytes.write(value.record, buf)
+        if value.is_TRANSFER():
+            buf.write_i32(2)
+            _UniffiFfiConverterBytes.write(value.to, buf)
+            _UniffiFfiConverterUInt64.write(value.amount, buf)
+        if value.is_COMMAND():
+            buf.write_i32(3)
+            _UniffiFfiConverterBytes.write(value.device, buf)
+            _UniffiFfiConverterBytes.write(value.command, buf)
+
+
 
 
 
@@ -1722,6 +2077,21 @@ class ItcError:  # type: ignore
         def __repr__(self):
             return "ItcError.TransactionRejected({})".format(str(self))
     _UniffiTempItcError.TransactionRejected = TransactionRejected # type: ignore
+    class PowExhausted(_UniffiTempItcError):
+        """
+        Proof of work was not found within the iteration bound (call again
+        to resume from where the search stopped).
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "ItcError.PowExhausted({})".format(str(self))
+    _UniffiTempItcError.PowExhausted = PowExhausted # type: ignore
     class Randomness(_UniffiTempItcError):
         """
         The operating system's random number generator failed.
@@ -1798,10 +2168,14 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 11:
-            return ItcError.Randomness(
+            return ItcError.PowExhausted(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 12:
+            return ItcError.Randomness(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 13:
             return ItcError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -1835,6 +2209,9 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, ItcError.TransactionRejected):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, ItcError.PowExhausted):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, ItcError.Randomness):
@@ -1874,11 +2251,14 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
         if isinstance(value, ItcError.TransactionRejected):
             buf.write_i32(10)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.Randomness):
+        if isinstance(value, ItcError.PowExhausted):
             buf.write_i32(11)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.Internal):
+        if isinstance(value, ItcError.Randomness):
             buf.write_i32(12)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.Internal):
+            buf.write_i32(13)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
@@ -2761,6 +3141,402 @@ class _UniffiFfiConverterTypeUpdateVerdict(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
+
+class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBytes.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBytes.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBytes.read(buf) for i in range(count)
+        ]
+
+
+class DagTransactionProtocol(typing.Protocol):
+    """
+    A DAG side-chain transaction. Its proof-of-work nonce changes only
+    through [`DagTransaction::solve_pow`].
+"""
+    
+    def chain_id(self, ) -> int:
+        """
+        The network id.
+"""
+        raise NotImplementedError
+    def encode(self, ) -> bytes:
+        """
+        The canonical encoding.
+"""
+        raise NotImplementedError
+    def id(self, ) -> bytes:
+        """
+        The transaction's id (32 bytes; changes with the nonce).
+"""
+        raise NotImplementedError
+    def issuer(self, ) -> bytes:
+        """
+        The issuer's public key.
+"""
+        raise NotImplementedError
+    def nonce(self, ) -> int:
+        """
+        The proof-of-work nonce.
+"""
+        raise NotImplementedError
+    def parents(self, ) -> typing.List[bytes]:
+        """
+        The approved parents, in canonical (ascending) order.
+"""
+        raise NotImplementedError
+    def payload(self, ) -> DagPayload:
+        """
+        What it carries.
+
+        # Errors
+        [`ItcError::Internal`] for a payload kind newer than the bindings.
+"""
+        raise NotImplementedError
+    def pow_bits(self, ) -> int:
+        """
+        Leading zero bits of the current proof-of-work value.
+"""
+        raise NotImplementedError
+    def sequence(self, ) -> int:
+        """
+        The issuer's sequence number.
+"""
+        raise NotImplementedError
+    def solve_pow(self, bits: int,iterations_max: int) -> int:
+        """
+        Search nonces, from the current one, for a proof of work of at least
+        `bits` leading zero bits, trying at most `iterations_max`; returns
+        the nonce found.
+
+        # Errors
+        [`ItcError::PowExhausted`] if the budget ran out; the nonce then
+        points past the last one tried, so calling again resumes.
+"""
+        raise NotImplementedError
+    def verify_signature(self, ) -> None:
+        """
+        Check the issuer's signature.
+
+        # Errors
+        [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+"""
+        raise NotImplementedError
+
+class DagTransaction(DagTransactionProtocol):
+    """
+    A DAG side-chain transaction. Its proof-of-work nonce changes only
+    through [`DagTransaction::solve_pow`].
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def decode(cls, bytes: bytes) -> DagTransaction:
+        """
+        Decode canonical bytes (strict). Neither signature nor work is
+        checked.
+
+        # Errors
+        [`ItcError::Decode`].
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDagTransaction.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_decode,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def new_signed(cls, issuer: Keypair,chain_id: int,parents: typing.List[bytes],sequence: int,payload: DagPayload) -> DagTransaction:
+        """
+        Build and sign a DAG transaction approving `parents` (2..=8 ids of
+        32 bytes; sorted and deduplicated here), with nonce 0. Run
+        [`DagTransaction::solve_pow`] before sending.
+
+        # Errors
+        [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+"""
+        
+        _UniffiFfiConverterTypeKeypair.check_lower(issuer)
+
+        _UniffiFfiConverterUInt32.check_lower(chain_id)
+
+        _UniffiFfiConverterSequenceBytes.check_lower(parents)
+
+        _UniffiFfiConverterUInt64.check_lower(sequence)
+
+        _UniffiFfiConverterTypeDagPayload.check_lower(payload)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeKeypair.lower(issuer),
+            _UniffiFfiConverterUInt32.lower(chain_id),
+            _UniffiFfiConverterSequenceBytes.lower(parents),
+            _UniffiFfiConverterUInt64.lower(sequence),
+            _UniffiFfiConverterTypeDagPayload.lower(payload),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDagTransaction.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_free_dagtransaction, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_clone_dagtransaction, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def chain_id(self, ) -> int:
+        """
+        The network id.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_chain_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def encode(self, ) -> bytes:
+        """
+        The canonical encoding.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_encode,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def id(self, ) -> bytes:
+        """
+        The transaction's id (32 bytes; changes with the nonce).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def issuer(self, ) -> bytes:
+        """
+        The issuer's public key.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_issuer,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def nonce(self, ) -> int:
+        """
+        The proof-of-work nonce.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_nonce,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def parents(self, ) -> typing.List[bytes]:
+        """
+        The approved parents, in canonical (ascending) order.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_parents,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def payload(self, ) -> DagPayload:
+        """
+        What it carries.
+
+        # Errors
+        [`ItcError::Internal`] for a payload kind newer than the bindings.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDagPayload.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_payload,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def pow_bits(self, ) -> int:
+        """
+        Leading zero bits of the current proof-of-work value.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_pow_bits,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def sequence(self, ) -> int:
+        """
+        The issuer's sequence number.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_sequence,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def solve_pow(self, bits: int,iterations_max: int) -> int:
+        """
+        Search nonces, from the current one, for a proof of work of at least
+        `bits` leading zero bits, trying at most `iterations_max`; returns
+        the nonce found.
+
+        # Errors
+        [`ItcError::PowExhausted`] if the budget ran out; the nonce then
+        points past the last one tried, so calling again resumes.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(bits)
+
+        _UniffiFfiConverterUInt64.check_lower(iterations_max)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(bits),
+            _UniffiFfiConverterUInt64.lower(iterations_max),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_solve_pow,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_signature(self, ) -> None:
+        """
+        Check the issuer's signature.
+
+        # Errors
+        [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_verify_signature,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeDagTransaction:
+    @staticmethod
+    def lift(value: int) -> DagTransaction:
+        return DagTransaction._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: DagTransaction):
+        if not isinstance(value, DagTransaction):
+            raise TypeError("Expected DagTransaction instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: DagTransaction) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> DagTransaction:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: DagTransaction, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
 
 
 class TransactionProtocol(typing.Protocol):
@@ -4377,6 +5153,31 @@ class _UniffiFfiConverterSequenceTypeFundedAccount(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeFundedAccount.read(buf) for i in range(count)
         ]
+def dag_required_pow_bits(security_level: int,recent: int) -> int:
+    """
+    Proof-of-work bits the network's default rules require from an issuer
+    at `security_level` (0..=3) that had `recent` transactions accepted in
+    the current window.
+
+    # Errors
+    [`ItcError::InvalidArgument`] for a level above 3.
+"""
+    
+    _UniffiFfiConverterUInt8.check_lower(security_level)
+
+    _UniffiFfiConverterUInt32.check_lower(recent)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterUInt8.lower(security_level),
+        _UniffiFfiConverterUInt32.lower(recent),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_dag_required_pow_bits,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def default_trust_options() -> TrustOptions:
     """
     Two weeks of trust and ten seconds of clock drift.
@@ -4490,6 +5291,7 @@ def verify(public_key: bytes,domain: SigningDomain,chain_id: int,message: bytes,
 
 __all__ = [
     "InternalError",
+    "DagPayload",
     "DenyReason",
     "ItcError",
     "LampVerdict",
@@ -4500,10 +5302,13 @@ __all__ = [
     "FundedAccount",
     "GrantInfo",
     "TrustOptions",
+    "dag_required_pow_bits",
     "default_trust_options",
     "pairing_signature",
     "sign_command",
     "verify",
+    "DagTransaction",
+    "DagTransactionProtocol",
     "Transaction",
     "TransactionProtocol",
     "DevChain",

@@ -594,6 +594,369 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * A DAG side-chain transaction. Its proof-of-work nonce changes only
+ * through [`DagTransaction::solve_pow`].
+ */
+public protocol DagTransactionProtocol: AnyObject, Sendable {
+    
+    /**
+     * The network id.
+     */
+    func chainId()  -> UInt32
+    
+    /**
+     * The canonical encoding.
+     */
+    func encode()  -> Data
+    
+    /**
+     * The transaction's id (32 bytes; changes with the nonce).
+     */
+    func id()  -> Data
+    
+    /**
+     * The issuer's public key.
+     */
+    func issuer()  -> Data
+    
+    /**
+     * The proof-of-work nonce.
+     */
+    func nonce()  -> UInt64
+    
+    /**
+     * The approved parents, in canonical (ascending) order.
+     */
+    func parents()  -> [Data]
+    
+    /**
+     * What it carries.
+     *
+     * # Errors
+     * [`ItcError::Internal`] for a payload kind newer than the bindings.
+     */
+    func payload() throws  -> DagPayload
+    
+    /**
+     * Leading zero bits of the current proof-of-work value.
+     */
+    func powBits()  -> UInt32
+    
+    /**
+     * The issuer's sequence number.
+     */
+    func sequence()  -> UInt64
+    
+    /**
+     * Search nonces, from the current one, for a proof of work of at least
+     * `bits` leading zero bits, trying at most `iterations_max`; returns
+     * the nonce found.
+     *
+     * # Errors
+     * [`ItcError::PowExhausted`] if the budget ran out; the nonce then
+     * points past the last one tried, so calling again resumes.
+     */
+    func solvePow(bits: UInt32, iterationsMax: UInt64) throws  -> UInt64
+    
+    /**
+     * Check the issuer's signature.
+     *
+     * # Errors
+     * [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+     */
+    func verifySignature() throws 
+    
+}
+/**
+ * A DAG side-chain transaction. Its proof-of-work nonce changes only
+ * through [`DagTransaction::solve_pow`].
+ */
+open class DagTransaction: DagTransactionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_itc_ffi_fn_clone_dagtransaction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_itc_ffi_fn_free_dagtransaction(handle, $0) }
+    }
+
+    
+    /**
+     * Decode canonical bytes (strict). Neither signature nor work is
+     * checked.
+     *
+     * # Errors
+     * [`ItcError::Decode`].
+     */
+public static func decode(bytes: Data)throws  -> DagTransaction  {
+    return try  FfiConverterTypeDagTransaction_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_constructor_dagtransaction_decode(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Build and sign a DAG transaction approving `parents` (2..=8 ids of
+     * 32 bytes; sorted and deduplicated here), with nonce 0. Run
+     * [`DagTransaction::solve_pow`] before sending.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+     */
+public static func newSigned(issuer: Keypair, chainId: UInt32, parents: [Data], sequence: UInt64, payload: DagPayload)throws  -> DagTransaction  {
+    return try  FfiConverterTypeDagTransaction_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed(
+        FfiConverterTypeKeypair_lower(issuer),
+        FfiConverterUInt32.lower(chainId),
+        FfiConverterSequenceData.lower(parents),
+        FfiConverterUInt64.lower(sequence),
+        FfiConverterTypeDagPayload_lower(payload),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The network id.
+     */
+open func chainId() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_chain_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The canonical encoding.
+     */
+open func encode() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_encode(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The transaction's id (32 bytes; changes with the nonce).
+     */
+open func id() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The issuer's public key.
+     */
+open func issuer() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_issuer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The proof-of-work nonce.
+     */
+open func nonce() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_nonce(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The approved parents, in canonical (ascending) order.
+     */
+open func parents() -> [Data]  {
+    return try!  FfiConverterSequenceData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_parents(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What it carries.
+     *
+     * # Errors
+     * [`ItcError::Internal`] for a payload kind newer than the bindings.
+     */
+open func payload()throws  -> DagPayload  {
+    return try  FfiConverterTypeDagPayload_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_payload(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Leading zero bits of the current proof-of-work value.
+     */
+open func powBits() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_pow_bits(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The issuer's sequence number.
+     */
+open func sequence() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_sequence(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Search nonces, from the current one, for a proof of work of at least
+     * `bits` leading zero bits, trying at most `iterations_max`; returns
+     * the nonce found.
+     *
+     * # Errors
+     * [`ItcError::PowExhausted`] if the budget ran out; the nonce then
+     * points past the last one tried, so calling again resumes.
+     */
+open func solvePow(bits: UInt32, iterationsMax: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_solve_pow(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(bits),
+        FfiConverterUInt64.lower(iterationsMax),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Check the issuer's signature.
+     *
+     * # Errors
+     * [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+     */
+open func verifySignature()throws   {try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_dagtransaction_verify_signature(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDagTransaction: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DagTransaction
+
+    public static func lift(_ handle: UInt64) throws -> DagTransaction {
+        return DagTransaction(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DagTransaction) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DagTransaction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DagTransaction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDagTransaction_lift(_ handle: UInt64) throws -> DagTransaction {
+    return try FfiConverterTypeDagTransaction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDagTransaction_lower(_ value: DagTransaction) -> UInt64 {
+    return FfiConverterTypeDagTransaction.lower(value)
+}
+
+
+
+
+
+
+/**
  * A single-process development chain (see the module docs).
  */
 public protocol DevChainProtocol: AnyObject, Sendable {
@@ -2387,6 +2750,117 @@ public func FfiConverterTypeTrustOptions_lower(_ value: TrustOptions) -> RustBuf
 
 
 /**
+ * What a DAG transaction carries.
+ */
+
+public enum DagPayload: Equatable, Hashable {
+    
+    /**
+     * An opaque data record (a reading), at most 1024 bytes.
+     */
+    case data(
+        /**
+         * The record.
+         */record: Data
+    )
+    /**
+     * A micro-transfer of DAG balance to `to` (32-byte key), more than zero.
+     */
+    case transfer(
+        /**
+         * Receiver.
+         */to: Data, 
+        /**
+         * Amount in base units.
+         */amount: UInt64
+    )
+    /**
+     * A command for a device, at most 256 bytes.
+     */
+    case command(
+        /**
+         * The device addressed (32-byte key).
+         */device: Data, 
+        /**
+         * The command bytes (product-defined).
+         */command: Data
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DagPayload: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDagPayload: FfiConverterRustBuffer {
+    typealias SwiftType = DagPayload
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DagPayload {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .data(record: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 2: return .transfer(to: try FfiConverterData.read(from: &buf), amount: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 3: return .command(device: try FfiConverterData.read(from: &buf), command: try FfiConverterData.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DagPayload, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .data(record):
+            writeInt(&buf, Int32(1))
+            FfiConverterData.write(record, into: &buf)
+            
+        
+        case let .transfer(to,amount):
+            writeInt(&buf, Int32(2))
+            FfiConverterData.write(to, into: &buf)
+            FfiConverterUInt64.write(amount, into: &buf)
+            
+        
+        case let .command(device,command):
+            writeInt(&buf, Int32(3))
+            FfiConverterData.write(device, into: &buf)
+            FfiConverterData.write(command, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDagPayload_lift(_ buf: RustBuffer) throws -> DagPayload {
+    return try FfiConverterTypeDagPayload.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDagPayload_lower(_ value: DagPayload) -> RustBuffer {
+    return FfiConverterTypeDagPayload.lower(value)
+}
+
+
+
+/**
  * Why the lamp refused a command.
  */
 
@@ -2644,6 +3118,15 @@ enum ItcError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * Proof of work was not found within the iteration bound (call again
+     * to resume from where the search stopped).
+     */
+    case PowExhausted(
+        /**
+         * The solver's explanation.
+         */reason: String
+    )
+    /**
      * The operating system's random number generator failed.
      */
     case Randomness(
@@ -2714,10 +3197,13 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
         case 10: return .TransactionRejected(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .Randomness(
+        case 11: return .PowExhausted(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .Internal(
+        case 12: return .Randomness(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 13: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -2780,13 +3266,18 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Randomness(reason):
+        case let .PowExhausted(reason):
             writeInt(&buf, Int32(11))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Randomness(reason):
             writeInt(&buf, Int32(12))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -3393,6 +3884,31 @@ fileprivate struct FfiConverterOptionTypeGrantInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeTransaction: FfiConverterRustBuffer {
     typealias SwiftType = [Transaction]
 
@@ -3438,6 +3954,23 @@ fileprivate struct FfiConverterSequenceTypeFundedAccount: FfiConverterRustBuffer
         }
         return seq
     }
+}
+/**
+ * Proof-of-work bits the network's default rules require from an issuer
+ * at `security_level` (0..=3) that had `recent` transactions accepted in
+ * the current window.
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] for a level above 3.
+ */
+public func dagRequiredPowBits(securityLevel: UInt8, recent: UInt32)throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_dag_required_pow_bits(
+        FfiConverterUInt8.lower(securityLevel),
+        FfiConverterUInt32.lower(recent),uniffiCallStatus
+    )
+})
 }
 /**
  * Verify a domain- and chain-bound signature strictly.
@@ -3522,6 +4055,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_itc_ffi_checksum_func_dag_required_pow_bits() != 31075) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_func_verify() != 27310) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3532,6 +4068,39 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_func_pairing_signature() != 2530) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() != 20301) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_encode() != 57179) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_id() != 14691) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_issuer() != 40671) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_nonce() != 40828) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_parents() != 12555) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_payload() != 11605) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits() != 42288) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_sequence() != 56759) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow() != 33384) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature() != 10555) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_balance() != 39995) {
@@ -3640,6 +4209,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_transaction_verify_signature() != 58484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 45381) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_devchain_new() != 29619) {

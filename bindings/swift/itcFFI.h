@@ -243,6 +243,81 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DAGTRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DAGTRANSACTION
+uint64_t uniffi_itc_ffi_fn_clone_dagtransaction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_DAGTRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_DAGTRANSACTION
+void uniffi_itc_ffi_fn_free_dagtransaction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_DAGTRANSACTION_DECODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_DAGTRANSACTION_DECODE
+uint64_t uniffi_itc_ffi_fn_constructor_dagtransaction_decode(RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_DAGTRANSACTION_NEW_SIGNED
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_DAGTRANSACTION_NEW_SIGNED
+uint64_t uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed(uint64_t issuer, uint32_t chain_id, RustBuffer parents, uint64_t sequence, RustBuffer payload, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_CHAIN_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_CHAIN_ID
+uint32_t uniffi_itc_ffi_fn_method_dagtransaction_chain_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_ENCODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_ENCODE
+RustBuffer uniffi_itc_ffi_fn_method_dagtransaction_encode(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_ID
+RustBuffer uniffi_itc_ffi_fn_method_dagtransaction_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_ISSUER
+RustBuffer uniffi_itc_ffi_fn_method_dagtransaction_issuer(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_NONCE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_NONCE
+uint64_t uniffi_itc_ffi_fn_method_dagtransaction_nonce(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_PARENTS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_PARENTS
+RustBuffer uniffi_itc_ffi_fn_method_dagtransaction_parents(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_PAYLOAD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_PAYLOAD
+RustBuffer uniffi_itc_ffi_fn_method_dagtransaction_payload(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_POW_BITS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_POW_BITS
+uint32_t uniffi_itc_ffi_fn_method_dagtransaction_pow_bits(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_SEQUENCE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_SEQUENCE
+uint64_t uniffi_itc_ffi_fn_method_dagtransaction_sequence(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_SOLVE_POW
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_SOLVE_POW
+uint64_t uniffi_itc_ffi_fn_method_dagtransaction_solve_pow(uint64_t ptr, uint32_t bits, uint64_t iterations_max, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_VERIFY_SIGNATURE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DAGTRANSACTION_VERIFY_SIGNATURE
+void uniffi_itc_ffi_fn_method_dagtransaction_verify_signature(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DEVCHAIN
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DEVCHAIN
 uint64_t uniffi_itc_ffi_fn_clone_devchain(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -512,6 +587,11 @@ RustBuffer uniffi_itc_ffi_fn_method_transaction_signature(uint64_t ptr, RustCall
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_TRANSACTION_VERIFY_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_TRANSACTION_VERIFY_SIGNATURE
 void uniffi_itc_ffi_fn_method_transaction_verify_signature(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DAG_REQUIRED_POW_BITS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DAG_REQUIRED_POW_BITS
+uint32_t uniffi_itc_ffi_fn_func_dag_required_pow_bits(uint8_t security_level, uint32_t recent, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_VERIFY
@@ -795,6 +875,12 @@ void ffi_itc_ffi_rust_future_free_void(uint64_t handle
 void ffi_itc_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DAG_REQUIRED_POW_BITS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DAG_REQUIRED_POW_BITS
+uint16_t uniffi_itc_ffi_checksum_func_dag_required_pow_bits(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_VERIFY
 uint16_t uniffi_itc_ffi_checksum_func_verify(void
@@ -816,6 +902,72 @@ uint16_t uniffi_itc_ffi_checksum_func_sign_command(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_PAIRING_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_PAIRING_SIGNATURE
 uint16_t uniffi_itc_ffi_checksum_func_pairing_signature(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_CHAIN_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_CHAIN_ID
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_chain_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_ENCODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_ENCODE
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_encode(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_ID
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_ISSUER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_ISSUER
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_issuer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_NONCE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_NONCE
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_nonce(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_PARENTS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_PARENTS
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_parents(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_PAYLOAD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_PAYLOAD
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_payload(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_POW_BITS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_POW_BITS
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_SEQUENCE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_SEQUENCE
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_sequence(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_SOLVE_POW
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_SOLVE_POW
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_VERIFY_SIGNATURE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DAGTRANSACTION_VERIFY_SIGNATURE
+uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature(void
     
 );
 #endif
@@ -1032,6 +1184,18 @@ uint16_t uniffi_itc_ffi_checksum_method_transaction_signature(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_TRANSACTION_VERIFY_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_TRANSACTION_VERIFY_SIGNATURE
 uint16_t uniffi_itc_ffi_checksum_method_transaction_verify_signature(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_DAGTRANSACTION_DECODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_DAGTRANSACTION_DECODE
+uint16_t uniffi_itc_ffi_checksum_constructor_dagtransaction_decode(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_DAGTRANSACTION_NEW_SIGNED
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_DAGTRANSACTION_NEW_SIGNED
+uint16_t uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed(void
     
 );
 #endif

@@ -65,6 +65,13 @@ pub enum ItcError {
         /// The ledger's explanation, naming the transaction.
         reason: String,
     },
+    /// Proof of work was not found within the iteration bound (call again
+    /// to resume from where the search stopped).
+    #[error("proof of work not found: {reason}")]
+    PowExhausted {
+        /// The solver's explanation.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("randomness unavailable: {reason}")]
     Randomness {

@@ -261,3 +261,27 @@ def test_an_invalid_transaction_leaves_the_dev_chain_unchanged():
     with pytest.raises(itc.ItcError.TransactionRejected):
         world.chain.commit_block([bad], 2_000)
     assert world.chain.height() == 0
+
+
+def test_a_dag_transaction_gets_its_work_within_the_bound_and_round_trips():
+    sensor = key(4)
+    parents = [bytes([2] * 32), bytes([1] * 32)]
+    tx = itc.DagTransaction.new_signed(sensor, CHAIN, parents, 0, itc.DagPayload.DATA(record=b"21.5 C"))
+    assert tx.parents() == sorted(parents)
+    bits = itc.dag_required_pow_bits(0, 0)
+    nonce = tx.solve_pow(bits, 1 << 24)
+    assert tx.nonce() == nonce and tx.pow_bits() >= bits
+    back = itc.DagTransaction.decode(tx.encode())
+    back.verify_signature()
+    assert back.id() == tx.id() and back.payload() == itc.DagPayload.DATA(record=b"21.5 C")
+    assert back.issuer() == sensor.public_key()
+
+
+def test_dag_proof_of_work_stops_at_the_iteration_bound():
+    tx = itc.DagTransaction.new_signed(
+        key(4), CHAIN, [bytes([1] * 32), bytes([2] * 32)], 0, itc.DagPayload.TRANSFER(to=bytes(32), amount=5)
+    )
+    with pytest.raises(itc.ItcError.PowExhausted):
+        tx.solve_pow(40, 100)
+    with pytest.raises(itc.ItcError.InvalidArgument):
+        itc.DagTransaction.new_signed(key(4), CHAIN, [bytes([1] * 32)], 0, itc.DagPayload.DATA(record=b""))

@@ -25,6 +25,7 @@
 //!   may be used from several threads at once, but not freed while in use.
 //!   Each function states its own rule.
 
+pub mod dag;
 pub mod dev_chain;
 pub mod keys;
 pub mod light_client;
@@ -66,6 +67,9 @@ pub enum ItcStatus {
     ProofRejected = 10,
     /// A dev chain refused a block because a transaction is invalid.
     TransactionRejected = 11,
+    /// Proof of work was not found within the iteration bound; call again
+    /// to resume.
+    PowExhausted = 12,
     /// A bug in the library (a panic was caught). Please report it.
     Internal = 99,
 }
@@ -85,6 +89,7 @@ impl ItcError {
             ItcError::BootstrapRejected { .. } => ItcStatus::BootstrapRejected,
             ItcError::ProofRejected { .. } => ItcStatus::ProofRejected,
             ItcError::TransactionRejected { .. } => ItcStatus::TransactionRejected,
+            ItcError::PowExhausted { .. } => ItcStatus::PowExhausted,
             ItcError::Internal { .. } => ItcStatus::Internal,
         }
     }
@@ -154,6 +159,7 @@ pub extern "C" fn itc_status_name(status: i32) -> *const c_char {
         9 => c"bootstrap rejected",
         10 => c"proof rejected",
         11 => c"transaction rejected",
+        12 => c"proof of work exhausted",
         99 => c"internal error",
         _ => c"unknown status",
     };

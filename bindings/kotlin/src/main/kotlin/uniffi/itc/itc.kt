@@ -675,6 +675,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_itc_ffi_checksum_func_dag_required_pow_bits(
+    ): Int
     external fun uniffi_itc_ffi_checksum_func_verify(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_default_trust_options(
@@ -682,6 +684,28 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_itc_ffi_checksum_func_sign_command(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_pairing_signature(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_chain_id(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_encode(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_id(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_issuer(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_nonce(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_parents(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_payload(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_sequence(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_balance(
     ): Int
@@ -755,6 +779,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_transaction_verify_signature(
     ): Int
+    external fun uniffi_itc_ffi_checksum_constructor_dagtransaction_decode(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed(
+    ): Int
     external fun uniffi_itc_ffi_checksum_constructor_devchain_new(
     ): Int
     external fun uniffi_itc_ffi_checksum_constructor_keypair_from_seed(
@@ -791,6 +819,36 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_itc_ffi_fn_clone_dagtransaction(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_free_dagtransaction(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_constructor_dagtransaction_decode(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed(`issuer`: Long,`chainId`: Int,`parents`: RustBuffer.ByValue,`sequence`: Long,`payload`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_chain_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_encode(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_issuer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_nonce(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_parents(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_payload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_pow_bits(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_sequence(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_solve_pow(`ptr`: Long,`bits`: Int,`iterationsMax`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_dagtransaction_verify_signature(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_itc_ffi_fn_clone_devchain(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_free_devchain(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -899,6 +957,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_transaction_verify_signature(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_itc_ffi_fn_func_dag_required_pow_bits(`securityLevel`: Byte,`recent`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
     external fun uniffi_itc_ffi_fn_func_verify(`publicKey`: RustBuffer.ByValue,`domain`: RustBuffer.ByValue,`chainId`: Int,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_itc_ffi_fn_func_default_trust_options(uniffi_out_err: UniffiRustCallStatus, 
@@ -1026,6 +1086,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits() and 0xFFFF) != 31075) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_func_verify() and 0xFFFF) != 27310) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1036,6 +1099,39 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_func_pairing_signature() and 0xFFFF) != 2530) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() and 0xFFFF) != 20301) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_encode() and 0xFFFF) != 57179) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_id() and 0xFFFF) != 14691) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_issuer() and 0xFFFF) != 40671) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_nonce() and 0xFFFF) != 40828) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_parents() and 0xFFFF) != 12555) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_payload() and 0xFFFF) != 11605) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_pow_bits() and 0xFFFF) != 42288) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_sequence() and 0xFFFF) != 56759) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_solve_pow() and 0xFFFF) != 33384) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature() and 0xFFFF) != 10555) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_balance() and 0xFFFF) != 39995) {
@@ -1144,6 +1240,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_transaction_verify_signature() and 0xFFFF) != 58484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() and 0xFFFF) != 62113) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() and 0xFFFF) != 45381) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_devchain_new() and 0xFFFF) != 29619) {
@@ -1500,6 +1602,556 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A DAG side-chain transaction. Its proof-of-work nonce changes only
+ * through [`DagTransaction::solve_pow`].
+ */
+public interface DagTransactionInterface {
+    
+    /**
+     * The network id.
+     */
+    fun `chainId`(): kotlin.UInt
+    
+    /**
+     * The canonical encoding.
+     */
+    fun `encode`(): kotlin.ByteArray
+    
+    /**
+     * The transaction's id (32 bytes; changes with the nonce).
+     */
+    fun `id`(): kotlin.ByteArray
+    
+    /**
+     * The issuer's public key.
+     */
+    fun `issuer`(): kotlin.ByteArray
+    
+    /**
+     * The proof-of-work nonce.
+     */
+    fun `nonce`(): kotlin.ULong
+    
+    /**
+     * The approved parents, in canonical (ascending) order.
+     */
+    fun `parents`(): List<kotlin.ByteArray>
+    
+    /**
+     * What it carries.
+     *
+     * # Errors
+     * [`ItcError::Internal`] for a payload kind newer than the bindings.
+     */
+    fun `payload`(): DagPayload
+    
+    /**
+     * Leading zero bits of the current proof-of-work value.
+     */
+    fun `powBits`(): kotlin.UInt
+    
+    /**
+     * The issuer's sequence number.
+     */
+    fun `sequence`(): kotlin.ULong
+    
+    /**
+     * Search nonces, from the current one, for a proof of work of at least
+     * `bits` leading zero bits, trying at most `iterations_max`; returns
+     * the nonce found.
+     *
+     * # Errors
+     * [`ItcError::PowExhausted`] if the budget ran out; the nonce then
+     * points past the last one tried, so calling again resumes.
+     */
+    fun `solvePow`(`bits`: kotlin.UInt, `iterationsMax`: kotlin.ULong): kotlin.ULong
+    
+    /**
+     * Check the issuer's signature.
+     *
+     * # Errors
+     * [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+     */
+    fun `verifySignature`()
+    
+    companion object
+}
+
+/**
+ * A DAG side-chain transaction. Its proof-of-work nonce changes only
+ * through [`DagTransaction::solve_pow`].
+ */
+open class DagTransaction: Disposable, AutoCloseable, DagTransactionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_itc_ffi_fn_free_dagtransaction(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_itc_ffi_fn_clone_dagtransaction(handle, status)
+        }
+    }
+
+    
+    /**
+     * The network id.
+     */override fun `chainId`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_chain_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The canonical encoding.
+     */override fun `encode`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_encode(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The transaction's id (32 bytes; changes with the nonce).
+     */override fun `id`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The issuer's public key.
+     */override fun `issuer`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_issuer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The proof-of-work nonce.
+     */override fun `nonce`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_nonce(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The approved parents, in canonical (ascending) order.
+     */override fun `parents`(): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_parents(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * What it carries.
+     *
+     * # Errors
+     * [`ItcError::Internal`] for a payload kind newer than the bindings.
+     */
+    @Throws(ItcException::class)override fun `payload`(): DagPayload {
+            return FfiConverterTypeDagPayload.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_payload(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Leading zero bits of the current proof-of-work value.
+     */override fun `powBits`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_pow_bits(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The issuer's sequence number.
+     */override fun `sequence`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_sequence(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Search nonces, from the current one, for a proof of work of at least
+     * `bits` leading zero bits, trying at most `iterations_max`; returns
+     * the nonce found.
+     *
+     * # Errors
+     * [`ItcError::PowExhausted`] if the budget ran out; the nonce then
+     * points past the last one tried, so calling again resumes.
+     */
+    @Throws(ItcException::class)override fun `solvePow`(`bits`: kotlin.UInt, `iterationsMax`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_solve_pow(
+        it,
+        
+        FfiConverterUInt.lower(`bits`),
+        FfiConverterULong.lower(`iterationsMax`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Check the issuer's signature.
+     *
+     * # Errors
+     * [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
+     */
+    @Throws(ItcException::class)override fun `verifySignature`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_verify_signature(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decode canonical bytes (strict). Neither signature nor work is
+     * checked.
+     *
+     * # Errors
+     * [`ItcError::Decode`].
+     */
+    @Throws(ItcException::class) fun `decode`(`bytes`: kotlin.ByteArray): DagTransaction {
+            return FfiConverterTypeDagTransaction.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_decode(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Build and sign a DAG transaction approving `parents` (2..=8 ids of
+     * 32 bytes; sorted and deduplicated here), with nonce 0. Run
+     * [`DagTransaction::solve_pow`] before sending.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+     */
+    @Throws(ItcException::class) fun `newSigned`(`issuer`: Keypair, `chainId`: kotlin.UInt, `parents`: List<kotlin.ByteArray>, `sequence`: kotlin.ULong, `payload`: DagPayload): DagTransaction {
+            return FfiConverterTypeDagTransaction.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed(
+    
+        
+        FfiConverterTypeKeypair.lower(`issuer`),
+        FfiConverterUInt.lower(`chainId`),
+        FfiConverterSequenceByteArray.lower(`parents`),
+        FfiConverterULong.lower(`sequence`),
+        FfiConverterTypeDagPayload.lower(`payload`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDagTransaction: FfiConverter<DagTransaction, Long> {
+    override fun lower(value: DagTransaction): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DagTransaction {
+        return DagTransaction(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DagTransaction {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DagTransaction) = 8UL
+
+    override fun write(value: DagTransaction, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -4059,6 +4711,148 @@ public object FfiConverterTypeTrustOptions: FfiConverterRustBuffer<TrustOptions>
 
 
 /**
+ * What a DAG transaction carries.
+ */
+sealed class DagPayload {
+    
+    /**
+     * An opaque data record (a reading), at most 1024 bytes.
+     */
+    data class Data(
+        /**
+         * The record.
+         */
+        val `record`: kotlin.ByteArray) : DagPayload()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A micro-transfer of DAG balance to `to` (32-byte key), more than zero.
+     */
+    data class Transfer(
+        /**
+         * Receiver.
+         */
+        val `to`: kotlin.ByteArray, 
+        /**
+         * Amount in base units.
+         */
+        val `amount`: kotlin.ULong) : DagPayload()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A command for a device, at most 256 bytes.
+     */
+    data class Command(
+        /**
+         * The device addressed (32-byte key).
+         */
+        val `device`: kotlin.ByteArray, 
+        /**
+         * The command bytes (product-defined).
+         */
+        val `command`: kotlin.ByteArray) : DagPayload()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDagPayload : FfiConverterRustBuffer<DagPayload>{
+    override fun read(buf: ByteBuffer): DagPayload {
+        return when(buf.getInt()) {
+            1 -> DagPayload.Data(
+                FfiConverterByteArray.read(buf),
+                )
+            2 -> DagPayload.Transfer(
+                FfiConverterByteArray.read(buf),
+                FfiConverterULong.read(buf),
+                )
+            3 -> DagPayload.Command(
+                FfiConverterByteArray.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DagPayload): ULong = when(value) {
+        is DagPayload.Data -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`record`)
+            )
+        }
+        is DagPayload.Transfer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`to`)
+                + FfiConverterULong.allocationSize(value.`amount`)
+            )
+        }
+        is DagPayload.Command -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`device`)
+                + FfiConverterByteArray.allocationSize(value.`command`)
+            )
+        }
+    }
+
+    override fun write(value: DagPayload, buf: ByteBuffer) {
+        when(value) {
+            is DagPayload.Data -> {
+                buf.putInt(1)
+                FfiConverterByteArray.write(value.`record`, buf)
+                Unit
+            }
+            is DagPayload.Transfer -> {
+                buf.putInt(2)
+                FfiConverterByteArray.write(value.`to`, buf)
+                FfiConverterULong.write(value.`amount`, buf)
+                Unit
+            }
+            is DagPayload.Command -> {
+                buf.putInt(3)
+                FfiConverterByteArray.write(value.`device`, buf)
+                FfiConverterByteArray.write(value.`command`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Why the lamp refused a command.
  */
 
@@ -4281,6 +5075,21 @@ sealed class ItcException: kotlin.Exception() {
     }
     
     /**
+     * Proof of work was not found within the iteration bound (call again
+     * to resume from where the search stopped).
+     */
+    class PowExhausted(
+        
+        /**
+         * The solver's explanation.
+         */
+        val `reason`: kotlin.String
+        ) : ItcException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * The operating system's random number generator failed.
      */
     class Randomness(
@@ -4353,10 +5162,13 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             10 -> ItcException.TransactionRejected(
                 FfiConverterString.read(buf),
                 )
-            11 -> ItcException.Randomness(
+            11 -> ItcException.PowExhausted(
                 FfiConverterString.read(buf),
                 )
-            12 -> ItcException.Internal(
+            12 -> ItcException.Randomness(
+                FfiConverterString.read(buf),
+                )
+            13 -> ItcException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4409,6 +5221,11 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is ItcException.TransactionRejected -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is ItcException.PowExhausted -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -4476,13 +5293,18 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.Randomness -> {
+            is ItcException.PowExhausted -> {
                 buf.putInt(11)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.Internal -> {
+            is ItcException.Randomness -> {
                 buf.putInt(12)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.Internal -> {
+                buf.putInt(13)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -5186,6 +6008,34 @@ public object FfiConverterOptionalTypeGrantInfo: FfiConverterRustBuffer<GrantInf
 /**
  * @suppress
  */
+public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ByteArray> {
+        val len = buf.getInt()
+        return List<kotlin.ByteArray>(len) {
+            FfiConverterByteArray.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ByteArray>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterByteArray.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ByteArray>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterByteArray.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeTransaction: FfiConverterRustBuffer<List<Transaction>> {
     override fun read(buf: ByteBuffer): List<Transaction> {
         val len = buf.getInt()
@@ -5235,6 +6085,27 @@ public object FfiConverterSequenceTypeFundedAccount: FfiConverterRustBuffer<List
         }
     }
 }
+        /**
+         * Proof-of-work bits the network's default rules require from an issuer
+         * at `security_level` (0..=3) that had `recent` transactions accepted in
+         * the current window.
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] for a level above 3.
+         */
+    @Throws(ItcException::class) fun `dagRequiredPowBits`(`securityLevel`: kotlin.UByte, `recent`: kotlin.UInt): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_dag_required_pow_bits(
+    
+        
+        FfiConverterUByte.lower(`securityLevel`),
+        FfiConverterUInt.lower(`recent`),_status)
+}
+    )
+    }
+    
+
         /**
          * Verify a domain- and chain-bound signature strictly.
          *
