@@ -18,6 +18,12 @@
 //!   are not enough non-lazy tips;
 //! * **non-lazy** otherwise: selected preferentially.
 //!
+//! The indexes are computed when a transaction becomes solid, from its
+//! parents (a confirmed parent counts with its confirmation height); tips
+//! in the pool are recomputed from their parents after every anchor. Deeper
+//! transactions keep the values they had, which only ever understate them,
+//! so a stale value can make a transaction look lazier, never fresher.
+//!
 //! A tip leaves the pool after it has been approved more than
 //! `references_max` times, after `age_max_ms`, when it turns lazy, when its
 //! issuer has more than `per_issuer_max` newer tips in the pool (tip spam from
