@@ -103,8 +103,11 @@ pub struct SignedCommand {
     /// Against replay: must exceed the last counter the device accepted.
     /// [`Lamp`] keeps one counter for all senders, so senders that share a
     /// device use a value that grows across senders, such as their clock in
-    /// milliseconds; a caller that wants one counter per sender keeps them
-    /// itself and passes the sender's to [`check_command`].
+    /// milliseconds, and [`Lamp`] refuses a counter further ahead of its own
+    /// clock than [`TrustOptions::clock_drift_ms`] (else one sender could
+    /// send `u64::MAX` and lock every other sender out for good); a caller
+    /// that wants one counter per sender keeps them itself and passes the
+    /// sender's to [`check_command`].
     pub counter: u64,
     /// The grantee's signature over [`SignedCommand::signing_bytes`].
     pub signature: Signature,
@@ -268,6 +271,11 @@ pub enum DenyReason {
     /// The grant lacks a permission bit the action needs.
     #[error("insufficient permission")]
     InsufficientPermission,
+    /// The counter is further ahead of the device's clock than the allowed
+    /// clock drift ([`Lamp`] only: its counter is shared by every sender, so
+    /// one sender jumping it far ahead would lock everyone else out).
+    #[error("command counter is in the future")]
+    CounterFromFuture,
 }
 
 impl DenyReason {
@@ -285,6 +293,7 @@ impl DenyReason {
             DenyReason::Revoked => 9,
             DenyReason::Expired => 10,
             DenyReason::InsufficientPermission => 11,
+            DenyReason::CounterFromFuture => 12,
         }
     }
 }
@@ -429,8 +438,11 @@ impl Lamp {
 
     /// Handle a command: first adopt `update` if one came with it and it
     /// verifies (a failed update is ignored; the proofs then no longer match
-    /// the trusted header), then [`check_command`]; on
-    /// [`LampVerdict::Allowed`] remember the counter.
+    /// the trusted header), then [`check_command`]; a command it allows is
+    /// still refused ([`DenyReason::CounterFromFuture`]) if its counter is
+    /// more than the clock drift ahead of `now_ms`, because the counter is
+    /// shared by every sender. On [`LampVerdict::Allowed`] remember the
+    /// counter.
     pub fn handle(
         &mut self,
         now_ms: u64,
@@ -450,6 +462,9 @@ impl Lamp {
             proof,
         );
         if let LampVerdict::Allowed { new_counter } = verdict {
+            if new_counter > now_ms.saturating_add(self.options.clock_drift_ms) {
+                return LampVerdict::Denied(DenyReason::CounterFromFuture);
+            }
             self.last_counter = new_counter;
         }
         verdict

@@ -4,8 +4,16 @@
 //! the weight is faulty. When a light client meets two such headers (from two
 //! peers, or a peer contradicting its trusted header), [`detect_fork`] checks
 //! both and returns [`ForkEvidence`] naming every validator whose commit
-//! signature is valid on both: each of them equivocated, and the evidence
-//! convinces anyone ([`ForkEvidence::verify`]) without trusting the client.
+//! signature is valid on both in the *same view*: each of them equivocated,
+//! and the evidence convinces anyone ([`ForkEvidence::verify`]) without
+//! trusting the client.
+//!
+//! Commits at one height in different views are not equivocation: PBFT lets
+//! an honest replica commit block A in view `v`, see A fail to gather a
+//! quorum everywhere, and after a view change commit block B in view `v + 1`.
+//! Such a fork comes from more than a third of faulty weight lying in the
+//! view change, which two certificates alone cannot attribute, so no one is
+//! named.
 
 use crate::trusted::TrustedState;
 use crate::update::{
@@ -35,9 +43,14 @@ pub enum ForkError {
     /// The second header is not validly certified.
     #[error("second header invalid: {0}")]
     SecondInvalid(InvalidReason),
-    /// A named double signer's signature does not verify on both headers.
-    #[error("named validator did not sign both headers")]
+    /// A named double signer's signature does not verify on both headers,
+    /// or the certificates are from different views.
+    #[error("named validator did not sign both headers in one view")]
     NotADoubleSigner,
+    /// The evidence names no double signer, so on its own it proves nothing
+    /// (its certificates are not checked against any validator set).
+    #[error("evidence names no double signer")]
+    NoDoubleSigner,
 }
 
 /// Two conflicting certified headers at one height, and who signed both.
@@ -51,9 +64,11 @@ pub struct ForkEvidence {
     pub second_header: BlockHeader,
     /// Its certificate.
     pub second_certificate: CommitCertificate,
-    /// Validators with valid commit signatures on both, ascending. Empty when
-    /// the two signing sets share no signer, which means one of the headers
-    /// comes from a set the client never trusted (a long-range attack).
+    /// Validators with valid commit signatures on both in one view,
+    /// ascending. Empty when the certificates are from different views (see
+    /// the module documentation), or when the two signing sets share no
+    /// signer, which means one of the headers comes from a set the client
+    /// never trusted (a long-range attack).
     pub double_signers: Vec<PublicKey>,
 }
 
@@ -81,10 +96,12 @@ pub fn detect_fork(
     }
     certified(trusted, first).map_err(ForkError::FirstInvalid)?;
     certified(trusted, second).map_err(ForkError::SecondInvalid)?;
+    let same_view = first.certificate.view == second.certificate.view;
     let double_signers = first
         .certificate
         .signatures
         .iter()
+        .filter(|_| same_view)
         .filter(|signature| {
             signed_both(
                 &signature.validator,
@@ -128,8 +145,10 @@ fn valid_signature_in(validator: &PublicKey, certificate: &CommitCertificate) ->
 
 impl ForkEvidence {
     /// Check the evidence on its own: two different headers of one chain at
-    /// one height, certificates bound to them, and every named validator's
-    /// signature valid on both. Needs no validator set.
+    /// one height, certificates bound to them and from one view, at least
+    /// one named validator, and every named validator's signature valid on
+    /// both. Needs no validator set, and so proves only that the named keys
+    /// equivocated: evidence naming nobody proves nothing and is refused.
     ///
     /// # Errors
     /// [`ForkError`] naming what does not hold.
@@ -154,7 +173,13 @@ impl ForkEvidence {
         if !bound(&self.second_header, &self.second_certificate) {
             return Err(ForkError::SecondInvalid(InvalidReason::CertificateMismatch));
         }
-        if self.double_signers.windows(2).any(|w| w[0] >= w[1]) {
+        if self.double_signers.is_empty() {
+            return Err(ForkError::NoDoubleSigner);
+        }
+        // Signatures from two views are no equivocation (module docs).
+        if self.first_certificate.view != self.second_certificate.view
+            || self.double_signers.windows(2).any(|w| w[0] >= w[1])
+        {
             return Err(ForkError::NotADoubleSigner);
         }
         for validator in &self.double_signers {

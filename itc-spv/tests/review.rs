@@ -1,0 +1,206 @@
+//! Adversarial review of itc-spv: each test pins down an attack on the light
+//! client (or a boundary an attack would probe) and the answer it must get.
+
+mod common;
+
+use common::*;
+use itc_core::hash::Hash;
+use itc_core::keys::Keypair;
+use itc_core::types::{CommitCertificate, Permissions};
+use itc_spv::{
+    check_command, detect_fork, DenyReason, ForkError, ForkEvidence, Lamp, LampConfig, LampVerdict,
+    SignedCommand,
+};
+
+const FRESHNESS_MS: u64 = 60_000;
+
+fn config(chain: &LedgerChain) -> LampConfig {
+    LampConfig {
+        device: chain.lamp.public(),
+        freshness_ms: FRESHNESS_MS,
+    }
+}
+
+fn command(sender: &Keypair, chain: &LedgerChain, counter: u64) -> SignedCommand {
+    SignedCommand::new_signed(
+        sender,
+        CHAIN,
+        chain.lamp.public(),
+        Permissions::SWITCH,
+        counter,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Fork evidence
+// ---------------------------------------------------------------------------
+
+/// PBFT lets an honest replica send a commit for block A in view v (A then
+/// fails to commit everywhere) and, after a view change whose new-view
+/// certificate does not carry A, a commit for block B at the same height in
+/// view v + 1 (itc-pbft's replica signs a new commit whenever its last one is
+/// from an older view). Two commits at one height in *different* views are
+/// therefore not equivocation, and evidence must not name their signers.
+#[test]
+fn commits_in_different_views_name_no_double_signer() {
+    let v = Validators::four(1);
+    let chain = synthetic_chain(3, |_| &v);
+    let trusted = trust(&chain[0]);
+    let mut later_view = chain[2].clone();
+    later_view.header.state_root = Hash([9; 32]);
+    later_view.header.view = 1;
+    later_view.certificate = certify(&later_view.header, &v.all());
+    assert_eq!(later_view.certificate.view, 1);
+    assert_eq!(chain[2].certificate.view, 0);
+
+    let evidence = detect_fork(&trusted, &chain[2], &later_view).unwrap();
+    assert!(
+        evidence.double_signers.is_empty(),
+        "validators blamed for commits in different views: {:?}",
+        evidence.double_signers
+    );
+
+    // Evidence that names them anyway must not verify.
+    let mut blaming = evidence.clone();
+    let mut everyone: Vec<_> = v.keys.iter().map(Keypair::public).collect();
+    everyone.sort();
+    blaming.double_signers = everyone;
+    assert!(blaming.verify().is_err());
+}
+
+/// Same-view equivocation is still named and verifies (the fix must not
+/// lose the real case).
+#[test]
+fn commits_in_one_view_still_name_the_double_signers() {
+    let v = Validators::four(1);
+    let chain = synthetic_chain(3, |_| &v);
+    let trusted = trust(&chain[0]);
+    let mut conflicting = chain[2].clone();
+    conflicting.header.state_root = Hash([9; 32]);
+    conflicting.certificate = certify(&conflicting.header, &v.all());
+    let evidence = detect_fork(&trusted, &chain[2], &conflicting).unwrap();
+    assert_eq!(evidence.double_signers.len(), 4);
+    assert_eq!(evidence.verify(), Ok(()));
+}
+
+/// `ForkEvidence::verify` checks only the named signers' signatures, so
+/// evidence naming nobody would "verify" for any two made-up headers with
+/// empty certificates: a forged fork anyone can produce.
+#[test]
+fn evidence_naming_nobody_does_not_verify() {
+    let v = Validators::four(1);
+    let first = bare_header(5, Hash::ZERO, &v.set, &v.set);
+    let mut second = first.clone();
+    second.state_root = Hash([7; 32]);
+    let unsigned = |header: &itc_core::types::BlockHeader| CommitCertificate {
+        chain_id: CHAIN,
+        height: header.height,
+        view: 0,
+        block_hash: header.hash(),
+        signatures: Vec::new(),
+    };
+    let forged = ForkEvidence {
+        first_certificate: unsigned(&first),
+        first_header: first,
+        second_certificate: unsigned(&second),
+        second_header: second,
+        double_signers: Vec::new(),
+    };
+    assert_eq!(forged.verify(), Err(ForkError::NoDoubleSigner));
+}
+
+// ---------------------------------------------------------------------------
+// The lamp's replay counter
+// ---------------------------------------------------------------------------
+
+/// [`Lamp`] keeps one counter for every sender. A guest with a valid (even
+/// short-lived) grant who sends counter `u64::MAX` would make the lamp
+/// refuse every later command from everyone, the owner included, forever.
+/// Counters are the senders' clocks in milliseconds, so the lamp refuses a
+/// counter further ahead of its own clock than the allowed drift.
+#[test]
+fn a_guest_cannot_burn_the_shared_counter() {
+    let mut chain = LedgerChain::with_granted_lamp(100);
+    let owner = chain.owner.clone();
+    let guest_proof = chain.command_proof();
+    let owner_proof = chain.command_proof_for(&owner.public());
+    let now = time_of(1) + 1;
+    let mut lamp = Lamp::new(config(&chain), OPTIONS, chain.trusted_at(1), 0);
+
+    let burn = command(&chain.guest, &chain, u64::MAX);
+    assert_eq!(
+        lamp.handle(now, None, &burn, &guest_proof),
+        LampVerdict::Denied(DenyReason::CounterFromFuture)
+    );
+    assert_eq!(lamp.last_counter(), 0);
+
+    let on = command(&owner, &chain, now);
+    assert_eq!(
+        lamp.handle(now, None, &on, &owner_proof),
+        LampVerdict::Allowed { new_counter: now }
+    );
+}
+
+#[test]
+fn counter_up_to_the_clock_drift_ahead_is_accepted() {
+    let mut chain = LedgerChain::with_granted_lamp(100);
+    let proof = chain.command_proof();
+    let now = time_of(1) + 1;
+    let limit = now + OPTIONS.clock_drift_ms;
+    let mut lamp = Lamp::new(config(&chain), OPTIONS, chain.trusted_at(1), 0);
+    assert_eq!(
+        lamp.handle(now, None, &command(&chain.guest, &chain, limit + 1), &proof),
+        LampVerdict::Denied(DenyReason::CounterFromFuture)
+    );
+    assert_eq!(
+        lamp.handle(now, None, &command(&chain.guest, &chain, limit), &proof),
+        LampVerdict::Allowed { new_counter: limit }
+    );
+    // An equal counter is a replay, even at the limit.
+    assert_eq!(
+        lamp.handle(now, None, &command(&chain.guest, &chain, limit), &proof),
+        LampVerdict::Denied(DenyReason::ReplayedCounter)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Boundaries an attacker would probe (these hold; kept as regression guards)
+// ---------------------------------------------------------------------------
+
+/// `expiry_height` is the first height at which the grant no longer holds:
+/// a grant expiring at `h + 1` works at trusted height `h`, not at `h + 1`.
+#[test]
+fn grant_expiry_is_exclusive_at_the_trusted_height() {
+    let mut chain = LedgerChain::with_granted_lamp(2);
+    let proof = chain.command_proof();
+    let trusted = chain.trusted_at(1);
+    let now = time_of(1) + 1;
+    let on = command(&chain.guest, &chain, 1);
+    assert_eq!(
+        check_command(&config(&chain), &trusted, 0, now, &on, &proof),
+        LampVerdict::Allowed { new_counter: 1 }
+    );
+    chain.empty_block();
+    let proof = chain.command_proof();
+    let trusted = chain.trusted_at(2);
+    let now = time_of(2) + 1;
+    assert_eq!(
+        check_command(&config(&chain), &trusted, 0, now, &on, &proof),
+        LampVerdict::Denied(DenyReason::Expired)
+    );
+}
+
+/// A proof that names the trusted height but another header's hash (a
+/// sibling fork, or a header the lamp never verified) is refused.
+#[test]
+fn proof_naming_the_trusted_height_with_another_hash_is_refused() {
+    let mut chain = LedgerChain::with_granted_lamp(100);
+    let mut proof = chain.command_proof();
+    proof.header_hash = Hash([1; 32]);
+    let now = time_of(1) + 1;
+    let on = command(&chain.guest, &chain, 1);
+    assert_eq!(
+        check_command(&config(&chain), &chain.trusted_at(1), 0, now, &on, &proof),
+        LampVerdict::Denied(DenyReason::UnknownHeader)
+    );
+}
