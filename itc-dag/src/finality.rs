@@ -270,4 +270,47 @@ mod tests {
         assert_eq!(AnchorCommitment::decode(&anchor.encode()), Ok(anchor));
         assert_eq!(anchor.encode().len(), 113);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn commitment_and_proof_round_trip(
+                leaves in proptest::collection::vec(any::<[u8; 32]>(), 1..40),
+                pick in any::<proptest::sample::Index>(),
+                applied_every in 1usize..4,
+            ) {
+                let ids: Vec<Hash> = leaves.into_iter().map(Hash).collect();
+                let applied: Vec<Hash> = ids.iter().step_by(applied_every).copied().collect();
+                let anchor = AnchorCommitment {
+                    tips_hash: Hash::ZERO,
+                    confirmed_root: merkle::root(&ids),
+                    confirmed_count: ids.len() as u64,
+                    applied_root: merkle::root(&applied),
+                    applied_count: applied.len() as u64,
+                };
+                let i = pick.index(ids.len());
+                let proof = DagFinalityProof {
+                    anchor,
+                    confirmed: merkle::prove(&ids, i).unwrap(),
+                    applied: (i % applied_every == 0)
+                        .then(|| merkle::prove(&applied, i / applied_every).unwrap()),
+                };
+                let bytes = proof.encode();
+                prop_assert_eq!(DagFinalityProof::decode(&bytes).unwrap(), proof.clone());
+                let expected = if i % applied_every == 0 { DagFinality::Applied } else { DagFinality::Confirmed };
+                prop_assert_eq!(proof.verify(&anchor.hash(), &ids[i]), Ok(expected));
+            }
+
+            #[test]
+            fn decoding_arbitrary_proof_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                if let Ok(proof) = DagFinalityProof::decode(&bytes) {
+                    prop_assert_eq!(proof.encode(), bytes);
+                }
+            }
+        }
+    }
 }

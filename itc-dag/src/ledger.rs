@@ -446,6 +446,28 @@ mod tests {
         assert_eq!(DagAccount::decode(&a.encode()), Ok(a));
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn account_round_trips_after_any_sequence_history(
+                balance in any::<u64>(),
+                sequences in proptest::collection::vec(0u64..400, 0..40),
+            ) {
+                let mut account = DagAccount { balance: Amount(balance), ..DagAccount::default() };
+                for s in sequences {
+                    if account.sequences.check(s).is_ok() {
+                        account.sequences.record(s);
+                        prop_assert!(account.sequences.check(s).is_err(), "used twice");
+                    }
+                }
+                prop_assert_eq!(DagAccount::decode(&account.encode()), Ok(account));
+            }
+        }
+    }
+
     #[test]
     fn overspending_transfer_is_ignored_and_changes_nothing() {
         let alice = Keypair::from_seed([1; 32]);

@@ -56,15 +56,45 @@
 //! assert_eq!(proof.verify(&commitment.hash(), &tx.id()), Ok(DagFinality::Applied));
 //! ```
 //!
+//! # Decisions
+//!
+//! * **Balances.** DAG transfers move balance in the DAG's own
+//!   [`DagLedger`], applied only at anchor time in white-flag order, so it is
+//!   a deterministic function of the anchors. Funds enter with
+//!   [`Tangle::credit`]. See [`ledger`] for the rules.
+//! * **Conflicts.** Two transactions with one issuer and sequence number, or
+//!   transfers that overspend, may both sit in the DAG and both be confirmed;
+//!   the first in white-flag order is applied, the others are recorded as
+//!   ignored ([`IgnoredReason`]) and left out of the applied Merkle set.
+//! * **White-flag order.** Post-order depth-first traversal from the anchor's
+//!   tips in ascending id order, parents in their canonical (ascending)
+//!   order, stopping at transactions confirmed by earlier anchors.
+//! * **Proof of work** is anti-spam admission: the base difficulty follows
+//!   the issuer's security level; the rate term is checked on gossip only.
+//!   A transaction fetched because an anchor needs it is checked against the
+//!   base difficulty, so validators that saw different traffic still
+//!   complete the same cones.
+//! * **Depth rule** (consensus): an anchor at height `H` is invalid if its new
+//!   cone approves anything confirmed below `H - anchor_depth_max`. Pruning
+//!   keeps the ids of everything confirmed within that window, so a node that
+//!   pruned and one that did not judge every anchor alike.
+//! * **Sans-IO.** No clock, thread, RNG or storage inside: `now_ms` and seeds
+//!   are arguments; requests for missing transactions come out of
+//!   [`Tangle::poll_request`]; storage writes come out of
+//!   [`Tangle::take_writes`] when [`DagConfig::persist`] is on.
+//!
 //! # Integration notes
 //!
 //! * Headers: `BlockHeader::dag_anchor_root` should become
 //!   [`AnchorCommitment::hash`] (which includes the tips' hash), so that the
 //!   confirmed and applied roots are committed; today it is
-//!   `DagAnchor::hash()`.
-//! * Balances: DAG balances live in [`DagLedger`]; a main-chain "deposit to
-//!   DAG" transaction would call [`DagLedger::credit`] through a ledger hook
-//!   at block application, before the block's anchor is confirmed.
+//!   `DagAnchor::hash()`. itc-spv already verifies that format.
+//! * Balances: a main-chain "deposit to DAG" transaction would call
+//!   [`Tangle::credit`] through a ledger hook at block application, before
+//!   the block's anchor is confirmed; a withdrawal would need the reverse.
+//! * Validators check a proposal with [`Tangle::compute_confirmation`]
+//!   (no state change), vote, and call [`Tangle::apply_confirmation`] on
+//!   commit.
 #![deny(missing_docs)]
 
 pub mod finality;
