@@ -89,6 +89,11 @@
 //! assert_eq!(again.executed_height(), 1);
 //! ```
 //!
+//! # Async driver
+//! [`driver::Driver`] runs a replica over an async [`driver::Transport`], a
+//! [`driver::Timer`] and a storage, with an in-process transport for tests
+//! and demos.
+//!
 //! # Features
 //! * `sim`: the deterministic network simulator ([`sim`]), used by this
 //!   crate's tests, the examples and the benchmark. Set `ITC_SIM_SEEDS=N` to
@@ -97,6 +102,7 @@
 
 pub mod certificate;
 pub mod config;
+pub mod driver;
 pub mod message;
 pub mod persist;
 pub mod ready;
