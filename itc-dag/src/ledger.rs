@@ -140,6 +140,9 @@ impl Decode for DagAccount {
                         "sequence window without its highest",
                     ));
                 }
+                if highest < SEQUENCE_WINDOW - 1 && used >> (highest + 1) != 0 {
+                    return Err(DecodeError::InvalidValue("sequence window below zero"));
+                }
                 SequenceWindow {
                     highest: Some(highest),
                     used,
@@ -432,6 +435,15 @@ mod tests {
         assert_eq!(w.check(1000 - 128), Err(IgnoredReason::SequenceStale));
         assert_eq!(w.check(1000), Err(IgnoredReason::SequenceReused));
         assert_eq!(w.highest(), Some(1000));
+    }
+
+    #[test]
+    fn account_decoding_rejects_sequences_below_zero() {
+        let mut bytes = DagAccount::default().balance.encode();
+        bytes.push(1);
+        bytes.extend_from_slice(&3u64.to_le_bytes());
+        bytes.extend_from_slice(&0b1_0001u128.to_le_bytes());
+        assert!(DagAccount::decode(&bytes).is_err());
     }
 
     #[test]
