@@ -295,7 +295,10 @@ pub struct Replica {
     view_deadline: Option<u64>,
     retransmit_deadline: u64,
     executed_at_last_retransmit: u64,
+    /// Peers asked for blocks this retransmission interval (validators only,
+    /// so bounded by the set).
     asked: BTreeSet<PublicKey>,
+    /// Peers sent blocks or a new view this interval (validators only).
     pushed: BTreeSet<PublicKey>,
     retransmissions: u64,
 
@@ -722,7 +725,11 @@ impl Replica {
     /// once per peer per retransmission interval; the hint may be a lie,
     /// the blocks it sends are verified).
     fn note_behind(&mut self, height: u64, peer: PublicKey) {
-        if peer == self.me || height <= self.executed || !self.asked.insert(peer) {
+        if peer == self.me
+            || height <= self.executed
+            || self.ledger.validators().weight_of(&peer).is_none()
+            || !self.asked.insert(peer)
+        {
             return;
         }
         self.send_now(
@@ -735,7 +742,11 @@ impl Replica {
 
     /// Tell a lagging peer about a block it is still voting on.
     fn push_decision(&mut self, peer: PublicKey, height: u64) {
-        if peer == self.me || !self.decisions.contains_key(&height) || !self.pushed.insert(peer) {
+        if peer == self.me
+            || !self.decisions.contains_key(&height)
+            || self.ledger.validators().weight_of(&peer).is_none()
+            || !self.pushed.insert(peer)
+        {
             return;
         }
         self.serve_state(peer, height);
@@ -1549,6 +1560,7 @@ impl Replica {
             // new view: send it (it is self-certifying), once per interval.
             if vc.view <= self.view
                 && self.status == Status::Normal
+                && self.ledger.validators().weight_of(&vc.signer).is_some()
                 && self.pushed.insert(vc.signer)
             {
                 if let Some(nv) = self
