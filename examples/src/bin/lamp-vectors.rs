@@ -378,6 +378,15 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             expected: LampVerdict::Denied(DenyReason::StaleHeader),
         },
         Case {
+            name: "counter_from_future",
+            what: "the owner's command with a counter beyond the lamp's clock plus drift",
+            now_ms: at(3),
+            update: None,
+            command: chain.command(&keys.owner, at(3) + OPTIONS.clock_drift_ms + 1),
+            proof: owner_proof_3.clone(),
+            expected: LampVerdict::Denied(DenyReason::CounterFromFuture),
+        },
+        Case {
             name: "owner",
             what: "the owner needs no grant",
             now_ms: at(3),
