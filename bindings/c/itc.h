@@ -238,6 +238,19 @@ typedef struct {
   uint8_t granted_by[ITC_PUBLIC_KEY_LEN];
 } ItcGrant;
 
+// A device registration as proven against the trusted header.
+typedef struct {
+  // False if the proof shows the device is not registered; the other
+  // fields are then zero.
+  bool present;
+  // Current owner.
+  uint8_t owner[ITC_PUBLIC_KEY_LEN];
+  // Security level, 0..=3.
+  uint8_t security_level;
+  // Hash of off-chain metadata.
+  uint8_t metadata_hash[ITC_HASH_LEN];
+} ItcDeviceRecord;
+
 // The lamp's decision on a command.
 typedef struct {
   // True if the command may run (the lamp has remembered its counter).
@@ -594,6 +607,37 @@ ItcStatus itc_dev_chain_grant_proof(const ItcDevChain *chain,
                                     size_t capacity,
                                     size_t *written);
 
+// Proof of `device`'s registration (or of its absence) at the latest
+// header.
+//
+// # Safety
+// `chain` must be a live handle; `device` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_device_proof(const ItcDevChain *chain,
+                                     const uint8_t *device,
+                                     uint8_t *out,
+                                     size_t capacity,
+                                     size_t *written);
+
+// Proof that `transaction` is in the block at `height`, into a caller
+// buffer, as [`itc_light_client_verify_transaction`](super::light_client::itc_light_client_verify_transaction)
+// takes it. `ITC_STATUS_INVALID_ARGUMENT` if the block does not hold it.
+//
+// # Safety
+// `chain` and `transaction` must be live handles; `out` null or `capacity`
+// writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_transaction_proof(const ItcDevChain *chain,
+                                          const ItcTransaction *transaction,
+                                          uint64_t height,
+                                          uint8_t *out,
+                                          size_t capacity,
+                                          size_t *written);
+
 // Free a dev chain handle. Null is a no-op.
 //
 // # Safety
@@ -786,6 +830,31 @@ ItcStatus itc_light_client_verify_grant(const ItcLightClient *light_client,
                                         const uint8_t *proof,
                                         size_t proof_len,
                                         ItcGrant *out_grant);
+
+// Hash of the trusted header ([`ITC_HASH_LEN`] bytes).
+//
+// # Safety
+// `light_client` must be a live handle; `out_hash` must point to
+// [`ITC_HASH_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_header_hash(const ItcLightClient *light_client, uint8_t *out_hash);
+
+// Check a state proof of `device`'s registration against the trusted
+// header (a proven absence is success with `present = false`). A proof
+// that does not hold is `ITC_STATUS_PROOF_REJECTED`.
+//
+// # Safety
+// `light_client` must be a live handle; `device` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `proof` to `proof_len`;
+// `out_record` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_verify_device(const ItcLightClient *light_client,
+                                         const uint8_t *device,
+                                         const uint8_t *proof,
+                                         size_t proof_len,
+                                         ItcDeviceRecord *out_record);
 
 // Free a light client handle. Null is a no-op.
 //

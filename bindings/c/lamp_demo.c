@@ -240,6 +240,27 @@ int main(void) {
                                         grant_proof.len, &grant));
     EXPECT(!grant.present, "light client proves the grant is gone");
 
+    Buffer device_proof;
+    ItcDeviceRecord record;
+    CHECK(itc_dev_chain_device_proof(chain, lamp_pk, device_proof.data, sizeof device_proof.data,
+                                     &device_proof.len));
+    CHECK(itc_light_client_verify_device(client, lamp_pk, device_proof.data, device_proof.len,
+                                         &record));
+    EXPECT(record.present && memcmp(record.owner, owner_pk, ITC_PUBLIC_KEY_LEN) == 0,
+           "light client proves the lamp's registration and owner");
+
+    Buffer inclusion;
+    uint8_t proven_hash[ITC_HASH_LEN], revoke_hash[ITC_HASH_LEN];
+    CHECK(itc_dev_chain_transaction_proof(chain, txs[2], height, inclusion.data,
+                                          sizeof inclusion.data, &inclusion.len));
+    CHECK(itc_light_client_verify_transaction(client, inclusion.data, inclusion.len, proven_hash));
+    CHECK(itc_transaction_hash(txs[2], revoke_hash));
+    EXPECT(memcmp(proven_hash, revoke_hash, ITC_HASH_LEN) == 0,
+           "light client proves the revocation is in the trusted block");
+    inclusion.data[36] ^= 0x01; /* the transaction's nonce: another transaction */
+    status = itc_light_client_verify_transaction(client, inclusion.data, inclusion.len, proven_hash);
+    EXPECT(status == ITC_STATUS_PROOF_REJECTED, "a tampered inclusion proof is rejected");
+
     /* --- Free everything. --------------------------------------------------- */
     for (int i = 0; i < 3; i++) CHECK(itc_transaction_free(txs[i]));
     for (int i = 0; i < 2; i++) CHECK(itc_transaction_free(received[i]));

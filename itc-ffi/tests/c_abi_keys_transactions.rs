@@ -183,7 +183,8 @@ fn status_names_are_stable() {
 fn every_payload_round_trips_through_encoding_and_fields() {
     let owner = keypair(1);
     let device = keypair(2);
-    let guest = public_key(keypair_leak(3));
+    let guest_key = keypair(3);
+    let guest = public_key(guest_key);
     let owner_public = public_key(owner);
     let device_public = public_key(device);
     let mut pairing = [0u8; ITC_SIGNATURE_LEN];
@@ -335,12 +336,8 @@ fn every_payload_round_trips_through_encoding_and_fields() {
     unsafe {
         itc_keypair_free(owner);
         itc_keypair_free(device);
+        itc_keypair_free(guest_key);
     }
-}
-
-fn keypair_leak(seed: u8) -> *mut ItcKeypair {
-    // Deliberately kept for the test's lifetime.
-    keypair(seed)
 }
 
 #[test]

@@ -366,6 +366,62 @@ pub unsafe extern "C" fn itc_dev_chain_grant_proof(
     unsafe { bytes_out(chain, out, capacity, written, body) }
 }
 
+/// Proof of `device`'s registration (or of its absence) at the latest
+/// header.
+///
+/// # Safety
+/// `chain` must be a live handle; `device` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+/// bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_device_proof(
+    chain: *const ItcDevChain,
+    device: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| {
+        // SAFETY: the caller's contract (key argument).
+        let device = unsafe { key(device, "device")? };
+        chain.device_proof(device)
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// Proof that `transaction` is in the block at `height`, into a caller
+/// buffer, as [`itc_light_client_verify_transaction`](super::light_client::itc_light_client_verify_transaction)
+/// takes it. `ITC_STATUS_INVALID_ARGUMENT` if the block does not hold it.
+///
+/// # Safety
+/// `chain` and `transaction` must be live handles; `out` null or `capacity`
+/// writable bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_transaction_proof(
+    chain: *const ItcDevChain,
+    transaction: *const ItcTransaction,
+    height: u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| {
+        // SAFETY: the caller's contract (a live transaction handle).
+        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+        let transaction = Arc::new(Transaction {
+            inner: transaction.transaction.clone(),
+        });
+        chain.transaction_proof(transaction, height)
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
 /// Free a dev chain handle. Null is a no-op.
 ///
 /// # Safety

@@ -417,6 +417,92 @@ pub unsafe extern "C" fn itc_light_client_verify_grant(
     })
 }
 
+/// Hash of the trusted header ([`ITC_HASH_LEN`] bytes).
+///
+/// # Safety
+/// `light_client` must be a live handle; `out_hash` must point to
+/// [`ITC_HASH_LEN`] writable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_light_client_header_hash(
+    light_client: *const ItcLightClient,
+    out_hash: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let client = unsafe { handle_ref(light_client, "light_client")? };
+        let hash: [u8; ITC_HASH_LEN] = crate::api::array(&client.inner.header_hash(), "hash")?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_hash, &hash, "out_hash") }
+    })
+}
+
+/// A device registration as proven against the trusted header.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItcDeviceRecord {
+    /// False if the proof shows the device is not registered; the other
+    /// fields are then zero.
+    pub present: bool,
+    /// Current owner.
+    pub owner: [u8; ITC_PUBLIC_KEY_LEN],
+    /// Security level, 0..=3.
+    pub security_level: u8,
+    /// Hash of off-chain metadata.
+    pub metadata_hash: [u8; ITC_HASH_LEN],
+}
+
+/// Check a state proof of `device`'s registration against the trusted
+/// header (a proven absence is success with `present = false`). A proof
+/// that does not hold is `ITC_STATUS_PROOF_REJECTED`.
+///
+/// # Safety
+/// `light_client` must be a live handle; `device` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `proof` to `proof_len`;
+/// `out_record` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_light_client_verify_device(
+    light_client: *const ItcLightClient,
+    device: *const u8,
+    proof: *const u8,
+    proof_len: usize,
+    out_record: *mut ItcDeviceRecord,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let client = unsafe { handle_ref(light_client, "light_client")? };
+        // SAFETY: the caller's contract above (two reads).
+        let (device, proof) = unsafe {
+            (
+                read_array::<ITC_PUBLIC_KEY_LEN>(device, "device")?,
+                read_slice(proof, proof_len, "proof")?,
+            )
+        };
+        let record = match client
+            .inner
+            .verify_device(device.to_vec(), proof.to_vec())?
+        {
+            Some(info) => ItcDeviceRecord {
+                present: true,
+                owner: crate::api::array(&info.owner, "owner")?,
+                security_level: info.security_level,
+                metadata_hash: crate::api::array(&info.metadata_hash, "metadata hash")?,
+            },
+            None => ItcDeviceRecord {
+                present: false,
+                owner: [0; ITC_PUBLIC_KEY_LEN],
+                security_level: 0,
+                metadata_hash: [0; ITC_HASH_LEN],
+            },
+        };
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_record, record, "out_record") }
+    })
+}
+
 /// Free a light client handle. Null is a no-op.
 ///
 /// # Safety
