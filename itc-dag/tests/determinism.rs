@@ -101,8 +101,17 @@ fn anchors_for(txs: &[DagTransaction], seed: u64, count: usize) -> Vec<DagAnchor
     anchors
 }
 
+/// 32 random DAGs by default, 1,000 with `ITC_DAG_SOAK=1`.
+fn cases() -> u32 {
+    if std::env::var("ITC_DAG_SOAK").is_ok_and(|v| v == "1") {
+        1_000
+    } else {
+        32
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
     #[test]
     fn random_dags_in_random_orders_give_identical_roots(seed in any::<u64>(), size in 5usize..80) {
         let (issuers, txs) = random_dag(seed, size);
