@@ -158,8 +158,7 @@ fn bench_confirm(count: usize) -> f64 {
     let mut node = Tangle::new(DagConfig::new(CHAIN));
     let accounts: Vec<PublicKey> = (0..200).map(|i| keypair(i).public()).collect();
     for account in &accounts {
-        node.credit(*account, Amount(1_000))
-            .expect("credit");
+        node.credit(*account, Amount(1_000)).expect("credit");
     }
     let mut rng = SplitMix64::new(11);
     let mut ids: Vec<Hash> = itc_dag::genesis_entry_points(CHAIN).to_vec();
