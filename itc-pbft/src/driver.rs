@@ -45,6 +45,10 @@
 //! handle.join().unwrap().unwrap();
 //! ```
 
+/// The `futures` crate the driver is built on, for callers that need its
+/// channels and executor without depending on it themselves.
+pub use futures;
+
 use crate::message::Decision;
 use crate::ready::Recipient;
 use crate::replica::Replica;

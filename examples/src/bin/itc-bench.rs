@@ -22,6 +22,8 @@ use std::time::Instant;
 
 #[path = "../dag_bench.rs"]
 mod dag_bench;
+#[path = "../pbft_bench.rs"]
+mod pbft_bench;
 #[path = "../spv_bench.rs"]
 mod spv_bench;
 
@@ -98,6 +100,9 @@ fn main() {
         for (k, v) in spv_bench::figures(quick) {
             figures.insert(k, v);
         }
+    }
+    if run("pbft") {
+        figures.extend(pbft_bench::figures(quick));
     }
     if run("dag") {
         figures.extend(dag_bench::figures(quick));

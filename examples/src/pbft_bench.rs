@@ -1,0 +1,387 @@
+//! PBFT figures for itc-bench: throughput and efficiency of a 4-replica
+//! in-process cluster on one thread, submit-to-commit latency with the async
+//! driver (one thread per replica), and the time a view change takes after
+//! the primary crashes (virtual 1 ms links, default timeouts).
+
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::keys::{Keypair, PublicKey};
+use itc_core::storage::MemoryStorage;
+use itc_core::types::{Amount, ChainId, Payload, Transaction};
+use itc_pbft::driver::futures;
+use itc_pbft::driver::futures::channel::mpsc;
+use itc_pbft::driver::futures::{FutureExt, StreamExt};
+use itc_pbft::driver::{Command, Driver, InProcessNetwork, ThreadTimer, Timer};
+use itc_pbft::{Config, Decision, Recipient, Replica};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::time::Instant;
+
+const CHAIN: u32 = 77;
+const REPLICAS: usize = 4;
+
+struct Setup {
+    keys: Vec<Keypair>,
+    clients: Vec<Keypair>,
+    genesis: Genesis,
+}
+
+fn setup(clients: usize) -> Setup {
+    let keys: Vec<Keypair> = (0..REPLICAS as u8)
+        .map(|i| Keypair::from_seed([i + 1; 32]))
+        .collect();
+    let clients: Vec<Keypair> = (0..clients)
+        .map(|i| {
+            let mut seed = [0xC1u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            Keypair::from_seed(seed)
+        })
+        .collect();
+    let genesis = Genesis {
+        chain_id: CHAIN,
+        accounts: clients
+            .iter()
+            .map(|c| GenesisAccount {
+                public_key: c.public(),
+                balance: 1_000_000_000,
+            })
+            .collect(),
+        validators: keys
+            .iter()
+            .map(|k| GenesisValidator {
+                public_key: k.public(),
+                weight: 1,
+            })
+            .collect(),
+        ..Genesis::default()
+    };
+    Setup {
+        keys,
+        clients,
+        genesis,
+    }
+}
+
+fn transactions(setup: &Setup, per_client: u64) -> Vec<Transaction> {
+    let to = Keypair::from_seed([0xEE; 32]).public();
+    let mut out = Vec::new();
+    for nonce in 0..per_client {
+        for client in &setup.clients {
+            out.push(Transaction::new_signed(
+                client,
+                ChainId(CHAIN),
+                nonce,
+                Amount(1),
+                Payload::Transfer {
+                    to,
+                    amount: Amount(1),
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// A message in flight: delivery time, sequence, from, to, bytes.
+type InFlight = Reverse<(u64, u64, usize, usize, Vec<u8>)>;
+
+/// A single-threaded cluster with a virtual clock and fixed link delay.
+struct Cluster {
+    keys: Vec<PublicKey>,
+    replicas: Vec<Option<Replica>>,
+    storages: Vec<MemoryStorage>,
+    queue: BinaryHeap<InFlight>,
+    sequence: u64,
+    now_ms: u64,
+    delay_ms: u64,
+}
+
+impl Cluster {
+    fn new(setup: &Setup, delay_ms: u64, block_transactions_max: usize) -> Cluster {
+        let mut replicas = Vec::new();
+        let mut storages = Vec::new();
+        for key in &setup.keys {
+            let storage = MemoryStorage::new();
+            let mut config = Config::new(key.clone(), setup.genesis.clone());
+            config.block_transactions_max = block_transactions_max;
+            replicas.push(Some(Replica::open(config, &storage).expect("opens")));
+            storages.push(storage);
+        }
+        let mut cluster = Cluster {
+            keys: setup.keys.iter().map(|k| k.public()).collect(),
+            replicas,
+            storages,
+            queue: BinaryHeap::new(),
+            sequence: 0,
+            now_ms: 0,
+            delay_ms,
+        };
+        for i in 0..REPLICAS {
+            cluster.drain(i);
+        }
+        cluster
+    }
+
+    fn drain(&mut self, i: usize) {
+        let Some(replica) = self.replicas[i].as_mut() else {
+            return;
+        };
+        let persisted = replica
+            .ready()
+            .persist(&mut self.storages[i])
+            .expect("memory storage");
+        for outgoing in persisted.messages {
+            let bytes = outgoing.to_bytes();
+            for to in 0..REPLICAS {
+                let wanted = match outgoing.to {
+                    Recipient::AllValidators => to != i,
+                    Recipient::One(key) => self.keys[to] == key,
+                };
+                if wanted {
+                    self.sequence += 1;
+                    self.queue.push(Reverse((
+                        self.now_ms + self.delay_ms,
+                        self.sequence,
+                        i,
+                        to,
+                        bytes.clone(),
+                    )));
+                }
+            }
+        }
+    }
+
+    fn submit(&mut self, i: usize, tx: Transaction) {
+        let now = self.now_ms;
+        if let Some(r) = self.replicas[i].as_mut() {
+            let _ = r.submit_transaction(now, tx);
+        }
+        self.drain(i);
+    }
+
+    /// Process the next event; false if there is nothing left at all.
+    fn step(&mut self) -> bool {
+        let next_message = self.queue.peek().map(|Reverse((t, ..))| *t);
+        let next_tick = self
+            .replicas
+            .iter()
+            .flatten()
+            .filter_map(|r| r.next_deadline())
+            .min();
+        let next = match (next_message, next_tick) {
+            (Some(m), Some(t)) => m.min(t),
+            (Some(m), None) => m,
+            (None, Some(t)) => t,
+            (None, None) => return false,
+        };
+        self.now_ms = self.now_ms.max(next);
+        if next_message == Some(next) {
+            let Reverse((_, _, from, to, bytes)) = self.queue.pop().expect("peeked");
+            let now = self.now_ms;
+            let from_key = self.keys[from];
+            if let Some(r) = self.replicas[to].as_mut() {
+                let _ = r.handle_message(now, from_key, &bytes);
+            }
+            self.drain(to);
+        } else {
+            for i in 0..REPLICAS {
+                let now = self.now_ms;
+                if let Some(r) = self.replicas[i].as_mut() {
+                    if r.next_deadline().is_some_and(|d| d <= now) {
+                        r.tick(now);
+                    }
+                }
+                self.drain(i);
+            }
+        }
+        true
+    }
+
+    fn min_height(&self) -> u64 {
+        self.replicas
+            .iter()
+            .flatten()
+            .map(|r| r.executed_height())
+            .min()
+            .unwrap_or(0)
+    }
+
+    fn committed_txs(&self, i: usize) -> usize {
+        let r = self.replicas[i].as_ref().expect("live");
+        (1..=r.executed_height())
+            .filter_map(|h| r.decision(h))
+            .map(|d| d.block.transactions.len())
+            .sum()
+    }
+}
+
+/// Transactions per second committed by 4 replicas on one thread.
+fn commit_tx_per_s(quick: bool) -> f64 {
+    let setup = setup(if quick { 50 } else { 200 });
+    let txs = transactions(&setup, if quick { 4 } else { 10 });
+    let total = txs.len();
+    let mut cluster = Cluster::new(&setup, 0, 1_000);
+    let started = Instant::now();
+    for (k, tx) in txs.into_iter().enumerate() {
+        cluster.submit(k % REPLICAS, tx);
+    }
+    let mut done = false;
+    while !done {
+        if !cluster.step() {
+            break;
+        }
+        done = (0..REPLICAS).all(|i| {
+            cluster.replicas[i]
+                .as_ref()
+                .is_some_and(|r| r.pool_len() == 0)
+        }) && cluster.queue.is_empty();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let committed = cluster.committed_txs(0);
+    assert_eq!(committed, total, "every transaction commits");
+    committed as f64 / elapsed
+}
+
+/// Virtual ms from a crashed primary to the next committed block.
+fn view_change_ms() -> f64 {
+    let setup = setup(4);
+    let txs = transactions(&setup, 2);
+    let mut cluster = Cluster::new(&setup, 1, 100);
+    cluster.submit(0, txs[0].clone());
+    while cluster.min_height() < 1 {
+        assert!(cluster.step());
+    }
+    let primary_key = cluster.replicas[0].as_ref().expect("live").primary();
+    let primary = cluster
+        .keys
+        .iter()
+        .position(|k| *k == primary_key)
+        .expect("member");
+    cluster.replicas[primary] = None;
+    let crashed_at = cluster.now_ms;
+    let backup = (primary + 1) % REPLICAS;
+    cluster.submit(backup, txs[1].clone());
+    while cluster.replicas[backup]
+        .as_ref()
+        .expect("live")
+        .executed_height()
+        < 2
+    {
+        assert!(cluster.step(), "view change completes");
+    }
+    (cluster.now_ms - crashed_at) as f64
+}
+
+/// Submit-to-commit latency (p50, p99) in µs with the async driver, one
+/// thread per replica, at `rate_per_s` transactions per second.
+fn latency_us(quick: bool, rate_per_s: f64) -> (f64, f64) {
+    let count = if quick { 40 } else { 300 };
+    let setup = setup(count);
+    let txs = transactions(&setup, 1);
+    let network = InProcessNetwork::new();
+    let timer = ThreadTimer::new();
+    let (all_committed, mut committed_stream) = mpsc::unbounded::<Decision>();
+    let mut commands = Vec::new();
+    let mut threads = Vec::new();
+    for (i, key) in setup.keys.iter().enumerate() {
+        let transport = network.join(key.public());
+        let storage = MemoryStorage::new();
+        let mut config = Config::new(key.clone(), setup.genesis.clone());
+        config.retransmit_interval_ms = 50;
+        let replica = Replica::open(config, &storage).expect("opens");
+        let (sender, stream) = mpsc::unbounded();
+        commands.push(sender);
+        let (committed, mut mine) = mpsc::unbounded::<Decision>();
+        let forward = all_committed.clone();
+        let driver = Driver::new(replica, storage, transport, timer.clone());
+        threads.push(std::thread::spawn(move || {
+            futures::executor::block_on(async move {
+                let run = driver.run(stream, committed);
+                let relay = async move {
+                    while let Some(d) = mine.next().await {
+                        if i == 0 {
+                            let _ = forward.unbounded_send(d);
+                        }
+                    }
+                };
+                let (result, ()) = futures::join!(run, relay);
+                result.map(|_| ())
+            })
+        }));
+    }
+    drop(all_committed);
+    let interval_us = (1e6 / rate_per_s).max(1.0) as u64;
+    let mut submitted: BTreeMap<itc_core::Hash, Instant> = BTreeMap::new();
+    let mut latencies = Vec::new();
+    let start = Instant::now();
+    let mut next_submit = 0usize;
+    let deadline = timer.now_ms() + 60_000;
+    while latencies.len() < txs.len() {
+        let due = start + std::time::Duration::from_micros(interval_us * next_submit as u64);
+        if next_submit < txs.len() && Instant::now() >= due {
+            let tx = txs[next_submit].clone();
+            submitted.insert(tx.hash(), Instant::now());
+            let _ = commands[next_submit % REPLICAS].unbounded_send(Command::Submit(Box::new(tx)));
+            next_submit += 1;
+            continue;
+        }
+        let wait_ms = if next_submit < txs.len() {
+            timer.now_ms() + (interval_us / 1000).max(1)
+        } else {
+            deadline
+        };
+        let next = futures::executor::block_on(async {
+            futures::select! {
+                d = committed_stream.next().fuse() => d,
+                _ = timer.sleep_until(wait_ms).fuse() => None,
+            }
+        });
+        if let Some(decision) = next {
+            let now = Instant::now();
+            for tx in &decision.block.transactions {
+                if let Some(at) = submitted.get(&tx.hash()) {
+                    latencies.push(now.duration_since(*at).as_secs_f64() * 1e6);
+                }
+            }
+        }
+        assert!(timer.now_ms() < deadline, "latency run stalled");
+    }
+    for c in &commands {
+        let _ = c.unbounded_send(Command::Stop);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    (at(0.50), at(0.99))
+}
+
+/// The PBFT figures; `verify_per_s` for the efficiency ratio is computed by
+/// the caller's own baseline, so this returns the raw throughput and the
+/// ratio against a fresh verification baseline measured here.
+pub fn figures(quick: bool) -> Vec<(&'static str, f64)> {
+    let verify_per_s = {
+        let k = Keypair::from_seed([3; 32]);
+        let sig = k.sign(itc_core::keys::SigningDomain::Vote, ChainId(CHAIN), b"m");
+        let n = if quick { 200 } else { 2_000 };
+        let started = Instant::now();
+        for _ in 0..n {
+            let _ = std::hint::black_box(k.public().verify(
+                itc_core::keys::SigningDomain::Vote,
+                ChainId(CHAIN),
+                b"m",
+                &sig,
+            ));
+        }
+        n as f64 / started.elapsed().as_secs_f64()
+    };
+    let tx_per_s = commit_tx_per_s(quick);
+    let (p50, p99) = latency_us(quick, (tx_per_s * 0.1).max(1.0));
+    vec![
+        ("pbft_commit_tx_per_s", tx_per_s),
+        ("pbft_efficiency", tx_per_s * REPLICAS as f64 / verify_per_s),
+        ("pbft_latency_us_p50", p50),
+        ("pbft_latency_us_p99", p99),
+        ("pbft_view_change_ms", view_change_ms()),
+    ]
+}
