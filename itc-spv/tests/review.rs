@@ -141,6 +141,13 @@ fn a_guest_cannot_burn_the_shared_counter() {
     );
 }
 
+/// The new reason keeps the existing codes and takes the next free one.
+#[test]
+fn counter_from_future_has_its_own_code() {
+    assert_eq!(DenyReason::CounterFromFuture.code(), 12);
+    assert_eq!(DenyReason::InsufficientPermission.code(), 11);
+}
+
 #[test]
 fn counter_up_to_the_clock_drift_ahead_is_accepted() {
     let mut chain = LedgerChain::with_granted_lamp(100);
@@ -202,5 +209,88 @@ fn proof_naming_the_trusted_height_with_another_hash_is_refused() {
     assert_eq!(
         check_command(&config(&chain), &chain.trusted_at(1), 0, now, &on, &proof),
         LampVerdict::Denied(DenyReason::UnknownHeader)
+    );
+}
+
+/// Skipping counts the trust check in the *trusted* set's weights and the
+/// quorum in the *new* set's weights, even when both sets hold the same keys.
+#[test]
+fn skipping_weighs_each_check_in_its_own_set() {
+    let old = Validators::new(&[(1, 40), (2, 30), (3, 20), (4, 10)]);
+    let new = Validators::new(&[(1, 10), (2, 20), (3, 30), (4, 40)]);
+    let chain = synthetic_chain(4, |h| if h < 3 { &old } else { &new });
+    let trusted = trust(&chain[0]);
+    let verdict = |signers: &[usize]| {
+        let mut update = chain[3].clone();
+        let keys: Vec<&Keypair> = signers.iter().map(|&i| &old.keys[i]).collect();
+        update.certificate = certify(&update.header, &keys);
+        itc_spv::verify_update(&trusted, &update, &OPTIONS, time_of(4) + 1)
+    };
+    // 30 of the trusted 100 (not above a third), 70 of the new 100.
+    assert_eq!(verdict(&[2, 3]), itc_spv::Verdict::NotEnoughTrust);
+    // 50 of the trusted, 50 of the new (not above two thirds).
+    assert_eq!(
+        verdict(&[0, 3]),
+        itc_spv::Verdict::Invalid(itc_spv::InvalidReason::NotEnoughSignatures)
+    );
+    // 60 of the trusted, 90 of the new.
+    assert_eq!(verdict(&[1, 2, 3]), itc_spv::Verdict::Success);
+}
+
+/// A skipping update carrying a set other than the one its header names is
+/// refused before any signature counts, even when that set is the trusted
+/// one and every trusted validator signed.
+#[test]
+fn skipping_update_with_a_substituted_set_is_refused() {
+    let old = Validators::four(1);
+    let new = Validators::four(11);
+    let chain = synthetic_chain(4, |h| if h < 3 { &old } else { &new });
+    let trusted = trust(&chain[0]);
+    let mut update = chain[3].clone();
+    update.validators = Some(old.set.clone());
+    update.certificate = certify(&update.header, &old.all());
+    assert_eq!(
+        itc_spv::verify_update(&trusted, &update, &OPTIONS, time_of(4) + 1),
+        itc_spv::Verdict::Invalid(itc_spv::InvalidReason::ValidatorSetMismatch)
+    );
+    update.validators = None;
+    assert_eq!(
+        itc_spv::verify_update(&trusted, &update, &OPTIONS, time_of(4) + 1),
+        itc_spv::Verdict::Invalid(itc_spv::InvalidReason::MissingValidatorSet)
+    );
+}
+
+/// Extreme times and options saturate instead of overflowing (a debug build
+/// would panic on overflow).
+#[test]
+fn extreme_times_do_not_overflow() {
+    let v = Validators::four(1);
+    let chain = synthetic_chain(2, |_| &v);
+    let mut trusted_update = chain[0].clone();
+    trusted_update.header.time_ms = u64::MAX;
+    let trusted = trust(&trusted_update);
+    let options = itc_spv::TrustOptions {
+        trust_period_ms: u64::MAX,
+        clock_drift_ms: u64::MAX,
+    };
+    let _ = itc_spv::verify_update(&trusted, &chain[1], &options, u64::MAX);
+
+    let mut chain = LedgerChain::with_granted_lamp(100);
+    let proof = chain.command_proof();
+    let lamp_config = LampConfig {
+        device: chain.lamp.public(),
+        freshness_ms: u64::MAX,
+    };
+    let mut lamp = Lamp::new(lamp_config, options, chain.trusted_at(1), 0);
+    let on = command(&chain.guest, &chain, u64::MAX);
+    assert_eq!(
+        lamp.handle(u64::MAX, None, &on, &proof),
+        LampVerdict::Allowed {
+            new_counter: u64::MAX
+        }
+    );
+    assert_eq!(
+        lamp.handle(u64::MAX, None, &on, &proof),
+        LampVerdict::Denied(DenyReason::ReplayedCounter)
     );
 }
