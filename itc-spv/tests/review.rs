@@ -4,15 +4,52 @@
 mod common;
 
 use common::*;
+use itc_core::encoding::{Decode, Encode};
 use itc_core::hash::Hash;
 use itc_core::keys::Keypair;
 use itc_core::types::{CommitCertificate, Permissions};
 use itc_spv::{
-    check_command, detect_fork, DenyReason, ForkError, ForkEvidence, Lamp, LampConfig, LampVerdict,
-    SignedCommand,
+    check_command, detect_fork, DenyReason, ForkError, ForkEvidence, HeaderUpdate, Lamp,
+    LampConfig, LampVerdict, SignedCommand,
 };
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 
 const FRESHNESS_MS: u64 = 60_000;
+
+/// Records the largest single allocation made on each thread, so a test can
+/// see what a decoder reserves while other tests run in parallel.
+struct LargestOnThisThread;
+
+thread_local! {
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to `System` unchanged; the thread-local is
+// const-initialized and needs no allocation.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for LargestOnThisThread {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = LARGEST.try_with(|largest| largest.set(largest.get().max(layout.size())));
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { System.dealloc(pointer, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: LargestOnThisThread = LargestOnThisThread;
+
+/// The largest single allocation `f` makes on this thread.
+fn largest_allocation_during(f: impl FnOnce()) -> usize {
+    LARGEST.with(|largest| largest.set(0));
+    f();
+    LARGEST.with(Cell::get)
+}
 
 fn config(chain: &LedgerChain) -> LampConfig {
     LampConfig {
@@ -292,5 +329,44 @@ fn extreme_times_do_not_overflow() {
     assert_eq!(
         lamp.handle(u64::MAX, None, &on, &proof),
         LampVerdict::Denied(DenyReason::ReplayedCounter)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Memory on hostile input (itc-core)
+// ---------------------------------------------------------------------------
+
+/// A lamp decodes a `HeaderUpdate` from the air before it can verify
+/// anything. This ~500-byte packet claims 256 certificate signatures;
+/// `itc_core::encoding::Reader::read_vec` reserves
+/// `len.min(self.remaining())` *elements* (bounded by the remaining *bytes*,
+/// not by how many elements they can hold), so it reserves 256 x 96 bytes =
+/// 24 KiB at once: more than the device's 16 KiB heap budget, from a packet
+/// anyone in radio range can send, before any signature is checked. On a
+/// firmware heap that is an allocation failure, i.e. a crash. The same holds
+/// for validator sets (256 x 40 bytes) and every other `read_vec` caller.
+///
+/// The fix belongs in itc-core (owned by others): bound the reservation by
+/// `self.remaining() / encoded size of one element` (or by bytes, e.g.
+/// `len.min(self.remaining() / size_of::<T>().max(1))`).
+#[test]
+#[ignore = "itc-core bug: Reader::read_vec reserves up to `remaining` elements, not bytes"]
+fn a_short_update_does_not_reserve_more_than_its_own_size() {
+    let v = Validators::four(1);
+    let header = bare_header(2, Hash::ZERO, &v.set, &v.set);
+    let mut bytes = header.encode();
+    CHAIN.encode_to(&mut bytes);
+    header.height.encode_to(&mut bytes);
+    0u64.encode_to(&mut bytes);
+    header.hash().encode_to(&mut bytes);
+    bytes.extend_from_slice(&256u32.to_le_bytes());
+    bytes.extend_from_slice(&[0u8; 256]);
+    let largest = largest_allocation_during(|| {
+        assert!(HeaderUpdate::decode(&bytes).is_err());
+    });
+    assert!(
+        largest <= bytes.len(),
+        "decoding {} bytes reserved {largest} bytes at once",
+        bytes.len()
     );
 }
