@@ -29,6 +29,8 @@ pub const SIM_EVENTS_MAX: u64 = 2_000_000;
 /// How often simulated clients re-send uncommitted transactions after the
 /// network heals.
 pub const CLIENT_RETRY_MS: u64 = 2_000;
+/// Messages a [`Behavior::StaleReplay`] replica remembers.
+pub const STALE_REPLAY_MESSAGES_MAX: usize = 256;
 /// Chain id of simulated networks.
 pub const SIM_CHAIN_ID: u32 = 0x51;
 
@@ -82,6 +84,9 @@ pub enum Behavior {
     Silent,
     /// Sends votes and proposals for views and heights far ahead.
     FutureViews,
+    /// Replays messages it sent earlier (stale views and heights) along
+    /// with each new one.
+    StaleReplay,
     /// One of two replicas sharing one validator key, each running the
     /// honest code with its own storage (Twins): together they equivocate.
     Twin,
@@ -200,6 +205,8 @@ struct Node {
     /// Blocks this node reported committed (hashes, index = height - 1).
     committed: Vec<Hash>,
     restart_at: Option<u64>,
+    /// Messages sent earlier, for [`Behavior::StaleReplay`] (bounded).
+    sent: Vec<Vec<u8>>,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -336,6 +343,7 @@ impl Simulation {
                 behavior: behaviors.get(&i).copied(),
                 committed: Vec::new(),
                 restart_at: None,
+                sent: Vec::new(),
             })
             .collect();
         if let Some(i) = scenario.twin_of {
@@ -347,6 +355,7 @@ impl Simulation {
                 behavior: Some(Behavior::Twin),
                 committed: Vec::new(),
                 restart_at: None,
+                sent: Vec::new(),
             });
         }
         let mut sim = Simulation {
@@ -743,6 +752,23 @@ impl Simulation {
         let chain = ChainId(SIM_CHAIN_ID);
         match behavior {
             Behavior::Twin => vec![message.encode()],
+            Behavior::StaleReplay => {
+                let bytes = message.encode();
+                let mut out = vec![bytes.clone()];
+                let sent = &mut self.nodes[from].sent;
+                if !sent.is_empty() {
+                    let old = sent[(self.rng.next_u64() % sent.len() as u64) as usize].clone();
+                    out.push(old);
+                }
+                let sent = &mut self.nodes[from].sent;
+                if sent.len() < STALE_REPLAY_MESSAGES_MAX {
+                    sent.push(bytes);
+                } else {
+                    let at = (self.rng.next_u64() % sent.len() as u64) as usize;
+                    sent[at] = bytes;
+                }
+                out
+            }
             Behavior::Silent => Vec::new(),
             Behavior::Garbage => {
                 let mut out = vec![message.encode()];

@@ -43,11 +43,12 @@ fn byzantine_replica_behaviors() {
         Behavior::Garbage,
         Behavior::Silent,
         Behavior::FutureViews,
+        Behavior::StaleReplay,
     ];
-    run_seeds(TARGET, "byzantine_replica_behaviors", 36, |seed| {
+    run_seeds(TARGET, "byzantine_replica_behaviors", 42, |seed| {
         let mut s = lossy(4);
         s.loss_percent = 10;
-        s.byzantine = vec![((seed % 4) as usize, behaviors[(seed / 4 % 6) as usize])];
+        s.byzantine = vec![((seed % 4) as usize, behaviors[(seed / 4 % 7) as usize])];
         s
     });
 }
