@@ -951,16 +951,24 @@ impl Tangle {
                 let record = self.slot(slot);
                 if let Some(parent) = record.parent(next) {
                     top.1 += 1;
-                    let parent_height = match self.index.get(&parent) {
-                        Some(&p) => match self.slot(p).confirmed {
+                    let parent_slot = self.index.get(&parent).copied();
+                    let parent_height = match parent_slot {
+                        Some(p) => match self.slot(p).confirmed {
                             0 => None,
                             confirmed => Some(confirmed),
                         },
-                        None => {
-                            let height = self.entry_points.get(&parent);
-                            debug_assert!(height.is_some(), "solid parents are known");
-                            height.copied()
-                        }
+                        None => match self.entry_points.get(&parent) {
+                            Some(height) => Some(*height),
+                            None => {
+                                // Unreachable while the solid invariant holds
+                                // (kept transactions' parents are kept or
+                                // entry points); refuse rather than panic.
+                                debug_assert!(false, "solid transaction with an unknown parent");
+                                return Err(ConfirmError::NotSolid {
+                                    missing: vec![parent],
+                                });
+                            }
+                        },
                     };
                     if let Some(parent_height) = parent_height {
                         if parent_height.saturating_add(self.config.anchor_depth_max) < height {
@@ -972,7 +980,7 @@ impl Tangle {
                         }
                         continue;
                     }
-                    let p = self.index[&parent];
+                    let p = parent_slot.expect("unconfirmed parents are stored");
                     if visited.insert(p) {
                         if visited.len() > CONFIRMATION_CONE_MAX {
                             return Err(ConfirmError::ConeTooLarge);
@@ -1165,9 +1173,12 @@ impl Tangle {
         }
         let anchor = self.anchors.get(&record.confirmed)?;
         let position = record.position as usize;
-        debug_assert_eq!(anchor.order[position], *id);
+        if anchor.order.get(position) != Some(id) {
+            debug_assert!(false, "anchor list and record disagree");
+            return None;
+        }
         let confirmed = merkle::prove(&anchor.order, position)?;
-        let applied = if anchor.applied[position] {
+        let applied = if *anchor.applied.get(position)? {
             let list: Vec<Hash> = anchor
                 .order
                 .iter()

@@ -50,6 +50,9 @@ fn random_dag(seed: u64, size: usize) -> (Vec<Keypair>, Vec<DagTransaction>) {
             ),
         };
         let tx = make(issuer, parents, sequence, payload, 0);
+        if ids.contains(&tx.id()) {
+            continue; // the same transaction drawn twice: a node would call it a duplicate
+        }
         ids.push(tx.id());
         txs.push(tx);
     }
