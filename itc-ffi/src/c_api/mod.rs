@@ -21,7 +21,7 @@
 //!   catches wrong-kind handles and many double frees, but not every misuse.
 //! * No Rust panic crosses the boundary: a panic becomes
 //!   `ITC_STATUS_INTERNAL`.
-//! * Thread safety: immutable handles ([`ItcKeypair`], [`ItcTransaction`])
+//! * Thread safety: immutable handles ([`keys::ItcKeypair`], [`transaction::ItcTransaction`])
 //!   may be used from several threads at once, but not freed while in use.
 //!   Each function states its own rule.
 
