@@ -1,0 +1,103 @@
+//! State transfer: fetching committed blocks with their certificates from
+//! peers, verifying them, and serving them to lagging peers.
+
+use super::*;
+
+impl Replica {
+    /// A peer showed it is at least at `height`: ask it for blocks (at most
+    /// once per peer per retransmission interval; the hint may be a lie,
+    /// the blocks it sends are verified).
+    pub(super) fn note_behind(&mut self, height: u64, peer: PublicKey) {
+        if peer == self.me
+            || height <= self.executed
+            || self.ledger.validators().weight_of(&peer).is_none()
+            || !self.asked.insert(peer)
+        {
+            return;
+        }
+        self.send_now(
+            Recipient::One(peer),
+            Message::StateRequest {
+                from_height: self.executed + 1,
+            },
+        );
+    }
+
+    /// Tell a lagging peer about a block it is still voting on.
+    pub(super) fn push_decision(&mut self, peer: PublicKey, height: u64) {
+        if peer == self.me
+            || !self.decisions.contains_key(&height)
+            || self.ledger.validators().weight_of(&peer).is_none()
+            || !self.pushed.insert(peer)
+        {
+            return;
+        }
+        self.serve_state(peer, height);
+    }
+
+    pub(super) fn serve_state(&mut self, peer: PublicKey, from_height: u64) {
+        if peer == self.me || from_height == 0 || from_height > self.executed {
+            return;
+        }
+        let decisions: Vec<Decision> = self
+            .decisions
+            .range(from_height..)
+            .take(STATE_TRANSFER_BLOCKS_MAX)
+            .map(|(_, d)| d.clone())
+            .collect();
+        if decisions.first().map(|d| d.block.header.height) != Some(from_height) {
+            // Older than what we retain: a snapshot would be needed.
+            return;
+        }
+        self.send_now(Recipient::One(peer), Message::StateResponse(decisions));
+    }
+
+    pub(super) fn on_state_response(
+        &mut self,
+        from: PublicKey,
+        decisions: Vec<Decision>,
+    ) -> Result<(), MessageError> {
+        let full = decisions.len() == STATE_TRANSFER_BLOCKS_MAX;
+        for decision in decisions {
+            let height = decision.block.header.height;
+            if height <= self.executed {
+                continue;
+            }
+            if height != self.executed + 1 {
+                return Err(MessageError::OutOfWindow);
+            }
+            let cert = &decision.certificate;
+            if cert.height != height
+                || cert.chain_id != self.chain_id
+                || cert.block_hash != decision.block.header.hash()
+            {
+                return Err(MessageError::InvalidViewChange(
+                    "state transfer certificate",
+                ));
+            }
+            decision.block.check_body().map_err(ProposalError::from)?;
+            let set = self
+                .set_for(height)
+                .ok_or(MessageError::UnknownValidatorSet(height))?;
+            cert.verify(set, Threshold::TWO_THIRDS)
+                .map_err(|_| MessageError::InvalidViewChange("state transfer certificate"))?;
+            if decision.block.header.previous_hash != self.last_hash {
+                return Err(MessageError::InvalidViewChange("state transfer chain"));
+            }
+            self.execute(decision, false);
+            if self.halted.is_some() {
+                return Err(MessageError::Halted("state transfer"));
+            }
+        }
+        if full {
+            // There may be more: ask the same peer right away.
+            self.send_now(
+                Recipient::One(from),
+                Message::StateRequest {
+                    from_height: self.executed + 1,
+                },
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+//! View change and new view (paper section 4.4): leaving a view whose
+//! primary makes no progress, and starting the next one from a quorum of
+//! view changes with their prepared certificates.
+
+use super::*;
+
+/// Deterministic outcome of a set of view changes: where the new view
+/// starts and which prepared blocks it must re-propose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewViewDecision {
+    /// Highest committed height proven by a view change.
+    pub base_height: u64,
+    /// Hash of the block at `base_height` ([`Hash::ZERO`] at genesis).
+    pub base_hash: Hash,
+    /// The signer whose view change proved `base_height`.
+    pub base_source: Option<PublicKey>,
+    /// Blocks at `base_height + 1, + 2, ...`: for each height the prepared
+    /// block of the highest view, as long as they chain.
+    pub reproposals: Vec<PreparedEntry>,
+}
+
+/// Compute what a new view must re-propose from its view changes (all
+/// already verified). Every replica computes the same result.
+pub fn new_view_decision(view: u64, view_changes: &[ViewChange]) -> NewViewDecision {
+    let mut base_height = 0;
+    let mut base_hash = Hash::ZERO;
+    let mut base_source = None;
+    for vc in view_changes {
+        if let Some(cert) = &vc.committed_certificate {
+            if vc.committed_height > base_height {
+                base_height = vc.committed_height;
+                base_hash = cert.block_hash;
+                base_source = Some(vc.signer);
+            }
+        }
+    }
+    let mut reproposals = Vec::new();
+    let mut previous = base_hash;
+    for height in base_height + 1..=base_height + WATERMARK_WINDOW {
+        let best = view_changes
+            .iter()
+            .flat_map(|vc| vc.prepared.iter())
+            .filter(|e| e.block.header.height == height && e.certificate.view < view)
+            .max_by_key(|e| (e.certificate.view, e.certificate.block_hash));
+        match best {
+            Some(entry) if entry.block.header.previous_hash == previous => {
+                previous = entry.certificate.block_hash;
+                reproposals.push(entry.clone());
+            }
+            _ => break,
+        }
+    }
+    NewViewDecision {
+        base_height,
+        base_hash,
+        base_source,
+        reproposals,
+    }
+}
+
+impl Replica {
+    pub(super) fn start_view_change(&mut self, view: u64) {
+        if view <= self.view && self.status == Status::ViewChange {
+            return;
+        }
+        self.view = view;
+        self.status = Status::ViewChange;
+        self.attempts = self.attempts.saturating_add(1);
+        for slot in self.slots.values_mut() {
+            slot.enter_view(view);
+        }
+        let committed_certificate = self
+            .decisions
+            .get(&self.executed)
+            .map(|d| d.certificate.clone());
+        let prepared: Vec<PreparedEntry> = self
+            .slots
+            .range(self.executed + 1..)
+            .filter_map(|(_, s)| s.prepared.clone())
+            .take(VIEW_CHANGE_PREPARED_MAX)
+            .collect();
+        let vc = ViewChange {
+            view,
+            committed_height: if committed_certificate.is_some() {
+                self.executed
+            } else {
+                0
+            },
+            committed_certificate,
+            prepared,
+            signer: self.me,
+            signature: itc_core::keys::Signature::EMPTY,
+        }
+        .sign(&self.keypair, self.chain_id);
+        self.persist_view();
+        self.out
+            .writes
+            .put(persist::OWN_VIEW_CHANGE_KEY, vc.encode());
+        self.view_changes.retain(|v, _| *v >= view);
+        self.view_changes
+            .entry(view)
+            .or_default()
+            .insert(self.me, vc.clone());
+        self.own_view_change = Some(vc.clone());
+        self.current_new_view = None;
+        if self.is_validator() {
+            self.send_after_persist(Recipient::AllValidators, Message::ViewChange(vc));
+        }
+        self.view_deadline = None;
+        self.try_new_view(view);
+    }
+
+    /// Check a view change's signature and certificates.
+    fn verify_view_change(&mut self, vc: &ViewChange) -> Result<(), MessageError> {
+        let set = self.ledger.validators();
+        if set.weight_of(&vc.signer).is_none() {
+            return Err(MessageError::NotAValidator);
+        }
+        if self
+            .view_changes
+            .get(&vc.view)
+            .and_then(|m| m.get(&vc.signer))
+            .is_some_and(|known| known == vc)
+        {
+            return Ok(());
+        }
+        vc.verify_signature(self.chain_id)
+            .map_err(|_| MessageError::BadSignature)?;
+        match &vc.committed_certificate {
+            None if vc.committed_height != 0 => {
+                return Err(MessageError::InvalidViewChange(
+                    "missing committed certificate",
+                ))
+            }
+            None => {}
+            Some(cert) => {
+                if cert.height != vc.committed_height || cert.chain_id != self.chain_id {
+                    return Err(MessageError::InvalidViewChange(
+                        "committed certificate height",
+                    ));
+                }
+                let height = cert.height;
+                if height <= self.executed {
+                    if let Some(d) = self.decisions.get(&height) {
+                        if d.certificate.block_hash != cert.block_hash {
+                            return Err(MessageError::InvalidViewChange(
+                                "committed certificate conflicts",
+                            ));
+                        }
+                    }
+                } else {
+                    let set = self
+                        .set_for(height)
+                        .ok_or(MessageError::UnknownValidatorSet(height))?;
+                    cert.verify(set, Threshold::TWO_THIRDS)
+                        .map_err(|_| MessageError::InvalidViewChange("committed certificate"))?;
+                }
+            }
+        }
+        for entry in &vc.prepared {
+            let height = entry.block.header.height;
+            let cert = &entry.certificate;
+            if height <= vc.committed_height
+                || height > vc.committed_height + WATERMARK_WINDOW
+                || cert.height != height
+                || cert.view >= vc.view
+                || cert.chain_id != self.chain_id
+                || cert.block_hash != entry.block.header.hash()
+            {
+                return Err(MessageError::InvalidViewChange("prepared entry"));
+            }
+            entry
+                .block
+                .check_body()
+                .map_err(|_| MessageError::InvalidViewChange("prepared block body"))?;
+            match self.set_for(height) {
+                Some(set) => {
+                    cert.verify(set)?;
+                }
+                None if height <= self.executed => {}
+                None => return Err(MessageError::UnknownValidatorSet(height)),
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_view_change(&mut self, vc: ViewChange) -> Result<(), MessageError> {
+        if vc.view < self.view
+            || (vc.view == self.view && self.status == Status::Normal)
+            || vc.view > self.view + VIEW_CHANGE_VIEWS_AHEAD_MAX
+        {
+            // A replica still asking for this or an older view missed the
+            // new view: send it (it is self-certifying), once per interval.
+            if vc.view <= self.view
+                && self.status == Status::Normal
+                && self.ledger.validators().weight_of(&vc.signer).is_some()
+                && self.pushed.insert(vc.signer)
+            {
+                if let Some(nv) = self
+                    .current_new_view
+                    .clone()
+                    .filter(|nv| nv.view == self.view)
+                {
+                    self.send_after_persist(Recipient::One(vc.signer), Message::NewView(nv));
+                }
+            }
+            return Err(MessageError::OutOfWindow);
+        }
+        if vc.signer == self.me {
+            return Ok(());
+        }
+        if vc.committed_height < self.executed {
+            self.push_decision(vc.signer, vc.committed_height + 1);
+        }
+        if let Err(e) = self.verify_view_change(&vc) {
+            if let MessageError::UnknownValidatorSet(h) = e {
+                self.note_behind(h.saturating_sub(1), vc.signer);
+            }
+            return Err(e);
+        }
+        if vc.committed_height > self.executed {
+            self.note_behind(vc.committed_height, vc.signer);
+        }
+        let view = vc.view;
+        self.view_changes
+            .entry(view)
+            .or_default()
+            .insert(vc.signer, vc);
+        // Join a view change that more than a third of the weight asks for.
+        let set = self.ledger.validators().clone();
+        let mut signers: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        for (v, map) in self.view_changes.range(self.view + 1..) {
+            for signer in map.keys() {
+                signers.entry(*signer).or_insert(*v);
+            }
+        }
+        let weight: u64 = signers.keys().filter_map(|k| set.weight_of(k)).sum();
+        if set.exceeds_one_third(weight) {
+            let smallest = signers.values().copied().min().expect("non-empty");
+            self.start_view_change(smallest);
+        }
+        self.try_new_view(view);
+        Ok(())
+    }
+
+    fn try_new_view(&mut self, view: u64) {
+        if self.view != view
+            || self.status != Status::ViewChange
+            || !self.is_validator()
+            || primary_of(view, self.ledger.validators()) != self.me
+        {
+            return;
+        }
+        let Some(map) = self.view_changes.get(&view) else {
+            return;
+        };
+        let set = self.ledger.validators();
+        let weight: u64 = map.keys().filter_map(|k| set.weight_of(k)).sum();
+        if !map.contains_key(&self.me) || !set.is_quorum(weight) {
+            return;
+        }
+        let view_changes: Vec<ViewChange> = map.values().cloned().collect();
+        let nv = NewView::new_signed(&self.keypair, self.chain_id, view, view_changes);
+        self.out.writes.put(persist::OWN_NEW_VIEW_KEY, nv.encode());
+        self.send_after_persist(Recipient::AllValidators, Message::NewView(nv.clone()));
+        let decision = new_view_decision(view, &nv.view_changes);
+        self.current_new_view = Some(nv);
+        self.enter_view(view, decision);
+    }
+
+    pub(super) fn on_new_view(&mut self, from: PublicKey, nv: NewView) -> Result<(), MessageError> {
+        if nv.view < self.view || (nv.view == self.view && self.status == Status::Normal) {
+            return Err(MessageError::OutOfWindow);
+        }
+        if nv.signer != primary_of(nv.view, self.ledger.validators()) {
+            return Err(MessageError::NotPrimary);
+        }
+        nv.verify_signature(self.chain_id)
+            .map_err(|_| MessageError::BadSignature)?;
+        let set = self.ledger.validators().clone();
+        let mut weight = 0u64;
+        for vc in &nv.view_changes {
+            if vc.view != nv.view {
+                return Err(MessageError::InvalidViewChange(
+                    "view change for another view",
+                ));
+            }
+            if let Err(e) = self.verify_view_change(vc) {
+                if let MessageError::UnknownValidatorSet(h) = e {
+                    self.note_behind(h.saturating_sub(1), from);
+                }
+                return Err(e);
+            }
+            weight += set.weight_of(&vc.signer).unwrap_or(0);
+        }
+        if !set.is_quorum(weight) {
+            return Err(MessageError::InvalidViewChange("new view without quorum"));
+        }
+        let decision = new_view_decision(nv.view, &nv.view_changes);
+        if decision.base_height > self.executed {
+            let source = decision.base_source.unwrap_or(from);
+            self.note_behind(decision.base_height, source);
+        }
+        let view = nv.view;
+        self.current_new_view = Some(nv);
+        self.enter_view(view, decision);
+        Ok(())
+    }
+
+    fn enter_view(&mut self, view: u64, decision: NewViewDecision) {
+        self.view = view;
+        self.view_floor = decision.base_height + decision.reproposals.len() as u64;
+        self.status = Status::Normal;
+        self.persist_view();
+        self.own_view_change = None;
+        self.view_changes.retain(|v, _| *v > view);
+        let floor = self.view_floor;
+        for (height, slot) in self.slots.iter_mut() {
+            if slot.view != view {
+                slot.enter_view(view);
+            } else if *height <= floor && slot.certificate.is_none() {
+                // A fresh proposal received early for a settled height.
+                slot.proposal = None;
+            }
+        }
+        for entry in decision.reproposals {
+            let block = entry.block.clone();
+            let height = block.header.height;
+            if height <= self.executed {
+                continue;
+            }
+            if !self.in_window(height) {
+                break;
+            }
+            let hash = block.header.hash();
+            let slot = self.slots.entry(height).or_default();
+            slot.view = view;
+            if slot.certificate.is_some() {
+                continue;
+            }
+            // Keep the justifying certificate as our own prepared entry, so
+            // a later view change still reports this height even if it does
+            // not prepare again in this view.
+            if slot
+                .prepared
+                .as_ref()
+                .is_none_or(|p| p.certificate.view < entry.certificate.view)
+            {
+                slot.prepared = Some(entry);
+            }
+            slot.proposal = Some(Proposal {
+                block,
+                hash,
+                pre_prepare: None,
+                validated: false,
+                certified: true,
+            });
+            self.persist_slot(height);
+        }
+        self.view_deadline = None;
+    }
+}
