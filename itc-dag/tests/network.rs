@@ -118,7 +118,13 @@ fn run(seed: u64) {
 
 #[test]
 fn lossy_gossip_with_fetching_converges_to_identical_anchor_roots() {
-    for seed in 0..8 {
+    // 8 seeded runs by default, 200 with ITC_DAG_SOAK=1; a failure names its seed.
+    let seeds = if std::env::var("ITC_DAG_SOAK").is_ok_and(|v| v == "1") {
+        200
+    } else {
+        8
+    };
+    for seed in 0..seeds {
         run(seed);
     }
 }
