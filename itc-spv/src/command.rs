@@ -228,7 +228,9 @@ pub struct LampConfig {
     /// The device's own key: commands for other devices are refused.
     pub device: PublicKey,
     /// The trusted header must be at most this old (by its `time_ms`,
-    /// against the caller's `now_ms`) for any command to be obeyed.
+    /// against the caller's `now_ms`) for any command to be obeyed; a header
+    /// more than this far *ahead* of `now_ms` means the device's clock is
+    /// wrong, and nothing is obeyed either.
     pub freshness_ms: u64,
 }
 
@@ -243,7 +245,8 @@ pub enum DenyReason {
     #[error("command is for another device")]
     WrongDevice,
     /// The proofs are against a header older than the trusted one, or the
-    /// trusted header is older than the freshness bound.
+    /// trusted header's time is further than the freshness bound from the
+    /// device's clock (older, or ahead of a clock that went backwards).
     #[error("proof header is stale")]
     StaleHeader,
     /// The proofs are against a header the device has not verified.
@@ -355,7 +358,12 @@ fn decide(
     if proof.header_height != header.height || proof.header_hash != header.hash() {
         return Err(DenyReason::UnknownHeader);
     }
-    if header.time_ms.saturating_add(config.freshness_ms) < now_ms {
+    // Fresh in both directions: a trusted header further *ahead* of now_ms
+    // than the bound means the device's clock went backwards, and without
+    // this check it would never find its header stale again.
+    if header.time_ms.saturating_add(config.freshness_ms) < now_ms
+        || now_ms.saturating_add(config.freshness_ms) < header.time_ms
+    {
         return Err(DenyReason::StaleHeader);
     }
     if command.counter <= last_counter {

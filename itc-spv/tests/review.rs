@@ -370,3 +370,55 @@ fn a_short_update_does_not_reserve_more_than_its_own_size() {
         bytes.len()
     );
 }
+
+// ---------------------------------------------------------------------------
+// The device's clock going backwards
+// ---------------------------------------------------------------------------
+
+/// The freshness bound only checks that the trusted header is not too *old*
+/// (`header.time_ms + freshness_ms < now_ms`). A lamp whose clock falls
+/// behind its trusted header (no RTC battery after a power cut, a spoofed
+/// time beacon) then never finds its header stale, and cannot adopt any
+/// newer header either (every one looks "from the future"): it would obey a
+/// revoked grant for good. A trusted header further ahead of `now_ms` than
+/// the freshness bound proves the clock wrong, so the lamp refuses.
+#[test]
+fn a_clock_behind_the_trusted_header_does_not_keep_a_revoked_grant_alive() {
+    let mut chain = LedgerChain::with_granted_lamp(100);
+    let proof = chain.command_proof();
+    let mut lamp = Lamp::new(config(&chain), OPTIONS, chain.trusted_at(1), 0);
+    let revoke = chain.revoke();
+    let revocation = chain.apply(vec![revoke]);
+
+    let reset_clock = 0;
+    assert!(!lamp.update(&revocation, reset_clock).is_success());
+    let on = command(&chain.guest, &chain, 1);
+    assert_eq!(
+        lamp.handle(reset_clock, None, &on, &proof),
+        LampVerdict::Denied(DenyReason::StaleHeader)
+    );
+    // Just inside the bound (either side) the lamp still works.
+    let header_time = time_of(1);
+    assert_eq!(
+        check_command(
+            &config(&chain),
+            &chain.trusted_at(1),
+            0,
+            header_time - FRESHNESS_MS,
+            &on,
+            &proof
+        ),
+        LampVerdict::Allowed { new_counter: 1 }
+    );
+    assert_eq!(
+        check_command(
+            &config(&chain),
+            &chain.trusted_at(1),
+            0,
+            header_time - FRESHNESS_MS - 1,
+            &on,
+            &proof
+        ),
+        LampVerdict::Denied(DenyReason::StaleHeader)
+    );
+}
