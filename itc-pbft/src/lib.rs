@@ -95,7 +95,7 @@
 //! and demos.
 //!
 //! # Features
-//! * `sim`: the deterministic network simulator ([`sim`]), used by this
+//! * `sim`: the deterministic network simulator (module `sim`), used by this
 //!   crate's tests, the examples and the benchmark. Set `ITC_SIM_SEEDS=N` to
 //!   run more seeds in the simulation tests.
 #![deny(missing_docs)]

@@ -1,0 +1,131 @@
+//! The view-change timer (exponential, reset on progress) and
+//! retransmission for lossy networks.
+
+use super::*;
+
+impl Replica {
+    pub(super) fn timeout_ms(&self) -> u64 {
+        self.view_change_timeout_ms << self.attempts.min(TIMEOUT_DOUBLINGS_MAX)
+    }
+
+    pub(super) fn has_pending_work(&self) -> bool {
+        self.pool_has_executable() || self.slots.values().any(|s| s.proposal.is_some())
+    }
+
+    /// Whether some pooled transaction carries its sender's next nonce (one
+    /// waiting for an earlier nonce does not make the primary late).
+    pub(super) fn pool_has_executable(&self) -> bool {
+        let mut cursor = self.pool.keys().next().copied();
+        while let Some((sender, nonce)) = cursor {
+            if nonce == self.ledger.account(&sender).nonce {
+                return true;
+            }
+            cursor = self
+                .pool
+                .range((sender, u64::MAX)..)
+                .find(|((s, _), _)| *s != sender)
+                .map(|(k, _)| *k);
+        }
+        false
+    }
+
+    /// Normal case: the timer runs while work is pending. View change: it
+    /// runs only once view changes for the view from a quorum are in (the
+    /// paper's rule), so a replica does not run through views alone.
+    pub(super) fn update_timer(&mut self) {
+        let armed = self.is_validator()
+            && match self.status {
+                Status::Normal => self.has_pending_work(),
+                Status::ViewChange => self.view_change_quorum(self.view),
+            };
+        if !armed {
+            self.view_deadline = None;
+        } else if self.view_deadline.is_none() {
+            self.view_deadline = Some(self.now_ms + self.timeout_ms());
+        }
+    }
+
+    pub(super) fn view_change_quorum(&self, view: u64) -> bool {
+        let set = self.ledger.validators();
+        self.view_changes
+            .get(&view)
+            .is_some_and(|map| set.is_quorum(map.keys().filter_map(|k| set.weight_of(k)).sum()))
+    }
+
+    pub(super) fn retransmit(&mut self) {
+        self.pushed.clear();
+        self.asked.clear();
+        self.retransmissions = self.retransmissions.wrapping_add(1);
+        if self.retransmissions % ANTI_ENTROPY_RETRANSMISSIONS == 0 {
+            // Anti-entropy: ask a rotating peer whether it has committed more.
+            let validators = self.ledger.validators().validators();
+            let peer = validators
+                [(self.retransmissions / ANTI_ENTROPY_RETRANSMISSIONS) as usize % validators.len()]
+            .key;
+            if peer != self.me {
+                self.send_now(
+                    Recipient::One(peer),
+                    Message::StateRequest {
+                        from_height: self.executed + 1,
+                    },
+                );
+            }
+        }
+        let no_progress = self.executed == self.executed_at_last_retransmit;
+        self.executed_at_last_retransmit = self.executed;
+        match self.status {
+            Status::ViewChange => {
+                if let Some(vc) = self.own_view_change.clone() {
+                    self.send_after_persist(Recipient::AllValidators, Message::ViewChange(vc));
+                }
+            }
+            Status::Normal => {
+                let mut messages = Vec::new();
+                let mut pending = false;
+                for slot in self.slots.values() {
+                    if slot.view != self.view {
+                        continue;
+                    }
+                    if let Some(p) = &slot.proposal {
+                        pending = true;
+                        if let Some(pp) = &p.pre_prepare {
+                            if pp.signer == self.me {
+                                messages.push(Message::PrePrepare(pp.clone()));
+                            }
+                        }
+                    }
+                    if let Some(v) = slot.prepares.get(&self.me) {
+                        messages.push(Message::Vote(v.clone()));
+                    }
+                    if let Some(v) = slot.commits.get(&self.me) {
+                        messages.push(Message::Vote(v.clone()));
+                    }
+                }
+                if pending {
+                    if let Some(nv) = self
+                        .current_new_view
+                        .clone()
+                        .filter(|nv| nv.view == self.view && nv.signer == self.me)
+                    {
+                        messages.push(Message::NewView(nv));
+                    }
+                }
+                for m in messages {
+                    self.send_after_persist(Recipient::AllValidators, m);
+                }
+                if no_progress && self.primary() != self.me && !self.pool.is_empty() {
+                    let primary = self.primary();
+                    let txs: Vec<Transaction> = self
+                        .pool
+                        .values()
+                        .take(FORWARD_TRANSACTIONS_MAX)
+                        .cloned()
+                        .collect();
+                    for tx in txs {
+                        self.send_now(Recipient::One(primary), Message::Request(tx));
+                    }
+                }
+            }
+        }
+    }
+}
