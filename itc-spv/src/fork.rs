@@ -9,11 +9,12 @@
 //! trusting the client.
 //!
 //! Commits at one height in different views are not equivocation: PBFT lets
-//! an honest replica commit block A in view `v`, see A fail to gather a
-//! quorum everywhere, and after a view change commit block B in view `v + 1`.
-//! Such a fork comes from more than a third of faulty weight lying in the
-//! view change, which two certificates alone cannot attribute, so no one is
-//! named.
+//! an honest replica sign a commit for block A in view `v` and, after a view
+//! change whose new-view message does not carry A, a commit for block B at
+//! the same height in view `v + 1` (itc-pbft signs a new commit whenever its
+//! last one is from an older view). Two certified blocks at one height then
+//! come from more than a third of faulty weight lying in the view change,
+//! which two certificates alone cannot attribute, so no one is named.
 
 use crate::trusted::TrustedState;
 use crate::update::{
