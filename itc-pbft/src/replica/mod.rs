@@ -153,6 +153,8 @@ pub struct Replica {
     asked: BTreeSet<PublicKey>,
     /// Peers sent blocks or a new view this interval (validators only).
     pushed: BTreeSet<PublicKey>,
+    /// Peers whose state request was served this interval (validators only).
+    served: BTreeSet<PublicKey>,
     retransmissions: u64,
 
     out: Ready,
@@ -228,6 +230,7 @@ impl Replica {
             executed_at_last_retransmit: executed,
             asked: BTreeSet::new(),
             pushed: BTreeSet::new(),
+            served: BTreeSet::new(),
             retransmissions: 0,
             out,
             halted: None,
@@ -391,7 +394,9 @@ impl Replica {
         }
     }
 
-    /// Take the outputs produced so far.
+    /// Take the outputs produced so far. Call it after every input (or
+    /// batch of inputs): outputs accumulate until then, so this is the one
+    /// buffer whose bound is the caller's loop.
     pub fn ready(&mut self) -> Ready {
         core::mem::take(&mut self.out)
     }
@@ -436,7 +441,12 @@ impl Replica {
             Message::ViewChange(m) => self.on_view_change(m),
             Message::NewView(m) => self.on_new_view(from, m),
             Message::StateRequest { from_height } => {
-                self.serve_state(from, from_height);
+                // Validators only, once per peer per retransmission
+                // interval: an unauthenticated request cannot make this
+                // replica send blocks without bound.
+                if self.ledger.validators().weight_of(&from).is_some() && self.served.insert(from) {
+                    self.serve_state(from, from_height);
+                }
                 Ok(())
             }
             Message::StateResponse(decisions) => self.on_state_response(from, decisions),

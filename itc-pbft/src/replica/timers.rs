@@ -55,6 +55,7 @@ impl Replica {
     pub(super) fn retransmit(&mut self) {
         self.pushed.clear();
         self.asked.clear();
+        self.served.clear();
         self.retransmissions = self.retransmissions.wrapping_add(1);
         if self.retransmissions % ANTI_ENTROPY_RETRANSMISSIONS == 0 {
             // Anti-entropy: ask a rotating peer whether it has committed more.
