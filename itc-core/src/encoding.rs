@@ -226,8 +226,10 @@ impl<'a> Reader<'a> {
 
     /// Read a length-prefixed sequence of at most `max` values.
     ///
-    /// Memory reserved up front is bounded by the remaining input, so a huge
-    /// count in a short input cannot exhaust memory.
+    /// Memory reserved up front is at most the number of remaining input
+    /// bytes (not elements), so a huge count in a short input cannot exhaust
+    /// a small device's heap; the vector grows only as elements actually
+    /// decode.
     ///
     /// # Errors
     /// [`DecodeError::LengthTooLarge`] or any error of `T`'s decoder.
@@ -237,7 +239,8 @@ impl<'a> Reader<'a> {
         max: usize,
     ) -> Result<Vec<T>, DecodeError> {
         let len = self.read_len(what, max)?;
-        let mut out = Vec::with_capacity(len.min(self.remaining()));
+        let element_bytes = core::mem::size_of::<T>().max(1);
+        let mut out = Vec::with_capacity(len.min(self.remaining() / element_bytes));
         for _ in 0..len {
             out.push(T::decode_from(self)?);
         }

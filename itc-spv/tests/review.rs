@@ -346,11 +346,9 @@ fn extreme_times_do_not_overflow() {
 /// firmware heap that is an allocation failure, i.e. a crash. The same holds
 /// for validator sets (256 x 40 bytes) and every other `read_vec` caller.
 ///
-/// The fix belongs in itc-core (owned by others): bound the reservation by
-/// `self.remaining() / encoded size of one element` (or by bytes, e.g.
-/// `len.min(self.remaining() / size_of::<T>().max(1))`).
+/// Fixed in itc-core: the reservation is now bounded in bytes by the
+/// remaining input.
 #[test]
-#[ignore = "itc-core bug: Reader::read_vec reserves up to `remaining` elements, not bytes"]
 fn a_short_update_does_not_reserve_more_than_its_own_size() {
     let v = Validators::four(1);
     let header = bare_header(2, Hash::ZERO, &v.set, &v.set);
