@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Where each language's generated files are committed, and which files.
@@ -23,20 +23,6 @@ const LANGUAGES: &[(&str, &str, &[&str])] = &[
         &["itc.swift", "itcFFI.h", "itcFFI.modulemap"],
     ),
 ];
-
-fn bindgen() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "itc-ffi-bindgen"])
-        .current_dir(common::workspace_root())
-        .env("CARGO_TARGET_DIR", common::target_dir())
-        .status()
-        .expect("run cargo build -p itc-ffi-bindgen");
-    assert!(status.success(), "cargo build -p itc-ffi-bindgen failed");
-    common::target_dir()
-        .join("debug")
-        .join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX))
-}
 
 fn generate(bindgen: &Path, language: &str, out_dir: &Path) {
     let _ = std::fs::remove_dir_all(out_dir);
@@ -57,7 +43,7 @@ fn generate(bindgen: &Path, language: &str, out_dir: &Path) {
 
 #[test]
 fn committed_uniffi_bindings_match_the_library() {
-    let bindgen = bindgen();
+    let bindgen = common::bindgen_path();
     let root = common::workspace_root();
     let update = std::env::var_os("ITC_UPDATE_BINDINGS").is_some_and(|v| v == "1");
     let mut stale = Vec::new();

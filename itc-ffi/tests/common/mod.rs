@@ -32,19 +32,25 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Build itc-ffi's cdylib and staticlib with `cargo build -p itc-ffi` (dev
-/// profile) once per test binary; returns the directory holding them.
+/// Build itc-ffi's cdylib and staticlib, and the workspace's uniffi-bindgen,
+/// with one `cargo build` (dev profile) once per test binary; returns the
+/// directory holding them. One invocation for both, so that every test
+/// binary asks cargo for the same feature set and none rebuilds what
+/// another one built.
 pub fn built_library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
         let status = Command::new(cargo)
-            .args(["build", "-p", "itc-ffi", "--lib"])
+            .args(["build", "-p", "itc-ffi", "-p", "itc-ffi-bindgen"])
             .current_dir(workspace_root())
             .env("CARGO_TARGET_DIR", target_dir())
             .status()
-            .expect("run cargo build -p itc-ffi");
-        assert!(status.success(), "cargo build -p itc-ffi failed");
+            .expect("run cargo build -p itc-ffi -p itc-ffi-bindgen");
+        assert!(
+            status.success(),
+            "cargo build -p itc-ffi -p itc-ffi-bindgen failed"
+        );
         target_dir().join("debug")
     })
 }
@@ -56,6 +62,11 @@ pub fn cdylib_path() -> PathBuf {
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     ))
+}
+
+/// Path of the built uniffi-bindgen.
+pub fn bindgen_path() -> PathBuf {
+    built_library_dir().join(format!("uniffi-bindgen{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Path of the built static library.
