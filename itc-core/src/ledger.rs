@@ -650,12 +650,31 @@ impl Ledger {
         context: &BlockContext,
         candidates: Vec<Transaction>,
     ) -> (Vec<Transaction>, Vec<(Transaction, TxError)>) {
+        self.select_valid_inner(context, candidates, true)
+    }
+
+    /// Like [`Ledger::select_valid`] for transactions whose signatures the
+    /// caller has already verified (for example on admission to its pool).
+    pub fn select_valid_preverified(
+        &self,
+        context: &BlockContext,
+        candidates: Vec<Transaction>,
+    ) -> (Vec<Transaction>, Vec<(Transaction, TxError)>) {
+        self.select_valid_inner(context, candidates, false)
+    }
+
+    fn select_valid_inner(
+        &self,
+        context: &BlockContext,
+        candidates: Vec<Transaction>,
+        verify_signatures: bool,
+    ) -> (Vec<Transaction>, Vec<(Transaction, TxError)>) {
         let mut view = View::new(self);
         let mut kept = Vec::new();
         let mut rejected = Vec::new();
         for tx in candidates {
             view.begin();
-            match self.execute(&mut view, context, &tx, true) {
+            match self.execute(&mut view, context, &tx, verify_signatures) {
                 Ok(()) => kept.push(tx),
                 Err(error) => {
                     view.rollback();
@@ -702,7 +721,30 @@ impl Ledger {
         context: &BlockContext,
         transactions: &[Transaction],
     ) -> Result<(Hash, Option<ValidatorSet>), BlockError> {
-        let (overlay, next_set, _fees) = self.execute_block(context, transactions, true)?;
+        self.preview_block_inner(context, transactions, true)
+    }
+
+    /// Like [`Ledger::preview_block`] for transactions whose signatures the
+    /// caller has already verified.
+    ///
+    /// # Errors
+    /// As [`Ledger::preview_block`], except that signatures are not checked.
+    pub fn preview_block_preverified(
+        &mut self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+    ) -> Result<(Hash, Option<ValidatorSet>), BlockError> {
+        self.preview_block_inner(context, transactions, false)
+    }
+
+    fn preview_block_inner(
+        &mut self,
+        context: &BlockContext,
+        transactions: &[Transaction],
+        verify_signatures: bool,
+    ) -> Result<(Hash, Option<ValidatorSet>), BlockError> {
+        let (overlay, next_set, _fees) =
+            self.execute_block(context, transactions, verify_signatures)?;
         let mut undo = Overlay::new();
         for key in overlay.keys() {
             undo.insert(*key, self.values.get(key).cloned());

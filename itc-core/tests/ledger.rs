@@ -500,3 +500,40 @@ fn committed_state_can_be_proven_through_a_shared_reference() {
     let reopened = Ledger::open(&net.storage).unwrap();
     assert!(reopened.prove_committed(&key).is_some());
 }
+
+#[test]
+fn preverified_variants_skip_only_the_signature_check() {
+    let mut net = Net::new();
+    let owner = net.owner.clone();
+    let guest = net.guest.public();
+    let mut tx = Transaction::new_signed(
+        &owner,
+        CHAIN,
+        0,
+        Amount(1),
+        Payload::Transfer {
+            to: guest,
+            amount: Amount(5),
+        },
+    );
+    tx.signature.0[0] ^= 1;
+    let context = net.context();
+    assert!(net.ledger.preview_block(&context, &[tx.clone()]).is_err());
+    assert!(net
+        .ledger
+        .preview_block_preverified(&context, &[tx.clone()])
+        .is_ok());
+    let (kept, _) = net.ledger.select_valid(&context, vec![tx.clone()]);
+    assert!(kept.is_empty());
+    let (kept, _) = net
+        .ledger
+        .select_valid_preverified(&context, vec![tx.clone()]);
+    assert_eq!(kept.len(), 1);
+    // Everything else is still checked.
+    let mut future = tx;
+    future.nonce = 7;
+    assert!(net
+        .ledger
+        .preview_block_preverified(&context, &[future])
+        .is_err());
+}

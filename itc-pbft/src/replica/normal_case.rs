@@ -138,12 +138,31 @@ impl Replica {
                 return Err(ProposalError::DuplicateTransaction);
             }
         }
+        // Each signature is verified once per replica: transactions already
+        // in the pool were verified on admission; the rest are verified here,
+        // and the ledger is told not to verify again.
+        for (index, tx) in block.transactions.iter().enumerate() {
+            let pooled = self
+                .pool
+                .get(&(tx.sender, tx.nonce))
+                .is_some_and(|p| p == tx);
+            if !pooled {
+                tx.verify_signature().map_err(|_| {
+                    itc_core::ledger::BlockError::InvalidTransaction {
+                        index,
+                        error: TxError::BadSignature,
+                    }
+                })?;
+            }
+        }
         let context = BlockContext {
             height: header.height,
             proposer: header.proposer,
             time_ms: header.time_ms,
         };
-        let (root, next_set) = self.ledger.preview_block(&context, &block.transactions)?;
+        let (root, next_set) = self
+            .ledger
+            .preview_block_preverified(&context, &block.transactions)?;
         if root != header.state_root {
             return Err(ProposalError::StateRoot);
         }
@@ -501,7 +520,8 @@ impl Replica {
             .take(self.block_transactions_max.saturating_mul(2))
             .cloned()
             .collect();
-        let (mut kept, rejected) = self.ledger.select_valid(&context, candidates);
+        // Pool transactions were verified on admission.
+        let (mut kept, rejected) = self.ledger.select_valid_preverified(&context, candidates);
         for (tx, error) in rejected {
             if !matches!(error, TxError::FutureNonce { .. }) {
                 self.pool.remove(&(tx.sender, tx.nonce));
@@ -511,7 +531,7 @@ impl Replica {
         if kept.is_empty() {
             return false;
         }
-        let (state_root, next_set) = match self.ledger.preview_block(&context, &kept) {
+        let (state_root, next_set) = match self.ledger.preview_block_preverified(&context, &kept) {
             Ok(preview) => preview,
             Err(_) => return false,
         };
