@@ -9,173 +9,24 @@
 //! * `applied_root`: the transactions that were applied (conflict losers and
 //!   overspends left out).
 //!
-//! [`AnchorCommitment`] bundles both with the anchor's tip hash. Its encoding
-//! and hash are byte-identical to itc-spv's `AnchorCommitment`, so a light
-//! client checks a [`DagFinalityProof`] produced here against a header whose
+//! [`AnchorCommitment`] (itc-spv's type, re-exported) bundles both with the
+//! anchor's tip hash, so a light client checks a [`DagFinalityProof`] produced here against a header whose
 //! `dag_anchor_root` is [`AnchorCommitment::hash`].
 //!
 //! Note: today `BlockHeader::dag_anchor_root` is `DagAnchor::hash()`, which
 //! does not commit to the roots; see the crate docs for the change itc-core
 //! needs.
 
-use itc_core::encoding::{write_option, Decode, DecodeError, Encode, Reader};
-use itc_core::hash::{Domain, Hash};
-use itc_core::merkle::{InclusionProof, MerkleError};
+use itc_core::hash::Hash;
 use itc_core::types::DagAnchor;
 
 use crate::ledger::{IgnoredReason, LedgerChanges};
 
-/// Version byte of [`AnchorCommitment`]'s encoding.
-pub const ANCHOR_COMMITMENT_VERSION: u8 = 1;
-
-/// What a header's `dag_anchor_root` should commit to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AnchorCommitment {
-    /// Hash of the anchor's tip list ([`DagAnchor::hash`]).
-    pub tips_hash: Hash,
-    /// RFC 6962 root of the newly confirmed cone's ids, in white-flag order.
-    pub confirmed_root: Hash,
-    /// Number of leaves of the confirmed tree.
-    pub confirmed_count: u64,
-    /// RFC 6962 root of the applied ids, in the same order.
-    pub applied_root: Hash,
-    /// Number of leaves of the applied tree.
-    pub applied_count: u64,
-}
-
-impl AnchorCommitment {
-    /// The value for `BlockHeader::dag_anchor_root`.
-    pub fn hash(&self) -> Hash {
-        Hash::of(Domain::DagAnchor, &self.encode())
-    }
-}
-
-impl Encode for AnchorCommitment {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(ANCHOR_COMMITMENT_VERSION);
-        self.tips_hash.encode_to(out);
-        self.confirmed_root.encode_to(out);
-        self.confirmed_count.encode_to(out);
-        self.applied_root.encode_to(out);
-        self.applied_count.encode_to(out);
-    }
-}
-
-impl Decode for AnchorCommitment {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let version = r.read_u8()?;
-        if version != ANCHOR_COMMITMENT_VERSION {
-            return Err(DecodeError::InvalidTag {
-                what: "anchor commitment version",
-                tag: version,
-            });
-        }
-        let c = AnchorCommitment {
-            tips_hash: Decode::decode_from(r)?,
-            confirmed_root: Decode::decode_from(r)?,
-            confirmed_count: r.read_u64()?,
-            applied_root: Decode::decode_from(r)?,
-            applied_count: r.read_u64()?,
-        };
-        if c.applied_count > c.confirmed_count {
-            return Err(DecodeError::InvalidValue(
-                "anchor applies more transactions than it confirms",
-            ));
-        }
-        Ok(c)
-    }
-}
-
-/// How final a DAG transaction is proven to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DagFinality {
-    /// Confirmed by the anchor; it may have lost a conflict and been ignored.
-    Confirmed,
-    /// Confirmed and applied.
-    Applied,
-}
-
-/// Why a DAG finality proof does not hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DagProofError {
-    /// The commitment is not the expected anchor root.
-    #[error("anchor does not match the header")]
-    AnchorMismatch,
-    /// A proof's tree size is not the count the anchor commits to.
-    #[error("proof tree size does not match the anchor")]
-    TreeSizeMismatch,
-    /// Not in the confirmed set.
-    #[error("not in the confirmed set: {0}")]
-    NotConfirmed(MerkleError),
-    /// Not in the applied set.
-    #[error("not in the applied set: {0}")]
-    NotApplied(MerkleError),
-}
-
-/// Proof that a DAG transaction is final under an anchor; the same format
-/// and checks as itc-spv's `DagFinalityProof`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DagFinalityProof {
-    /// The anchor's commitment.
-    pub anchor: AnchorCommitment,
-    /// The id's position in the confirmed tree.
-    pub confirmed: InclusionProof,
-    /// Its position in the applied tree, when it was applied.
-    pub applied: Option<InclusionProof>,
-}
-
-impl DagFinalityProof {
-    /// Check that `transaction_id` is final under the anchor whose
-    /// commitment hash is `anchor_root` (a trusted header's
-    /// `dag_anchor_root`, once headers carry [`AnchorCommitment::hash`]).
-    ///
-    /// # Errors
-    /// [`DagProofError`] naming the first check that failed.
-    pub fn verify(
-        &self,
-        anchor_root: &Hash,
-        transaction_id: &Hash,
-    ) -> Result<DagFinality, DagProofError> {
-        if self.anchor.hash() != *anchor_root {
-            return Err(DagProofError::AnchorMismatch);
-        }
-        if self.confirmed.tree_size != self.anchor.confirmed_count {
-            return Err(DagProofError::TreeSizeMismatch);
-        }
-        self.confirmed
-            .verify(transaction_id, &self.anchor.confirmed_root)
-            .map_err(DagProofError::NotConfirmed)?;
-        let Some(applied) = &self.applied else {
-            return Ok(DagFinality::Confirmed);
-        };
-        if applied.tree_size != self.anchor.applied_count {
-            return Err(DagProofError::TreeSizeMismatch);
-        }
-        applied
-            .verify(transaction_id, &self.anchor.applied_root)
-            .map_err(DagProofError::NotApplied)?;
-        Ok(DagFinality::Applied)
-    }
-}
-
-impl Encode for DagFinalityProof {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.anchor.encode_to(out);
-        self.confirmed.encode_to(out);
-        write_option(out, &self.applied);
-    }
-}
-
-impl Decode for DagFinalityProof {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(DagFinalityProof {
-            anchor: Decode::decode_from(r)?,
-            confirmed: Decode::decode_from(r)?,
-            applied: r.read_option()?,
-        })
-    }
-}
+// The commitment and the proof are the light client's types: one
+// definition, so the bytes the DAG produces are the bytes itc-spv checks.
+pub use itc_spv::dag::{
+    AnchorCommitment, DagFinality, DagFinalityProof, DagProofError, ANCHOR_COMMITMENT_VERSION,
+};
 
 /// The white-flag result of one anchor, computed without changing the
 /// tangle ([`crate::Tangle::compute_confirmation`]) and committed with
@@ -220,6 +71,8 @@ impl Confirmation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use itc_core::encoding::{Decode, Encode};
+    use itc_core::hash::Domain;
     use itc_core::merkle;
 
     #[test]
@@ -241,16 +94,16 @@ mod tests {
             applied: Some(merkle::prove(&applied, 1).unwrap()),
         };
         assert_eq!(
-            proof.verify(&anchor.hash(), &ids[2]),
+            proof.verify_against_root(&anchor.hash(), &ids[2]),
             Ok(DagFinality::Applied)
         );
         assert_eq!(DagFinalityProof::decode(&proof.encode()), Ok(proof.clone()));
         assert_eq!(
-            proof.verify(&Hash::ZERO, &ids[2]),
+            proof.verify_against_root(&Hash::ZERO, &ids[2]),
             Err(DagProofError::AnchorMismatch)
         );
         assert!(matches!(
-            proof.verify(&anchor.hash(), &ids[1]),
+            proof.verify_against_root(&anchor.hash(), &ids[1]),
             Err(DagProofError::NotConfirmed(_))
         ));
         let confirmed_only = DagFinalityProof {
@@ -258,13 +111,13 @@ mod tests {
             ..proof.clone()
         };
         assert_eq!(
-            confirmed_only.verify(&anchor.hash(), &ids[2]),
+            confirmed_only.verify_against_root(&anchor.hash(), &ids[2]),
             Ok(DagFinality::Confirmed)
         );
         let mut wrong_size = proof.clone();
         wrong_size.confirmed.tree_size = 4;
         assert_eq!(
-            wrong_size.verify(&anchor.hash(), &ids[2]),
+            wrong_size.verify_against_root(&anchor.hash(), &ids[2]),
             Err(DagProofError::TreeSizeMismatch)
         );
         assert_eq!(AnchorCommitment::decode(&anchor.encode()), Ok(anchor));
@@ -302,7 +155,7 @@ mod tests {
                 let bytes = proof.encode();
                 prop_assert_eq!(DagFinalityProof::decode(&bytes).unwrap(), proof.clone());
                 let expected = if i % applied_every == 0 { DagFinality::Applied } else { DagFinality::Confirmed };
-                prop_assert_eq!(proof.verify(&anchor.hash(), &ids[i]), Ok(expected));
+                prop_assert_eq!(proof.verify_against_root(&anchor.hash(), &ids[i]), Ok(expected));
             }
 
             #[test]

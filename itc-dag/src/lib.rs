@@ -53,7 +53,7 @@
 //!
 //! // A light client checks finality against the header's anchor root.
 //! let proof = node.prove(&tx.id()).unwrap();
-//! assert_eq!(proof.verify(&commitment.hash(), &tx.id()), Ok(DagFinality::Applied));
+//! assert_eq!(proof.verify_against_root(&commitment.hash(), &tx.id()), Ok(DagFinality::Applied));
 //! ```
 //!
 //! # Decisions

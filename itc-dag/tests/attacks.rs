@@ -95,7 +95,7 @@ fn double_spend_across_cones_is_ignored_in_the_later_cone() {
     assert_eq!(node.ledger().balance(&carol), Amount(0));
     let proof = node.prove(&second.id()).unwrap();
     assert_eq!(
-        proof.verify(&commitment.hash(), &second.id()),
+        proof.verify_against_root(&commitment.hash(), &second.id()),
         Ok(DagFinality::Confirmed)
     );
 }

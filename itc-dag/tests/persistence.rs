@@ -84,7 +84,7 @@ fn restored_tangle_has_the_same_consensus_state() {
             assert_eq!(proof, node.prove(id).unwrap());
             let commitment = node.commitment(height).unwrap();
             assert!(matches!(
-                proof.verify(&commitment.hash(), id),
+                proof.verify_against_root(&commitment.hash(), id),
                 Ok(DagFinality::Applied | DagFinality::Confirmed)
             ));
         }

@@ -164,7 +164,9 @@ fn run(ops: Vec<Op>) {
         if let TxStatus::Confirmed { height } = node.status(&tx.id()) {
             let commitment = node.commitment(height).expect("kept");
             let proof = node.prove(&tx.id()).expect("provable");
-            assert!(proof.verify(&commitment.hash(), &tx.id()).is_ok());
+            assert!(proof
+                .verify_against_root(&commitment.hash(), &tx.id())
+                .is_ok());
         }
     }
 }

@@ -175,11 +175,13 @@ fn anchor_confirms_cone_applies_transfers_and_proves_finality() {
         assert_eq!(node.status(&tx.id()), TxStatus::Confirmed { height: 1 });
         let proof = node.prove(&tx.id()).unwrap();
         assert_eq!(
-            proof.verify(&commitment.hash(), &tx.id()),
+            proof.verify_against_root(&commitment.hash(), &tx.id()),
             Ok(DagFinality::Applied)
         );
         let other = Hash([9; 32]);
-        assert!(proof.verify(&commitment.hash(), &other).is_err());
+        assert!(proof
+            .verify_against_root(&commitment.hash(), &other)
+            .is_err());
     }
     assert_eq!(node.commitment(1), Some(commitment));
     // Nothing new: an empty anchor confirms nothing.
@@ -226,7 +228,7 @@ fn ignored_transaction_is_proven_confirmed_but_not_applied() {
     let proof = node.prove(&overspend.id()).unwrap();
     assert!(proof.applied.is_none());
     assert_eq!(
-        proof.verify(&commitment.hash(), &overspend.id()),
+        proof.verify_against_root(&commitment.hash(), &overspend.id()),
         Ok(DagFinality::Confirmed)
     );
     assert_eq!(node.ledger().balance(&bob), Amount(10));

@@ -136,7 +136,20 @@ impl DagFinalityProof {
         header: &BlockHeader,
         transaction_id: &Hash,
     ) -> Result<DagFinality, DagProofError> {
-        if self.anchor.hash() != header.dag_anchor_root {
+        self.verify_against_root(&header.dag_anchor_root, transaction_id)
+    }
+
+    /// Like [`DagFinalityProof::verify`], against a trusted
+    /// `dag_anchor_root` value rather than a whole header.
+    ///
+    /// # Errors
+    /// [`DagProofError`] naming the first check that failed.
+    pub fn verify_against_root(
+        &self,
+        dag_anchor_root: &Hash,
+        transaction_id: &Hash,
+    ) -> Result<DagFinality, DagProofError> {
+        if self.anchor.hash() != *dag_anchor_root {
             return Err(DagProofError::AnchorMismatch);
         }
         if self.confirmed.tree_size != self.anchor.confirmed_count {
