@@ -203,6 +203,9 @@ enum ItcDenyReason
   ITC_DENY_REASON_EXPIRED = 10,
   // The grant lacks a permission the action needs.
   ITC_DENY_REASON_INSUFFICIENT_PERMISSION = 11,
+  // The counter is further ahead of the lamp's clock than the allowed
+  // drift (it would lock other senders out).
+  ITC_DENY_REASON_COUNTER_FROM_FUTURE = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

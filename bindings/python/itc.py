@@ -1794,7 +1794,13 @@ class DenyReason(enum.Enum):
     The grant lacks a permission the action needs.
 """
     
-    OTHER = 11
+    COUNTER_FROM_FUTURE = 11
+    """
+    The counter is further ahead of the lamp's clock than the allowed
+    drift (it would lock other senders out).
+"""
+    
+    OTHER = 12
     """
     A reason newer than these bindings; see the code.
 """
@@ -1828,6 +1834,8 @@ class _UniffiFfiConverterTypeDenyReason(_UniffiConverterRustBuffer):
         if variant == 11:
             return DenyReason.INSUFFICIENT_PERMISSION
         if variant == 12:
+            return DenyReason.COUNTER_FROM_FUTURE
+        if variant == 13:
             return DenyReason.OTHER
         raise InternalError("Raw enum value doesn't match any cases")
 
@@ -1854,6 +1862,8 @@ class _UniffiFfiConverterTypeDenyReason(_UniffiConverterRustBuffer):
         if value == DenyReason.EXPIRED:
             return
         if value == DenyReason.INSUFFICIENT_PERMISSION:
+            return
+        if value == DenyReason.COUNTER_FROM_FUTURE:
             return
         if value == DenyReason.OTHER:
             return
@@ -1883,8 +1893,10 @@ class _UniffiFfiConverterTypeDenyReason(_UniffiConverterRustBuffer):
             buf.write_i32(10)
         if value == DenyReason.INSUFFICIENT_PERMISSION:
             buf.write_i32(11)
-        if value == DenyReason.OTHER:
+        if value == DenyReason.COUNTER_FROM_FUTURE:
             buf.write_i32(12)
+        if value == DenyReason.OTHER:
+            buf.write_i32(13)
 
 
 

@@ -2911,6 +2911,11 @@ public enum DenyReason: Equatable, Hashable {
      */
     case insufficientPermission
     /**
+     * The counter is further ahead of the lamp's clock than the allowed
+     * drift (it would lock other senders out).
+     */
+    case counterFromFuture
+    /**
      * A reason newer than these bindings; see the code.
      */
     case other
@@ -2957,7 +2962,9 @@ public struct FfiConverterTypeDenyReason: FfiConverterRustBuffer {
         
         case 11: return .insufficientPermission
         
-        case 12: return .other
+        case 12: return .counterFromFuture
+        
+        case 13: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3011,8 +3018,12 @@ public struct FfiConverterTypeDenyReason: FfiConverterRustBuffer {
             writeInt(&buf, Int32(11))
         
         
-        case .other:
+        case .counterFromFuture:
             writeInt(&buf, Int32(12))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(13))
         
         }
     }

@@ -105,6 +105,9 @@ pub enum DenyReason {
     Expired,
     /// The grant lacks a permission the action needs.
     InsufficientPermission,
+    /// The counter is further ahead of the lamp's clock than the allowed
+    /// drift (it would lock other senders out).
+    CounterFromFuture,
     /// A reason newer than these bindings; see the code.
     Other,
 }
@@ -124,6 +127,7 @@ impl From<itc_spv::DenyReason> for DenyReason {
             Spv::Revoked => DenyReason::Revoked,
             Spv::Expired => DenyReason::Expired,
             Spv::InsufficientPermission => DenyReason::InsufficientPermission,
+            Spv::CounterFromFuture => DenyReason::CounterFromFuture,
             _ => DenyReason::Other,
         }
     }

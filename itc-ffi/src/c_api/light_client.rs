@@ -88,6 +88,9 @@ pub enum ItcDenyReason {
     Expired = 10,
     /// The grant lacks a permission the action needs.
     InsufficientPermission = 11,
+    /// The counter is further ahead of the lamp's clock than the allowed
+    /// drift (it would lock other senders out).
+    CounterFromFuture = 12,
 }
 
 /// The lamp's decision on a command.
@@ -777,6 +780,7 @@ mod tests {
                 ItcDenyReason::InsufficientPermission,
                 Spv::InsufficientPermission,
             ),
+            (ItcDenyReason::CounterFromFuture, Spv::CounterFromFuture),
         ];
         for (ours, theirs) in pairs {
             assert_eq!(ours as u32, u32::from(theirs.code()), "{theirs:?}");

@@ -4903,6 +4903,11 @@ enum class DenyReason {
      */
     INSUFFICIENT_PERMISSION,
     /**
+     * The counter is further ahead of the lamp's clock than the allowed
+     * drift (it would lock other senders out).
+     */
+    COUNTER_FROM_FUTURE,
+    /**
      * A reason newer than these bindings; see the code.
      */
     OTHER;
