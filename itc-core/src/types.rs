@@ -726,6 +726,130 @@ pub struct CommitCertificate {
     pub signatures: Vec<CommitSignature>,
 }
 
+/// What a set of votes is about: every field of a [`Vote`] except the voter
+/// and the signature. Certificates of either phase (commit certificates here,
+/// prepared certificates in itc-pbft) are a target plus signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VoteTarget {
+    /// Network.
+    pub chain_id: ChainId,
+    /// Phase.
+    pub kind: VoteKind,
+    /// Height (sequence number).
+    pub height: u64,
+    /// View.
+    pub view: u64,
+    /// Hash of the header voted for.
+    pub block_hash: Hash,
+}
+
+impl VoteTarget {
+    /// Signatures of the votes for this target, strictly ascending by
+    /// validator (votes for anything else are ignored; duplicates dropped).
+    pub fn signatures_from<'a>(
+        &self,
+        votes: impl IntoIterator<Item = &'a Vote>,
+    ) -> Vec<CommitSignature> {
+        let mut signatures: Vec<CommitSignature> = votes
+            .into_iter()
+            .filter(|v| {
+                v.kind == self.kind
+                    && v.chain_id == self.chain_id
+                    && v.height == self.height
+                    && v.view == self.view
+                    && v.block_hash == self.block_hash
+            })
+            .map(|v| CommitSignature {
+                validator: v.validator,
+                signature: v.signature,
+            })
+            .collect();
+        signatures.sort_by_key(|s| s.validator);
+        signatures.dedup_by(|a, b| a.validator == b.validator);
+        signatures
+    }
+
+    /// The vote a signature for this target must be over.
+    pub fn vote(&self, signature: &CommitSignature) -> Vote {
+        Vote {
+            chain_id: self.chain_id,
+            kind: self.kind,
+            height: self.height,
+            view: self.view,
+            block_hash: self.block_hash,
+            validator: signature.validator,
+            signature: signature.signature,
+        }
+    }
+
+    /// Verify that `signatures` from `set` exceed `threshold` of its weight.
+    ///
+    /// Members are checked heaviest first and verification stops as soon as
+    /// the threshold is met; keys outside the set count as zero and are not
+    /// verified; each validator counts once. Returns the verified weight.
+    ///
+    /// # Errors
+    /// [`CertificateError::DuplicateOrUnsorted`] if a validator appears twice,
+    /// [`CertificateError::InvalidSignature`] if a checked signature fails,
+    /// [`CertificateError::NotEnoughWeight`] if the threshold is not met.
+    pub fn verify_signatures(
+        &self,
+        signatures: &[CommitSignature],
+        set: &ValidatorSet,
+        threshold: Threshold,
+    ) -> Result<u64, CertificateError> {
+        if signatures
+            .windows(2)
+            .any(|w| w[0].validator >= w[1].validator)
+        {
+            // A hand-built certificate could otherwise count a validator twice.
+            return Err(CertificateError::DuplicateOrUnsorted);
+        }
+        let total = set.total_weight();
+        let mut members: Vec<(u64, &CommitSignature)> = signatures
+            .iter()
+            .filter_map(|s| set.weight_of(&s.validator).map(|w| (w, s)))
+            .collect();
+        members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.validator.cmp(&b.1.validator)));
+        let mut signed = 0u64;
+        for (weight, signature) in members {
+            if threshold.is_met(signed, total) {
+                break;
+            }
+            self.vote(signature)
+                .verify_signature()
+                .map_err(|_| CertificateError::InvalidSignature)?;
+            signed += weight;
+        }
+        if threshold.is_met(signed, total) {
+            Ok(signed)
+        } else {
+            Err(CertificateError::NotEnoughWeight { signed, total })
+        }
+    }
+}
+
+/// Read a certificate's signature list: at most [`VALIDATORS_MAX`], strictly
+/// ascending by validator.
+///
+/// # Errors
+/// [`DecodeError`] for a malformed or non-canonical list.
+pub fn read_certificate_signatures(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<Vec<CommitSignature>, DecodeError> {
+    let signatures: Vec<CommitSignature> = r.read_vec(what, VALIDATORS_MAX)?;
+    if signatures
+        .windows(2)
+        .any(|w| w[0].validator >= w[1].validator)
+    {
+        return Err(DecodeError::NonCanonical(
+            "certificate signatures not strictly ascending by validator",
+        ));
+    }
+    Ok(signatures)
+}
+
 impl CommitCertificate {
     /// Assemble a certificate from commit votes for one block (votes for other
     /// blocks, heights or views are ignored; duplicates are dropped).
@@ -736,90 +860,50 @@ impl CommitCertificate {
         block_hash: Hash,
         votes: impl IntoIterator<Item = &'a Vote>,
     ) -> Self {
-        let mut signatures: Vec<CommitSignature> = votes
-            .into_iter()
-            .filter(|v| {
-                v.kind == VoteKind::Commit
-                    && v.chain_id == chain_id
-                    && v.height == height
-                    && v.view == view
-                    && v.block_hash == block_hash
-            })
-            .map(|v| CommitSignature {
-                validator: v.validator,
-                signature: v.signature,
-            })
-            .collect();
-        signatures.sort_by_key(|s| s.validator);
-        signatures.dedup_by(|a, b| a.validator == b.validator);
+        let target = VoteTarget {
+            chain_id,
+            kind: VoteKind::Commit,
+            height,
+            view,
+            block_hash,
+        };
         CommitCertificate {
             chain_id,
             height,
             view,
             block_hash,
-            signatures,
+            signatures: target.signatures_from(votes),
         }
     }
 
-    /// The commit vote a signature in this certificate must be over.
-    pub fn vote_for(&self, signature: &CommitSignature) -> Vote {
-        Vote {
+    /// What the certificate's commit votes are for.
+    pub fn target(&self) -> VoteTarget {
+        VoteTarget {
             chain_id: self.chain_id,
             kind: VoteKind::Commit,
             height: self.height,
             view: self.view,
             block_hash: self.block_hash,
-            validator: signature.validator,
-            signature: signature.signature,
         }
     }
 
-    /// Verify that signatures from `set` exceed `threshold` of its weight.
-    ///
-    /// Members are checked heaviest first and verification stops as soon as
-    /// the threshold is met; keys outside the set count as zero and are not
-    /// verified; each validator counts once (the encoding forbids duplicates).
-    /// Returns the verified weight.
+    /// The commit vote a signature in this certificate must be over.
+    pub fn vote_for(&self, signature: &CommitSignature) -> Vote {
+        self.target().vote(signature)
+    }
+
+    /// Verify that signatures from `set` exceed `threshold` of its weight
+    /// ([`VoteTarget::verify_signatures`]). Returns the verified weight.
     ///
     /// # Errors
-    /// [`CertificateError::DuplicateOrUnsorted`] if a validator appears twice,
-    /// [`CertificateError::InvalidSignature`] if a checked signature fails,
-    /// [`CertificateError::NotEnoughWeight`] if the threshold is not met.
+    /// As [`VoteTarget::verify_signatures`].
     pub fn verify(
         &self,
         set: &ValidatorSet,
         threshold: Threshold,
     ) -> Result<u64, CertificateError> {
-        if self
-            .signatures
-            .windows(2)
-            .any(|w| w[0].validator >= w[1].validator)
-        {
-            // A hand-built certificate could otherwise count a validator twice.
-            return Err(CertificateError::DuplicateOrUnsorted);
-        }
-        let total = set.total_weight();
-        let mut members: Vec<(u64, &CommitSignature)> = self
-            .signatures
-            .iter()
-            .filter_map(|s| set.weight_of(&s.validator).map(|w| (w, s)))
-            .collect();
-        members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.validator.cmp(&b.1.validator)));
-        let mut signed = 0u64;
-        for (weight, signature) in members {
-            if threshold.is_met(signed, total) {
-                break;
-            }
-            self.vote_for(signature)
-                .verify_signature()
-                .map_err(|_| CertificateError::InvalidSignature)?;
-            signed += weight;
-        }
-        if threshold.is_met(signed, total) {
-            Ok(signed)
-        } else {
-            Err(CertificateError::NotEnoughWeight { signed, total })
-        }
+        self.target()
+            .verify_signatures(&self.signatures, set, threshold)
     }
 }
 
@@ -835,23 +919,13 @@ impl Encode for CommitCertificate {
 
 impl Decode for CommitCertificate {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let cert = CommitCertificate {
+        Ok(CommitCertificate {
             chain_id: Decode::decode_from(r)?,
             height: r.read_u64()?,
             view: r.read_u64()?,
             block_hash: Decode::decode_from(r)?,
-            signatures: r.read_vec("certificate signatures", VALIDATORS_MAX)?,
-        };
-        if cert
-            .signatures
-            .windows(2)
-            .any(|w| w[0].validator >= w[1].validator)
-        {
-            return Err(DecodeError::NonCanonical(
-                "certificate signatures not strictly ascending by validator",
-            ));
-        }
-        Ok(cert)
+            signatures: read_certificate_signatures(r, "certificate signatures")?,
+        })
     }
 }
 

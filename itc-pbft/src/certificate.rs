@@ -3,7 +3,8 @@
 use itc_core::encoding::{write_vec, Decode, DecodeError, Encode, Reader};
 use itc_core::keys::PublicKey;
 use itc_core::types::{
-    ChainId, CommitSignature, Threshold, ValidatorSet, Vote, VoteKind, VALIDATORS_MAX,
+    read_certificate_signatures, ChainId, CommitSignature, Threshold, ValidatorSet, Vote, VoteKind,
+    VoteTarget,
 };
 use itc_core::Hash;
 
@@ -11,20 +12,13 @@ use itc_core::Hash;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertificateError {
-    /// A validator's signature does not verify.
+    /// The prepare votes do not make a valid quorum (bad signature,
+    /// duplicate signer, or too little weight).
+    #[error("{0}")]
+    Quorum(#[from] itc_core::types::CertificateError),
+    /// A vote of the evidence does not verify.
     #[error("invalid signature from a validator")]
     InvalidSignature,
-    /// Signatures are not strictly ascending by validator.
-    #[error("duplicate or unsorted validator signatures")]
-    DuplicateOrUnsorted,
-    /// The valid signatures from set members do not reach a quorum.
-    #[error("not enough voting weight: {signed} of {total}")]
-    NotEnoughWeight {
-        /// Weight of valid member signatures.
-        signed: u64,
-        /// Total weight of the set.
-        total: u64,
-    },
     /// The evidence's two votes do not conflict.
     #[error("votes do not conflict")]
     NotConflicting,
@@ -61,42 +55,36 @@ impl PreparedCertificate {
         block_hash: Hash,
         votes: impl IntoIterator<Item = &'a Vote>,
     ) -> Self {
-        let mut signatures: Vec<CommitSignature> = votes
-            .into_iter()
-            .filter(|v| {
-                v.kind == VoteKind::Prepare
-                    && v.chain_id == chain_id
-                    && v.height == height
-                    && v.view == view
-                    && v.block_hash == block_hash
-            })
-            .map(|v| CommitSignature {
-                validator: v.validator,
-                signature: v.signature,
-            })
-            .collect();
-        signatures.sort_by_key(|s| s.validator);
-        signatures.dedup_by(|a, b| a.validator == b.validator);
+        let target = VoteTarget {
+            chain_id,
+            kind: VoteKind::Prepare,
+            height,
+            view,
+            block_hash,
+        };
         PreparedCertificate {
             chain_id,
             height,
             view,
             block_hash,
-            signatures,
+            signatures: target.signatures_from(votes),
         }
     }
 
-    /// The prepare vote a signature in this certificate is over.
-    pub fn vote_for(&self, signature: &CommitSignature) -> Vote {
-        Vote {
+    /// What the certificate's prepare votes are for.
+    pub fn target(&self) -> VoteTarget {
+        VoteTarget {
             chain_id: self.chain_id,
             kind: VoteKind::Prepare,
             height: self.height,
             view: self.view,
             block_hash: self.block_hash,
-            validator: signature.validator,
-            signature: signature.signature,
         }
+    }
+
+    /// The prepare vote a signature in this certificate is over.
+    pub fn vote_for(&self, signature: &CommitSignature) -> Vote {
+        self.target().vote(signature)
     }
 
     /// Verify that member signatures exceed two thirds of `set`'s weight
@@ -106,35 +94,9 @@ impl PreparedCertificate {
     /// # Errors
     /// [`CertificateError`] saying why the certificate does not hold.
     pub fn verify(&self, set: &ValidatorSet) -> Result<u64, CertificateError> {
-        if self
-            .signatures
-            .windows(2)
-            .any(|w| w[0].validator >= w[1].validator)
-        {
-            return Err(CertificateError::DuplicateOrUnsorted);
-        }
-        let total = set.total_weight();
-        let mut members: Vec<(u64, &CommitSignature)> = self
-            .signatures
-            .iter()
-            .filter_map(|s| set.weight_of(&s.validator).map(|w| (w, s)))
-            .collect();
-        members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.validator.cmp(&b.1.validator)));
-        let mut signed = 0u64;
-        for (weight, signature) in members {
-            if Threshold::TWO_THIRDS.is_met(signed, total) {
-                break;
-            }
-            self.vote_for(signature)
-                .verify_signature()
-                .map_err(|_| CertificateError::InvalidSignature)?;
-            signed += weight;
-        }
-        if Threshold::TWO_THIRDS.is_met(signed, total) {
-            Ok(signed)
-        } else {
-            Err(CertificateError::NotEnoughWeight { signed, total })
-        }
+        Ok(self
+            .target()
+            .verify_signatures(&self.signatures, set, Threshold::TWO_THIRDS)?)
     }
 }
 
@@ -150,23 +112,13 @@ impl Encode for PreparedCertificate {
 
 impl Decode for PreparedCertificate {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let certificate = PreparedCertificate {
+        Ok(PreparedCertificate {
             chain_id: Decode::decode_from(r)?,
             height: r.read_u64()?,
             view: r.read_u64()?,
             block_hash: Decode::decode_from(r)?,
-            signatures: r.read_vec("prepared certificate signatures", VALIDATORS_MAX)?,
-        };
-        if certificate
-            .signatures
-            .windows(2)
-            .any(|w| w[0].validator >= w[1].validator)
-        {
-            return Err(DecodeError::NonCanonical(
-                "prepared certificate signatures not strictly ascending",
-            ));
-        }
-        Ok(certificate)
+            signatures: read_certificate_signatures(r, "prepared certificate signatures")?,
+        })
     }
 }
 
