@@ -36,7 +36,7 @@ const TRANSACTION_PREFIX: &[u8] = b"dag/t/";
 const ENTRY_POINT_PREFIX: &[u8] = b"dag/e/";
 const ACCOUNT_PREFIX: &[u8] = b"dag/l/";
 const ANCHOR_PREFIX: &[u8] = b"dag/a/";
-const META_KEY: &[u8] = b"dag/m";
+pub(crate) const META_KEY: &[u8] = b"dag/m";
 
 /// Why a tangle could not be restored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -230,13 +230,8 @@ impl Tangle {
             if !record.approvers.is_empty() {
                 continue;
             }
-            let score = if record.confirmed > 0 {
-                config
-                    .tips
-                    .score(record.confirmed, record.confirmed, latest)
-            } else {
-                config.tips.score(record.omrsi, record.ymrsi, latest)
-            };
+            let (oldest, youngest) = record.roots();
+            let score = config.tips.score(oldest, youngest, latest);
             let (id, issuer) = (record.id, record.issuer());
             tangle.pool.insert(&config.tips, id, issuer, score, now_ms);
         }

@@ -723,11 +723,7 @@ impl Tangle {
             let (o, y) = if let Some(&height) = self.entry_points.get(parent) {
                 (height, height)
             } else if let Some(r) = self.record(parent) {
-                if r.confirmed > 0 {
-                    (r.confirmed, r.confirmed)
-                } else {
-                    (r.omrsi, r.ymrsi)
-                }
+                r.roots()
             } else {
                 (0, 0)
             };
@@ -1095,7 +1091,7 @@ impl Tangle {
         }
         if self.config.persist {
             self.writes
-                .put(b"dag/m".to_vec(), persist::meta_value(self));
+                .put(persist::META_KEY.to_vec(), persist::meta_value(self));
         }
         self.rescore_tips();
         Ok(())
@@ -1152,11 +1148,8 @@ impl Tangle {
             let record = self.slots[slot as usize].as_mut().expect("live slot");
             record.omrsi = omrsi;
             record.ymrsi = ymrsi;
-            let score = if record.confirmed > 0 {
-                params.score(record.confirmed, record.confirmed, latest)
-            } else {
-                params.score(omrsi, ymrsi, latest)
-            };
+            let (oldest, youngest) = record.roots();
+            let score = params.score(oldest, youngest, latest);
             scores.insert(id, score);
         }
         self.pool
@@ -1435,6 +1428,15 @@ fn payload_heap(payload: &DagPayload) -> usize {
 }
 
 impl Record {
+    /// The (oldest, youngest) root snapshot indexes that score this record:
+    /// its confirming anchor's height once confirmed, its own otherwise.
+    pub(crate) fn roots(&self) -> (u64, u64) {
+        if self.confirmed > 0 {
+            (self.confirmed, self.confirmed)
+        } else {
+            (self.omrsi, self.ymrsi)
+        }
+    }
     fn tx_heap_bytes(&self) -> usize {
         self.encoded.len()
     }

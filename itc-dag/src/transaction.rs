@@ -333,16 +333,12 @@ impl Decode for DagTransaction {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let chain_id = Decode::decode_from(r)?;
         let parents: Vec<Hash> = r.read_vec("dag parents", PARENTS_MAX)?;
-        if parents.len() < PARENTS_MIN {
-            return Err(DecodeError::InvalidValue(
-                "dag transaction with fewer than two parents",
-            ));
-        }
-        if parents.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(DecodeError::NonCanonical(
-                "dag parents not strictly ascending",
-            ));
-        }
+        check_parents(&parents).map_err(|e| match e {
+            TransactionError::ParentsNotCanonical => {
+                DecodeError::NonCanonical("dag parents not strictly ascending")
+            }
+            _ => DecodeError::InvalidValue("dag transaction with fewer than two parents"),
+        })?;
         Ok(DagTransaction {
             chain_id,
             parents,

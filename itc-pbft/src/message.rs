@@ -14,7 +14,6 @@ use crate::certificate::PreparedCertificate;
 use itc_core::encoding::{write_option, write_vec, Decode, DecodeError, Encode, Reader};
 use itc_core::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
 use itc_core::types::{Block, ChainId, CommitCertificate, Transaction, Vote, VALIDATORS_MAX};
-use itc_core::Hash;
 
 /// Largest encoded message accepted, in bytes.
 pub const MESSAGE_BYTES_MAX: usize = 32 * 1024 * 1024;
@@ -454,9 +453,4 @@ impl Decode for Message {
             }
         })
     }
-}
-
-/// The hash a replica's storage and logs use for a block: its header's hash.
-pub fn block_hash(block: &Block) -> Hash {
-    block.header.hash()
 }

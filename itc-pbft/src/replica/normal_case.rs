@@ -244,7 +244,7 @@ impl Replica {
 
     fn is_quorum(&self, height: u64, weight: u64) -> bool {
         self.set_for(height)
-            .is_some_and(|set| Threshold::TWO_THIRDS.is_met(weight, set.total_weight()))
+            .is_some_and(|set| set.is_quorum(weight))
     }
 
     /// Send votes and collect certificates for one slot. Returns whether

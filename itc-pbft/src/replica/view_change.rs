@@ -254,9 +254,7 @@ impl Replica {
         let Some(map) = self.view_changes.get(&view) else {
             return;
         };
-        let set = self.ledger.validators();
-        let weight: u64 = map.keys().filter_map(|k| set.weight_of(k)).sum();
-        if !map.contains_key(&self.me) || !set.is_quorum(weight) {
+        if !map.contains_key(&self.me) || !self.view_change_quorum(view) {
             return;
         }
         let view_changes: Vec<ViewChange> = map.values().cloned().collect();
