@@ -329,7 +329,21 @@ pub fn check_command(
     command: &SignedCommand,
     proof: &CommandProof,
 ) -> LampVerdict {
-    match decide(config, trusted, last_counter, now_ms, command, proof) {
+    let counter_range = (last_counter, u64::MAX);
+    decide(config, trusted, counter_range, now_ms, command, proof)
+}
+
+/// [`check_command`] with the counter bounded on both sides: above
+/// `counter_range.0` (the last accepted one) and at most `counter_range.1`.
+fn decide(
+    config: &LampConfig,
+    trusted: &TrustedState,
+    counter_range: (u64, u64),
+    now_ms: u64,
+    command: &SignedCommand,
+    proof: &CommandProof,
+) -> LampVerdict {
+    match deny_reason(config, trusted, counter_range, now_ms, command, proof) {
         Ok(()) => LampVerdict::Allowed {
             new_counter: command.counter,
         },
@@ -337,10 +351,10 @@ pub fn check_command(
     }
 }
 
-fn decide(
+fn deny_reason(
     config: &LampConfig,
     trusted: &TrustedState,
-    last_counter: u64,
+    (last_counter, counter_max): (u64, u64),
     now_ms: u64,
     command: &SignedCommand,
     proof: &CommandProof,
@@ -368,6 +382,9 @@ fn decide(
     }
     if command.counter <= last_counter {
         return Err(DenyReason::ReplayedCounter);
+    }
+    if command.counter > counter_max {
+        return Err(DenyReason::CounterFromFuture);
     }
     command
         .verify_signature()
@@ -446,11 +463,11 @@ impl Lamp {
 
     /// Handle a command: first adopt `update` if one came with it and it
     /// verifies (a failed update is ignored; the proofs then no longer match
-    /// the trusted header), then [`check_command`]; a command it allows is
-    /// still refused ([`DenyReason::CounterFromFuture`]) if its counter is
-    /// more than the clock drift ahead of `now_ms`, because the counter is
-    /// shared by every sender. On [`LampVerdict::Allowed`] remember the
-    /// counter.
+    /// the trusted header), then decide as [`check_command`] does, except
+    /// that a counter more than the clock drift ahead of `now_ms` is refused
+    /// ([`DenyReason::CounterFromFuture`]) before the signature and proofs
+    /// are checked, because the counter is shared by every sender. On
+    /// [`LampVerdict::Allowed`] remember the counter.
     pub fn handle(
         &mut self,
         now_ms: u64,
@@ -461,18 +478,16 @@ impl Lamp {
         if let Some(update) = update {
             let _ = self.update(update, now_ms);
         }
-        let verdict = check_command(
+        let counter_max = now_ms.saturating_add(self.options.clock_drift_ms);
+        let verdict = decide(
             &self.config,
             &self.trusted,
-            self.last_counter,
+            (self.last_counter, counter_max),
             now_ms,
             command,
             proof,
         );
         if let LampVerdict::Allowed { new_counter } = verdict {
-            if new_counter > now_ms.saturating_add(self.options.clock_drift_ms) {
-                return LampVerdict::Denied(DenyReason::CounterFromFuture);
-            }
             self.last_counter = new_counter;
         }
         verdict

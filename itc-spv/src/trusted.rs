@@ -56,6 +56,13 @@ impl TrustedState {
         Self::from_parts(header, validators)
     }
 
+    /// Pair a header with the signing set [`crate::verify_update`] has
+    /// already checked against it (no second hash of the set).
+    pub(crate) fn from_verified(header: BlockHeader, validators: ValidatorSet) -> Self {
+        debug_assert_eq!(validators.hash(), header.validator_set_hash);
+        TrustedState { header, validators }
+    }
+
     /// Pair a header that was already verified with its signing set.
     pub(crate) fn from_parts(
         header: BlockHeader,
