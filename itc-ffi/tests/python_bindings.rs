@@ -17,11 +17,15 @@ fn pytest_available(python: &str) -> bool {
 fn python_bindings_walk_the_lighting_flow() {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     if !common::available(&python) {
-        eprintln!("SKIPPED: {python} not found; install Python 3 to run bindings/python/tests");
+        common::skip(&format!(
+            "{python} not found; install Python 3 to run bindings/python/tests"
+        ));
         return;
     }
     if !pytest_available(&python) {
-        eprintln!("SKIPPED: pytest not installed for {python} (pip install pytest)");
+        common::skip(&format!(
+            "pytest not installed for {python} (pip install pytest)"
+        ));
         return;
     }
     let library = common::cdylib_path();

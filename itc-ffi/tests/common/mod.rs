@@ -81,3 +81,14 @@ pub fn available(program: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Skip a test whose external tool is missing: say why, or fail when
+/// `ITC_REQUIRE_TOOLS` is set (CI sets it, so a missing tool cannot pass as a
+/// green test).
+#[allow(dead_code)]
+pub fn skip(reason: &str) {
+    if std::env::var_os("ITC_REQUIRE_TOOLS").is_some() {
+        panic!("required tool missing (ITC_REQUIRE_TOOLS is set): {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
