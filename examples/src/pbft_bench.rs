@@ -217,7 +217,9 @@ impl Cluster {
 /// Transactions per second committed by 4 replicas on one thread.
 fn commit_tx_per_s(quick: bool) -> f64 {
     let setup = setup(if quick { 50 } else { 200 });
-    let txs = transactions(&setup, if quick { 4 } else { 10 });
+    // 10,000 transactions (ten full blocks), so start-up and the final flush
+    // are a small part of the timed window.
+    let txs = transactions(&setup, if quick { 4 } else { 50 });
     let total = txs.len();
     let mut cluster = Cluster::new(&setup, 0, 1_000);
     let started = Instant::now();
@@ -241,7 +243,9 @@ fn commit_tx_per_s(quick: bool) -> f64 {
     committed as f64 / elapsed
 }
 
-/// Virtual ms from a crashed primary to the next committed block.
+/// Virtual ms from a crashed primary to the next committed block, on
+/// simulated 1 ms links: the default 1 s view-change timeout plus the
+/// protocol's own rounds.
 fn view_change_ms() -> f64 {
     let setup = setup(4);
     let txs = transactions(&setup, 2);
@@ -356,30 +360,13 @@ fn latency_us(quick: bool, rate_per_s: f64) -> (f64, f64) {
     (at(0.50), at(0.99))
 }
 
-/// The PBFT figures; `verify_per_s` for the efficiency ratio is computed by
-/// the caller's own baseline, so this returns the raw throughput and the
-/// ratio against a fresh verification baseline measured here.
+/// The PBFT figures. `pbft_efficiency` is computed by the caller against
+/// the run's one `verify_per_s` baseline, like every other ratio.
 pub fn figures(quick: bool) -> Vec<(&'static str, f64)> {
-    let verify_per_s = {
-        let k = Keypair::from_seed([3; 32]);
-        let sig = k.sign(itc_core::keys::SigningDomain::Vote, ChainId(CHAIN), b"m");
-        let n = if quick { 200 } else { 2_000 };
-        let started = Instant::now();
-        for _ in 0..n {
-            let _ = std::hint::black_box(k.public().verify(
-                itc_core::keys::SigningDomain::Vote,
-                ChainId(CHAIN),
-                b"m",
-                &sig,
-            ));
-        }
-        n as f64 / started.elapsed().as_secs_f64()
-    };
     let tx_per_s = commit_tx_per_s(quick);
     let (p50, p99) = latency_us(quick, (tx_per_s * 0.1).max(1.0));
     vec![
         ("pbft_commit_tx_per_s", tx_per_s),
-        ("pbft_efficiency", tx_per_s * REPLICAS as f64 / verify_per_s),
         ("pbft_latency_us_p50", p50),
         ("pbft_latency_us_p99", p99),
         ("pbft_view_change_ms", view_change_ms()),

@@ -100,28 +100,6 @@ fn peak_heap_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (out, peak.max(0) as usize)
 }
 
-/// SplitMix64, as in the rest of itc-bench (its own copy: this file is a
-/// separate module).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn hash(&mut self) -> Hash {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Hash(out)
-    }
-}
-
 const CHAIN: ChainId = ChainId(1);
 const NOW_MS: u64 = 1_700_000_010_000;
 
@@ -209,11 +187,14 @@ pub fn figures(quick: bool) -> Vec<(&'static str, f64)> {
 
     // A state of `state_keys` random keys, built directly in a sparse Merkle
     // tree (the ledger would add nothing but time).
-    let mut rng = Rng(0x5EED);
+    let mut rng = itc_dag::tips::SplitMix64::new(0x5EED);
     let mut tree = SparseMerkleTree::with_capacity(state_keys);
     let mut entries = Vec::with_capacity(state_keys);
     for _ in 0..state_keys {
-        let (key, value) = (rng.hash(), rng.hash());
+        let (key, value) = (
+            Hash(super::bytes32(&mut rng)),
+            Hash(super::bytes32(&mut rng)),
+        );
         tree.insert(key, value);
         entries.push((key, value));
     }
@@ -221,7 +202,7 @@ pub fn figures(quick: bool) -> Vec<(&'static str, f64)> {
     let (trusted, update) = adjacent_update(4, root);
     let samples: Vec<_> = (0..proofs.min(1_000))
         .map(|_| {
-            let (key, value) = entries[(rng.next() % entries.len() as u64) as usize];
+            let (key, value) = entries[(rng.next_u64() % entries.len() as u64) as usize];
             (key, value, tree.prove(&key))
         })
         .collect();

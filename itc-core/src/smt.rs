@@ -197,8 +197,9 @@ struct ChildHashes([Hash; 2]);
 
 /// A sparse Merkle tree of `key -> value hash` entries.
 ///
-/// Memory is about 140 bytes per entry (a 64-byte leaf, a 12-byte branch and
-/// its 64 bytes of child hashes), plus arena slack.
+/// Memory per entry is a 64-byte leaf, a 12-byte branch and its 64 bytes of
+/// child hashes, plus arena slack ([`SparseMerkleTree::heap_bytes`]; itc-bench
+/// reports it as `smt_bytes_per_key`).
 ///
 /// # Panics
 /// Inserting more than 2^31 entries panics.

@@ -27,25 +27,16 @@ mod pbft_bench;
 #[path = "../spv_bench.rs"]
 mod spv_bench;
 
-/// Deterministic pseudo-random generator (SplitMix64) so runs are repeatable.
-struct SplitMix(u64);
+// Runs are repeatable: every random input comes from a seeded SplitMix64.
+use itc_dag::tips::SplitMix64;
 
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// 32 random bytes (a key, a hash or a seed).
+fn bytes32(rng: &mut SplitMix64) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
     }
-
-    fn bytes32(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        out
-    }
+    out
 }
 
 struct Config {
@@ -88,7 +79,9 @@ fn main() {
         figures.insert("hash_node_ns", bench_hash_node());
     }
     if run("smt") {
-        figures.insert("smt_update_per_s", bench_smt_update(&config));
+        let (updates_per_s, bytes_per_key) = bench_smt_update(&config);
+        figures.insert("smt_update_per_s", updates_per_s);
+        figures.insert("smt_bytes_per_key", bytes_per_key);
     }
     if run("ledger") {
         let ledger_apply_tx_per_s = bench_ledger_apply(&config, config.state_keys);
@@ -109,6 +102,10 @@ fn main() {
     }
     if run("pbft") {
         figures.extend(pbft_bench::figures(quick));
+        figures.insert(
+            "pbft_efficiency",
+            figures["pbft_commit_tx_per_s"] * 4.0 / verify_per_s,
+        );
     }
     if run("dag") {
         figures.extend(dag_bench::figures(quick));
@@ -192,38 +189,43 @@ fn bench_hash_node() -> f64 {
     start.elapsed().as_nanos() as f64 / iterations as f64
 }
 
-/// Random-key updates of existing keys in a tree of `state_keys` keys, with
+/// Random-key updates of existing keys in a tree of `state_keys` keys, and
+/// the tree's heap bytes per key (arenas with their slack), with
 /// the root recomputed after every 1,000 updates (as a ledger does per block).
-fn bench_smt_update(config: &Config) -> f64 {
-    let mut rng = SplitMix(42);
+fn bench_smt_update(config: &Config) -> (f64, f64) {
+    let mut rng = SplitMix64::new(42);
     let mut tree = SparseMerkleTree::new();
     let mut keys = Vec::with_capacity(config.state_keys);
     for _ in 0..config.state_keys {
-        let key = Hash(rng.bytes32());
-        tree.insert(key, Hash(rng.bytes32()));
+        let key = Hash(bytes32(&mut rng));
+        tree.insert(key, Hash(bytes32(&mut rng)));
         keys.push(key);
     }
     black_box(tree.root());
+    let bytes_per_key = tree.heap_bytes() as f64 / config.state_keys as f64;
     let updates = 200_000usize;
     let start = Instant::now();
     for i in 0..updates {
-        let key = keys[(rng.next() % keys.len() as u64) as usize];
-        tree.insert(key, Hash(rng.bytes32()));
+        let key = keys[(rng.next_u64() % keys.len() as u64) as usize];
+        tree.insert(key, Hash(bytes32(&mut rng)));
         if i % 1_000 == 999 {
             black_box(tree.root());
         }
     }
     black_box(tree.root());
-    updates as f64 / start.elapsed().as_secs_f64()
+    (
+        updates as f64 / start.elapsed().as_secs_f64(),
+        bytes_per_key,
+    )
 }
 
 /// Signed transfers applied by the ledger with signatures verified, one block
 /// of `block_size` transfers at a time, state root computed per block, with
 /// `state_keys` accounts in the state.
 fn bench_ledger_apply(config: &Config, state_keys: usize) -> f64 {
-    let mut rng = SplitMix(7);
+    let mut rng = SplitMix64::new(7);
     let senders: Vec<Keypair> = (0..config.block_size)
-        .map(|_| Keypair::from_seed(rng.bytes32()))
+        .map(|_| Keypair::from_seed(bytes32(&mut rng)))
         .collect();
     let proposer = Keypair::from_seed([9; 32]).public();
     let mut accounts: Vec<GenesisAccount> = senders
@@ -234,7 +236,7 @@ fn bench_ledger_apply(config: &Config, state_keys: usize) -> f64 {
         })
         .collect();
     let receivers: Vec<PublicKey> = (0..state_keys.saturating_sub(senders.len()).max(1))
-        .map(|_| PublicKey(rng.bytes32()))
+        .map(|_| PublicKey(bytes32(&mut rng)))
         .collect();
     accounts.extend(receivers.iter().map(|k| GenesisAccount {
         public_key: *k,
@@ -257,7 +259,7 @@ fn bench_ledger_apply(config: &Config, state_keys: usize) -> f64 {
             senders
                 .iter()
                 .map(|sender| {
-                    let to = receivers[(rng.next() % receivers.len() as u64) as usize];
+                    let to = receivers[(rng.next_u64() % receivers.len() as u64) as usize];
                     Transaction::new_signed(
                         sender,
                         ChainId(1),
