@@ -18,7 +18,6 @@ pub const DELIVERIES_MAX: usize = 200_000;
 pub struct Node {
     /// The validator's key.
     pub key: PublicKey,
-    keypair: Keypair,
     /// The replica (dropped while crashed).
     pub replica: Option<Replica>,
     /// Durable storage; survives a crash.
@@ -29,14 +28,13 @@ pub struct Node {
 pub struct Cluster {
     /// The validators.
     pub nodes: Vec<Node>,
-    genesis: Genesis,
+    /// The validators' keys, in node order.
+    keys: Vec<PublicKey>,
     /// Virtual time in milliseconds.
     pub now_ms: u64,
     queue: VecDeque<(PublicKey, PublicKey, Vec<u8>)>,
     /// Decisions seen from any replica, by height (the first one seen).
     pub decisions: Vec<Decision>,
-    /// Messages delivered so far.
-    pub delivered: u64,
 }
 
 impl Cluster {
@@ -52,7 +50,6 @@ impl Cluster {
                         .expect("replica opens on empty storage");
                 Node {
                     key: keypair.public(),
-                    keypair: keypair.clone(),
                     replica: Some(replica),
                     storage,
                 }
@@ -60,11 +57,10 @@ impl Cluster {
             .collect();
         Cluster {
             nodes,
-            genesis,
+            keys: keys.iter().map(Keypair::public).collect(),
             now_ms,
             queue: VecDeque::new(),
             decisions: Vec::new(),
-            delivered: 0,
         }
     }
 
@@ -88,16 +84,9 @@ impl Cluster {
         Ok(())
     }
 
-    /// Crash validator `index`: its replica is dropped, its storage kept.
+    /// Crash validator `index`: its replica is dropped (its storage stays).
     pub fn crash(&mut self, index: usize) {
         self.nodes[index].replica = None;
-    }
-
-    /// Restart validator `index` from its storage.
-    pub fn restart(&mut self, index: usize) {
-        let node = &mut self.nodes[index];
-        let config = Config::new(node.keypair.clone(), self.genesis.clone());
-        node.replica = Some(Replica::open(config, &node.storage).expect("reopen from storage"));
     }
 
     /// Index of the validator with key `key`.
@@ -126,7 +115,6 @@ impl Cluster {
 
     /// Drain every replica's output: persist, then queue its messages.
     fn flush(&mut self) {
-        let keys = self.nodes_keys();
         for node in &mut self.nodes {
             let Some(replica) = node.replica.as_mut() else {
                 continue;
@@ -146,7 +134,7 @@ impl Cluster {
                 match outgoing.to {
                     Recipient::One(to) => self.queue.push_back((node.key, to, bytes)),
                     Recipient::AllValidators => {
-                        for other in &keys {
+                        for other in &self.keys {
                             if *other != node.key {
                                 self.queue.push_back((node.key, *other, bytes.clone()));
                             }
@@ -155,10 +143,6 @@ impl Cluster {
                 }
             }
         }
-    }
-
-    fn nodes_keys(&self) -> Vec<PublicKey> {
-        self.nodes.iter().map(|n| n.key).collect()
     }
 
     /// Deliver messages (and advance virtual time when idle) until `done`
@@ -180,7 +164,6 @@ impl Cluster {
                     if let Some(replica) = node.replica.as_mut() {
                         // Ignored messages are part of normal operation.
                         let _ = replica.handle_message(now, from, &bytes);
-                        self.delivered += 1;
                     }
                 }
                 continue;

@@ -29,3 +29,9 @@ pub(crate) fn public_key(bytes: &[u8], what: &str) -> Result<PublicKey, ItcError
 pub(crate) fn hash(bytes: &[u8], what: &str) -> Result<Hash, ItcError> {
     array(bytes, what).map(Hash)
 }
+
+/// A device security level, refused above the highest one.
+pub(crate) fn security_level(level: u8) -> Result<itc_core::types::SecurityLevel, ItcError> {
+    itc_core::types::SecurityLevel::new(level)
+        .ok_or_else(|| ItcError::invalid_argument(format!("security level {level} above 3")))
+}

@@ -5,7 +5,7 @@ use super::{array, hash, public_key};
 use crate::error::ItcError;
 use itc_core::encoding::{Decode, Encode};
 use itc_core::keys::{Signature, SigningDomain};
-use itc_core::types::{Amount, ChainId, Permissions, SecurityLevel};
+use itc_core::types::{Amount, ChainId, Permissions};
 use std::sync::Arc;
 
 /// What a transaction does. Keys and hashes are 32 bytes, signatures 64.
@@ -81,9 +81,7 @@ impl Payload {
                 pairing_signature,
             } => Core::RegisterDevice {
                 device: public_key(device, "device")?,
-                security_level: SecurityLevel::new(*security_level).ok_or_else(|| {
-                    ItcError::invalid_argument(format!("security level {security_level} above 3"))
-                })?,
+                security_level: super::security_level(*security_level)?,
                 metadata_hash: hash(metadata_hash, "metadata hash")?,
                 pairing_signature: Signature(array(pairing_signature, "pairing signature")?),
             },

@@ -9,7 +9,7 @@ use super::{
 use crate::error::ItcError;
 use itc_core::encoding::{Decode, Encode};
 use itc_core::keys::{PublicKey, Signature, SigningDomain};
-use itc_core::types::{Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction};
+use itc_core::types::{Amount, ChainId, Payload, Permissions, Transaction};
 use itc_core::Hash;
 
 /// Kind of a transaction's payload (the `kind` field of [`ItcPayload`]).
@@ -141,7 +141,7 @@ impl ItcPayload {
             },
             1 => Payload::RegisterDevice {
                 device,
-                security_level: security_level(self.security_level)?,
+                security_level: crate::api::security_level(self.security_level)?,
                 metadata_hash: Hash(self.metadata_hash),
                 pairing_signature: Signature(self.pairing_signature),
             },
@@ -168,11 +168,6 @@ impl ItcPayload {
             }
         })
     }
-}
-
-fn security_level(level: u8) -> Result<SecurityLevel, ItcError> {
-    SecurityLevel::new(level)
-        .ok_or_else(|| ItcError::invalid_argument(format!("security level {level} above 3")))
 }
 
 /// Every field of a transaction as plain data.
@@ -360,7 +355,7 @@ pub unsafe extern "C" fn itc_transaction_new_register_device(
         Ok(Payload::RegisterDevice {
             // SAFETY: the caller's contract above.
             device: PublicKey(unsafe { read_array(device, "device")? }),
-            security_level: self::security_level(security_level)?,
+            security_level: crate::api::security_level(security_level)?,
             // SAFETY: the caller's contract above.
             metadata_hash: Hash(unsafe { read_array(metadata_hash, "metadata_hash")? }),
             // SAFETY: the caller's contract above.
