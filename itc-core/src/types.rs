@@ -416,7 +416,10 @@ pub struct DagAnchor {
 }
 
 impl DagAnchor {
-    /// The anchor's hash, stored in [`BlockHeader::dag_anchor_root`].
+    /// The hash of the tip list. The header does not store it directly:
+    /// [`BlockHeader::dag_anchor_root`] is the hash of the anchor's
+    /// commitment (itc-spv's `AnchorCommitment`), which includes this hash
+    /// together with the Merkle roots of the cone the anchor confirms.
     pub fn hash(&self) -> Hash {
         Hash::of(Domain::DagAnchor, &self.encode())
     }
@@ -458,8 +461,9 @@ pub enum BlockBodyError {
     /// The transactions do not hash to the header's `tx_root`.
     #[error("transaction root mismatch")]
     TxRootMismatch,
-    /// The anchor does not hash to the header's `dag_anchor_root`.
-    #[error("dag anchor root mismatch")]
+    /// An anchor without a `dag_anchor_root`, a `dag_anchor_root` without
+    /// an anchor, or an anchor without tips.
+    #[error("dag anchor and dag anchor root disagree")]
     AnchorRootMismatch,
 }
 
@@ -470,12 +474,14 @@ impl Block {
         merkle::root(&leaves)
     }
 
-    /// The anchor root for an optional anchor.
-    pub fn compute_anchor_root(anchor: Option<&DagAnchor>) -> Hash {
-        anchor.map_or(Hash::ZERO, DagAnchor::hash)
-    }
-
-    /// Check that the body matches the header's commitments.
+    /// Check that the body matches the header's commitments: the
+    /// transactions hash to `tx_root`, and a block carries an anchor (with
+    /// at least one tip) exactly when its `dag_anchor_root` is not
+    /// [`Hash::ZERO`].
+    ///
+    /// The anchor's commitment itself (the roots of the cone it confirms)
+    /// depends on the DAG: a validator recomputes it with itc-dag before it
+    /// votes, and a light client checks DAG finality proofs against it.
     ///
     /// # Errors
     /// [`BlockBodyError`] naming the mismatching commitment.
@@ -483,7 +489,14 @@ impl Block {
         if Self::compute_tx_root(&self.transactions) != self.header.tx_root {
             return Err(BlockBodyError::TxRootMismatch);
         }
-        if Self::compute_anchor_root(self.anchor.as_ref()) != self.header.dag_anchor_root {
+        let anchored = match &self.anchor {
+            Some(anchor) if anchor.tips.is_empty() => {
+                return Err(BlockBodyError::AnchorRootMismatch)
+            }
+            Some(_) => true,
+            None => false,
+        };
+        if anchored == (self.header.dag_anchor_root == Hash::ZERO) {
             return Err(BlockBodyError::AnchorRootMismatch);
         }
         Ok(())

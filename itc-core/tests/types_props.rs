@@ -17,10 +17,10 @@ use itc_core::hash::{Domain, Hash};
 use itc_core::keys::{Keypair, PublicKey, Signature};
 use itc_core::ledger::{AccountState, DeviceRecord, Grant, StakeRecord};
 use itc_core::types::{
-    Amount, Block, BlockHeader, CertificateError, ChainId, CommitCertificate, CommitSignature,
-    DagAnchor, Payload, Permissions, SecurityLevel, Threshold, Transaction, Validator,
-    ValidatorSet, ValidatorSetError, Vote, VoteKind, ANCHOR_TIPS_MAX, BLOCK_TRANSACTIONS_MAX,
-    SECURITY_LEVEL_MAX, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
+    Amount, Block, BlockBodyError, BlockHeader, CertificateError, ChainId, CommitCertificate,
+    CommitSignature, DagAnchor, Payload, Permissions, SecurityLevel, Threshold, Transaction,
+    Validator, ValidatorSet, ValidatorSetError, Vote, VoteKind, ANCHOR_TIPS_MAX,
+    BLOCK_TRANSACTIONS_MAX, SECURITY_LEVEL_MAX, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -1506,4 +1506,32 @@ fn certificate_round_trips_and_still_verifies_after_decoding() {
         only_small.verify(&reweighted, Threshold::TWO_THIRDS),
         Ok(1000)
     );
+}
+
+#[test]
+fn a_block_carries_an_anchor_exactly_when_its_header_commits_to_one() {
+    let tip = Hash::of(Domain::DagTransaction, b"tip");
+    let mut block = Block {
+        header: sample_header(),
+        transactions: vec![],
+        anchor: None,
+    };
+    block.header.tx_root = Block::compute_tx_root(&[]);
+    block.header.dag_anchor_root = Hash::ZERO;
+    assert_eq!(block.check_body(), Ok(()));
+    // A root without an anchor, an anchor without a root, an empty anchor.
+    block.header.dag_anchor_root = Hash([9; 32]);
+    assert_eq!(block.check_body(), Err(BlockBodyError::AnchorRootMismatch));
+    block.anchor = Some(DagAnchor { tips: vec![tip] });
+    assert_eq!(block.check_body(), Ok(()));
+    block.header.dag_anchor_root = Hash::ZERO;
+    assert_eq!(block.check_body(), Err(BlockBodyError::AnchorRootMismatch));
+    block.header.dag_anchor_root = Hash([9; 32]);
+    block.anchor = Some(DagAnchor { tips: vec![] });
+    assert_eq!(block.check_body(), Err(BlockBodyError::AnchorRootMismatch));
+    // The transaction root is checked too.
+    block.anchor = None;
+    block.header.dag_anchor_root = Hash::ZERO;
+    block.header.tx_root = Hash([1; 32]);
+    assert_eq!(block.check_body(), Err(BlockBodyError::TxRootMismatch));
 }

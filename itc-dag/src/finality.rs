@@ -11,11 +11,8 @@
 //!
 //! [`AnchorCommitment`] (itc-spv's type, re-exported) bundles both with the
 //! anchor's tip hash, so a light client checks a [`DagFinalityProof`] produced here against a header whose
-//! `dag_anchor_root` is [`AnchorCommitment::hash`].
-//!
-//! Note: today `BlockHeader::dag_anchor_root` is `DagAnchor::hash()`, which
-//! does not commit to the roots; see the crate docs for the change itc-core
-//! needs.
+//! `dag_anchor_root` is [`AnchorCommitment::hash`] (see [`crate::anchoring`]
+//! for how itc-pbft blocks carry it).
 
 use itc_core::hash::Hash;
 use itc_core::types::DagAnchor;

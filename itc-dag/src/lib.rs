@@ -74,29 +74,36 @@
 //!   A transaction fetched because an anchor needs it is checked against the
 //!   base difficulty, so validators that saw different traffic still
 //!   complete the same cones.
-//! * **Depth rule** (consensus): an anchor at height `H` is invalid if its new
-//!   cone approves anything confirmed below `H - anchor_depth_max`. Pruning
-//!   keeps the ids of everything confirmed within that window, so a node that
-//!   pruned and one that did not judge every anchor alike.
+//! * **Depth rule** (consensus): with the last anchor applied at height `L`,
+//!   the next anchor is invalid if its new cone approves anything confirmed
+//!   at or below `L - anchor_depth_max`. Main-chain blocks without an anchor
+//!   do not count, so an idle DAG stays anchorable. Pruning keeps the ids of
+//!   everything confirmed within that window, so a node that pruned and one
+//!   that did not judge every anchor alike.
 //! * **Sans-IO.** No clock, thread, RNG or storage inside: `now_ms` and seeds
 //!   are arguments; requests for missing transactions come out of
 //!   [`Tangle::poll_request`]; storage writes come out of
 //!   [`Tangle::take_writes`] when [`DagConfig::persist`] is on.
 //!
-//! # Integration notes
+//! # Anchored by itc-pbft
 //!
-//! * Headers: `BlockHeader::dag_anchor_root` should become
-//!   [`AnchorCommitment::hash`] (which includes the tips' hash), so that the
-//!   confirmed and applied roots are committed; today it is
-//!   `DagAnchor::hash()`. itc-spv already verifies that format.
-//! * Balances: a main-chain "deposit to DAG" transaction would call
-//!   [`Tangle::credit`] through a ledger hook at block application, before
-//!   the block's anchor is confirmed; a withdrawal would need the reverse.
-//! * Validators check a proposal with [`Tangle::compute_confirmation`]
-//!   (no state change), vote, and call [`Tangle::apply_confirmation`] on
-//!   commit.
+//! [`Tangle`] implements [`itc_pbft::Anchoring`] ([`anchoring`]): a
+//! validator opens `Replica::open_with_anchoring(config, &storage, tangle)`.
+//! The primary proposes [`Tangle::propose_anchor`]'s tips; every validator
+//! recomputes the cone ([`Tangle::compute_confirmation`]) and prepares the
+//! block only if the header's `dag_anchor_root` is the hash of the resulting
+//! [`AnchorCommitment`]; on commit the same confirmation is applied, and its
+//! storage writes leave in the replica's batch with the block. A light
+//! client checks [`Tangle::prove`]'s proof against that header.
+//!
+//! Not done yet: balances enter the DAG ledger only through
+//! [`Tangle::credit`]; a main-chain "deposit to DAG" transaction (and a
+//! withdrawal) would need a ledger hook. `anchor_depth_max` is a
+//! [`DagConfig`] field that every validator must set alike; it belongs in
+//! the genesis parameters.
 #![deny(missing_docs)]
 
+pub mod anchoring;
 pub mod finality;
 pub mod ledger;
 pub mod pow;

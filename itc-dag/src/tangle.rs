@@ -76,9 +76,17 @@ pub struct DagConfig {
     /// Collect storage writes for [`Tangle::take_writes`] (see
     /// [`Tangle::restore`]); off by default.
     pub persist: bool,
-    /// Consensus parameter (identical on all validators): an anchor at
-    /// height `H` is invalid if its new cone approves a transaction confirmed
-    /// below `H - anchor_depth_max` ([`ConfirmError::TooDeep`]). Pruning keeps
+    /// As a PBFT primary ([`itc_pbft::Anchoring`]): the least time between
+    /// two anchors proposed in blocks that carry no main-chain transaction,
+    /// so steady DAG traffic does not make a block per DAG transaction.
+    /// A block built for main-chain transactions anchors whenever there is
+    /// something to anchor. Local policy, not a consensus parameter.
+    pub anchor_interval_ms: u64,
+    /// Consensus parameter (identical on all validators): with the last
+    /// anchor applied at height `L`, the next anchor is invalid if its new
+    /// cone approves a transaction confirmed at or below
+    /// `L - anchor_depth_max` ([`ConfirmError::TooDeep`]); main-chain blocks
+    /// without an anchor do not count. Pruning keeps
     /// the ids of everything confirmed in the last `anchor_depth_max`
     /// anchors, so every node decides this the same way. Must exceed
     /// [`TipParams::below_max_depth`], so honest (non-lazy) tips never trip it.
@@ -88,6 +96,9 @@ pub struct DagConfig {
 /// Default [`DagConfig::anchor_depth_max`]: five anchors beyond the default
 /// below-max-depth.
 pub const ANCHOR_DEPTH_MAX_DEFAULT: u64 = 20;
+
+/// Default [`DagConfig::anchor_interval_ms`].
+pub const ANCHOR_INTERVAL_MS_DEFAULT: u64 = 100;
 
 impl DagConfig {
     /// Defaults for `chain_id`.
@@ -99,6 +110,7 @@ impl DagConfig {
             transactions_max: STORE_TRANSACTIONS_MAX,
             persist: false,
             anchor_depth_max: ANCHOR_DEPTH_MAX_DEFAULT,
+            anchor_interval_ms: ANCHOR_INTERVAL_MS_DEFAULT,
         }
     }
 }
@@ -236,7 +248,7 @@ pub struct PruneOutcome {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RequestKind {
+pub(crate) enum RequestKind {
     /// Wanted to solidify gossip: full rate-based difficulty applies.
     Gossip,
     /// Wanted to confirm an anchor: only the base difficulty applies, so all
@@ -300,6 +312,11 @@ pub struct Tangle {
     epoch: u64,
     scratch: Vec<u8>,
     writes: WriteBatch,
+    /// The last confirmation computed for a PBFT proposal, reused when the
+    /// block commits (see [`crate::anchoring`]).
+    pub(crate) prepared: Option<Box<Confirmation>>,
+    /// When this node last proposed an anchor as a PBFT primary.
+    pub(crate) last_proposed_ms: Option<u64>,
 }
 
 impl Tangle {
@@ -332,6 +349,8 @@ impl Tangle {
             epoch: 0,
             scratch: Vec::with_capacity(512),
             writes: WriteBatch::new(),
+            prepared: None,
+            last_proposed_ms: None,
         }
     }
 
@@ -465,7 +484,7 @@ impl Tangle {
         self.index.contains_key(id) || self.entry_points.contains_key(id)
     }
 
-    fn request(&mut self, id: Hash, kind: RequestKind) {
+    pub(crate) fn request(&mut self, id: Hash, kind: RequestKind) {
         if self.known(&id) {
             return;
         }
@@ -967,7 +986,13 @@ impl Tangle {
                         },
                     };
                     if let Some(parent_height) = parent_height {
-                        if parent_height.saturating_add(self.config.anchor_depth_max) < height {
+                        // Measured from the last applied anchor, not from
+                        // `height`: main-chain blocks without an anchor
+                        // must not age the DAG (an idle DAG would otherwise
+                        // become unanchorable).
+                        if parent_height.saturating_add(self.config.anchor_depth_max)
+                            <= self.latest_height
+                        {
                             return Err(ConfirmError::TooDeep {
                                 transaction: record.id,
                                 parent,
@@ -1022,6 +1047,11 @@ impl Tangle {
         })
     }
 
+    /// Whether `confirmation` was computed on the current state.
+    pub(crate) fn is_current(&self, confirmation: &Confirmation) -> bool {
+        confirmation.base_epoch == self.epoch && confirmation.height > self.latest_height
+    }
+
     fn slot(&self, slot: u32) -> &Record {
         self.slots[slot as usize].as_ref().expect("live slot")
     }
@@ -1033,7 +1063,7 @@ impl Tangle {
     /// # Errors
     /// [`ConfirmError::Stale`] if anything was confirmed or pruned since.
     pub fn apply_confirmation(&mut self, confirmation: Confirmation) -> Result<(), ConfirmError> {
-        if confirmation.base_epoch != self.epoch || confirmation.height <= self.latest_height {
+        if !self.is_current(&confirmation) {
             return Err(ConfirmError::Stale);
         }
         let height = confirmation.height;

@@ -100,6 +100,7 @@
 //!   run more seeds in the simulation tests.
 #![deny(missing_docs)]
 
+pub mod anchoring;
 pub mod certificate;
 pub mod config;
 pub mod driver;
@@ -110,6 +111,7 @@ pub mod replica;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 
+pub use anchoring::{AnchorError, Anchoring, NoAnchoring};
 pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
 pub use config::Config;
 pub use message::{Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange};

@@ -68,6 +68,14 @@ pub enum ProposalError {
     /// The next validator set hash differs from the ledger's.
     #[error("next validator set mismatch")]
     NextValidatorSet,
+    /// The anchor cannot be checked ([`AnchorError::NotReady`] keeps the
+    /// proposal waiting for side-chain data; the others refuse it).
+    #[error("anchor: {0}")]
+    Anchor(#[from] crate::anchoring::AnchorError),
+    /// The anchor's recomputed root differs from the header's
+    /// `dag_anchor_root`.
+    #[error("dag anchor root mismatch")]
+    AnchorRoot,
 }
 
 /// Why a transaction was not admitted to the pool.

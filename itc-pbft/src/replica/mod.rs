@@ -5,6 +5,7 @@
 //! the watermark window), the view-change state, the transaction pool and the
 //! ledger.
 
+use crate::anchoring::{AnchorError, Anchoring, NoAnchoring};
 use crate::certificate::{DoubleVoteEvidence, PreparedCertificate};
 use crate::config::*;
 use crate::message::{
@@ -112,8 +113,11 @@ pub fn primary_of(view: u64, set: &ValidatorSet) -> PublicKey {
 /// [`Replica::tick`], [`Replica::submit_transaction`]. Outputs:
 /// [`Replica::ready`], whose [`Ready::persist`] releases the messages that
 /// depend on durable state. [`Replica::next_deadline`] says when to tick.
+///
+/// `A` is the side chain that blocks anchor ([`crate::anchoring`]); the
+/// default, [`NoAnchoring`], is a main chain alone.
 #[derive(Debug)]
-pub struct Replica {
+pub struct Replica<A = NoAnchoring> {
     keypair: Keypair,
     me: PublicKey,
     chain_id: ChainId,
@@ -159,9 +163,10 @@ pub struct Replica {
 
     out: Ready,
     halted: Option<&'static str>,
+    anchoring: A,
 }
 
-impl Replica {
+impl Replica<NoAnchoring> {
     /// Open a replica from `storage`: a fresh chain from the configured
     /// genesis if the storage is empty, otherwise the persisted ledger, view,
     /// votes and prepared certificates (so a restarted replica neither
@@ -170,7 +175,24 @@ impl Replica {
     ///
     /// # Errors
     /// [`OpenError`] if storage cannot be read or is inconsistent.
-    pub fn open<S: Storage + ?Sized>(config: Config, storage: &S) -> Result<Replica, OpenError> {
+    pub fn open<S: Storage + ?Sized>(config: Config, storage: &S) -> Result<Self, OpenError> {
+        Self::open_with_anchoring(config, storage, NoAnchoring)
+    }
+}
+
+impl<A: Anchoring> Replica<A> {
+    /// [`Replica::open`] for a chain whose blocks anchor a side chain.
+    /// `anchoring` must be opened from the same storage (its writes are
+    /// persisted in the replica's batches), so the two agree on the last
+    /// committed block.
+    ///
+    /// # Errors
+    /// [`OpenError`] if storage cannot be read or is inconsistent.
+    pub fn open_with_anchoring<S: Storage + ?Sized>(
+        config: Config,
+        storage: &S,
+        anchoring: A,
+    ) -> Result<Self, OpenError> {
         let mut out = Ready::default();
         let ledger = if storage.get(STORAGE_META_KEY)?.is_some() {
             Ledger::open(storage)?
@@ -234,6 +256,7 @@ impl Replica {
             retransmissions: 0,
             out,
             halted: None,
+            anchoring,
         };
         for (height, record) in persist::load_slots(storage)? {
             if height <= executed {
@@ -329,6 +352,19 @@ impl Replica {
         &self.ledger
     }
 
+    /// The anchored side chain.
+    pub fn anchoring(&self) -> &A {
+        &self.anchoring
+    }
+
+    /// The anchored side chain, to add side-chain data (for itc-dag:
+    /// attach transactions). Call [`Replica::tick`] afterwards: a proposal
+    /// or a committed block waiting for that data is retried on the next
+    /// input.
+    pub fn anchoring_mut(&mut self) -> &mut A {
+        &mut self.anchoring
+    }
+
     /// The validator set that signs the next block.
     pub fn validators(&self) -> &ValidatorSet {
         self.ledger.validators()
@@ -398,6 +434,7 @@ impl Replica {
     /// batch of inputs): outputs accumulate until then, so this is the one
     /// buffer whose bound is the caller's loop.
     pub fn ready(&mut self) -> Ready {
+        self.out.writes.extend(self.anchoring.take_writes());
         core::mem::take(&mut self.out)
     }
 

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Replica {
+impl<A: Anchoring> Replica<A> {
     pub(super) fn on_pre_prepare(
         &mut self,
         from: PublicKey,
@@ -89,6 +89,11 @@ impl Replica {
                 self.persist_slot(height);
                 Ok(())
             }
+            // Side-chain data is missing (and requested): keep the proposal
+            // and validate it again on the next input.
+            Err(e @ ProposalError::Anchor(AnchorError::NotReady)) => {
+                Err(MessageError::InvalidProposal(e))
+            }
             Err(e) => {
                 if let Some(slot) = self.slots.get_mut(&height) {
                     slot.proposal = None;
@@ -169,6 +174,14 @@ impl Replica {
         let next_hash = next_set.map_or(self.current_set_hash, |s| s.hash());
         if next_hash != header.next_validator_set_hash {
             return Err(ProposalError::NextValidatorSet);
+        }
+        // Last, as the costliest: recompute the anchor's cone (check_body
+        // has tied its presence to a non-zero root).
+        if let Some(anchor) = &block.anchor {
+            let root = self.anchoring.check(header.height, anchor)?;
+            if root != header.dag_anchor_root {
+                return Err(ProposalError::AnchorRoot);
+            }
         }
         Ok(())
     }
@@ -352,7 +365,9 @@ impl Replica {
                     certificate: certificate.clone(),
                 };
                 let preverified = proposal.validated;
-                self.execute(decision, preverified);
+                if !self.execute(decision, preverified) {
+                    break;
+                }
                 changed = true;
             }
             let next = self.executed + 1;
@@ -376,13 +391,31 @@ impl Replica {
         self.update_timer();
     }
 
-    pub(super) fn execute(&mut self, decision: Decision, preverified: bool) {
+    /// Execute a committed block: its anchor, then its transactions.
+    /// Returns `false` if it did not execute: the anchor's side-chain data
+    /// is missing (retried later), or the replica halted.
+    pub(super) fn execute(&mut self, decision: Decision, preverified: bool) -> bool {
         let header = &decision.block.header;
         let height = header.height;
         assert_eq!(height, self.executed + 1, "blocks execute in order");
         if header.previous_hash != self.last_hash || header.chain_id != self.chain_id {
             self.halted = Some("committed block does not extend the chain");
-            return;
+            return false;
+        }
+        // The anchor first: it may have to wait for side-chain data, and
+        // nothing may change before that is known. Both leave in one batch.
+        if let Some(anchor) = &decision.block.anchor {
+            match self
+                .anchoring
+                .commit(height, anchor, header.dag_anchor_root)
+            {
+                Ok(()) => {}
+                Err(AnchorError::NotReady) => return false,
+                Err(_) => {
+                    self.halted = Some("anchor of a committed block differs");
+                    return false;
+                }
+            }
         }
         let context = BlockContext {
             height,
@@ -400,12 +433,12 @@ impl Replica {
             Ok(outcome) => outcome,
             Err(_) => {
                 self.halted = Some("ledger rejects a committed block");
-                return;
+                return false;
             }
         };
         if outcome.state_root != header.state_root {
             self.halted = Some("state root of a committed block differs");
-            return;
+            return false;
         }
         let next_hash = outcome
             .next_validator_set
@@ -413,7 +446,7 @@ impl Replica {
             .map_or(self.current_set_hash, |s| s.hash());
         if next_hash != header.next_validator_set_hash {
             self.halted = Some("next validator set of a committed block differs");
-            return;
+            return false;
         }
         self.out.writes.extend(outcome.writes);
         self.out
@@ -448,6 +481,7 @@ impl Replica {
         // Progress: the request timer restarts from its base value.
         self.attempts = 0;
         self.view_deadline = None;
+        true
     }
 
     /// Propose the next block if this replica is the primary and has
@@ -506,9 +540,6 @@ impl Replica {
         {
             return false;
         }
-        if self.pool.is_empty() {
-            return false;
-        }
         let context = BlockContext {
             height,
             proposer: self.me,
@@ -528,9 +559,16 @@ impl Replica {
             }
         }
         kept.truncate(self.block_transactions_max);
-        if kept.is_empty() {
+        let anchor = self
+            .anchoring
+            .propose(height, self.now_ms, !kept.is_empty());
+        if kept.is_empty() && anchor.is_none() {
             return false;
         }
+        let (anchor, dag_anchor_root) = match anchor {
+            Some((anchor, root)) => (Some(anchor), root),
+            None => (None, Hash::ZERO),
+        };
         let (state_root, next_set) = match self.ledger.preview_block_preverified(&context, &kept) {
             Ok(preview) => preview,
             Err(_) => return false,
@@ -541,7 +579,7 @@ impl Replica {
             previous_hash: self.last_hash,
             tx_root: Block::compute_tx_root(&kept),
             state_root,
-            dag_anchor_root: Block::compute_anchor_root(None),
+            dag_anchor_root,
             validator_set_hash: self.current_set_hash,
             next_validator_set_hash: next_set.map_or(self.current_set_hash, |s| s.hash()),
             time_ms: context.time_ms,
@@ -551,7 +589,7 @@ impl Replica {
         let block = Block {
             header,
             transactions: kept,
-            anchor: None,
+            anchor,
         };
         let hash = block.header.hash();
         let pre_prepare =

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Replica {
+impl<A: Anchoring> Replica<A> {
     /// A peer showed it is at least at `height`: ask it for blocks (at most
     /// once per peer per retransmission interval; the hint may be a lie,
     /// the blocks it sends are verified).
@@ -84,9 +84,13 @@ impl Replica {
             if decision.block.header.previous_hash != self.last_hash {
                 return Err(MessageError::InvalidViewChange("state transfer chain"));
             }
-            self.execute(decision, false);
-            if self.halted.is_some() {
-                return Err(MessageError::Halted("state transfer"));
+            if !self.execute(decision, false) {
+                if self.halted.is_some() {
+                    return Err(MessageError::Halted("state transfer"));
+                }
+                // Waiting for the anchor's side-chain data: the rest is
+                // asked for again once this block has executed.
+                return Ok(());
             }
         }
         if full {

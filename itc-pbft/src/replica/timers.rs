@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Replica {
+impl<A: Anchoring> Replica<A> {
     pub(super) fn timeout_ms(&self) -> u64 {
         self.view_change_timeout_ms << self.attempts.min(TIMEOUT_DOUBLINGS_MAX)
     }

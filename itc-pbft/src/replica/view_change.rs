@@ -58,7 +58,7 @@ pub fn new_view_decision(view: u64, view_changes: &[ViewChange]) -> NewViewDecis
     }
 }
 
-impl Replica {
+impl<A: Anchoring> Replica<A> {
     pub(super) fn start_view_change(&mut self, view: u64) {
         if view <= self.view && self.status == Status::ViewChange {
             return;

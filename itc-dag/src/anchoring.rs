@@ -1,0 +1,118 @@
+//! The tangle as the side chain of an itc-pbft replica.
+//!
+//! [`Tangle`] implements [`itc_pbft::Anchoring`], so a validator runs
+//! `Replica::open_with_anchoring(config, &storage, tangle)` and its blocks
+//! anchor the DAG:
+//!
+//! * as primary, it proposes [`Tangle::propose_anchor`]'s tips and puts the
+//!   hash of the resulting [`AnchorCommitment`](crate::AnchorCommitment) in the header's
+//!   `dag_anchor_root` (anchors come at most every
+//!   [`crate::DagConfig::anchor_interval_ms`] in blocks that carry no
+//!   main-chain transaction);
+//! * as backup, it recomputes the cone with [`Tangle::compute_confirmation`]
+//!   and prepares the block only if the commitment's hash is the header's
+//!   root; a cone with transactions it lacks is requested
+//!   ([`Tangle::poll_request`]) and the proposal waits;
+//! * when the block commits, the same confirmation is applied
+//!   ([`Tangle::apply_confirmation`], computed once) and its storage writes
+//!   leave with the block's.
+//!
+//! A light client then checks [`Tangle::prove`]'s proof against the header
+//! of the anchoring block.
+
+use itc_core::storage::WriteBatch;
+use itc_core::types::DagAnchor;
+use itc_core::Hash;
+use itc_pbft::{AnchorError, Anchoring};
+
+use crate::finality::Confirmation;
+use crate::tangle::{ConfirmError, RequestKind, Tangle};
+
+impl Tangle {
+    /// The confirmation of `anchor` at `height`: the one computed for the
+    /// last check if it still applies, else a fresh one.
+    fn confirmation_for(
+        &mut self,
+        height: u64,
+        anchor: &DagAnchor,
+    ) -> Result<Confirmation, AnchorError> {
+        if let Some(prepared) = self.prepared.take() {
+            if prepared.height == height && prepared.anchor == *anchor && self.is_current(&prepared)
+            {
+                return Ok(*prepared);
+            }
+        }
+        match self.compute_confirmation(anchor, height) {
+            Ok(confirmation) => Ok(confirmation),
+            Err(ConfirmError::NotSolid { missing }) => {
+                // Requested once each, at base difficulty; a lost request
+                // is asked again by the caller's retransmission of
+                // `wanted()`.
+                for id in missing {
+                    self.request(id, RequestKind::Anchor);
+                }
+                Err(AnchorError::NotReady)
+            }
+            Err(ConfirmError::HeightNotIncreasing { .. }) => Err(AnchorError::Invalid(
+                "anchor height not above the last anchor",
+            )),
+            Err(ConfirmError::MalformedAnchor) => Err(AnchorError::Invalid("malformed anchor")),
+            Err(ConfirmError::ConeTooLarge) => Err(AnchorError::Invalid("cone too large")),
+            Err(ConfirmError::TooDeep { .. }) => {
+                Err(AnchorError::Invalid("cone approves too deep history"))
+            }
+            Err(_) => Err(AnchorError::Invalid("anchor not confirmable")),
+        }
+    }
+}
+
+impl Anchoring for Tangle {
+    fn propose(
+        &mut self,
+        height: u64,
+        now_ms: u64,
+        has_transactions: bool,
+    ) -> Option<(DagAnchor, Hash)> {
+        if !has_transactions {
+            if let Some(last) = self.last_proposed_ms {
+                if now_ms < last.saturating_add(self.config().anchor_interval_ms) {
+                    return None;
+                }
+            }
+        }
+        let anchor = self.propose_anchor(now_ms);
+        if anchor.tips.is_empty() {
+            return None;
+        }
+        // Our own solid, non-lazy tips: an error here means nothing worth
+        // anchoring (or a tip pool out of step), never a reason to stall.
+        let confirmation = self.compute_confirmation(&anchor, height).ok()?;
+        if confirmation.order.is_empty() {
+            return None;
+        }
+        let root = confirmation.commitment.hash();
+        self.prepared = Some(Box::new(confirmation));
+        self.last_proposed_ms = Some(now_ms);
+        Some((anchor, root))
+    }
+
+    fn check(&mut self, height: u64, anchor: &DagAnchor) -> Result<Hash, AnchorError> {
+        let confirmation = self.confirmation_for(height, anchor)?;
+        let root = confirmation.commitment.hash();
+        self.prepared = Some(Box::new(confirmation));
+        Ok(root)
+    }
+
+    fn commit(&mut self, height: u64, anchor: &DagAnchor, root: Hash) -> Result<(), AnchorError> {
+        let confirmation = self.confirmation_for(height, anchor)?;
+        if confirmation.commitment.hash() != root {
+            return Err(AnchorError::Invalid("anchor root differs"));
+        }
+        self.apply_confirmation(confirmation)
+            .map_err(|_| AnchorError::Invalid("anchor confirmation stale"))
+    }
+
+    fn take_writes(&mut self) -> WriteBatch {
+        Tangle::take_writes(self)
+    }
+}

@@ -1,0 +1,506 @@
+//! PBFT blocks anchor the DAG: validators running `Replica<Tangle>` agree
+//! on every anchor's cone and roots, refuse a wrong root, wait for DAG
+//! transactions they lack, survive a restart, and a light client checks
+//! finality against the anchoring block's header.
+
+mod common;
+
+use std::collections::VecDeque;
+
+use common::{config_without_pow, data, key, level0, transfer, CHAIN, ITERATIONS_MAX};
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::keys::{Keypair, PublicKey};
+use itc_core::storage::MemoryStorage;
+use itc_core::types::{Amount, Block, ChainId, Payload, Transaction};
+use itc_core::Hash;
+use itc_dag::{DagConfig, DagFinality, DagTransaction, Tangle, TxStatus};
+use itc_pbft::{
+    AnchorError, Config, Message, MessageError, Outgoing, PrePrepare, ProposalError, Recipient,
+    Replica,
+};
+
+struct Net {
+    keys: Vec<Keypair>,
+    genesis: Genesis,
+    client: Keypair,
+    nodes: Vec<Replica<Tangle>>,
+    storages: Vec<MemoryStorage>,
+    committed: Vec<Vec<Block>>,
+    now: u64,
+}
+
+fn dag_config() -> DagConfig {
+    let mut config = config_without_pow();
+    config.persist = true;
+    config
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        let keys: Vec<Keypair> = (0..n as u8)
+            .map(|i| Keypair::from_seed([i + 1; 32]))
+            .collect();
+        let client = Keypair::from_seed([200; 32]);
+        let genesis = Genesis {
+            chain_id: CHAIN.0,
+            accounts: vec![GenesisAccount {
+                public_key: client.public(),
+                balance: 1_000_000,
+            }],
+            validators: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| GenesisValidator {
+                    public_key: k.public(),
+                    weight: 1 + i as u64,
+                })
+                .collect(),
+            ..Genesis::default()
+        };
+        let mut net = Net {
+            keys,
+            genesis,
+            client,
+            nodes: Vec::new(),
+            storages: Vec::new(),
+            committed: vec![Vec::new(); n],
+            now: 1_000,
+        };
+        for i in 0..n {
+            let storage = MemoryStorage::new();
+            let node =
+                Replica::open_with_anchoring(net.config(i), &storage, Tangle::new(dag_config()))
+                    .unwrap();
+            net.nodes.push(node);
+            net.storages.push(storage);
+        }
+        let out = net.drain_all();
+        net.flood(out);
+        net
+    }
+
+    fn config(&self, i: usize) -> Config {
+        let mut config = Config::new(self.keys[i].clone(), self.genesis.clone());
+        config.view_change_timeout_ms = 1_000;
+        config.retransmit_interval_ms = 50;
+        config
+    }
+
+    fn index_of(&self, key: PublicKey) -> usize {
+        self.keys.iter().position(|k| k.public() == key).unwrap()
+    }
+
+    fn drain(&mut self, i: usize) -> Vec<(usize, Outgoing)> {
+        let persisted = self.nodes[i]
+            .ready()
+            .persist(&mut self.storages[i])
+            .unwrap();
+        for d in persisted.committed {
+            self.committed[i].push(d.block);
+        }
+        persisted.messages.into_iter().map(|m| (i, m)).collect()
+    }
+
+    fn drain_all(&mut self) -> Vec<(usize, Outgoing)> {
+        (0..self.nodes.len()).flat_map(|i| self.drain(i)).collect()
+    }
+
+    /// Deliver until quiet; `up[i] == false` drops what `i` would receive.
+    fn flood_to(&mut self, pending: Vec<(usize, Outgoing)>, up: &[bool]) {
+        let mut queue: VecDeque<(usize, Outgoing)> = pending.into();
+        let mut steps = 0;
+        while let Some((from, out)) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 100_000, "flood does not end");
+            let targets: Vec<usize> = match out.to {
+                Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != from).collect(),
+                Recipient::One(key) => vec![self.index_of(key)],
+            };
+            let bytes = out.to_bytes();
+            let from_key = self.keys[from].public();
+            for to in targets {
+                if !up[to] {
+                    continue;
+                }
+                let _ = self.nodes[to].handle_message(self.now, from_key, &bytes);
+                queue.extend(self.drain(to));
+            }
+        }
+    }
+
+    fn flood(&mut self, pending: Vec<(usize, Outgoing)>) {
+        let up = vec![true; self.nodes.len()];
+        self.flood_to(pending, &up);
+    }
+
+    /// Advance time and tick everyone until quiet.
+    fn tick(&mut self, ms: u64) {
+        self.now += ms;
+        for i in 0..self.nodes.len() {
+            self.nodes[i].tick(self.now);
+        }
+        let out = self.drain_all();
+        self.flood(out);
+    }
+
+    fn tangle(&mut self, i: usize) -> &mut Tangle {
+        self.nodes[i].anchoring_mut()
+    }
+
+    /// Issue a DAG transaction at node `at` and gossip it to `to`.
+    fn issue(
+        &mut self,
+        at: usize,
+        issuer: &Keypair,
+        sequence: u64,
+        to: &[usize],
+    ) -> DagTransaction {
+        let now = self.now;
+        let tx = self
+            .tangle(at)
+            .issue(
+                issuer,
+                sequence,
+                data(sequence),
+                now,
+                sequence,
+                &level0,
+                ITERATIONS_MAX,
+            )
+            .unwrap();
+        for &j in to.iter().filter(|j| **j != at) {
+            self.tangle(j).attach(tx.clone(), now, &level0).unwrap();
+        }
+        tx
+    }
+
+    fn transfer_tx(&self, nonce: u64) -> Transaction {
+        Transaction::new_signed(
+            &self.client,
+            ChainId(CHAIN.0),
+            nonce,
+            Amount(1),
+            Payload::Transfer {
+                to: Keypair::from_seed([201; 32]).public(),
+                amount: Amount(5),
+            },
+        )
+    }
+
+    fn anchored_blocks(&self, i: usize) -> Vec<&Block> {
+        self.committed[i]
+            .iter()
+            .filter(|b| b.anchor.is_some())
+            .collect()
+    }
+}
+
+/// Each replica's committed chain is the same, and every anchored block's
+/// root is the commitment each tangle recorded for that height.
+fn assert_agreement(net: &Net) {
+    let reference: Vec<Hash> = net.committed[0].iter().map(|b| b.header.hash()).collect();
+    for i in 1..net.nodes.len() {
+        let mine: Vec<Hash> = net.committed[i].iter().map(|b| b.header.hash()).collect();
+        assert_eq!(mine, reference, "replica {i} committed another chain");
+    }
+    for (i, node) in net.nodes.iter().enumerate() {
+        for block in net.anchored_blocks(i) {
+            let commitment = node
+                .anchoring()
+                .commitment(block.header.height)
+                .expect("anchor kept");
+            assert_eq!(commitment.hash(), block.header.dag_anchor_root);
+        }
+    }
+}
+
+#[test]
+fn every_validator_confirms_the_same_cone_and_a_light_client_checks_finality() {
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    let device = key(1);
+    let txs: Vec<DagTransaction> = (0..5)
+        .map(|s| net.issue(s as usize % 4, &device, s, &all))
+        .collect();
+    // DAG traffic alone makes the primary anchor (no main-chain tx).
+    net.tick(1);
+    assert_eq!(net.anchored_blocks(0).len(), 1, "one anchored block");
+    assert_agreement(&net);
+    let block = net.anchored_blocks(0)[0].clone();
+    for tx in &txs {
+        for i in 0..4 {
+            assert_eq!(
+                net.nodes[i].anchoring().status(&tx.id()),
+                TxStatus::Confirmed {
+                    height: block.header.height
+                },
+                "replica {i}"
+            );
+        }
+        let proof = net.nodes[2].anchoring().prove(&tx.id()).unwrap();
+        assert_eq!(
+            proof.verify(&block.header, &tx.id()),
+            Ok(DagFinality::Applied)
+        );
+    }
+    // Later DAG traffic rides with main-chain transactions.
+    let later = net.issue(1, &device, 5, &all);
+    let primary = net.index_of(net.nodes[0].primary());
+    net.now += 1;
+    let tx = net.transfer_tx(0);
+    net.nodes[primary].submit_transaction(net.now, tx).unwrap();
+    let out = net.drain_all();
+    net.flood(out);
+    let anchored = net.anchored_blocks(0);
+    assert_eq!(anchored.len(), 2);
+    assert_eq!(anchored[1].transactions.len(), 1);
+    assert_eq!(
+        net.nodes[3].anchoring().status(&later.id()),
+        TxStatus::Confirmed {
+            height: anchored[1].header.height
+        }
+    );
+    assert_agreement(&net);
+}
+
+#[test]
+fn conflicting_micro_transfers_are_resolved_alike_on_every_validator() {
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    let payer = key(7);
+    let (alice, bob) = (key(8).public(), key(9).public());
+    for i in 0..4 {
+        net.tangle(i).credit(payer.public(), Amount(10)).unwrap();
+    }
+    // Two spends of the same 10 units with one sequence number, issued at
+    // different validators.
+    let now = net.now;
+    let a = net
+        .tangle(0)
+        .issue(
+            &payer,
+            0,
+            transfer(alice, 10),
+            now,
+            1,
+            &level0,
+            ITERATIONS_MAX,
+        )
+        .unwrap();
+    let b = net
+        .tangle(3)
+        .issue(
+            &payer,
+            0,
+            transfer(bob, 10),
+            now,
+            2,
+            &level0,
+            ITERATIONS_MAX,
+        )
+        .unwrap();
+    net.tangle(1).attach(b.clone(), now, &level0).unwrap();
+    net.tangle(1).attach(a.clone(), now, &level0).unwrap();
+    for i in [2, 3] {
+        net.tangle(i).attach(a.clone(), now, &level0).unwrap();
+    }
+    for i in [0, 2] {
+        net.tangle(i).attach(b.clone(), now, &level0).unwrap();
+    }
+    net.tick(1);
+    // The primary may anchor one spend first; keep going until both are in.
+    for _ in 0..5 {
+        net.issue(0, &key(1), net.now, &all);
+        net.tick(200);
+    }
+    assert_agreement(&net);
+    let balances: Vec<(Amount, Amount)> = (0..4)
+        .map(|i| {
+            let ledger = net.nodes[i].anchoring().ledger();
+            (ledger.balance(&alice), ledger.balance(&bob))
+        })
+        .collect();
+    assert!(balances.windows(2).all(|w| w[0] == w[1]), "{balances:?}");
+    let (to_alice, to_bob) = balances[0];
+    assert_eq!(to_alice.0 + to_bob.0, 10, "exactly one spend applied");
+}
+
+#[test]
+fn a_validator_lacking_dag_transactions_fetches_them_before_it_votes() {
+    let mut net = Net::new(4);
+    let device = key(2);
+    // A backup of weight at most 3 (of 10) sees none of the DAG traffic.
+    let primary = net.index_of(net.nodes[0].primary());
+    let lacking = (0..3).find(|i| *i != primary).unwrap();
+    let others: Vec<usize> = (0..4).filter(|i| *i != lacking).collect();
+    let txs: Vec<DagTransaction> = (0..3)
+        .map(|s| net.issue(primary, &device, s, &others))
+        .collect();
+    net.tick(1);
+    // The others are a quorum: they commit; the lacking backup has the
+    // certificate but cannot execute the anchor yet.
+    assert_eq!(net.anchored_blocks(primary).len(), 1);
+    assert!(
+        net.anchored_blocks(lacking).is_empty(),
+        "executed without the cone"
+    );
+    // Serve its requests from a peer's tangle until it is solid.
+    let mut served = 0;
+    for _ in 0..10 {
+        let wanted: Vec<Hash> = std::iter::from_fn(|| net.tangle(lacking).poll_request()).collect();
+        if wanted.is_empty() {
+            break;
+        }
+        for id in wanted {
+            let tx = net.tangle(primary).get(&id).expect("peer has it");
+            let now = net.now;
+            net.tangle(lacking).attach(tx, now, &level0).unwrap();
+            served += 1;
+        }
+    }
+    assert!(served > 0, "missing transactions were requested");
+    net.tick(1);
+    assert_eq!(net.anchored_blocks(lacking).len(), 1, "executed once solid");
+    assert_agreement(&net);
+    for tx in &txs {
+        assert!(matches!(
+            net.nodes[lacking].anchoring().status(&tx.id()),
+            TxStatus::Confirmed { .. }
+        ));
+    }
+}
+
+#[test]
+fn a_primary_with_a_wrong_anchor_root_gets_no_vote() {
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    net.issue(0, &key(3), 0, &all);
+    let primary = net.index_of(net.nodes[0].primary());
+    net.now += 1;
+    net.nodes[primary].tick(net.now);
+    let out = net.drain(primary);
+    let honest = out
+        .iter()
+        .find_map(|(_, m)| match &m.message {
+            Message::PrePrepare(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("the primary anchors");
+    assert!(honest.block.anchor.is_some());
+    let backup = (primary + 1) % 4;
+    let primary_key = net.keys[primary].clone();
+    let forge = |root: Hash, anchor_present: bool| {
+        let mut block = honest.block.clone();
+        block.header.dag_anchor_root = root;
+        if !anchor_present {
+            block.anchor = None;
+        }
+        PrePrepare::new_signed(&primary_key, ChainId(CHAIN.0), honest.view, block)
+    };
+    let wrong = forge(Hash([7; 32]), true);
+    assert_eq!(
+        net.nodes[backup].handle(net.now, primary_key.public(), Message::PrePrepare(wrong)),
+        Err(MessageError::InvalidProposal(ProposalError::AnchorRoot))
+    );
+    // A root without its anchor fails the body check.
+    let bare = forge(honest.block.header.dag_anchor_root, false);
+    assert!(matches!(
+        net.nodes[backup].handle(net.now, primary_key.public(), Message::PrePrepare(bare)),
+        Err(MessageError::InvalidProposal(ProposalError::Body(_)))
+    ));
+    // No prepare vote left the backup for either.
+    let sent = net.drain(backup);
+    assert!(sent
+        .iter()
+        .all(|(_, m)| !matches!(m.message, Message::Vote(_))));
+}
+
+#[test]
+fn a_chain_without_a_side_chain_refuses_anchored_blocks() {
+    let mut net = Net::new(4);
+    net.issue(0, &key(4), 0, &[1, 2, 3]);
+    let primary = net.index_of(net.nodes[0].primary());
+    net.now += 1;
+    net.nodes[primary].tick(net.now);
+    let pre_prepare = net
+        .drain(primary)
+        .into_iter()
+        .find_map(|(_, m)| match m.message {
+            Message::PrePrepare(p) => Some(p),
+            _ => None,
+        })
+        .unwrap();
+    let backup = (primary + 1) % 4;
+    let storage = MemoryStorage::new();
+    let mut plain = Replica::open(net.config(backup), &storage).unwrap();
+    let _ = plain.ready();
+    assert_eq!(
+        plain.handle(
+            net.now,
+            net.keys[primary].public(),
+            Message::PrePrepare(pre_prepare)
+        ),
+        Err(MessageError::InvalidProposal(ProposalError::Anchor(
+            AnchorError::Unsupported
+        )))
+    );
+}
+
+#[test]
+fn a_restarted_validator_keeps_its_anchors_and_goes_on_anchoring() {
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    let device = key(5);
+    let first = net.issue(0, &device, 0, &all);
+    net.tick(1);
+    assert_eq!(net.anchored_blocks(1).len(), 1);
+    // Replica 1 crashes and restarts from its storage.
+    let restored = Tangle::restore(dag_config(), &net.storages[1], net.now).unwrap();
+    net.nodes[1] = Replica::open_with_anchoring(net.config(1), &net.storages[1], restored).unwrap();
+    let out = net.drain(1);
+    net.flood(out);
+    let height = net.anchored_blocks(1)[0].header.height;
+    assert_eq!(
+        net.nodes[1].anchoring().status(&first.id()),
+        TxStatus::Confirmed { height }
+    );
+    let proof = net.nodes[1].anchoring().prove(&first.id()).unwrap();
+    assert_eq!(
+        proof.verify(&net.anchored_blocks(1)[0].header, &first.id()),
+        Ok(DagFinality::Applied)
+    );
+    let second = net.issue(2, &device, 1, &all);
+    net.tick(200);
+    assert_agreement(&net);
+    assert!(matches!(
+        net.nodes[1].anchoring().status(&second.id()),
+        TxStatus::Confirmed { .. }
+    ));
+}
+
+#[test]
+fn an_idle_dag_stays_anchorable_while_the_main_chain_moves_on() {
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    let device = key(6);
+    net.issue(0, &device, 0, &all);
+    net.tick(1);
+    let depth = net.nodes[0].anchoring().config().anchor_depth_max;
+    // Many more main-chain blocks than the anchor depth, no DAG traffic.
+    for nonce in 0..depth + 5 {
+        let primary = net.index_of(net.nodes[0].primary());
+        net.now += 1;
+        let tx = net.transfer_tx(nonce);
+        net.nodes[primary].submit_transaction(net.now, tx).unwrap();
+        let out = net.drain_all();
+        net.flood(out);
+    }
+    assert!(net.nodes[0].executed_height() > depth + 5);
+    let late = net.issue(3, &device, 1, &all);
+    net.tick(200);
+    assert!(matches!(
+        net.nodes[0].anchoring().status(&late.id()),
+        TxStatus::Confirmed { .. }
+    ));
+    assert_agreement(&net);
+}

@@ -1,0 +1,96 @@
+//! The hook through which main-chain blocks anchor a side chain.
+//!
+//! A block may carry a [`DagAnchor`]: tips of the DAG side chain whose
+//! not-yet-confirmed past cone the block finalizes. The header's
+//! `dag_anchor_root` commits to the result of confirming that cone (for
+//! itc-dag: the hash of an `AnchorCommitment`, the Merkle roots of the cone
+//! in white-flag order and of the transactions applied). The replica does
+//! not know how the side chain works; it asks an [`Anchoring`]:
+//!
+//! * the primary asks [`Anchoring::propose`] for an anchor and its root when
+//!   it builds a block;
+//! * every replica asks [`Anchoring::check`] to recompute the root of a
+//!   proposed anchor and prepares the block only if it matches the header
+//!   exactly; [`AnchorError::NotReady`] (side-chain data still missing) keeps
+//!   the proposal waiting instead of refusing it;
+//! * once a block commits, [`Anchoring::commit`] applies the anchor; its
+//!   writes ([`Anchoring::take_writes`]) leave in the same [`crate::Ready`]
+//!   batch as the block, so a crash never separates the two.
+//!
+//! All calls are deterministic functions of the side chain's content and
+//! the height; none may read a clock. itc-dag implements the trait for its
+//! `Tangle`; [`NoAnchoring`] is the default for a chain without a side chain.
+
+use itc_core::storage::WriteBatch;
+use itc_core::types::DagAnchor;
+use itc_core::Hash;
+
+/// Why an anchor cannot be checked or applied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnchorError {
+    /// Side-chain data the anchor's cone needs is missing locally (it has
+    /// been requested). The replica retries on the next input or tick.
+    #[error("anchor not ready: side-chain data missing")]
+    NotReady,
+    /// The anchor is invalid here (malformed, too deep, or not anchorable).
+    #[error("invalid anchor: {0}")]
+    Invalid(&'static str),
+    /// This chain has no side chain, so a block must not carry an anchor.
+    #[error("this chain does not anchor a side chain")]
+    Unsupported,
+}
+
+/// A side chain anchored by main-chain blocks. See the module docs.
+pub trait Anchoring {
+    /// The anchor and its root for the block the primary is building at
+    /// `height`, or `None` to build the block without one.
+    /// `has_transactions` says whether the block carries main-chain
+    /// transactions, so an implementation may anchor less often when it
+    /// alone would be the reason for a block.
+    fn propose(
+        &mut self,
+        height: u64,
+        now_ms: u64,
+        has_transactions: bool,
+    ) -> Option<(DagAnchor, Hash)>;
+
+    /// Recompute the root of `anchor` carried by the block at `height`
+    /// (every block below it committed and applied).
+    ///
+    /// # Errors
+    /// [`AnchorError`]; `NotReady` is retried, the others refuse the block.
+    fn check(&mut self, height: u64, anchor: &DagAnchor) -> Result<Hash, AnchorError>;
+
+    /// Apply `anchor`, committed in the block at `height` with root `root`.
+    ///
+    /// # Errors
+    /// `NotReady` stalls execution until the side-chain data arrives (it
+    /// is retried on every input and tick); any other error, or a different
+    /// root, halts the replica, since a quorum certified the block.
+    fn commit(&mut self, height: u64, anchor: &DagAnchor, root: Hash) -> Result<(), AnchorError>;
+
+    /// Writes to persist with the replica's next [`crate::Ready`].
+    fn take_writes(&mut self) -> WriteBatch {
+        WriteBatch::default()
+    }
+}
+
+/// No side chain: blocks never carry anchors, and a proposal with one is
+/// refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoAnchoring;
+
+impl Anchoring for NoAnchoring {
+    fn propose(&mut self, _: u64, _: u64, _: bool) -> Option<(DagAnchor, Hash)> {
+        None
+    }
+
+    fn check(&mut self, _: u64, _: &DagAnchor) -> Result<Hash, AnchorError> {
+        Err(AnchorError::Unsupported)
+    }
+
+    fn commit(&mut self, _: u64, _: &DagAnchor, _: Hash) -> Result<(), AnchorError> {
+        Err(AnchorError::Unsupported)
+    }
+}
