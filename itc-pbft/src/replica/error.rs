@@ -68,7 +68,7 @@ pub enum ProposalError {
     /// The next validator set hash differs from the ledger's.
     #[error("next validator set mismatch")]
     NextValidatorSet,
-    /// The anchor cannot be checked ([`AnchorError::NotReady`] keeps the
+    /// The anchor cannot be checked ([`AnchorError::NotReady`](crate::AnchorError::NotReady) keeps the
     /// proposal waiting for side-chain data; the others refuse it).
     #[error("anchor: {0}")]
     Anchor(#[from] crate::anchoring::AnchorError),
