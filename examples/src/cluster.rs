@@ -3,11 +3,18 @@
 //! encoded bytes through an in-memory transport; time is virtual and jumps
 //! to the next deadline when the network is idle, so a demo that waits for a
 //! view change takes milliseconds, not seconds.
+//!
+//! Each validator also keeps the DAG side chain (an itc-dag [`Tangle`]) that
+//! its blocks anchor: DAG transactions reach every running validator's
+//! tangle (gossip, [`Cluster::attach_dag`]), and the primary's next block
+//! anchors them.
 
 use itc_core::genesis::Genesis;
+use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::storage::MemoryStorage;
-use itc_core::types::Transaction;
+use itc_core::types::{ChainId, Transaction};
+use itc_dag::{DagConfig, DagTransaction, Tangle};
 use itc_pbft::{Config, Decision, Recipient, Replica};
 use std::collections::VecDeque;
 
@@ -18,8 +25,8 @@ pub const DELIVERIES_MAX: usize = 200_000;
 pub struct Node {
     /// The validator's key.
     pub key: PublicKey,
-    /// The replica (dropped while crashed).
-    pub replica: Option<Replica>,
+    /// The replica with its DAG (dropped while crashed).
+    pub replica: Option<Replica<Tangle>>,
     /// Durable storage; survives a crash.
     pub storage: MemoryStorage,
 }
@@ -45,9 +52,14 @@ impl Cluster {
             .iter()
             .map(|keypair| {
                 let storage = MemoryStorage::new();
-                let replica =
-                    Replica::open(Config::new(keypair.clone(), genesis.clone()), &storage)
-                        .expect("replica opens on empty storage");
+                let mut dag = DagConfig::new(ChainId(genesis.chain_id));
+                dag.persist = true;
+                let replica = Replica::open_with_anchoring(
+                    Config::new(keypair.clone(), genesis.clone()),
+                    &storage,
+                    Tangle::new(dag),
+                )
+                .expect("replica opens on empty storage");
                 Node {
                     key: keypair.public(),
                     replica: Some(replica),
@@ -84,6 +96,46 @@ impl Cluster {
         Ok(())
     }
 
+    /// Gossip a DAG transaction to every running validator's tangle, checked
+    /// against each one's ledger (the issuer's registered security level
+    /// sets the proof of work it needs).
+    ///
+    /// # Errors
+    /// The first validator's reason if one refuses it.
+    pub fn attach_dag(&mut self, tx: &DagTransaction) -> Result<(), String> {
+        let now = self.now_ms;
+        for node in &mut self.nodes {
+            if let Some(replica) = node.replica.as_mut() {
+                let (tangle, ledger) = replica.anchoring_with_ledger();
+                tangle
+                    .attach(tx.clone(), now, ledger)
+                    .map_err(|e| e.to_string())?;
+                replica.tick(now);
+            }
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// Tips to approve and the proof-of-work bits a new DAG transaction of
+    /// `issuer` needs, as a gateway validator tells a device.
+    ///
+    /// # Errors
+    /// If no validator runs or the issuer may not issue.
+    pub fn dag_work(&mut self, issuer: &PublicKey, seed: u64) -> Result<(Vec<Hash>, u32), String> {
+        let now = self.now_ms;
+        let replica = self
+            .nodes
+            .iter_mut()
+            .find_map(|n| n.replica.as_mut())
+            .ok_or("no validator is running")?;
+        let (tangle, ledger) = replica.anchoring_with_ledger();
+        let bits = tangle
+            .required_bits(issuer, now, ledger)
+            .map_err(|e| e.to_string())?;
+        Ok((tangle.select_tips(now, seed), bits))
+    }
+
     /// Crash validator `index`: its replica is dropped (its storage stays).
     pub fn crash(&mut self, index: usize) {
         self.nodes[index].replica = None;
@@ -105,7 +157,7 @@ impl Cluster {
     }
 
     /// The running replica with the highest executed height.
-    pub fn any_replica(&self) -> &Replica {
+    pub fn any_replica(&self) -> &Replica<Tangle> {
         self.nodes
             .iter()
             .filter_map(|n| n.replica.as_ref())

@@ -1,6 +1,7 @@
 //! The smart-lighting scenario, end to end: four weighted PBFT validators, an
 //! owner, a guest, an attacker, and a lamp that trusts only its light-client
-//! state. Used by the `lighting` binary and by its test.
+//! state. The lamp also reports a reading on the DAG side chain, which a
+//! main-chain anchor finalizes. Used by the `lighting` binary and by its test.
 
 use crate::cluster::Cluster;
 use itc_core::encoding::{Decode, Encode};
@@ -9,6 +10,7 @@ use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::ledger::state_key;
 use itc_core::types::{Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction};
+use itc_dag::{DagFinality, DagFinalityProof, DagPayload, DagTransaction, TxStatus};
 use itc_pbft::primary_of;
 use itc_spv::command::{CommandProof, DenyReason, Lamp, LampConfig, LampVerdict, SignedCommand};
 use itc_spv::proof::StateEntryProof;
@@ -20,6 +22,8 @@ use std::time::Instant;
 pub const CHAIN: ChainId = ChainId(0x11c);
 /// How old the lamp's trusted header may be before it refuses every command.
 pub const LAMP_FRESHNESS_MS: u64 = 60_000;
+/// Most proof-of-work attempts the lamp makes for one DAG transaction.
+pub const LAMP_POW_ITERATIONS_MAX: u64 = 1 << 22;
 
 /// One step of the scenario.
 #[derive(Clone, Debug)]
@@ -49,6 +53,9 @@ pub struct Report {
     pub lamp_trusted_state_bytes: usize,
     /// Virtual milliseconds from the primary's crash to the next commit.
     pub view_change_virtual_ms: u64,
+    /// Wall-clock µs from the lamp's DAG reading reaching the validators to
+    /// its anchor committed at every running validator.
+    pub dag_finality_us: u128,
     /// Blocks committed.
     pub height: u64,
 }
@@ -82,6 +89,7 @@ impl Report {
                 "lamp_check_us_p50": median(&self.lamp_check_us) as u64,
                 "lamp_trusted_state_bytes": self.lamp_trusted_state_bytes,
                 "view_change_virtual_ms": self.view_change_virtual_ms,
+                "dag_finality_us": self.dag_finality_us as u64,
             }
         })
     }
@@ -142,11 +150,23 @@ impl Scenario {
 
     /// The latest committed header with its certificate, as the lamp gets it.
     fn latest_update(&self) -> HeaderUpdate {
-        let decision = self.cluster.decisions.last().expect("a block committed");
+        self.update_at(self.cluster.decisions.len() as u64)
+    }
+
+    /// The committed header at `height` with its certificate and the set
+    /// that signed it (not today's set if an epoch ended since).
+    fn update_at(&self, height: u64) -> HeaderUpdate {
+        let decision = &self.cluster.decisions[height as usize - 1];
+        let validators = self
+            .cluster
+            .any_replica()
+            .validator_set_at(height)
+            .expect("a recent height's set is known")
+            .clone();
         HeaderUpdate {
             header: decision.block.header.clone(),
             certificate: decision.certificate.clone(),
-            validators: Some(self.cluster.any_replica().validators().clone()),
+            validators: Some(validators),
         }
     }
 
@@ -470,6 +490,86 @@ pub fn run() -> Report {
         t,
     );
 
+    // 11. The lamp reports a reading on the DAG; an anchor finalizes it.
+    let t = Instant::now();
+    let (outcome, ok) = match dag_reading(&mut s, &mut lamp) {
+        Ok((height, finality)) => (
+            format!("final ({finality:?}) under anchor at height {height}"),
+            finality == DagFinality::Applied,
+        ),
+        Err(e) => (e, false),
+    };
+    s.record(
+        "lamp posts a reading on the DAG, checks it is final",
+        "final: applied under a main-chain anchor",
+        outcome,
+        ok,
+        t,
+    );
+
     s.report.lamp_trusted_state_bytes = lamp.trusted().to_bytes().len();
     s.report
+}
+
+/// The lamp signs a reading as a DAG transaction with its own proof of
+/// work, a gateway gossips it to the validators, the primary's next block
+/// anchors it, and the lamp checks, from bytes, the anchoring header and
+/// the finality proof of its reading. Returns the anchor height and what
+/// the lamp concluded.
+fn dag_reading(s: &mut Scenario, lamp: &mut Lamp) -> Result<(u64, DagFinality), String> {
+    let lamp_key = s.lamp_key.public();
+    let (parents, bits) = s.cluster.dag_work(&lamp_key, 0x11c)?;
+    let mut reading = DagTransaction::new_signed(
+        &s.lamp_key,
+        CHAIN,
+        parents,
+        0,
+        DagPayload::Data {
+            record: b"lamp L1: on, 4.2 W, 2700 K".to_vec(),
+        },
+    );
+    reading
+        .solve_pow(bits, LAMP_POW_ITERATIONS_MAX)
+        .map_err(|e| e.to_string())?;
+    let id = reading.id();
+    let sent = Instant::now();
+    s.cluster.attach_dag(&reading)?;
+    let anchored = |c: &Cluster| {
+        c.nodes
+            .iter()
+            .filter_map(|n| n.replica.as_ref())
+            .all(|r| matches!(r.anchoring().status(&id), TxStatus::Confirmed { .. }))
+    };
+    if !s.cluster.run_until(anchored) {
+        return Err("not anchored: cluster stalled".into());
+    }
+    s.report.dag_finality_us = sent.elapsed().as_micros();
+    s.report.height = s.cluster.min_executed_height();
+    let TxStatus::Confirmed { height } = s.cluster.any_replica().anchoring().status(&id) else {
+        return Err("not confirmed".into());
+    };
+    let proof = s
+        .cluster
+        .any_replica()
+        .anchoring()
+        .prove(&id)
+        .ok_or("no finality proof")?;
+    // Over the air: the anchoring header with its certificate, then the proof.
+    let update_bytes = s.update_at(height).encode();
+    let proof_bytes = proof.encode();
+    let update = HeaderUpdate::decode(&update_bytes).map_err(|e| e.to_string())?;
+    let verdict = lamp.update(&update, s.cluster.now_ms);
+    if !verdict.is_success() {
+        return Err(format!("lamp refused the anchoring header: {verdict:?}"));
+    }
+    let proof = DagFinalityProof::decode(&proof_bytes).map_err(|e| e.to_string())?;
+    let finality = proof
+        .verify(lamp.trusted().header(), &id)
+        .map_err(|e| format!("lamp refused the proof: {e}"))?;
+    // The same proof does not pass for a reading the lamp did not send.
+    let other = Hash::of(itc_core::Domain::DagTransaction, b"forged reading");
+    if proof.verify(lamp.trusted().header(), &other).is_ok() {
+        return Err("a proof passed for another transaction".into());
+    }
+    Ok((height, finality))
 }

@@ -365,6 +365,21 @@ impl<A: Anchoring> Replica<A> {
         &mut self.anchoring
     }
 
+    /// The anchored side chain together with the ledger, for side-chain
+    /// checks that need main-chain state (for itc-dag: a device's security
+    /// level sets its proof of work). Call [`Replica::tick`] afterwards.
+    pub fn anchoring_with_ledger(&mut self) -> (&mut A, &Ledger) {
+        (&mut self.anchoring, &self.ledger)
+    }
+
+    /// The validator set that signed the block at `height`, if this replica
+    /// still knows it: retained sets cover recent epochs, and heights up to
+    /// the end of the current epoch. A light-client update needs this set,
+    /// which is not always today's ([`Replica::validators`]).
+    pub fn validator_set_at(&self, height: u64) -> Option<&ValidatorSet> {
+        self.set_for(height)
+    }
+
     /// The validator set that signs the next block.
     pub fn validators(&self) -> &ValidatorSet {
         self.ledger.validators()
