@@ -182,6 +182,39 @@ fn a_restarted_replica_does_not_contradict_its_vote() {
 }
 
 #[test]
+fn a_restarted_replica_commits_the_proposal_it_stored_without_a_second_pre_prepare() {
+    let mut c = Cluster::new(&[1; 4]);
+    let p = c.primary_index();
+    let tx = c.tx(0);
+    c.replicas[p].submit_transaction(0, tx).unwrap();
+    let sent = c.persist(p);
+    let pre_prepare = find_pre_prepare(&sent).unwrap();
+    let b = (p + 1) % 4;
+    let from = c.keys[p].public();
+    c.replicas[b]
+        .handle(0, from, Message::PrePrepare(pre_prepare))
+        .unwrap();
+    let _ = c.persist(b);
+    c.replicas[b] = Replica::open(c.config(b), &c.storages[b]).unwrap();
+    let mut pending: Vec<_> = c.persist(b).into_iter().map(|m| (b, m)).collect();
+    pending.extend(sent.into_iter().map(|m| (p, m)));
+    // The primary's pre-prepare never reaches the restarted replica again.
+    c.flood_filtered(0, pending, &|_, to, m| {
+        to != b || !matches!(m, Message::PrePrepare(_))
+    });
+    assert_eq!(
+        c.replicas[b].executed_height(),
+        1,
+        "{}",
+        c.replicas[b].debug_summary()
+    );
+    assert_eq!(
+        c.replicas[b].last_block_hash(),
+        c.replicas[p].last_block_hash()
+    );
+}
+
+#[test]
 fn four_replicas_commit_every_transaction() {
     let report = Simulation::new(Scenario::basic(4), 7).run().unwrap();
     assert!(report.height >= 3, "{report:?}");

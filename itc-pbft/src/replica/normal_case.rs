@@ -76,7 +76,12 @@ impl<A: Anchoring> Replica<A> {
             return Ok(());
         }
         let (block, view) = (proposal.block.clone(), slot.view);
-        let signer = proposal.pre_prepare.as_ref().map(|p| p.signer);
+        let signer = match &proposal.pre_prepare {
+            Some(pre_prepare) => Some(pre_prepare.signer),
+            // Restored from this replica's own storage, where only the
+            // view primary's signed pre-prepare can have put it.
+            None => self.set_for(height).map(|set| primary_of(view, set)),
+        };
         match self.validate_block(&block, view, signer) {
             Ok(()) => {
                 if let Some(p) = self
