@@ -13,7 +13,7 @@ use itc_core::genesis::Genesis;
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::storage::MemoryStorage;
-use itc_core::types::{ChainId, Transaction};
+use itc_core::types::Transaction;
 use itc_dag::{DagConfig, DagTransaction, Tangle};
 use itc_pbft::{Config, Decision, Recipient, Replica};
 use std::collections::VecDeque;
@@ -52,7 +52,7 @@ impl Cluster {
             .iter()
             .map(|keypair| {
                 let storage = MemoryStorage::new();
-                let mut dag = DagConfig::new(ChainId(genesis.chain_id));
+                let mut dag = DagConfig::for_chain(&genesis.params().expect("valid genesis"));
                 dag.persist = true;
                 let replica = Replica::open_with_anchoring(
                     Config::new(keypair.clone(), genesis.clone()),

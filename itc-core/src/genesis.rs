@@ -39,6 +39,9 @@ pub enum GenesisError {
     /// `epoch_length` is zero.
     #[error("epoch length must be positive")]
     ZeroEpochLength,
+    /// `dag_anchor_depth_max` is zero.
+    #[error("dag anchor depth must be positive")]
+    ZeroAnchorDepth,
     /// The validator list is not a valid set.
     #[error("invalid validators: {0}")]
     Validators(ValidatorSetError),
@@ -88,6 +91,11 @@ pub struct Genesis {
     /// Minimum bonded stake to become a validator.
     #[serde(default = "default_min_validator_stake")]
     pub min_validator_stake: u64,
+    /// DAG side chain: how far back, in main-chain heights from the last
+    /// anchor, a newly anchored DAG transaction may approve confirmed
+    /// history (itc-dag's depth rule; a consensus parameter).
+    #[serde(default = "default_dag_anchor_depth_max")]
+    pub dag_anchor_depth_max: u64,
     /// Funded accounts.
     #[serde(default)]
     pub accounts: Vec<GenesisAccount>,
@@ -104,6 +112,12 @@ fn default_min_fee() -> u64 {
 fn default_min_validator_stake() -> u64 {
     1
 }
+fn default_dag_anchor_depth_max() -> u64 {
+    DAG_ANCHOR_DEPTH_MAX_DEFAULT
+}
+
+/// Default [`Genesis::dag_anchor_depth_max`].
+pub const DAG_ANCHOR_DEPTH_MAX_DEFAULT: u64 = 20;
 
 impl Default for Genesis {
     fn default() -> Self {
@@ -113,6 +127,7 @@ impl Default for Genesis {
             epoch_length: default_epoch_length(),
             min_fee: default_min_fee(),
             min_validator_stake: default_min_validator_stake(),
+            dag_anchor_depth_max: default_dag_anchor_depth_max(),
             accounts: Vec::new(),
             validators: Vec::new(),
         }
@@ -136,10 +151,14 @@ impl Genesis {
     /// The chain parameters.
     ///
     /// # Errors
-    /// [`GenesisError::ZeroEpochLength`].
+    /// [`GenesisError::ZeroEpochLength`], [`GenesisError::ZeroAnchorDepth`],
+    /// [`GenesisError::TooManyAccounts`].
     pub fn params(&self) -> Result<LedgerParams, GenesisError> {
         if self.epoch_length == 0 {
             return Err(GenesisError::ZeroEpochLength);
+        }
+        if self.dag_anchor_depth_max == 0 {
+            return Err(GenesisError::ZeroAnchorDepth);
         }
         if self.accounts.len() > GENESIS_ACCOUNTS_MAX {
             return Err(GenesisError::TooManyAccounts(self.accounts.len()));
@@ -149,6 +168,7 @@ impl Genesis {
             epoch_length: self.epoch_length,
             min_fee: Amount(self.min_fee),
             min_validator_stake: Amount(self.min_validator_stake),
+            dag_anchor_depth_max: self.dag_anchor_depth_max,
         })
     }
 

@@ -327,13 +327,17 @@ pub struct LedgerParams {
     pub min_fee: Amount,
     /// Minimum bonded stake to be a validator.
     pub min_validator_stake: Amount,
+    /// The DAG side chain's depth rule (see
+    /// [`crate::genesis::Genesis::dag_anchor_depth_max`]).
+    pub dag_anchor_depth_max: u64,
 }
 
 record_codec!(LedgerParams {
     chain_id,
     epoch_length,
     min_fee,
-    min_validator_stake
+    min_validator_stake,
+    dag_anchor_depth_max
 });
 
 /// The result of applying a block.

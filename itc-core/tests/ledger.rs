@@ -485,6 +485,30 @@ fn genesis_round_trips_through_json() {
 }
 
 #[test]
+fn the_dag_anchor_depth_is_a_genesis_parameter_every_validator_shares() {
+    let genesis = Genesis::from_json("{\"chain_id\": 1, \"validators\": []}").unwrap();
+    assert_eq!(genesis.dag_anchor_depth_max, 20, "default");
+    let set =
+        Genesis::from_json("{\"chain_id\": 1, \"dag_anchor_depth_max\": 7, \"validators\": []}")
+            .unwrap();
+    assert_eq!(set.params().unwrap().dag_anchor_depth_max, 7);
+    let zero = Genesis {
+        dag_anchor_depth_max: 0,
+        ..set
+    };
+    assert_eq!(
+        zero.params(),
+        Err(itc_core::genesis::GenesisError::ZeroAnchorDepth)
+    );
+    // It is part of the ledger's persisted parameters.
+    let mut net = Net::new();
+    net.apply(&[]).unwrap();
+    let reopened = Ledger::open(&net.storage).unwrap();
+    assert_eq!(reopened.params(), net.ledger.params());
+    assert_eq!(reopened.params().dag_anchor_depth_max, 20);
+}
+
+#[test]
 fn committed_state_can_be_proven_through_a_shared_reference() {
     let mut net = Net::new();
     let txs = vec![net.register_lamp(), net.grant(50)];

@@ -96,11 +96,12 @@
 //! storage writes leave in the replica's batch with the block. A light
 //! client checks [`Tangle::prove`]'s proof against that header.
 //!
+//! A validator's tangle takes its consensus parameters from genesis with
+//! [`DagConfig::for_chain`] (`Genesis::dag_anchor_depth_max`).
+//!
 //! Not done yet: balances enter the DAG ledger only through
 //! [`Tangle::credit`]; a main-chain "deposit to DAG" transaction (and a
-//! withdrawal) would need a ledger hook. `anchor_depth_max` is a
-//! [`DagConfig`] field that every validator must set alike; it belongs in
-//! the genesis parameters.
+//! withdrawal) would need a ledger hook.
 #![deny(missing_docs)]
 
 pub mod anchoring;

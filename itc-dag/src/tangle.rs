@@ -93,14 +93,25 @@ pub struct DagConfig {
     pub anchor_depth_max: u64,
 }
 
-/// Default [`DagConfig::anchor_depth_max`]: five anchors beyond the default
-/// below-max-depth.
-pub const ANCHOR_DEPTH_MAX_DEFAULT: u64 = 20;
+/// Default [`DagConfig::anchor_depth_max`]: five heights beyond the default
+/// below-max-depth (the genesis default).
+pub const ANCHOR_DEPTH_MAX_DEFAULT: u64 = itc_core::genesis::DAG_ANCHOR_DEPTH_MAX_DEFAULT;
 
 /// Default [`DagConfig::anchor_interval_ms`].
 pub const ANCHOR_INTERVAL_MS_DEFAULT: u64 = 100;
 
 impl DagConfig {
+    /// Defaults for the chain whose ledger parameters are `params` (from
+    /// its genesis): the chain id and the consensus parameter
+    /// `anchor_depth_max` come from there, so every validator agrees.
+    /// Use this for a validator's tangle.
+    pub fn for_chain(params: &itc_core::ledger::LedgerParams) -> Self {
+        DagConfig {
+            anchor_depth_max: params.dag_anchor_depth_max,
+            ..DagConfig::new(params.chain_id)
+        }
+    }
+
     /// Defaults for `chain_id`.
     pub fn new(chain_id: ChainId) -> Self {
         DagConfig {

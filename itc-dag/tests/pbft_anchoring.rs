@@ -29,8 +29,12 @@ struct Net {
     now: u64,
 }
 
-fn dag_config() -> DagConfig {
-    let mut config = config_without_pow();
+/// The validators' tangle configuration: the consensus parameters from
+/// genesis, no proof of work (this file is about anchoring), persistence on.
+fn dag_config(genesis: &Genesis) -> DagConfig {
+    let mut config = DagConfig::for_chain(&genesis.params().unwrap());
+    assert_eq!(config.anchor_depth_max, genesis.dag_anchor_depth_max);
+    config.pow = config_without_pow().pow;
     config.persist = true;
     config
 }
@@ -55,6 +59,7 @@ impl Net {
                     weight: 1 + i as u64,
                 })
                 .collect(),
+            dag_anchor_depth_max: 12,
             ..Genesis::default()
         };
         let mut net = Net {
@@ -68,9 +73,12 @@ impl Net {
         };
         for i in 0..n {
             let storage = MemoryStorage::new();
-            let node =
-                Replica::open_with_anchoring(net.config(i), &storage, Tangle::new(dag_config()))
-                    .unwrap();
+            let node = Replica::open_with_anchoring(
+                net.config(i),
+                &storage,
+                Tangle::new(dag_config(&net.genesis)),
+            )
+            .unwrap();
             net.nodes.push(node);
             net.storages.push(storage);
         }
@@ -455,7 +463,7 @@ fn a_restarted_validator_keeps_its_anchors_and_goes_on_anchoring() {
     net.tick(1);
     assert_eq!(net.anchored_blocks(1).len(), 1);
     // Replica 1 crashes and restarts from its storage.
-    let restored = Tangle::restore(dag_config(), &net.storages[1], net.now).unwrap();
+    let restored = Tangle::restore(dag_config(&net.genesis), &net.storages[1], net.now).unwrap();
     net.nodes[1] = Replica::open_with_anchoring(net.config(1), &net.storages[1], restored).unwrap();
     let out = net.drain(1);
     net.flood(out);
