@@ -15,7 +15,9 @@
 //!   ([`Tangle::poll_request`]) and the proposal waits;
 //! * when the block commits, the same confirmation is applied
 //!   ([`Tangle::apply_confirmation`], computed once) and its storage writes
-//!   leave with the block's.
+//!   leave with the block's;
+//! * then it prunes what lies [`crate::DagConfig::prune_keep_heights`]
+//!   behind, so a validator's store stays bounded.
 //!
 //! A light client then checks [`Tangle::prove`]'s proof against the header
 //! of the anchoring block.
@@ -109,7 +111,13 @@ impl Anchoring for Tangle {
             return Err(AnchorError::Invalid("anchor root differs"));
         }
         self.apply_confirmation(confirmation)
-            .map_err(|_| AnchorError::Invalid("anchor confirmation stale"))
+            .map_err(|_| AnchorError::Invalid("anchor confirmation stale"))?;
+        if let Some(keep) = self.config().prune_keep_heights {
+            if height > keep {
+                let _ = self.prune(height - keep);
+            }
+        }
+        Ok(())
     }
 
     fn take_writes(&mut self) -> WriteBatch {

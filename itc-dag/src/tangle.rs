@@ -82,6 +82,12 @@ pub struct DagConfig {
     /// A block built for main-chain transactions anchors whenever there is
     /// something to anchor. Local policy, not a consensus parameter.
     pub anchor_interval_ms: u64,
+    /// As a PBFT validator ([`itc_pbft::Anchoring`]): after committing the
+    /// anchor at height `H`, prune at `H - k` ([`Tangle::prune`]), so the
+    /// store stays bounded without the caller's help; finality proofs stay
+    /// available for the last `k` heights. `None`: the caller prunes. Local
+    /// policy: pruned and unpruned nodes judge every anchor alike.
+    pub prune_keep_heights: Option<u64>,
     /// Consensus parameter (identical on all validators): with the last
     /// anchor applied at height `L`, the next anchor is invalid if its new
     /// cone approves a transaction confirmed at or below
@@ -99,6 +105,9 @@ pub const ANCHOR_DEPTH_MAX_DEFAULT: u64 = itc_core::genesis::DAG_ANCHOR_DEPTH_MA
 
 /// Default [`DagConfig::anchor_interval_ms`].
 pub const ANCHOR_INTERVAL_MS_DEFAULT: u64 = 100;
+
+/// Default [`DagConfig::prune_keep_heights`].
+pub const PRUNE_KEEP_HEIGHTS_DEFAULT: u64 = 1_000;
 
 impl DagConfig {
     /// Defaults for the chain whose ledger parameters are `params` (from
@@ -122,6 +131,7 @@ impl DagConfig {
             persist: false,
             anchor_depth_max: ANCHOR_DEPTH_MAX_DEFAULT,
             anchor_interval_ms: ANCHOR_INTERVAL_MS_DEFAULT,
+            prune_keep_heights: Some(PRUNE_KEEP_HEIGHTS_DEFAULT),
         }
     }
 }
