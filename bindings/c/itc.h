@@ -141,6 +141,8 @@ enum ItcPayloadKind
   ITC_PAYLOAD_KIND_BOND = 5,
   // Unbond `amount` of stake.
   ITC_PAYLOAD_KIND_UNBOND = 6,
+  // Deposit `amount` to the sender's balance on the DAG side chain.
+  ITC_PAYLOAD_KIND_DAG_DEPOSIT = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -289,7 +291,7 @@ typedef struct {
   // The other account: receiver (Transfer), new owner (TransferDevice),
   // grantee (GrantAccess, RevokeAccess).
   uint8_t account[ITC_PUBLIC_KEY_LEN];
-  // Amount in base units (Transfer, Bond, Unbond).
+  // Amount in base units (Transfer, Bond, Unbond, DagDeposit).
   uint64_t amount;
   // Security level 0..=3 (RegisterDevice).
   uint8_t security_level;
@@ -1114,6 +1116,20 @@ ItcStatus itc_transaction_new_unbond(const ItcKeypair *sender,
                                      uint64_t fee,
                                      uint64_t amount,
                                      ItcTransaction **out);
+
+// Build and sign a deposit of `amount` to the sender's balance on the DAG
+// side chain.
+//
+// # Safety
+// As for [`itc_transaction_new`].
+//
+// Thread safety: safe from any thread; `sender` may be shared.
+ItcStatus itc_transaction_new_dag_deposit(const ItcKeypair *sender,
+                                          uint32_t chain_id,
+                                          uint64_t nonce,
+                                          uint64_t fee,
+                                          uint64_t amount,
+                                          ItcTransaction **out);
 
 // Decode a transaction from its canonical bytes (strict: any other
 // encoding is refused with `ITC_STATUS_DECODE_FAILED`). The signature is

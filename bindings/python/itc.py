@@ -2734,6 +2734,36 @@ class Payload:
                 return False
             return True
 
+    @dataclass
+    class DAG_DEPOSIT:
+        """
+        Move tokens to the sender's balance on the DAG side chain.
+"""
+        
+        def __init__(self, amount:int):
+            self.amount = amount
+            
+            """
+        Amount to deposit.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Payload.DAG_DEPOSIT(amount={})".format(self.amount)
+        def __eq__(self, other):
+            if not isinstance(other, Payload):
+                return NotImplemented
+            if not other.is_DAG_DEPOSIT():
+                return False
+            if self.amount != other.amount:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -2766,6 +2796,10 @@ class Payload:
         return isinstance(self, Payload.UNBOND)
     def is_unbond(self) -> bool:
         return isinstance(self, Payload.UNBOND)
+    def is_DAG_DEPOSIT(self) -> bool:
+        return isinstance(self, Payload.DAG_DEPOSIT)
+    def is_dag_deposit(self) -> bool:
+        return isinstance(self, Payload.DAG_DEPOSIT)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -2778,6 +2812,7 @@ Payload.GRANT_ACCESS = type("Payload.GRANT_ACCESS", (Payload.GRANT_ACCESS, Paylo
 Payload.REVOKE_ACCESS = type("Payload.REVOKE_ACCESS", (Payload.REVOKE_ACCESS, Payload,), {})  # type: ignore
 Payload.BOND = type("Payload.BOND", (Payload.BOND, Payload,), {})  # type: ignore
 Payload.UNBOND = type("Payload.UNBOND", (Payload.UNBOND, Payload,), {})  # type: ignore
+Payload.DAG_DEPOSIT = type("Payload.DAG_DEPOSIT", (Payload.DAG_DEPOSIT, Payload,), {})  # type: ignore
 
 
 
@@ -2823,6 +2858,10 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
             return Payload.UNBOND(
                 _UniffiFfiConverterUInt64.read(buf),
             )
+        if variant == 8:
+            return Payload.DAG_DEPOSIT(
+                _UniffiFfiConverterUInt64.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -2855,6 +2894,9 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt64.check_lower(value.amount)
             return
         if value.is_UNBOND():
+            _UniffiFfiConverterUInt64.check_lower(value.amount)
+            return
+        if value.is_DAG_DEPOSIT():
             _UniffiFfiConverterUInt64.check_lower(value.amount)
             return
         raise ValueError(value)
@@ -2890,6 +2932,9 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt64.write(value.amount, buf)
         if value.is_UNBOND():
             buf.write_i32(7)
+            _UniffiFfiConverterUInt64.write(value.amount, buf)
+        if value.is_DAG_DEPOSIT():
+            buf.write_i32(8)
             _UniffiFfiConverterUInt64.write(value.amount, buf)
 
 

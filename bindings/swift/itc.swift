@@ -3495,6 +3495,14 @@ public enum Payload: Equatable, Hashable {
          * Amount to unbond.
          */amount: UInt64
     )
+    /**
+     * Move tokens to the sender's balance on the DAG side chain.
+     */
+    case dagDeposit(
+        /**
+         * Amount to deposit.
+         */amount: UInt64
+    )
 
 
 
@@ -3535,6 +3543,9 @@ public struct FfiConverterTypePayload: FfiConverterRustBuffer {
         )
         
         case 7: return .unbond(amount: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 8: return .dagDeposit(amount: try FfiConverterUInt64.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3586,6 +3597,11 @@ public struct FfiConverterTypePayload: FfiConverterRustBuffer {
         
         case let .unbond(amount):
             writeInt(&buf, Int32(7))
+            FfiConverterUInt64.write(amount, into: &buf)
+            
+        
+        case let .dagDeposit(amount):
+            writeInt(&buf, Int32(8))
             FfiConverterUInt64.write(amount, into: &buf)
             
         }

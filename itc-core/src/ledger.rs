@@ -933,7 +933,9 @@ impl Ledger {
             });
         }
         let spent = match tx.payload {
-            Payload::Transfer { amount, .. } | Payload::Bond { amount } => amount,
+            Payload::Transfer { amount, .. }
+            | Payload::Bond { amount }
+            | Payload::DagDeposit { amount } => amount,
             _ => Amount::ZERO,
         };
         let needed = spent.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
@@ -1083,6 +1085,13 @@ impl Ledger {
                     .checked_add(*amount)
                     .ok_or(TxError::AmountOverflow)?;
                 view.put(key, &stake);
+                Ok(())
+            }
+            // Debited with the fee above; the side chain credits it.
+            Payload::DagDeposit { amount } => {
+                if *amount == Amount::ZERO {
+                    return Err(TxError::ZeroAmount);
+                }
                 Ok(())
             }
         }

@@ -144,6 +144,14 @@ pub enum Payload {
         /// Amount to unbond.
         amount: Amount,
     },
+    /// Move tokens from the sender's main-chain account to its balance on
+    /// the DAG side chain (micro-payments). The main ledger debits them;
+    /// validators credit the DAG ledger when the block executes (itc-dag,
+    /// through itc-pbft's anchoring hook). One way: nothing moves back.
+    DagDeposit {
+        /// Amount to deposit.
+        amount: Amount,
+    },
 }
 
 impl Payload {
@@ -156,6 +164,7 @@ impl Payload {
             Payload::RevokeAccess { .. } => 4,
             Payload::Bond { .. } => 5,
             Payload::Unbond { .. } => 6,
+            Payload::DagDeposit { .. } => 7,
         }
     }
 }
@@ -198,7 +207,9 @@ impl Encode for Payload {
                 device.encode_to(out);
                 grantee.encode_to(out);
             }
-            Payload::Bond { amount } | Payload::Unbond { amount } => amount.encode_to(out),
+            Payload::Bond { amount }
+            | Payload::Unbond { amount }
+            | Payload::DagDeposit { amount } => amount.encode_to(out),
         }
     }
 }
@@ -234,6 +245,9 @@ impl Decode for Payload {
                 amount: Decode::decode_from(r)?,
             },
             6 => Payload::Unbond {
+                amount: Decode::decode_from(r)?,
+            },
+            7 => Payload::DagDeposit {
                 amount: Decode::decode_from(r)?,
             },
             tag => {

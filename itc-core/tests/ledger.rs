@@ -468,6 +468,38 @@ fn select_valid_drops_invalid_transactions_in_sequence() {
 }
 
 #[test]
+fn a_dag_deposit_debits_the_main_chain_account_with_its_fee() {
+    let mut net = Net::new();
+    let guest = net.guest.clone();
+    let before = net.ledger.account(&guest.public()).balance;
+    let deposit = net.tx(
+        &guest,
+        Payload::DagDeposit {
+            amount: Amount(120),
+        },
+    );
+    net.apply(&[deposit]).unwrap();
+    assert_eq!(
+        net.ledger.account(&guest.public()).balance,
+        Amount(before.0 - 120 - 1)
+    );
+    // Nothing, or more than the balance, is refused.
+    let zero = net.tx(&guest, Payload::DagDeposit { amount: Amount(0) });
+    assert_eq!(invalid(net.apply(&[zero])), TxError::ZeroAmount);
+    net.nonces.insert(guest.public(), 1);
+    let too_much = net.tx(
+        &guest,
+        Payload::DagDeposit {
+            amount: Amount(10_000),
+        },
+    );
+    assert!(matches!(
+        invalid(net.apply(&[too_much])),
+        TxError::InsufficientBalance { .. }
+    ));
+}
+
+#[test]
 fn genesis_round_trips_through_json() {
     let json = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -85,6 +85,7 @@ fn payload() -> impl Strategy<Value = Payload> {
             .prop_map(|(device, grantee)| Payload::RevokeAccess { device, grantee }),
         amount().prop_map(|amount| Payload::Bond { amount }),
         amount().prop_map(|amount| Payload::Unbond { amount }),
+        amount().prop_map(|amount| Payload::DagDeposit { amount }),
     ]
 }
 
@@ -98,6 +99,7 @@ fn payload_tag(payload: &Payload) -> u8 {
         Payload::RevokeAccess { .. } => 4,
         Payload::Bond { .. } => 5,
         Payload::Unbond { .. } => 6,
+        Payload::DagDeposit { .. } => 7,
         _ => unreachable!("a payload variant this test does not know"),
     }
 }
@@ -767,7 +769,7 @@ fn bool_and_vote_kind_accept_only_their_tags() {
 #[test]
 fn unknown_payload_tag_is_refused() {
     let bond = Payload::Bond { amount: Amount(5) };
-    for tag in [7u8, 8, 0x80, 0xff] {
+    for tag in [8u8, 9, 0x80, 0xff] {
         let mut bytes = bond.encode();
         bytes[0] = tag;
         assert_eq!(
@@ -790,12 +792,12 @@ fn unknown_payload_tag_is_refused() {
     let mut bytes = tx.encode();
     let tag_at = 4 + 32 + 8 + 8;
     assert_eq!(bytes[tag_at], 5);
-    bytes[tag_at] = 7;
+    bytes[tag_at] = 8;
     assert_eq!(
         Transaction::decode(&bytes),
         Err(DecodeError::InvalidTag {
             what: "payload",
-            tag: 7
+            tag: 8
         })
     );
 }

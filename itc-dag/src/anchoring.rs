@@ -15,7 +15,8 @@
 //!   ([`Tangle::poll_request`]) and the proposal waits;
 //! * when the block commits, the same confirmation is applied
 //!   ([`Tangle::apply_confirmation`], computed once) and its storage writes
-//!   leave with the block's;
+//!   leave with the block's; main-chain `Payload::DagDeposit` transactions
+//!   of the block credit the DAG ledger after its anchor;
 //! * then it prunes what lies [`crate::DagConfig::prune_keep_heights`]
 //!   behind, so a validator's store stays bounded.
 //!
@@ -23,7 +24,7 @@
 //! of the anchoring block.
 
 use itc_core::storage::WriteBatch;
-use itc_core::types::DagAnchor;
+use itc_core::types::{DagAnchor, Payload, Transaction};
 use itc_core::Hash;
 use itc_pbft::{AnchorError, Anchoring};
 
@@ -122,5 +123,20 @@ impl Anchoring for Tangle {
 
     fn take_writes(&mut self) -> WriteBatch {
         Tangle::take_writes(self)
+    }
+
+    fn accepts_deposits(&self) -> bool {
+        true
+    }
+
+    fn on_executed(&mut self, _height: u64, transactions: &[Transaction]) {
+        for tx in transactions {
+            if let Payload::DagDeposit { amount } = tx.payload {
+                // The main ledger debited it; the total supply fits in a
+                // u64, so the credit cannot overflow.
+                let credited = self.credit(tx.sender, amount);
+                debug_assert!(credited.is_ok(), "deposit overflow");
+            }
+        }
     }
 }

@@ -397,6 +397,8 @@ impl Tangle {
         amount: itc_core::types::Amount,
     ) -> Result<(), DagLedgerError> {
         self.ledger.credit(owner, amount)?;
+        // A confirmation computed before this credit saw another ledger.
+        self.prepared = None;
         if self.config.persist {
             let account = self.ledger.account(&owner);
             self.writes

@@ -569,3 +569,94 @@ fn a_validators_dag_store_stays_bounded_as_anchors_go_by() {
         assert_eq!(proof.verify(header, &newest), Ok(DagFinality::Applied));
     }
 }
+
+#[test]
+fn a_main_chain_deposit_funds_micro_transfers_on_every_validators_dag() {
+    let mut net = Net::new(4);
+    let client = net.client.clone();
+    let shop = key(11).public();
+    let deposit = Transaction::new_signed(
+        &client,
+        ChainId(CHAIN.0),
+        0,
+        Amount(1),
+        Payload::DagDeposit { amount: Amount(50) },
+    );
+    let primary = net.index_of(net.nodes[0].primary());
+    net.now += 1;
+    net.nodes[primary]
+        .submit_transaction(net.now, deposit)
+        .unwrap();
+    let out = net.drain_all();
+    net.flood(out);
+    for i in 0..4 {
+        assert_eq!(
+            net.nodes[i].ledger().account(&client.public()).balance,
+            Amount(1_000_000 - 51)
+        );
+        assert_eq!(
+            net.nodes[i].anchoring().ledger().balance(&client.public()),
+            Amount(50),
+            "replica {i}"
+        );
+    }
+    // The deposit pays a micro-transfer on the DAG; an overspend is ignored.
+    let now = net.now;
+    let pay = net
+        .tangle(1)
+        .issue(
+            &client,
+            0,
+            transfer(shop, 30),
+            now,
+            1,
+            &level0,
+            ITERATIONS_MAX,
+        )
+        .unwrap();
+    let over = net
+        .tangle(1)
+        .issue(
+            &client,
+            1,
+            transfer(shop, 30),
+            now,
+            2,
+            &level0,
+            ITERATIONS_MAX,
+        )
+        .unwrap();
+    for i in [0, 2, 3] {
+        for tx in [&pay, &over] {
+            net.tangle(i).attach(tx.clone(), now, &level0).unwrap();
+        }
+    }
+    net.tick(200);
+    assert_agreement(&net);
+    for i in 0..4 {
+        let dag = net.nodes[i].anchoring().ledger();
+        assert_eq!(dag.balance(&client.public()), Amount(20), "replica {i}");
+        assert_eq!(dag.balance(&shop), Amount(30), "replica {i}");
+    }
+    // A restarted validator has the same DAG balances from its storage.
+    let restored = Tangle::restore(dag_config(&net.genesis), &net.storages[2], net.now).unwrap();
+    assert_eq!(restored.ledger().balance(&shop), Amount(30));
+}
+
+#[test]
+fn a_chain_without_a_side_chain_refuses_deposits() {
+    let net = Net::new(4);
+    let storage = MemoryStorage::new();
+    let mut plain = Replica::open(net.config(0), &storage).unwrap();
+    let deposit = Transaction::new_signed(
+        &net.client,
+        ChainId(CHAIN.0),
+        0,
+        Amount(1),
+        Payload::DagDeposit { amount: Amount(5) },
+    );
+    assert_eq!(
+        plain.submit_transaction(0, deposit),
+        Err(itc_pbft::SubmitError::NoSideChain)
+    );
+}

@@ -270,6 +270,9 @@ fn every_payload_round_trips_through_encoding_and_fields() {
         push(ItcPayloadKind::Unbond, &|out| {
             itc_transaction_new_unbond(owner, CHAIN, 6, 1, 400, out)
         });
+        push(ItcPayloadKind::DagDeposit, &|out| {
+            itc_transaction_new_dag_deposit(owner, CHAIN, 7, 1, 25, out)
+        });
     }
     for (nonce, (tx, kind)) in transactions.into_iter().enumerate() {
         unsafe {
@@ -308,6 +311,7 @@ fn every_payload_round_trips_through_encoding_and_fields() {
                     assert_eq!(fields.payload.expiry_height, 50);
                 }
                 ItcPayloadKind::Unbond => assert_eq!(fields.payload.amount, 400),
+                ItcPayloadKind::DagDeposit => assert_eq!(fields.payload.amount, 25),
                 _ => {}
             }
             // Rebuilding from the plain fields signs the same bytes.

@@ -13,16 +13,18 @@
 //!   proposed anchor and prepares the block only if it matches the header
 //!   exactly; [`AnchorError::NotReady`] (side-chain data still missing) keeps
 //!   the proposal waiting instead of refusing it;
-//! * once a block commits, [`Anchoring::commit`] applies the anchor; its
-//!   writes ([`Anchoring::take_writes`]) leave in the same [`crate::Ready`]
-//!   batch as the block, so a crash never separates the two.
+//! * once a block commits, [`Anchoring::commit`] applies the anchor, then
+//!   [`Anchoring::on_executed`] sees the block's main-chain transactions
+//!   (deposits into the side chain); the writes of both
+//!   ([`Anchoring::take_writes`]) leave in the same [`crate::Ready`] batch
+//!   as the block, so a crash never separates them.
 //!
 //! All calls are deterministic functions of the side chain's content and
 //! the height; none may read a clock. itc-dag implements the trait for its
 //! `Tangle`; [`NoAnchoring`] is the default for a chain without a side chain.
 
 use itc_core::storage::WriteBatch;
-use itc_core::types::DagAnchor;
+use itc_core::types::{DagAnchor, Transaction};
 use itc_core::Hash;
 
 /// Why an anchor cannot be checked or applied.
@@ -73,6 +75,19 @@ pub trait Anchoring {
     /// Writes to persist with the replica's next [`crate::Ready`].
     fn take_writes(&mut self) -> WriteBatch {
         WriteBatch::default()
+    }
+
+    /// Whether the side chain takes `Payload::DagDeposit` transactions. A
+    /// replica refuses them (in its pool and in proposals) when it does
+    /// not, so no deposit is debited with nothing to credit.
+    fn accepts_deposits(&self) -> bool {
+        false
+    }
+
+    /// The main-chain transactions of the block at `height` were applied
+    /// (after its anchor): credit the side chain with its deposits.
+    fn on_executed(&mut self, height: u64, transactions: &[Transaction]) {
+        let _ = (height, transactions);
     }
 }
 

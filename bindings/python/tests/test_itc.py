@@ -56,6 +56,7 @@ def every_payload(owner, device, guest):
         itc.Payload.REVOKE_ACCESS(device=device.public_key(), grantee=guest.public_key()),
         itc.Payload.BOND(amount=1_000),
         itc.Payload.UNBOND(amount=400),
+        itc.Payload.DAG_DEPOSIT(amount=25),
     ]
 
 

@@ -64,6 +64,11 @@ pub enum Payload {
         /// Amount to unbond.
         amount: u64,
     },
+    /// Move tokens to the sender's balance on the DAG side chain.
+    DagDeposit {
+        /// Amount to deposit.
+        amount: u64,
+    },
 }
 
 impl Payload {
@@ -110,6 +115,9 @@ impl Payload {
             Payload::Unbond { amount } => Core::Unbond {
                 amount: Amount(*amount),
             },
+            Payload::DagDeposit { amount } => Core::DagDeposit {
+                amount: Amount(*amount),
+            },
         })
     }
 
@@ -152,6 +160,7 @@ impl Payload {
             },
             Core::Bond { amount } => Payload::Bond { amount: amount.0 },
             Core::Unbond { amount } => Payload::Unbond { amount: amount.0 },
+            Core::DagDeposit { amount } => Payload::DagDeposit { amount: amount.0 },
             _ => {
                 return Err(ItcError::Internal {
                     reason: "payload kind not supported by the bindings".into(),

@@ -31,6 +31,8 @@ pub enum ItcPayloadKind {
     Bond = 5,
     /// Unbond `amount` of stake.
     Unbond = 6,
+    /// Deposit `amount` to the sender's balance on the DAG side chain.
+    DagDeposit = 7,
 }
 
 /// A payload as plain data. Fields a kind does not use are zero.
@@ -44,7 +46,7 @@ pub struct ItcPayload {
     /// The other account: receiver (Transfer), new owner (TransferDevice),
     /// grantee (GrantAccess, RevokeAccess).
     pub account: [u8; ITC_PUBLIC_KEY_LEN],
-    /// Amount in base units (Transfer, Bond, Unbond).
+    /// Amount in base units (Transfer, Bond, Unbond, DagDeposit).
     pub amount: u64,
     /// Security level 0..=3 (RegisterDevice).
     pub security_level: u8,
@@ -122,6 +124,10 @@ impl ItcPayload {
                 amount: amount.0,
                 ..Self::empty(ItcPayloadKind::Unbond)
             },
+            Payload::DagDeposit { amount } => ItcPayload {
+                amount: amount.0,
+                ..Self::empty(ItcPayloadKind::DagDeposit)
+            },
             _ => {
                 return Err(ItcError::Internal {
                     reason: "payload kind not supported by the C ABI".into(),
@@ -161,6 +167,7 @@ impl ItcPayload {
             },
             5 => Payload::Bond { amount },
             6 => Payload::Unbond { amount },
+            7 => Payload::DagDeposit { amount },
             other => {
                 return Err(ItcError::invalid_argument(format!(
                     "unknown payload kind {other}"
@@ -501,6 +508,31 @@ pub unsafe extern "C" fn itc_transaction_new_unbond(
 ) -> ItcStatus {
     let payload = || {
         Ok(Payload::Unbond {
+            amount: Amount(amount),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign a deposit of `amount` to the sender's balance on the DAG
+/// side chain.
+///
+/// # Safety
+/// As for [`itc_transaction_new`].
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_dag_deposit(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    amount: u64,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::DagDeposit {
             amount: Amount(amount),
         })
     };

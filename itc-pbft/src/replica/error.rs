@@ -94,6 +94,9 @@ pub enum SubmitError {
     /// The pool is full.
     #[error("transaction pool full")]
     PoolFull,
+    /// A deposit into a side chain this chain does not run.
+    #[error("this chain takes no side-chain deposits")]
+    NoSideChain,
     /// The replica halted.
     #[error("replica halted")]
     Halted,

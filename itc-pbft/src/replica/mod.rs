@@ -545,6 +545,9 @@ impl<A: Anchoring> Replica<A> {
     // ----- pool ------------------------------------------------------------
 
     fn admit(&mut self, tx: Transaction) -> Result<(), SubmitError> {
+        if matches!(tx.payload, Payload::DagDeposit { .. }) && !self.anchoring.accepts_deposits() {
+            return Err(SubmitError::NoSideChain);
+        }
         let key = (tx.sender, tx.nonce);
         if self.pool.contains_key(&key) {
             return Err(SubmitError::Duplicate);

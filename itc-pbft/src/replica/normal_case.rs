@@ -143,9 +143,13 @@ impl<A: Anchoring> Replica<A> {
         }
         block.check_body()?;
         let mut seen = BTreeSet::new();
+        let deposits = self.anchoring.accepts_deposits();
         for tx in &block.transactions {
             if !seen.insert((tx.sender, tx.nonce)) {
                 return Err(ProposalError::DuplicateTransaction);
+            }
+            if !deposits && matches!(tx.payload, Payload::DagDeposit { .. }) {
+                return Err(ProposalError::Anchor(AnchorError::Unsupported));
             }
         }
         // Each signature is verified once per replica: transactions already
@@ -453,6 +457,8 @@ impl<A: Anchoring> Replica<A> {
             self.halted = Some("next validator set of a committed block differs");
             return false;
         }
+        self.anchoring
+            .on_executed(height, &decision.block.transactions);
         self.out.writes.extend(outcome.writes);
         self.out
             .writes
@@ -508,7 +514,9 @@ impl<A: Anchoring> Replica<A> {
             return;
         };
         let payable = match &next.payload {
-            Payload::Transfer { amount, .. } | Payload::Bond { amount } => amount
+            Payload::Transfer { amount, .. }
+            | Payload::Bond { amount }
+            | Payload::DagDeposit { amount } => amount
                 .checked_add(next.fee)
                 .is_some_and(|needed| needed <= account.balance),
             // Other payloads depend on more state: ask the ledger (this

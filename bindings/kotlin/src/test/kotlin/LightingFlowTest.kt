@@ -103,6 +103,7 @@ class KeysAndTransactionsTest {
             Payload.RevokeAccess(device.publicKey(), guest.publicKey()),
             Payload.Bond(1_000uL),
             Payload.Unbond(400uL),
+            Payload.DagDeposit(25uL),
         )
         payloads.forEachIndexed { nonce, payload ->
             val tx = Transaction.newSigned(owner, CHAIN, nonce.toULong(), 1uL, payload)

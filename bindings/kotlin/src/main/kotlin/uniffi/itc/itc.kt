@@ -5578,6 +5578,21 @@ sealed class Payload {
         companion object
     }
     
+    /**
+     * Move tokens to the sender's balance on the DAG side chain.
+     */
+    data class DagDeposit(
+        /**
+         * Amount to deposit.
+         */
+        val `amount`: kotlin.ULong) : Payload()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -5622,6 +5637,9 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
                 FfiConverterULong.read(buf),
                 )
             7 -> Payload.Unbond(
+                FfiConverterULong.read(buf),
+                )
+            8 -> Payload.DagDeposit(
                 FfiConverterULong.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -5687,6 +5705,13 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
                 + FfiConverterULong.allocationSize(value.`amount`)
             )
         }
+        is Payload.DagDeposit -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`amount`)
+            )
+        }
     }
 
     override fun write(value: Payload, buf: ByteBuffer) {
@@ -5732,6 +5757,11 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
             }
             is Payload.Unbond -> {
                 buf.putInt(7)
+                FfiConverterULong.write(value.`amount`, buf)
+                Unit
+            }
+            is Payload.DagDeposit -> {
+                buf.putInt(8)
                 FfiConverterULong.write(value.`amount`, buf)
                 Unit
             }
