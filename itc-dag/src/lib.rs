@@ -60,8 +60,8 @@
 //!
 //! * **Balances.** DAG transfers move balance in the DAG's own
 //!   [`DagLedger`], applied only at anchor time in white-flag order, so it is
-//!   a deterministic function of the anchors. Funds enter with
-//!   [`Tangle::credit`]. See [`ledger`] for the rules.
+//!   a deterministic function of the anchors and main-chain deposits. See
+//!   [`ledger`] for the rules.
 //! * **Conflicts.** Two transactions with one issuer and sequence number, or
 //!   transfers that overspend, may both sit in the DAG and both be confirmed;
 //!   the first in white-flag order is applied, the others are recorded as
@@ -99,9 +99,11 @@
 //! A validator's tangle takes its consensus parameters from genesis with
 //! [`DagConfig::for_chain`] (`Genesis::dag_anchor_depth_max`).
 //!
-//! Not done yet: balances enter the DAG ledger only through
-//! [`Tangle::credit`]; a main-chain "deposit to DAG" transaction (and a
-//! withdrawal) would need a ledger hook.
+//! Balances enter the DAG ledger through main-chain
+//! `Payload::DagDeposit` transactions, credited when their block executes
+//! ([`itc_pbft::Anchoring::on_executed`]); [`Tangle::credit`] is the same
+//! credit for tests and tools. Deposits are one way: nothing withdraws DAG
+//! balance back to the main chain yet.
 #![deny(missing_docs)]
 
 pub mod anchoring;
