@@ -165,7 +165,8 @@ impl Cluster {
             .expect("a validator is running")
     }
 
-    /// Drain every replica's output: persist, then queue its messages.
+    /// Drain every replica's output: persist, then queue its messages
+    /// (`persist` also reads old blocks from storage for lagging peers).
     fn flush(&mut self) {
         for node in &mut self.nodes {
             let Some(replica) = node.replica.as_mut() else {

@@ -23,6 +23,16 @@ pub const TIMEOUT_DOUBLINGS_MAX: u32 = 6;
 /// blocks above its own height (anti-entropy for replicas that missed every
 /// message about later blocks).
 pub const ANTI_ENTROPY_RETRANSMISSIONS: u64 = 5;
+/// State requests served per peer per retransmission interval. Each answer
+/// holds up to [`crate::message::STATE_TRANSFER_BLOCKS_MAX`] blocks and a
+/// lagging replica asks again at once after a full answer, so this many
+/// answers in a row let it catch up several chunks per interval, while a
+/// peer cannot make this replica read and send blocks without bound.
+pub const STATE_SERVES_PER_INTERVAL_MAX: u32 = 4;
+/// State requests older than the blocks kept in memory, waiting in a
+/// [`crate::Ready`] to be answered from storage; further ones are dropped
+/// (the peer asks again).
+pub const STATE_SERVES_PENDING_MAX: usize = 64;
 /// Most pooled transactions re-forwarded to the primary per retransmission.
 pub const FORWARD_TRANSACTIONS_MAX: usize = 256;
 

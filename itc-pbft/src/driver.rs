@@ -131,7 +131,8 @@ where
         }
     }
 
-    /// Persist the replica's outputs, then send what they release and
+    /// Persist the replica's outputs, then send what they release (with
+    /// the answers to state requests that `persist` read from storage) and
     /// report commits.
     async fn flush(
         &mut self,

@@ -50,6 +50,9 @@
 //! * **State transfer**: a replica that learns of a higher committed height
 //!   asks peers for blocks with commit certificates and verifies each against
 //!   the validator set before applying it, so a lying peer cannot mislead it.
+//!   Blocks older than the last [`config::COMMITTED_BLOCKS_RETAINED_MAX`]
+//!   are answered from storage by [`Ready::persist`] (the core stays free of
+//!   I/O), so a replica catches up after an outage of any length.
 //! * **Reconfiguration**: the ledger changes the validator set after epoch
 //!   boundary blocks; a replica uses the new set from the next height on.
 //! * **Evidence**: two different signed votes of one validator for the same

@@ -14,7 +14,7 @@
 use crate::message::{Decision, NewView, PreparedEntry, ViewChange};
 use crate::replica::OpenError;
 use itc_core::encoding::{write_option, Decode, DecodeError, Encode, Reader};
-use itc_core::storage::Storage;
+use itc_core::storage::{Storage, StorageError};
 use itc_core::types::Block;
 use itc_core::Hash;
 use std::collections::BTreeMap;
@@ -192,6 +192,45 @@ pub(crate) fn load_decisions<S: Storage + ?Sized>(
         let height = height_of(&key, DECISION_PREFIX)?;
         let decision = Decision::decode(&value).map_err(|_| OpenError::Corrupted("decision"))?;
         out.insert(height, decision);
+    }
+    Ok(out)
+}
+
+/// Up to `max` committed blocks with their certificates, read from
+/// `storage` from `from_height` on: ascending and contiguous, so the result
+/// stops before the first height that is not stored. Empty if `from_height`
+/// itself is not stored (or is 0).
+///
+/// This is how a driver answers a state request for blocks older than the
+/// replica keeps in memory; [`crate::Ready::persist`] calls it for every
+/// such request (see [`crate::Ready`]), and it is public for drivers that
+/// want to serve blocks themselves (an archive node, a bootstrap tool).
+///
+/// # Errors
+/// [`StorageError::Backend`] if storage cannot be read;
+/// [`StorageError::Corrupted`] if a stored decision does not decode or is
+/// stored under another height.
+pub fn load_decision_range<S: Storage + ?Sized>(
+    storage: &S,
+    from_height: u64,
+    max: usize,
+) -> Result<Vec<Decision>, StorageError> {
+    if from_height == 0 || max == 0 {
+        return Ok(Vec::new());
+    }
+    let start_after = decision_key(from_height - 1);
+    let mut out = Vec::new();
+    for (key, value) in storage.scan_prefix(DECISION_PREFIX, Some(&start_after), max)? {
+        let height = height_of(&key, DECISION_PREFIX)
+            .map_err(|_| StorageError::Corrupted("decision key"))?;
+        if height != from_height.saturating_add(out.len() as u64) {
+            break;
+        }
+        let decision = Decision::decode(&value).map_err(|_| StorageError::Corrupted("decision"))?;
+        if decision.block.header.height != height {
+            return Err(StorageError::Corrupted("decision height"));
+        }
+        out.push(decision);
     }
     Ok(out)
 }

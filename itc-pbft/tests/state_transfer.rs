@@ -1,13 +1,26 @@
 //! State transfer (Castro & Liskov, TOCS 2002, "state transfer"): a replica
 //! that missed blocks catches up from peers with blocks and commit
-//! certificates it verifies itself, so a lying peer cannot mislead it.
+//! certificates it verifies itself, so a lying peer cannot mislead it. Blocks
+//! older than a replica keeps in memory are served from its storage, so an
+//! outage of any length can be caught up.
 
 mod common;
 
 use common::*;
+use futures::channel::mpsc;
+use futures::FutureExt;
+use itc_core::encoding::Encode;
 use itc_core::keys::Keypair;
+use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, CommitCertificate, Payload, Transaction, VoteKind};
-use itc_pbft::{Decision, Message, MessageError};
+use itc_pbft::config::{COMMITTED_BLOCKS_RETAINED_MAX, STATE_SERVES_PER_INTERVAL_MAX};
+use itc_pbft::driver::{Command, Driver, InProcessNetwork, ThreadTimer, Timer, Transport};
+use itc_pbft::message::STATE_TRANSFER_BLOCKS_MAX;
+use itc_pbft::persist::load_decision_range;
+use itc_pbft::{Decision, Message, MessageError, Outgoing, Recipient, Replica};
+
+/// Blocks committed while a replica is away: far more than kept in memory.
+const OUTAGE_BLOCKS: u64 = 300;
 
 /// Commit `blocks` blocks among replicas 0..3 while replica `absent` sees nothing.
 fn cluster_with_laggard(blocks: u64, absent: usize) -> Cluster {
@@ -105,5 +118,340 @@ fn a_lying_peer_cannot_mislead_a_lagging_replica() {
     assert_eq!(
         c.replicas[absent].last_block_hash(),
         c.replicas[0].last_block_hash()
+    );
+}
+
+// ----- long outages, hand-driven --------------------------------------------
+
+/// Commit `blocks` blocks (one transaction each, nonces from `first_nonce`)
+/// while the replicas in `down` receive and send nothing.
+fn commit_blocks(c: &mut Cluster, first_nonce: u64, blocks: u64, down: &[usize]) {
+    let entry = (0..c.replicas.len()).find(|i| !down.contains(i)).unwrap();
+    let before = c.replicas[entry].executed_height();
+    for nonce in first_nonce..first_nonce + blocks {
+        let tx = c.tx(nonce);
+        c.replicas[entry].submit_transaction(0, tx).unwrap();
+        let out: Vec<_> = c.persist(entry).into_iter().map(|m| (entry, m)).collect();
+        c.flood_filtered(0, out, &|from, to, _| {
+            !down.contains(&from) && !down.contains(&to)
+        });
+    }
+    assert_eq!(c.replicas[entry].executed_height(), before + blocks);
+}
+
+/// A replica that is not the primary of view 0 (so the others need no view
+/// change while it is away), other than `besides`.
+fn backup(c: &Cluster, besides: &[usize]) -> usize {
+    let primary = c.primary_index();
+    (0..c.replicas.len())
+        .find(|i| *i != primary && !besides.contains(i))
+        .unwrap()
+}
+
+/// How the network treats state-transfer answers of one replica: honest, or
+/// rewritten into lies (and garbage sent besides).
+struct Liar {
+    index: usize,
+    lies: u64,
+}
+
+impl Liar {
+    /// The bytes `from` actually sends for `message`.
+    fn tamper(&mut self, from: usize, message: &Message) -> Vec<Vec<u8>> {
+        let Message::StateResponse(decisions) = message else {
+            return vec![message.encode()];
+        };
+        if from != self.index || decisions.is_empty() {
+            return vec![message.encode()];
+        }
+        self.lies += 1;
+        let mut decisions = decisions.clone();
+        let len = decisions.len();
+        let first = &mut decisions[0];
+        match self.lies % 5 {
+            // A body that is not the certified one.
+            0 => first.block.transactions.clear(),
+            // A header changed under copied signatures.
+            1 => {
+                first.block.header.time_ms += 1;
+                first.certificate.block_hash = first.block.header.hash();
+            }
+            // A certificate with too little weight.
+            2 => first.certificate.signatures.truncate(1),
+            // A broken chain: the first block left out.
+            3 if len >= 2 => {
+                decisions.remove(0);
+            }
+            // Blocks in the wrong order.
+            4 if len >= 2 => decisions.reverse(),
+            // No signatures at all.
+            _ => first.certificate.signatures.clear(),
+        }
+        let mut garbage = Message::StateResponse(decisions.clone()).encode();
+        let middle = garbage.len() / 2;
+        garbage[middle] ^= 0x55;
+        vec![Message::StateResponse(decisions).encode(), garbage]
+    }
+}
+
+/// Deliver everything until quiet, with `liar`'s state answers rewritten.
+/// Returns how many messages the receivers rejected.
+fn deliver_all(c: &mut Cluster, now: u64, pending: Vec<(usize, Outgoing)>, liar: &mut Liar) -> u64 {
+    let mut pending: std::collections::VecDeque<_> = pending.into();
+    let mut rejected = 0;
+    let mut rounds = 0;
+    while let Some((from, outgoing)) = pending.pop_front() {
+        rounds += 1;
+        assert!(rounds < 100_000, "delivery does not terminate");
+        let targets: Vec<usize> = match outgoing.to {
+            Recipient::AllValidators => (0..c.replicas.len()).filter(|j| *j != from).collect(),
+            Recipient::One(key) => vec![c.index_of(key)],
+        };
+        let from_key = c.keys[from].public();
+        for bytes in liar.tamper(from, &outgoing.message) {
+            for &to in &targets {
+                if c.replicas[to]
+                    .handle_message(now, from_key, &bytes)
+                    .is_err()
+                {
+                    rejected += 1;
+                }
+                for m in c.persist(to) {
+                    pending.push_back((to, m));
+                }
+            }
+        }
+    }
+    rejected
+}
+
+/// Tick everyone once per retransmission interval until `laggard` has
+/// caught up with replica `reference`. Returns the rejected messages.
+fn catch_up(c: &mut Cluster, laggard: usize, reference: usize, liar: &mut Liar) -> u64 {
+    let target = c.replicas[reference].executed_height();
+    let mut now = 0;
+    let mut rejected = 0;
+    while c.replicas[laggard].executed_height() < target {
+        now += 100_000;
+        assert!(
+            now <= 100_000 * 60,
+            "no catch-up: at {} of {target}",
+            c.replicas[laggard].executed_height()
+        );
+        let out = tick_all(c, now);
+        rejected += deliver_all(c, now, out, liar);
+    }
+    rejected
+}
+
+/// Same blocks at every height, same last hash, same state root.
+fn assert_same_chain(c: &mut Cluster, a: usize, b: usize) {
+    let height = c.replicas[a].executed_height();
+    assert_eq!(height, c.replicas[b].executed_height());
+    let mut from = 1;
+    while from <= height {
+        let left = load_decision_range(&c.storages[a], from, 64).unwrap();
+        let right = load_decision_range(&c.storages[b], from, 64).unwrap();
+        assert!(!left.is_empty());
+        let hashes = |d: &[Decision]| d.iter().map(|d| d.block.header.hash()).collect::<Vec<_>>();
+        assert_eq!(hashes(&left), hashes(&right), "blocks from height {from}");
+        from += left.len() as u64;
+    }
+    assert_eq!(from, height + 1);
+    assert_eq!(
+        c.replicas[a].last_block_hash(),
+        c.replicas[b].last_block_hash()
+    );
+    assert_eq!(
+        c.replicas[a].ledger().clone().state_root(),
+        c.replicas[b].ledger().clone().state_root()
+    );
+    assert_eq!(c.replicas[a].halted(), None);
+}
+
+/// With `down` silent, one more block commits, and its certificate holds the
+/// vote of `voter` (with four replicas of weight one, three votes are needed).
+fn commit_with_vote_of(c: &mut Cluster, nonce: u64, down: usize, voter: usize) {
+    let before = c.replicas[voter].executed_height();
+    commit_blocks(c, nonce, 1, &[down]);
+    assert_eq!(c.replicas[voter].executed_height(), before + 1);
+    let decision = c.replicas[voter].decision(before + 1).unwrap();
+    assert!(decision
+        .certificate
+        .signatures
+        .iter()
+        .any(|s| s.validator == c.keys[voter].public()));
+}
+
+/// Crash `laggard` after a few blocks, commit [`OUTAGE_BLOCKS`] without it,
+/// and restart it from its storage.
+fn cluster_after_long_crash() -> (Cluster, usize) {
+    let mut c = Cluster::new(&[1; 4]);
+    let laggard = backup(&c, &[]);
+    commit_blocks(&mut c, 0, 5, &[]);
+    assert_eq!(c.replicas[laggard].executed_height(), 5);
+    commit_blocks(&mut c, 5, OUTAGE_BLOCKS, &[laggard]);
+    let top = c.replicas[c.primary_index()].executed_height();
+    assert_eq!(top, 5 + OUTAGE_BLOCKS);
+    // What the peers hold in memory no longer reaches the laggard's height.
+    assert!(c.replicas[c.primary_index()].decision(6).is_none());
+    assert!(top - 5 > 4 * COMMITTED_BLOCKS_RETAINED_MAX as u64);
+    c.replicas[laggard] = Replica::open(c.config(laggard), &c.storages[laggard]).unwrap();
+    let _ = c.persist(laggard);
+    assert_eq!(c.replicas[laggard].executed_height(), 5);
+    (c, laggard)
+}
+
+#[test]
+fn a_replica_crashed_for_300_blocks_catches_up_to_the_same_chain_and_votes_again() {
+    let (mut c, laggard) = cluster_after_long_crash();
+    let primary = c.primary_index();
+    let mut honest = Liar {
+        index: usize::MAX,
+        lies: 0,
+    };
+    catch_up(&mut c, laggard, primary, &mut honest);
+    assert_same_chain(&mut c, laggard, primary);
+    // It takes part again: with another backup down, its vote is needed.
+    let other = backup(&c, &[laggard]);
+    commit_with_vote_of(&mut c, 5 + OUTAGE_BLOCKS, other, laggard);
+    assert_same_chain(&mut c, laggard, primary);
+}
+
+#[test]
+fn a_lying_peer_among_the_servers_cannot_mislead_a_replica_300_blocks_behind() {
+    let (mut c, laggard) = cluster_after_long_crash();
+    let primary = c.primary_index();
+    let liar = backup(&c, &[laggard]);
+    let mut lying = Liar {
+        index: liar,
+        lies: 0,
+    };
+    // Unasked lies first: blocks above the laggard, from storage, tampered.
+    let honest = load_decision_range(&c.storages[primary], 6, STATE_TRANSFER_BLOCKS_MAX).unwrap();
+    let to = Recipient::One(c.keys[laggard].public());
+    let unasked = (0..5)
+        .map(|_| {
+            let message = Message::StateResponse(honest.clone());
+            (liar, Outgoing { to, message })
+        })
+        .collect();
+    let mut rejected = deliver_all(&mut c, 0, unasked, &mut lying);
+    assert_eq!(rejected, 10, "every lie and every garbled copy is refused");
+    assert_eq!(c.replicas[laggard].executed_height(), 5);
+    rejected += catch_up(&mut c, laggard, primary, &mut lying);
+    assert!(lying.lies >= 5, "the liar was asked and lied");
+    assert!(rejected >= 10);
+    assert_same_chain(&mut c, laggard, primary);
+    assert_same_chain(&mut c, liar, primary);
+    let other = (0..4)
+        .find(|i| ![primary, laggard, liar].contains(i))
+        .unwrap();
+    commit_with_vote_of(&mut c, 5 + OUTAGE_BLOCKS, other, laggard);
+}
+
+#[test]
+fn blocks_older_than_memory_are_served_from_storage_to_validators_only() {
+    let mut c = Cluster::new(&[1; 4]);
+    let blocks = COMMITTED_BLOCKS_RETAINED_MAX as u64 + 36;
+    commit_blocks(&mut c, 0, blocks, &[]);
+    let server = 0;
+    let asker = c.keys[1].public();
+    assert!(c.replicas[server].decision(1).is_none());
+    let answer = |c: &mut Cluster, from: itc_core::keys::PublicKey, from_height: u64| {
+        let _ = c.replicas[server].handle(0, from, Message::StateRequest { from_height });
+        let mut ready = c.replicas[server].ready();
+        // Old blocks are not in memory: nothing to send before the read.
+        let early = ready.take_messages();
+        let persisted = ready.persist(&mut c.storages[server]).unwrap();
+        early
+            .into_iter()
+            .chain(persisted.messages)
+            .filter_map(|m| match m.message {
+                Message::StateResponse(d) => {
+                    assert_eq!(m.to, Recipient::One(from));
+                    Some(d)
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // From storage: the first blocks, with their certificates.
+    let served = answer(&mut c, asker, 1);
+    assert_eq!(served.len(), 1);
+    let heights: Vec<u64> = served[0].iter().map(|d| d.block.header.height).collect();
+    assert_eq!(
+        heights,
+        (1..=STATE_TRANSFER_BLOCKS_MAX as u64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        served[0][0],
+        load_decision_range(&c.storages[server], 1, 1).unwrap()[0]
+    );
+    // From memory: the last blocks.
+    let served = answer(&mut c, asker, blocks - 2);
+    assert_eq!(served[0].len(), 3);
+    // Not above the chain's height, not to a stranger.
+    assert!(answer(&mut c, asker, blocks + 1).is_empty());
+    let stranger = Keypair::from_seed([77; 32]).public();
+    assert!(answer(&mut c, stranger, 1).is_empty());
+    // At most STATE_SERVES_PER_INTERVAL_MAX answers per peer per interval.
+    let other = c.keys[2].public();
+    for _ in 0..STATE_SERVES_PER_INTERVAL_MAX {
+        assert_eq!(answer(&mut c, other, 2).len(), 1);
+    }
+    assert!(answer(&mut c, other, 2).is_empty());
+    c.replicas[server].tick(1_000_000);
+    let _ = c.persist(server);
+    assert_eq!(answer(&mut c, other, 2).len(), 1);
+}
+
+#[test]
+fn the_async_driver_serves_blocks_older_than_memory_from_storage() {
+    let mut c = Cluster::new(&[1; 4]);
+    let blocks = COMMITTED_BLOCKS_RETAINED_MAX as u64 + 20;
+    commit_blocks(&mut c, 0, blocks, &[]);
+    let storage = std::mem::replace(&mut c.storages[0], MemoryStorage::new());
+    let replica = Replica::open(c.config(0), &storage).unwrap();
+    assert!(replica.decision(1).is_none());
+    let network = InProcessNetwork::new();
+    let timer = ThreadTimer::new();
+    let driver = Driver::new(
+        replica,
+        storage,
+        network.join(c.keys[0].public()),
+        timer.clone(),
+    );
+    let mut peer = network.join(c.keys[3].public());
+    let (commands, command_stream) = mpsc::unbounded();
+    let (committed, _committed_stream) = mpsc::unbounded();
+    let thread = std::thread::spawn(move || {
+        futures::executor::block_on(driver.run(command_stream, committed))
+    });
+    let deadline = timer.now_ms() + 30_000;
+    let decisions = futures::executor::block_on(async {
+        peer.send(
+            Recipient::One(c.keys[0].public()),
+            Message::StateRequest { from_height: 1 }.encode(),
+        )
+        .await
+        .unwrap();
+        loop {
+            let received = futures::select! {
+                m = peer.recv().fuse() => m,
+                _ = timer.sleep_until(deadline).fuse() => None,
+            };
+            let (_, bytes) = received.expect("an answer within 30 s");
+            if let Ok(Message::StateResponse(d)) = Message::from_bytes(&bytes) {
+                break d;
+            }
+        }
+    });
+    commands.unbounded_send(Command::Stop).unwrap();
+    thread.join().unwrap().unwrap();
+    let heights: Vec<u64> = decisions.iter().map(|d| d.block.header.height).collect();
+    assert_eq!(
+        heights,
+        (1..=STATE_TRANSFER_BLOCKS_MAX as u64).collect::<Vec<_>>()
     );
 }

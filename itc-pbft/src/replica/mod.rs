@@ -157,9 +157,11 @@ pub struct Replica<A = NoAnchoring> {
     asked: BTreeSet<PublicKey>,
     /// Peers sent blocks or a new view this interval (validators only).
     pushed: BTreeSet<PublicKey>,
-    /// Peers whose state request was served this interval (validators only).
-    served: BTreeSet<PublicKey>,
+    /// State requests served per peer this interval (validators only).
+    served: BTreeMap<PublicKey, u32>,
     retransmissions: u64,
+    /// A full state-transfer answer came in: ask again every interval.
+    catching_up: bool,
 
     out: Ready,
     halted: Option<&'static str>,
@@ -252,8 +254,9 @@ impl<A: Anchoring> Replica<A> {
             executed_at_last_retransmit: executed,
             asked: BTreeSet::new(),
             pushed: BTreeSet::new(),
-            served: BTreeSet::new(),
+            served: BTreeMap::new(),
             retransmissions: 0,
+            catching_up: false,
             out,
             halted: None,
             anchoring,
@@ -493,12 +496,7 @@ impl<A: Anchoring> Replica<A> {
             Message::ViewChange(m) => self.on_view_change(m),
             Message::NewView(m) => self.on_new_view(from, m),
             Message::StateRequest { from_height } => {
-                // Validators only, once per peer per retransmission
-                // interval: an unauthenticated request cannot make this
-                // replica send blocks without bound.
-                if self.ledger.validators().weight_of(&from).is_some() && self.served.insert(from) {
-                    self.serve_state(from, from_height);
-                }
+                self.on_state_request(from, from_height);
                 Ok(())
             }
             Message::StateResponse(decisions) => self.on_state_response(from, decisions),

@@ -2,6 +2,7 @@
 //! peers, verifying them, and serving them to lagging peers.
 
 use super::*;
+use crate::ready::StateServe;
 
 impl<A: Anchoring> Replica<A> {
     /// A peer showed it is at least at `height`: ask it for blocks (at most
@@ -35,21 +36,48 @@ impl<A: Anchoring> Replica<A> {
         self.serve_state(peer, height);
     }
 
+    /// A peer asks for blocks from `from_height` on. Validators only, at
+    /// most [`STATE_SERVES_PER_INTERVAL_MAX`] times per peer per
+    /// retransmission interval: an unauthenticated request cannot make this
+    /// replica send (or read) blocks without bound.
+    pub(super) fn on_state_request(&mut self, from: PublicKey, from_height: u64) {
+        if self.ledger.validators().weight_of(&from).is_none() {
+            return;
+        }
+        let served = self.served.entry(from).or_insert(0);
+        if *served >= STATE_SERVES_PER_INTERVAL_MAX {
+            return;
+        }
+        *served += 1;
+        self.serve_state(from, from_height);
+    }
+
+    /// Send `peer` the committed blocks from `from_height` on: from memory
+    /// if retained there, otherwise through a state read that
+    /// [`Ready::persist`] answers from storage, where every committed block
+    /// is kept.
     pub(super) fn serve_state(&mut self, peer: PublicKey, from_height: u64) {
         if peer == self.me || from_height == 0 || from_height > self.executed {
             return;
         }
-        let decisions: Vec<Decision> = self
-            .decisions
-            .range(from_height..)
-            .take(STATE_TRANSFER_BLOCKS_MAX)
-            .map(|(_, d)| d.clone())
-            .collect();
-        if decisions.first().map(|d| d.block.header.height) != Some(from_height) {
-            // Older than what we retain: a snapshot would be needed.
+        let retained_from = self.decisions.first_key_value().map(|(h, _)| *h);
+        if retained_from.is_some_and(|first| from_height >= first) {
+            let decisions: Vec<Decision> = self
+                .decisions
+                .range(from_height..)
+                .take(STATE_TRANSFER_BLOCKS_MAX)
+                .map(|(_, d)| d.clone())
+                .collect();
+            self.send_now(Recipient::One(peer), Message::StateResponse(decisions));
             return;
         }
-        self.send_now(Recipient::One(peer), Message::StateResponse(decisions));
+        // Older than what memory holds: the driver reads it from storage.
+        let serve = StateServe { peer, from_height };
+        if self.out.state_serves.len() < STATE_SERVES_PENDING_MAX
+            && !self.out.state_serves.contains(&serve)
+        {
+            self.out.state_serves.push(serve);
+        }
     }
 
     pub(super) fn on_state_response(
@@ -94,7 +122,9 @@ impl<A: Anchoring> Replica<A> {
             }
         }
         if full {
-            // There may be more: ask the same peer right away.
+            // There may be more: ask the same peer right away, and a peer
+            // every retransmission while this brings blocks.
+            self.catching_up = true;
             self.send_now(
                 Recipient::One(from),
                 Message::StateRequest {

@@ -57,12 +57,28 @@ impl<A: Anchoring> Replica<A> {
         self.asked.clear();
         self.served.clear();
         self.retransmissions = self.retransmissions.wrapping_add(1);
-        if self.retransmissions % ANTI_ENTROPY_RETRANSMISSIONS == 0 {
-            // Anti-entropy: ask a rotating peer whether it has committed more.
+        let no_progress = self.executed == self.executed_at_last_retransmit;
+        self.executed_at_last_retransmit = self.executed;
+        if no_progress {
+            // Nothing came in a whole interval: back to anti-entropy pace.
+            self.catching_up = false;
+        }
+        // From the first retransmission on, so that a restarted replica
+        // asks at once.
+        let anti_entropy = self.retransmissions % ANTI_ENTROPY_RETRANSMISSIONS == 1;
+        if anti_entropy || self.catching_up {
+            // Anti-entropy: ask a rotating peer whether it has committed
+            // more; every interval while a long catch-up makes progress.
+            let rotation = if anti_entropy {
+                self.retransmissions / ANTI_ENTROPY_RETRANSMISSIONS
+            } else {
+                self.retransmissions
+            };
             let validators = self.ledger.validators().validators();
-            let peer = validators
-                [(self.retransmissions / ANTI_ENTROPY_RETRANSMISSIONS) as usize % validators.len()]
-            .key;
+            let mut peer = validators[rotation as usize % validators.len()].key;
+            if peer == self.me {
+                peer = validators[(rotation as usize + 1) % validators.len()].key;
+            }
             if peer != self.me {
                 self.send_now(
                     Recipient::One(peer),
@@ -72,8 +88,6 @@ impl<A: Anchoring> Replica<A> {
                 );
             }
         }
-        let no_progress = self.executed == self.executed_at_last_retransmit;
-        self.executed_at_last_retransmit = self.executed;
         match self.status {
             Status::ViewChange => {
                 if let Some(vc) = self.own_view_change.clone() {
