@@ -1,6 +1,7 @@
 //! A deterministic simulator: replicas on a virtual clock, a seeded network
 //! with delay, loss, duplication, reordering and partitions, crash-restart
-//! from storage, Byzantine replicas, and invariants checked after every step.
+//! from storage, a long outage of one replica ([`Outage`]), Byzantine
+//! replicas, and invariants checked after every step.
 //!
 //! One `u64` seed drives everything, so a failing run is replayed exactly by
 //! running the same scenario with the same seed.
@@ -90,6 +91,27 @@ pub enum Behavior {
     /// One of two replicas sharing one validator key, each running the
     /// honest code with its own storage (Twins): together they equivocate.
     Twin,
+    /// Runs the honest code but lies in every state-transfer answer: a
+    /// block body swapped under its certificate, a header changed under
+    /// copied signatures, a certificate stripped to one signature, or a
+    /// broken chain (a block left out).
+    LyingServer,
+}
+
+/// One replica unreachable for a long time (for state transfer over far more
+/// blocks than a replica keeps in memory): crashed (its storage survives) or
+/// cut off from every link, from `from_ms` until `until_ms`. The healing of
+/// the other faults does not end it early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outage {
+    /// Index of the replica.
+    pub replica: usize,
+    /// Start, virtual ms.
+    pub from_ms: u64,
+    /// End, virtual ms (before `heal_ms + liveness_ms`, or the run fails).
+    pub until_ms: u64,
+    /// Crashed (true) or partitioned away (false).
+    pub crash: bool,
 }
 
 /// What to simulate. Build with [`Scenario::basic`] and adjust.
@@ -135,6 +157,8 @@ pub struct Scenario {
     /// Stake bonded by newcomers (client accounts without a replica, so
     /// silent members of later sets).
     pub newcomer_bonds: Vec<u64>,
+    /// A long outage of one replica, on top of the other faults.
+    pub outage: Option<Outage>,
 }
 
 impl Scenario {
@@ -159,6 +183,7 @@ impl Scenario {
             twin_of: None,
             validator_bonds: Vec::new(),
             newcomer_bonds: Vec::new(),
+            outage: None,
         }
     }
 }
@@ -180,6 +205,10 @@ pub struct SimReport {
     pub end_ms: u64,
     /// Committed blocks after which the validator set changed.
     pub validator_set_changes: u64,
+    /// Height the chain had reached when the [`Scenario::outage`] ended.
+    pub height_at_outage_end: u64,
+    /// State-transfer answers a [`Behavior::LyingServer`] falsified.
+    pub state_transfer_lies: u64,
 }
 
 /// An invariant violation, with the virtual time it happened.
@@ -245,6 +274,9 @@ pub struct Simulation {
     chain_txs: BTreeSet<Hash>,
     violation: Option<String>,
     report: SimReport,
+    /// Whether the scenario's outage has started and ended.
+    outage_started: bool,
+    outage_ended: bool,
 }
 
 fn keypair_for(seed: u64, index: usize) -> Keypair {
@@ -377,6 +409,8 @@ impl Simulation {
             chain_txs: BTreeSet::new(),
             violation: None,
             report: SimReport::default(),
+            outage_started: false,
+            outage_ended: false,
         };
         for i in 0..sim.nodes.len() {
             sim.start(i);
@@ -447,6 +481,18 @@ impl Simulation {
                 let t = self.next_fault_ms.min(self.scenario.heal_ms);
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
+            if let Some(outage) = self.scenario.outage {
+                let t = if !self.outage_started {
+                    Some(outage.from_ms)
+                } else if !self.outage_ended {
+                    Some(outage.until_ms)
+                } else {
+                    None
+                };
+                if let Some(t) = t {
+                    next = Some(next.map_or(t, |n| n.min(t)));
+                }
+            }
             let Some(next) = next else {
                 return Err(self.fail("nothing left to do".into()));
             };
@@ -466,6 +512,7 @@ impl Simulation {
             } else if !healed && self.now_ms >= self.next_fault_ms {
                 self.inject_fault();
             }
+            self.step_outage()?;
             for i in 0..self.nodes.len() {
                 if self.nodes[i].restart_at.is_some_and(|t| t <= self.now_ms) {
                     self.restart(i)?;
@@ -541,10 +588,42 @@ impl Simulation {
         }
     }
 
+    /// The replica of the scenario's outage, while it lasts.
+    fn out_now(&self) -> Option<usize> {
+        self.scenario
+            .outage
+            .filter(|_| self.outage_started && !self.outage_ended)
+            .map(|o| o.replica)
+    }
+
+    /// Start or end the scenario's outage when due.
+    fn step_outage(&mut self) -> Result<(), SimFailure> {
+        let Some(outage) = self.scenario.outage else {
+            return Ok(());
+        };
+        let i = outage.replica;
+        if !self.outage_started && self.now_ms >= outage.from_ms {
+            self.outage_started = true;
+            if outage.crash {
+                self.nodes[i].replica = None;
+                self.nodes[i].restart_at = None;
+            }
+        }
+        if self.outage_started && !self.outage_ended && self.now_ms >= outage.until_ms {
+            self.outage_ended = true;
+            self.report.height_at_outage_end = self.chain.len() as u64;
+            if outage.crash {
+                self.restart(i)?;
+            }
+        }
+        Ok(())
+    }
+
     fn heal(&mut self) {
         self.cut.clear();
+        let out = self.out_now();
         for i in 0..self.nodes.len() {
-            if self.nodes[i].replica.is_none() {
+            if self.nodes[i].replica.is_none() && out != Some(i) {
                 self.nodes[i].restart_at = Some(self.now_ms);
             }
         }
@@ -572,7 +651,7 @@ impl Simulation {
         }
         if self.scenario.crashes && self.rng.chance(35) {
             let i = self.rng.range(0, n as u64 - 1) as usize;
-            if self.honest(i) && self.nodes[i].replica.is_some() {
+            if self.honest(i) && self.nodes[i].replica.is_some() && self.out_now() != Some(i) {
                 // Crash: half the time with outputs produced but not persisted.
                 if self.rng.chance(50) {
                     if let Some(r) = self.nodes[i].replica.as_mut() {
@@ -717,6 +796,9 @@ impl Simulation {
     }
 
     fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        if self.out_now().is_some_and(|i| i == from || i == to) {
+            return;
+        }
         if self.faults_active() {
             if self.cut.contains(&(from, to)) || self.rng.chance(self.scenario.loss_percent) {
                 return;
@@ -752,6 +834,34 @@ impl Simulation {
         let chain = ChainId(SIM_CHAIN_ID);
         match behavior {
             Behavior::Twin => vec![message.encode()],
+            Behavior::LyingServer => match message {
+                Message::StateResponse(decisions) if !decisions.is_empty() => {
+                    self.report.state_transfer_lies += 1;
+                    let mut decisions = decisions.clone();
+                    let len = decisions.len();
+                    let at = self.rng.range(0, len as u64 - 1) as usize;
+                    let lie = &mut decisions[at];
+                    match self.rng.range(0, 3) {
+                        0 => {
+                            if lie.block.transactions.pop().is_none() {
+                                lie.block.header.tx_root = Hash([0xBA; 32]);
+                            }
+                        }
+                        1 => {
+                            lie.block.header.time_ms += 1;
+                            lie.certificate.block_hash = lie.block.header.hash();
+                        }
+                        2 => lie.certificate.signatures.truncate(1),
+                        _ if len >= 2 => {
+                            // A gap (not just a shorter answer).
+                            decisions.remove(at.min(len - 2));
+                        }
+                        _ => lie.certificate.signatures.clear(),
+                    }
+                    vec![Message::StateResponse(decisions).encode()]
+                }
+                _ => vec![message.encode()],
+            },
             Behavior::StaleReplay => {
                 let bytes = message.encode();
                 let mut out = vec![bytes.clone()];

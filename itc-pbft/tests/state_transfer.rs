@@ -17,8 +17,10 @@ use itc_pbft::config::{COMMITTED_BLOCKS_RETAINED_MAX, STATE_SERVES_PER_INTERVAL_
 use itc_pbft::driver::{Command, Driver, InProcessNetwork, ThreadTimer, Timer, Transport};
 use itc_pbft::message::STATE_TRANSFER_BLOCKS_MAX;
 use itc_pbft::persist::load_decision_range;
+use itc_pbft::sim::{run_seeds, Behavior, Outage, Scenario};
 use itc_pbft::{Decision, Message, MessageError, Outgoing, Recipient, Replica};
 
+const TARGET: &str = "state_transfer";
 /// Blocks committed while a replica is away: far more than kept in memory.
 const OUTAGE_BLOCKS: u64 = 300;
 
@@ -454,4 +456,83 @@ fn the_async_driver_serves_blocks_older_than_memory_from_storage() {
         heights,
         (1..=STATE_TRANSFER_BLOCKS_MAX as u64).collect::<Vec<_>>()
     );
+}
+
+// ----- long outages in the simulator -----------------------------------------
+
+/// Four replicas commit about 300 one-transaction blocks while replica 3 is
+/// crashed (even seeds) or partitioned away (odd seeds).
+fn long_outage(seed: u64) -> Scenario {
+    let mut s = Scenario::basic(4);
+    s.transactions = OUTAGE_BLOCKS as usize + 20;
+    s.clients = 3;
+    s.block_transactions_max = 1;
+    s.delay_ms = (1, 2);
+    s.heal_ms = 3_000;
+    s.outage = Some(Outage {
+        replica: 3,
+        from_ms: 1,
+        until_ms: 6_000,
+        crash: seed % 2 == 0,
+    });
+    s
+}
+
+fn assert_long(reports: &[itc_pbft::sim::SimReport]) {
+    for report in reports {
+        assert!(
+            report.height_at_outage_end >= OUTAGE_BLOCKS,
+            "only {} blocks during the outage: {report:?}",
+            report.height_at_outage_end
+        );
+    }
+}
+
+#[test]
+fn a_replica_away_while_300_blocks_commit_catches_up_in_the_simulator() {
+    let reports = run_seeds(
+        TARGET,
+        "a_replica_away_while_300_blocks_commit_catches_up_in_the_simulator",
+        2,
+        long_outage,
+    );
+    assert_long(&reports);
+}
+
+#[test]
+fn a_lying_server_cannot_mislead_a_replica_back_from_a_long_outage_in_the_simulator() {
+    let reports = run_seeds(
+        TARGET,
+        "a_lying_server_cannot_mislead_a_replica_back_from_a_long_outage_in_the_simulator",
+        2,
+        |seed| {
+            let mut s = long_outage(seed);
+            s.byzantine = vec![((seed % 3) as usize, Behavior::LyingServer)];
+            s
+        },
+    );
+    assert_long(&reports);
+    for report in &reports {
+        assert!(report.state_transfer_lies >= 1, "{report:?}");
+    }
+}
+
+#[test]
+fn a_replica_back_from_a_long_outage_catches_up_across_validator_set_changes() {
+    let reports = run_seeds(
+        TARGET,
+        "a_replica_back_from_a_long_outage_catches_up_across_validator_set_changes",
+        2,
+        |seed| {
+            let mut s = long_outage(seed);
+            s.epoch_length = 20;
+            // The three live replicas grow heavier, one epoch after another.
+            s.validator_bonds = vec![(0, 1), (1, 1), (2, 1)];
+            s
+        },
+    );
+    assert_long(&reports);
+    for report in &reports {
+        assert!(report.validator_set_changes >= 1, "{report:?}");
+    }
 }
