@@ -2,7 +2,6 @@
 //! peers, verifying them, and serving them to lagging peers.
 
 use super::*;
-use crate::ready::StateServe;
 
 impl<A: Anchoring> Replica<A> {
     /// A peer showed it is at least at `height`: ask it for blocks (at most
@@ -72,7 +71,7 @@ impl<A: Anchoring> Replica<A> {
             return;
         }
         // Older than what memory holds: the driver reads it from storage.
-        let serve = StateServe { peer, from_height };
+        let serve = crate::ready::StateServe { peer, from_height };
         if self.out.state_serves.len() < STATE_SERVES_PENDING_MAX
             && !self.out.state_serves.contains(&serve)
         {
