@@ -84,6 +84,43 @@ impl<A: Anchoring> Replica<A> {
         from: PublicKey,
         decisions: Vec<Decision>,
     ) -> Result<(), MessageError> {
+        let result = self.apply_state_response(from, decisions);
+        if result.is_err() && self.halted.is_none() {
+            // A lie (or garbage): ask the next validator instead of waiting
+            // for anti-entropy, at most once per peer per interval.
+            self.ask_next_after(from);
+        }
+        result
+    }
+
+    /// Ask the validator after `peer` in key order (neither `peer` nor this
+    /// replica) for blocks above this replica's height.
+    fn ask_next_after(&mut self, peer: PublicKey) {
+        let validators = self.ledger.validators().validators();
+        let start = validators
+            .iter()
+            .position(|v| v.key == peer)
+            .map_or(0, |i| i + 1);
+        let next = (0..validators.len())
+            .map(|k| validators[(start + k) % validators.len()].key)
+            .find(|key| *key != peer && *key != self.me);
+        if let Some(next) = next {
+            if self.asked.insert(next) {
+                self.send_now(
+                    Recipient::One(next),
+                    Message::StateRequest {
+                        from_height: self.executed + 1,
+                    },
+                );
+            }
+        }
+    }
+
+    fn apply_state_response(
+        &mut self,
+        from: PublicKey,
+        decisions: Vec<Decision>,
+    ) -> Result<(), MessageError> {
         let full = decisions.len() == STATE_TRANSFER_BLOCKS_MAX;
         for decision in decisions {
             let height = decision.block.header.height;
