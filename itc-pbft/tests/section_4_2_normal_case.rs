@@ -243,3 +243,61 @@ fn a_silent_heavy_validator_stops_progress_but_a_light_one_does_not() {
     let failure = Simulation::new(heavy, 3).run().unwrap_err();
     assert!(failure.reason.contains("liveness"), "{failure}");
 }
+
+#[test]
+fn transactions_waiting_for_an_earlier_nonce_do_not_crowd_out_ready_ones() {
+    use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+    use itc_core::keys::Keypair;
+    use itc_core::storage::MemoryStorage;
+    use itc_core::types::{Amount, Payload, Transaction};
+    let validator = keypair(0);
+    let mut clients: Vec<Keypair> = (0..2u8)
+        .map(|i| Keypair::from_seed([100 + i; 32]))
+        .collect();
+    clients.sort_by_key(|k| k.public());
+    let (low, high) = (&clients[0], &clients[1]);
+    let genesis = Genesis {
+        chain_id: CHAIN,
+        accounts: clients
+            .iter()
+            .map(|k| GenesisAccount {
+                public_key: k.public(),
+                balance: 1_000,
+            })
+            .collect(),
+        validators: vec![GenesisValidator {
+            public_key: validator.public(),
+            weight: 1,
+        }],
+        ..Genesis::default()
+    };
+    let mut config = itc_pbft::Config::new(validator, genesis);
+    config.block_transactions_max = 1;
+    let mut storage = MemoryStorage::new();
+    let mut replica = Replica::open(config, &storage).unwrap();
+    let pay = |from: &Keypair, nonce: u64| {
+        Transaction::new_signed(
+            from,
+            ChainId(CHAIN),
+            nonce,
+            Amount(1),
+            Payload::Transfer {
+                to: Keypair::from_seed([201; 32]).public(),
+                amount: Amount(1),
+            },
+        )
+    };
+    // The sender with the smaller key has only transactions that must wait
+    // for its nonce 0; the other sender's nonce 0 is ready.
+    replica.submit_transaction(0, pay(low, 1)).unwrap();
+    replica.submit_transaction(0, pay(low, 2)).unwrap();
+    replica.submit_transaction(0, pay(high, 0)).unwrap();
+    let _ = replica.ready().persist(&mut storage).unwrap();
+    assert_eq!(replica.executed_height(), 1, "{}", replica.debug_summary());
+    assert_eq!(replica.ledger().account(&high.public()).nonce, 1);
+    // Once the waiting sender's gap is filled, its whole run executes.
+    replica.submit_transaction(1, pay(low, 0)).unwrap();
+    let _ = replica.ready().persist(&mut storage).unwrap();
+    assert_eq!(replica.ledger().account(&low.public()).nonce, 3);
+    assert_eq!(replica.pool_len(), 0);
+}

@@ -147,6 +147,13 @@ pub struct Replica<A = NoAnchoring> {
     attempts: u32,
 
     pool: BTreeMap<(PublicKey, u64), Transaction>,
+    /// Senders whose next transaction (their account's nonce) is pooled:
+    /// exactly those, kept in step with every change to the pool or a
+    /// nonce, so finding executable work never scans the whole pool.
+    ready: BTreeSet<PublicKey>,
+    /// Where the primary's next scan of `ready` starts (rotates, so no
+    /// sender is starved by senders with smaller keys).
+    propose_cursor: Option<PublicKey>,
 
     now_ms: u64,
     view_deadline: Option<u64>,
@@ -248,6 +255,8 @@ impl<A: Anchoring> Replica<A> {
             current_new_view: None,
             attempts: 0,
             pool: BTreeMap::new(),
+            ready: BTreeSet::new(),
+            propose_cursor: None,
             now_ms: 0,
             view_deadline: None,
             retransmit_deadline: 0,
@@ -576,7 +585,21 @@ impl<A: Anchoring> Replica<A> {
                 .map_err(|_| SubmitError::Invalid(TxError::BadSignature))?;
         }
         self.pool.insert(key, tx);
+        if key.1 == next_nonce {
+            self.ready.insert(key.0);
+        }
         Ok(())
+    }
+
+    /// Bring `sender`'s membership of the ready set in step with the pool
+    /// and its account's nonce.
+    fn refresh_ready(&mut self, sender: PublicKey) {
+        let nonce = self.ledger.account(&sender).nonce;
+        if self.pool.contains_key(&(sender, nonce)) {
+            self.ready.insert(sender);
+        } else {
+            self.ready.remove(&sender);
+        }
     }
 
     // ----- helpers ---------------------------------------------------------

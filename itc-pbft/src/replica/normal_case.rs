@@ -495,8 +495,6 @@ impl<A: Anchoring> Replica<A> {
         true
     }
 
-    /// Propose the next block if this replica is the primary and has
-    /// executable transactions. Returns whether it proposed.
     /// Drop `sender`'s pooled transactions that can no longer execute: used
     /// nonces, and a next transaction the sender can no longer pay for (so
     /// that an invalid transaction does not keep the request timer running).
@@ -511,6 +509,7 @@ impl<A: Anchoring> Replica<A> {
             self.pool.remove(&key);
         }
         let Some(next) = self.pool.get(&(sender, account.nonce)) else {
+            self.refresh_ready(sender);
             return;
         };
         let payable = match &next.payload {
@@ -526,8 +525,43 @@ impl<A: Anchoring> Replica<A> {
         if !payable {
             self.pool.remove(&(sender, account.nonce));
         }
+        self.refresh_ready(sender);
     }
 
+    /// Up to `max` pooled transactions that can execute in order: each
+    /// ready sender's run of consecutive nonces from its account's nonce,
+    /// senders taken in key order from a rotating start. Transactions
+    /// waiting for an earlier nonce are never looked at, so they cannot
+    /// crowd out executable ones.
+    fn executable_candidates(&mut self, max: usize) -> Vec<Transaction> {
+        let start = self.propose_cursor.unwrap_or(PublicKey([0; 32]));
+        let senders: Vec<PublicKey> = self
+            .ready
+            .range(start..)
+            .chain(self.ready.range(..start))
+            .copied()
+            .collect();
+        let mut out = Vec::new();
+        for sender in senders {
+            if out.len() >= max {
+                self.propose_cursor = Some(sender);
+                return out;
+            }
+            let mut nonce = self.ledger.account(&sender).nonce;
+            while out.len() < max {
+                let Some(tx) = self.pool.get(&(sender, nonce)) else {
+                    break;
+                };
+                out.push(tx.clone());
+                nonce += 1;
+            }
+        }
+        self.propose_cursor = None;
+        out
+    }
+
+    /// Propose the next block if this replica is the primary and has
+    /// executable transactions or an anchor. Returns whether it proposed.
     pub(super) fn maybe_propose(&mut self) -> bool {
         if self.status != Status::Normal || !self.is_validator() || self.primary() != self.me {
             return false;
@@ -558,17 +592,13 @@ impl<A: Anchoring> Replica<A> {
             proposer: self.me,
             time_ms: self.now_ms.max(self.last_time_ms),
         };
-        let candidates: Vec<Transaction> = self
-            .pool
-            .values()
-            .take(self.block_transactions_max.saturating_mul(2))
-            .cloned()
-            .collect();
+        let candidates = self.executable_candidates(self.block_transactions_max.saturating_mul(2));
         // Pool transactions were verified on admission.
         let (mut kept, rejected) = self.ledger.select_valid_preverified(&context, candidates);
         for (tx, error) in rejected {
             if !matches!(error, TxError::FutureNonce { .. }) {
                 self.pool.remove(&(tx.sender, tx.nonce));
+                self.refresh_ready(tx.sender);
             }
         }
         kept.truncate(self.block_transactions_max);

@@ -15,18 +15,7 @@ impl<A: Anchoring> Replica<A> {
     /// Whether some pooled transaction carries its sender's next nonce (one
     /// waiting for an earlier nonce does not make the primary late).
     pub(super) fn pool_has_executable(&self) -> bool {
-        let mut cursor = self.pool.keys().next().copied();
-        while let Some((sender, nonce)) = cursor {
-            if nonce == self.ledger.account(&sender).nonce {
-                return true;
-            }
-            cursor = self
-                .pool
-                .range((sender, u64::MAX)..)
-                .find(|((s, _), _)| *s != sender)
-                .map(|(k, _)| *k);
-        }
-        false
+        !self.ready.is_empty()
     }
 
     /// Normal case: the timer runs while work is pending. View change: it
