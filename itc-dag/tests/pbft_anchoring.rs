@@ -660,3 +660,88 @@ fn a_chain_without_a_side_chain_refuses_deposits() {
         Err(itc_pbft::SubmitError::NoSideChain)
     );
 }
+
+#[test]
+fn validators_on_the_async_driver_anchor_dag_transactions_sent_as_commands() {
+    use itc_pbft::driver::futures::channel::mpsc;
+    use itc_pbft::driver::futures::{self, FutureExt, StreamExt};
+    use itc_pbft::driver::{Command, Driver, InProcessNetwork, ThreadTimer, Timer};
+    use itc_pbft::Decision;
+
+    let template = Net::new(4);
+    let network = InProcessNetwork::new();
+    let timer = ThreadTimer::new();
+    let (all_committed, mut committed_stream) = mpsc::unbounded::<(usize, Decision)>();
+    let mut commands = Vec::new();
+    let mut threads = Vec::new();
+    for i in 0..4 {
+        let transport = network.join(template.keys[i].public());
+        let storage = MemoryStorage::new();
+        let replica = Replica::open_with_anchoring(
+            template.config(i),
+            &storage,
+            Tangle::new(dag_config(&template.genesis)),
+        )
+        .unwrap();
+        let (command_sender, command_stream) = mpsc::unbounded::<Command<Tangle>>();
+        commands.push(command_sender);
+        let (committed, mut mine) = mpsc::unbounded::<Decision>();
+        let forward = all_committed.clone();
+        let driver = Driver::new(replica, storage, transport, timer.clone());
+        threads.push(std::thread::spawn(move || {
+            futures::executor::block_on(async move {
+                let run = driver.run(command_stream, committed);
+                let relay = async move {
+                    while let Some(d) = mine.next().await {
+                        let _ = forward.unbounded_send((i, d));
+                    }
+                };
+                let (result, ()) = futures::join!(run, relay);
+                result.map(|(replica, _)| replica)
+            })
+        }));
+    }
+    // A device's DAG transaction, gossiped to every validator as a command.
+    let mut source = Tangle::new(dag_config(&template.genesis));
+    let reading = source
+        .issue(&key(12), 0, data(1), 0, 1, &level0, ITERATIONS_MAX)
+        .unwrap();
+    for sender in &commands {
+        let tx = reading.clone();
+        sender
+            .unbounded_send(Command::SideChain(Box::new(move |tangle, _ledger| {
+                let _ = tangle.attach(tx, 0, &level0);
+            })))
+            .unwrap();
+    }
+    let deadline = timer.now_ms() + 30_000;
+    let mut anchored: Vec<Option<itc_core::types::BlockHeader>> = vec![None; 4];
+    while anchored.iter().any(Option::is_none) {
+        let next = futures::executor::block_on(async {
+            futures::select! {
+                d = committed_stream.next().fuse() => d,
+                _ = timer.sleep_until(deadline).fuse() => None,
+            }
+        });
+        let (i, decision) = next.expect("the reading is anchored within 30 s");
+        if decision.block.anchor.is_some() {
+            anchored[i].get_or_insert(decision.block.header);
+        }
+    }
+    for sender in &commands {
+        let _ = sender.unbounded_send(Command::Stop);
+    }
+    let replicas: Vec<Replica<Tangle>> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .collect();
+    let header = anchored[0].clone().unwrap();
+    for (i, replica) in replicas.iter().enumerate() {
+        assert_eq!(anchored[i].as_ref(), Some(&header), "replica {i}");
+        let proof = replica.anchoring().prove(&reading.id()).unwrap();
+        assert_eq!(
+            proof.verify(&header, &reading.id()),
+            Ok(DagFinality::Applied)
+        );
+    }
+}

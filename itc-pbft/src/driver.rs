@@ -3,6 +3,10 @@
 //! persists each [`crate::Ready`] to a [`Storage`] before sending what it
 //! releases, and reports committed blocks on a channel.
 //!
+//! A replica that anchors a side chain (`Replica<A>`, see
+//! [`crate::anchoring`]) runs the same way; [`Command::SideChain`] feeds the
+//! side chain (for itc-dag: attach gossiped DAG transactions).
+//!
 //! The driver is runtime-agnostic (only `futures`): run it with any
 //! executor. [`InProcessNetwork`] connects drivers inside one process (tests,
 //! demos, benchmarks) and [`ThreadTimer`] is a small timer on one background
@@ -49,6 +53,7 @@
 /// channels and executor without depending on it themselves.
 pub use futures;
 
+use crate::anchoring::{Anchoring, NoAnchoring};
 use crate::message::Decision;
 use crate::ready::Recipient;
 use crate::replica::Replica;
@@ -97,32 +102,49 @@ pub trait Timer: Send + Sync {
     async fn sleep_until(&self, deadline_ms: u64);
 }
 
+/// A change to the anchored side chain, run by the driver between inputs.
+pub type SideChainUpdate<A> = Box<dyn FnOnce(&mut A, &itc_core::ledger::Ledger) + Send>;
+
 /// Inputs to a running driver.
-#[derive(Debug)]
 #[non_exhaustive]
-pub enum Command {
+pub enum Command<A = NoAnchoring> {
     /// Submit a client transaction.
     Submit(Box<Transaction>),
+    /// Change the anchored side chain (for itc-dag: attach a gossiped DAG
+    /// transaction, checked against the ledger's device registry); the
+    /// replica then retries whatever waited for side-chain data.
+    SideChain(SideChainUpdate<A>),
     /// Stop the loop.
     Stop,
 }
 
+impl<A> core::fmt::Debug for Command<A> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Command::Submit(tx) => f.debug_tuple("Submit").field(tx).finish(),
+            Command::SideChain(_) => f.write_str("SideChain(..)"),
+            Command::Stop => f.write_str("Stop"),
+        }
+    }
+}
+
 /// Runs a [`Replica`] over a transport, a timer and a storage.
-pub struct Driver<S, T, C> {
-    replica: Replica,
+pub struct Driver<S, T, C, A = NoAnchoring> {
+    replica: Replica<A>,
     storage: S,
     transport: T,
     timer: C,
 }
 
-impl<S, T, C> Driver<S, T, C>
+impl<S, T, C, A> Driver<S, T, C, A>
 where
     S: Storage + Send,
     T: Transport,
     C: Timer,
+    A: Anchoring + Send,
 {
     /// Assemble a driver. `storage` must be the one `replica` was opened from.
-    pub fn new(replica: Replica, storage: S, transport: T, timer: C) -> Self {
+    pub fn new(replica: Replica<A>, storage: S, transport: T, timer: C) -> Self {
         Driver {
             replica,
             storage,
@@ -156,16 +178,16 @@ where
     /// [`DriverError`] if storage or transport fail.
     pub async fn run(
         mut self,
-        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut commands: mpsc::UnboundedReceiver<Command<A>>,
         committed: mpsc::UnboundedSender<Decision>,
-    ) -> Result<(Replica, S), DriverError> {
+    ) -> Result<(Replica<A>, S), DriverError> {
         self.flush(&committed).await?;
         loop {
             let now = self.timer.now_ms();
             let deadline = self.replica.next_deadline().unwrap_or(now + 1_000);
-            enum Input {
+            enum Input<A> {
                 Message(Option<(PublicKey, Vec<u8>)>),
-                Command(Option<Command>),
+                Command(Option<Command<A>>),
                 Timeout,
             }
             let input = {
@@ -190,6 +212,11 @@ where
                 }
                 Input::Command(Some(Command::Submit(tx))) => {
                     let _ = self.replica.submit_transaction(now, *tx);
+                }
+                Input::Command(Some(Command::SideChain(update))) => {
+                    let (side_chain, ledger) = self.replica.anchoring_with_ledger();
+                    update(side_chain, ledger);
+                    self.replica.tick(now);
                 }
                 Input::Timeout => self.replica.tick(now),
             }
