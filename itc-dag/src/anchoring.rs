@@ -129,6 +129,10 @@ impl Anchoring for Tangle {
         true
     }
 
+    fn wants_anchor(&self) -> bool {
+        self.has_unanchored_tips()
+    }
+
     fn on_executed(&mut self, _height: u64, transactions: &[Transaction]) {
         for tx in transactions {
             if let Payload::DagDeposit { amount } = tx.payload {

@@ -888,6 +888,15 @@ impl Tangle {
         Ok(tx)
     }
 
+    /// Whether some non-lazy tip is not confirmed yet: there is something
+    /// an anchor should confirm. Costs at most one look-up per non-lazy tip.
+    pub fn has_unanchored_tips(&self) -> bool {
+        self.pool
+            .non_lazy()
+            .iter()
+            .any(|id| self.record(id).is_some_and(|r| r.confirmed == 0))
+    }
+
     /// An anchor proposal: up to [`ANCHOR_TIPS_MAX`] unconfirmed non-lazy
     /// tips, unapproved ones first, newest first within each group.
     pub fn propose_anchor(&mut self, now_ms: u64) -> DagAnchor {

@@ -169,6 +169,11 @@ impl TipPool {
         self.entries.contains_key(id)
     }
 
+    /// The non-lazy tips, in no particular order.
+    pub(crate) fn non_lazy(&self) -> &[Hash] {
+        &self.non_lazy
+    }
+
     fn list(&mut self, score: TipScore) -> &mut Vec<Hash> {
         match score {
             TipScore::NonLazy => &mut self.non_lazy,

@@ -77,6 +77,14 @@ pub trait Anchoring {
         WriteBatch::default()
     }
 
+    /// Whether the side chain holds something a block should anchor. While
+    /// it does, a backup runs its view-change timer as for a pending
+    /// transaction, so a primary that never anchors (or only proposes
+    /// anchors that fail the check) is replaced, not obeyed forever.
+    fn wants_anchor(&self) -> bool {
+        false
+    }
+
     /// Whether the side chain takes `Payload::DagDeposit` transactions. A
     /// replica refuses them (in its pool and in proposals) when it does
     /// not, so no deposit is debited with nothing to credit.

@@ -1,0 +1,652 @@
+//! Deterministic simulation of PBFT validators anchoring the DAG under
+//! faults: lost, delayed and duplicated consensus messages; DAG gossip that
+//! misses validators (they fetch what an anchor needs); a validator that
+//! crashes and restarts from storage; and a Byzantine validator whose
+//! proposals carry a forged anchor root.
+//!
+//! Checked after every step: no two validators commit different blocks at
+//! one height; every anchored block's root is the commitment each validator
+//! that executed it recorded. After the faults heal: every DAG transaction
+//! issued is confirmed on every validator, with identical DAG ledgers
+//! (liveness and agreement of the side chain). As a wallet would, a device
+//! whose transaction stays unconfirmed for a while promotes it (issues a
+//! new transaction approving it): tip pools are local and bounded per
+//! issuer, so an unapproved transaction can leave the primary's pool. One
+//! that has turned lazy (approves only old history, so approving it is lazy
+//! too) is reattached instead: the same payload and sequence on fresh tips,
+//! which the check then follows.
+//!
+//! `ITC_SIM_SEEDS=N` runs N seeds (default 24); `ITC_SIM_SEED=S` replays one.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{config_without_pow, data, key, level0, transfer};
+use itc_core::encoding::Encode;
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::keys::Keypair;
+use itc_core::storage::MemoryStorage;
+use itc_core::types::{Amount, ChainId, Payload, Transaction};
+use itc_core::Hash;
+use itc_dag::tips::SplitMix64;
+use itc_dag::{DagConfig, DagTransaction, Tangle, TxStatus};
+use itc_pbft::{Config, Message, PrePrepare, Recipient, Replica};
+
+const CHAIN: u32 = 42;
+const VALIDATORS: usize = 4;
+/// Weights 1, 2, 3, 4: the Byzantine validator (0) and the crashing one (1)
+/// together hold 3 of 10, below a third.
+const BYZANTINE: usize = 0;
+const CRASHING: usize = 1;
+const FAULT_STEPS: usize = 300;
+const HEAL_MS_MAX: u64 = 120_000;
+
+struct Node {
+    replica: Option<Replica<Tangle>>,
+    storage: MemoryStorage,
+    /// Hash of every block this validator committed, by height - 1
+    /// (survives restarts: the storage does).
+    chain: Vec<Hash>,
+}
+
+struct Sim {
+    rng: SplitMix64,
+    now: u64,
+    keys: Vec<Keypair>,
+    genesis: Genesis,
+    client: Keypair,
+    client_nonce: u64,
+    nodes: Vec<Node>,
+    /// (deliver at, sequence, from, to, bytes)
+    queue: BTreeMap<(u64, u64), (usize, usize, Vec<u8>)>,
+    /// DAG gossip on its slow path: (deliver at, sequence) -> (to, tx).
+    gossip: BTreeMap<(u64, u64), (usize, DagTransaction)>,
+    sequence: u64,
+    issued: Vec<DagTransaction>,
+    /// For each issued transaction, the validators that have seen it
+    /// confirmed (pruning may later forget it entirely).
+    confirmed_on: Vec<[bool; VALIDATORS]>,
+    devices: Vec<(Keypair, u64)>,
+    lossy: bool,
+    byzantine_forgeries: u64,
+    promotions: u64,
+    reattachments: u64,
+    /// Promotion rounds each issued transaction went through.
+    attempts: Vec<u32>,
+}
+
+fn dag_config(genesis: &Genesis) -> DagConfig {
+    let mut config = DagConfig::for_chain(&genesis.params().unwrap());
+    config.pow = config_without_pow().pow;
+    config.persist = true;
+    config.prune_keep_heights = Some(8);
+    config
+}
+
+impl Sim {
+    fn new(seed: u64) -> Sim {
+        let keys: Vec<Keypair> = (0..VALIDATORS as u8)
+            .map(|i| Keypair::from_seed([i + 1; 32]))
+            .collect();
+        let client = Keypair::from_seed([200; 32]);
+        let genesis = Genesis {
+            chain_id: CHAIN,
+            accounts: vec![GenesisAccount {
+                public_key: client.public(),
+                balance: 1_000_000,
+            }],
+            validators: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| GenesisValidator {
+                    public_key: k.public(),
+                    weight: 1 + i as u64,
+                })
+                .collect(),
+            ..Genesis::default()
+        };
+        let mut sim = Sim {
+            rng: SplitMix64::new(seed),
+            now: 1_000,
+            keys,
+            genesis,
+            client,
+            client_nonce: 0,
+            nodes: Vec::new(),
+            queue: BTreeMap::new(),
+            gossip: BTreeMap::new(),
+            sequence: 0,
+            issued: Vec::new(),
+            confirmed_on: Vec::new(),
+            devices: (0..3).map(|i| (key(100 + i), 0)).collect(),
+            lossy: true,
+            byzantine_forgeries: 0,
+            promotions: 0,
+            reattachments: 0,
+            attempts: Vec::new(),
+        };
+        for i in 0..VALIDATORS {
+            let storage = MemoryStorage::new();
+            let tangle = Tangle::new(dag_config(&sim.genesis));
+            let replica = Replica::open_with_anchoring(sim.config(i), &storage, tangle).unwrap();
+            sim.nodes.push(Node {
+                replica: Some(replica),
+                storage,
+                chain: Vec::new(),
+            });
+        }
+        sim
+    }
+
+    fn config(&self, i: usize) -> Config {
+        let mut config = Config::new(self.keys[i].clone(), self.genesis.clone());
+        config.view_change_timeout_ms = 400;
+        config.retransmit_interval_ms = 50;
+        config
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.rng.below(100) < percent as usize
+    }
+
+    /// Persist node `i`'s outputs, record its commits, and queue what it
+    /// sends (the Byzantine node forges the anchor root of its proposals).
+    fn drain(&mut self, i: usize) -> Result<(), String> {
+        let Some(replica) = self.nodes[i].replica.as_mut() else {
+            return Ok(());
+        };
+        let persisted = replica
+            .ready()
+            .persist(&mut self.nodes[i].storage)
+            .map_err(|e| e.to_string())?;
+        for decision in persisted.committed {
+            let height = decision.block.header.height as usize;
+            let chain = &mut self.nodes[i].chain;
+            if height != chain.len() + 1 {
+                return Err(format!(
+                    "node {i} committed height {height} after {}",
+                    chain.len()
+                ));
+            }
+            chain.push(decision.block.header.hash());
+        }
+        for outgoing in persisted.messages {
+            let mut message = outgoing.message;
+            if i == BYZANTINE {
+                if let Message::PrePrepare(p) = &message {
+                    if p.block.anchor.is_some() {
+                        let mut block = p.block.clone();
+                        block.header.dag_anchor_root = Hash([0xbd; 32]);
+                        message = Message::PrePrepare(PrePrepare::new_signed(
+                            &self.keys[i],
+                            ChainId(CHAIN),
+                            p.view,
+                            block,
+                        ));
+                        self.byzantine_forgeries += 1;
+                    }
+                }
+            }
+            let bytes = message.encode();
+            let targets: Vec<usize> = match outgoing.to {
+                Recipient::AllValidators => (0..VALIDATORS).filter(|j| *j != i).collect(),
+                Recipient::One(key) => self
+                    .keys
+                    .iter()
+                    .position(|k| k.public() == key)
+                    .into_iter()
+                    .collect(),
+            };
+            for to in targets {
+                self.send(i, to, bytes.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        let copies = if !self.lossy {
+            1
+        } else if self.chance(10) {
+            0
+        } else if self.chance(5) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = if self.lossy {
+                1 + self.rng.below(8) as u64
+            } else {
+                1
+            };
+            self.sequence += 1;
+            self.queue
+                .insert((self.now + delay, self.sequence), (from, to, bytes.clone()));
+        }
+    }
+
+    fn deliver_due(&mut self) -> Result<(), String> {
+        while let Some((&(at, seq), _)) = self.queue.iter().next() {
+            if at > self.now {
+                break;
+            }
+            let (from, to, bytes) = self.queue.remove(&(at, seq)).unwrap();
+            let from_key = self.keys[from].public();
+            if let Some(replica) = self.nodes[to].replica.as_mut() {
+                let _ = replica.handle_message(at, from_key, &bytes);
+                self.drain(to)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A device issues a DAG transaction at a validator; gossip reaches each
+    /// other validator at once with probability 80 %, else up to 300 ms
+    /// later (relayed by other nodes), unless that validator is down then.
+    fn issue_dag(&mut self) -> Result<(), String> {
+        let up: Vec<usize> = (0..VALIDATORS)
+            .filter(|i| self.nodes[*i].replica.is_some())
+            .collect();
+        let at = up[self.rng.below(up.len())];
+        let d = self.rng.below(self.devices.len());
+        let (device, sequence) = (self.devices[d].0.clone(), self.devices[d].1);
+        let payload = if self.chance(30) {
+            transfer(
+                self.devices[(d + 1) % 3].0.public(),
+                1 + self.rng.below(3) as u64,
+            )
+        } else {
+            data(sequence)
+        };
+        let now = self.now;
+        let seed = self.rng.next_u64();
+        let tangle = self.nodes[at].replica.as_mut().unwrap().anchoring_mut();
+        let tx = tangle
+            .issue(&device, sequence, payload, now, seed, &level0, 1 << 20)
+            .map_err(|e| format!("issue: {e}"))?;
+        self.devices[d].1 += 1;
+        for j in 0..VALIDATORS {
+            if j == at {
+                continue;
+            }
+            if self.nodes[j].replica.is_some() && self.chance(80) {
+                let tangle = self.nodes[j].replica.as_mut().unwrap().anchoring_mut();
+                let _ = tangle.attach(tx.clone(), now, &level0);
+            } else {
+                self.sequence += 1;
+                let at = now + 50 + self.rng.below(250) as u64;
+                self.gossip.insert((at, self.sequence), (j, tx.clone()));
+            }
+        }
+        self.issued.push(tx);
+        self.confirmed_on.push([false; VALIDATORS]);
+        self.attempts.push(0);
+        Ok(())
+    }
+
+    /// Serve every validator's requests for missing DAG transactions from
+    /// a validator that has them.
+    fn serve_dag_requests(&mut self) {
+        let now = self.now;
+        for i in 0..VALIDATORS {
+            let Some(replica) = self.nodes[i].replica.as_mut() else {
+                continue;
+            };
+            let mut wanted: Vec<Hash> =
+                std::iter::from_fn(|| replica.anchoring_mut().poll_request()).collect();
+            wanted.extend(replica.anchoring().wanted());
+            wanted.sort();
+            wanted.dedup();
+            for id in wanted {
+                let found = (0..VALIDATORS)
+                    .filter(|j| *j != i)
+                    .find_map(|j| self.nodes[j].replica.as_ref()?.anchoring().get(&id));
+                if let Some(tx) = found {
+                    let tangle = self.nodes[i].replica.as_mut().unwrap().anchoring_mut();
+                    let _ = tangle.attach(tx, now, &level0);
+                }
+            }
+        }
+    }
+
+    fn submit_main(&mut self) -> Result<(), String> {
+        let up: Vec<usize> = (0..VALIDATORS)
+            .filter(|i| self.nodes[*i].replica.is_some())
+            .collect();
+        let at = up[self.rng.below(up.len())];
+        let tx = Transaction::new_signed(
+            &self.client,
+            ChainId(CHAIN),
+            self.client_nonce,
+            Amount(1),
+            Payload::Transfer {
+                to: key(77).public(),
+                amount: Amount(1),
+            },
+        );
+        let now = self.now;
+        if self.nodes[at]
+            .replica
+            .as_mut()
+            .unwrap()
+            .submit_transaction(now, tx)
+            .is_ok()
+        {
+            self.client_nonce += 1;
+        }
+        self.drain(at)
+    }
+
+    fn crash(&mut self, i: usize) {
+        self.nodes[i].replica = None;
+    }
+
+    fn restart(&mut self, i: usize) -> Result<(), String> {
+        let tangle = Tangle::restore(dag_config(&self.genesis), &self.nodes[i].storage, self.now)
+            .map_err(|e| format!("restore: {e}"))?;
+        let replica = Replica::open_with_anchoring(self.config(i), &self.nodes[i].storage, tangle)
+            .map_err(|e| format!("reopen: {e}"))?;
+        self.nodes[i].replica = Some(replica);
+        self.drain(i)
+    }
+
+    fn tick_all(&mut self) -> Result<(), String> {
+        for i in 0..VALIDATORS {
+            if let Some(replica) = self.nodes[i].replica.as_mut() {
+                replica.tick(self.now);
+                if let Some(reason) = replica.halted() {
+                    return Err(format!("node {i} halted: {reason}"));
+                }
+            }
+            self.drain(i)?;
+        }
+        Ok(())
+    }
+
+    /// Agreement on blocks, and each anchored block's root is what every
+    /// validator that executed it recorded.
+    fn check_invariants(&self) -> Result<(), String> {
+        let longest = self.nodes.iter().map(|n| n.chain.len()).max().unwrap_or(0);
+        for height in 0..longest {
+            let mut seen: Option<Hash> = None;
+            for (i, node) in self.nodes.iter().enumerate() {
+                if let Some(hash) = node.chain.get(height) {
+                    match seen {
+                        None => seen = Some(*hash),
+                        Some(other) if other != *hash => {
+                            return Err(format!(
+                                "node {i} committed another block at {}",
+                                height + 1
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            let Some(replica) = &node.replica else {
+                continue;
+            };
+            if let Some(decision) = replica.decision(replica.executed_height()) {
+                let header = &decision.block.header;
+                if decision.block.anchor.is_some() {
+                    let kept = replica.anchoring().commitment(header.height);
+                    if kept.map(|c| c.hash()) != Some(header.dag_anchor_root) {
+                        return Err(format!(
+                            "node {i}: anchor at {} recorded {kept:?}, header says {}",
+                            header.height, header.dag_anchor_root
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver_gossip(&mut self) {
+        while let Some((&(at, seq), _)) = self.gossip.iter().next() {
+            if at > self.now {
+                break;
+            }
+            let (to, tx) = self.gossip.remove(&(at, seq)).unwrap();
+            if let Some(replica) = self.nodes[to].replica.as_mut() {
+                let _ = replica.anchoring_mut().attach(tx, at, &level0);
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<(), String> {
+        self.now += 1 + self.rng.below(10) as u64;
+        self.deliver_gossip();
+        self.deliver_due()?;
+        self.serve_dag_requests();
+        self.tick_all()?;
+        self.note_confirmations();
+        self.check_invariants()
+    }
+
+    fn note_confirmations(&mut self) {
+        for (tx, seen) in self.issued.iter().zip(self.confirmed_on.iter_mut()) {
+            for (i, node) in self.nodes.iter().enumerate() {
+                if seen[i] {
+                    continue;
+                }
+                if let Some(replica) = &node.replica {
+                    seen[i] = matches!(
+                        replica.anchoring().status(&tx.id()),
+                        TxStatus::Confirmed { .. } | TxStatus::EntryPoint { .. }
+                    );
+                }
+            }
+        }
+    }
+
+    /// Promote every issued transaction not yet confirmed everywhere: its
+    /// device issues a data transaction approving it and a selected tip, at
+    /// a validator where it is solid, gossiped to all.
+    fn promote_unconfirmed(&mut self) {
+        let now = self.now;
+        for t in 0..self.issued.len() {
+            if self.confirmed_on[t].iter().all(|s| *s) {
+                continue;
+            }
+            let id = self.issued[t].id();
+            let Some(at) = (0..VALIDATORS).find(|i| {
+                self.nodes[*i]
+                    .replica
+                    .as_ref()
+                    .is_some_and(|r| r.anchoring().status(&id) == TxStatus::Solid)
+            }) else {
+                continue;
+            };
+            let d = self
+                .devices
+                .iter()
+                .position(|(k, _)| k.public() == self.issued[t].issuer)
+                .expect("a simulated device");
+            let seed = self.rng.next_u64();
+            let tangle = self.nodes[at].replica.as_mut().unwrap().anchoring_mut();
+            let mut parents = tangle.select_tips(now, seed);
+            self.attempts[t] += 1;
+            // Only one nobody confirmed has turned lazy; a lagging
+            // validator just needs time.
+            let reattach = self.attempts[t] > 2 && self.confirmed_on[t].iter().all(|s| !s);
+            let device = self.devices[d].0.clone();
+            let tx = if reattach {
+                // Same payload and sequence on fresh tips; follow it instead.
+                let original = &self.issued[t];
+                if parents.len() < 2 {
+                    continue;
+                }
+                let again = DagTransaction::new_signed(
+                    &device,
+                    ChainId(CHAIN),
+                    parents,
+                    original.sequence,
+                    original.payload.clone(),
+                );
+                self.issued[t] = again.clone();
+                self.confirmed_on[t] = [false; VALIDATORS];
+                self.attempts[t] = 0;
+                self.reattachments += 1;
+                again
+            } else {
+                parents.truncate(1);
+                parents.push(id);
+                if parents.len() < 2 || parents[0] == parents[1] {
+                    continue;
+                }
+                let sequence = self.devices[d].1;
+                self.devices[d].1 += 1;
+                self.promotions += 1;
+                DagTransaction::new_signed(
+                    &device,
+                    ChainId(CHAIN),
+                    parents,
+                    sequence,
+                    data(sequence),
+                )
+            };
+            for node in &mut self.nodes {
+                if let Some(replica) = node.replica.as_mut() {
+                    let _ = replica.anchoring_mut().attach(tx.clone(), now, &level0);
+                }
+            }
+        }
+    }
+
+    fn all_confirmed(&self) -> bool {
+        self.confirmed_on.iter().all(|seen| seen.iter().all(|s| *s))
+    }
+
+    fn run(&mut self) -> Result<String, String> {
+        let crash_at = 50 + self.rng.below(100);
+        let restart_at = crash_at + 20 + self.rng.below(100);
+        for step in 0..FAULT_STEPS {
+            if step == crash_at {
+                self.crash(CRASHING);
+            }
+            if step == restart_at {
+                self.restart(CRASHING)?;
+            }
+            if self.chance(15) {
+                self.issue_dag()?;
+            }
+            if self.chance(5) {
+                self.submit_main()?;
+            }
+            self.step()?;
+        }
+        // Heal: everyone up, no loss; the Byzantine node keeps forging.
+        if self.nodes[CRASHING].replica.is_none() {
+            self.restart(CRASHING)?;
+        }
+        self.lossy = false;
+        let healed_at = self.now;
+        let mut last_promotion = healed_at;
+        while !self.all_confirmed() {
+            if self.now - last_promotion >= 2_000 {
+                self.promote_unconfirmed();
+                last_promotion = self.now;
+            }
+            if self.now - healed_at > HEAL_MS_MAX {
+                let unconfirmed = self
+                    .confirmed_on
+                    .iter()
+                    .filter(|seen| seen.iter().any(|s| !s))
+                    .count();
+                if std::env::var("ITC_SIM_DEBUG").is_ok() {
+                    for tx in &self.issued {
+                        let statuses: Vec<String> = self
+                            .nodes
+                            .iter()
+                            .map(|n| {
+                                let t = n.replica.as_ref().unwrap().anchoring();
+                                format!("{:?} tip={}", t.status(&tx.id()), t.is_tip(&tx.id()))
+                            })
+                            .collect();
+                        eprintln!("{} {:?} {:?}", tx.id(), tx.parents, statuses);
+                    }
+                    for n in &self.nodes {
+                        let r = n.replica.as_ref().unwrap();
+                        eprintln!(
+                            "{} latest_anchor={}",
+                            r.debug_summary(),
+                            r.anchoring().latest_height()
+                        );
+                    }
+                }
+                let heights: Vec<u64> = self
+                    .nodes
+                    .iter()
+                    .map(|n| n.replica.as_ref().unwrap().executed_height())
+                    .collect();
+                return Err(format!(
+                    "liveness: {unconfirmed} of {} DAG transactions unconfirmed {HEAL_MS_MAX} ms after healing; heights {heights:?}",
+                    self.issued.len()
+                ));
+            }
+            self.step()?;
+        }
+        // Let the last commits reach everyone, then compare DAG ledgers.
+        for _ in 0..50 {
+            self.step()?;
+        }
+        let mut roots = Vec::new();
+        for node in &mut self.nodes {
+            let replica = node.replica.as_mut().unwrap();
+            roots.push((
+                replica.executed_height(),
+                replica.anchoring_mut().ledger_state_root(),
+            ));
+        }
+        let top = roots.iter().map(|r| r.0).max().unwrap();
+        let at_top: Vec<Hash> = roots.iter().filter(|r| r.0 == top).map(|r| r.1).collect();
+        if at_top.windows(2).any(|w| w[0] != w[1]) {
+            return Err(format!("DAG ledgers differ at height {top}: {roots:?}"));
+        }
+        Ok(format!(
+            "{} blocks, {} DAG transactions, {} promoted, {} reattached, {} forged proposals",
+            top,
+            self.issued.len(),
+            self.promotions,
+            self.reattachments,
+            self.byzantine_forgeries
+        ))
+    }
+}
+
+fn seeds() -> Vec<u64> {
+    if let Ok(seed) = std::env::var("ITC_SIM_SEED") {
+        return vec![seed.trim().parse().expect("ITC_SIM_SEED is a number")];
+    }
+    let count = std::env::var("ITC_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(24u64);
+    (0..count).collect()
+}
+
+#[test]
+fn validators_agree_on_every_anchor_under_loss_crashes_and_a_forging_validator() {
+    let mut forged = 0;
+    for seed in seeds() {
+        let mut sim = Sim::new(seed);
+        match sim.run() {
+            Ok(summary) => {
+                forged += sim.byzantine_forgeries;
+                if std::env::var("ITC_SIM_DEBUG").is_ok() {
+                    eprintln!("seed {seed}: {summary}");
+                }
+            }
+            Err(failure) => panic!(
+                "anchoring simulation failed with seed {seed}: {failure}\n\
+                 replay: ITC_SIM_SEED={seed} cargo test -p itc-dag --test anchoring_simulation"
+            ),
+        }
+    }
+    assert!(forged > 0, "the Byzantine validator never got to forge");
+}
