@@ -22,6 +22,16 @@
 //!
 //! A light client then checks [`Tangle::prove`]'s proof against the header
 //! of the anchoring block.
+//!
+//! # Limits
+//! * A validator that catches up by state transfer replays each anchor, so
+//!   it needs the anchor's cone from some peer. Peers prune cones
+//!   [`crate::DagConfig::prune_keep_heights`] behind; a validator away for
+//!   longer catches up only if a peer keeps more (an archival validator
+//!   with `None`). Transferring a DAG snapshot instead is not implemented.
+//! * A deposit for a new DAG account once the DAG ledger holds
+//!   [`crate::ledger::DAG_ACCOUNTS_MAX`] accounts is burned (alike on every
+//!   validator).
 
 use itc_core::storage::WriteBatch;
 use itc_core::types::{DagAnchor, Payload, Transaction};
@@ -45,15 +55,31 @@ impl Tangle {
                 return Ok(*prepared);
             }
         }
+        let key = (height, anchor.hash());
+        // Requests made for another anchor are dropped: that proposal is
+        // gone (or was bogus), and its ids must not fill the table.
+        if let Some((previous, ids)) = self.anchor_requests.take() {
+            if previous == key {
+                self.anchor_requests = Some((previous, ids));
+            } else {
+                self.cancel_anchor_requests(&ids);
+            }
+        }
         match self.compute_confirmation(anchor, height) {
-            Ok(confirmation) => Ok(confirmation),
+            Ok(confirmation) => {
+                if let Some((_, ids)) = self.anchor_requests.take() {
+                    self.cancel_anchor_requests(&ids);
+                }
+                Ok(confirmation)
+            }
             Err(ConfirmError::NotSolid { missing }) => {
                 // Requested once each, at base difficulty; a lost request
                 // is asked again by the caller's retransmission of
                 // `wanted()`.
-                for id in missing {
-                    self.request(id, RequestKind::Anchor);
+                for id in &missing {
+                    self.request(*id, RequestKind::Anchor);
                 }
+                self.anchor_requests = Some((key, missing));
                 Err(AnchorError::NotReady)
             }
             Err(ConfirmError::HeightNotIncreasing { .. }) => Err(AnchorError::Invalid(
@@ -63,6 +89,9 @@ impl Tangle {
             Err(ConfirmError::ConeTooLarge) => Err(AnchorError::Invalid("cone too large")),
             Err(ConfirmError::TooDeep { .. }) => {
                 Err(AnchorError::Invalid("cone approves too deep history"))
+            }
+            Err(ConfirmError::TipAlreadyConfirmed(_)) => {
+                Err(AnchorError::Invalid("anchor tip already confirmed"))
             }
             Err(_) => Err(AnchorError::Invalid("anchor not confirmable")),
         }
@@ -83,6 +112,9 @@ impl Anchoring for Tangle {
                 }
             }
         }
+        // Rate-limits failed attempts too (a cone too large is not
+        // recomputed on every input).
+        self.last_proposed_ms = Some(now_ms);
         let anchor = self.propose_anchor(now_ms);
         if anchor.tips.is_empty() {
             return None;
@@ -95,7 +127,6 @@ impl Anchoring for Tangle {
         }
         let root = confirmation.commitment.hash();
         self.prepared = Some(Box::new(confirmation));
-        self.last_proposed_ms = Some(now_ms);
         Some((anchor, root))
     }
 
@@ -129,17 +160,22 @@ impl Anchoring for Tangle {
         true
     }
 
-    fn wants_anchor(&self) -> bool {
-        self.has_unanchored_tips()
+    fn wants_anchor(&self, now_ms: u64) -> bool {
+        // Gossip gets two anchor intervals to reach the primary before a
+        // tip it has not anchored counts against it.
+        let grace = self.config().anchor_interval_ms.saturating_mul(2);
+        self.has_unanchored_tips(now_ms, grace)
     }
 
     fn on_executed(&mut self, _height: u64, transactions: &[Transaction]) {
         for tx in transactions {
             if let Payload::DagDeposit { amount } = tx.payload {
-                // The main ledger debited it; the total supply fits in a
-                // u64, so the credit cannot overflow.
-                let credited = self.credit(tx.sender, amount);
-                debug_assert!(credited.is_ok(), "deposit overflow");
+                // The main ledger debited it. The total supply fits in a
+                // u64, so the credit cannot overflow; it fails only for a
+                // new account once the DAG ledger holds DAG_ACCOUNTS_MAX
+                // accounts, and then the deposit is burned alike on every
+                // validator.
+                let _ = self.credit(tx.sender, amount);
             }
         }
     }

@@ -114,9 +114,12 @@ impl DagConfig {
     /// its genesis): the chain id and the consensus parameter
     /// `anchor_depth_max` come from there, so every validator agrees.
     /// Use this for a validator's tangle.
+    /// Persistence is on: a validator's tangle must be restored
+    /// ([`Tangle::restore`]) from the storage its replica uses.
     pub fn for_chain(params: &itc_core::ledger::LedgerParams) -> Self {
         DagConfig {
             anchor_depth_max: params.dag_anchor_depth_max,
+            persist: true,
             ..DagConfig::new(params.chain_id)
         }
     }
@@ -198,6 +201,9 @@ pub enum ConfirmError {
     /// The tangle changed since the confirmation was computed.
     #[error("confirmation computed on an older state")]
     Stale,
+    /// A tip was confirmed by an earlier anchor: the anchor is invalid.
+    #[error("anchor tip {0} already confirmed")]
+    TipAlreadyConfirmed(Hash),
 }
 
 /// What [`Tangle::attach`] did with a valid transaction.
@@ -338,6 +344,9 @@ pub struct Tangle {
     pub(crate) prepared: Option<Box<Confirmation>>,
     /// When this node last proposed an anchor as a PBFT primary.
     pub(crate) last_proposed_ms: Option<u64>,
+    /// The (height, tips hash) of the anchor whose missing transactions
+    /// were last requested, and those ids.
+    pub(crate) anchor_requests: Option<((u64, Hash), Vec<Hash>)>,
 }
 
 impl Tangle {
@@ -372,6 +381,7 @@ impl Tangle {
             writes: WriteBatch::new(),
             prepared: None,
             last_proposed_ms: None,
+            anchor_requests: None,
         }
     }
 
@@ -888,13 +898,35 @@ impl Tangle {
         Ok(tx)
     }
 
-    /// Whether some non-lazy tip is not confirmed yet: there is something
-    /// an anchor should confirm. Costs at most one look-up per non-lazy tip.
-    pub fn has_unanchored_tips(&self) -> bool {
-        self.pool
-            .non_lazy()
-            .iter()
-            .any(|id| self.record(id).is_some_and(|r| r.confirmed == 0))
+    /// Whether some non-lazy tip that entered the pool at least `grace_ms`
+    /// ago (and has not aged out) is not confirmed yet: something an anchor
+    /// should have confirmed by now. Costs at most one look-up per non-lazy
+    /// tip.
+    pub fn has_unanchored_tips(&self, now_ms: u64, grace_ms: u64) -> bool {
+        let age_max = self.config.tips.age_max_ms;
+        self.pool.non_lazy().iter().any(|id| {
+            self.pool.added_ms(id).is_some_and(|added| {
+                let age = now_ms.saturating_sub(added);
+                age >= grace_ms && age <= age_max
+            }) && self.record(id).is_some_and(|r| r.confirmed == 0)
+        })
+    }
+
+    /// Forget anchor-driven requests for `ids` that are still outstanding
+    /// (the proposal that needed them was dropped), so bogus tips cannot
+    /// fill the request table.
+    pub(crate) fn cancel_anchor_requests(&mut self, ids: &[Hash]) {
+        let mut cancelled = false;
+        for id in ids {
+            if self.requested.get(id) == Some(&RequestKind::Anchor) {
+                self.requested.remove(id);
+                cancelled = true;
+            }
+        }
+        if cancelled {
+            let requested = &self.requested;
+            self.outbox.retain(|id| requested.contains_key(id));
+        }
     }
 
     /// An anchor proposal: up to [`ANCHOR_TIPS_MAX`] unconfirmed non-lazy
@@ -986,10 +1018,17 @@ impl Tangle {
         let mut visited: HashSet<u32> = HashSet::new();
         let mut stack: Vec<(u32, usize)> = Vec::new();
         for tip in &anchor.tips {
+            // A tip confirmed by an earlier anchor (or kept only as an entry
+            // point) is refused, never skipped: a node that pruned it
+            // entirely would fetch it back as unconfirmed and judge the
+            // anchor differently. Honest proposers name unconfirmed tips.
             let Some(&slot) = self.index.get(tip) else {
-                continue;
-            }; // entry point
-            if self.slot(slot).confirmed > 0 || !visited.insert(slot) {
+                return Err(ConfirmError::TipAlreadyConfirmed(*tip));
+            };
+            if self.slot(slot).confirmed > 0 {
+                return Err(ConfirmError::TipAlreadyConfirmed(*tip));
+            }
+            if !visited.insert(slot) {
                 continue;
             }
             stack.push((slot, 0));

@@ -174,6 +174,11 @@ impl TipPool {
         &self.non_lazy
     }
 
+    /// When `id` entered the pool.
+    pub(crate) fn added_ms(&self, id: &Hash) -> Option<u64> {
+        self.entries.get(id).map(|e| e.added_ms)
+    }
+
     fn list(&mut self, score: TipScore) -> &mut Vec<Hash> {
         match score {
             TipScore::NonLazy => &mut self.non_lazy,

@@ -1,8 +1,8 @@
 //! Deterministic simulation of PBFT validators anchoring the DAG under
 //! faults: lost, delayed and duplicated consensus messages; DAG gossip that
 //! misses validators (they fetch what an anchor needs); a validator that
-//! crashes and restarts from storage; and a Byzantine validator whose
-//! proposals carry a forged anchor root.
+//! crashes and restarts from storage; validators that prune differently;
+//! and a Byzantine validator whose proposals carry a forged anchor root.
 //!
 //! Checked after every step: no two validators commit different blocks at
 //! one height; every anchored block's root is the commitment each validator
@@ -76,11 +76,14 @@ struct Sim {
     attempts: Vec<u32>,
 }
 
-fn dag_config(genesis: &Genesis) -> DagConfig {
+/// Pruning is local policy and differs per validator here: judging an
+/// anchor must not depend on it.
+const PRUNE_KEEP: [Option<u64>; VALIDATORS] = [Some(8), Some(32), None, Some(16)];
+
+fn dag_config(genesis: &Genesis, i: usize) -> DagConfig {
     let mut config = DagConfig::for_chain(&genesis.params().unwrap());
     config.pow = config_without_pow().pow;
-    config.persist = true;
-    config.prune_keep_heights = Some(8);
+    config.prune_keep_heights = PRUNE_KEEP[i];
     config
 }
 
@@ -128,7 +131,7 @@ impl Sim {
         };
         for i in 0..VALIDATORS {
             let storage = MemoryStorage::new();
-            let tangle = Tangle::new(dag_config(&sim.genesis));
+            let tangle = Tangle::new(dag_config(&sim.genesis, i));
             let replica = Replica::open_with_anchoring(sim.config(i), &storage, tangle).unwrap();
             sim.nodes.push(Node {
                 replica: Some(replica),
@@ -344,8 +347,12 @@ impl Sim {
     }
 
     fn restart(&mut self, i: usize) -> Result<(), String> {
-        let tangle = Tangle::restore(dag_config(&self.genesis), &self.nodes[i].storage, self.now)
-            .map_err(|e| format!("restore: {e}"))?;
+        let tangle = Tangle::restore(
+            dag_config(&self.genesis, i),
+            &self.nodes[i].storage,
+            self.now,
+        )
+        .map_err(|e| format!("restore: {e}"))?;
         let replica = Replica::open_with_anchoring(self.config(i), &self.nodes[i].storage, tangle)
             .map_err(|e| format!("reopen: {e}"))?;
         self.nodes[i].replica = Some(replica);

@@ -745,3 +745,65 @@ fn validators_on_the_async_driver_anchor_dag_transactions_sent_as_commands() {
         );
     }
 }
+
+#[test]
+fn an_anchor_naming_an_already_confirmed_tip_is_refused_by_pruned_and_unpruned_nodes() {
+    use itc_dag::tangle::ConfirmError;
+    use itc_pbft::Anchoring;
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    let old = net.issue(0, &key(13), 0, &all);
+    net.tick(1);
+    let fresh = net.issue(0, &key(13), 1, &all);
+    let height = net.nodes[0].executed_height() + 1;
+    let mut tips = vec![old.id(), fresh.id()];
+    tips.sort();
+    let anchor = itc_core::types::DagAnchor { tips };
+    assert!(matches!(
+        net.nodes[1].anchoring().compute_confirmation(&anchor, height),
+        Err(ConfirmError::TipAlreadyConfirmed(id)) if id == old.id()
+    ));
+    assert_eq!(
+        net.tangle(1).check(height, &anchor),
+        Err(AnchorError::Invalid("anchor tip already confirmed"))
+    );
+    // A node that pruned it to an entry point refuses it alike.
+    net.tangle(2).prune(height - 1);
+    assert!(matches!(
+        net.tangle(2).status(&old.id()),
+        TxStatus::EntryPoint { .. } | TxStatus::Unknown
+    ));
+    assert!(net.tangle(2).check(height, &anchor).is_err());
+}
+
+#[test]
+fn bogus_anchors_cannot_fill_a_validators_request_table() {
+    use itc_pbft::Anchoring;
+    let mut net = Net::new(4);
+    let height = net.nodes[0].executed_height() + 1;
+    for i in 0..500u32 {
+        let mut tips: Vec<Hash> = (0..8u32)
+            .map(|k| {
+                itc_core::Hash::of(itc_core::Domain::DagTransaction, &(i * 8 + k).to_le_bytes())
+            })
+            .collect();
+        tips.sort();
+        let anchor = itc_core::types::DagAnchor { tips };
+        assert_eq!(
+            net.tangle(1).check(height, &anchor),
+            Err(AnchorError::NotReady)
+        );
+        // Only the ids of the anchor being waited for stay wanted.
+        assert!(net.tangle(1).wanted().len() <= 8);
+    }
+    // A genuine cone is still requested and fetched afterwards.
+    let tx = net.issue(0, &key(14), 0, &[]);
+    let anchor = itc_core::types::DagAnchor {
+        tips: vec![tx.id()],
+    };
+    assert_eq!(
+        net.tangle(1).check(height, &anchor),
+        Err(AnchorError::NotReady)
+    );
+    assert_eq!(net.tangle(1).wanted(), vec![tx.id()]);
+}

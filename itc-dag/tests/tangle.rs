@@ -184,11 +184,16 @@ fn anchor_confirms_cone_applies_transfers_and_proves_finality() {
             .is_err());
     }
     assert_eq!(node.commitment(1), Some(commitment));
-    // Nothing new: an empty anchor confirms nothing.
-    let again = node.confirm(&anchor, 2).unwrap();
-    assert_eq!(again.confirmed_count, 0);
+    // The same tips again: confirmed already, so the anchor is invalid
+    // (and changes nothing); an empty anchor confirms nothing.
     assert!(matches!(
         node.confirm(&anchor, 2),
+        Err(ConfirmError::TipAlreadyConfirmed(_))
+    ));
+    let again = node.confirm(&DagAnchor::default(), 2).unwrap();
+    assert_eq!(again.confirmed_count, 0);
+    assert!(matches!(
+        node.confirm(&DagAnchor::default(), 2),
         Err(ConfirmError::HeightNotIncreasing { .. })
     ));
 }

@@ -81,7 +81,8 @@ pub trait Anchoring {
     /// it does, a backup runs its view-change timer as for a pending
     /// transaction, so a primary that never anchors (or only proposes
     /// anchors that fail the check) is replaced, not obeyed forever.
-    fn wants_anchor(&self) -> bool {
+    fn wants_anchor(&self, now_ms: u64) -> bool {
+        let _ = now_ms;
         false
     }
 

@@ -301,3 +301,71 @@ fn transactions_waiting_for_an_earlier_nonce_do_not_crowd_out_ready_ones() {
     assert_eq!(replica.ledger().account(&low.public()).nonce, 3);
     assert_eq!(replica.pool_len(), 0);
 }
+
+#[test]
+fn every_ready_sender_is_served_in_turn_when_blocks_are_full() {
+    use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+    use itc_core::keys::Keypair;
+    use itc_core::storage::MemoryStorage;
+    use itc_core::types::{Amount, Payload, Transaction};
+    let mut c = Cluster::new(&[1; 4]);
+    let clients: Vec<Keypair> = (0..4u8)
+        .map(|i| Keypair::from_seed([110 + i; 32]))
+        .collect();
+    c.genesis = Genesis {
+        chain_id: CHAIN,
+        accounts: clients
+            .iter()
+            .map(|k| GenesisAccount {
+                public_key: k.public(),
+                balance: 1_000,
+            })
+            .collect(),
+        validators: c
+            .keys
+            .iter()
+            .map(|k| GenesisValidator {
+                public_key: k.public(),
+                weight: 1,
+            })
+            .collect(),
+        ..Genesis::default()
+    };
+    for i in 0..4 {
+        let mut config = c.config(i);
+        config.block_transactions_max = 1;
+        c.storages[i] = MemoryStorage::new();
+        c.replicas[i] = Replica::open(config, &c.storages[i]).unwrap();
+        let _ = c.persist(i);
+    }
+    let p = c.primary_index();
+    // Every sender has ten transactions ready; blocks hold one.
+    let mut sent = Vec::new();
+    for nonce in 0..10 {
+        for client in &clients {
+            let tx = Transaction::new_signed(
+                client,
+                ChainId(CHAIN),
+                nonce,
+                Amount(1),
+                Payload::Transfer {
+                    to: Keypair::from_seed([201; 32]).public(),
+                    amount: Amount(1),
+                },
+            );
+            c.replicas[p].submit_transaction(0, tx).unwrap();
+            sent.extend(c.persist(p).into_iter().map(|m| (p, m)));
+        }
+    }
+    c.flood(0, sent);
+    assert_eq!(c.replicas[p].executed_height(), 40);
+    // Senders take turns: in the first 36 blocks each one is served about
+    // a quarter of the time (no sender waits for the others to run dry).
+    let order: Vec<_> = (1..=36)
+        .map(|h| c.replicas[p].decision(h).unwrap().block.transactions[0].sender)
+        .collect();
+    for client in &clients {
+        let served = order.iter().filter(|s| **s == client.public()).count();
+        assert!((8..=10).contains(&served), "{served} of 36: {order:?}");
+    }
+}

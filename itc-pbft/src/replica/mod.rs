@@ -54,6 +54,9 @@ struct Proposal {
     validated: bool,
     /// Carried by a prepared certificate in a new view: valid by quorum.
     certified: bool,
+    /// Everything but the anchor checked; the anchor waits for side-chain
+    /// data, so only it is checked again.
+    anchor_pending: bool,
 }
 
 impl Proposal {
@@ -312,6 +315,7 @@ impl<A: Anchoring> Replica<A> {
                     pre_prepare: None,
                     validated: false,
                     certified,
+                    anchor_pending: false,
                 });
             }
         }

@@ -56,6 +56,7 @@ impl<A: Anchoring> Replica<A> {
             pre_prepare: Some(m),
             validated: false,
             certified: false,
+            anchor_pending: false,
         });
         if height == self.executed + 1 {
             self.validate_slot(height)?;
@@ -82,7 +83,12 @@ impl<A: Anchoring> Replica<A> {
             // view primary's signed pre-prepare can have put it.
             None => self.set_for(height).map(|set| primary_of(view, set)),
         };
-        match self.validate_block(&block, view, signer) {
+        let result = if proposal.anchor_pending {
+            self.validate_anchor(&block)
+        } else {
+            self.validate_block(&block, view, signer)
+        };
+        match result {
             Ok(()) => {
                 if let Some(p) = self
                     .slots
@@ -90,13 +96,21 @@ impl<A: Anchoring> Replica<A> {
                     .and_then(|s| s.proposal.as_mut())
                 {
                     p.validated = true;
+                    p.anchor_pending = false;
                 }
                 self.persist_slot(height);
                 Ok(())
             }
             // Side-chain data is missing (and requested): keep the proposal
-            // and validate it again on the next input.
+            // and check only its anchor again on the next input.
             Err(e @ ProposalError::Anchor(AnchorError::NotReady)) => {
+                if let Some(p) = self
+                    .slots
+                    .get_mut(&height)
+                    .and_then(|s| s.proposal.as_mut())
+                {
+                    p.anchor_pending = true;
+                }
                 Err(MessageError::InvalidProposal(e))
             }
             Err(e) => {
@@ -184,11 +198,16 @@ impl<A: Anchoring> Replica<A> {
         if next_hash != header.next_validator_set_hash {
             return Err(ProposalError::NextValidatorSet);
         }
-        // Last, as the costliest: recompute the anchor's cone (check_body
-        // has tied its presence to a non-zero root).
+        // Last, as the costliest.
+        self.validate_anchor(block)
+    }
+
+    /// Recompute the anchor's root (check_body has tied its presence to a
+    /// non-zero root).
+    fn validate_anchor(&mut self, block: &Block) -> Result<(), ProposalError> {
         if let Some(anchor) = &block.anchor {
-            let root = self.anchoring.check(header.height, anchor)?;
-            if root != header.dag_anchor_root {
+            let root = self.anchoring.check(block.header.height, anchor)?;
+            if root != block.header.dag_anchor_root {
                 return Err(ProposalError::AnchorRoot);
             }
         }
@@ -411,16 +430,15 @@ impl<A: Anchoring> Replica<A> {
             self.halted = Some("committed block does not extend the chain");
             return false;
         }
-        // The anchor first: it may have to wait for side-chain data, and
-        // nothing may change before that is known. Both leave in one batch.
+        // The anchor is checked first: it may have to wait for side-chain
+        // data, and nothing may change before that is known. It is applied
+        // after the ledger accepted the block, so a block the ledger
+        // refuses leaves the side chain untouched too.
         if let Some(anchor) = &decision.block.anchor {
-            match self
-                .anchoring
-                .commit(height, anchor, header.dag_anchor_root)
-            {
-                Ok(()) => {}
+            match self.anchoring.check(height, anchor) {
+                Ok(root) if root == header.dag_anchor_root => {}
                 Err(AnchorError::NotReady) => return false,
-                Err(_) => {
+                Ok(_) | Err(_) => {
                     self.halted = Some("anchor of a committed block differs");
                     return false;
                 }
@@ -456,6 +474,17 @@ impl<A: Anchoring> Replica<A> {
         if next_hash != header.next_validator_set_hash {
             self.halted = Some("next validator set of a committed block differs");
             return false;
+        }
+        if let Some(anchor) = &decision.block.anchor {
+            // Checked above, so computed already; both leave in one batch.
+            if self
+                .anchoring
+                .commit(height, anchor, header.dag_anchor_root)
+                .is_err()
+            {
+                self.halted = Some("anchor of a committed block differs");
+                return false;
+            }
         }
         self.anchoring
             .on_executed(height, &decision.block.transactions);
@@ -533,7 +562,7 @@ impl<A: Anchoring> Replica<A> {
     /// senders taken in key order from a rotating start. Transactions
     /// waiting for an earlier nonce are never looked at, so they cannot
     /// crowd out executable ones.
-    fn executable_candidates(&mut self, max: usize) -> Vec<Transaction> {
+    fn executable_candidates(&self, max: usize) -> Vec<Transaction> {
         let start = self.propose_cursor.unwrap_or(PublicKey([0; 32]));
         let senders: Vec<PublicKey> = self
             .ready
@@ -544,8 +573,7 @@ impl<A: Anchoring> Replica<A> {
         let mut out = Vec::new();
         for sender in senders {
             if out.len() >= max {
-                self.propose_cursor = Some(sender);
-                return out;
+                break;
             }
             let mut nonce = self.ledger.account(&sender).nonce;
             while out.len() < max {
@@ -556,7 +584,6 @@ impl<A: Anchoring> Replica<A> {
                 nonce += 1;
             }
         }
-        self.propose_cursor = None;
         out
     }
 
@@ -602,6 +629,16 @@ impl<A: Anchoring> Replica<A> {
             }
         }
         kept.truncate(self.block_transactions_max);
+        // The next block starts after the last sender this one serves.
+        self.propose_cursor = kept.last().and_then(|tx| {
+            self.ready
+                .range((
+                    core::ops::Bound::Excluded(tx.sender),
+                    core::ops::Bound::Unbounded,
+                ))
+                .next()
+                .copied()
+        });
         let anchor = self
             .anchoring
             .propose(height, self.now_ms, !kept.is_empty());
@@ -646,6 +683,7 @@ impl<A: Anchoring> Replica<A> {
             pre_prepare: Some(pre_prepare.clone()),
             validated: true,
             certified: false,
+            anchor_pending: false,
         });
         self.persist_slot(height);
         self.send_after_persist(Recipient::AllValidators, Message::PrePrepare(pre_prepare));

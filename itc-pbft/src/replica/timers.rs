@@ -11,7 +11,7 @@ impl<A: Anchoring> Replica<A> {
     pub(super) fn has_pending_work(&self) -> bool {
         self.pool_has_executable()
             || self.slots.values().any(|s| s.proposal.is_some())
-            || self.anchoring.wants_anchor()
+            || self.anchoring.wants_anchor(self.now_ms)
     }
 
     /// Whether some pooled transaction carries its sender's next nonce (one

@@ -352,6 +352,7 @@ impl<A: Anchoring> Replica<A> {
                 pre_prepare: None,
                 validated: false,
                 certified: true,
+                anchor_pending: false,
             });
             self.persist_slot(height);
         }
