@@ -121,10 +121,10 @@ impl Ready {
     /// answers to state requests, read from `storage`.
     ///
     /// # Errors
-    /// The storage's error, from writing the batch or from reading blocks
-    /// for a state request; the held messages are then dropped, unsent.
-    /// (A failed read happens after the batch is durable: reopening the
-    /// replica is then not needed, but it is still safe.)
+    /// The storage's error from writing the batch; the held messages are
+    /// then dropped, unsent. A failed read for a state request only skips
+    /// that answer (the peer asks again): the batch is durable by then, so
+    /// the votes and commits it released still come out.
     pub fn persist<S: Storage + ?Sized>(self, storage: &mut S) -> Result<Persisted, StorageError> {
         if !self.writes.is_empty() {
             storage.write(self.writes)?;
@@ -132,11 +132,13 @@ impl Ready {
         let mut messages = self.messages;
         messages.extend(self.held);
         for serve in self.state_serves {
-            let decisions = crate::persist::load_decision_range(
+            let Ok(decisions) = crate::persist::load_decision_range(
                 &*storage,
                 serve.from_height,
                 STATE_TRANSFER_BLOCKS_MAX,
-            )?;
+            ) else {
+                continue;
+            };
             if !decisions.is_empty() {
                 messages.push(Outgoing {
                     to: Recipient::One(serve.peer),
