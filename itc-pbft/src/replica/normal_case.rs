@@ -564,25 +564,21 @@ impl<A: Anchoring> Replica<A> {
     /// crowd out executable ones.
     fn executable_candidates(&self, max: usize) -> Vec<Transaction> {
         let start = self.propose_cursor.unwrap_or(PublicKey([0; 32]));
-        let senders: Vec<PublicKey> = self
-            .ready
-            .range(start..)
-            .chain(self.ready.range(..start))
-            .copied()
-            .collect();
         let mut out = Vec::new();
-        for sender in senders {
+        // Lazily: a block reads only as many senders as it needs.
+        for sender in self.ready.range(start..).chain(self.ready.range(..start)) {
             if out.len() >= max {
                 break;
             }
-            let mut nonce = self.ledger.account(&sender).nonce;
-            while out.len() < max {
-                let Some(tx) = self.pool.get(&(sender, nonce)) else {
-                    break;
-                };
-                out.push(tx.clone());
-                nonce += 1;
-            }
+            let first = self.ledger.account(sender).nonce;
+            let run = self
+                .pool
+                .range((*sender, first)..=(*sender, u64::MAX))
+                .enumerate()
+                .take_while(|(i, ((_, nonce), _))| *nonce == first + *i as u64)
+                .map(|(_, (_, tx))| tx)
+                .take(max - out.len());
+            out.extend(run.cloned());
         }
         out
     }
