@@ -8,7 +8,8 @@
 //! one height; every anchored block's root is the commitment each validator
 //! that executed it recorded. After the faults heal: every DAG transaction
 //! issued is confirmed on every validator, with identical DAG ledgers
-//! (liveness and agreement of the side chain). As a wallet would, a device
+//! (liveness and agreement of the side chain; main-chain deposits fund
+//! some of the DAG transfers). As a wallet would, a device
 //! whose transaction stays unconfirmed for a while promotes it (issues a
 //! new transaction approving it): tip pools are local and bounded per
 //! issuer, so an unapproved transaction can leave the primary's pool. One
@@ -122,7 +123,12 @@ impl Sim {
             sequence: 0,
             issued: Vec::new(),
             confirmed_on: Vec::new(),
-            devices: (0..3).map(|i| (key(100 + i), 0)).collect(),
+            // Three devices and the client, whose DAG balance comes from
+            // its main-chain deposits.
+            devices: (0..3)
+                .map(|i| (key(100 + i), 0))
+                .chain(std::iter::once((Keypair::from_seed([200; 32]), 0)))
+                .collect(),
             lossy: true,
             byzantine_forgeries: 0,
             promotions: 0,
@@ -256,10 +262,8 @@ impl Sim {
         let d = self.rng.below(self.devices.len());
         let (device, sequence) = (self.devices[d].0.clone(), self.devices[d].1);
         let payload = if self.chance(30) {
-            transfer(
-                self.devices[(d + 1) % 3].0.public(),
-                1 + self.rng.below(3) as u64,
-            )
+            let to = self.devices[(d + 1) % self.devices.len()].0.public();
+            transfer(to, 1 + self.rng.below(3) as u64)
         } else {
             data(sequence)
         };
@@ -319,15 +323,21 @@ impl Sim {
             .filter(|i| self.nodes[*i].replica.is_some())
             .collect();
         let at = up[self.rng.below(up.len())];
+        // Main-chain transfers, and deposits that fund DAG transfers.
+        let payload = if self.chance(40) {
+            Payload::DagDeposit { amount: Amount(5) }
+        } else {
+            Payload::Transfer {
+                to: key(77).public(),
+                amount: Amount(1),
+            }
+        };
         let tx = Transaction::new_signed(
             &self.client,
             ChainId(CHAIN),
             self.client_nonce,
             Amount(1),
-            Payload::Transfer {
-                to: key(77).public(),
-                amount: Amount(1),
-            },
+            payload,
         );
         let now = self.now;
         if self.nodes[at]
@@ -611,13 +621,19 @@ impl Sim {
             ));
         }
         let top = roots.iter().map(|r| r.0).max().unwrap();
-        let at_top: Vec<Hash> = roots.iter().filter(|r| r.0 == top).map(|r| r.1).collect();
-        if at_top.windows(2).any(|w| w[0] != w[1]) {
-            return Err(format!("DAG ledgers differ at height {top}: {roots:?}"));
+        if roots.windows(2).any(|w| w[0] != w[1]) {
+            return Err(format!(
+                "validators differ after healing (height, DAG ledger root): {roots:?}"
+            ));
         }
+        let replica = self.nodes[2].replica.as_ref().unwrap();
+        let deposited = replica.ledger().account(&self.client.public()).nonce;
+        let dag_balance = replica.anchoring().ledger().balance(&self.client.public());
         Ok(format!(
-            "{} blocks, {} DAG transactions, {} promoted, {} reattached, {} forged proposals",
+            "{} blocks, {} main-chain txs, client DAG balance {}, {} DAG transactions, {} promoted, {} reattached, {} forged proposals",
             top,
+            deposited,
+            dag_balance.0,
             self.issued.len(),
             self.promotions,
             self.reattachments,
