@@ -419,9 +419,11 @@ impl<A: Anchoring> Replica<A> {
         self.update_timer();
     }
 
-    /// Execute a committed block: its anchor, then its transactions.
-    /// Returns `false` if it did not execute: the anchor's side-chain data
-    /// is missing (retried later), or the replica halted.
+    /// Execute a committed block: check its anchor (side-chain data may
+    /// be missing), apply its transactions, apply the anchor, then hand the
+    /// transactions to the side chain (deposits). Returns `false` if it did
+    /// not execute: the anchor's data is missing (retried later), or the
+    /// replica halted.
     pub(super) fn execute(&mut self, decision: Decision, preverified: bool) -> bool {
         let header = &decision.block.header;
         let height = header.height;
