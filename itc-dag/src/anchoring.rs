@@ -112,13 +112,13 @@ impl Anchoring for Tangle {
                 }
             }
         }
-        // Rate-limits failed attempts too (a cone too large is not
-        // recomputed on every input).
-        self.last_proposed_ms = Some(now_ms);
         let anchor = self.propose_anchor(now_ms);
         if anchor.tips.is_empty() {
             return None;
         }
+        // From here on, failed attempts count too (a cone too large is not
+        // recomputed on every input); an idle DAG does not delay the next.
+        self.last_proposed_ms = Some(now_ms);
         // Our own solid, non-lazy tips: an error here means nothing worth
         // anchoring (or a tip pool out of step), never a reason to stall.
         let confirmation = self.compute_confirmation(&anchor, height).ok()?;
