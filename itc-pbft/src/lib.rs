@@ -57,6 +57,12 @@
 //!   boundary blocks; a replica uses the new set from the next height on.
 //! * **Evidence**: two different signed votes of one validator for the same
 //!   height, view and phase become a [`DoubleVoteEvidence`].
+//! * **Side chain**: with [`Replica::open_with_anchoring`] blocks carry
+//!   anchors of a side chain (itc-dag's DAG) through the [`Anchoring`] hook:
+//!   the primary proposes one, every replica recomputes its root before it
+//!   prepares, and a committed anchor is applied in the block's batch. Work
+//!   the side chain holds counts as pending, so a primary that never
+//!   anchors is replaced like one that ignores transactions.
 //!
 //! # Driver loop
 //! ```
