@@ -90,6 +90,13 @@ impl Slot {
         }
     }
 
+    /// Whether the slot holds a prepared certificate for `hash` in `view`.
+    fn prepared_for(&self, view: u64, hash: Hash) -> bool {
+        self.prepared
+            .as_ref()
+            .is_some_and(|p| p.certificate.view == view && p.certificate.block_hash == hash)
+    }
+
     fn record(&self) -> SlotRecord {
         SlotRecord {
             proposal: self

@@ -310,23 +310,14 @@ impl<A: Anchoring> Replica<A> {
         // Prepare: once the proposal is valid, unless we already voted
         // otherwise in this view.
         if validator && proposal.votable() && slot.prepare_vote.is_none_or(|(v, _)| v < view) {
-            let vote = self.sign_vote(VoteKind::Prepare, height, view, hash);
-            let slot = self.slots.get_mut(&height).expect("slot exists");
-            slot.prepare_vote = Some((view, hash));
-            slot.prepares.insert(self.me, vote.clone());
-            self.persist_slot(height);
-            self.send_after_persist(Recipient::AllValidators, Message::Vote(vote));
+            self.cast_vote(VoteKind::Prepare, height, view, hash);
             changed = true;
         }
         let slot = &self.slots[&height];
         let proposal = slot.proposal.as_ref().expect("proposal exists");
         // Prepared: a quorum of prepares for the accepted proposal.
-        let prepared_here = slot
-            .prepared
-            .as_ref()
-            .is_some_and(|p| p.certificate.view == view && p.certificate.block_hash == hash);
         if proposal.votable()
-            && !prepared_here
+            && !slot.prepared_for(view, hash)
             && self.is_quorum(height, self.weight_for(height, &slot.prepares, hash))
         {
             let certificate = PreparedCertificate::from_votes(
@@ -343,17 +334,11 @@ impl<A: Anchoring> Replica<A> {
             changed = true;
         }
         let slot = &self.slots[&height];
-        let prepared_here = slot
-            .prepared
-            .as_ref()
-            .is_some_and(|p| p.certificate.view == view && p.certificate.block_hash == hash);
-        if validator && prepared_here && slot.commit_vote.is_none_or(|(v, _)| v < view) {
-            let vote = self.sign_vote(VoteKind::Commit, height, view, hash);
-            let slot = self.slots.get_mut(&height).expect("slot exists");
-            slot.commit_vote = Some((view, hash));
-            slot.commits.insert(self.me, vote.clone());
-            self.persist_slot(height);
-            self.send_after_persist(Recipient::AllValidators, Message::Vote(vote));
+        if validator
+            && slot.prepared_for(view, hash)
+            && slot.commit_vote.is_none_or(|(v, _)| v < view)
+        {
+            self.cast_vote(VoteKind::Commit, height, view, hash);
             changed = true;
         }
         // Committed-local: a quorum of commits (itself a certificate).
@@ -373,6 +358,22 @@ impl<A: Anchoring> Replica<A> {
             changed = true;
         }
         changed
+    }
+
+    /// Sign this replica's vote of `kind` for the slot's proposal, record
+    /// it, and send it once the record is durable.
+    fn cast_vote(&mut self, kind: VoteKind, height: u64, view: u64, hash: Hash) {
+        let vote = self.sign_vote(kind, height, view, hash);
+        let me = self.me;
+        let slot = self.slots.get_mut(&height).expect("slot exists");
+        let (mine, votes) = match kind {
+            VoteKind::Prepare => (&mut slot.prepare_vote, &mut slot.prepares),
+            VoteKind::Commit => (&mut slot.commit_vote, &mut slot.commits),
+        };
+        *mine = Some((view, hash));
+        votes.insert(me, vote.clone());
+        self.persist_slot(height);
+        self.send_after_persist(Recipient::AllValidators, Message::Vote(vote));
     }
 
     /// Drive the log forward until nothing changes: validate, vote, commit,
