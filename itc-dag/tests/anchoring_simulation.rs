@@ -23,9 +23,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{config_without_pow, data, key, level0, transfer};
+use common::{data, key, level0, transfer, validator_dag_config, weighted_chain, WeightedChain};
 use itc_core::encoding::Encode;
-use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use itc_core::genesis::Genesis;
 use itc_core::keys::Keypair;
 use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, Payload, Transaction};
@@ -82,34 +82,18 @@ struct Sim {
 const PRUNE_KEEP: [Option<u64>; VALIDATORS] = [Some(8), Some(32), None, Some(16)];
 
 fn dag_config(genesis: &Genesis, i: usize) -> DagConfig {
-    let mut config = DagConfig::for_chain(&genesis.params().unwrap());
-    config.pow = config_without_pow().pow;
+    let mut config = validator_dag_config(genesis);
     config.prune_keep_heights = PRUNE_KEEP[i];
     config
 }
 
 impl Sim {
     fn new(seed: u64) -> Sim {
-        let keys: Vec<Keypair> = (0..VALIDATORS as u8)
-            .map(|i| Keypair::from_seed([i + 1; 32]))
-            .collect();
-        let client = Keypair::from_seed([200; 32]);
-        let genesis = Genesis {
-            chain_id: CHAIN,
-            accounts: vec![GenesisAccount {
-                public_key: client.public(),
-                balance: 1_000_000,
-            }],
-            validators: keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| GenesisValidator {
-                    public_key: k.public(),
-                    weight: 1 + i as u64,
-                })
-                .collect(),
-            ..Genesis::default()
-        };
+        let WeightedChain {
+            keys,
+            client,
+            genesis,
+        } = weighted_chain(VALIDATORS);
         let mut sim = Sim {
             rng: SplitMix64::new(seed),
             now: 1_000,

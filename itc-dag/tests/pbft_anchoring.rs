@@ -7,8 +7,11 @@ mod common;
 
 use std::collections::VecDeque;
 
-use common::{config_without_pow, data, key, level0, transfer, CHAIN, ITERATIONS_MAX};
-use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use common::{
+    data, key, level0, transfer, validator_dag_config, weighted_chain, WeightedChain, CHAIN,
+    ITERATIONS_MAX,
+};
+use itc_core::genesis::Genesis;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, Block, ChainId, Payload, Transaction};
@@ -32,36 +35,20 @@ struct Net {
 /// The validators' tangle configuration: the consensus parameters from
 /// genesis, no proof of work (this file is about anchoring), persistence on.
 fn dag_config(genesis: &Genesis) -> DagConfig {
-    let mut config = DagConfig::for_chain(&genesis.params().unwrap());
+    let config = validator_dag_config(genesis);
     assert_eq!(config.anchor_depth_max, genesis.dag_anchor_depth_max);
-    config.pow = config_without_pow().pow;
-    config.persist = true;
+    assert!(config.persist);
     config
 }
 
 impl Net {
     fn new(n: usize) -> Net {
-        let keys: Vec<Keypair> = (0..n as u8)
-            .map(|i| Keypair::from_seed([i + 1; 32]))
-            .collect();
-        let client = Keypair::from_seed([200; 32]);
-        let genesis = Genesis {
-            chain_id: CHAIN.0,
-            accounts: vec![GenesisAccount {
-                public_key: client.public(),
-                balance: 1_000_000,
-            }],
-            validators: keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| GenesisValidator {
-                    public_key: k.public(),
-                    weight: 1 + i as u64,
-                })
-                .collect(),
-            dag_anchor_depth_max: 12,
-            ..Genesis::default()
-        };
+        let WeightedChain {
+            keys,
+            client,
+            mut genesis,
+        } = weighted_chain(n);
+        genesis.dag_anchor_depth_max = 12;
         let mut net = Net {
             keys,
             genesis,

@@ -1,6 +1,7 @@
 //! Helpers shared by the itc-dag integration tests.
 #![allow(dead_code)]
 
+use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::types::{Amount, ChainId, SecurityLevel};
@@ -86,4 +87,48 @@ pub fn issue(
 
 pub fn rng(seed: u64) -> SplitMix64 {
     SplitMix64::new(seed)
+}
+
+/// A main chain for the anchoring tests: validators of weights 1, 2, …
+/// (keys from seeds 1, 2, …) and one client with 1,000,000 tokens (seed 200).
+pub struct WeightedChain {
+    pub keys: Vec<Keypair>,
+    pub client: Keypair,
+    pub genesis: Genesis,
+}
+
+pub fn weighted_chain(validators: usize) -> WeightedChain {
+    let keys: Vec<Keypair> = (0..validators as u8)
+        .map(|i| Keypair::from_seed([i + 1; 32]))
+        .collect();
+    let client = Keypair::from_seed([200; 32]);
+    let genesis = Genesis {
+        chain_id: CHAIN.0,
+        accounts: vec![GenesisAccount {
+            public_key: client.public(),
+            balance: 1_000_000,
+        }],
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisValidator {
+                public_key: k.public(),
+                weight: 1 + i as u64,
+            })
+            .collect(),
+        ..Genesis::default()
+    };
+    WeightedChain {
+        keys,
+        client,
+        genesis,
+    }
+}
+
+/// A validator's tangle: the consensus parameters from `genesis`
+/// (persistence on), no proof of work (these tests are about anchoring).
+pub fn validator_dag_config(genesis: &Genesis) -> DagConfig {
+    let mut config = DagConfig::for_chain(&genesis.params().unwrap());
+    config.pow = PowParams::none();
+    config
 }
