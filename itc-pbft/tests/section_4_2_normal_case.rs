@@ -246,47 +246,20 @@ fn a_silent_heavy_validator_stops_progress_but_a_light_one_does_not() {
 
 #[test]
 fn transactions_waiting_for_an_earlier_nonce_do_not_crowd_out_ready_ones() {
-    use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
     use itc_core::keys::Keypair;
     use itc_core::storage::MemoryStorage;
-    use itc_core::types::{Amount, Payload, Transaction};
     let validator = keypair(0);
     let mut clients: Vec<Keypair> = (0..2u8)
         .map(|i| Keypair::from_seed([100 + i; 32]))
         .collect();
     clients.sort_by_key(|k| k.public());
     let (low, high) = (&clients[0], &clients[1]);
-    let genesis = Genesis {
-        chain_id: CHAIN,
-        accounts: clients
-            .iter()
-            .map(|k| GenesisAccount {
-                public_key: k.public(),
-                balance: 1_000,
-            })
-            .collect(),
-        validators: vec![GenesisValidator {
-            public_key: validator.public(),
-            weight: 1,
-        }],
-        ..Genesis::default()
-    };
+    let genesis = genesis_with_clients(&[validator.public()], &clients);
     let mut config = itc_pbft::Config::new(validator, genesis);
     config.block_transactions_max = 1;
     let mut storage = MemoryStorage::new();
     let mut replica = Replica::open(config, &storage).unwrap();
-    let pay = |from: &Keypair, nonce: u64| {
-        Transaction::new_signed(
-            from,
-            ChainId(CHAIN),
-            nonce,
-            Amount(1),
-            Payload::Transfer {
-                to: Keypair::from_seed([201; 32]).public(),
-                amount: Amount(1),
-            },
-        )
-    };
+    let pay = |from: &Keypair, nonce: u64| transfer(from, nonce, 1);
     // The sender with the smaller key has only transactions that must wait
     // for its nonce 0; the other sender's nonce 0 is ready.
     replica.submit_transaction(0, pay(low, 1)).unwrap();
@@ -304,33 +277,14 @@ fn transactions_waiting_for_an_earlier_nonce_do_not_crowd_out_ready_ones() {
 
 #[test]
 fn every_ready_sender_is_served_in_turn_when_blocks_are_full() {
-    use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
     use itc_core::keys::Keypair;
     use itc_core::storage::MemoryStorage;
-    use itc_core::types::{Amount, Payload, Transaction};
     let mut c = Cluster::new(&[1; 4]);
     let clients: Vec<Keypair> = (0..4u8)
         .map(|i| Keypair::from_seed([110 + i; 32]))
         .collect();
-    c.genesis = Genesis {
-        chain_id: CHAIN,
-        accounts: clients
-            .iter()
-            .map(|k| GenesisAccount {
-                public_key: k.public(),
-                balance: 1_000,
-            })
-            .collect(),
-        validators: c
-            .keys
-            .iter()
-            .map(|k| GenesisValidator {
-                public_key: k.public(),
-                weight: 1,
-            })
-            .collect(),
-        ..Genesis::default()
-    };
+    let validators: Vec<_> = c.keys.iter().map(|k| k.public()).collect();
+    c.genesis = genesis_with_clients(&validators, &clients);
     for i in 0..4 {
         let mut config = c.config(i);
         config.block_transactions_max = 1;
@@ -343,16 +297,7 @@ fn every_ready_sender_is_served_in_turn_when_blocks_are_full() {
     let mut sent = Vec::new();
     for nonce in 0..10 {
         for client in &clients {
-            let tx = Transaction::new_signed(
-                client,
-                ChainId(CHAIN),
-                nonce,
-                Amount(1),
-                Payload::Transfer {
-                    to: Keypair::from_seed([201; 32]).public(),
-                    amount: Amount(1),
-                },
-            );
+            let tx = transfer(client, nonce, 1);
             c.replicas[p].submit_transaction(0, tx).unwrap();
             sent.extend(c.persist(p).into_iter().map(|m| (p, m)));
         }

@@ -82,16 +82,7 @@ impl Cluster {
     }
 
     pub fn tx(&self, nonce: u64) -> Transaction {
-        Transaction::new_signed(
-            &self.client,
-            ChainId(CHAIN),
-            nonce,
-            Amount(1),
-            Payload::Transfer {
-                to: Keypair::from_seed([201; 32]).public(),
-                amount: Amount(10),
-            },
-        )
+        transfer(&self.client, nonce, 10)
     }
 
     /// Deliver every message until quiet (no loss), starting from `pending`.
@@ -153,4 +144,41 @@ pub fn tick_all(c: &mut Cluster, now: u64) -> Vec<(usize, Outgoing)> {
         }
     }
     out
+}
+
+/// A transfer of `amount` (fee 1) from `from` to a fixed receiver.
+pub fn transfer(from: &Keypair, nonce: u64, amount: u64) -> Transaction {
+    Transaction::new_signed(
+        from,
+        ChainId(CHAIN),
+        nonce,
+        Amount(1),
+        Payload::Transfer {
+            to: Keypair::from_seed([201; 32]).public(),
+            amount: Amount(amount),
+        },
+    )
+}
+
+/// A genesis with `validators` of weight 1 each and `clients` holding
+/// 1,000 tokens each.
+pub fn genesis_with_clients(validators: &[PublicKey], clients: &[Keypair]) -> Genesis {
+    Genesis {
+        chain_id: CHAIN,
+        accounts: clients
+            .iter()
+            .map(|k| GenesisAccount {
+                public_key: k.public(),
+                balance: 1_000,
+            })
+            .collect(),
+        validators: validators
+            .iter()
+            .map(|key| GenesisValidator {
+                public_key: *key,
+                weight: 1,
+            })
+            .collect(),
+        ..Genesis::default()
+    }
 }
