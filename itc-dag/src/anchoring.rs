@@ -112,6 +112,11 @@ impl Anchoring for Tangle {
                 }
             }
         }
+        // The primary asks on every idle input: a look at the non-lazy tips
+        // settles the usual "nothing to anchor" before the ordered scan.
+        if !self.has_unanchored_tips(now_ms, 0) {
+            return None;
+        }
         let anchor = self.propose_anchor(now_ms);
         if anchor.tips.is_empty() {
             return None;
