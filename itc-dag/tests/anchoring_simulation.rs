@@ -64,17 +64,37 @@ struct Sim {
     /// DAG gossip on its slow path: (deliver at, sequence) -> (to, tx).
     gossip: BTreeMap<(u64, u64), (usize, DagTransaction)>,
     sequence: u64,
-    issued: Vec<DagTransaction>,
-    /// For each issued transaction, the validators that have seen it
-    /// confirmed (pruning may later forget it entirely).
-    confirmed_on: Vec<[bool; VALIDATORS]>,
+    issued: Vec<Issued>,
     devices: Vec<(Keypair, u64)>,
     lossy: bool,
     byzantine_forgeries: u64,
     promotions: u64,
     reattachments: u64,
-    /// Promotion rounds each issued transaction went through.
-    attempts: Vec<u32>,
+}
+
+/// A DAG transaction a device issued, followed until every validator has
+/// seen it confirmed.
+struct Issued {
+    tx: DagTransaction,
+    /// The validators that have seen it confirmed (pruning may later
+    /// forget it entirely).
+    confirmed_on: [bool; VALIDATORS],
+    /// Promotion rounds since it was issued or reattached.
+    attempts: u32,
+}
+
+impl Issued {
+    fn new(tx: DagTransaction) -> Issued {
+        Issued {
+            tx,
+            confirmed_on: [false; VALIDATORS],
+            attempts: 0,
+        }
+    }
+
+    fn confirmed_everywhere(&self) -> bool {
+        self.confirmed_on.iter().all(|s| *s)
+    }
 }
 
 /// Pruning is local policy and differs per validator here: judging an
@@ -106,7 +126,6 @@ impl Sim {
             gossip: BTreeMap::new(),
             sequence: 0,
             issued: Vec::new(),
-            confirmed_on: Vec::new(),
             // Three devices and the client, whose DAG balance comes from
             // its main-chain deposits.
             devices: (0..3)
@@ -117,7 +136,6 @@ impl Sim {
             byzantine_forgeries: 0,
             promotions: 0,
             reattachments: 0,
-            attempts: Vec::new(),
         };
         for i in 0..VALIDATORS {
             let storage = MemoryStorage::new();
@@ -271,9 +289,7 @@ impl Sim {
                 self.gossip.insert((at, self.sequence), (j, tx.clone()));
             }
         }
-        self.issued.push(tx);
-        self.confirmed_on.push([false; VALIDATORS]);
-        self.attempts.push(0);
+        self.issued.push(Issued::new(tx));
         Ok(())
     }
 
@@ -430,7 +446,12 @@ impl Sim {
     }
 
     fn note_confirmations(&mut self) {
-        for (tx, seen) in self.issued.iter().zip(self.confirmed_on.iter_mut()) {
+        for Issued {
+            tx,
+            confirmed_on: seen,
+            ..
+        } in &mut self.issued
+        {
             for (i, node) in self.nodes.iter().enumerate() {
                 if seen[i] {
                     continue;
@@ -451,10 +472,10 @@ impl Sim {
     fn promote_unconfirmed(&mut self) {
         let now = self.now;
         for t in 0..self.issued.len() {
-            if self.confirmed_on[t].iter().all(|s| *s) {
+            if self.issued[t].confirmed_everywhere() {
                 continue;
             }
-            let id = self.issued[t].id();
+            let id = self.issued[t].tx.id();
             let Some(at) = (0..VALIDATORS).find(|i| {
                 self.nodes[*i]
                     .replica
@@ -466,19 +487,20 @@ impl Sim {
             let d = self
                 .devices
                 .iter()
-                .position(|(k, _)| k.public() == self.issued[t].issuer)
+                .position(|(k, _)| k.public() == self.issued[t].tx.issuer)
                 .expect("a simulated device");
             let seed = self.rng.next_u64();
             let tangle = self.nodes[at].replica.as_mut().unwrap().anchoring_mut();
             let mut parents = tangle.select_tips(now, seed);
-            self.attempts[t] += 1;
+            self.issued[t].attempts += 1;
             // Only one nobody confirmed has turned lazy; a lagging
             // validator just needs time.
-            let reattach = self.attempts[t] > 2 && self.confirmed_on[t].iter().all(|s| !s);
+            let reattach =
+                self.issued[t].attempts > 2 && self.issued[t].confirmed_on.iter().all(|s| !s);
             let device = self.devices[d].0.clone();
             let tx = if reattach {
                 // Same payload and sequence on fresh tips; follow it instead.
-                let original = &self.issued[t];
+                let original = &self.issued[t].tx;
                 if parents.len() < 2 {
                     continue;
                 }
@@ -489,9 +511,7 @@ impl Sim {
                     original.sequence,
                     original.payload.clone(),
                 );
-                self.issued[t] = again.clone();
-                self.confirmed_on[t] = [false; VALIDATORS];
-                self.attempts[t] = 0;
+                self.issued[t] = Issued::new(again.clone());
                 self.reattachments += 1;
                 again
             } else {
@@ -520,7 +540,7 @@ impl Sim {
     }
 
     fn all_confirmed(&self) -> bool {
-        self.confirmed_on.iter().all(|seen| seen.iter().all(|s| *s))
+        self.issued.iter().all(Issued::confirmed_everywhere)
     }
 
     fn run(&mut self) -> Result<String, String> {
@@ -555,12 +575,12 @@ impl Sim {
             }
             if self.now - healed_at > HEAL_MS_MAX {
                 let unconfirmed = self
-                    .confirmed_on
+                    .issued
                     .iter()
-                    .filter(|seen| seen.iter().any(|s| !s))
+                    .filter(|i| !i.confirmed_everywhere())
                     .count();
                 if std::env::var("ITC_SIM_DEBUG").is_ok() {
-                    for tx in &self.issued {
+                    for Issued { tx, .. } in &self.issued {
                         let statuses: Vec<String> = self
                             .nodes
                             .iter()
