@@ -82,18 +82,19 @@ impl Cluster {
     /// The replica's reason if it refuses the transaction.
     pub fn submit(&mut self, tx: Transaction) -> Result<(), String> {
         let now = self.now_ms;
-        let node = self
-            .nodes
-            .iter_mut()
-            .find(|n| n.replica.is_some())
-            .ok_or("no validator is running")?;
-        node.replica
-            .as_mut()
-            .expect("running")
+        self.first_running()?
             .submit_transaction(now, tx)
             .map_err(|e| e.to_string())?;
         self.flush();
         Ok(())
+    }
+
+    /// The first running validator's replica.
+    fn first_running(&mut self) -> Result<&mut Replica<Tangle>, String> {
+        self.nodes
+            .iter_mut()
+            .find_map(|n| n.replica.as_mut())
+            .ok_or_else(|| "no validator is running".to_string())
     }
 
     /// Gossip a DAG transaction to every running validator's tangle, checked
@@ -124,12 +125,7 @@ impl Cluster {
     /// If no validator runs or the issuer may not issue.
     pub fn dag_work(&mut self, issuer: &PublicKey, seed: u64) -> Result<(Vec<Hash>, u32), String> {
         let now = self.now_ms;
-        let replica = self
-            .nodes
-            .iter_mut()
-            .find_map(|n| n.replica.as_mut())
-            .ok_or("no validator is running")?;
-        let (tangle, ledger) = replica.anchoring_with_ledger();
+        let (tangle, ledger) = self.first_running()?.anchoring_with_ledger();
         let bits = tangle
             .required_bits(issuer, now, ledger)
             .map_err(|e| e.to_string())?;
