@@ -169,12 +169,14 @@ impl Net {
         tx
     }
 
+    /// A signed main-chain transaction of the client (fee 1).
+    fn client_tx(&self, nonce: u64, payload: Payload) -> Transaction {
+        Transaction::new_signed(&self.client, ChainId(CHAIN.0), nonce, Amount(1), payload)
+    }
+
     fn transfer_tx(&self, nonce: u64) -> Transaction {
-        Transaction::new_signed(
-            &self.client,
-            ChainId(CHAIN.0),
+        self.client_tx(
             nonce,
-            Amount(1),
             Payload::Transfer {
                 to: Keypair::from_seed([201; 32]).public(),
                 amount: Amount(5),
@@ -562,13 +564,7 @@ fn a_main_chain_deposit_funds_micro_transfers_on_every_validators_dag() {
     let mut net = Net::new(4);
     let client = net.client.clone();
     let shop = key(11).public();
-    let deposit = Transaction::new_signed(
-        &client,
-        ChainId(CHAIN.0),
-        0,
-        Amount(1),
-        Payload::DagDeposit { amount: Amount(50) },
-    );
+    let deposit = net.client_tx(0, Payload::DagDeposit { amount: Amount(50) });
     let primary = net.index_of(net.nodes[0].primary());
     net.now += 1;
     net.nodes[primary]
@@ -635,13 +631,7 @@ fn a_chain_without_a_side_chain_refuses_deposits() {
     let net = Net::new(4);
     let storage = MemoryStorage::new();
     let mut plain = Replica::open(net.config(0), &storage).unwrap();
-    let deposit = Transaction::new_signed(
-        &net.client,
-        ChainId(CHAIN.0),
-        0,
-        Amount(1),
-        Payload::DagDeposit { amount: Amount(5) },
-    );
+    let deposit = net.client_tx(0, Payload::DagDeposit { amount: Amount(5) });
     assert_eq!(
         plain.submit_transaction(0, deposit),
         Err(itc_pbft::SubmitError::NoSideChain)
