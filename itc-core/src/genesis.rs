@@ -20,7 +20,7 @@
 
 use crate::hash::{Domain, Hash};
 use crate::keys::PublicKey;
-use crate::ledger::LedgerParams;
+use crate::ledger::{LedgerParams, STAKE_MAX, SUPPLY_MAX};
 use crate::types::{Amount, ChainId, Validator, ValidatorSet, ValidatorSetError};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -51,6 +51,32 @@ pub enum GenesisError {
     /// Balances of one account add up past `u64::MAX`.
     #[error("genesis balance overflow")]
     BalanceOverflow,
+    /// A validator's weight is above [`STAKE_MAX`], the most stake a `Bond`
+    /// may reach (so that no set of [`crate::types::VALIDATORS_MAX`]
+    /// validators can exceed [`crate::types::TOTAL_WEIGHT_MAX`]).
+    #[error("validator weight {weight} above maximum {maximum}")]
+    ValidatorWeightTooLarge {
+        /// The validator's weight.
+        weight: u64,
+        /// [`STAKE_MAX`].
+        maximum: u64,
+    },
+    /// A validator's weight is below `min_validator_stake`: it could never
+    /// be elected again, and the first set must be one the staking rules
+    /// would elect.
+    #[error("validator weight {weight} below the minimum stake {minimum}")]
+    ValidatorWeightTooSmall {
+        /// The validator's weight.
+        weight: u64,
+        /// `min_validator_stake`.
+        minimum: u64,
+    },
+    /// Account balances plus validator stakes add up past [`SUPPLY_MAX`].
+    #[error("total supply above maximum {maximum}")]
+    SupplyTooLarge {
+        /// [`SUPPLY_MAX`].
+        maximum: u64,
+    },
 }
 
 /// A funded account at genesis.
@@ -152,7 +178,7 @@ impl Genesis {
     ///
     /// # Errors
     /// [`GenesisError::ZeroEpochLength`], [`GenesisError::ZeroAnchorDepth`],
-    /// [`GenesisError::TooManyAccounts`].
+    /// [`GenesisError::TooManyAccounts`], [`GenesisError::SupplyTooLarge`].
     pub fn params(&self) -> Result<LedgerParams, GenesisError> {
         if self.epoch_length == 0 {
             return Err(GenesisError::ZeroEpochLength);
@@ -163,6 +189,7 @@ impl Genesis {
         if self.accounts.len() > GENESIS_ACCOUNTS_MAX {
             return Err(GenesisError::TooManyAccounts(self.accounts.len()));
         }
+        self.total_supply()?;
         Ok(LedgerParams {
             chain_id: ChainId(self.chain_id),
             epoch_length: self.epoch_length,
@@ -172,12 +199,40 @@ impl Genesis {
         })
     }
 
+    /// Every token in existence at genesis: the account balances plus the
+    /// validators' weights (which are bonded as their stake).
+    ///
+    /// The ledger only ever moves tokens (transfers, fees, bonds, unbonds,
+    /// evictions; a DAG deposit only debits), so no balance can ever exceed
+    /// this total, and a total of at most [`SUPPLY_MAX`] keeps every credit
+    /// far from `u64::MAX`.
+    ///
+    /// # Errors
+    /// [`GenesisError::SupplyTooLarge`] above [`SUPPLY_MAX`].
+    pub fn total_supply(&self) -> Result<u64, GenesisError> {
+        let too_large = GenesisError::SupplyTooLarge {
+            maximum: SUPPLY_MAX,
+        };
+        self.accounts
+            .iter()
+            .map(|a| a.balance)
+            .chain(self.validators.iter().map(|v| v.weight))
+            .try_fold(0u64, |total, amount| {
+                total.checked_add(amount).filter(|t| *t <= SUPPLY_MAX)
+            })
+            .ok_or(too_large)
+    }
+
     /// The first validator set.
     ///
     /// # Errors
-    /// [`GenesisError::Validators`] if the list is not a valid set.
+    /// [`GenesisError::Validators`] if the list is not a valid set,
+    /// [`GenesisError::ValidatorWeightTooLarge`] for a weight above
+    /// [`STAKE_MAX`] (what `Bond` allows a candidate), and
+    /// [`GenesisError::ValidatorWeightTooSmall`] for a weight below
+    /// `min_validator_stake`.
     pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
-        ValidatorSet::new(
+        let set = ValidatorSet::new(
             self.validators
                 .iter()
                 .map(|v| Validator {
@@ -186,7 +241,22 @@ impl Genesis {
                 })
                 .collect(),
         )
-        .map_err(GenesisError::Validators)
+        .map_err(GenesisError::Validators)?;
+        for v in set.validators() {
+            if v.weight > STAKE_MAX {
+                return Err(GenesisError::ValidatorWeightTooLarge {
+                    weight: v.weight,
+                    maximum: STAKE_MAX,
+                });
+            }
+            if v.weight < self.min_validator_stake {
+                return Err(GenesisError::ValidatorWeightTooSmall {
+                    weight: v.weight,
+                    minimum: self.min_validator_stake,
+                });
+            }
+        }
+        Ok(set)
     }
 
     /// A hash identifying this genesis (over its canonical JSON).

@@ -12,6 +12,39 @@
 //! drop invalid transactions before proposing. Fees are credited to the
 //! block's proposer after the block's last transaction.
 //!
+//! # Staking
+//!
+//! `Bond` moves tokens from the balance to the sender's stake (at most
+//! [`STAKE_MAX`]) and makes the sender a candidate; `Unbond` moves stake to
+//! "unbonding", paid back at the next epoch boundary. At each boundary the
+//! next validator set is the [`VALIDATORS_MAX`] candidates with the most
+//! bonded stake (ties by key) among those with at least the chain's
+//! `min_validator_stake`. Three rules keep this list usable and the chain
+//! live:
+//!
+//! - **No squatting.** At each boundary, candidates below the minimum stake
+//!   are dropped and their stake is paid back. When the list already holds
+//!   [`CANDIDATES_MAX`] candidates, a `Bond` that leaves its sender with more
+//!   stake than the smallest candidate outside the current validator set
+//!   (smallest bonded stake, ties by lowest key) evicts that candidate, whose
+//!   whole stake is paid back at once; otherwise it fails with
+//!   [`TxError::TooManyCandidates`]. Members of the current set are never
+//!   evicted, and at most [`VALIDATORS_MAX`] of the candidates are members, so
+//!   a newcomer with real stake can always get in.
+//! - **Someone is always electable.** An `Unbond` that would leave no
+//!   candidate with at least the minimum stake (and more than zero) is
+//!   refused with [`TxError::LastValidatorStake`]. Genesis validators must
+//!   all hold at least the minimum, so the next set is never empty and the
+//!   chain never keeps a set whose stake has left.
+//! - **The set is always valid.** Genesis weights and bonded stakes are at
+//!   most [`STAKE_MAX`], so no set of [`VALIDATORS_MAX`] validators exceeds
+//!   [`TOTAL_WEIGHT_MAX`]; computing the set at a boundary cannot fail, and a
+//!   boundary block cannot be made invalid by anyone's bond.
+//!
+//! Genesis also caps the total supply at [`SUPPLY_MAX`], and tokens are
+//! only ever moved, so crediting a fee, an unbond or an eviction can never
+//! overflow (the checked additions stay as a defence).
+//!
 //! ```
 //! use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 //! use itc_core::keys::Keypair;
@@ -45,13 +78,30 @@ use crate::smt::{SparseMerkleTree, StateProof};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::types::{
     Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction, Validator, ValidatorSet,
-    ValidatorSetError, VALIDATORS_MAX,
+    ValidatorSetError, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
 };
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// Most validator candidates (accounts with any stake) tracked at once.
+///
+/// When the list is full, a `Bond` that makes its sender's stake larger than
+/// the smallest candidate's evicts that candidate (see the module docs).
 pub const CANDIDATES_MAX: usize = 1024;
+/// Most stake one candidate may bond, and most weight one genesis validator
+/// may have: [`VALIDATORS_MAX`] validators at this weight add up to exactly
+/// [`TOTAL_WEIGHT_MAX`], so computing the next validator set at an epoch
+/// boundary can never fail on its total weight.
+pub const STAKE_MAX: u64 = TOTAL_WEIGHT_MAX / VALIDATORS_MAX as u64;
+/// Most tokens a genesis may create (account balances plus validator
+/// weights, which are bonded as stake).
+///
+/// After genesis, tokens only move (transfers, fees to the proposer, bonds,
+/// unbonds, evictions) or leave the main chain (DAG deposits), so every
+/// balance, stake and per-block fee total stays at or below the genesis
+/// supply, and a credit can never overflow. The quarter of the `u64` range
+/// leaves room for amounts computed next to balances (amount plus fee).
+pub const SUPPLY_MAX: u64 = 1 << 62;
 /// Storage key prefix of state entries (`prefix || state key hash`).
 pub const STORAGE_STATE_PREFIX: &[u8] = b"ledger/state/";
 /// Storage key of the ledger's metadata (chain id, parameters, height).
@@ -256,9 +306,14 @@ pub enum TxError {
         /// Requested amount.
         requested: u64,
     },
-    /// The candidate list is full.
+    /// The candidate list is full and the sender's stake would not exceed
+    /// the smallest evictable candidate's.
     #[error("too many staking candidates")]
     TooManyCandidates,
+    /// The unbond would leave no candidate with the minimum validator stake,
+    /// so no validator set could be elected.
+    #[error("unbonding would leave no candidate with the minimum stake")]
+    LastValidatorStake,
     /// Stored state could not be decoded (a bug or corrupted storage).
     #[error("corrupted state record")]
     CorruptedState,
@@ -437,6 +492,10 @@ impl<'a> View<'a> {
         self.write(key, None);
     }
 
+    /// Add to a balance. Cannot overflow on a ledger made by
+    /// [`Ledger::from_genesis`]: every credited amount was debited from
+    /// another balance or stake first, so no balance exceeds the genesis
+    /// supply, itself at most [`SUPPLY_MAX`]. The check stays as a defence.
     fn credit(&mut self, owner: &PublicKey, amount: Amount) -> Result<(), TxError> {
         if amount == Amount::ZERO {
             return Ok(());
@@ -822,8 +881,14 @@ impl Ledger {
         Ok((block, next_set, fees))
     }
 
-    /// Release unbonding stake and compute the next validator set from the
-    /// bonded stakes (heaviest first, at most [`VALIDATORS_MAX`]).
+    /// Release unbonding stake, pay back and drop candidates below the
+    /// minimum stake, and compute the next validator set from the bonded
+    /// stakes (heaviest first, at most [`VALIDATORS_MAX`]).
+    ///
+    /// Cannot fail on a state reached from a valid genesis: candidates are
+    /// distinct, weights are positive and at most [`STAKE_MAX`] (clamped
+    /// again here), so the set is valid; credits cannot overflow (see
+    /// [`SUPPLY_MAX`]); only corrupted storage returns an error.
     fn end_epoch(&self, view: &mut View<'_>) -> Result<Option<ValidatorSet>, BlockError> {
         let corrupted = BlockError::InvalidTransaction {
             index: usize::MAX,
@@ -851,18 +916,23 @@ impl Ledger {
                         error,
                     })?;
             }
-            if stake.bonded == Amount::ZERO {
+            if stake.bonded < self.params.min_validator_stake || stake.bonded == Amount::ZERO {
+                // Below the minimum: no longer a candidate, stake paid back.
+                view.credit(&key, stake.bonded).map_err(|error| {
+                    BlockError::InvalidTransaction {
+                        index: usize::MAX,
+                        error,
+                    }
+                })?;
                 view.delete(state_key::stake(&key));
                 continue;
             }
             view.put(state_key::stake(&key), &stake);
             remaining.push(key);
-            if stake.bonded >= self.params.min_validator_stake {
-                weighted.push(Validator {
-                    key,
-                    weight: stake.bonded.0,
-                });
-            }
+            weighted.push(Validator {
+                key,
+                weight: stake.bonded.0.min(STAKE_MAX),
+            });
         }
         view.put_raw(state_key::candidates(), encode_keys(&remaining));
         weighted.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.key.cmp(&b.key)));
@@ -1048,20 +1118,17 @@ impl Ledger {
                 stake.bonded = stake
                     .bonded
                     .checked_add(*amount)
-                    .filter(|b| b.0 <= crate::types::TOTAL_WEIGHT_MAX / VALIDATORS_MAX as u64)
+                    .filter(|b| b.0 <= STAKE_MAX)
                     .ok_or(TxError::AmountOverflow)?;
                 view.put(key, &stake);
-                let mut candidates: Vec<PublicKey> = view
-                    .get_raw(&state_key::candidates())
-                    .map(decode_keys)
-                    .transpose()
-                    .map_err(|_| TxError::CorruptedState)?
-                    .unwrap_or_default();
-                if let Err(position) = candidates.binary_search(&tx.sender) {
+                let mut candidates = read_candidates(view)?;
+                if candidates.binary_search(&tx.sender).is_err() {
                     if candidates.len() >= CANDIDATES_MAX {
-                        return Err(TxError::TooManyCandidates);
+                        self.evict_smaller_candidate(view, &mut candidates, stake.bonded)?;
                     }
-                    candidates.insert(position, tx.sender);
+                    if let Err(position) = candidates.binary_search(&tx.sender) {
+                        candidates.insert(position, tx.sender);
+                    }
                     view.put_raw(state_key::candidates(), encode_keys(&candidates));
                 }
                 Ok(())
@@ -1085,6 +1152,11 @@ impl Ledger {
                     .checked_add(*amount)
                     .ok_or(TxError::AmountOverflow)?;
                 view.put(key, &stake);
+                if !self.electable(stake.bonded)
+                    && !self.someone_else_electable(view, &tx.sender)?
+                {
+                    return Err(TxError::LastValidatorStake);
+                }
                 Ok(())
             }
             // Debited with the fee above; the side chain credits it.
@@ -1098,10 +1170,76 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Whether a bonded stake can be elected at the next boundary.
+    fn electable(&self, bonded: Amount) -> bool {
+        bonded != Amount::ZERO && bonded >= self.params.min_validator_stake
+    }
+
+    /// Whether a candidate other than `except` holds an electable stake.
+    fn someone_else_electable(&self, view: &View<'_>, except: &PublicKey) -> Result<bool, TxError> {
+        for key in read_candidates(view)? {
+            if key == *except {
+                continue;
+            }
+            let stake: StakeRecord = view.get(&state_key::stake(&key))?.unwrap_or_default();
+            if self.electable(stake.bonded) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Make room in a full candidate list for a stake of `bonded`: evict the
+    /// candidate outside the current validator set with the smallest bonded
+    /// stake (ties by lowest key) if `bonded` is larger, paying its whole
+    /// stake back to its balance.
+    fn evict_smaller_candidate(
+        &self,
+        view: &mut View<'_>,
+        candidates: &mut Vec<PublicKey>,
+        bonded: Amount,
+    ) -> Result<(), TxError> {
+        let mut smallest: Option<(Amount, usize, StakeRecord)> = None;
+        for (index, key) in candidates.iter().enumerate() {
+            if self.validators.weight_of(key).is_some() {
+                continue;
+            }
+            let stake: StakeRecord = view.get(&state_key::stake(key))?.unwrap_or_default();
+            // Keys are sorted, so the first of equal stakes has the lowest key.
+            if smallest.is_none_or(|(least, _, _)| stake.bonded < least) {
+                smallest = Some((stake.bonded, index, stake));
+            }
+        }
+        match smallest {
+            Some((least, index, stake)) if least < bonded => {
+                let evicted = candidates.remove(index);
+                let owed = stake
+                    .bonded
+                    .checked_add(stake.unbonding)
+                    .ok_or(TxError::AmountOverflow)?;
+                view.credit(&evicted, owed)?;
+                view.delete(state_key::stake(&evicted));
+                Ok(())
+            }
+            _ => Err(TxError::TooManyCandidates),
+        }
+    }
+}
+
 impl View<'_> {
     fn put_raw(&mut self, key: Hash, value: Vec<u8>) {
         self.write(key, Some(value));
     }
+}
+
+fn read_candidates(view: &View<'_>) -> Result<Vec<PublicKey>, TxError> {
+    Ok(view
+        .get_raw(&state_key::candidates())
+        .map(decode_keys)
+        .transpose()
+        .map_err(|_| TxError::CorruptedState)?
+        .unwrap_or_default())
 }
 
 fn encode_keys(keys: &[PublicKey]) -> Vec<u8> {
