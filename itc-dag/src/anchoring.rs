@@ -39,7 +39,7 @@ use itc_core::Hash;
 use itc_pbft::{AnchorError, Anchoring};
 
 use crate::finality::Confirmation;
-use crate::tangle::{ConfirmError, RequestKind, Tangle};
+use crate::tangle::{ConfirmError, Tangle};
 
 impl Tangle {
     /// The confirmation of `anchor` at `height`: the one computed for the
@@ -77,7 +77,7 @@ impl Tangle {
                 // is asked again by the caller's retransmission of
                 // `wanted()`.
                 for id in &missing {
-                    self.request(*id, RequestKind::Anchor);
+                    self.request_anchor(*id);
                 }
                 self.anchor_requests = Some((key, missing));
                 Err(AnchorError::NotReady)

@@ -33,6 +33,20 @@ pub const STORE_TRANSACTIONS_MAX: usize = 1 << 24;
 pub const SOLIDIFICATION_BUFFER_MAX: usize = 16_384;
 /// Most outstanding parent requests (and queued request outputs).
 pub const REQUESTS_MAX: usize = 4_096;
+/// Room in the request table that only anchor-driven requests (a proposal's
+/// or a committed block's missing cone) may use: gossip never takes it.
+pub const ANCHOR_REQUESTS_RESERVED: usize = 1_024;
+/// Most gossip-driven requests outstanding; beyond it the oldest is dropped.
+pub const GOSSIP_REQUESTS_MAX: usize = REQUESTS_MAX - ANCHOR_REQUESTS_RESERVED;
+/// A gossip-driven request unanswered this long (by the `now_ms` of later
+/// calls) is forgotten, so requests for bogus parents never pile up.
+pub const GOSSIP_REQUEST_TTL_MS: u64 = 10_000;
+/// Most ids the missing-ancestor walk of [`Tangle::compute_confirmation`]
+/// visits: every waiting transaction and each of its parents, so it never
+/// runs out before it has seen the whole buffer. Should it ever, the
+/// anchor is "not solid yet", never invalid.
+pub const MISSING_WALK_MAX: usize =
+    SOLIDIFICATION_BUFFER_MAX * (crate::transaction::PARENTS_MAX + 1);
 /// Most issuers whose recent issue rate is tracked.
 pub const ISSUERS_TRACKED_MAX: usize = 65_536;
 /// Most issue times remembered per issuer.
@@ -276,11 +290,24 @@ pub struct PruneOutcome {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RequestKind {
-    /// Wanted to solidify gossip: full rate-based difficulty applies.
-    Gossip,
+    /// Wanted to solidify gossip: full rate-based difficulty applies. Ages
+    /// out [`GOSSIP_REQUEST_TTL_MS`] after `since_ms`.
+    Gossip {
+        /// When it was requested.
+        since_ms: u64,
+    },
     /// Wanted to confirm an anchor: only the base difficulty applies, so all
     /// validators can complete the cone whatever traffic they saw.
     Anchor,
+}
+
+/// Whose recent issue rate sets the proof-of-work rate term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum RateKey {
+    /// Every issuer that is not a registered device, as one class.
+    Unregistered,
+    /// A registered issuer.
+    Issuer(PublicKey),
 }
 
 /// A stored solid transaction. The transaction is kept as its canonical
@@ -329,8 +356,15 @@ pub struct Tangle {
     next_pending_order: u64,
     waiting: HashMap<Hash, Vec<Hash>>,
     requested: HashMap<Hash, RequestKind>,
+    /// Gossip-driven requests in request order, for ageing out (entries
+    /// whose request is gone or was upgraded are skipped).
+    gossip_requests: VecDeque<(u64, Hash)>,
+    /// Outstanding anchor-driven requests (at most [`REQUESTS_MAX`]).
+    anchor_request_count: usize,
     outbox: VecDeque<Hash>,
-    rates: BTreeMap<PublicKey, VecDeque<u64>>,
+    /// Requests an anchor needs, sent before any gossip request.
+    anchor_outbox: VecDeque<Hash>,
+    rates: BTreeMap<RateKey, VecDeque<u64>>,
     pool: TipPool,
     fallback: Vec<Hash>,
     ledger: DagLedger,
@@ -369,7 +403,10 @@ impl Tangle {
             next_pending_order: 0,
             waiting: HashMap::new(),
             requested: HashMap::new(),
+            gossip_requests: VecDeque::new(),
+            anchor_request_count: 0,
             outbox: VecDeque::new(),
+            anchor_outbox: VecDeque::new(),
             rates: BTreeMap::new(),
             pool: TipPool::default(),
             fallback: genesis.to_vec(),
@@ -407,8 +444,10 @@ impl Tangle {
         amount: itc_core::types::Amount,
     ) -> Result<(), DagLedgerError> {
         self.ledger.credit(owner, amount)?;
-        // A confirmation computed before this credit saw another ledger.
+        // A confirmation computed before this credit saw another ledger:
+        // applying it would overwrite the credit, so it is stale now.
         self.prepared = None;
+        self.epoch += 1;
         if self.config.persist {
             let account = self.ledger.account(&owner);
             self.writes
@@ -500,10 +539,23 @@ impl Tangle {
     }
 
     /// The next id to request from peers (a missing parent, or a missing
-    /// anchor tip), oldest first. The caller sends it and, on timeout, may
+    /// anchor tip): what an anchor needs first, then gossip's missing
+    /// parents, oldest first. The caller sends it and, on timeout, may
     /// re-request everything in [`Tangle::wanted`].
     pub fn poll_request(&mut self) -> Option<Hash> {
-        self.outbox.pop_front()
+        // Answered, cancelled or aged-out requests are skipped; a gossip
+        // request upgraded for an anchor leaves from the anchor queue.
+        while let Some(id) = self.anchor_outbox.pop_front() {
+            if self.requested.get(&id) == Some(&RequestKind::Anchor) {
+                return Some(id);
+            }
+        }
+        while let Some(id) = self.outbox.pop_front() {
+            if matches!(self.requested.get(&id), Some(RequestKind::Gossip { .. })) {
+                return Some(id);
+            }
+        }
+        None
     }
 
     /// All ids currently wanted, sorted.
@@ -517,36 +569,109 @@ impl Tangle {
         self.index.contains_key(id) || self.entry_points.contains_key(id)
     }
 
-    pub(crate) fn request(&mut self, id: Hash, kind: RequestKind) {
-        if self.known(&id) {
-            return;
+    /// Forget the request for `id` (answered, or no longer needed).
+    fn unrequest(&mut self, id: &Hash) -> Option<RequestKind> {
+        let kind = self.requested.remove(id)?;
+        if kind == RequestKind::Anchor {
+            self.anchor_request_count -= 1;
         }
-        match self.requested.get_mut(&id) {
-            Some(existing) => {
-                if kind == RequestKind::Anchor {
-                    *existing = RequestKind::Anchor;
-                }
+        Some(kind)
+    }
+
+    fn gossip_request_count(&self) -> usize {
+        self.requested.len() - self.anchor_request_count
+    }
+
+    /// Forget gossip-driven requests older than [`GOSSIP_REQUEST_TTL_MS`]
+    /// at `now_ms`, and (with `room_for_one`) the oldest one while the
+    /// gossip share of the table is full.
+    fn age_gossip_requests(&mut self, now_ms: u64, room_for_one: bool) {
+        while let Some(&(since_ms, id)) = self.gossip_requests.front() {
+            let live = self.requested.get(&id) == Some(&RequestKind::Gossip { since_ms });
+            let full = room_for_one && self.gossip_request_count() >= GOSSIP_REQUESTS_MAX;
+            if live && !full && now_ms.saturating_sub(since_ms) < GOSSIP_REQUEST_TTL_MS {
+                break;
             }
-            None => {
-                if self.requested.len() >= REQUESTS_MAX {
-                    return;
-                }
-                if self.pending.contains_key(&id) {
-                    return; // present, only waiting for its own parents
-                }
-                self.requested.insert(id, kind);
-                if self.outbox.len() >= REQUESTS_MAX {
-                    self.outbox.pop_front();
-                }
-                self.outbox.push_back(id);
+            self.gossip_requests.pop_front();
+            if live {
+                self.requested.remove(&id);
             }
+        }
+        if self.gossip_requests.len() > 2 * REQUESTS_MAX {
+            let requested = &self.requested;
+            self.gossip_requests.retain(|(since_ms, id)| {
+                requested.get(id)
+                    == Some(&RequestKind::Gossip {
+                        since_ms: *since_ms,
+                    })
+            });
         }
     }
 
-    /// Accepted transactions of `issuer` within the rate window ending at `now_ms`.
-    fn recent_issues(&mut self, issuer: &PublicKey, now_ms: u64) -> u32 {
+    /// Request `id` to complete an anchor's cone: it gets room gossip
+    /// cannot take (evicting the oldest gossip request if need be), and is
+    /// sent before gossip requests. Asked again if it was asked before.
+    pub(crate) fn request_anchor(&mut self, id: Hash) {
+        if self.known(&id) || self.pending.contains_key(&id) {
+            return;
+        }
+        match self.requested.get(&id) {
+            Some(RequestKind::Anchor) => {}
+            Some(RequestKind::Gossip { .. }) => {
+                self.requested.insert(id, RequestKind::Anchor);
+                self.anchor_request_count += 1;
+            }
+            None => {
+                if self.anchor_request_count >= REQUESTS_MAX {
+                    return;
+                }
+                if self.requested.len() >= REQUESTS_MAX {
+                    // Only gossip can be in the way: drop its oldest.
+                    while let Some((since_ms, old)) = self.gossip_requests.pop_front() {
+                        if self.requested.get(&old) == Some(&RequestKind::Gossip { since_ms }) {
+                            self.requested.remove(&old);
+                            break;
+                        }
+                    }
+                    if self.requested.len() >= REQUESTS_MAX {
+                        return;
+                    }
+                }
+                self.requested.insert(id, RequestKind::Anchor);
+                self.anchor_request_count += 1;
+            }
+        }
+        if !self.anchor_outbox.contains(&id) {
+            if self.anchor_outbox.len() >= REQUESTS_MAX {
+                self.anchor_outbox.pop_front();
+            }
+            self.anchor_outbox.push_back(id);
+        }
+    }
+
+    /// Request `id`, a missing parent of gossip, at `now_ms`.
+    fn request_gossip(&mut self, id: Hash, now_ms: u64) {
+        if self.known(&id) || self.requested.contains_key(&id) || self.pending.contains_key(&id) {
+            return;
+        }
+        self.age_gossip_requests(now_ms, true);
+        if self.gossip_request_count() >= GOSSIP_REQUESTS_MAX {
+            return;
+        }
+        let kind = RequestKind::Gossip { since_ms: now_ms };
+        self.requested.insert(id, kind);
+        self.gossip_requests.push_back((now_ms, id));
+        if self.outbox.len() >= GOSSIP_REQUESTS_MAX {
+            self.outbox.pop_front();
+        }
+        self.outbox.push_back(id);
+    }
+
+    /// Accepted transactions counted under `key` within the rate window
+    /// ending at `now_ms`.
+    fn recent_issues(&mut self, key: &RateKey, now_ms: u64) -> u32 {
         let window = self.config.pow.window_ms;
-        let Some(times) = self.rates.get_mut(issuer) else {
+        let Some(times) = self.rates.get_mut(key) else {
             return 0;
         };
         while times
@@ -558,7 +683,7 @@ impl Tangle {
         times.len() as u32
     }
 
-    fn record_issue(&mut self, issuer: PublicKey, now_ms: u64) {
+    fn record_issue(&mut self, issuer: RateKey, now_ms: u64) {
         if !self.rates.contains_key(&issuer) && self.rates.len() >= ISSUERS_TRACKED_MAX {
             let window = self.config.pow.window_ms;
             self.rates.retain(|_, times| {
@@ -595,20 +720,28 @@ impl Tangle {
         now_ms: u64,
         levels: &impl SecurityLevels,
     ) -> Result<u32, AttachError> {
-        let level = self.level_of(issuer, levels)?;
-        let recent = self.recent_issues(issuer, now_ms);
+        let (level, key) = self.level_of(issuer, levels)?;
+        let recent = self.recent_issues(&key, now_ms);
         Ok(self.config.pow.required_bits(level, recent))
     }
 
+    /// The issuer's level and whose rate it pays: its own if it is
+    /// registered, else the one shared by all unregistered issuers (so
+    /// rotating keys or minting identities does not reset the rate).
     fn level_of(
         &self,
         issuer: &PublicKey,
         levels: &impl SecurityLevels,
-    ) -> Result<SecurityLevel, AttachError> {
-        levels
-            .security_level(issuer)
-            .or(self.config.pow.unregistered_level)
-            .ok_or(AttachError::UnregisteredIssuer)
+    ) -> Result<(SecurityLevel, RateKey), AttachError> {
+        match levels.security_level(issuer) {
+            Some(level) => Ok((level, RateKey::Issuer(*issuer))),
+            None => self
+                .config
+                .pow
+                .unregistered_level
+                .map(|level| (level, RateKey::Unregistered))
+                .ok_or(AttachError::UnregisteredIssuer),
+        }
     }
 
     /// Validate a transaction (structure, duplicate, proof of work against
@@ -645,12 +778,12 @@ impl Tangle {
         if self.known(&id) || self.pending.contains_key(&id) {
             return Err(AttachError::Duplicate);
         }
-        let level = self.level_of(&tx.issuer, levels)?;
+        let (level, rate_key) = self.level_of(&tx.issuer, levels)?;
         let relaxed = self.requested.get(&id) == Some(&RequestKind::Anchor);
         let required = if relaxed {
             self.config.pow.base_bits(level)
         } else {
-            let recent = self.recent_issues(&tx.issuer, now_ms);
+            let recent = self.recent_issues(&rate_key, now_ms);
             self.config.pow.required_bits(level, recent)
         };
         let essence = &bytes[..bytes.len() - TRAILER_LEN];
@@ -668,8 +801,8 @@ impl Tangle {
         if self.index.len() >= self.config.transactions_max.min(STORE_TRANSACTIONS_MAX) {
             return Err(AttachError::StoreFull);
         }
-        self.requested.remove(&id);
-        self.record_issue(tx.issuer, now_ms);
+        self.unrequest(&id);
+        self.record_issue(rate_key, now_ms);
         Ok(self.insert_checked(id, tx, now_ms, relaxed))
     }
 
@@ -695,7 +828,7 @@ impl Tangle {
         if self.index.len() >= self.config.transactions_max.min(STORE_TRANSACTIONS_MAX) {
             return Err(AttachError::StoreFull);
         }
-        let relaxed = self.requested.remove(&id) == Some(RequestKind::Anchor);
+        let relaxed = self.unrequest(&id) == Some(RequestKind::Anchor);
         Ok(self.insert_checked(id, tx, now_ms, relaxed))
     }
 
@@ -726,14 +859,13 @@ impl Tangle {
                 .1;
             self.evict_pending(&oldest);
         }
-        let kind = if relaxed {
-            RequestKind::Anchor
-        } else {
-            RequestKind::Gossip
-        };
         for parent in &missing {
             self.waiting.entry(*parent).or_default().push(id);
-            self.request(*parent, kind);
+            if relaxed {
+                self.request_anchor(*parent);
+            } else {
+                self.request_gossip(*parent, now_ms);
+            }
         }
         let order = self.next_pending_order;
         self.next_pending_order += 1;
@@ -761,7 +893,7 @@ impl Tangle {
                 children.retain(|c| c != id);
                 if children.is_empty() {
                     self.waiting.remove(parent);
-                    self.requested.remove(parent);
+                    self.unrequest(parent);
                 }
             }
         }
@@ -791,7 +923,7 @@ impl Tangle {
         let mut solidified = 0;
         while let Some((id, tx)) = work.pop() {
             solidified += 1;
-            self.requested.remove(&id);
+            self.unrequest(&id);
             let (omrsi, ymrsi) = self.roots_of(&tx.parents);
             let slot = match self.free.pop() {
                 Some(slot) => slot,
@@ -834,12 +966,32 @@ impl Tangle {
                 for child in children {
                     let ready = match self.pending.get_mut(&child) {
                         Some(p) => {
-                            p.missing -= 1;
+                            p.missing = p.missing.saturating_sub(1);
                             p.missing == 0
                         }
                         None => false,
                     };
                     if ready {
+                        // A parent known when the child arrived may have
+                        // been pruned since: wait for it again, never
+                        // become solid on an unknown parent.
+                        let gone: Vec<Hash> = self.pending[&child]
+                            .tx
+                            .parents
+                            .iter()
+                            .filter(|p| !self.known(p))
+                            .copied()
+                            .collect();
+                        if !gone.is_empty() {
+                            if let Some(p) = self.pending.get_mut(&child) {
+                                p.missing = gone.len() as u8;
+                            }
+                            for parent in gone {
+                                self.waiting.entry(parent).or_default().push(child);
+                                self.request_gossip(parent, now_ms);
+                            }
+                            continue;
+                        }
                         let p = self.pending.remove(&child).expect("checked above");
                         self.pending_order.remove(&p.order);
                         work.push((child, p.tx));
@@ -919,13 +1071,14 @@ impl Tangle {
         let mut cancelled = false;
         for id in ids {
             if self.requested.get(id) == Some(&RequestKind::Anchor) {
-                self.requested.remove(id);
+                self.unrequest(id);
                 cancelled = true;
             }
         }
         if cancelled {
             let requested = &self.requested;
             self.outbox.retain(|id| requested.contains_key(id));
+            self.anchor_outbox.retain(|id| requested.contains_key(id));
         }
     }
 
@@ -991,6 +1144,8 @@ impl Tangle {
         }
         // Unknown ids of the cone: unknown tips, and the unknown ancestors
         // reached through waiting (pending) transactions.
+        // A tip that is not stored nor an entry point is not solid here:
+        // "not ready", whatever the walk finds (or runs out before finding).
         let mut missing = Vec::new();
         let mut seen: HashSet<Hash> = HashSet::new();
         let mut stack: Vec<Hash> = anchor
@@ -999,8 +1154,12 @@ impl Tangle {
             .filter(|t| !self.known(t))
             .copied()
             .collect();
+        let not_solid = !stack.is_empty();
         while let Some(id) = stack.pop() {
-            if !seen.insert(id) || seen.len() > SOLIDIFICATION_BUFFER_MAX {
+            if seen.len() >= MISSING_WALK_MAX {
+                break;
+            }
+            if !seen.insert(id) {
                 continue;
             }
             match self.pending.get(&id) {
@@ -1008,7 +1167,7 @@ impl Tangle {
                 None => missing.push(id),
             }
         }
-        if !missing.is_empty() {
+        if not_solid {
             missing.sort_unstable();
             missing.dedup();
             return Err(ConfirmError::NotSolid { missing });
@@ -1046,10 +1205,9 @@ impl Tangle {
                         None => match self.entry_points.get(&parent) {
                             Some(height) => Some(*height),
                             None => {
-                                // Unreachable while the solid invariant holds
-                                // (kept transactions' parents are kept or
-                                // entry points); refuse rather than panic.
-                                debug_assert!(false, "solid transaction with an unknown parent");
+                                // Not expected while the solid invariant
+                                // holds (kept transactions' parents are kept
+                                // or entry points); "not ready", never a panic.
                                 return Err(ConfirmError::NotSolid {
                                     missing: vec![parent],
                                 });
@@ -1132,7 +1290,9 @@ impl Tangle {
     /// re-score the tip pool against the new height.
     ///
     /// # Errors
-    /// [`ConfirmError::Stale`] if anything was confirmed or pruned since.
+    /// [`ConfirmError::Stale`] if anything was confirmed, pruned or
+    /// credited ([`Tangle::credit`]) since: nothing changes then; compute
+    /// it again.
     pub fn apply_confirmation(&mut self, confirmation: Confirmation) -> Result<(), ConfirmError> {
         if !self.is_current(&confirmation) {
             return Err(ConfirmError::Stale);
@@ -1217,16 +1377,8 @@ impl Tangle {
             }
             Err(ConfirmError::NotSolid { missing }) => {
                 for id in &missing {
-                    if let Some(kind) = self.requested.get_mut(id) {
-                        // Asked before (maybe lost): upgrade and ask again.
-                        *kind = RequestKind::Anchor;
-                        if self.outbox.len() >= REQUESTS_MAX {
-                            self.outbox.pop_front();
-                        }
-                        self.outbox.push_back(*id);
-                    } else {
-                        self.request(*id, RequestKind::Anchor);
-                    }
+                    // Asked before (maybe lost): upgraded and asked again.
+                    self.request_anchor(*id);
                 }
                 Err(ConfirmError::NotSolid { missing })
             }
@@ -1509,7 +1661,9 @@ impl Tangle {
                 .sum::<usize>()
             + self.requested.allocation_size()
             + self.outbox.capacity() * 32
-            + self.rates.len() * (32 + 48 + 32)
+            + self.anchor_outbox.capacity() * 32
+            + self.gossip_requests.capacity() * 40
+            + self.rates.len() * (33 + 48 + 32)
             + self.rates.values().map(|r| r.capacity() * 8).sum::<usize>()
             + self.pool.heap_bytes()
             + self

@@ -1,0 +1,245 @@
+//! Consensus hardening (issue 17, itc-dag items): request-table spam,
+//! capped ancestor walks, starved tips, unfunded accounts, key rotation
+//! against the issue rate, pruned parents of waiting transactions, and
+//! credits between computing and applying a confirmation.
+
+mod common;
+
+use common::*;
+use itc_core::hash::Hash;
+use itc_core::keys::PublicKey;
+use itc_core::types::{Amount, DagAnchor, SecurityLevel};
+use itc_dag::tangle::SOLIDIFICATION_BUFFER_MAX;
+use itc_dag::{genesis_entry_points, ConfirmError, Tangle, TxStatus};
+use itc_pbft::{AnchorError, Anchoring};
+
+fn bogus(i: u32) -> Hash {
+    Hash::of_parts(
+        itc_core::hash::Domain::DagTransaction,
+        &[b"bogus", &i.to_le_bytes()],
+    )
+}
+
+fn sorted(mut parents: Vec<Hash>) -> Vec<Hash> {
+    parents.sort_unstable();
+    parents.dedup();
+    parents
+}
+
+fn genesis() -> Vec<Hash> {
+    genesis_entry_points(CHAIN).to_vec()
+}
+
+/// 512 transactions with 8 bogus parents each: 4,096 gossip requests.
+fn spam_bogus_parents(node: &mut Tangle, now_ms: u64) {
+    for i in 0..512u32 {
+        let parents = sorted((0..8).map(|j| bogus(i * 8 + j)).collect());
+        let tx = make(&key(10_000 + i), parents, 0, data(i as u64), 0);
+        node.attach(tx, now_ms, &level0).unwrap();
+    }
+}
+
+/// Item 7: gossip spam cannot take the room an anchor's missing cone needs.
+#[test]
+fn bogus_parent_spam_leaves_room_for_anchor_requests() {
+    let mut node = Tangle::new(config_without_pow());
+    spam_bogus_parents(&mut node, 0);
+    while node.poll_request().is_some() {}
+    let honest = make(&key(1), genesis(), 0, data(1), 0);
+    let anchor = DagAnchor {
+        tips: vec![honest.id()],
+    };
+    assert!(matches!(
+        node.confirm(&anchor, 1),
+        Err(ConfirmError::NotSolid { .. })
+    ));
+    assert!(
+        node.wanted().contains(&honest.id()),
+        "anchor tip not wanted"
+    );
+    assert_eq!(node.poll_request(), Some(honest.id()), "anchor asked first");
+
+    // The same through the PBFT hook (a proposal, then a committed block).
+    let mut node = Tangle::new(config_without_pow());
+    spam_bogus_parents(&mut node, 0);
+    while node.poll_request().is_some() {}
+    assert_eq!(
+        Anchoring::check(&mut node, 1, &anchor),
+        Err(AnchorError::NotReady)
+    );
+    let polled: Vec<Hash> = std::iter::from_fn(|| node.poll_request()).collect();
+    assert!(polled.contains(&honest.id()));
+    node.attach(honest, 0, &level0).unwrap();
+    assert!(Anchoring::check(&mut node, 1, &anchor).is_ok());
+}
+
+/// Item 7: gossip-driven requests age out, so later gossip is served again.
+#[test]
+fn gossip_requests_age_out() {
+    let mut node = Tangle::new(config_without_pow());
+    spam_bogus_parents(&mut node, 0);
+    while node.poll_request().is_some() {}
+    let later = 60_000;
+    let wanted = bogus(1_000_000);
+    let tx = make(&key(2), sorted(vec![wanted, genesis()[0]]), 0, data(2), 0);
+    node.attach(tx, later, &level0).unwrap();
+    let polled: Vec<Hash> = std::iter::from_fn(|| node.poll_request()).collect();
+    assert!(
+        polled.contains(&wanted),
+        "new gossip parent never requested"
+    );
+    assert!(node.wanted().len() < 4_096);
+}
+
+/// Item 8: a waiting chain longer than any walk budget is "not solid",
+/// never "invalid", and completes once its missing root arrives.
+#[test]
+fn a_long_waiting_chain_is_not_ready_never_invalid() {
+    let mut node = Tangle::new(config_without_pow());
+    let root_parent = make(&key(3), genesis(), 0, data(3), 0);
+    let mut previous = root_parent.id();
+    let mut last = previous;
+    for i in 0..SOLIDIFICATION_BUFFER_MAX as u32 {
+        let tx = make(
+            &key(i % 64 + 100),
+            sorted(vec![previous, genesis()[0]]),
+            u64::from(i),
+            data(u64::from(i)),
+            0,
+        );
+        previous = tx.id();
+        last = previous;
+        node.attach(tx, 0, &level0).unwrap();
+    }
+    assert_eq!(node.pending_len(), SOLIDIFICATION_BUFFER_MAX);
+    let anchor = DagAnchor { tips: vec![last] };
+    assert_eq!(
+        node.compute_confirmation(&anchor, 1).unwrap_err(),
+        ConfirmError::NotSolid {
+            missing: vec![root_parent.id()]
+        }
+    );
+    assert_eq!(
+        Anchoring::check(&mut node, 1, &anchor),
+        Err(AnchorError::NotReady)
+    );
+    node.attach(root_parent, 0, &level0).unwrap();
+    assert_eq!(node.status(&last), TxStatus::Solid);
+    assert!(node.compute_confirmation(&anchor, 1).is_ok());
+}
+
+/// Item 11: rotating keys does not reset the anti-spam rate: unregistered
+/// issuers share one rate window.
+#[test]
+fn unregistered_issuers_share_one_rate_window() {
+    let mut config = config_without_pow();
+    config.pow.level_bits = [0, 0, 0, 0];
+    config.pow.extra_bits_max = 12;
+    config.pow.unregistered_level = SecurityLevel::new(0);
+    let unregistered = |_: &PublicKey| None;
+    let mut node = Tangle::new(config);
+    let base = node
+        .required_bits(&key(5_000).public(), 0, &unregistered)
+        .unwrap();
+    for i in 0..100u32 {
+        let issuer = key(5_000 + i);
+        let bits = node
+            .required_bits(&issuer.public(), 0, &unregistered)
+            .unwrap();
+        let tx = make(&issuer, genesis(), 0, data(u64::from(i)), bits);
+        node.attach(tx, 0, &unregistered).unwrap();
+    }
+    let fresh = node
+        .required_bits(&key(9_999).public(), 0, &unregistered)
+        .unwrap();
+    assert!(
+        fresh > base,
+        "a fresh key pays only the base ({fresh} bits)"
+    );
+    // A registered device keeps its own window.
+    assert_eq!(
+        node.required_bits(&key(9_999).public(), 0, &level0)
+            .unwrap(),
+        0
+    );
+}
+
+/// Item 12: a waiting transaction whose known parent is pruned meanwhile
+/// does not become solid on an unknown parent (debug builds panicked).
+#[test]
+fn a_waiting_transaction_never_becomes_solid_on_a_pruned_parent() {
+    let mut config = config_without_pow();
+    config.anchor_depth_max = 1;
+    let mut node = Tangle::new(config);
+    let missing = make(&key(20), genesis(), 0, data(20), 0);
+    let known = make(&key(21), genesis(), 0, data(21), 0);
+    node.attach(known.clone(), 0, &level0).unwrap();
+    let waiting = make(
+        &key(22),
+        sorted(vec![missing.id(), known.id()]),
+        0,
+        data(22),
+        0,
+    );
+    node.attach(waiting.clone(), 0, &level0).unwrap();
+    let sibling = make(&key(24), genesis(), 0, data(24), 0);
+    node.attach(sibling.clone(), 0, &level0).unwrap();
+    node.confirm(
+        &DagAnchor {
+            tips: sorted(vec![known.id(), sibling.id()]),
+        },
+        1,
+    )
+    .unwrap();
+    // Eight tips approving only height-1 history (the depth rule is 1
+    // here), so the fallback parents no longer name `known` either.
+    let mut tips = Vec::new();
+    for i in 0..8 {
+        let other = make(
+            &key(23),
+            sorted(vec![known.id(), sibling.id()]),
+            i,
+            data(23 + i),
+            0,
+        );
+        tips.push(other.id());
+        node.attach(other, 0, &level0).unwrap();
+    }
+    node.confirm(&DagAnchor { tips: sorted(tips) }, 2).unwrap();
+    node.prune(2);
+    assert_eq!(node.status(&known.id()), TxStatus::Unknown);
+    node.attach(missing, 0, &level0).unwrap();
+    assert_ne!(node.status(&waiting.id()), TxStatus::Solid);
+    let result = node.compute_confirmation(
+        &DagAnchor {
+            tips: vec![waiting.id()],
+        },
+        3,
+    );
+    assert!(matches!(result, Err(ConfirmError::NotSolid { .. })));
+    assert!(node.wanted().contains(&known.id()));
+}
+
+/// Item 12: a credit between computing and applying a confirmation is never
+/// lost: the confirmation is refused as stale, and a fresh one keeps both.
+#[test]
+fn a_credit_between_compute_and_apply_is_never_lost() {
+    let mut node = Tangle::new(config_without_pow());
+    let alice = key(30);
+    let bob = key(31).public();
+    node.credit(alice.public(), Amount(100)).unwrap();
+    let tx = make(&alice, genesis(), 0, transfer(bob, 40), 0);
+    node.attach(tx.clone(), 0, &level0).unwrap();
+    let anchor = DagAnchor {
+        tips: vec![tx.id()],
+    };
+    let confirmation = node.compute_confirmation(&anchor, 1).unwrap();
+    node.credit(alice.public(), Amount(5)).unwrap();
+    assert_eq!(
+        node.apply_confirmation(confirmation),
+        Err(ConfirmError::Stale)
+    );
+    node.confirm(&anchor, 1).unwrap();
+    assert_eq!(node.ledger().balance(&alice.public()), Amount(65));
+    assert_eq!(node.ledger().balance(&bob), Amount(40));
+}
