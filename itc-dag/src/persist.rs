@@ -206,7 +206,13 @@ impl Tangle {
                 position,
                 omrsi,
                 ymrsi,
+                arrival: tangle.next_arrival,
             }));
+            if confirmed == 0 {
+                // Arrival order is not stored: restored in id order.
+                tangle.unconfirmed.insert(tangle.next_arrival, (id, now_ms));
+            }
+            tangle.next_arrival += 1;
             tangle.index.insert(id, slot);
             Ok(())
         })?;

@@ -24,7 +24,9 @@ use crate::finality::{AnchorCommitment, Confirmation, DagFinalityProof};
 use crate::ledger::{DagLedger, DagLedgerError, LedgerView};
 use crate::pow::{self, PowError, PowParams, SecurityLevels};
 use crate::tips::{SplitMix64, TipParams, TipPool, TipScore};
-use crate::transaction::{DagPayload, DagTransaction, TransactionError, PARENTS_MIN, TRAILER_LEN};
+use crate::transaction::{
+    DagPayload, DagTransaction, TransactionError, PARENTS_MAX, PARENTS_MIN, TRAILER_LEN,
+};
 
 /// Most transactions a store may hold (solid ones; see
 /// [`DagConfig::transactions_max`]).
@@ -45,8 +47,7 @@ pub const GOSSIP_REQUEST_TTL_MS: u64 = 10_000;
 /// visits: every waiting transaction and each of its parents, so it never
 /// runs out before it has seen the whole buffer. Should it ever, the
 /// anchor is "not solid yet", never invalid.
-pub const MISSING_WALK_MAX: usize =
-    SOLIDIFICATION_BUFFER_MAX * (crate::transaction::PARENTS_MAX + 1);
+pub const MISSING_WALK_MAX: usize = SOLIDIFICATION_BUFFER_MAX * (PARENTS_MAX + 1);
 /// Most issuers whose recent issue rate is tracked.
 pub const ISSUERS_TRACKED_MAX: usize = 65_536;
 /// Most issue times remembered per issuer.
@@ -59,6 +60,12 @@ pub const ANCHOR_RECORDS_MAX: usize = 1_024;
 pub const PRECONFIRMATION_WALK_MAX: usize = 10_000;
 /// Number of genesis entry points (a first transaction needs two parents).
 pub const GENESIS_ENTRY_POINTS: usize = 2;
+/// Anchor tips a proposal gives to the oldest unconfirmed transactions
+/// (by arrival), whatever their tip score, so fresh traffic never starves
+/// an older transaction; the rest go to the freshest unapproved tips.
+pub const ANCHOR_TIPS_BY_AGE: usize = ANCHOR_TIPS_MAX / 2;
+/// Most unconfirmed transactions one proposal looks at (oldest first).
+pub const ANCHOR_SCAN_MAX: usize = 4_096;
 /// Most recent anchor tips kept as fallback parents when the tip pool runs dry.
 pub const FALLBACK_TIPS_MAX: usize = 8;
 
@@ -326,6 +333,8 @@ struct Record {
     /// Oldest and youngest root snapshot index (see [`crate::tips`]).
     omrsi: u64,
     ymrsi: u64,
+    /// Key in [`Tangle`]'s arrival-ordered list of unconfirmed transactions.
+    arrival: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -366,6 +375,10 @@ pub struct Tangle {
     anchor_outbox: VecDeque<Hash>,
     rates: BTreeMap<RateKey, VecDeque<u64>>,
     pool: TipPool,
+    /// Unconfirmed stored transactions by arrival: (id, arrival time).
+    /// Holds no more than the store.
+    pub(crate) unconfirmed: BTreeMap<u64, (Hash, u64)>,
+    pub(crate) next_arrival: u64,
     fallback: Vec<Hash>,
     ledger: DagLedger,
     latest_height: u64,
@@ -409,6 +422,8 @@ impl Tangle {
             anchor_outbox: VecDeque::new(),
             rates: BTreeMap::new(),
             pool: TipPool::default(),
+            unconfirmed: BTreeMap::new(),
+            next_arrival: 0,
             fallback: genesis.to_vec(),
             ledger: DagLedger::new(),
             latest_height: 0,
@@ -954,7 +969,10 @@ impl Tangle {
                 position: 0,
                 omrsi,
                 ymrsi,
+                arrival: self.next_arrival,
             };
+            self.unconfirmed.insert(self.next_arrival, (id, now_ms));
+            self.next_arrival += 1;
             if self.config.persist {
                 self.writes.put(
                     persist::transaction_key(&id),
@@ -1056,11 +1074,35 @@ impl Tangle {
     /// tip.
     pub fn has_unanchored_tips(&self, now_ms: u64, grace_ms: u64) -> bool {
         let age_max = self.config.tips.age_max_ms;
-        self.pool.non_lazy().iter().any(|id| {
-            self.pool.added_ms(id).is_some_and(|added| {
-                let age = now_ms.saturating_sub(added);
-                age >= grace_ms && age <= age_max
-            }) && self.record(id).is_some_and(|r| r.confirmed == 0)
+        let due = |added: u64| {
+            let age = now_ms.saturating_sub(added);
+            age >= grace_ms && age <= age_max
+        };
+        // The oldest unconfirmed transactions first (a lazy one that is
+        // still anchorable counts too), then the non-lazy tips.
+        self.unconfirmed
+            .values()
+            .take(PARENTS_MAX)
+            .any(|(id, added)| due(*added) && self.anchorable(id))
+            || self.pool.non_lazy().iter().any(|id| {
+                self.pool.added_ms(id).is_some_and(due)
+                    && self.record(id).is_some_and(|r| r.confirmed == 0)
+            })
+    }
+
+    /// Whether an honest proposer may still anchor the unconfirmed stored
+    /// `id`: its oldest root (a lower bound of every confirmation height its
+    /// cone approves) is not below max depth ([`TipParams::below_max_depth`])
+    /// and within the depth rule ([`DagConfig::anchor_depth_max`]). A
+    /// transaction lazy only by its youngest root still qualifies; one
+    /// below max depth (a parasite on old history, or an honest one left
+    /// too long) never will again, and is pruned.
+    fn anchorable(&self, id: &Hash) -> bool {
+        let latest = self.latest_height;
+        self.record(id).is_some_and(|r| {
+            r.confirmed == 0
+                && latest.saturating_sub(r.omrsi) <= self.config.tips.below_max_depth
+                && r.omrsi.saturating_add(self.config.anchor_depth_max) > latest
         })
     }
 
@@ -1082,10 +1124,30 @@ impl Tangle {
         }
     }
 
-    /// An anchor proposal: up to [`ANCHOR_TIPS_MAX`] unconfirmed non-lazy
-    /// tips, unapproved ones first, newest first within each group.
+    /// An anchor proposal: first up to [`ANCHOR_TIPS_BY_AGE`] of the oldest
+    /// unconfirmed transactions that the depth rule still allows (lazy ones
+    /// included: fresh traffic never starves an older transaction, and one
+    /// that left the tip pool stays confirmable), then unconfirmed non-lazy
+    /// tips up to [`ANCHOR_TIPS_MAX`], unapproved ones first, newest first
+    /// within each group. Transactions the depth rule refuses for good are
+    /// forgotten from the arrival list (pruning removes them later).
     pub fn propose_anchor(&mut self, now_ms: u64) -> DagAnchor {
         self.pool.expire(&self.config.tips, now_ms);
+        let mut by_age: Vec<Hash> = Vec::new();
+        let mut dead: Vec<u64> = Vec::new();
+        for (arrival, (id, _)) in self.unconfirmed.iter().take(ANCHOR_SCAN_MAX) {
+            if by_age.len() >= ANCHOR_TIPS_BY_AGE {
+                break;
+            }
+            if self.anchorable(id) {
+                by_age.push(*id);
+            } else {
+                dead.push(*arrival);
+            }
+        }
+        for arrival in dead {
+            self.unconfirmed.remove(&arrival);
+        }
         let mut candidates: Vec<(bool, usize, Hash)> = Vec::new();
         for (i, (id, score, _)) in self.pool.iter_ordered().enumerate() {
             if score != TipScore::NonLazy {
@@ -1094,7 +1156,7 @@ impl Tangle {
             let Some(record) = self.record(id) else {
                 continue;
             };
-            if record.confirmed > 0 {
+            if record.confirmed > 0 || by_age.contains(id) {
                 continue;
             }
             let approved = record
@@ -1104,11 +1166,13 @@ impl Tangle {
             candidates.push((approved, usize::MAX - i, *id));
         }
         candidates.sort_unstable();
-        let mut tips: Vec<Hash> = candidates
-            .into_iter()
-            .take(ANCHOR_TIPS_MAX)
-            .map(|c| c.2)
-            .collect();
+        let mut tips = by_age;
+        tips.extend(
+            candidates
+                .into_iter()
+                .take(ANCHOR_TIPS_MAX - tips.len())
+                .map(|c| c.2),
+        );
         tips.sort_unstable();
         DagAnchor { tips }
     }
@@ -1300,7 +1364,7 @@ impl Tangle {
         let height = confirmation.height;
         for (position, slot) in confirmation.slots.iter().enumerate() {
             let record = self.slots[*slot as usize].as_mut().expect("live slot");
-            debug_assert_eq!(record.confirmed, 0, "confirmed twice");
+            self.unconfirmed.remove(&record.arrival);
             record.confirmed = height;
             record.position = position as u32;
             if self.config.persist {
@@ -1582,6 +1646,9 @@ impl Tangle {
                 continue;
             }
             if let Some(r) = self.slots[i].take() {
+                if r.confirmed == 0 {
+                    self.unconfirmed.remove(&r.arrival);
+                }
                 self.index.remove(&r.id);
                 self.pool.remove(&r.id);
                 self.free.push(i as u32);
@@ -1666,6 +1733,7 @@ impl Tangle {
             + self.rates.len() * (33 + 48 + 32)
             + self.rates.values().map(|r| r.capacity() * 8).sum::<usize>()
             + self.pool.heap_bytes()
+            + self.unconfirmed.len() * (8 + 32 + 8 + 16)
             + self
                 .anchors
                 .values()

@@ -243,3 +243,62 @@ fn a_credit_between_compute_and_apply_is_never_lost() {
     assert_eq!(node.ledger().balance(&alice.public()), Amount(65));
     assert_eq!(node.ledger().balance(&bob), Amount(40));
 }
+
+/// Item 9: 64 fresh transactions between anchors do not keep an older
+/// honest tip out of every anchor.
+#[test]
+fn fresh_tips_do_not_starve_an_older_tip() {
+    let mut node = Tangle::new(config_without_pow());
+    let honest = make(&key(40), genesis(), 0, data(40), 0);
+    node.attach(honest.clone(), 0, &level0).unwrap();
+    let mut parents = genesis();
+    let mut confirmed_at = None;
+    for round in 1..=20u64 {
+        let now = round * 100;
+        for i in 0..64u32 {
+            let issuer = key(20_000 + round as u32 * 64 + i);
+            let fresh = make(&issuer, parents.clone(), 0, data(u64::from(i)), 0);
+            node.attach(fresh, now, &level0).unwrap();
+        }
+        let anchor = node.propose_anchor(now);
+        node.confirm(&anchor, round).unwrap();
+        parents = anchor.tips[..2].to_vec();
+        if let TxStatus::Confirmed { height } = node.status(&honest.id()) {
+            confirmed_at = Some(height);
+            break;
+        }
+    }
+    assert_eq!(confirmed_at, Some(1), "the older tip was starved");
+}
+
+/// Item 9: a transaction that turned lazy (left the tip pool) while the
+/// depth rule still allows it is anchored, by the primary's hook too.
+#[test]
+fn a_lazy_unconfirmed_transaction_is_still_anchored() {
+    let mut node = Tangle::new(config_without_pow());
+    let honest = make(&key(50), genesis(), 0, data(50), 0);
+    node.attach(honest.clone(), 0, &level0).unwrap();
+    let mut previous = genesis();
+    for height in 1..=10u64 {
+        let tx = make(&key(51), previous.clone(), height, data(height), 0);
+        node.attach(tx.clone(), height, &level0).unwrap();
+        node.confirm(
+            &DagAnchor {
+                tips: vec![tx.id()],
+            },
+            height,
+        )
+        .unwrap();
+        previous = sorted(vec![tx.id(), genesis()[0]]);
+    }
+    assert!(!node.is_tip(&honest.id()), "lazy, out of the tip pool");
+    assert_eq!(node.status(&honest.id()), TxStatus::Solid);
+    let (anchor, _root) =
+        Anchoring::propose(&mut node, 11, 20, false).expect("something to anchor");
+    assert!(anchor.tips.contains(&honest.id()));
+    node.confirm(&anchor, 11).unwrap();
+    assert_eq!(
+        node.status(&honest.id()),
+        TxStatus::Confirmed { height: 11 }
+    );
+}
