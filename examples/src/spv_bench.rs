@@ -130,6 +130,7 @@ fn adjacent_update(validators: usize, state_root: Hash) -> (TrustedState, Header
         tx_root: Hash::ZERO,
         state_root,
         dag_anchor_root: Hash::ZERO,
+        dag_anchor_hash: Hash::ZERO,
         validator_set_hash: set.hash(),
         next_validator_set_hash: set.hash(),
         time_ms: NOW_MS - 1_000 * (12 - height),

@@ -66,6 +66,35 @@ impl SecurityLevel {
     }
 }
 
+/// Length of a [`pairing_message`]: the owner's key and the security level.
+pub const PAIRING_MESSAGE_LEN: usize = 33;
+
+/// What a device signs ([`SigningDomain::DevicePairing`]) to prove it was
+/// paired with `owner` at security `level`: the owner's 32-byte key followed
+/// by the level's byte.
+///
+/// The level sets the device's DAG proof-of-work difficulty, so it is bound
+/// to the device's signature: an owner cannot register the device at another
+/// level than the one the device agreed to at pairing.
+///
+/// ```
+/// use itc_core::keys::{Keypair, SigningDomain};
+/// use itc_core::types::{pairing_message, ChainId, SecurityLevel};
+/// let owner = Keypair::from_seed([1; 32]).public();
+/// let lamp = Keypair::from_seed([3; 32]);
+/// let level = SecurityLevel::new(1).unwrap();
+/// let proof = lamp.sign(SigningDomain::DevicePairing, ChainId(7), &pairing_message(&owner, level));
+/// assert!(lamp.public()
+///     .verify(SigningDomain::DevicePairing, ChainId(7), &pairing_message(&owner, level), &proof)
+///     .is_ok());
+/// ```
+pub fn pairing_message(owner: &PublicKey, level: SecurityLevel) -> [u8; PAIRING_MESSAGE_LEN] {
+    let mut message = [0u8; PAIRING_MESSAGE_LEN];
+    message[..32].copy_from_slice(&owner.0);
+    message[32] = level.get();
+    message
+}
+
 /// Permission bits an owner grants on a device (meaning is up to the product;
 /// see the constants for the conventional ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -104,8 +133,9 @@ pub enum Payload {
         security_level: SecurityLevel,
         /// Hash of off-chain metadata (model, firmware, ...).
         metadata_hash: Hash,
-        /// The device's signature over the owner's key
-        /// ([`SigningDomain::DevicePairing`]): proof of physical pairing.
+        /// The device's signature ([`SigningDomain::DevicePairing`]) over
+        /// [`pairing_message`] of the sender and `security_level`: proof of
+        /// physical pairing at that level.
         pairing_signature: Signature,
     },
     /// Hand a device over to a new owner. Grants made by the old owner stop
@@ -365,8 +395,16 @@ pub struct BlockHeader {
     pub tx_root: Hash,
     /// Sparse-Merkle root of the ledger state after applying this block.
     pub state_root: Hash,
-    /// Hash of the DAG anchor this block carries ([`Hash::ZERO`] if none).
+    /// What confirming the block's DAG anchor produced: the hash of the
+    /// anchor's commitment (itc-spv's `AnchorCommitment`: the Merkle roots of
+    /// the confirmed cone and of the applied transactions). [`Hash::ZERO`] if
+    /// the block carries no anchor.
     pub dag_anchor_root: Hash,
+    /// The anchor's own hash ([`DagAnchor::hash`], the tip list), so the
+    /// body's anchor is bound to the header without the side chain: a tip
+    /// list swapped under a certified header fails [`Block::check_body`].
+    /// [`Hash::ZERO`] if the block carries no anchor.
+    pub dag_anchor_hash: Hash,
     /// Hash of the validator set that signs this block.
     pub validator_set_hash: Hash,
     /// Hash of the validator set that signs the next block.
@@ -394,6 +432,7 @@ impl Encode for BlockHeader {
         self.tx_root.encode_to(out);
         self.state_root.encode_to(out);
         self.dag_anchor_root.encode_to(out);
+        self.dag_anchor_hash.encode_to(out);
         self.validator_set_hash.encode_to(out);
         self.next_validator_set_hash.encode_to(out);
         self.time_ms.encode_to(out);
@@ -411,6 +450,7 @@ impl Decode for BlockHeader {
             tx_root: Decode::decode_from(r)?,
             state_root: Decode::decode_from(r)?,
             dag_anchor_root: Decode::decode_from(r)?,
+            dag_anchor_hash: Decode::decode_from(r)?,
             validator_set_hash: Decode::decode_from(r)?,
             next_validator_set_hash: Decode::decode_from(r)?,
             time_ms: r.read_u64()?,
@@ -430,10 +470,11 @@ pub struct DagAnchor {
 }
 
 impl DagAnchor {
-    /// The hash of the tip list. The header does not store it directly:
+    /// The hash of the tip list: [`BlockHeader::dag_anchor_hash`], so a
+    /// block's body is checked against its header without the side chain.
     /// [`BlockHeader::dag_anchor_root`] is the hash of the anchor's
     /// commitment (itc-spv's `AnchorCommitment`), which includes this hash
-    /// together with the Merkle roots of the cone the anchor confirms.
+    /// too, together with the Merkle roots of the cone the anchor confirms.
     pub fn hash(&self) -> Hash {
         Hash::of(Domain::DagAnchor, &self.encode())
     }
@@ -479,6 +520,10 @@ pub enum BlockBodyError {
     /// an anchor, or an anchor without tips.
     #[error("dag anchor and dag anchor root disagree")]
     AnchorRootMismatch,
+    /// The anchor's tip list does not hash to the header's
+    /// `dag_anchor_hash` (a body swapped under a certified header).
+    #[error("dag anchor does not match the header's dag anchor hash")]
+    AnchorHashMismatch,
 }
 
 impl Block {
@@ -489,9 +534,12 @@ impl Block {
     }
 
     /// Check that the body matches the header's commitments: the
-    /// transactions hash to `tx_root`, and a block carries an anchor (with
-    /// at least one tip) exactly when its `dag_anchor_root` is not
-    /// [`Hash::ZERO`].
+    /// transactions hash to `tx_root`; a block carries an anchor (with at
+    /// least one tip) exactly when its `dag_anchor_root` is not
+    /// [`Hash::ZERO`]; and the anchor's tip list hashes to
+    /// `dag_anchor_hash` ([`Hash::ZERO`] without an anchor). A body that
+    /// passes is the one the header's signers saw, so a certified header
+    /// with a body that fails is a forged message, not a fault of the chain.
     ///
     /// The anchor's commitment itself (the roots of the cone it confirms)
     /// depends on the DAG: a validator recomputes it with itc-dag before it
@@ -503,15 +551,18 @@ impl Block {
         if Self::compute_tx_root(&self.transactions) != self.header.tx_root {
             return Err(BlockBodyError::TxRootMismatch);
         }
-        let anchored = match &self.anchor {
+        let anchor_hash = match &self.anchor {
             Some(anchor) if anchor.tips.is_empty() => {
                 return Err(BlockBodyError::AnchorRootMismatch)
             }
-            Some(_) => true,
-            None => false,
+            Some(anchor) => anchor.hash(),
+            None => Hash::ZERO,
         };
-        if anchored == (self.header.dag_anchor_root == Hash::ZERO) {
+        if (anchor_hash == Hash::ZERO) != (self.header.dag_anchor_root == Hash::ZERO) {
             return Err(BlockBodyError::AnchorRootMismatch);
+        }
+        if anchor_hash != self.header.dag_anchor_hash {
+            return Err(BlockBodyError::AnchorHashMismatch);
         }
         Ok(())
     }

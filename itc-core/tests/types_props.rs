@@ -135,6 +135,7 @@ fn block_header() -> impl Strategy<Value = BlockHeader> {
         hash(),
         hash(),
         hash(),
+        hash(),
         any::<u64>(),
         public_key(),
         any::<u64>(),
@@ -147,6 +148,7 @@ fn block_header() -> impl Strategy<Value = BlockHeader> {
                 tx_root,
                 state_root,
                 dag_anchor_root,
+                dag_anchor_hash,
                 validator_set_hash,
                 next_validator_set_hash,
                 time_ms,
@@ -159,6 +161,7 @@ fn block_header() -> impl Strategy<Value = BlockHeader> {
                 tx_root,
                 state_root,
                 dag_anchor_root,
+                dag_anchor_hash,
                 validator_set_hash,
                 next_validator_set_hash,
                 time_ms,
@@ -615,6 +618,7 @@ fn sample_header() -> BlockHeader {
         tx_root: Hash([2; 32]),
         state_root: Hash([3; 32]),
         dag_anchor_root: Hash([4; 32]),
+        dag_anchor_hash: Hash([10; 32]),
         validator_set_hash: Hash([5; 32]),
         next_validator_set_hash: Hash([6; 32]),
         time_ms: 1_000,
@@ -1513,6 +1517,7 @@ fn certificate_round_trips_and_still_verifies_after_decoding() {
 #[test]
 fn a_block_carries_an_anchor_exactly_when_its_header_commits_to_one() {
     let tip = Hash::of(Domain::DagTransaction, b"tip");
+    let anchor = DagAnchor { tips: vec![tip] };
     let mut block = Block {
         header: sample_header(),
         transactions: vec![],
@@ -1520,11 +1525,13 @@ fn a_block_carries_an_anchor_exactly_when_its_header_commits_to_one() {
     };
     block.header.tx_root = Block::compute_tx_root(&[]);
     block.header.dag_anchor_root = Hash::ZERO;
+    block.header.dag_anchor_hash = Hash::ZERO;
     assert_eq!(block.check_body(), Ok(()));
     // A root without an anchor, an anchor without a root, an empty anchor.
     block.header.dag_anchor_root = Hash([9; 32]);
     assert_eq!(block.check_body(), Err(BlockBodyError::AnchorRootMismatch));
-    block.anchor = Some(DagAnchor { tips: vec![tip] });
+    block.anchor = Some(anchor.clone());
+    block.header.dag_anchor_hash = anchor.hash();
     assert_eq!(block.check_body(), Ok(()));
     block.header.dag_anchor_root = Hash::ZERO;
     assert_eq!(block.check_body(), Err(BlockBodyError::AnchorRootMismatch));
@@ -1534,6 +1541,45 @@ fn a_block_carries_an_anchor_exactly_when_its_header_commits_to_one() {
     // The transaction root is checked too.
     block.anchor = None;
     block.header.dag_anchor_root = Hash::ZERO;
+    block.header.dag_anchor_hash = Hash::ZERO;
     block.header.tx_root = Hash([1; 32]);
     assert_eq!(block.check_body(), Err(BlockBodyError::TxRootMismatch));
+}
+
+/// Issue 17, item 1: a tip list swapped under a genuine header (by a relay,
+/// a view change or a state-transfer server) is a body that does not match
+/// its header, found without the side chain.
+#[test]
+fn a_tip_list_swapped_under_its_header_fails_the_body_check() {
+    let tip = Hash::of(Domain::DagTransaction, b"tip");
+    let other = Hash::of(Domain::DagTransaction, b"other tip");
+    let anchor = DagAnchor { tips: vec![tip] };
+    let mut header = sample_header();
+    header.tx_root = Block::compute_tx_root(&[]);
+    header.dag_anchor_hash = anchor.hash();
+    let genuine = Block {
+        header: header.clone(),
+        transactions: vec![],
+        anchor: Some(anchor),
+    };
+    assert_eq!(genuine.check_body(), Ok(()));
+    for tips in [vec![other], vec![tip, other], vec![other, tip]] {
+        let mut tips = tips;
+        tips.sort();
+        tips.dedup();
+        let swapped = Block {
+            header: header.clone(),
+            transactions: vec![],
+            anchor: Some(DagAnchor { tips }),
+        };
+        assert_eq!(
+            swapped.check_body(),
+            Err(BlockBodyError::AnchorHashMismatch)
+        );
+    }
+    // An anchor hash without an anchor is refused too.
+    let mut bare = genuine.clone();
+    bare.anchor = None;
+    bare.header.dag_anchor_root = Hash::ZERO;
+    assert_eq!(bare.check_body(), Err(BlockBodyError::AnchorHashMismatch));
 }

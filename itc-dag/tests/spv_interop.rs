@@ -19,6 +19,7 @@ fn header(dag_anchor_root: Hash) -> BlockHeader {
         tx_root: Hash::ZERO,
         state_root: Hash::ZERO,
         dag_anchor_root,
+        dag_anchor_hash: Hash([0xAB; 32]),
         validator_set_hash: Hash::ZERO,
         next_validator_set_hash: Hash::ZERO,
         time_ms: 0,

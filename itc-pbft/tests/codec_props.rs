@@ -42,6 +42,7 @@ fn block(height: u64, view: u64, txs: u8) -> Block {
             tx_root: Block::compute_tx_root(&transactions),
             state_root: Hash([7; 32]),
             dag_anchor_root: Hash::ZERO,
+            dag_anchor_hash: Hash::ZERO,
             validator_set_hash: Hash([8; 32]),
             next_validator_set_hash: Hash([9; 32]),
             time_ms: height * 10,

@@ -58,7 +58,7 @@
 //! #     let next = if height < 4 { &old_set } else { &new_set };
 //! #     let header = BlockHeader {
 //! #         chain_id: chain, height, previous_hash: previous, tx_root: Hash::ZERO,
-//! #         state_root: Hash::ZERO, dag_anchor_root: Hash::ZERO,
+//! #         state_root: Hash::ZERO, dag_anchor_root: Hash::ZERO, dag_anchor_hash: Hash::ZERO,
 //! #         validator_set_hash: set.hash(), next_validator_set_hash: next.hash(),
 //! #         time_ms: 1_000 * height, proposer: signers[0].public(), view: 0,
 //! #     };

@@ -20,7 +20,7 @@ use itc_core::ledger::{BlockContext, Ledger, TxError, STORAGE_META_KEY};
 use itc_core::storage::Storage;
 use itc_core::types::{
     Block, BlockHeader, ChainId, CommitCertificate, Payload, Threshold, Transaction, ValidatorSet,
-    Vote, VoteKind,
+    Vote, VoteKind, VALIDATORS_MAX,
 };
 use itc_core::Hash;
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,6 +179,9 @@ pub struct Replica<A = NoAnchoring> {
     retransmissions: u64,
     /// A full state-transfer answer came in: ask again every interval.
     catching_up: bool,
+    /// Validators asked for state whose answer has not come yet (at most
+    /// one entry per validator, [`VALIDATORS_MAX`] in all).
+    awaiting_state: BTreeSet<PublicKey>,
 
     out: Ready,
     halted: Option<&'static str>,
@@ -276,6 +279,7 @@ impl<A: Anchoring> Replica<A> {
             served: BTreeMap::new(),
             retransmissions: 0,
             catching_up: false,
+            awaiting_state: BTreeSet::new(),
             out,
             halted: None,
             anchoring,

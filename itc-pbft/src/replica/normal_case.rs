@@ -34,7 +34,10 @@ impl<A: Anchoring> Replica<A> {
         let set = self
             .set_for(height)
             .ok_or(MessageError::UnknownValidatorSet(height))?;
-        if m.signer != primary_of(m.view, set) {
+        // Only the primary itself hands out its proposal: a pre-prepare
+        // relayed by anyone else is refused, so a relay cannot plant a
+        // body of its own under the primary's signed header.
+        if m.signer != primary_of(m.view, set) || from != m.signer {
             return Err(MessageError::NotPrimary);
         }
         let hash = m.block.header.hash();
@@ -429,6 +432,18 @@ impl<A: Anchoring> Replica<A> {
         let header = &decision.block.header;
         let height = header.height;
         assert_eq!(height, self.executed + 1, "blocks execute in order");
+        if decision.block.check_body().is_err()
+            || decision.certificate.block_hash != header.hash()
+        {
+            // Not the body its certified header commits to (every entry
+            // point checks this; kept here so that no path can turn a
+            // forged body into a halt). Drop it: the block is fetched again
+            // from another peer.
+            if let Some(slot) = self.slots.get_mut(&height) {
+                slot.proposal = None;
+            }
+            return false;
+        }
         if header.previous_hash != self.last_hash || header.chain_id != self.chain_id {
             self.halted = Some("committed block does not extend the chain");
             return false;
@@ -644,9 +659,12 @@ impl<A: Anchoring> Replica<A> {
         if kept.is_empty() && anchor.is_none() {
             return false;
         }
-        let (anchor, dag_anchor_root) = match anchor {
-            Some((anchor, root)) => (Some(anchor), root),
-            None => (None, Hash::ZERO),
+        let (anchor, dag_anchor_root, dag_anchor_hash) = match anchor {
+            Some((anchor, root)) => {
+                let hash = anchor.hash();
+                (Some(anchor), root, hash)
+            }
+            None => (None, Hash::ZERO, Hash::ZERO),
         };
         let (state_root, next_set) = match self.ledger.preview_block_preverified(&context, &kept) {
             Ok(preview) => preview,
@@ -659,6 +677,7 @@ impl<A: Anchoring> Replica<A> {
             tx_root: Block::compute_tx_root(&kept),
             state_root,
             dag_anchor_root,
+            dag_anchor_hash,
             validator_set_hash: self.current_set_hash,
             next_validator_set_hash: next_set.map_or(self.current_set_hash, |s| s.hash()),
             time_ms: context.time_ms,

@@ -15,6 +15,17 @@ impl<A: Anchoring> Replica<A> {
         {
             return;
         }
+        self.request_state(peer);
+    }
+
+    /// Ask `peer` (a validator) for the committed blocks above this
+    /// replica's height, and remember that it was asked: only an asked
+    /// peer's answer can make this replica ask again.
+    pub(super) fn request_state(&mut self, peer: PublicKey) {
+        if self.awaiting_state.len() >= VALIDATORS_MAX && !self.awaiting_state.contains(&peer) {
+            self.awaiting_state.pop_first();
+        }
+        self.awaiting_state.insert(peer);
         self.send_now(
             Recipient::One(peer),
             Message::StateRequest {
@@ -84,8 +95,12 @@ impl<A: Anchoring> Replica<A> {
         from: PublicKey,
         decisions: Vec<Decision>,
     ) -> Result<(), MessageError> {
-        let result = self.apply_state_response(from, decisions);
-        if result.is_err() && self.halted.is_none() {
+        // An answer this replica asked for. Unasked answers (a peer pushing
+        // the block this replica still votes on) are used if they verify,
+        // but never make it ask anyone again.
+        let asked = self.awaiting_state.remove(&from);
+        let result = self.apply_state_response(from, decisions, asked);
+        if result.is_err() && asked && self.halted.is_none() {
             // A lie (or garbage): ask the next validator instead of waiting
             // for anti-entropy, at most once per peer per interval.
             self.ask_next_after(from);
@@ -106,12 +121,7 @@ impl<A: Anchoring> Replica<A> {
             .find(|key| *key != peer && *key != self.me);
         if let Some(next) = next {
             if self.asked.insert(next) {
-                self.send_now(
-                    Recipient::One(next),
-                    Message::StateRequest {
-                        from_height: self.executed + 1,
-                    },
-                );
+                self.request_state(next);
             }
         }
     }
@@ -120,8 +130,9 @@ impl<A: Anchoring> Replica<A> {
         &mut self,
         from: PublicKey,
         decisions: Vec<Decision>,
+        asked: bool,
     ) -> Result<(), MessageError> {
-        let full = decisions.len() == STATE_TRANSFER_BLOCKS_MAX;
+        let full = asked && decisions.len() == STATE_TRANSFER_BLOCKS_MAX;
         for decision in decisions {
             let height = decision.block.header.height;
             if height <= self.executed {
@@ -161,12 +172,7 @@ impl<A: Anchoring> Replica<A> {
             // There may be more: ask the same peer right away, and a peer
             // every retransmission while this brings blocks.
             self.catching_up = true;
-            self.send_now(
-                Recipient::One(from),
-                Message::StateRequest {
-                    from_height: self.executed + 1,
-                },
-            );
+            self.request_state(from);
         }
         Ok(())
     }

@@ -71,12 +71,7 @@ impl<A: Anchoring> Replica<A> {
                 peer = validators[(rotation as usize + 1) % validators.len()].key;
             }
             if peer != self.me {
-                self.send_now(
-                    Recipient::One(peer),
-                    Message::StateRequest {
-                        from_height: self.executed + 1,
-                    },
-                );
+                self.request_state(peer);
             }
         }
         match self.status {
