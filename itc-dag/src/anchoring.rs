@@ -29,9 +29,11 @@
 //!   [`crate::DagConfig::prune_keep_heights`] behind; a validator away for
 //!   longer catches up only if a peer keeps more (an archival validator
 //!   with `None`). Transferring a DAG snapshot instead is not implemented.
-//! * A deposit for a new DAG account once the DAG ledger holds
-//!   [`crate::ledger::DAG_ACCOUNTS_MAX`] accounts is burned (alike on every
-//!   validator).
+//! * A deposit that would fund one DAG account more than
+//!   [`crate::ledger::DAG_ACCOUNTS_MAX`] (only funded accounts count) is
+//!   not credited; it is recorded ([`Tangle::refused_deposits`]) alike on
+//!   every validator, never lost silently. The main chain has debited it:
+//!   refunding needs a main-chain hook that does not exist yet.
 
 use itc_core::storage::WriteBatch;
 use itc_core::types::{DagAnchor, Payload, Transaction};
@@ -39,7 +41,7 @@ use itc_core::Hash;
 use itc_pbft::{AnchorError, Anchoring};
 
 use crate::finality::Confirmation;
-use crate::tangle::{ConfirmError, Tangle};
+use crate::tangle::{ConfirmError, RefusedDeposit, Tangle};
 
 impl Tangle {
     /// The confirmation of `anchor` at `height`: the one computed for the
@@ -172,15 +174,23 @@ impl Anchoring for Tangle {
         self.has_unanchored_tips(now_ms, grace)
     }
 
-    fn on_executed(&mut self, _height: u64, transactions: &[Transaction]) {
+    fn on_executed(&mut self, height: u64, transactions: &[Transaction]) {
         for tx in transactions {
             if let Payload::DagDeposit { amount } = tx.payload {
                 // The main ledger debited it. The total supply fits in a
-                // u64, so the credit cannot overflow; it fails only for a
-                // new account once the DAG ledger holds DAG_ACCOUNTS_MAX
-                // accounts, and then the deposit is burned alike on every
-                // validator.
-                let _ = self.credit(tx.sender, amount);
+                // u64, so the credit cannot overflow; it fails only when it
+                // would fund one account more than DAG_ACCOUNTS_MAX (only
+                // funded accounts count, so unfunded keys cannot cause it).
+                // Then it is recorded, alike on every validator.
+                if let Err(reason) = self.credit(tx.sender, amount) {
+                    self.record_refused_deposit(RefusedDeposit {
+                        height,
+                        transaction: tx.hash(),
+                        owner: tx.sender,
+                        amount,
+                        reason,
+                    });
+                }
             }
         }
     }

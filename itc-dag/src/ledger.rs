@@ -37,9 +37,19 @@ use crate::transaction::{DagPayload, DagTransaction};
 /// How far below an issuer's highest used sequence number a fresh sequence
 /// may still be (out-of-order delivery inside one or across cones).
 pub const SEQUENCE_WINDOW: u64 = 128;
-/// Most accounts the DAG ledger holds; transactions that would create more
-/// are ignored ([`IgnoredReason::AccountsFull`]).
+/// Most *funded* accounts (positive balance) the DAG ledger holds: only
+/// money creates them (a deposit, or a transfer of a positive amount), so
+/// unfunded keys can never take the room deposits need. A transfer that
+/// would fund one more is ignored ([`IgnoredReason::AccountsFull`]); a
+/// deposit that would is refused by [`DagLedger::credit`], and the caller
+/// records it ([`crate::Tangle::refused_deposits`]), never burns it silently.
 pub const DAG_ACCOUNTS_MAX: usize = 1 << 24;
+/// Most new zero-balance accounts (only a sequence window: issuers of data
+/// and commands that hold no DAG balance). A data record or command from a
+/// new unfunded issuer beyond it is ignored ([`IgnoredReason::AccountsFull`]).
+/// Accounts drained to zero by their own transfers keep their window (replay
+/// protection) whatever this count.
+pub const DAG_UNFUNDED_ACCOUNTS_MAX: usize = 1 << 24;
 
 const _: () = assert!(SEQUENCE_WINDOW == u128::BITS as u64);
 
@@ -175,7 +185,8 @@ pub enum IgnoredReason {
     /// The receiver's balance would overflow.
     #[error("dag balance overflow")]
     BalanceOverflow,
-    /// The ledger holds [`DAG_ACCOUNTS_MAX`] accounts.
+    /// The ledger holds [`DAG_ACCOUNTS_MAX`] funded accounts (or
+    /// [`DAG_UNFUNDED_ACCOUNTS_MAX`] unfunded ones, for a new unfunded issuer).
     #[error("dag ledger full")]
     AccountsFull,
 }
@@ -206,10 +217,28 @@ pub enum DagLedgerError {
 }
 
 /// The DAG's balance state, with a sparse Merkle root over its accounts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DagLedger {
     accounts: BTreeMap<PublicKey, DagAccount>,
     tree: SparseMerkleTree,
+    /// Accounts with a positive balance.
+    funded: usize,
+    /// Caps: [`DAG_ACCOUNTS_MAX`] and [`DAG_UNFUNDED_ACCOUNTS_MAX`] (smaller
+    /// only in unit tests).
+    funded_max: usize,
+    unfunded_max: usize,
+}
+
+impl Default for DagLedger {
+    fn default() -> Self {
+        DagLedger {
+            accounts: BTreeMap::new(),
+            tree: SparseMerkleTree::default(),
+            funded: 0,
+            funded_max: DAG_ACCOUNTS_MAX,
+            unfunded_max: DAG_UNFUNDED_ACCOUNTS_MAX,
+        }
+    }
 }
 
 fn account_key(owner: &PublicKey) -> Hash {
@@ -237,6 +266,17 @@ impl DagLedger {
         self.accounts.len()
     }
 
+    /// Number of accounts with a positive balance (what
+    /// [`DAG_ACCOUNTS_MAX`] bounds).
+    pub fn funded_len(&self) -> usize {
+        self.funded
+    }
+
+    /// Number of zero-balance accounts (sequence windows only).
+    pub fn unfunded_len(&self) -> usize {
+        self.accounts.len() - self.funded
+    }
+
     /// Whether there are no accounts.
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
@@ -245,13 +285,19 @@ impl DagLedger {
     /// Add funds (genesis, or a main-chain deposit into the DAG). Every
     /// validator must call it at the same point between anchors.
     ///
+    /// A credit of zero creates no account.
+    ///
     /// # Errors
-    /// [`DagLedgerError`] on overflow or a full ledger; nothing changes then.
+    /// [`DagLedgerError`] on overflow, or when funding one more account
+    /// would exceed [`DAG_ACCOUNTS_MAX`]; nothing changes then.
     pub fn credit(&mut self, owner: PublicKey, amount: Amount) -> Result<(), DagLedgerError> {
-        if !self.accounts.contains_key(&owner) && self.accounts.len() >= DAG_ACCOUNTS_MAX {
-            return Err(DagLedgerError::Full);
+        if amount == Amount(0) {
+            return Ok(());
         }
         let mut account = self.account(&owner);
+        if account.balance == Amount(0) && self.funded >= self.funded_max {
+            return Err(DagLedgerError::Full);
+        }
         account.balance = account
             .balance
             .checked_add(amount)
@@ -265,6 +311,16 @@ impl DagLedger {
             account_key(&owner),
             itc_core::ledger::value_hash(&account.encode()),
         );
+        let was_funded = self
+            .accounts
+            .get(&owner)
+            .is_some_and(|a| a.balance > Amount(0));
+        let is_funded = account.balance > Amount(0);
+        match (was_funded, is_funded) {
+            (false, true) => self.funded += 1,
+            (true, false) => self.funded -= 1,
+            _ => {}
+        }
         self.accounts.insert(owner, account);
     }
 
@@ -320,7 +376,10 @@ impl LedgerChanges {
 pub struct LedgerView<'a> {
     ledger: &'a DagLedger,
     changes: LedgerChanges,
-    created: usize,
+    /// Funded accounts after the changes so far.
+    funded: usize,
+    /// Accounts after the changes so far.
+    total: usize,
 }
 
 impl<'a> LedgerView<'a> {
@@ -329,7 +388,8 @@ impl<'a> LedgerView<'a> {
         LedgerView {
             ledger,
             changes: LedgerChanges::default(),
-            created: 0,
+            funded: ledger.funded,
+            total: ledger.accounts.len(),
         }
     }
 
@@ -346,13 +406,26 @@ impl<'a> LedgerView<'a> {
         self.changes.accounts.contains_key(owner) || self.ledger.accounts.contains_key(owner)
     }
 
-    fn room_for(&self, new_accounts: usize) -> bool {
-        self.ledger.len() + self.created + new_accounts <= DAG_ACCOUNTS_MAX
+    /// Whether funding `newly_funded` more accounts fits [`DAG_ACCOUNTS_MAX`].
+    fn room_for_funded(&self, newly_funded: usize) -> bool {
+        newly_funded == 0 || self.funded + newly_funded <= self.ledger.funded_max
+    }
+
+    /// Whether one more zero-balance account fits [`DAG_UNFUNDED_ACCOUNTS_MAX`].
+    fn room_for_unfunded(&self) -> bool {
+        self.total - self.funded < self.ledger.unfunded_max
     }
 
     fn put(&mut self, owner: PublicKey, account: DagAccount) {
         if !self.exists(&owner) {
-            self.created += 1;
+            self.total += 1;
+        }
+        let was_funded = self.account(&owner).balance > Amount(0);
+        let is_funded = account.balance > Amount(0);
+        match (was_funded, is_funded) {
+            (false, true) => self.funded += 1,
+            (true, false) => self.funded -= 1,
+            _ => {}
         }
         self.changes.accounts.insert(owner, account);
     }
@@ -366,6 +439,11 @@ impl<'a> LedgerView<'a> {
         let mut issuer = self.account(&tx.issuer);
         issuer.sequences.check(tx.sequence)?;
         let issuer_is_new = !self.exists(&tx.issuer);
+        // A new issuer holds no balance: it would be one more unfunded account.
+        if issuer_is_new && !self.room_for_unfunded() {
+            return Err(IgnoredReason::AccountsFull);
+        }
+        let issuer_was_funded = issuer.balance > Amount(0);
         match &tx.payload {
             DagPayload::Transfer { to, amount } => {
                 issuer.balance = issuer
@@ -384,21 +462,25 @@ impl<'a> LedgerView<'a> {
                     return Ok(());
                 }
                 let mut receiver = self.account(to);
+                let receiver_was_funded = receiver.balance > Amount(0);
                 receiver.balance = receiver
                     .balance
                     .checked_add(*amount)
                     .ok_or(IgnoredReason::BalanceOverflow)?;
-                let new = usize::from(!self.exists(to));
-                if !self.room_for(new) {
+                // Only money creates (funds) an account: the receiver may
+                // take one more funded slot, the issuer may free its own.
+                let funds = usize::from(!receiver_was_funded && receiver.balance > Amount(0));
+                let frees = usize::from(issuer_was_funded && issuer.balance == Amount(0));
+                if !self.room_for_funded(funds.saturating_sub(frees)) {
                     return Err(IgnoredReason::AccountsFull);
                 }
                 self.put(tx.issuer, issuer);
-                self.put(*to, receiver);
+                if receiver.balance > Amount(0) || self.exists(to) {
+                    // A zero transfer to an unknown key creates nothing.
+                    self.put(*to, receiver);
+                }
             }
             DagPayload::Data { .. } | DagPayload::Command { .. } => {
-                if issuer_is_new && !self.room_for(1) {
-                    return Err(IgnoredReason::AccountsFull);
-                }
                 issuer.sequences.record(tx.sequence);
                 self.put(tx.issuer, issuer);
             }
@@ -444,6 +526,77 @@ mod tests {
         bytes.extend_from_slice(&3u64.to_le_bytes());
         bytes.extend_from_slice(&0b1_0001u128.to_le_bytes());
         assert!(DagAccount::decode(&bytes).is_err());
+    }
+
+    fn issued(issuer: &Keypair, sequence: u64, payload: DagPayload) -> DagTransaction {
+        let parents = vec![Hash([1; 32]), Hash([2; 32])];
+        DagTransaction::new_signed(issuer, ChainId(1), parents, sequence, payload)
+    }
+
+    /// Issue 17 item 10: unfunded issuers fill only their own class; a
+    /// deposit (or a transfer) to a new key still has room.
+    #[test]
+    fn unfunded_issuers_never_take_the_room_deposits_need() {
+        let mut ledger = DagLedger::new();
+        ledger.funded_max = 4;
+        ledger.unfunded_max = 8;
+        let rich = Keypair::from_seed([1; 32]);
+        ledger.credit(rich.public(), Amount(100)).unwrap();
+        // Many unfunded keys post data: they fill the unfunded class only.
+        let mut changes = Vec::new();
+        {
+            let mut view = LedgerView::new(&ledger);
+            for i in 0..20u8 {
+                let key = Keypair::from_seed([100 + i; 32]);
+                let record = DagPayload::Data { record: vec![i] };
+                changes.push(view.apply(&issued(&key, 0, record)));
+            }
+            ledger.commit(view.into_changes());
+        }
+        assert_eq!(changes.iter().filter(|c| c.is_ok()).count(), 8);
+        assert!(changes[8..]
+            .iter()
+            .all(|c| *c == Err(IgnoredReason::AccountsFull)));
+        assert_eq!((ledger.funded_len(), ledger.unfunded_len()), (1, 8));
+        // Deposits to new keys are still credited; a zero one creates nothing.
+        let newcomer = Keypair::from_seed([50; 32]).public();
+        ledger.credit(newcomer, Amount(7)).unwrap();
+        assert_eq!(ledger.balance(&newcomer), Amount(7));
+        ledger
+            .credit(Keypair::from_seed([51; 32]).public(), Amount(0))
+            .unwrap();
+        assert_eq!(ledger.len(), 10);
+        // A zero transfer to an unknown key creates no account either.
+        let mut view = LedgerView::new(&ledger);
+        let nobody = Keypair::from_seed([52; 32]).public();
+        let zero = DagPayload::Transfer {
+            to: nobody,
+            amount: Amount(0),
+        };
+        assert_eq!(view.apply(&issued(&rich, 0, zero)), Ok(()));
+        ledger.commit(view.into_changes());
+        assert_eq!(ledger.len(), 10);
+        // Funded accounts are capped; a deposit beyond is refused, not burned.
+        for i in 0..2u8 {
+            ledger
+                .credit(Keypair::from_seed([60 + i; 32]).public(), Amount(1))
+                .unwrap();
+        }
+        assert_eq!(ledger.funded_len(), 4);
+        let late = Keypair::from_seed([70; 32]).public();
+        assert_eq!(ledger.credit(late, Amount(3)), Err(DagLedgerError::Full));
+        assert_eq!(ledger.account(&late), DagAccount::default());
+        // Draining an account frees its funded slot for the receiver.
+        let mut view = LedgerView::new(&ledger);
+        let all = DagPayload::Transfer {
+            to: late,
+            amount: Amount(7),
+        };
+        let newcomer_key = Keypair::from_seed([50; 32]);
+        assert_eq!(view.apply(&issued(&newcomer_key, 0, all)), Ok(()));
+        ledger.commit(view.into_changes());
+        assert_eq!(ledger.balance(&late), Amount(7));
+        assert_eq!(ledger.funded_len(), 4);
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub use ledger::{DagAccount, DagLedger, IgnoredReason};
 pub use pow::{PowError, PowParams, SecurityLevels};
 pub use tangle::{
     genesis_entry_points, AttachError, Attached, ConfirmError, DagConfig, PreConfirmation,
-    PruneOutcome, RestoreError, Tangle, TxStatus,
+    PruneOutcome, RefusedDeposit, RestoreError, Tangle, TxStatus,
 };
 pub use tips::{TipParams, TipScore};
 pub use transaction::{DagPayload, DagTransaction, TransactionError};

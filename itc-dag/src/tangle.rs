@@ -66,6 +66,8 @@ pub const GENESIS_ENTRY_POINTS: usize = 2;
 pub const ANCHOR_TIPS_BY_AGE: usize = ANCHOR_TIPS_MAX / 2;
 /// Most unconfirmed transactions one proposal looks at (oldest first).
 pub const ANCHOR_SCAN_MAX: usize = 4_096;
+/// Most refused deposits remembered ([`Tangle::refused_deposits`]).
+pub const REFUSED_DEPOSITS_MAX: usize = 1_024;
 /// Most recent anchor tips kept as fallback parents when the tip pool runs dry.
 pub const FALLBACK_TIPS_MAX: usize = 8;
 
@@ -286,6 +288,24 @@ pub struct PreConfirmation {
     pub confirmed_height: Option<u64>,
 }
 
+/// A main-chain deposit the DAG ledger could not credit (it would fund
+/// one account more than [`crate::ledger::DAG_ACCOUNTS_MAX`], or overflow):
+/// the same on every validator, recorded instead of silently lost. The
+/// main chain has debited it; the record is the claim on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefusedDeposit {
+    /// Height of the block that carried it.
+    pub height: u64,
+    /// Hash of the main-chain transaction.
+    pub transaction: Hash,
+    /// Who deposited (and would have been credited).
+    pub owner: PublicKey,
+    /// The amount.
+    pub amount: itc_core::types::Amount,
+    /// Why it could not be credited.
+    pub reason: DagLedgerError,
+}
+
 /// What a [`Tangle::prune`] removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct PruneOutcome {
@@ -380,6 +400,7 @@ pub struct Tangle {
     pub(crate) unconfirmed: BTreeMap<u64, (Hash, u64)>,
     pub(crate) next_arrival: u64,
     fallback: Vec<Hash>,
+    refused_deposits: VecDeque<RefusedDeposit>,
     ledger: DagLedger,
     latest_height: u64,
     anchors: BTreeMap<u64, AnchorRecord>,
@@ -425,6 +446,7 @@ impl Tangle {
             unconfirmed: BTreeMap::new(),
             next_arrival: 0,
             fallback: genesis.to_vec(),
+            refused_deposits: VecDeque::new(),
             ledger: DagLedger::new(),
             latest_height: 0,
             anchors: BTreeMap::new(),
@@ -469,6 +491,19 @@ impl Tangle {
                 .put(persist::account_key(&owner), account.encode());
         }
         Ok(())
+    }
+
+    /// Deposits the DAG ledger could not credit, oldest first (the last
+    /// [`REFUSED_DEPOSITS_MAX`]; kept in memory only).
+    pub fn refused_deposits(&self) -> impl Iterator<Item = &RefusedDeposit> {
+        self.refused_deposits.iter()
+    }
+
+    pub(crate) fn record_refused_deposit(&mut self, refused: RefusedDeposit) {
+        if self.refused_deposits.len() >= REFUSED_DEPOSITS_MAX {
+            self.refused_deposits.pop_front();
+        }
+        self.refused_deposits.push_back(refused);
     }
 
     /// Sparse Merkle root of the DAG ledger's accounts.

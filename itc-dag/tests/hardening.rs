@@ -302,3 +302,38 @@ fn a_lazy_unconfirmed_transaction_is_still_anchored() {
         TxStatus::Confirmed { height: 11 }
     );
 }
+
+/// Item 10: a deposit the DAG ledger cannot credit is recorded as an
+/// explicit outcome, never silently dropped.
+#[test]
+fn a_deposit_that_cannot_be_credited_is_recorded() {
+    use itc_core::types::{ChainId, Payload, Transaction};
+    let mut node = Tangle::new(config_without_pow());
+    let client = key(60);
+    node.credit(client.public(), Amount(u64::MAX)).unwrap();
+    let deposit = Transaction::new_signed(
+        &client,
+        ChainId(CHAIN.0),
+        0,
+        Amount(1),
+        Payload::DagDeposit { amount: Amount(5) },
+    );
+    Anchoring::on_executed(&mut node, 3, std::slice::from_ref(&deposit));
+    let refused: Vec<_> = node.refused_deposits().copied().collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].height, 3);
+    assert_eq!(refused[0].transaction, deposit.hash());
+    assert_eq!(refused[0].amount, Amount(5));
+    // An unfunded issuer's data creates no funded account.
+    let tx = make(&key(61), genesis(), 0, data(61), 0);
+    node.attach(tx.clone(), 0, &level0).unwrap();
+    node.confirm(
+        &DagAnchor {
+            tips: vec![tx.id()],
+        },
+        4,
+    )
+    .unwrap();
+    assert_eq!(node.ledger().funded_len(), 1);
+    assert_eq!(node.ledger().unfunded_len(), 1);
+}
