@@ -17,6 +17,13 @@
 //! too) is reattached instead: the same payload and sequence on fresh tips,
 //! which the check then follows.
 //!
+//! A spammer attacks the DAG meanwhile (issue 17): transactions with bogus
+//! parents that fill the request tables, valid transactions from a fresh
+//! key each time (key rotation against the issue rate), and unfunded keys
+//! that would create DAG ledger accounts (data records, zero transfers to
+//! new keys). Anchors must still complete their cones and every honest
+//! transaction must still be confirmed.
+//!
 //! `ITC_SIM_SEEDS=N` runs N seeds (default 24); `ITC_SIM_SEED=S` replays one.
 
 mod common;
@@ -70,7 +77,14 @@ struct Sim {
     byzantine_forgeries: u64,
     promotions: u64,
     reattachments: u64,
+    /// Spam transactions sent (bogus parents, rotated keys, unfunded keys).
+    spam: u64,
 }
+
+/// Transactions with bogus parents in one spam burst (8 parents each).
+const SPAM_BOGUS_PER_BURST: u32 = 24;
+/// Valid transactions from fresh keys in one spam burst.
+const SPAM_ROTATED_PER_BURST: u32 = 4;
 
 /// A DAG transaction a device issued, followed until every validator has
 /// seen it confirmed.
@@ -136,6 +150,7 @@ impl Sim {
             byzantine_forgeries: 0,
             promotions: 0,
             reattachments: 0,
+            spam: 0,
         };
         for i in 0..VALIDATORS {
             let storage = MemoryStorage::new();
@@ -291,6 +306,65 @@ impl Sim {
         }
         self.issued.push(Issued::new(tx));
         Ok(())
+    }
+
+    /// A spam burst, gossiped to every validator that is up: transactions
+    /// whose parents do not exist (each costs a request slot), and valid
+    /// ones from a never-seen key each (key rotation; unfunded issuers of
+    /// data records and zero transfers to new keys).
+    fn spam_dag(&mut self) {
+        let up: Vec<usize> = (0..VALIDATORS)
+            .filter(|i| self.nodes[*i].replica.is_some())
+            .collect();
+        let now = self.now;
+        let mut txs = Vec::new();
+        for _ in 0..SPAM_BOGUS_PER_BURST {
+            self.spam += 1;
+            let mut parents: Vec<Hash> = (0..8)
+                .map(|_| {
+                    let mut h = [0u8; 32];
+                    for chunk in h.chunks_exact_mut(8) {
+                        chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
+                    }
+                    Hash(h)
+                })
+                .collect();
+            parents.sort();
+            let spammer = key(1_000_000 + self.spam as u32);
+            txs.push(DagTransaction::new_signed(
+                &spammer,
+                ChainId(CHAIN),
+                parents,
+                0,
+                data(self.spam),
+            ));
+        }
+        for _ in 0..SPAM_ROTATED_PER_BURST {
+            self.spam += 1;
+            let spammer = key(1_000_000 + self.spam as u32);
+            let seed = self.rng.next_u64();
+            let at = up[self.rng.below(up.len())];
+            let tangle = self.nodes[at].replica.as_mut().unwrap().anchoring_mut();
+            let parents = tangle.select_tips(now, seed);
+            let payload = if self.chance(50) {
+                transfer(key(2_000_000 + self.spam as u32).public(), 0)
+            } else {
+                data(self.spam)
+            };
+            txs.push(DagTransaction::new_signed(
+                &spammer,
+                ChainId(CHAIN),
+                parents,
+                0,
+                payload,
+            ));
+        }
+        for tx in txs {
+            for &i in &up {
+                let tangle = self.nodes[i].replica.as_mut().unwrap().anchoring_mut();
+                let _ = tangle.attach(tx.clone(), now, &level0);
+            }
+        }
     }
 
     /// Serve every validator's requests for missing DAG transactions from
@@ -559,6 +633,9 @@ impl Sim {
             if self.chance(5) {
                 self.submit_main()?;
             }
+            if self.chance(10) {
+                self.spam_dag();
+            }
             self.step()?;
         }
         // Heal: everyone up, no loss; the Byzantine node keeps forging.
@@ -571,6 +648,9 @@ impl Sim {
         while !self.all_confirmed() {
             if self.now - last_promotion >= 2_000 {
                 self.promote_unconfirmed();
+                // Bogus-parent spam goes on: anchors must still get what
+                // they need.
+                self.spam_dag();
                 last_promotion = self.now;
             }
             if self.now - healed_at > HEAL_MS_MAX {
@@ -634,14 +714,15 @@ impl Sim {
         let deposited = replica.ledger().account(&self.client.public()).nonce;
         let dag_balance = replica.anchoring().ledger().balance(&self.client.public());
         Ok(format!(
-            "{} blocks, {} main-chain txs, client DAG balance {}, {} DAG transactions, {} promoted, {} reattached, {} forged proposals",
+            "{} blocks, {} main-chain txs, client DAG balance {}, {} DAG transactions, {} promoted, {} reattached, {} forged proposals, {} spam",
             top,
             deposited,
             dag_balance.0,
             self.issued.len(),
             self.promotions,
             self.reattachments,
-            self.byzantine_forgeries
+            self.byzantine_forgeries,
+            self.spam
         ))
     }
 }
