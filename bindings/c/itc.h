@@ -45,6 +45,9 @@ typedef struct ItcDagTransaction ItcDagTransaction;
 // Length of a hash in bytes.
 #define ITC_HASH_LEN 32
 
+// Length of a pairing message ([`itc_pairing_message`]) in bytes.
+#define ITC_PAIRING_MESSAGE_LEN 33
+
 // Status code returned by every fallible `itc_*` function.
 //
 // The numbers are stable: new codes may be added, existing ones never
@@ -105,7 +108,8 @@ enum ItcSigningDomain
   ITC_SIGNING_DOMAIN_VOTE = 1,
   // Another consensus message.
   ITC_SIGNING_DOMAIN_CONSENSUS = 2,
-  // A device's proof of pairing (the device signs its owner's key).
+  // A device's proof of pairing (the device signs its owner's key and its
+  // security level: `itc_pairing_message`).
   ITC_SIGNING_DOMAIN_DEVICE_PAIRING = 3,
   // A command sent to a device by a grantee.
   ITC_SIGNING_DOMAIN_DEVICE_COMMAND = 4,
@@ -129,7 +133,7 @@ enum ItcPayloadKind
   // Move tokens: `account` receives `amount`.
   ITC_PAYLOAD_KIND_TRANSFER = 0,
   // Register `device` (with `security_level`, `metadata_hash` and the
-  // device's `pairing_signature` over the sender's key).
+  // device's `pairing_signature` over the sender's key and the level).
   ITC_PAYLOAD_KIND_REGISTER_DEVICE = 1,
   // Hand `device` over to `account`.
   ITC_PAYLOAD_KIND_TRANSFER_DEVICE = 2,
@@ -1009,9 +1013,26 @@ ItcStatus itc_transaction_new_transfer(const ItcKeypair *sender,
                                        uint64_t amount,
                                        ItcTransaction **out);
 
-// The device's proof of pairing: `device` signs `owner_public_key` for
-// chain `chain_id`. The owner puts this signature into
-// [`itc_transaction_new_register_device`].
+// What a device signs to prove it was paired with `owner_public_key` at
+// `security_level`: writes [`ITC_PAIRING_MESSAGE_LEN`] bytes (the owner's
+// key, then the level) into `out_message`. A device with its own signer
+// signs them in the `ITC_SIGNING_DOMAIN_DEVICE_PAIRING` domain (for example
+// with `itc_keypair_sign`); [`itc_pairing_signature`] does both steps.
+//
+// # Safety
+// `owner_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes and
+// `out_message` to [`ITC_PAIRING_MESSAGE_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_pairing_message(const uint8_t *owner_public_key,
+                              uint8_t security_level,
+                              uint8_t *out_message);
+
+// The device's proof of pairing: `device` signs its owner's key and its
+// security level ([`itc_pairing_message`]) for chain `chain_id`. The owner
+// puts this signature into [`itc_transaction_new_register_device`] with the
+// same `security_level`; the ledger refuses a registration at any other
+// level.
 //
 // # Safety
 // `device` must be a live key pair handle; `owner_public_key` must point to
@@ -1022,11 +1043,12 @@ ItcStatus itc_transaction_new_transfer(const ItcKeypair *sender,
 ItcStatus itc_pairing_signature(const ItcKeypair *device,
                                 uint32_t chain_id,
                                 const uint8_t *owner_public_key,
+                                uint8_t security_level,
                                 uint8_t *out_signature);
 
 // Build and sign the registration of `device` (owned by the sender).
 // `pairing_signature` comes from [`itc_pairing_signature`], made by the
-// device over the sender's public key.
+// device over the sender's public key and `security_level`.
 //
 // # Safety
 // As for [`itc_transaction_new`]; `device` and `metadata_hash` must point to

@@ -151,7 +151,8 @@ int main(void) {
 
     /* --- The owner registers the lamp and grants the guest. ----------------- */
     uint8_t pairing[ITC_SIGNATURE_LEN], metadata[ITC_HASH_LEN] = {0};
-    CHECK(itc_pairing_signature(lamp_key, CHAIN_ID, owner_pk, pairing));
+    /* The lamp signs its owner's key and its security level (1). */
+    CHECK(itc_pairing_signature(lamp_key, CHAIN_ID, owner_pk, 1, pairing));
     ItcTransaction *txs[3] = {NULL, NULL, NULL};
     CHECK(itc_transaction_new_register_device(owner, CHAIN_ID, 0, 1, lamp_pk, 1, metadata,
                                               pairing, &txs[0]));

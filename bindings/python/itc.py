@@ -528,7 +528,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_default_trust_options() != 35349:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_func_pairing_signature() != 2530:
+    if lib.uniffi_itc_ffi_checksum_func_pairing_message() != 35525:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_pairing_signature() != 21047:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_sign_command() != 65167:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -683,6 +685,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits.restype = ctypes.c
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_pairing_message.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_pairing_message.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_signature.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_signature.restype = ctypes.c_uint16
@@ -873,10 +878,17 @@ _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_pairing_message.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_pairing_message.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_pairing_signature.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
     _UniffiRustBuffer,
+    ctypes.c_uint8,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_pairing_signature.restype = _UniffiRustBuffer
@@ -2518,7 +2530,8 @@ class Payload:
             self.pairing_signature = pairing_signature
             
             """
-        The device's signature over the sender's key ([`pairing_signature`]).
+        The device's signature over the sender's key and
+        `security_level` ([`pairing_signature`], [`pairing_message`]).
 """
         
             pass
@@ -2967,7 +2980,8 @@ class SigningDomain(enum.Enum):
     
     DEVICE_PAIRING = 3
     """
-    A device's proof of pairing (the device signs its owner's key).
+    A device's proof of pairing (the device signs its owner's key and its
+    security level: [`pairing_message`](super::transaction::pairing_message)).
 """
     
     DEVICE_COMMAND = 4
@@ -5249,13 +5263,44 @@ def default_trust_options() -> TrustOptions:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-def pairing_signature(device: Keypair,chain_id: int,owner_public_key: bytes) -> bytes:
+def pairing_message(owner_public_key: bytes,security_level: int) -> bytes:
     """
-    The device's proof of pairing: `device` signs `owner_public_key` for
-    `chain_id` (64 bytes). Goes into [`Payload::RegisterDevice`].
+    What a device signs, in the `DevicePairing` signing domain, to prove it
+    was paired with `owner_public_key` at `security_level` (33 bytes: the
+    owner's key, then the level). For devices that sign with their own
+    signer (for example through [`Keypair::sign`]); [`pairing_signature`]
+    does both steps.
 
     # Errors
-    [`ItcError::InvalidArgument`] if the owner key is not 32 bytes.
+    [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+    level is above 3.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(owner_public_key)
+
+    _UniffiFfiConverterUInt8.check_lower(security_level)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(owner_public_key),
+        _UniffiFfiConverterUInt8.lower(security_level),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_pairing_message,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def pairing_signature(device: Keypair,chain_id: int,owner_public_key: bytes,security_level: int) -> bytes:
+    """
+    The device's proof of pairing: `device` signs its owner's key and its
+    security level ([`pairing_message`]) for `chain_id` (64 bytes). Goes into
+    [`Payload::RegisterDevice`] with the same `security_level`; the ledger
+    refuses a registration at any other level.
+
+    # Errors
+    [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+    level is above 3.
 """
     
     _UniffiFfiConverterTypeKeypair.check_lower(device)
@@ -5263,10 +5308,13 @@ def pairing_signature(device: Keypair,chain_id: int,owner_public_key: bytes) -> 
     _UniffiFfiConverterUInt32.check_lower(chain_id)
 
     _UniffiFfiConverterBytes.check_lower(owner_public_key)
+
+    _UniffiFfiConverterUInt8.check_lower(security_level)
     _uniffi_lowered_args = (
         _UniffiFfiConverterTypeKeypair.lower(device),
         _UniffiFfiConverterUInt32.lower(chain_id),
         _UniffiFfiConverterBytes.lower(owner_public_key),
+        _UniffiFfiConverterUInt8.lower(security_level),
     )
     _uniffi_lift_return = _UniffiFfiConverterBytes.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeItcError
@@ -5361,6 +5409,7 @@ __all__ = [
     "TrustOptions",
     "dag_required_pow_bits",
     "default_trust_options",
+    "pairing_message",
     "pairing_signature",
     "sign_command",
     "verify",

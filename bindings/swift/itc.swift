@@ -3437,7 +3437,8 @@ public enum Payload: Equatable, Hashable {
          * Hash of off-chain metadata.
          */metadataHash: Data, 
         /**
-         * The device's signature over the sender's key ([`pairing_signature`]).
+         * The device's signature over the sender's key and
+         * `security_level` ([`pairing_signature`], [`pairing_message`]).
          */pairingSignature: Data
     )
     /**
@@ -3645,7 +3646,8 @@ public enum SigningDomain: Equatable, Hashable {
      */
     case consensus
     /**
-     * A device's proof of pairing (the device signs its owner's key).
+     * A device's proof of pairing (the device signs its owner's key and its
+     * security level: [`pairing_message`](super::transaction::pairing_message)).
      */
     case devicePairing
     /**
@@ -4050,19 +4052,43 @@ public func signCommand(grantee: Keypair, chainId: UInt32, device: Data, action:
 })
 }
 /**
- * The device's proof of pairing: `device` signs `owner_public_key` for
- * `chain_id` (64 bytes). Goes into [`Payload::RegisterDevice`].
+ * What a device signs, in the `DevicePairing` signing domain, to prove it
+ * was paired with `owner_public_key` at `security_level` (33 bytes: the
+ * owner's key, then the level). For devices that sign with their own
+ * signer (for example through [`Keypair::sign`]); [`pairing_signature`]
+ * does both steps.
  *
  * # Errors
- * [`ItcError::InvalidArgument`] if the owner key is not 32 bytes.
+ * [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+ * level is above 3.
  */
-public func pairingSignature(device: Keypair, chainId: UInt32, ownerPublicKey: Data)throws  -> Data  {
+public func pairingMessage(ownerPublicKey: Data, securityLevel: UInt8)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_pairing_message(
+        FfiConverterData.lower(ownerPublicKey),
+        FfiConverterUInt8.lower(securityLevel),uniffiCallStatus
+    )
+})
+}
+/**
+ * The device's proof of pairing: `device` signs its owner's key and its
+ * security level ([`pairing_message`]) for `chain_id` (64 bytes). Goes into
+ * [`Payload::RegisterDevice`] with the same `security_level`; the ledger
+ * refuses a registration at any other level.
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+ * level is above 3.
+ */
+public func pairingSignature(device: Keypair, chainId: UInt32, ownerPublicKey: Data, securityLevel: UInt8)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_func_pairing_signature(
         FfiConverterTypeKeypair_lower(device),
         FfiConverterUInt32.lower(chainId),
-        FfiConverterData.lower(ownerPublicKey),uniffiCallStatus
+        FfiConverterData.lower(ownerPublicKey),
+        FfiConverterUInt8.lower(securityLevel),uniffiCallStatus
     )
 })
 }
@@ -4094,7 +4120,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_func_sign_command() != 65167) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_func_pairing_signature() != 2530) {
+    if (uniffi_itc_ffi_checksum_func_pairing_message() != 35525) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_pairing_signature() != 21047) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() != 20301) {

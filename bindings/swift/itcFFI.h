@@ -610,9 +610,14 @@ RustBuffer uniffi_itc_ffi_fn_func_default_trust_options(RustCallStatus *_Nonnull
 RustBuffer uniffi_itc_ffi_fn_func_sign_command(uint64_t grantee, uint32_t chain_id, RustBuffer device, uint32_t action, uint64_t counter, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_MESSAGE
+RustBuffer uniffi_itc_ffi_fn_func_pairing_message(RustBuffer owner_public_key, uint8_t security_level, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_SIGNATURE
-RustBuffer uniffi_itc_ffi_fn_func_pairing_signature(uint64_t device, uint32_t chain_id, RustBuffer owner_public_key, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_itc_ffi_fn_func_pairing_signature(uint64_t device, uint32_t chain_id, RustBuffer owner_public_key, uint8_t security_level, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_ITC_FFI_RUSTBUFFER_ALLOC
@@ -896,6 +901,12 @@ uint16_t uniffi_itc_ffi_checksum_func_default_trust_options(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_COMMAND
 uint16_t uniffi_itc_ffi_checksum_func_sign_command(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_PAIRING_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_PAIRING_MESSAGE
+uint16_t uniffi_itc_ffi_checksum_func_pairing_message(void
     
 );
 #endif

@@ -9,7 +9,9 @@ use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::ledger::state_key;
-use itc_core::types::{Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction};
+use itc_core::types::{
+    pairing_message, Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction,
+};
 use itc_dag::{DagFinality, DagFinalityProof, DagPayload, DagTransaction, TxStatus};
 use itc_pbft::primary_of;
 use itc_spv::command::{CommandProof, DenyReason, Lamp, LampConfig, LampVerdict, SignedCommand};
@@ -291,14 +293,18 @@ pub fn run() -> Report {
     // 1. Register the lamp with its pairing proof.
     let t = Instant::now();
     let owner = s.owner.clone();
-    let pairing = s
-        .lamp_key
-        .sign(SigningDomain::DevicePairing, CHAIN, &owner.public().0);
+    // The lamp signs its owner's key and its security level.
+    let level = SecurityLevel::new(1).expect("valid level");
+    let pairing = s.lamp_key.sign(
+        SigningDomain::DevicePairing,
+        CHAIN,
+        &pairing_message(&owner.public(), level),
+    );
     let register = s.transaction(
         &owner,
         Payload::RegisterDevice {
             device: s.lamp_key.public(),
-            security_level: SecurityLevel::new(1).expect("valid level"),
+            security_level: level,
             metadata_hash: Hash::of(itc_core::Domain::StateValue, b"lamp model L1"),
             pairing_signature: pairing,
         },

@@ -39,7 +39,8 @@ pub enum SigningDomain {
     Vote,
     /// Any other consensus message (pre-prepare, checkpoint, view change, new view).
     Consensus,
-    /// A device's proof of pairing: the device signs its owner's key.
+    /// A device's proof of pairing: the device signs its owner's key and its
+    /// security level ([`crate::types::pairing_message`]).
     DevicePairing,
     /// A command sent to a device by a grantee.
     DeviceCommand,

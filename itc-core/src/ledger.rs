@@ -77,8 +77,8 @@ use crate::keys::{PublicKey, SigningDomain};
 use crate::smt::{SparseMerkleTree, StateProof};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::types::{
-    Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction, Validator, ValidatorSet,
-    ValidatorSetError, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
+    pairing_message, Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction, Validator,
+    ValidatorSet, ValidatorSetError, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
 };
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -283,7 +283,8 @@ pub enum TxError {
     /// The device is already registered.
     #[error("device already registered")]
     DeviceAlreadyRegistered,
-    /// The device's pairing signature over the owner's key is invalid.
+    /// The device's pairing signature does not cover the sender as owner and
+    /// the registered security level ([`crate::types::pairing_message`]).
     #[error("bad pairing proof")]
     BadPairingProof,
     /// The device is not registered.
@@ -1064,7 +1065,7 @@ impl Ledger {
                     .verify(
                         SigningDomain::DevicePairing,
                         self.params.chain_id,
-                        &tx.sender.0,
+                        &pairing_message(&tx.sender, *security_level),
                         pairing_signature,
                     )
                     .map_err(|_| TxError::BadPairingProof)?;

@@ -4,7 +4,9 @@ use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::ledger::{state_key, value_hash, BlockContext, BlockError, Ledger, TxError};
 use itc_core::storage::{MemoryStorage, Storage};
-use itc_core::types::{Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction};
+use itc_core::types::{
+    pairing_message, Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction,
+};
 use itc_core::Hash;
 
 const CHAIN: ChainId = ChainId(42);
@@ -92,15 +94,18 @@ impl Net {
     }
 
     fn register_lamp(&mut self) -> Transaction {
-        let pairing = self
-            .lamp
-            .sign(SigningDomain::DevicePairing, CHAIN, &self.owner.public().0);
+        let level = SecurityLevel::new(1).unwrap();
+        let pairing = self.lamp.sign(
+            SigningDomain::DevicePairing,
+            CHAIN,
+            &pairing_message(&self.owner.public(), level),
+        );
         let owner = self.owner.clone();
         self.tx(
             &owner,
             Payload::RegisterDevice {
                 device: self.lamp.public(),
-                security_level: SecurityLevel::new(1).unwrap(),
+                security_level: level,
                 metadata_hash: Hash::ZERO,
                 pairing_signature: pairing,
             },
@@ -299,7 +304,11 @@ fn device_rules_pairing_ownership_expiry() {
     let owner = net.owner.clone();
     let guest = net.guest.clone();
     // Pairing signed by the owner instead of the lamp.
-    let forged = owner.sign(SigningDomain::DevicePairing, CHAIN, &owner.public().0);
+    let forged = owner.sign(
+        SigningDomain::DevicePairing,
+        CHAIN,
+        &pairing_message(&owner.public(), SecurityLevel::new(0).unwrap()),
+    );
     let tx = Transaction::new_signed(
         &owner,
         CHAIN,

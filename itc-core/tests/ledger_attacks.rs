@@ -4,11 +4,15 @@
 //! device's security level behind the device's back.
 
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisError, GenesisValidator};
-use itc_core::keys::{Keypair, PublicKey};
+use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::ledger::{
     BlockContext, BlockError, Ledger, LedgerError, TxError, CANDIDATES_MAX, STAKE_MAX, SUPPLY_MAX,
 };
-use itc_core::types::{Amount, ChainId, Payload, Transaction, TOTAL_WEIGHT_MAX, VALIDATORS_MAX};
+use itc_core::types::{
+    pairing_message, Amount, ChainId, Payload, SecurityLevel, Transaction, TOTAL_WEIGHT_MAX,
+    VALIDATORS_MAX,
+};
+use itc_core::Hash;
 use std::collections::HashMap;
 
 const CHAIN: ChainId = ChainId(17);
@@ -364,4 +368,55 @@ fn genesis_bounds_the_total_supply_so_no_credit_can_overflow() {
         Amount(SUPPLY_MAX - 19)
     );
     assert_eq!(chain.ledger.account(&payer.public()).balance, Amount(14));
+}
+
+// ---- 11. the security level is bound to the device's pairing signature ----
+
+#[test]
+fn a_registration_whose_level_changed_after_the_device_signed_is_refused() {
+    let owner = key(0);
+    let lamp = key(1);
+    let genesis = Genesis {
+        chain_id: CHAIN.0,
+        accounts: vec![account(&owner, 100)],
+        validators: vec![validator(&key(2), 10)],
+        ..Genesis::default()
+    };
+    let mut chain = Chain::new(&genesis);
+    // The lamp agreed to level 3 (hardest proof of work) ...
+    let level3 = SecurityLevel::new(3).unwrap();
+    let message = pairing_message(&owner.public(), level3);
+    assert_eq!(message[..32], owner.public().0);
+    assert_eq!(message[32..], [3]);
+    let pairing = lamp.sign(SigningDomain::DevicePairing, CHAIN, &message);
+    // ... the owner claims level 0.
+    let register = |level| Payload::RegisterDevice {
+        device: lamp.public(),
+        security_level: SecurityLevel::new(level).unwrap(),
+        metadata_hash: Hash::ZERO,
+        pairing_signature: pairing,
+    };
+    for level in 0..3 {
+        let tx = chain.tx(&owner, register(level));
+        assert_eq!(invalid(chain.apply(&[tx])), TxError::BadPairingProof);
+    }
+    // A signature over the owner's key alone does not bind any level.
+    let unbound = lamp.sign(SigningDomain::DevicePairing, CHAIN, &owner.public().0);
+    let tx = chain.tx(
+        &owner,
+        Payload::RegisterDevice {
+            device: lamp.public(),
+            security_level: SecurityLevel::new(0).unwrap(),
+            metadata_hash: Hash::ZERO,
+            pairing_signature: unbound,
+        },
+    );
+    assert_eq!(invalid(chain.apply(&[tx])), TxError::BadPairingProof);
+    // The level the lamp signed is accepted.
+    let tx = chain.tx(&owner, register(3));
+    chain.apply(&[tx]).unwrap();
+    assert_eq!(
+        chain.ledger.device(&lamp.public()).unwrap().security_level,
+        level3
+    );
 }

@@ -8,7 +8,7 @@ use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
 use itc_core::keys::SigningDomain;
 use itc_core::ledger::{BlockContext, Ledger};
-use itc_core::types::{Amount, Payload, SecurityLevel, Transaction};
+use itc_core::types::{pairing_message, Amount, Payload, SecurityLevel, Transaction};
 use itc_dag::{genesis_entry_points, AttachError, DagConfig, PowError, Tangle};
 
 #[test]
@@ -29,6 +29,7 @@ fn difficulty_comes_from_the_ledgers_device_registry() {
         ..Genesis::default()
     };
     let (mut ledger, _writes) = Ledger::from_genesis(&genesis).unwrap();
+    let level = SecurityLevel::new(2).unwrap();
     let register = Transaction::new_signed(
         &owner,
         CHAIN,
@@ -36,9 +37,13 @@ fn difficulty_comes_from_the_ledgers_device_registry() {
         Amount(ledger.params().min_fee.0),
         Payload::RegisterDevice {
             device: lamp.public(),
-            security_level: SecurityLevel::new(2).unwrap(),
+            security_level: level,
             metadata_hash: Hash::ZERO,
-            pairing_signature: lamp.sign(SigningDomain::DevicePairing, CHAIN, &owner.public().0),
+            pairing_signature: lamp.sign(
+                SigningDomain::DevicePairing,
+                CHAIN,
+                &pairing_message(&owner.public(), level),
+            ),
         },
     );
     let context = BlockContext {

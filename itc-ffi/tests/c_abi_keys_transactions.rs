@@ -188,12 +188,38 @@ fn every_payload_round_trips_through_encoding_and_fields() {
     let owner_public = public_key(owner);
     let device_public = public_key(device);
     let mut pairing = [0u8; ITC_SIGNATURE_LEN];
+    let mut message = [0u8; ITC_PAIRING_MESSAGE_LEN];
     unsafe {
         assert_eq!(
-            itc_pairing_signature(device, CHAIN, owner_public.as_ptr(), pairing.as_mut_ptr()),
+            itc_pairing_signature(
+                device,
+                CHAIN,
+                owner_public.as_ptr(),
+                2,
+                pairing.as_mut_ptr()
+            ),
             ItcStatus::Ok
         );
         assert_eq!(
+            itc_pairing_message(owner_public.as_ptr(), 2, message.as_mut_ptr()),
+            ItcStatus::Ok
+        );
+        assert_eq!(message[..32], owner_public);
+        assert_eq!(message[32], 2);
+        // The pairing signature covers the owner's key and the level ...
+        assert_eq!(
+            itc_verify(
+                device_public.as_ptr(),
+                ItcSigningDomain::DevicePairing as u32,
+                CHAIN,
+                message.as_ptr(),
+                message.len(),
+                pairing.as_ptr()
+            ),
+            ItcStatus::Ok
+        );
+        // ... not the owner's key alone.
+        assert_ne!(
             itc_verify(
                 device_public.as_ptr(),
                 ItcSigningDomain::DevicePairing as u32,
@@ -203,6 +229,21 @@ fn every_payload_round_trips_through_encoding_and_fields() {
                 pairing.as_ptr()
             ),
             ItcStatus::Ok
+        );
+        // Levels above 3 do not exist.
+        assert_eq!(
+            itc_pairing_message(owner_public.as_ptr(), 4, message.as_mut_ptr()),
+            ItcStatus::InvalidArgument
+        );
+        assert_eq!(
+            itc_pairing_signature(
+                device,
+                CHAIN,
+                owner_public.as_ptr(),
+                4,
+                pairing.as_mut_ptr()
+            ),
+            ItcStatus::InvalidArgument
         );
     }
     let metadata = [9u8; ITC_HASH_LEN];

@@ -36,9 +36,11 @@
 //! # };
 //! # let (mut ledger, _) = Ledger::from_genesis(&genesis).unwrap();
 //! # let signing_set = ledger.validators().clone();
-//! # let pairing = lamp.sign(SigningDomain::DevicePairing, chain, &owner.public().0);
+//! # let level = SecurityLevel::new(1).unwrap();
+//! # let pairing = lamp.sign(SigningDomain::DevicePairing, chain,
+//! #     &pairing_message(&owner.public(), level));
 //! # let register = Transaction::new_signed(&owner, chain, 0, Amount(1), Payload::RegisterDevice {
-//! #     device: lamp.public(), security_level: SecurityLevel::new(1).unwrap(),
+//! #     device: lamp.public(), security_level: level,
 //! #     metadata_hash: Hash::ZERO, pairing_signature: pairing });
 //! # let grant = Transaction::new_signed(&owner, chain, 1, Amount(1), Payload::GrantAccess {
 //! #     device: lamp.public(), grantee: guest.public(), permissions: Permissions::SWITCH,
@@ -47,7 +49,7 @@
 //! # let outcome = ledger.apply_block(&context, &[register.clone(), grant.clone()]).unwrap();
 //! # let header = BlockHeader { chain_id: chain, height: 1, previous_hash: Hash::ZERO,
 //! #     tx_root: Block::compute_tx_root(&[register, grant]), state_root: outcome.state_root,
-//! #     dag_anchor_root: Hash::ZERO, validator_set_hash: signing_set.hash(),
+//! #     dag_anchor_root: Hash::ZERO, dag_anchor_hash: Hash::ZERO, validator_set_hash: signing_set.hash(),
 //! #     next_validator_set_hash: ledger.validators().hash(), time_ms: 5_000,
 //! #     proposer: validator, view: 0 };
 //! // The lamp trusts a header (here: pinned; in the field: updated by certificates).

@@ -40,7 +40,7 @@ def test_signature_verifies_only_for_its_domain_chain_and_message():
 
 
 def every_payload(owner, device, guest):
-    pairing = itc.pairing_signature(device, CHAIN, owner.public_key())
+    pairing = itc.pairing_signature(device, CHAIN, owner.public_key(), 2)
     return [
         itc.Payload.TRANSFER(to=guest.public_key(), amount=100),
         itc.Payload.REGISTER_DEVICE(
@@ -112,7 +112,7 @@ class Lighting:
         return height, txs
 
     def register_and_grant(self, expiry_height=1_000):
-        pairing = itc.pairing_signature(self.lamp_key, CHAIN, self.owner.public_key())
+        pairing = itc.pairing_signature(self.lamp_key, CHAIN, self.owner.public_key(), 1)
         return self.commit(
             itc.Payload.REGISTER_DEVICE(
                 device=self.lamp_key.public_key(),
@@ -262,6 +262,30 @@ def test_an_invalid_transaction_leaves_the_dev_chain_unchanged():
     with pytest.raises(itc.ItcError.TransactionRejected):
         world.chain.commit_block([bad], 2_000)
     assert world.chain.height() == 0
+
+
+def test_the_pairing_signature_binds_the_security_level():
+    world = Lighting()
+    owner = world.owner.public_key()
+    message = itc.pairing_message(owner, 3)
+    assert message == owner + bytes([3])
+    # The device's own signer signs the same bytes as pairing_signature.
+    pairing = world.lamp_key.sign(itc.SigningDomain.DEVICE_PAIRING, CHAIN, message)
+    assert pairing == itc.pairing_signature(world.lamp_key, CHAIN, owner, 3)
+    with pytest.raises(itc.ItcError.InvalidArgument):
+        itc.pairing_message(owner, 4)
+
+    def register(level):
+        return itc.Transaction.new_signed(world.owner, CHAIN, 0, 1, itc.Payload.REGISTER_DEVICE(
+            device=world.lamp_key.public_key(), security_level=level, metadata_hash=bytes(32),
+            pairing_signature=pairing))
+
+    # The lamp agreed to level 3; the owner may not register it at level 0.
+    with pytest.raises(itc.ItcError.TransactionRejected):
+        world.chain.commit_block([register(0)], 2_000)
+    assert world.chain.height() == 0
+    world.chain.commit_block([register(3)], 2_000)
+    assert world.chain.height() == 1
 
 
 def test_a_dag_transaction_gets_its_work_within_the_bound_and_round_trips():

@@ -30,8 +30,8 @@ use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, SigningDomain};
 use itc_core::ledger::{state_key, BlockContext, Ledger};
 use itc_core::types::{
-    Amount, Block, BlockHeader, ChainId, CommitCertificate, Payload, Permissions, SecurityLevel,
-    Transaction, ValidatorSet, Vote, VoteKind,
+    pairing_message, Amount, Block, BlockHeader, ChainId, CommitCertificate, Payload, Permissions,
+    SecurityLevel, Transaction, ValidatorSet, Vote, VoteKind,
 };
 use itc_core::PublicKey;
 use itc_spv::{
@@ -148,10 +148,15 @@ impl Chain {
 
     fn register_lamp(&mut self) -> Transaction {
         let (owner, lamp) = (self.keys.owner.clone(), &self.keys.lamp);
-        let pairing_signature = lamp.sign(SigningDomain::DevicePairing, CHAIN, &owner.public().0);
+        let security_level = SecurityLevel::new(1).expect("level 1 is valid");
+        let pairing_signature = lamp.sign(
+            SigningDomain::DevicePairing,
+            CHAIN,
+            &pairing_message(&owner.public(), security_level),
+        );
         let payload = Payload::RegisterDevice {
             device: lamp.public(),
-            security_level: SecurityLevel::new(1).expect("level 1 is valid"),
+            security_level,
             metadata_hash: Hash::ZERO,
             pairing_signature,
         };
@@ -201,6 +206,7 @@ impl Chain {
             tx_root: Block::compute_tx_root(&transactions),
             state_root: outcome.state_root,
             dag_anchor_root: Hash::ZERO,
+            dag_anchor_hash: Hash::ZERO,
             validator_set_hash: signing_set.hash(),
             next_validator_set_hash: self.ledger.validators().hash(),
             time_ms: time_of(height),

@@ -16,7 +16,9 @@ use itc_core::keys::{Keypair, SigningDomain};
 use itc_core::ledger::{state_key, value_hash, BlockContext, BlockError, Grant, Ledger, TxError};
 use itc_core::smt::StateProof;
 use itc_core::storage::{RedbStorage, Storage};
-use itc_core::types::{Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction};
+use itc_core::types::{
+    pairing_message, Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction,
+};
 use itc_core::Hash;
 use std::time::Instant;
 
@@ -99,12 +101,18 @@ fn main() {
         Ok(outcome.state_root)
     };
 
-    // 1. Register the lamp: the lamp signs the owner's key (pairing proof).
+    // 1. Register the lamp: the lamp signs the owner's key and its security
+    //    level (pairing proof).
     let t = Instant::now();
-    let pairing = lamp.sign(SigningDomain::DevicePairing, CHAIN, &owner.public().0);
+    let level = SecurityLevel::new(1).expect("level");
+    let pairing = lamp.sign(
+        SigningDomain::DevicePairing,
+        CHAIN,
+        &pairing_message(&owner.public(), level),
+    );
     let register = owner_tx(Payload::RegisterDevice {
         device: lamp.public(),
-        security_level: SecurityLevel::new(1).expect("level"),
+        security_level: level,
         metadata_hash: Hash::of(itc_core::Domain::StateValue, b"lamp model X1"),
         pairing_signature: pairing,
     });

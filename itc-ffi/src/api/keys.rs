@@ -16,7 +16,8 @@ pub enum SigningDomain {
     Vote,
     /// Another consensus message.
     Consensus,
-    /// A device's proof of pairing (the device signs its owner's key).
+    /// A device's proof of pairing (the device signs its owner's key and its
+    /// security level: [`pairing_message`](super::transaction::pairing_message)).
     DevicePairing,
     /// A command sent to a device by a grantee.
     DeviceCommand,

@@ -26,7 +26,8 @@ pub enum Payload {
         security_level: u8,
         /// Hash of off-chain metadata.
         metadata_hash: Vec<u8>,
-        /// The device's signature over the sender's key ([`pairing_signature`]).
+        /// The device's signature over the sender's key and
+        /// `security_level` ([`pairing_signature`], [`pairing_message`]).
         pairing_signature: Vec<u8>,
     },
     /// Hand a device over to a new owner.
@@ -170,21 +171,41 @@ impl Payload {
     }
 }
 
-/// The device's proof of pairing: `device` signs `owner_public_key` for
-/// `chain_id` (64 bytes). Goes into [`Payload::RegisterDevice`].
+/// What a device signs, in the `DevicePairing` signing domain, to prove it
+/// was paired with `owner_public_key` at `security_level` (33 bytes: the
+/// owner's key, then the level). For devices that sign with their own
+/// signer (for example through [`Keypair::sign`]); [`pairing_signature`]
+/// does both steps.
 ///
 /// # Errors
-/// [`ItcError::InvalidArgument`] if the owner key is not 32 bytes.
+/// [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+/// level is above 3.
+#[uniffi::export]
+pub fn pairing_message(owner_public_key: Vec<u8>, security_level: u8) -> Result<Vec<u8>, ItcError> {
+    let owner = public_key(&owner_public_key, "owner public key")?;
+    let level = super::security_level(security_level)?;
+    Ok(itc_core::types::pairing_message(&owner, level).to_vec())
+}
+
+/// The device's proof of pairing: `device` signs its owner's key and its
+/// security level ([`pairing_message`]) for `chain_id` (64 bytes). Goes into
+/// [`Payload::RegisterDevice`] with the same `security_level`; the ledger
+/// refuses a registration at any other level.
+///
+/// # Errors
+/// [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+/// level is above 3.
 #[uniffi::export]
 pub fn pairing_signature(
     device: Arc<Keypair>,
     chain_id: u32,
     owner_public_key: Vec<u8>,
+    security_level: u8,
 ) -> Result<Vec<u8>, ItcError> {
-    let owner: [u8; 32] = array(&owner_public_key, "owner public key")?;
+    let message = pairing_message(owner_public_key, security_level)?;
     Ok(device
         .inner
-        .sign(SigningDomain::DevicePairing, ChainId(chain_id), &owner)
+        .sign(SigningDomain::DevicePairing, ChainId(chain_id), &message)
         .0
         .to_vec())
 }

@@ -34,7 +34,8 @@ pub enum ItcSigningDomain {
     Vote = 1,
     /// Another consensus message.
     Consensus = 2,
-    /// A device's proof of pairing (the device signs its owner's key).
+    /// A device's proof of pairing (the device signs its owner's key and its
+    /// security level: `itc_pairing_message`).
     DevicePairing = 3,
     /// A command sent to a device by a grantee.
     DeviceCommand = 4,

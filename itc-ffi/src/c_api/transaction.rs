@@ -19,7 +19,7 @@ pub enum ItcPayloadKind {
     /// Move tokens: `account` receives `amount`.
     Transfer = 0,
     /// Register `device` (with `security_level`, `metadata_hash` and the
-    /// device's `pairing_signature` over the sender's key).
+    /// device's `pairing_signature` over the sender's key and the level).
     RegisterDevice = 1,
     /// Hand `device` over to `account`.
     TransferDevice = 2,
@@ -305,9 +305,54 @@ pub unsafe extern "C" fn itc_transaction_new_transfer(
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
 }
 
-/// The device's proof of pairing: `device` signs `owner_public_key` for
-/// chain `chain_id`. The owner puts this signature into
-/// [`itc_transaction_new_register_device`].
+/// Length of a pairing message ([`itc_pairing_message`]) in bytes.
+pub const ITC_PAIRING_MESSAGE_LEN: usize = 33;
+const _: () = assert!(ITC_PAIRING_MESSAGE_LEN == itc_core::types::PAIRING_MESSAGE_LEN);
+
+/// The owner's key and the security level as one pairing message.
+///
+/// # Safety
+/// `owner_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+unsafe fn read_pairing_message(
+    owner_public_key: *const u8,
+    security_level: u8,
+) -> Result<[u8; ITC_PAIRING_MESSAGE_LEN], ItcError> {
+    // SAFETY: the caller's contract above.
+    let owner = PublicKey(unsafe { read_array(owner_public_key, "owner_public_key")? });
+    let level = crate::api::security_level(security_level)?;
+    Ok(itc_core::types::pairing_message(&owner, level))
+}
+
+/// What a device signs to prove it was paired with `owner_public_key` at
+/// `security_level`: writes [`ITC_PAIRING_MESSAGE_LEN`] bytes (the owner's
+/// key, then the level) into `out_message`. A device with its own signer
+/// signs them in the `ITC_SIGNING_DOMAIN_DEVICE_PAIRING` domain (for example
+/// with `itc_keypair_sign`); [`itc_pairing_signature`] does both steps.
+///
+/// # Safety
+/// `owner_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes and
+/// `out_message` to [`ITC_PAIRING_MESSAGE_LEN`] writable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_pairing_message(
+    owner_public_key: *const u8,
+    security_level: u8,
+    out_message: *mut u8,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let message = unsafe { read_pairing_message(owner_public_key, security_level)? };
+        // SAFETY: the caller's contract above.
+        unsafe { write_array(out_message, &message, "out_message") }
+    })
+}
+
+/// The device's proof of pairing: `device` signs its owner's key and its
+/// security level ([`itc_pairing_message`]) for chain `chain_id`. The owner
+/// puts this signature into [`itc_transaction_new_register_device`] with the
+/// same `security_level`; the ledger refuses a registration at any other
+/// level.
 ///
 /// # Safety
 /// `device` must be a live key pair handle; `owner_public_key` must point to
@@ -320,18 +365,18 @@ pub unsafe extern "C" fn itc_pairing_signature(
     device: *const ItcKeypair,
     chain_id: u32,
     owner_public_key: *const u8,
+    security_level: u8,
     out_signature: *mut u8,
 ) -> ItcStatus {
     guard(|| {
         // SAFETY: the caller's contract above.
         let device = unsafe { handle_ref(device, "device")? };
         // SAFETY: the caller's contract above.
-        let owner: [u8; ITC_PUBLIC_KEY_LEN] =
-            unsafe { read_array(owner_public_key, "owner_public_key")? };
+        let message = unsafe { read_pairing_message(owner_public_key, security_level)? };
         let signature =
             device
                 .keypair
-                .sign(SigningDomain::DevicePairing, ChainId(chain_id), &owner);
+                .sign(SigningDomain::DevicePairing, ChainId(chain_id), &message);
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_signature, &signature.0, "out_signature") }
     })
@@ -339,7 +384,7 @@ pub unsafe extern "C" fn itc_pairing_signature(
 
 /// Build and sign the registration of `device` (owned by the sender).
 /// `pairing_signature` comes from [`itc_pairing_signature`], made by the
-/// device over the sender's public key.
+/// device over the sender's public key and `security_level`.
 ///
 /// # Safety
 /// As for [`itc_transaction_new`]; `device` and `metadata_hash` must point to

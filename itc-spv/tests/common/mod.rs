@@ -7,8 +7,8 @@ use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey, SigningDomain};
 use itc_core::ledger::{state_key, BlockContext, Ledger};
 use itc_core::types::{
-    Amount, Block, BlockHeader, ChainId, CommitCertificate, Payload, Permissions, SecurityLevel,
-    Transaction, Validator, ValidatorSet, Vote, VoteKind,
+    pairing_message, Amount, Block, BlockHeader, ChainId, CommitCertificate, Payload, Permissions,
+    SecurityLevel, Transaction, Validator, ValidatorSet, Vote, VoteKind,
 };
 use itc_spv::{CommandProof, HeaderUpdate, StateEntryProof, TrustOptions, TrustedState};
 use std::collections::HashMap;
@@ -102,6 +102,7 @@ pub fn bare_header(
         tx_root: Hash::ZERO,
         state_root: Hash::ZERO,
         dag_anchor_root: Hash::ZERO,
+        dag_anchor_hash: Hash::ZERO,
         validator_set_hash: set.hash(),
         next_validator_set_hash: next.hash(),
         time_ms: time_of(height),
@@ -215,15 +216,18 @@ impl LedgerChain {
     }
 
     pub fn register_lamp(&mut self) -> Transaction {
-        let pairing = self
-            .lamp
-            .sign(SigningDomain::DevicePairing, CHAIN, &self.owner.public().0);
+        let level = SecurityLevel::new(1).unwrap();
+        let pairing = self.lamp.sign(
+            SigningDomain::DevicePairing,
+            CHAIN,
+            &pairing_message(&self.owner.public(), level),
+        );
         let owner = self.owner.clone();
         self.tx(
             &owner,
             Payload::RegisterDevice {
                 device: self.lamp.public(),
-                security_level: SecurityLevel::new(1).unwrap(),
+                security_level: level,
                 metadata_hash: Hash::ZERO,
                 pairing_signature: pairing,
             },
@@ -283,6 +287,7 @@ impl LedgerChain {
             tx_root: Block::compute_tx_root(&transactions),
             state_root: outcome.state_root,
             dag_anchor_root: Hash::ZERO,
+            dag_anchor_hash: Hash::ZERO,
             validator_set_hash: signing_set.hash(),
             next_validator_set_hash: self.ledger.validators().hash(),
             time_ms: time_of(height),

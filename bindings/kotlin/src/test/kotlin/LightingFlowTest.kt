@@ -60,7 +60,7 @@ private class Lighting {
 
     fun registerAndGrant(): Pair<ULong, List<Transaction>> = commit(
         Payload.RegisterDevice(
-            lampKey.publicKey(), 1u.toUByte(), ByteArray(32), pairingSignature(lampKey, CHAIN, owner.publicKey()),
+            lampKey.publicKey(), 1u.toUByte(), ByteArray(32), pairingSignature(lampKey, CHAIN, owner.publicKey(), 1u.toUByte()),
         ),
         Payload.GrantAccess(lampKey.publicKey(), guest.publicKey(), SWITCH, 1_000uL),
     )
@@ -97,7 +97,7 @@ class KeysAndTransactionsTest {
         val guest = key(3)
         val payloads = listOf(
             Payload.Transfer(guest.publicKey(), 100uL),
-            Payload.RegisterDevice(device.publicKey(), 2u.toUByte(), ByteArray(32) { it.toByte() }, pairingSignature(device, CHAIN, owner.publicKey())),
+            Payload.RegisterDevice(device.publicKey(), 2u.toUByte(), ByteArray(32) { it.toByte() }, pairingSignature(device, CHAIN, owner.publicKey(), 2u.toUByte())),
             Payload.TransferDevice(device.publicKey(), guest.publicKey()),
             Payload.GrantAccess(device.publicKey(), guest.publicKey(), SWITCH, 50uL),
             Payload.RevokeAccess(device.publicKey(), guest.publicKey()),

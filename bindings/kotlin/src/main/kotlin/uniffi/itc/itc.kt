@@ -683,6 +683,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_func_sign_command(
     ): Int
+    external fun uniffi_itc_ffi_checksum_func_pairing_message(
+    ): Int
     external fun uniffi_itc_ffi_checksum_func_pairing_signature(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_dagtransaction_chain_id(
@@ -965,7 +967,9 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_sign_command(`grantee`: Long,`chainId`: Int,`device`: RustBuffer.ByValue,`action`: Int,`counter`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_itc_ffi_fn_func_pairing_signature(`device`: Long,`chainId`: Int,`ownerPublicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_func_pairing_message(`ownerPublicKey`: RustBuffer.ByValue,`securityLevel`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_pairing_signature(`device`: Long,`chainId`: Int,`ownerPublicKey`: RustBuffer.ByValue,`securityLevel`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_itc_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1098,7 +1102,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_func_sign_command() and 0xFFFF) != 65167) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_func_pairing_signature() and 0xFFFF) != 2530) {
+    if ((lib.uniffi_itc_ffi_checksum_func_pairing_message() and 0xFFFF) != 35525) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_pairing_signature() and 0xFFFF) != 21047) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() and 0xFFFF) != 20301) {
@@ -5473,7 +5480,8 @@ sealed class Payload {
          */
         val `metadataHash`: kotlin.ByteArray, 
         /**
-         * The device's signature over the sender's key ([`pairing_signature`]).
+         * The device's signature over the sender's key and
+         * `security_level` ([`pairing_signature`], [`pairing_message`]).
          */
         val `pairingSignature`: kotlin.ByteArray) : Payload()
         
@@ -5793,7 +5801,8 @@ enum class SigningDomain {
      */
     CONSENSUS,
     /**
-     * A device's proof of pairing (the device signs its owner's key).
+     * A device's proof of pairing (the device signs its owner's key and its
+     * security level: [`pairing_message`](super::transaction::pairing_message)).
      */
     DEVICE_PAIRING,
     /**
@@ -6203,13 +6212,40 @@ public object FfiConverterSequenceTypeFundedAccount: FfiConverterRustBuffer<List
     
 
         /**
-         * The device's proof of pairing: `device` signs `owner_public_key` for
-         * `chain_id` (64 bytes). Goes into [`Payload::RegisterDevice`].
+         * What a device signs, in the `DevicePairing` signing domain, to prove it
+         * was paired with `owner_public_key` at `security_level` (33 bytes: the
+         * owner's key, then the level). For devices that sign with their own
+         * signer (for example through [`Keypair::sign`]); [`pairing_signature`]
+         * does both steps.
          *
          * # Errors
-         * [`ItcError::InvalidArgument`] if the owner key is not 32 bytes.
+         * [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+         * level is above 3.
          */
-    @Throws(ItcException::class) fun `pairingSignature`(`device`: Keypair, `chainId`: kotlin.UInt, `ownerPublicKey`: kotlin.ByteArray): kotlin.ByteArray {
+    @Throws(ItcException::class) fun `pairingMessage`(`ownerPublicKey`: kotlin.ByteArray, `securityLevel`: kotlin.UByte): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_pairing_message(
+    
+        
+        FfiConverterByteArray.lower(`ownerPublicKey`),
+        FfiConverterUByte.lower(`securityLevel`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The device's proof of pairing: `device` signs its owner's key and its
+         * security level ([`pairing_message`]) for `chain_id` (64 bytes). Goes into
+         * [`Payload::RegisterDevice`] with the same `security_level`; the ledger
+         * refuses a registration at any other level.
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] if the owner key is not 32 bytes or the
+         * level is above 3.
+         */
+    @Throws(ItcException::class) fun `pairingSignature`(`device`: Keypair, `chainId`: kotlin.UInt, `ownerPublicKey`: kotlin.ByteArray, `securityLevel`: kotlin.UByte): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_func_pairing_signature(
@@ -6217,7 +6253,8 @@ public object FfiConverterSequenceTypeFundedAccount: FfiConverterRustBuffer<List
         
         FfiConverterTypeKeypair.lower(`device`),
         FfiConverterUInt.lower(`chainId`),
-        FfiConverterByteArray.lower(`ownerPublicKey`),_status)
+        FfiConverterByteArray.lower(`ownerPublicKey`),
+        FfiConverterUByte.lower(`securityLevel`),_status)
 }
     )
     }
