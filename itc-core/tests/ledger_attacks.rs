@@ -420,3 +420,73 @@ fn a_registration_whose_level_changed_after_the_device_signed_is_refused() {
         level3
     );
 }
+
+// ---- 14/16. any reachable staking state keeps every block executable ----
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever bonds and unbonds are attempted, the transactions a proposer
+    /// selects always form a block that applies, epoch boundaries included.
+    #[test]
+    fn selected_staking_blocks_always_apply(
+        min_stake in 0u64..50,
+        weights in proptest::collection::vec(50u64..=STAKE_MAX, 1..4),
+        balances in proptest::collection::vec(0u64..=SUPPLY_MAX / 8, 4),
+        blocks in proptest::collection::vec(
+            proptest::collection::vec((0usize..7, proptest::bool::ANY, 0u64..=STAKE_MAX), 0..6),
+            1..12,
+        ),
+    ) {
+        let validators: Vec<Keypair> = (0..weights.len() as u32).map(key).collect();
+        let accounts: Vec<Keypair> = (0..balances.len() as u32).map(|i| key(50 + i)).collect();
+        let genesis = Genesis {
+            chain_id: CHAIN.0,
+            epoch_length: 2,
+            min_validator_stake: min_stake,
+            accounts: accounts
+                .iter()
+                .zip(&balances)
+                .map(|(k, b)| account(k, *b))
+                .chain(validators.iter().map(|k| account(k, 1_000)))
+                .collect(),
+            validators: validators
+                .iter()
+                .zip(&weights)
+                .map(|(k, w)| validator(k, *w))
+                .collect(),
+            ..Genesis::default()
+        };
+        let mut chain = Chain::new(&genesis);
+        let everyone: Vec<&Keypair> = validators.iter().chain(&accounts).collect();
+        for ops in blocks {
+            let txs: Vec<Transaction> = ops
+                .into_iter()
+                .map(|(who, bond, amount)| {
+                    let who = everyone[who % everyone.len()];
+                    let payload = if bond {
+                        Payload::Bond { amount: Amount(amount % (STAKE_MAX / 4)) }
+                    } else {
+                        Payload::Unbond { amount: Amount(amount % (STAKE_MAX / 4)) }
+                    };
+                    chain.tx(who, payload)
+                })
+                .collect();
+            let context = chain.context();
+            let (kept, rejected) = chain.ledger.select_valid(&context, txs);
+            for (tx, _) in &rejected {
+                // Rejected transactions do not use their nonce; later ones
+                // from the same sender are rejected as future nonces.
+                chain.nonces.insert(tx.sender, chain.ledger.account(&tx.sender).nonce);
+            }
+            chain.apply(&kept).unwrap();
+            for tx in &kept {
+                let next = chain.ledger.account(&tx.sender).nonce;
+                chain.nonces.insert(tx.sender, next);
+            }
+            let set = chain.ledger.validators();
+            proptest::prop_assert!(set.total_weight() > 0);
+            proptest::prop_assert!(set.validators().iter().all(|v| v.weight <= STAKE_MAX));
+        }
+    }
+}
