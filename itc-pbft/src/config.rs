@@ -10,8 +10,6 @@ pub const POOL_NONCE_AHEAD_MAX: u64 = 64;
 /// Committed blocks (with certificates) kept in memory to serve state
 /// transfer and to answer lagging peers. Older blocks stay in storage.
 pub const COMMITTED_BLOCKS_RETAINED_MAX: usize = 64;
-/// How many views above the current one view-change messages are kept for.
-pub const VIEW_CHANGE_VIEWS_AHEAD_MAX: u64 = 16;
 /// Double-vote evidence objects waiting to be collected by the caller.
 pub const EVIDENCE_PENDING_MAX: usize = 64;
 /// Validator sets of past epochs kept for checking old certificates.

@@ -7,6 +7,7 @@
 //! | `pbft/decision/<height BE>` | [`crate::Decision`]: committed block and certificate |
 //! | `pbft/own_view_change` | the last view change sent |
 //! | `pbft/own_new_view` | the last new view sent |
+//! | `pbft/set/<height BE>` | a validator set, by the first height it signs (the last [`crate::config::VALIDATOR_SETS_RETAINED_MAX`]) |
 //!
 //! Every record is written in the same atomic batch as the messages that
 //! depend on it are released (see [`crate::Ready`]).
@@ -15,7 +16,7 @@ use crate::message::{Decision, NewView, PreparedEntry, ViewChange};
 use crate::replica::OpenError;
 use itc_core::encoding::{write_option, Decode, DecodeError, Encode, Reader};
 use itc_core::storage::{Storage, StorageError};
-use itc_core::types::Block;
+use itc_core::types::{Block, ValidatorSet};
 use itc_core::Hash;
 use std::collections::BTreeMap;
 
@@ -29,6 +30,8 @@ pub const DECISION_PREFIX: &[u8] = b"pbft/decision/";
 pub const OWN_VIEW_CHANGE_KEY: &[u8] = b"pbft/own_view_change";
 /// Key of the last new view this replica sent.
 pub const OWN_NEW_VIEW_KEY: &[u8] = b"pbft/own_new_view";
+/// Prefix of the retained validator sets, by the first height each signs.
+pub const SET_PREFIX: &[u8] = b"pbft/set/";
 /// Most slot records read back on restart (one per sequence number in the
 /// watermark window, with room for stale ones being deleted).
 const SLOT_RECORDS_MAX: usize = 4 * crate::message::WATERMARK_WINDOW as usize;
@@ -37,6 +40,13 @@ const SLOT_RECORDS_MAX: usize = 4 * crate::message::WATERMARK_WINDOW as usize;
 pub fn slot_key(height: u64) -> Vec<u8> {
     let mut key = SLOT_PREFIX.to_vec();
     key.extend_from_slice(&height.to_be_bytes());
+    key
+}
+
+/// Storage key of the validator set that signs from `first_height` on.
+pub fn set_key(first_height: u64) -> Vec<u8> {
+    let mut key = SET_PREFIX.to_vec();
+    key.extend_from_slice(&first_height.to_be_bytes());
     key
 }
 
@@ -176,6 +186,25 @@ pub(crate) fn load_slots<S: Storage + ?Sized>(
             Ok((height, record))
         })
         .collect()
+}
+
+/// The retained validator sets, by the first height each signs (a few
+/// more than retained are read, in case a crash left one to delete).
+pub(crate) fn load_sets<S: Storage + ?Sized>(
+    storage: &S,
+) -> Result<BTreeMap<u64, ValidatorSet>, OpenError> {
+    let mut out = BTreeMap::new();
+    for (key, value) in storage.scan_prefix(
+        SET_PREFIX,
+        None,
+        2 * crate::config::VALIDATOR_SETS_RETAINED_MAX,
+    )? {
+        let height = height_of(&key, SET_PREFIX)?;
+        let set =
+            ValidatorSet::decode(&value).map_err(|_| OpenError::Corrupted("validator set"))?;
+        out.insert(height, set);
+    }
+    Ok(out)
 }
 
 pub(crate) fn load_decisions<S: Storage + ?Sized>(

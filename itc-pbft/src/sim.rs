@@ -92,10 +92,17 @@ pub enum Behavior {
     /// honest code with its own storage (Twins): together they equivocate.
     Twin,
     /// Runs the honest code but lies in every state-transfer answer: a
-    /// block body swapped under its certificate, a header changed under
-    /// copied signatures, a certificate stripped to one signature, or a
-    /// broken chain (a block left out).
+    /// block body swapped under its certificate, an anchor planted under
+    /// a certified header, a header changed under copied signatures, a
+    /// certificate stripped to one signature, or a broken chain (a block
+    /// left out).
     LyingServer,
+    /// Sends view changes and nothing else: it helps every view change
+    /// reach a quorum, then never leads, prepares or commits, so every view
+    /// fails while a partition keeps the quorum from forming without it.
+    /// Honest replicas on either side of the partition end up many views
+    /// apart and must meet again once it heals.
+    ViewStaller,
 }
 
 /// One replica unreachable for a long time (for state transfer over far more
@@ -834,6 +841,10 @@ impl Simulation {
         let chain = ChainId(SIM_CHAIN_ID);
         match behavior {
             Behavior::Twin => vec![message.encode()],
+            Behavior::ViewStaller => match message {
+                Message::ViewChange(_) => vec![message.encode()],
+                _ => Vec::new(),
+            },
             Behavior::LyingServer => match message {
                 Message::StateResponse(decisions) if !decisions.is_empty() => {
                     self.report.state_transfer_lies += 1;
@@ -841,11 +852,19 @@ impl Simulation {
                     let len = decisions.len();
                     let at = self.rng.range(0, len as u64 - 1) as usize;
                     let lie = &mut decisions[at];
-                    match self.rng.range(0, 3) {
+                    match self.rng.range(0, 4) {
                         0 => {
                             if lie.block.transactions.pop().is_none() {
                                 lie.block.header.tx_root = Hash([0xBA; 32]);
                             }
+                        }
+                        3 => {
+                            // A tip list planted under the certified header.
+                            let mut tip = [0xA7; 32];
+                            tip[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+                            lie.block.anchor = Some(itc_core::types::DagAnchor {
+                                tips: vec![Hash(tip)],
+                            });
                         }
                         1 => {
                             lie.block.header.time_ms += 1;

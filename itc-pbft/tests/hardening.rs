@@ -12,7 +12,7 @@ use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, DagAnchor, Payload, Transaction, VoteKind};
 use itc_core::Hash;
 use itc_pbft::{
-    AnchorError, Anchoring, Config, Decision, Message, MessageError, Outgoing, PrePrepare,
+    AnchorError, Anchoring, Config, Message, MessageError, Outgoing, PrePrepare,
     PreparedCertificate, Recipient, Replica, Status, ViewChange,
 };
 use std::collections::{BTreeSet, VecDeque};
@@ -28,7 +28,10 @@ struct FakeDag {
 }
 
 fn fake_root(anchor: &DagAnchor) -> Hash {
-    Hash::of(Domain::DagAnchor, &[b"fake dag".as_slice(), &anchor.hash().0].concat())
+    Hash::of(
+        Domain::DagAnchor,
+        &[b"fake dag".as_slice(), &anchor.hash().0].concat(),
+    )
 }
 
 impl Anchoring for FakeDag {
@@ -205,7 +208,9 @@ impl Net {
             rounds += 1;
             assert!(rounds < 200_000, "flood does not terminate");
             let targets: Vec<usize> = match outgoing.to {
-                Recipient::AllValidators => (0..self.replicas.len()).filter(|j| *j != from).collect(),
+                Recipient::AllValidators => {
+                    (0..self.replicas.len()).filter(|j| *j != from).collect()
+                }
                 Recipient::One(key) => vec![self.index_of(key)],
             };
             for to in targets {
@@ -306,9 +311,7 @@ fn a_view_change_with_another_tip_list_under_a_prepared_header_is_refused() {
     let mut net = Net::new(&[1; 4], 1_000);
     let (p, pp, out) = anchored_proposal(&mut net, tip("genuine"));
     // Everyone prepares the anchored block; every commit vote is lost.
-    let no_commits = |_: usize, _: usize, m: &Message| {
-        !matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit)
-    };
+    let no_commits = |_: usize, _: usize, m: &Message| !matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
     net.flood(1, out.into_iter().map(|m| (p, m)).collect(), &no_commits);
     // A Byzantine validator's view change reports the prepared header and
     // its genuine certificate, with a planted tip list under it.
@@ -389,5 +392,238 @@ fn a_state_transfer_answer_with_another_tip_list_does_not_halt_the_lagging_repli
     );
     assert_eq!(result, Ok(()));
     assert_eq!(net.replicas[lagging].executed_height(), 1);
-    assert!(net.replicas[lagging].anchoring().confirmed.contains(&genuine));
+    assert!(net.replicas[lagging]
+        .anchoring()
+        .confirmed
+        .contains(&genuine));
+}
+
+// ----- item 2: replicas many views apart meet again ------------------------
+
+#[test]
+fn honest_replicas_many_views_apart_after_a_partition_meet_again() {
+    let mut net = Net::new(&[1; 4], 1_000);
+    let tx = net.tx(0);
+    for i in 0..4 {
+        let _ = net.replicas[i].submit_transaction(0, tx.clone());
+        let _ = net.persist(i);
+    }
+    // C is cut off. D is Byzantine: it joins every view change (so A, B
+    // and D have a quorum for them) but never prepares, commits or leads,
+    // so every view fails and A and B run far ahead of C.
+    let (a, b, c, d) = (0, 1, 2, 3);
+    let partitioned = move |from: usize, to: usize, m: &Message| {
+        if from == c || to == c {
+            return false;
+        }
+        from != d || matches!(m, Message::ViewChange(_))
+    };
+    let mut now = 0;
+    loop {
+        now += 500;
+        net.tick_and_flood(now, &partitioned);
+        let (ra, rb) = (&net.replicas[a], &net.replicas[b]);
+        if ra.view() >= 30
+            && rb.view() == ra.view()
+            && ra.status() == Status::ViewChange
+            && rb.status() == Status::ViewChange
+        {
+            break;
+        }
+        assert!(now < 20_000_000, "{}", net.replicas[a].debug_summary());
+    }
+    assert!(net.replicas[c].view() <= 1);
+    assert_eq!(net.replicas[a].executed_height(), 0);
+    // The partition heals and D falls silent: A, B and C are a quorum and
+    // must find one view and commit.
+    let healed = move |from: usize, _: usize, _: &Message| from != d;
+    for _ in 0..2_000 {
+        now += 500;
+        net.tick_and_flood(now, &healed);
+        if [a, b, c]
+            .iter()
+            .all(|i| net.replicas[*i].executed_height() >= 1)
+        {
+            break;
+        }
+    }
+    for i in [a, b, c] {
+        let r = &net.replicas[i];
+        assert_eq!(r.executed_height(), 1, "replica {i}: {}", r.debug_summary());
+    }
+    net.assert_none_halted();
+}
+
+// ----- items 3 and 4: validators that leave, replicas that restart --------
+
+/// Validators 0..3 of weight 10 and validator 3 of weight 1, epochs of 2
+/// blocks; `before` runs first, then validator 3 unbonds and leaves the set
+/// at the first boundary (height 2). Validator 3 is silent throughout.
+fn net_after_validator_3_left(before: impl FnOnce(&mut Net)) -> Net {
+    let mut net = Net::new(&[10, 10, 10, 1], 2);
+    before(&mut net);
+    let unbond = Transaction::new_signed(
+        &net.keys[3],
+        ChainId(CHAIN),
+        0,
+        Amount(1),
+        Payload::Unbond { amount: Amount(1) },
+    );
+    let without_3 = |from: usize, to: usize, _: &Message| from != 3 && to != 3;
+    for (now, tx) in [(1, unbond), (2, net.tx(0))] {
+        let mut out = Vec::new();
+        for i in 0..3 {
+            let _ = net.replicas[i].submit_transaction(now, tx.clone());
+            out.extend(net.persist(i).into_iter().map(|m| (i, m)));
+        }
+        net.flood(now, out, &without_3);
+    }
+    for r in &net.replicas[..3] {
+        assert_eq!(r.executed_height(), 2, "{}", r.debug_summary());
+        assert_eq!(r.view(), 0);
+        assert_eq!(r.validators().weight_of(&validator_key(3).public()), None);
+    }
+    net
+}
+
+#[test]
+fn a_view_change_left_by_a_removed_validator_does_not_spoil_the_new_view() {
+    // While still a member, validator 3 asks for view 1; the others keep
+    // its view change (alone it is far from a third of the weight).
+    let mut net = net_after_validator_3_left(|net| {
+        let early = ViewChange {
+            view: 1,
+            committed_height: 0,
+            committed_certificate: None,
+            prepared: Vec::new(),
+            signer: validator_key(3).public(),
+            signature: Signature::EMPTY,
+        }
+        .sign(&validator_key(3), ChainId(CHAIN));
+        for i in 0..3 {
+            let message = Message::ViewChange(early.clone());
+            let (result, _) = net.deliver(0, validator_key(3).public(), i, &message);
+            assert_eq!(result, Ok(()));
+        }
+    });
+    // The primary of view 0 withholds its proposals: the others change to
+    // view 1, whose new view must be accepted at once.
+    let tx = net.tx(1);
+    for i in 0..3 {
+        let _ = net.replicas[i].submit_transaction(3, tx.clone());
+        let _ = net.persist(i);
+    }
+    let no_view_0_proposals = |from: usize, to: usize, m: &Message| {
+        from != 3 && to != 3 && !matches!(m, Message::PrePrepare(p) if p.view == 0)
+    };
+    net.tick_and_flood(1_500, &no_view_0_proposals);
+    net.tick_and_flood(1_600, &no_view_0_proposals);
+    for (i, r) in net.replicas[..3].iter().enumerate() {
+        assert_eq!(r.view(), 1, "replica {i}: {}", r.debug_summary());
+        assert_eq!(r.status(), Status::Normal, "replica {i}");
+        assert_eq!(r.executed_height(), 3, "replica {i}: {}", r.debug_summary());
+    }
+}
+
+#[test]
+fn a_restarted_replica_still_knows_the_sets_of_heights_it_executed() {
+    let mut net = net_after_validator_3_left(|_| {});
+    let genesis_set = net.replicas[0].validator_set_at(1).unwrap().clone();
+    assert!(genesis_set.weight_of(&validator_key(3).public()).is_some());
+    net.restart(0);
+    let r = &net.replicas[0];
+    assert_eq!(r.validator_set_at(1), Some(&genesis_set));
+    assert_eq!(r.validator_set_at(2), Some(&genesis_set));
+    assert_eq!(
+        r.validator_set_at(3).map(|s| s.hash()),
+        Some(r.validators().hash())
+    );
+    // A view change carrying a forged prepared certificate for a height the
+    // restarted replica executed is refused, as before the restart.
+    let real = net.replicas[1].decision(1).unwrap().block.clone();
+    let mut other = real.clone();
+    other.header.time_ms += 1;
+    let lone_vote = itc_core::types::Vote::new_signed(
+        &validator_key(2),
+        ChainId(CHAIN),
+        VoteKind::Prepare,
+        1,
+        0,
+        other.header.hash(),
+    );
+    let forged =
+        PreparedCertificate::from_votes(ChainId(CHAIN), 1, 0, other.header.hash(), [&lone_vote]);
+    let vc = ViewChange {
+        view: 5,
+        committed_height: 0,
+        committed_certificate: None,
+        prepared: vec![itc_pbft::PreparedEntry {
+            block: other,
+            certificate: forged,
+        }],
+        signer: validator_key(2).public(),
+        signature: Signature::EMPTY,
+    }
+    .sign(&validator_key(2), ChainId(CHAIN));
+    let (result, _) = net.deliver(10, validator_key(2).public(), 0, &Message::ViewChange(vc));
+    assert!(result.is_err(), "{result:?}");
+}
+
+// ----- item 5: a restarted primary resends its proposal --------------------
+
+#[test]
+fn a_primary_restarted_between_persist_and_send_resends_its_proposal() {
+    let mut net = Net::new(&[1; 4], 1_000);
+    let p = net.primary_index(0);
+    let tx = net.tx(0);
+    net.replicas[p].submit_transaction(0, tx).unwrap();
+    // The proposal is persisted; the crash comes before anything is sent.
+    let lost = net.persist(p);
+    assert!(lost
+        .iter()
+        .any(|m| matches!(m.message, Message::PrePrepare(_))));
+    net.restart(p);
+    // Well before any view-change timeout, retransmission brings the same
+    // proposal to the backups and the block commits in view 0.
+    net.tick_and_flood(300, &everything);
+    net.tick_and_flood(600, &everything);
+    for (i, r) in net.replicas.iter().enumerate() {
+        assert_eq!(r.view(), 0, "replica {i}: {}", r.debug_summary());
+        assert_eq!(r.executed_height(), 1, "replica {i}: {}", r.debug_summary());
+    }
+}
+
+// ----- the same attacks, kept being tried by the simulator -----------------
+
+const TARGET: &str = "hardening";
+
+/// A validator that only ever sends view changes lets every view fail while
+/// one honest replica is cut off, so the others run more than 16 views
+/// ahead of it; once the partition heals the three honest replicas (a
+/// quorum) must agree on one view and commit everything.
+#[test]
+fn honest_replicas_many_views_apart_meet_again_in_the_simulator() {
+    use itc_pbft::sim::{run_seeds, Behavior, Outage, Scenario};
+    let reports = run_seeds(
+        TARGET,
+        "honest_replicas_many_views_apart_meet_again_in_the_simulator",
+        6,
+        |seed| {
+            let mut s = Scenario::basic(4);
+            s.byzantine = vec![(3, Behavior::ViewStaller)];
+            s.loss_percent = if seed % 2 == 0 { 0 } else { 5 };
+            s.delay_ms = (1, 20);
+            s.outage = Some(Outage {
+                replica: (seed % 3) as usize,
+                from_ms: 0,
+                until_ms: 400_000,
+                crash: false,
+            });
+            s.liveness_ms = 600_000;
+            s
+        },
+    );
+    for report in &reports {
+        assert!(report.max_view > 16, "{report:?}");
+    }
 }

@@ -341,7 +341,31 @@ fn a_lying_peer_among_the_servers_cannot_mislead_a_replica_300_blocks_behind() {
         }
     }
     assert_eq!(c.replicas[laggard].executed_height(), 5);
-    // A lie makes the laggard ask another validator at once.
+    // Unasked answers drive nothing: the lies made the laggard ask no one.
+    assert!(!c
+        .persist(laggard)
+        .iter()
+        .any(|m| matches!(m.message, Message::StateRequest { .. })));
+    // A vote far ahead from the liar makes the laggard ask the liar ...
+    let far = itc_core::types::Vote::new_signed(
+        &c.keys[liar],
+        ChainId(CHAIN),
+        VoteKind::Prepare,
+        5 + OUTAGE_BLOCKS,
+        0,
+        itc_core::Hash::ZERO,
+    );
+    let _ = c.replicas[laggard].handle(0, liar_key, Message::Vote(far));
+    assert!(c.persist(laggard).iter().any(|m| {
+        matches!(m.message, Message::StateRequest { .. }) && m.to == Recipient::One(liar_key)
+    }));
+    // ... and its lying answer makes the laggard ask another validator at
+    // once.
+    for bytes in lying.tamper(liar, &Message::StateResponse(honest.clone())) {
+        let result = c.replicas[laggard].handle_message(0, liar_key, &bytes);
+        assert!(result.is_err(), "a lie or garbled copy is accepted");
+        rejected += 1;
+    }
     let asks: Vec<_> = c
         .persist(laggard)
         .into_iter()

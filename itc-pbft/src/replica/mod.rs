@@ -150,7 +150,11 @@ pub struct Replica<A = NoAnchoring> {
     /// fresh proposals in this view must be above it.
     view_floor: u64,
     slots: BTreeMap<u64, Slot>,
-    view_changes: BTreeMap<u64, BTreeMap<PublicKey, ViewChange>>,
+    /// The latest view change of each validator of the current set, for
+    /// this view or above, whatever its distance (one per validator, so
+    /// bounded by [`VALIDATORS_MAX`]): a replica many views behind still
+    /// sees who is ahead and joins them.
+    view_changes: BTreeMap<PublicKey, ViewChange>,
     own_view_change: Option<ViewChange>,
     /// The new view that started the current view (sent or accepted).
     current_new_view: Option<NewView>,
@@ -236,8 +240,24 @@ impl<A: Anchoring> Replica<A> {
             None => return Err(OpenError::Corrupted("missing last committed block")),
         };
         let view_record = persist::load_view(storage)?.unwrap_or_default();
-        let mut sets = BTreeMap::new();
-        sets.insert(executed + 1, ledger.validators().clone());
+        // The sets of recent epochs, so that a restarted replica checks
+        // certificates of heights it already executed as before the crash
+        // (and can still say which set signed them).
+        let mut sets = persist::load_sets(storage)?;
+        if sets
+            .values()
+            .next_back()
+            .is_none_or(|last| last.hash() != ledger.validators().hash())
+        {
+            sets.insert(executed + 1, ledger.validators().clone());
+            out.writes
+                .put(persist::set_key(executed + 1), ledger.validators().encode());
+        }
+        while sets.len() > VALIDATOR_SETS_RETAINED_MAX {
+            if let Some((height, _)) = sets.pop_first() {
+                out.writes.delete(persist::set_key(height));
+            }
+        }
         let mut replica = Replica {
             me: config.keypair.public(),
             keypair: config.keypair,
@@ -295,11 +315,7 @@ impl<A: Anchoring> Replica<A> {
             replica.own_view_change = persist::load_own_view_change(storage)?
                 .filter(|vc| vc.view == replica.view && vc.signer == replica.me);
             if let Some(vc) = &replica.own_view_change {
-                replica
-                    .view_changes
-                    .entry(vc.view)
-                    .or_default()
-                    .insert(replica.me, vc.clone());
+                replica.view_changes.insert(replica.me, vc.clone());
             }
         } else {
             replica.current_new_view = persist::load_own_new_view(storage)?
@@ -320,10 +336,19 @@ impl<A: Anchoring> Replica<A> {
         if let Some((proposal_view, block, certified)) = record.proposal {
             if proposal_view == view && self.status == Status::Normal {
                 let hash = block.header.hash();
+                // This replica's own proposal: sign the pre-prepare again
+                // (ed25519 is deterministic, so these are the bytes it may
+                // already have sent) so that retransmission resends it.
+                let pre_prepare = (block.header.proposer == self.me
+                    && block.header.view == view
+                    && !certified)
+                    .then(|| {
+                        PrePrepare::new_signed(&self.keypair, self.chain_id, view, block.clone())
+                    });
                 slot.proposal = Some(Proposal {
                     block,
                     hash,
-                    pre_prepare: None,
+                    pre_prepare,
                     validated: false,
                     certified,
                     anchor_pending: false,
@@ -538,7 +563,7 @@ impl<A: Anchoring> Replica<A> {
         if let Some(deadline) = self.view_deadline {
             if self.now_ms >= deadline {
                 self.view_deadline = None;
-                self.start_view_change(self.view + 1);
+                self.start_view_change(self.view.saturating_add(1));
             }
         }
         if self.now_ms >= self.retransmit_deadline {

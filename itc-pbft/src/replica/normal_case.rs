@@ -432,8 +432,7 @@ impl<A: Anchoring> Replica<A> {
         let header = &decision.block.header;
         let height = header.height;
         assert_eq!(height, self.executed + 1, "blocks execute in order");
-        if decision.block.check_body().is_err()
-            || decision.certificate.block_hash != header.hash()
+        if decision.block.check_body().is_err() || decision.certificate.block_hash != header.hash()
         {
             // Not the body its certified header commits to (every entry
             // point checks this; kept here so that no path can turn a
@@ -513,10 +512,19 @@ impl<A: Anchoring> Replica<A> {
         self.out.writes.delete(persist::slot_key(height));
         if let Some(set) = outcome.next_validator_set {
             self.current_set_hash = set.hash();
+            self.out
+                .writes
+                .put(persist::set_key(height + 1), set.encode());
             self.sets.insert(height + 1, set);
             while self.sets.len() > VALIDATOR_SETS_RETAINED_MAX {
-                self.sets.pop_first();
+                if let Some((first, _)) = self.sets.pop_first() {
+                    self.out.writes.delete(persist::set_key(first));
+                }
             }
+            // View changes of validators that left count no more.
+            let current = self.ledger.validators();
+            self.view_changes
+                .retain(|signer, _| current.weight_of(signer).is_some());
         }
         self.executed = height;
         self.last_hash = decision.block.header.hash();

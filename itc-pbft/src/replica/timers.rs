@@ -21,13 +21,16 @@ impl<A: Anchoring> Replica<A> {
     }
 
     /// Normal case: the timer runs while work is pending. View change: it
-    /// runs only once view changes for the view from a quorum are in (the
-    /// paper's rule), so a replica does not run through views alone.
+    /// runs only once a quorum has asked for this view or a later one (the
+    /// paper's rule, counting a validator whose latest view change is for a
+    /// later view: it has given this view up too), so a replica does not
+    /// run through views alone, and replicas whose latest view changes
+    /// differ still move on together.
     pub(super) fn update_timer(&mut self) {
         let armed = self.is_validator()
             && match self.status {
                 Status::Normal => self.has_pending_work(),
-                Status::ViewChange => self.view_change_quorum(self.view),
+                Status::ViewChange => self.view_change_quorum_from(self.view),
             };
         if !armed {
             self.view_deadline = None;
@@ -36,11 +39,30 @@ impl<A: Anchoring> Replica<A> {
         }
     }
 
+    /// Whether validators with a quorum of the weight asked for `view` or
+    /// a later one.
+    fn view_change_quorum_from(&self, view: u64) -> bool {
+        let set = self.ledger.validators();
+        let weight: u64 = self
+            .view_changes
+            .values()
+            .filter(|vc| vc.view >= view)
+            .filter_map(|vc| set.weight_of(&vc.signer))
+            .sum();
+        set.is_quorum(weight)
+    }
+
+    /// Whether validators with a quorum of the weight asked for exactly
+    /// `view` (what a new view for it must carry).
     pub(super) fn view_change_quorum(&self, view: u64) -> bool {
         let set = self.ledger.validators();
-        self.view_changes
-            .get(&view)
-            .is_some_and(|map| set.is_quorum(map.keys().filter_map(|k| set.weight_of(k)).sum()))
+        let weight: u64 = self
+            .view_changes
+            .values()
+            .filter(|vc| vc.view == view)
+            .filter_map(|vc| set.weight_of(&vc.signer))
+            .sum();
+        set.is_quorum(weight)
     }
 
     pub(super) fn retransmit(&mut self) {

@@ -96,11 +96,8 @@ impl<A: Anchoring> Replica<A> {
         self.out
             .writes
             .put(persist::OWN_VIEW_CHANGE_KEY, vc.encode());
-        self.view_changes.retain(|v, _| *v >= view);
-        self.view_changes
-            .entry(view)
-            .or_default()
-            .insert(self.me, vc.clone());
+        self.view_changes.retain(|_, known| known.view >= view);
+        self.view_changes.insert(self.me, vc.clone());
         self.own_view_change = Some(vc.clone());
         self.current_new_view = None;
         if self.is_validator() {
@@ -118,8 +115,7 @@ impl<A: Anchoring> Replica<A> {
         }
         if self
             .view_changes
-            .get(&vc.view)
-            .and_then(|m| m.get(&vc.signer))
+            .get(&vc.signer)
             .is_some_and(|known| known == vc)
         {
             return Ok(());
@@ -140,13 +136,14 @@ impl<A: Anchoring> Replica<A> {
                     ));
                 }
                 let height = cert.height;
-                if height <= self.executed {
-                    if let Some(d) = self.decisions.get(&height) {
-                        if d.certificate.block_hash != cert.block_hash {
-                            return Err(MessageError::InvalidViewChange(
-                                "committed certificate conflicts",
-                            ));
-                        }
+                // Only the height and hash count for the new view: for a
+                // block this replica committed and still holds, comparing
+                // the hash is the check; otherwise the signatures are.
+                if let Some(d) = self.decisions.get(&height) {
+                    if d.certificate.block_hash != cert.block_hash {
+                        return Err(MessageError::InvalidViewChange(
+                            "committed certificate conflicts",
+                        ));
                     }
                 } else {
                     let set = self
@@ -173,41 +170,54 @@ impl<A: Anchoring> Replica<A> {
                 .block
                 .check_body()
                 .map_err(|_| MessageError::InvalidViewChange("prepared block body"))?;
-            match self.set_for(height) {
-                Some(set) => {
-                    cert.verify(set)?;
-                }
-                None if height <= self.executed => {}
-                None => return Err(MessageError::UnknownValidatorSet(height)),
-            }
+            // Heights this replica executed are checked too, against the
+            // set that signed them (restored after a restart); one older
+            // than the retained sets cannot be checked, so it is refused.
+            let set = self
+                .set_for(height)
+                .ok_or(MessageError::UnknownValidatorSet(height))?;
+            cert.verify(set)?;
         }
         Ok(())
     }
 
     pub(super) fn on_view_change(&mut self, vc: ViewChange) -> Result<(), MessageError> {
-        if vc.view < self.view
-            || (vc.view == self.view && self.status == Status::Normal)
-            || vc.view > self.view + VIEW_CHANGE_VIEWS_AHEAD_MAX
-        {
-            // A replica still asking for this or an older view missed the
-            // new view: send it (it is self-certifying), once per interval.
-            if vc.view <= self.view
-                && self.status == Status::Normal
-                && self.ledger.validators().weight_of(&vc.signer).is_some()
-                && self.pushed.insert(vc.signer)
-            {
-                if let Some(nv) = self
-                    .current_new_view
-                    .clone()
-                    .filter(|nv| nv.view == self.view)
-                {
-                    self.send_after_persist(Recipient::One(vc.signer), Message::NewView(nv));
+        let member = self.ledger.validators().weight_of(&vc.signer).is_some();
+        if vc.view < self.view || (vc.view == self.view && self.status == Status::Normal) {
+            // A straggler, still asking for this or an older view: tell it
+            // where this replica is, in either status, once per interval.
+            // In the normal case that is the new view that started it (it is
+            // self-certifying); in a view change, this replica's own view
+            // change, which the straggler keeps whatever its distance and
+            // counts toward joining.
+            if member && vc.signer != self.me && self.pushed.insert(vc.signer) {
+                let answer = match self.status {
+                    Status::Normal => self
+                        .current_new_view
+                        .clone()
+                        .filter(|nv| nv.view == self.view)
+                        .map(Message::NewView),
+                    Status::ViewChange => self.own_view_change.clone().map(Message::ViewChange),
+                };
+                if let Some(answer) = answer {
+                    self.send_after_persist(Recipient::One(vc.signer), answer);
                 }
             }
             return Err(MessageError::OutOfWindow);
         }
         if vc.signer == self.me {
             return Ok(());
+        }
+        if !member {
+            return Err(MessageError::NotAValidator);
+        }
+        // One view change per validator: the latest it sent.
+        if self
+            .view_changes
+            .get(&vc.signer)
+            .is_some_and(|known| known.view > vc.view)
+        {
+            return Err(MessageError::OutOfWindow);
         }
         if vc.committed_height < self.executed {
             self.push_decision(vc.signer, vc.committed_height + 1);
@@ -222,22 +232,21 @@ impl<A: Anchoring> Replica<A> {
             self.note_behind(vc.committed_height, vc.signer);
         }
         let view = vc.view;
-        self.view_changes
-            .entry(view)
-            .or_default()
-            .insert(vc.signer, vc);
-        // Join a view change that more than a third of the weight asks for.
-        let set = self.ledger.validators().clone();
-        let mut signers: BTreeMap<PublicKey, u64> = BTreeMap::new();
-        for (v, map) in self.view_changes.range(self.view + 1..) {
-            for signer in map.keys() {
-                signers.entry(*signer).or_insert(*v);
-            }
-        }
-        let weight: u64 = signers.keys().filter_map(|k| set.weight_of(k)).sum();
+        self.view_changes.insert(vc.signer, vc);
+        // Join a view change that more than a third of the weight asks for
+        // (the smallest view they ask for), however far ahead it is.
+        let set = self.ledger.validators();
+        let ahead: Vec<(u64, u64)> = self
+            .view_changes
+            .values()
+            .filter(|known| known.view > self.view)
+            .filter_map(|known| set.weight_of(&known.signer).map(|w| (known.view, w)))
+            .collect();
+        let weight: u64 = ahead.iter().map(|(_, w)| w).sum();
         if set.exceeds_one_third(weight) {
-            let smallest = signers.values().copied().min().expect("non-empty");
-            self.start_view_change(smallest);
+            if let Some(smallest) = ahead.iter().map(|(v, _)| *v).min() {
+                self.start_view_change(smallest);
+            }
         }
         self.try_new_view(view);
         Ok(())
@@ -251,13 +260,23 @@ impl<A: Anchoring> Replica<A> {
         {
             return;
         }
-        let Some(map) = self.view_changes.get(&view) else {
-            return;
-        };
-        if !map.contains_key(&self.me) || !self.view_change_quorum(view) {
+        if self
+            .view_changes
+            .get(&self.me)
+            .is_none_or(|own| own.view != view)
+            || !self.view_change_quorum(view)
+        {
             return;
         }
-        let view_changes: Vec<ViewChange> = map.values().cloned().collect();
+        // Members of the current set only: a validator removed at an epoch
+        // boundary may have left a view change behind.
+        let set = self.ledger.validators();
+        let view_changes: Vec<ViewChange> = self
+            .view_changes
+            .values()
+            .filter(|vc| vc.view == view && set.weight_of(&vc.signer).is_some())
+            .cloned()
+            .collect();
         let nv = NewView::new_signed(&self.keypair, self.chain_id, view, view_changes);
         self.out.writes.put(persist::OWN_NEW_VIEW_KEY, nv.encode());
         self.send_after_persist(Recipient::AllValidators, Message::NewView(nv.clone()));
@@ -275,26 +294,34 @@ impl<A: Anchoring> Replica<A> {
         }
         nv.verify_signature(self.chain_id)
             .map_err(|_| MessageError::BadSignature)?;
+        // Only members of the current set count, and only they decide what
+        // is re-proposed: a view change from a validator that has left (or
+        // never was one) is ignored, not a reason to refuse the new view.
         let set = self.ledger.validators().clone();
         let mut weight = 0u64;
+        let mut members = Vec::with_capacity(nv.view_changes.len());
         for vc in &nv.view_changes {
             if vc.view != nv.view {
                 return Err(MessageError::InvalidViewChange(
                     "view change for another view",
                 ));
             }
+            let Some(w) = set.weight_of(&vc.signer) else {
+                continue;
+            };
             if let Err(e) = self.verify_view_change(vc) {
                 if let MessageError::UnknownValidatorSet(h) = e {
                     self.note_behind(h.saturating_sub(1), from);
                 }
                 return Err(e);
             }
-            weight += set.weight_of(&vc.signer).unwrap_or(0);
+            weight += w;
+            members.push(vc.clone());
         }
         if !set.is_quorum(weight) {
             return Err(MessageError::InvalidViewChange("new view without quorum"));
         }
-        let decision = new_view_decision(nv.view, &nv.view_changes);
+        let decision = new_view_decision(nv.view, &members);
         if decision.base_height > self.executed {
             let source = decision.base_source.unwrap_or(from);
             self.note_behind(decision.base_height, source);
@@ -311,7 +338,7 @@ impl<A: Anchoring> Replica<A> {
         self.status = Status::Normal;
         self.persist_view();
         self.own_view_change = None;
-        self.view_changes.retain(|v, _| *v > view);
+        self.view_changes.retain(|_, known| known.view > view);
         let floor = self.view_floor;
         for (height, slot) in self.slots.iter_mut() {
             if slot.view != view {
