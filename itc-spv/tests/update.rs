@@ -461,11 +461,11 @@ fn trusted_state_layout_is_version_then_header_then_set() {
     let bytes = trust(&chain[0]).to_bytes();
     let header = itc_core::Encode::encode(&chain[0].header);
     let set = itc_core::Encode::encode(&v.set);
-    // 1 version byte, a 252-byte header, a 4-byte count and 4 x (key, weight).
-    assert_eq!(header.len(), 252);
-    assert_eq!(bytes.len(), 1 + 252 + 4 + 4 * 40);
-    assert_eq!(&bytes[1..253], &header[..]);
-    assert_eq!(&bytes[253..], &set[..]);
+    // 1 version byte, a 284-byte header, a 4-byte count and 4 x (key, weight).
+    assert_eq!(header.len(), 284);
+    assert_eq!(bytes.len(), 1 + 284 + 4 + 4 * 40);
+    assert_eq!(&bytes[1..285], &header[..]);
+    assert_eq!(&bytes[285..], &set[..]);
 }
 
 #[test]
