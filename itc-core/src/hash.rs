@@ -55,6 +55,8 @@ pub enum Domain {
     DagAnchor,
     /// Genesis configuration.
     Genesis,
+    /// A view-change message, referenced by its digest in a new view.
+    ViewChange,
 }
 
 impl Domain {
@@ -76,6 +78,7 @@ impl Domain {
             Domain::ValidatorSet => b"itc:vset",
             Domain::DagAnchor => b"itc:anch",
             Domain::Genesis => b"itc:gen\0",
+            Domain::ViewChange => b"itc:vchg",
         }
     }
 }
@@ -261,6 +264,7 @@ mod tests {
             Domain::ValidatorSet,
             Domain::DagAnchor,
             Domain::Genesis,
+            Domain::ViewChange,
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {

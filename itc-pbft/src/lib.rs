@@ -43,10 +43,14 @@
 //!   `view_change_timeout_ms` moves to the next view and sends a
 //!   [`ViewChange`] with its last commit certificate and its prepared
 //!   certificates; the timeout doubles with each fruitless view change and
-//!   resets on commit. Weight above one third asking for higher views makes a
-//!   replica join. The new primary's [`NewView`] carries view changes of a
-//!   quorum; every replica derives the same re-proposals from them
-//!   ([`new_view_decision`]).
+//!   resets on commit. Weight above one third asking for higher views (at
+//!   any distance: a replica keeps each validator's latest view change)
+//!   makes a replica join, and a replica answers one still asking for an
+//!   older view with its new view or its own view change. The new primary's
+//!   [`NewView`] names the view changes of a quorum of current members by
+//!   digest (so it stays small however large their prepared blocks); a
+//!   replica that lacks some asks the new primary for them, and every
+//!   replica derives the same re-proposals from them ([`new_view_decision`]).
 //! * **State transfer**: a replica that learns of a higher committed height
 //!   asks peers for blocks with commit certificates and verifies each against
 //!   the validator set before applying it, so a lying peer cannot mislead it.
@@ -123,7 +127,9 @@ pub mod sim;
 pub use anchoring::{AnchorError, Anchoring, NoAnchoring};
 pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
 pub use config::Config;
-pub use message::{Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange};
+pub use message::{
+    Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange, ViewChangeRef,
+};
 pub use ready::{Outgoing, Persisted, Ready, Recipient};
 pub use replica::{
     new_view_decision, primary_of, MessageError, NewViewDecision, OpenError, ProposalError,

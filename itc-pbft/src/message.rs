@@ -12,6 +12,7 @@
 
 use crate::certificate::PreparedCertificate;
 use itc_core::encoding::{write_option, write_vec, Decode, DecodeError, Encode, Reader};
+use itc_core::hash::{Domain, Hash};
 use itc_core::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
 use itc_core::types::{Block, ChainId, CommitCertificate, Transaction, Vote, VALIDATORS_MAX};
 
@@ -22,8 +23,15 @@ pub const MESSAGE_BYTES_MAX: usize = 32 * 1024 * 1024;
 pub const WATERMARK_WINDOW: u64 = 8;
 /// Most prepared certificates one view-change message carries.
 pub const VIEW_CHANGE_PREPARED_MAX: usize = WATERMARK_WINDOW as usize;
-/// Most view-change messages one new-view message carries.
+/// Most view-change references one new-view message carries.
 pub const NEW_VIEW_VIEW_CHANGES_MAX: usize = VALIDATORS_MAX;
+/// Largest encoded [`NewView`]: a view, a signer, a signature and at most
+/// [`NEW_VIEW_VIEW_CHANGES_MAX`] references of 64 bytes. A new view carries
+/// digests, not the view changes themselves, so its size does not grow
+/// with the prepared blocks they report (a view change alone is at most
+/// [`VIEW_CHANGE_PREPARED_MAX`] blocks and certificates, well inside
+/// [`MESSAGE_BYTES_MAX`]).
+pub const NEW_VIEW_BYTES_MAX: usize = 8 + 4 + NEW_VIEW_VIEW_CHANGES_MAX * 64 + 32 + 64;
 /// Most committed blocks one state-transfer response carries.
 pub const STATE_TRANSFER_BLOCKS_MAX: usize = 16;
 
@@ -191,6 +199,12 @@ impl ViewChange {
         out
     }
 
+    /// What a [`NewView`] names this view change by: the hash of its whole
+    /// encoding, signature included.
+    pub fn digest(&self) -> Hash {
+        Hash::of(Domain::ViewChange, &self.encode())
+    }
+
     /// Fill in the signature.
     pub fn sign(mut self, keypair: &Keypair, chain_id: ChainId) -> Self {
         self.signer = keypair.public();
@@ -242,16 +256,47 @@ impl Decode for ViewChange {
     }
 }
 
+/// A view change named inside a [`NewView`]: its signer and its
+/// [`ViewChange::digest`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewChangeRef {
+    /// The validator that signed the view change.
+    pub signer: PublicKey,
+    /// Its digest.
+    pub digest: Hash,
+}
+
+impl Encode for ViewChangeRef {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.signer.encode_to(out);
+        self.digest.encode_to(out);
+    }
+}
+
+impl Decode for ViewChangeRef {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ViewChangeRef {
+            signer: Decode::decode_from(r)?,
+            digest: Decode::decode_from(r)?,
+        })
+    }
+}
+
 /// The new primary's announcement of `view`, justified by view-change
-/// messages from more than two thirds of the weight. The blocks it
-/// re-proposes are computed from them deterministically by every replica
+/// messages from more than two thirds of the weight. It names them by
+/// digest: replicas have received most of them already (view changes go
+/// to every validator), and ask the new primary for the ones they lack
+/// ([`Message::ViewChangeRequest`]). So a new view stays small however
+/// large the prepared blocks its view changes carry ([`NEW_VIEW_BYTES_MAX`]).
+/// The blocks it re-proposes are computed from the view changes
+/// deterministically by every replica
 /// ([`crate::replica::new_view_decision`]), so they are not sent separately.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewView {
     /// The new view.
     pub view: u64,
     /// The view changes, strictly ascending by signer.
-    pub view_changes: Vec<ViewChange>,
+    pub view_changes: Vec<ViewChangeRef>,
     /// The new primary.
     pub signer: PublicKey,
     /// Signature over the tag and the fields above.
@@ -272,16 +317,26 @@ impl NewView {
         out
     }
 
-    /// Build and sign a new-view message.
+    /// Build and sign a new-view message naming `view_changes` (at most
+    /// one per signer; they are named in ascending signer order).
     pub fn new_signed(
         keypair: &Keypair,
         chain_id: ChainId,
         view: u64,
-        view_changes: Vec<ViewChange>,
+        view_changes: &[ViewChange],
     ) -> Self {
+        let mut refs: Vec<ViewChangeRef> = view_changes
+            .iter()
+            .map(|vc| ViewChangeRef {
+                signer: vc.signer,
+                digest: vc.digest(),
+            })
+            .collect();
+        refs.sort_by_key(|r| r.signer);
+        refs.dedup_by_key(|r| r.signer);
         let mut message = NewView {
             view,
-            view_changes,
+            view_changes: refs,
             signer: keypair.public(),
             signature: Signature::EMPTY,
         };
@@ -346,6 +401,12 @@ pub enum Message {
     ViewChange(ViewChange),
     /// The new primary's start of a view.
     NewView(NewView),
+    /// Ask a replica in `view` for the view changes its new view names
+    /// (answered with [`Message::ViewChange`]s).
+    ViewChangeRequest {
+        /// The view whose new view is missing view changes.
+        view: u64,
+    },
     /// Ask for committed blocks from `from_height` on (state transfer).
     StateRequest {
         /// First height wanted.
@@ -381,6 +442,7 @@ impl Message {
             Message::Vote(_) => "commit",
             Message::ViewChange(_) => "view_change",
             Message::NewView(_) => "new_view",
+            Message::ViewChangeRequest { .. } => "view_change_request",
             Message::StateRequest { .. } => "state_request",
             Message::StateResponse(_) => "state_response",
         }
@@ -418,6 +480,10 @@ impl Encode for Message {
                 out.push(6);
                 write_vec(out, decisions);
             }
+            Message::ViewChangeRequest { view } => {
+                out.push(7);
+                view.encode_to(out);
+            }
         }
     }
 }
@@ -445,6 +511,9 @@ impl Decode for Message {
                 }
                 Message::StateResponse(decisions)
             }
+            7 => Message::ViewChangeRequest {
+                view: r.read_u64()?,
+            },
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "message",

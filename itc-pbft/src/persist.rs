@@ -6,7 +6,7 @@
 //! | `pbft/slot/<height BE>` | [`SlotRecord`]: accepted proposal, prepared certificate, own votes |
 //! | `pbft/decision/<height BE>` | [`crate::Decision`]: committed block and certificate |
 //! | `pbft/own_view_change` | the last view change sent |
-//! | `pbft/own_new_view` | the last new view sent |
+//! | `pbft/own_new_view` | the last new view sent, with the view changes it names |
 //! | `pbft/set/<height BE>` | a validator set, by the first height it signs (the last [`crate::config::VALIDATOR_SETS_RETAINED_MAX`]) |
 //!
 //! Every record is written in the same atomic batch as the messages that
@@ -14,7 +14,7 @@
 
 use crate::message::{Decision, NewView, PreparedEntry, ViewChange};
 use crate::replica::OpenError;
-use itc_core::encoding::{write_option, Decode, DecodeError, Encode, Reader};
+use itc_core::encoding::{write_option, write_vec, Decode, DecodeError, Encode, Reader};
 use itc_core::storage::{Storage, StorageError};
 use itc_core::types::{Block, ValidatorSet};
 use itc_core::Hash;
@@ -273,11 +273,29 @@ pub(crate) fn load_own_view_change<S: Storage + ?Sized>(
         .transpose()
 }
 
+/// The record stored under [`OWN_NEW_VIEW_KEY`]: the new view and the view
+/// changes it names, so that a restarted primary can still hand them out.
+pub(crate) fn encode_own_new_view(new_view: &NewView, view_changes: &[ViewChange]) -> Vec<u8> {
+    let mut out = new_view.encode();
+    write_vec(&mut out, view_changes);
+    out
+}
+
 pub(crate) fn load_own_new_view<S: Storage + ?Sized>(
     storage: &S,
-) -> Result<Option<NewView>, OpenError> {
-    storage
-        .get(OWN_NEW_VIEW_KEY)?
-        .map(|b| NewView::decode(&b).map_err(|_| OpenError::Corrupted("own new view")))
-        .transpose()
+) -> Result<Option<(NewView, Vec<ViewChange>)>, OpenError> {
+    let Some(bytes) = storage.get(OWN_NEW_VIEW_KEY)? else {
+        return Ok(None);
+    };
+    let corrupted = |_| OpenError::Corrupted("own new view");
+    let mut reader = Reader::new(&bytes);
+    let new_view = NewView::decode_from(&mut reader).map_err(corrupted)?;
+    let view_changes: Vec<ViewChange> = reader
+        .read_vec(
+            "own new view changes",
+            crate::message::NEW_VIEW_VIEW_CHANGES_MAX,
+        )
+        .map_err(corrupted)?;
+    reader.finish().map_err(corrupted)?;
+    Ok(Some((new_view, view_changes)))
 }

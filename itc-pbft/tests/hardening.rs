@@ -627,3 +627,155 @@ fn honest_replicas_many_views_apart_meet_again_in_the_simulator() {
         assert!(report.max_view > 16, "{report:?}");
     }
 }
+
+// ----- item 6: a new view always fits in a message -------------------------
+
+/// View changes from all four validators of `net` for view 1, each
+/// reporting the same 8 prepared blocks of `txs_per_block` transactions.
+fn heavy_view_changes(net: &Net, txs_per_block: usize) -> Vec<ViewChange> {
+    use itc_core::types::{Block, BlockHeader, Vote};
+    let tx = net.tx(0);
+    let set_hash = net.replicas[0].validators().hash();
+    let mut previous = Hash::ZERO;
+    let mut entries = Vec::new();
+    for height in 1..=8u64 {
+        let transactions = vec![tx.clone(); txs_per_block];
+        let header = BlockHeader {
+            chain_id: ChainId(CHAIN),
+            height,
+            previous_hash: previous,
+            tx_root: Block::compute_tx_root(&transactions),
+            state_root: Hash([height as u8; 32]),
+            dag_anchor_root: Hash::ZERO,
+            dag_anchor_hash: Hash::ZERO,
+            validator_set_hash: set_hash,
+            next_validator_set_hash: set_hash,
+            time_ms: height,
+            proposer: net.replicas[0].primary(),
+            view: 0,
+        };
+        let hash = header.hash();
+        let votes: Vec<Vote> = net
+            .keys
+            .iter()
+            .map(|k| Vote::new_signed(k, ChainId(CHAIN), VoteKind::Prepare, height, 0, hash))
+            .collect();
+        entries.push(itc_pbft::PreparedEntry {
+            block: Block {
+                header,
+                transactions,
+                anchor: None,
+            },
+            certificate: PreparedCertificate::from_votes(ChainId(CHAIN), height, 0, hash, &votes),
+        });
+        previous = hash;
+    }
+    net.keys
+        .iter()
+        .map(|k| {
+            ViewChange {
+                view: 1,
+                committed_height: 0,
+                committed_certificate: None,
+                prepared: entries.clone(),
+                signer: k.public(),
+                signature: Signature::EMPTY,
+            }
+            .sign(k, ChainId(CHAIN))
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_view_over_view_changes_with_large_prepared_blocks_still_decodes() {
+    use itc_core::encoding::Encode;
+    use itc_pbft::message::{MESSAGE_BYTES_MAX, NEW_VIEW_BYTES_MAX};
+    let mut net = Net::new(&[1; 4], 1_000);
+    let vcs = heavy_view_changes(&net, 7_000);
+    // Each view change alone fits in a message; all four together do not,
+    // so a new view that carried them would never decode.
+    for vc in &vcs {
+        assert!(Message::ViewChange(vc.clone()).encode().len() < MESSAGE_BYTES_MAX);
+    }
+    let carried: usize = vcs.iter().map(|vc| vc.encode().len()).sum();
+    assert!(carried > MESSAGE_BYTES_MAX, "{carried}");
+    // The new view names them by digest.
+    let new_primary = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
+    let nv = itc_pbft::NewView::new_signed(&net.keys[new_primary], ChainId(CHAIN), 1, &vcs);
+    let bytes = Message::NewView(nv.clone()).encode();
+    assert!(bytes.len() <= NEW_VIEW_BYTES_MAX, "{}", bytes.len());
+    assert_eq!(
+        Message::from_bytes(&bytes),
+        Ok(Message::NewView(nv.clone()))
+    );
+    // A backup that never saw the view changes asks the new primary for
+    // them, and enters the view with the 8 prepared blocks once they came.
+    let backup = (new_primary + 1) % 4;
+    let (result, out) = net.deliver(5, net.key(new_primary), backup, &Message::NewView(nv));
+    assert_eq!(result, Err(MessageError::MissingViewChanges));
+    assert!(out
+        .iter()
+        .any(|m| m.to == Recipient::One(net.key(new_primary))
+            && m.message == Message::ViewChangeRequest { view: 1 }));
+    for vc in &vcs {
+        let (result, _) = net.deliver(
+            6,
+            net.key(new_primary),
+            backup,
+            &Message::ViewChange(vc.clone()),
+        );
+        assert_eq!(result, Ok(()));
+    }
+    let r = &net.replicas[backup];
+    assert_eq!(
+        (r.view(), r.status()),
+        (1, Status::Normal),
+        "{}",
+        r.debug_summary()
+    );
+    assert!(
+        r.debug_summary()
+            .contains("h8 v1 proposal=Some((false, true))"),
+        "{}",
+        r.debug_summary()
+    );
+}
+
+/// The new primary hands out the view changes its new view names, and a
+/// backup that lost them in the network still enters the view.
+#[test]
+fn a_backup_that_lost_the_view_changes_fetches_them_from_the_new_primary() {
+    let mut net = Net::new(&[1; 4], 1_000);
+    let p = net.primary_index(0);
+    let tx = net.tx(0);
+    for i in 0..4 {
+        let _ = net.replicas[i].submit_transaction(0, tx.clone());
+        let _ = net.persist(i);
+    }
+    let next = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
+    let late = (0..4).find(|i| *i != p && *i != next).unwrap();
+    // The primary is silent; view changes never reach `late`.
+    let lossy = move |from: usize, to: usize, m: &Message| {
+        from != p && !(to == late && matches!(m, Message::ViewChange(_)) && from != next)
+    };
+    net.tick_and_flood(1_500, &lossy);
+    net.tick_and_flood(1_700, &lossy);
+    let r = &net.replicas[late];
+    assert_eq!(
+        (r.view(), r.status()),
+        (1, Status::Normal),
+        "{}",
+        r.debug_summary()
+    );
+    for now in [2_000, 2_200, 2_400] {
+        net.tick_and_flood(now, &move |from: usize, _: usize, _: &Message| from != p);
+    }
+    for i in (0..4).filter(|i| *i != p) {
+        assert_eq!(
+            net.replicas[i].executed_height(),
+            1,
+            "{}",
+            net.replicas[i].debug_summary()
+        );
+    }
+}

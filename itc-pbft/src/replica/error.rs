@@ -38,6 +38,10 @@ pub enum MessageError {
     /// (it is behind; it asks for state transfer).
     #[error("unknown validator set for height {0}")]
     UnknownValidatorSet(u64),
+    /// A new view names view changes this replica has not received; it
+    /// keeps the new view and asks its sender for them.
+    #[error("new view waits for view changes it names")]
+    MissingViewChanges,
     /// The replica halted after detecting a fault it cannot recover from.
     #[error("replica halted: {0}")]
     Halted(&'static str),

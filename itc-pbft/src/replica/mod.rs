@@ -9,8 +9,8 @@ use crate::anchoring::{AnchorError, Anchoring, NoAnchoring};
 use crate::certificate::{DoubleVoteEvidence, PreparedCertificate};
 use crate::config::*;
 use crate::message::{
-    Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange, STATE_TRANSFER_BLOCKS_MAX,
-    VIEW_CHANGE_PREPARED_MAX, WATERMARK_WINDOW,
+    Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange, ViewChangeRef,
+    STATE_TRANSFER_BLOCKS_MAX, VIEW_CHANGE_PREPARED_MAX, WATERMARK_WINDOW,
 };
 use crate::persist::{self, SlotRecord, ViewRecord};
 use crate::ready::{Outgoing, Ready, Recipient};
@@ -158,6 +158,18 @@ pub struct Replica<A = NoAnchoring> {
     own_view_change: Option<ViewChange>,
     /// The new view that started the current view (sent or accepted).
     current_new_view: Option<NewView>,
+    /// The view changes `current_new_view` names, to answer replicas that
+    /// lack some of them (at most one per validator).
+    new_view_changes: Vec<ViewChange>,
+    /// A new view waiting for view changes it names that this replica has
+    /// not received (asked from its sender), with the sender.
+    pending_new_view: Option<(PublicKey, NewView)>,
+    /// View changes received for `pending_new_view` (at most one per
+    /// validator it names).
+    pending_view_changes: BTreeMap<PublicKey, ViewChange>,
+    /// Peers sent the view changes of the current new view this
+    /// retransmission interval (validators only).
+    view_changes_served: BTreeSet<PublicKey>,
     attempts: u32,
 
     pool: BTreeMap<(PublicKey, u64), Transaction>,
@@ -286,6 +298,10 @@ impl<A: Anchoring> Replica<A> {
             view_changes: BTreeMap::new(),
             own_view_change: None,
             current_new_view: None,
+            new_view_changes: Vec::new(),
+            pending_new_view: None,
+            pending_view_changes: BTreeMap::new(),
+            view_changes_served: BTreeSet::new(),
             attempts: 0,
             pool: BTreeMap::new(),
             ready: BTreeSet::new(),
@@ -317,9 +333,11 @@ impl<A: Anchoring> Replica<A> {
             if let Some(vc) = &replica.own_view_change {
                 replica.view_changes.insert(replica.me, vc.clone());
             }
-        } else {
-            replica.current_new_view = persist::load_own_new_view(storage)?
-                .filter(|nv| nv.view == replica.view && nv.signer == replica.me);
+        } else if let Some((nv, view_changes)) = persist::load_own_new_view(storage)?
+            .filter(|(nv, _)| nv.view == replica.view && nv.signer == replica.me)
+        {
+            replica.current_new_view = Some(nv);
+            replica.new_view_changes = view_changes;
         }
         Ok(replica)
     }
@@ -544,6 +562,10 @@ impl<A: Anchoring> Replica<A> {
             Message::Vote(v) => self.on_vote(from, v),
             Message::ViewChange(m) => self.on_view_change(m),
             Message::NewView(m) => self.on_new_view(from, m),
+            Message::ViewChangeRequest { view } => {
+                self.on_view_change_request(from, view);
+                Ok(())
+            }
             Message::StateRequest { from_height } => {
                 self.on_state_request(from, from_height);
                 Ok(())

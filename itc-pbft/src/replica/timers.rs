@@ -69,6 +69,11 @@ impl<A: Anchoring> Replica<A> {
         self.pushed.clear();
         self.asked.clear();
         self.served.clear();
+        self.view_changes_served.clear();
+        if let Some((from, pending)) = &self.pending_new_view {
+            let (from, view) = (*from, pending.view);
+            self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
+        }
         self.retransmissions = self.retransmissions.wrapping_add(1);
         let no_progress = self.executed == self.executed_at_last_retransmit;
         self.executed_at_last_retransmit = self.executed;

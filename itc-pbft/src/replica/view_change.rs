@@ -182,6 +182,9 @@ impl<A: Anchoring> Replica<A> {
     }
 
     pub(super) fn on_view_change(&mut self, vc: ViewChange) -> Result<(), MessageError> {
+        if let Some(result) = self.fill_pending_new_view(&vc) {
+            return result;
+        }
         let member = self.ledger.validators().weight_of(&vc.signer).is_some();
         if vc.view < self.view || (vc.view == self.view && self.status == Status::Normal) {
             // A straggler, still asking for this or an older view: tell it
@@ -277,11 +280,15 @@ impl<A: Anchoring> Replica<A> {
             .filter(|vc| vc.view == view && set.weight_of(&vc.signer).is_some())
             .cloned()
             .collect();
-        let nv = NewView::new_signed(&self.keypair, self.chain_id, view, view_changes);
-        self.out.writes.put(persist::OWN_NEW_VIEW_KEY, nv.encode());
+        let nv = NewView::new_signed(&self.keypair, self.chain_id, view, &view_changes);
+        self.out.writes.put(
+            persist::OWN_NEW_VIEW_KEY,
+            persist::encode_own_new_view(&nv, &view_changes),
+        );
         self.send_after_persist(Recipient::AllValidators, Message::NewView(nv.clone()));
-        let decision = new_view_decision(view, &nv.view_changes);
+        let decision = new_view_decision(view, &view_changes);
         self.current_new_view = Some(nv);
+        self.new_view_changes = view_changes;
         self.enter_view(view, decision);
     }
 
@@ -298,25 +305,54 @@ impl<A: Anchoring> Replica<A> {
         // is re-proposed: a view change from a validator that has left (or
         // never was one) is ignored, not a reason to refuse the new view.
         let set = self.ledger.validators().clone();
-        let mut weight = 0u64;
         let mut members = Vec::with_capacity(nv.view_changes.len());
-        for vc in &nv.view_changes {
+        let mut missing = false;
+        for named in &nv.view_changes {
+            if set.weight_of(&named.signer).is_none() {
+                continue;
+            }
+            match self.named_view_change(nv.view, named) {
+                Some(vc) => members.push(vc),
+                None => missing = true,
+            }
+        }
+        if missing {
+            // Ask its sender for the view changes this replica lacks, and
+            // keep the new view (the latest one) until they come.
+            let newer = self
+                .pending_new_view
+                .as_ref()
+                .is_none_or(|(_, pending)| pending.view <= nv.view);
+            if newer {
+                if self
+                    .pending_new_view
+                    .as_ref()
+                    .is_some_and(|(_, pending)| pending.view != nv.view)
+                {
+                    self.pending_view_changes.clear();
+                }
+                let view = nv.view;
+                self.pending_new_view = Some((from, nv));
+                if from != self.me {
+                    self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
+                }
+            }
+            return Err(MessageError::MissingViewChanges);
+        }
+        let mut weight = 0u64;
+        for vc in &members {
             if vc.view != nv.view {
                 return Err(MessageError::InvalidViewChange(
                     "view change for another view",
                 ));
             }
-            let Some(w) = set.weight_of(&vc.signer) else {
-                continue;
-            };
             if let Err(e) = self.verify_view_change(vc) {
                 if let MessageError::UnknownValidatorSet(h) = e {
                     self.note_behind(h.saturating_sub(1), from);
                 }
                 return Err(e);
             }
-            weight += w;
-            members.push(vc.clone());
+            weight += set.weight_of(&vc.signer).unwrap_or(0);
         }
         if !set.is_quorum(weight) {
             return Err(MessageError::InvalidViewChange("new view without quorum"));
@@ -328,8 +364,76 @@ impl<A: Anchoring> Replica<A> {
         }
         let view = nv.view;
         self.current_new_view = Some(nv);
+        self.new_view_changes = members;
         self.enter_view(view, decision);
         Ok(())
+    }
+
+    /// The view change `named` by a new view for `view`, if this replica
+    /// has it: its own, the latest from that signer, or one fetched for a
+    /// pending new view.
+    fn named_view_change(&self, view: u64, named: &ViewChangeRef) -> Option<ViewChange> {
+        let matches = |vc: &&ViewChange| vc.view == view && vc.digest() == named.digest;
+        self.view_changes
+            .get(&named.signer)
+            .filter(matches)
+            .or_else(|| self.pending_view_changes.get(&named.signer).filter(matches))
+            .cloned()
+    }
+
+    /// A view change that a pending new view names: keep it (once
+    /// verified) and try the new view again. Returns `None` if the pending
+    /// new view does not name it.
+    pub(super) fn fill_pending_new_view(
+        &mut self,
+        vc: &ViewChange,
+    ) -> Option<Result<(), MessageError>> {
+        let (_, pending) = self.pending_new_view.as_ref()?;
+        if pending.view != vc.view
+            || !pending
+                .view_changes
+                .iter()
+                .any(|named| named.signer == vc.signer && named.digest == vc.digest())
+        {
+            return None;
+        }
+        if let Err(e) = self.verify_view_change(vc) {
+            return Some(Err(e));
+        }
+        self.pending_view_changes.insert(vc.signer, vc.clone());
+        let complete = {
+            let (_, pending) = self.pending_new_view.as_ref()?;
+            let set = self.ledger.validators();
+            pending
+                .view_changes
+                .iter()
+                .filter(|named| set.weight_of(&named.signer).is_some())
+                .all(|named| self.named_view_change(pending.view, named).is_some())
+        };
+        if !complete {
+            return Some(Ok(()));
+        }
+        let (from, nv) = self.pending_new_view.take()?;
+        Some(self.on_new_view(from, nv))
+    }
+
+    /// A replica asks for the view changes the new view of `view` names:
+    /// send them if that is this replica's current view (validators only,
+    /// once per peer per retransmission interval).
+    pub(super) fn on_view_change_request(&mut self, from: PublicKey, view: u64) {
+        if from == self.me
+            || self.ledger.validators().weight_of(&from).is_none()
+            || self
+                .current_new_view
+                .as_ref()
+                .is_none_or(|nv| nv.view != view)
+            || !self.view_changes_served.insert(from)
+        {
+            return;
+        }
+        for vc in self.new_view_changes.clone() {
+            self.send_now(Recipient::One(from), Message::ViewChange(vc));
+        }
     }
 
     fn enter_view(&mut self, view: u64, decision: NewViewDecision) {
@@ -339,6 +443,14 @@ impl<A: Anchoring> Replica<A> {
         self.persist_view();
         self.own_view_change = None;
         self.view_changes.retain(|_, known| known.view > view);
+        if self
+            .pending_new_view
+            .as_ref()
+            .is_some_and(|(_, pending)| pending.view <= view)
+        {
+            self.pending_new_view = None;
+            self.pending_view_changes.clear();
+        }
         let floor = self.view_floor;
         for (height, slot) in self.slots.iter_mut() {
             if slot.view != view {
