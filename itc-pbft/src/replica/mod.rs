@@ -65,6 +65,19 @@ impl Proposal {
     }
 }
 
+/// A new view this replica cannot check yet: some view changes it names
+/// have not arrived. Bounded by the validator set.
+#[derive(Clone, Debug)]
+struct PendingNewView {
+    /// Who sent it (and is asked for the missing view changes).
+    from: PublicKey,
+    new_view: NewView,
+    /// Members whose named view change has not arrived.
+    missing: BTreeSet<PublicKey>,
+    /// Named view changes that arrived while it waited.
+    received: BTreeMap<PublicKey, ViewChange>,
+}
+
 /// The log entry of one sequence number.
 #[derive(Clone, Debug, Default)]
 struct Slot {
@@ -162,11 +175,8 @@ pub struct Replica<A = NoAnchoring> {
     /// lack some of them (at most one per validator).
     new_view_changes: Vec<ViewChange>,
     /// A new view waiting for view changes it names that this replica has
-    /// not received (asked from its sender), with the sender.
-    pending_new_view: Option<(PublicKey, NewView)>,
-    /// View changes received for `pending_new_view` (at most one per
-    /// validator it names).
-    pending_view_changes: BTreeMap<PublicKey, ViewChange>,
+    /// not received (asked from its sender).
+    pending_new_view: Option<PendingNewView>,
     /// Peers sent the view changes of the current new view this
     /// retransmission interval (validators only).
     view_changes_served: BTreeSet<PublicKey>,
@@ -300,7 +310,6 @@ impl<A: Anchoring> Replica<A> {
             current_new_view: None,
             new_view_changes: Vec::new(),
             pending_new_view: None,
-            pending_view_changes: BTreeMap::new(),
             view_changes_served: BTreeSet::new(),
             attempts: 0,
             pool: BTreeMap::new(),

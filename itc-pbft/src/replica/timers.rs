@@ -70,8 +70,8 @@ impl<A: Anchoring> Replica<A> {
         self.asked.clear();
         self.served.clear();
         self.view_changes_served.clear();
-        if let Some((from, pending)) = &self.pending_new_view {
-            let (from, view) = (*from, pending.view);
+        if let Some(pending) = &self.pending_new_view {
+            let (from, view) = (pending.from, pending.new_view.view);
             self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
         }
         self.retransmissions = self.retransmissions.wrapping_add(1);

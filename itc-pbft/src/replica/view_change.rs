@@ -305,37 +305,51 @@ impl<A: Anchoring> Replica<A> {
         // is re-proposed: a view change from a validator that has left (or
         // never was one) is ignored, not a reason to refuse the new view.
         let set = self.ledger.validators().clone();
+        let received = match &self.pending_new_view {
+            Some(pending) if pending.new_view.view == nv.view => self
+                .pending_new_view
+                .take()
+                .map(|pending| pending.received)
+                .unwrap_or_default(),
+            _ => BTreeMap::new(),
+        };
         let mut members = Vec::with_capacity(nv.view_changes.len());
-        let mut missing = false;
+        let mut missing = BTreeSet::new();
         for named in &nv.view_changes {
             if set.weight_of(&named.signer).is_none() {
                 continue;
             }
-            match self.named_view_change(nv.view, named) {
+            let found = self.named_view_change(nv.view, named).or_else(|| {
+                received
+                    .get(&named.signer)
+                    .filter(|vc| vc.digest() == named.digest)
+                    .cloned()
+            });
+            match found {
                 Some(vc) => members.push(vc),
-                None => missing = true,
+                None => {
+                    missing.insert(named.signer);
+                }
             }
         }
-        if missing {
-            // Ask its sender for the view changes this replica lacks, and
-            // keep the new view (the latest one) until they come.
-            let newer = self
+        if !missing.is_empty() {
+            // Keep it (the latest new view only) and ask its sender for the
+            // view changes this replica lacks.
+            let view = nv.view;
+            if from != self.me {
+                self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
+            }
+            if self
                 .pending_new_view
                 .as_ref()
-                .is_none_or(|(_, pending)| pending.view <= nv.view);
-            if newer {
-                if self
-                    .pending_new_view
-                    .as_ref()
-                    .is_some_and(|(_, pending)| pending.view != nv.view)
-                {
-                    self.pending_view_changes.clear();
-                }
-                let view = nv.view;
-                self.pending_new_view = Some((from, nv));
-                if from != self.me {
-                    self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
-                }
+                .is_none_or(|pending| pending.new_view.view <= view)
+            {
+                self.pending_new_view = Some(PendingNewView {
+                    from,
+                    new_view: nv,
+                    missing,
+                    received,
+                });
             }
             return Err(MessageError::MissingViewChanges);
         }
@@ -370,51 +384,45 @@ impl<A: Anchoring> Replica<A> {
     }
 
     /// The view change `named` by a new view for `view`, if this replica
-    /// has it: its own, the latest from that signer, or one fetched for a
-    /// pending new view.
+    /// has it: its own or the latest from that signer.
     fn named_view_change(&self, view: u64, named: &ViewChangeRef) -> Option<ViewChange> {
-        let matches = |vc: &&ViewChange| vc.view == view && vc.digest() == named.digest;
         self.view_changes
             .get(&named.signer)
-            .filter(matches)
-            .or_else(|| self.pending_view_changes.get(&named.signer).filter(matches))
+            .filter(|vc| vc.view == view && vc.digest() == named.digest)
             .cloned()
     }
 
     /// A view change that a pending new view names: keep it (once
-    /// verified) and try the new view again. Returns `None` if the pending
-    /// new view does not name it.
+    /// verified) and, when none is missing any more, check the new view
+    /// again. Returns `None` if the pending new view does not name it.
     pub(super) fn fill_pending_new_view(
         &mut self,
         vc: &ViewChange,
     ) -> Option<Result<(), MessageError>> {
-        let (_, pending) = self.pending_new_view.as_ref()?;
-        if pending.view != vc.view
-            || !pending
-                .view_changes
-                .iter()
-                .any(|named| named.signer == vc.signer && named.digest == vc.digest())
+        let pending = self.pending_new_view.as_ref()?;
+        if pending.new_view.view != vc.view || !pending.missing.contains(&vc.signer) {
+            return None;
+        }
+        let digest = vc.digest();
+        if !pending
+            .new_view
+            .view_changes
+            .iter()
+            .any(|named| named.signer == vc.signer && named.digest == digest)
         {
             return None;
         }
         if let Err(e) = self.verify_view_change(vc) {
             return Some(Err(e));
         }
-        self.pending_view_changes.insert(vc.signer, vc.clone());
-        let complete = {
-            let (_, pending) = self.pending_new_view.as_ref()?;
-            let set = self.ledger.validators();
-            pending
-                .view_changes
-                .iter()
-                .filter(|named| set.weight_of(&named.signer).is_some())
-                .all(|named| self.named_view_change(pending.view, named).is_some())
-        };
-        if !complete {
+        let pending = self.pending_new_view.as_mut()?;
+        pending.missing.remove(&vc.signer);
+        pending.received.insert(vc.signer, vc.clone());
+        if !pending.missing.is_empty() {
             return Some(Ok(()));
         }
-        let (from, nv) = self.pending_new_view.take()?;
-        Some(self.on_new_view(from, nv))
+        let (from, new_view) = (pending.from, pending.new_view.clone());
+        Some(self.on_new_view(from, new_view))
     }
 
     /// A replica asks for the view changes the new view of `view` names:
@@ -446,10 +454,9 @@ impl<A: Anchoring> Replica<A> {
         if self
             .pending_new_view
             .as_ref()
-            .is_some_and(|(_, pending)| pending.view <= view)
+            .is_some_and(|pending| pending.new_view.view <= view)
         {
             self.pending_new_view = None;
-            self.pending_view_changes.clear();
         }
         let floor = self.view_floor;
         for (height, slot) in self.slots.iter_mut() {
