@@ -6,7 +6,7 @@
 //! | `pbft/slot/<height BE>` | [`SlotRecord`]: accepted proposal, prepared certificate, own votes |
 //! | `pbft/decision/<height BE>` | [`crate::Decision`]: committed block and certificate |
 //! | `pbft/own_view_change` | the last view change sent |
-//! | `pbft/own_new_view` | the last new view sent, with the view changes it names |
+//! | `pbft/own_new_view` | the new view that started the current view (sent or accepted), with the view changes it names |
 //! | `pbft/set/<height BE>` | a validator set, by the first height it signs (the last [`crate::config::VALIDATOR_SETS_RETAINED_MAX`]) |
 //!
 //! Every record is written in the same atomic batch as the messages that
@@ -28,7 +28,8 @@ pub const SLOT_PREFIX: &[u8] = b"pbft/slot/";
 pub const DECISION_PREFIX: &[u8] = b"pbft/decision/";
 /// Key of the last view change this replica sent.
 pub const OWN_VIEW_CHANGE_KEY: &[u8] = b"pbft/own_view_change";
-/// Key of the last new view this replica sent.
+/// Key of the new view that started this replica's current view (sent or
+/// accepted), with the view changes it names.
 pub const OWN_NEW_VIEW_KEY: &[u8] = b"pbft/own_new_view";
 /// Prefix of the retained validator sets, by the first height each signs.
 pub const SET_PREFIX: &[u8] = b"pbft/set/";

@@ -205,9 +205,11 @@ pub struct Replica<A = NoAnchoring> {
     retransmissions: u64,
     /// A full state-transfer answer came in: ask again every interval.
     catching_up: bool,
-    /// Validators asked for state whose answer has not come yet (at most
-    /// one entry per validator, [`VALIDATORS_MAX`] in all).
-    awaiting_state: BTreeSet<PublicKey>,
+    /// Validators asked for state whose answer has not come yet, with the
+    /// first height asked for (at most one entry per validator,
+    /// [`VALIDATORS_MAX`] in all; a new request to a peer replaces its
+    /// entry).
+    awaiting_state: BTreeMap<PublicKey, u64>,
 
     out: Ready,
     halted: Option<&'static str>,
@@ -271,9 +273,14 @@ impl<A: Anchoring> Replica<A> {
             .next_back()
             .is_none_or(|last| last.hash() != ledger.validators().hash())
         {
-            sets.insert(executed + 1, ledger.validators().clone());
+            // Not stored (a database from before sets were kept): today's
+            // set has signed since the last epoch boundary.
+            let epoch = ledger.params().epoch_length.max(1);
+            let first = ((executed / epoch) * epoch + 1)
+                .max(sets.keys().next_back().map_or(1, |last| last + 1));
+            sets.insert(first, ledger.validators().clone());
             out.writes
-                .put(persist::set_key(executed + 1), ledger.validators().encode());
+                .put(persist::set_key(first), ledger.validators().encode());
         }
         while sets.len() > VALIDATOR_SETS_RETAINED_MAX {
             if let Some((height, _)) = sets.pop_first() {
@@ -324,7 +331,7 @@ impl<A: Anchoring> Replica<A> {
             served: BTreeMap::new(),
             retransmissions: 0,
             catching_up: false,
-            awaiting_state: BTreeSet::new(),
+            awaiting_state: BTreeMap::new(),
             out,
             halted: None,
             anchoring,
@@ -342,8 +349,8 @@ impl<A: Anchoring> Replica<A> {
             if let Some(vc) = &replica.own_view_change {
                 replica.view_changes.insert(replica.me, vc.clone());
             }
-        } else if let Some((nv, view_changes)) = persist::load_own_new_view(storage)?
-            .filter(|(nv, _)| nv.view == replica.view && nv.signer == replica.me)
+        } else if let Some((nv, view_changes)) =
+            persist::load_own_new_view(storage)?.filter(|(nv, _)| nv.view == replica.view)
         {
             replica.current_new_view = Some(nv);
             replica.new_view_changes = view_changes;

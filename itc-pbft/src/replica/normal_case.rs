@@ -34,9 +34,12 @@ impl<A: Anchoring> Replica<A> {
         let set = self
             .set_for(height)
             .ok_or(MessageError::UnknownValidatorSet(height))?;
-        // Only the primary itself hands out its proposal: a pre-prepare
-        // relayed by anyone else is refused, so a relay cannot plant a
-        // body of its own under the primary's signed header.
+        // Only the primary itself hands out its proposal (links between
+        // validators are direct and authenticated): a pre-prepare relayed by
+        // anyone else is refused. `check_body` below already keeps a relay
+        // from planting a body of its own under the primary's header; this
+        // also keeps a relay from choosing which of an equivocating
+        // primary's proposals a backup sees first.
         if m.signer != primary_of(m.view, set) || from != m.signer {
             return Err(MessageError::NotPrimary);
         }
@@ -436,11 +439,13 @@ impl<A: Anchoring> Replica<A> {
         {
             // Not the body its certified header commits to (every entry
             // point checks this; kept here so that no path can turn a
-            // forged body into a halt). Drop it: the block is fetched again
-            // from another peer.
+            // forged body into a halt). Drop it and ask a peer for the
+            // committed block.
             if let Some(slot) = self.slots.get_mut(&height) {
                 slot.proposal = None;
             }
+            let me = self.me;
+            self.ask_next_after(me);
             return false;
         }
         if header.previous_hash != self.last_hash || header.chain_id != self.chain_id {

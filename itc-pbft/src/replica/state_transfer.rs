@@ -22,10 +22,10 @@ impl<A: Anchoring> Replica<A> {
     /// replica's height, and remember that it was asked: only an asked
     /// peer's answer can make this replica ask again.
     pub(super) fn request_state(&mut self, peer: PublicKey) {
-        if self.awaiting_state.len() >= VALIDATORS_MAX && !self.awaiting_state.contains(&peer) {
+        if self.awaiting_state.len() >= VALIDATORS_MAX && !self.awaiting_state.contains_key(&peer) {
             self.awaiting_state.pop_first();
         }
-        self.awaiting_state.insert(peer);
+        self.awaiting_state.insert(peer, self.executed + 1);
         self.send_now(
             Recipient::One(peer),
             Message::StateRequest {
@@ -98,7 +98,14 @@ impl<A: Anchoring> Replica<A> {
         // An answer this replica asked for. Unasked answers (a peer pushing
         // the block this replica still votes on) are used if they verify,
         // but never make it ask anyone again.
-        let asked = self.awaiting_state.remove(&from);
+        let first = decisions.first().map(|d| d.block.header.height);
+        let asked = self
+            .awaiting_state
+            .get(&from)
+            .is_some_and(|from_height| first.is_none_or(|first| first == *from_height));
+        if asked {
+            self.awaiting_state.remove(&from);
+        }
         let result = self.apply_state_response(from, decisions, asked);
         if result.is_err() && asked && self.halted.is_none() {
             // A lie (or garbage): ask the next validator instead of waiting
@@ -110,7 +117,7 @@ impl<A: Anchoring> Replica<A> {
 
     /// Ask the validator after `peer` in key order (neither `peer` nor this
     /// replica) for blocks above this replica's height.
-    fn ask_next_after(&mut self, peer: PublicKey) {
+    pub(super) fn ask_next_after(&mut self, peer: PublicKey) {
         let validators = self.ledger.validators().validators();
         let start = validators
             .iter()

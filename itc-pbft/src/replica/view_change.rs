@@ -145,13 +145,16 @@ impl<A: Anchoring> Replica<A> {
                             "committed certificate conflicts",
                         ));
                     }
-                } else {
-                    let set = self
-                        .set_for(height)
-                        .ok_or(MessageError::UnknownValidatorSet(height))?;
+                } else if let Some(set) = self.set_for(height) {
                     cert.verify(set, Threshold::TWO_THIRDS)
                         .map_err(|_| MessageError::InvalidViewChange("committed certificate"))?;
+                } else if height > self.executed {
+                    return Err(MessageError::UnknownValidatorSet(height));
                 }
+                // Otherwise: a height this replica executed in an epoch
+                // older than the retained sets. It does not matter here (a
+                // new view settles heights above this replica's), and
+                // replicas that do need it know its set.
             }
         }
         for entry in &vc.prepared {
@@ -171,12 +174,17 @@ impl<A: Anchoring> Replica<A> {
                 .check_body()
                 .map_err(|_| MessageError::InvalidViewChange("prepared block body"))?;
             // Heights this replica executed are checked too, against the
-            // set that signed them (restored after a restart); one older
-            // than the retained sets cannot be checked, so it is refused.
-            let set = self
-                .set_for(height)
-                .ok_or(MessageError::UnknownValidatorSet(height))?;
-            cert.verify(set)?;
+            // set that signed them (restored after a restart). Only a height
+            // in an epoch older than the retained sets goes unchecked: this
+            // replica already executed it, so no new view can make it act
+            // on it, and replicas that can know its set.
+            match self.set_for(height) {
+                Some(set) => {
+                    cert.verify(set)?;
+                }
+                None if height <= self.executed => {}
+                None => return Err(MessageError::UnknownValidatorSet(height)),
+            }
         }
         Ok(())
     }
@@ -236,20 +244,30 @@ impl<A: Anchoring> Replica<A> {
         }
         let view = vc.view;
         self.view_changes.insert(vc.signer, vc);
-        // Join a view change that more than a third of the weight asks for
-        // (the smallest view they ask for), however far ahead it is.
+        // Join a view change that more than a third of the weight asks for,
+        // however far ahead it is: the highest view that validators with
+        // more than a third of the weight have reached or passed (so at
+        // least one honest replica is there), in one step rather than one
+        // view at a time behind a Byzantine validator that stays just ahead.
         let set = self.ledger.validators();
-        let ahead: Vec<(u64, u64)> = self
+        let mut ahead: Vec<(u64, u64)> = self
             .view_changes
             .values()
             .filter(|known| known.view > self.view)
             .filter_map(|known| set.weight_of(&known.signer).map(|w| (known.view, w)))
             .collect();
-        let weight: u64 = ahead.iter().map(|(_, w)| w).sum();
-        if set.exceeds_one_third(weight) {
-            if let Some(smallest) = ahead.iter().map(|(v, _)| *v).min() {
-                self.start_view_change(smallest);
+        ahead.sort_unstable_by(|a, b| b.cmp(a));
+        let mut weight = 0u64;
+        let mut join = None;
+        for (view, w) in ahead {
+            weight += w;
+            if set.exceeds_one_third(weight) {
+                join = Some(view);
+                break;
             }
+        }
+        if let Some(view) = join {
+            self.start_view_change(view);
         }
         self.try_new_view(view);
         Ok(())
@@ -377,6 +395,12 @@ impl<A: Anchoring> Replica<A> {
             self.note_behind(decision.base_height, source);
         }
         let view = nv.view;
+        // Kept (and persisted) so that this replica can answer stragglers
+        // and requests for the view changes, after a restart too.
+        self.out.writes.put(
+            persist::OWN_NEW_VIEW_KEY,
+            persist::encode_own_new_view(&nv, &members),
+        );
         self.current_new_view = Some(nv);
         self.new_view_changes = members;
         self.enter_view(view, decision);
