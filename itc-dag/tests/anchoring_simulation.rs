@@ -2,7 +2,12 @@
 //! faults: lost, delayed and duplicated consensus messages; DAG gossip that
 //! misses validators (they fetch what an anchor needs); a validator that
 //! crashes and restarts from storage; validators that prune differently;
-//! and a Byzantine validator whose proposals carry a forged anchor root.
+//! and a Byzantine validator whose proposals carry a forged anchor root,
+//! and which plants another tip list under certified headers wherever it
+//! can (issue 17): in the prepared blocks of its view changes, in the
+//! blocks it serves by state transfer, and in a copy of every anchored
+//! proposal it receives, relayed to the others. None of that may halt an
+//! honest validator.
 //!
 //! Checked after every step: no two validators commit different blocks at
 //! one height; every anchored block's root is the commitment each validator
@@ -35,7 +40,7 @@ use itc_core::encoding::Encode;
 use itc_core::genesis::Genesis;
 use itc_core::keys::Keypair;
 use itc_core::storage::MemoryStorage;
-use itc_core::types::{Amount, ChainId, Payload, Transaction};
+use itc_core::types::{Amount, ChainId, DagAnchor, Payload, Transaction};
 use itc_core::Hash;
 use itc_dag::tips::SplitMix64;
 use itc_dag::{DagConfig, DagTransaction, Tangle, TxStatus};
@@ -75,6 +80,9 @@ struct Sim {
     devices: Vec<(Keypair, u64)>,
     lossy: bool,
     byzantine_forgeries: u64,
+    /// Tip lists the Byzantine validator planted under certified headers,
+    /// by message kind.
+    anchor_tamperings: BTreeMap<&'static str, u64>,
     promotions: u64,
     reattachments: u64,
     /// Spam transactions sent (bogus parents, rotated keys, unfunded keys).
@@ -148,6 +156,7 @@ impl Sim {
                 .collect(),
             lossy: true,
             byzantine_forgeries: 0,
+            anchor_tamperings: BTreeMap::new(),
             promotions: 0,
             reattachments: 0,
             spam: 0,
@@ -213,6 +222,10 @@ impl Sim {
                         self.byzantine_forgeries += 1;
                     }
                 }
+                if let Some(tampered) = plant_tips(&message, &self.keys[i]) {
+                    *self.anchor_tamperings.entry(message.kind()).or_default() += 1;
+                    message = tampered;
+                }
             }
             let bytes = message.encode();
             let targets: Vec<usize> = match outgoing.to {
@@ -260,6 +273,18 @@ impl Sim {
             }
             let (from, to, bytes) = self.queue.remove(&(at, seq)).unwrap();
             let from_key = self.keys[from].public();
+            if to == BYZANTINE && self.nodes[to].replica.is_some() {
+                // Relay every anchored proposal with another tip list.
+                if let Ok(message @ Message::PrePrepare(_)) = Message::from_bytes(&bytes) {
+                    if let Some(tampered) = plant_tips(&message, &self.keys[BYZANTINE]) {
+                        *self.anchor_tamperings.entry("relayed").or_default() += 1;
+                        let relayed = tampered.encode();
+                        for other in (0..VALIDATORS).filter(|j| *j != BYZANTINE && *j != from) {
+                            self.send(BYZANTINE, other, relayed.clone());
+                        }
+                    }
+                }
+            }
             if let Some(replica) = self.nodes[to].replica.as_mut() {
                 let _ = replica.handle_message(at, from_key, &bytes);
                 self.drain(to)?;
@@ -481,6 +506,9 @@ impl Sim {
             let Some(replica) = &node.replica else {
                 continue;
             };
+            if let Some(reason) = replica.halted() {
+                return Err(format!("node {i} halted: {reason}"));
+            }
             if let Some(decision) = replica.decision(replica.executed_height()) {
                 let header = &decision.block.header;
                 if decision.block.anchor.is_some() {
@@ -714,7 +742,7 @@ impl Sim {
         let deposited = replica.ledger().account(&self.client.public()).nonce;
         let dag_balance = replica.anchoring().ledger().balance(&self.client.public());
         Ok(format!(
-            "{} blocks, {} main-chain txs, client DAG balance {}, {} DAG transactions, {} promoted, {} reattached, {} forged proposals, {} spam",
+            "{} blocks, {} main-chain txs, client DAG balance {}, {} DAG transactions, {} promoted, {} reattached, {} forged proposals, planted tip lists {:?}, {} spam",
             top,
             deposited,
             dag_balance.0,
@@ -722,8 +750,51 @@ impl Sim {
             self.promotions,
             self.reattachments,
             self.byzantine_forgeries,
+            self.anchor_tamperings,
             self.spam
         ))
+    }
+}
+
+/// The same message with another tip list planted under a certified header:
+/// in a proposal, a view change's prepared block or a state-transfer
+/// answer (`None` if it carries no anchor). A view change is signed again by
+/// `signer`, since its signature covers the blocks.
+fn plant_tips(message: &Message, signer: &Keypair) -> Option<Message> {
+    fn swap(anchor: &mut Option<DagAnchor>) -> bool {
+        let Some(anchor) = anchor else {
+            return false;
+        };
+        let mut tips = anchor.tips.clone();
+        tips.pop();
+        tips.push(Hash([0xab; 32]));
+        tips.sort();
+        tips.dedup();
+        anchor.tips = tips;
+        true
+    }
+    match message {
+        Message::PrePrepare(p) => {
+            let mut p = p.clone();
+            swap(&mut p.block.anchor).then_some(Message::PrePrepare(p))
+        }
+        Message::ViewChange(vc) => {
+            let mut vc = vc.clone();
+            let mut planted = false;
+            for entry in &mut vc.prepared {
+                planted |= swap(&mut entry.block.anchor);
+            }
+            planted.then(|| Message::ViewChange(vc.sign(signer, ChainId(CHAIN))))
+        }
+        Message::StateResponse(decisions) => {
+            let mut decisions = decisions.clone();
+            let mut planted = false;
+            for decision in &mut decisions {
+                planted |= swap(&mut decision.block.anchor);
+            }
+            planted.then_some(Message::StateResponse(decisions))
+        }
+        _ => None,
     }
 }
 
@@ -741,11 +812,15 @@ fn seeds() -> Vec<u64> {
 #[test]
 fn validators_agree_on_every_anchor_under_loss_crashes_and_a_forging_validator() {
     let mut forged = 0;
+    let mut tampered: BTreeMap<&'static str, u64> = BTreeMap::new();
     for seed in seeds() {
         let mut sim = Sim::new(seed);
         match sim.run() {
             Ok(summary) => {
                 forged += sim.byzantine_forgeries;
+                for (kind, count) in &sim.anchor_tamperings {
+                    *tampered.entry(kind).or_default() += count;
+                }
                 if std::env::var("ITC_SIM_DEBUG").is_ok() {
                     eprintln!("seed {seed}: {summary}");
                 }
@@ -757,4 +832,17 @@ fn validators_agree_on_every_anchor_under_loss_crashes_and_a_forging_validator()
         }
     }
     assert!(forged > 0, "the Byzantine validator never got to forge");
+    // View changes with an anchored prepared block are the rarest (3 of the
+    // default 24 seeds).
+    let kinds: &[&str] = if seeds().len() >= 24 {
+        &["relayed", "pre_prepare", "state_response", "view_change"]
+    } else {
+        &[]
+    };
+    for kind in kinds {
+        assert!(
+            tampered.get(kind).is_some_and(|n| *n > 0),
+            "the Byzantine validator never planted a tip list in a {kind}: {tampered:?}"
+        );
+    }
 }
