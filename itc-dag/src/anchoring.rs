@@ -57,31 +57,19 @@ impl Tangle {
                 return Ok(*prepared);
             }
         }
-        let key = (height, anchor.hash());
-        // Requests made for another anchor are dropped: that proposal is
-        // gone (or was bogus), and its ids must not fill the table.
-        if let Some((previous, ids)) = self.anchor_requests.take() {
-            if previous == key {
-                self.anchor_requests = Some((previous, ids));
-            } else {
-                self.cancel_anchor_requests(&ids);
-            }
-        }
         match self.compute_confirmation(anchor, height) {
             Ok(confirmation) => {
-                if let Some((_, ids)) = self.anchor_requests.take() {
-                    self.cancel_anchor_requests(&ids);
-                }
+                // Nothing is needed any more: requests made for earlier
+                // anchors (or a bogus one) must not fill the table.
+                self.scope_anchor_requests(&[]);
                 Ok(confirmation)
             }
             Err(ConfirmError::NotSolid { missing }) => {
-                // Requested once each, at base difficulty; a lost request
-                // is asked again by the caller's retransmission of
-                // `wanted()`.
-                for id in &missing {
-                    self.request_anchor(*id);
-                }
-                self.anchor_requests = Some((key, missing));
+                // Anchor requests are exactly what this anchor still needs:
+                // every other one (a dropped proposal's tips and what their
+                // parents led to) is cancelled. A lost request is asked
+                // again by the caller's retransmission of `wanted()`.
+                self.scope_anchor_requests(&missing);
                 Err(AnchorError::NotReady)
             }
             Err(ConfirmError::HeightNotIncreasing { .. }) => Err(AnchorError::Invalid(

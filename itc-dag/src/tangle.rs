@@ -412,9 +412,6 @@ pub struct Tangle {
     pub(crate) prepared: Option<Box<Confirmation>>,
     /// When this node last proposed an anchor as a PBFT primary.
     pub(crate) last_proposed_ms: Option<u64>,
-    /// The (height, tips hash) of the anchor whose missing transactions
-    /// were last requested, and those ids.
-    pub(crate) anchor_requests: Option<((u64, Hash), Vec<Hash>)>,
 }
 
 impl Tangle {
@@ -455,7 +452,6 @@ impl Tangle {
             writes: WriteBatch::new(),
             prepared: None,
             last_proposed_ms: None,
-            anchor_requests: None,
         }
     }
 
@@ -1141,21 +1137,33 @@ impl Tangle {
         })
     }
 
-    /// Forget anchor-driven requests for `ids` that are still outstanding
-    /// (the proposal that needed them was dropped), so bogus tips cannot
-    /// fill the request table.
-    pub(crate) fn cancel_anchor_requests(&mut self, ids: &[Hash]) {
-        let mut cancelled = false;
-        for id in ids {
-            if self.requested.get(id) == Some(&RequestKind::Anchor) {
-                self.unrequest(id);
-                cancelled = true;
-            }
-        }
-        if cancelled {
+    /// Make the anchor-driven requests exactly those for `needed` (sorted,
+    /// without duplicates): what the anchor being checked still misses, as
+    /// [`Tangle::compute_confirmation`] found it. Every other anchor request
+    /// is cancelled, whichever anchor it was made for and whether it was
+    /// asked by the walk or for the parents of a transaction fetched for
+    /// it, so proposals that are never checked again (a Byzantine
+    /// primary's, a view that moved on) cannot fill the table, and the
+    /// anchor being checked always gets the room (gossip is evicted for
+    /// it). Requests made between two checks for the parents of fetched
+    /// transactions lie in the anchor's cone, so the next walk lists them
+    /// again and keeps them.
+    pub(crate) fn scope_anchor_requests(&mut self, needed: &[Hash]) {
+        let kept = needed
+            .iter()
+            .filter(|id| self.requested.get(*id) == Some(&RequestKind::Anchor))
+            .count();
+        if kept < self.anchor_request_count {
+            let keep: HashSet<Hash> = needed.iter().copied().collect();
+            self.requested
+                .retain(|id, kind| *kind != RequestKind::Anchor || keep.contains(id));
+            self.anchor_request_count = kept;
             let requested = &self.requested;
-            self.outbox.retain(|id| requested.contains_key(id));
-            self.anchor_outbox.retain(|id| requested.contains_key(id));
+            self.anchor_outbox
+                .retain(|id| requested.get(id) == Some(&RequestKind::Anchor));
+        }
+        for id in needed {
+            self.request_anchor(*id);
         }
     }
 
@@ -1459,7 +1467,8 @@ impl Tangle {
 
     /// [`Tangle::compute_confirmation`] then [`Tangle::apply_confirmation`];
     /// on [`ConfirmError::NotSolid`] the missing ids are requested at base
-    /// difficulty (see [`crate::pow`]).
+    /// difficulty (see [`crate::pow`]) and become the only anchor-driven
+    /// requests (those made for other anchors are cancelled).
     ///
     /// # Errors
     /// As [`Tangle::compute_confirmation`].
@@ -1472,13 +1481,13 @@ impl Tangle {
             Ok(confirmation) => {
                 let commitment = confirmation.commitment;
                 self.apply_confirmation(confirmation)?;
+                self.scope_anchor_requests(&[]);
                 Ok(commitment)
             }
             Err(ConfirmError::NotSolid { missing }) => {
-                for id in &missing {
-                    // Asked before (maybe lost): upgraded and asked again.
-                    self.request_anchor(*id);
-                }
+                // Asked before (maybe lost): upgraded and asked again; what
+                // other anchors asked for is cancelled.
+                self.scope_anchor_requests(&missing);
                 Err(ConfirmError::NotSolid { missing })
             }
             Err(e) => Err(e),

@@ -337,3 +337,51 @@ fn a_deposit_that_cannot_be_credited_is_recorded() {
     assert_eq!(node.ledger().funded_len(), 1);
     assert_eq!(node.ledger().unfunded_len(), 1);
 }
+
+/// Review of item 7: a Byzantine primary's tips delivered after its view
+/// moved on (so its proposal is never checked again) must not leave their
+/// bogus parents as anchor requests: eight rounds of 64 tips with 8 bogus
+/// parents each used to fill the table with 4,096 of them, after which an
+/// honest anchor's missing tip was never requested.
+#[test]
+fn stale_anchor_requests_never_block_an_honest_anchor() {
+    let mut node = Tangle::new(config_without_pow());
+    for round in 0..8u32 {
+        let tips: Vec<_> = (0..64u32)
+            .map(|i| {
+                let n = round * 64 + i;
+                let parents = sorted((0..8).map(|j| bogus(100_000 + n * 8 + j)).collect());
+                make(&key(30_000 + n), parents, 0, data(u64::from(n)), 0)
+            })
+            .collect();
+        let anchor = DagAnchor {
+            tips: sorted(tips.iter().map(|t| t.id()).collect()),
+        };
+        assert_eq!(
+            Anchoring::check(&mut node, 1, &anchor),
+            Err(AnchorError::NotReady)
+        );
+        while node.poll_request().is_some() {}
+        // Delivered late, once the next view's proposal is under way.
+        for tip in tips {
+            node.attach(tip, 0, &level0).unwrap();
+        }
+    }
+    let honest = make(&key(1), genesis(), 0, data(1), 0);
+    let anchor = DagAnchor {
+        tips: vec![honest.id()],
+    };
+    assert_eq!(
+        Anchoring::check(&mut node, 1, &anchor),
+        Err(AnchorError::NotReady)
+    );
+    assert!(
+        node.wanted().contains(&honest.id()),
+        "honest anchor tip not wanted"
+    );
+    let polled: Vec<Hash> = std::iter::from_fn(|| node.poll_request()).collect();
+    assert_eq!(polled, vec![honest.id()], "only the current anchor's needs");
+    node.attach(honest, 0, &level0).unwrap();
+    assert!(Anchoring::check(&mut node, 1, &anchor).is_ok());
+    assert!(node.wanted().is_empty(), "{} left", node.wanted().len());
+}
