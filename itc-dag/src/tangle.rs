@@ -39,6 +39,9 @@ pub const REQUESTS_MAX: usize = 4_096;
 /// or a committed block's missing cone) may use: gossip never takes it.
 pub const ANCHOR_REQUESTS_RESERVED: usize = 1_024;
 /// Most gossip-driven requests outstanding; beyond it the oldest is dropped.
+/// Fewer while anchor requests hold more than [`ANCHOR_REQUESTS_RESERVED`]:
+/// together they never exceed [`REQUESTS_MAX`], and an anchor request
+/// evicts gossip (oldest first) for as long as any is left.
 pub const GOSSIP_REQUESTS_MAX: usize = REQUESTS_MAX - ANCHOR_REQUESTS_RESERVED;
 /// A gossip-driven request unanswered this long (by the `now_ms` of later
 /// calls) is forgotten, so requests for bogus parents never pile up.
@@ -628,13 +631,20 @@ impl Tangle {
         self.requested.len() - self.anchor_request_count
     }
 
+    /// Most gossip requests the table takes now: [`GOSSIP_REQUESTS_MAX`],
+    /// less whatever anchor requests hold beyond their reserve, so the
+    /// table never exceeds [`REQUESTS_MAX`].
+    fn gossip_request_room(&self) -> usize {
+        GOSSIP_REQUESTS_MAX.min(REQUESTS_MAX.saturating_sub(self.anchor_request_count))
+    }
+
     /// Forget gossip-driven requests older than [`GOSSIP_REQUEST_TTL_MS`]
     /// at `now_ms`, and (with `room_for_one`) the oldest one while the
     /// gossip share of the table is full.
     fn age_gossip_requests(&mut self, now_ms: u64, room_for_one: bool) {
         while let Some(&(since_ms, id)) = self.gossip_requests.front() {
             let live = self.requested.get(&id) == Some(&RequestKind::Gossip { since_ms });
-            let full = room_for_one && self.gossip_request_count() >= GOSSIP_REQUESTS_MAX;
+            let full = room_for_one && self.gossip_request_count() >= self.gossip_request_room();
             if live && !full && now_ms.saturating_sub(since_ms) < GOSSIP_REQUEST_TTL_MS {
                 break;
             }
@@ -671,17 +681,18 @@ impl Tangle {
                 if self.anchor_request_count >= REQUESTS_MAX {
                     return;
                 }
+                // Only gossip can be in the way: drop its oldest until
+                // there is room (every live gossip request is queued).
+                while self.requested.len() >= REQUESTS_MAX {
+                    let Some((since_ms, old)) = self.gossip_requests.pop_front() else {
+                        break;
+                    };
+                    if self.requested.get(&old) == Some(&RequestKind::Gossip { since_ms }) {
+                        self.requested.remove(&old);
+                    }
+                }
                 if self.requested.len() >= REQUESTS_MAX {
-                    // Only gossip can be in the way: drop its oldest.
-                    while let Some((since_ms, old)) = self.gossip_requests.pop_front() {
-                        if self.requested.get(&old) == Some(&RequestKind::Gossip { since_ms }) {
-                            self.requested.remove(&old);
-                            break;
-                        }
-                    }
-                    if self.requested.len() >= REQUESTS_MAX {
-                        return;
-                    }
+                    return;
                 }
                 self.requested.insert(id, RequestKind::Anchor);
                 self.anchor_request_count += 1;
@@ -701,7 +712,7 @@ impl Tangle {
             return;
         }
         self.age_gossip_requests(now_ms, true);
-        if self.gossip_request_count() >= GOSSIP_REQUESTS_MAX {
+        if self.gossip_request_count() >= self.gossip_request_room() {
             return;
         }
         let kind = RequestKind::Gossip { since_ms: now_ms };

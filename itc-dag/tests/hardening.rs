@@ -9,7 +9,7 @@ use common::*;
 use itc_core::hash::Hash;
 use itc_core::keys::PublicKey;
 use itc_core::types::{Amount, DagAnchor, SecurityLevel};
-use itc_dag::tangle::SOLIDIFICATION_BUFFER_MAX;
+use itc_dag::tangle::{REQUESTS_MAX, SOLIDIFICATION_BUFFER_MAX};
 use itc_dag::{genesis_entry_points, ConfirmError, Tangle, TxStatus};
 use itc_pbft::{AnchorError, Anchoring};
 
@@ -384,4 +384,54 @@ fn stale_anchor_requests_never_block_an_honest_anchor() {
     node.attach(honest, 0, &level0).unwrap();
     assert!(Anchoring::check(&mut node, 1, &anchor).is_ok());
     assert!(node.wanted().is_empty(), "{} left", node.wanted().len());
+}
+
+/// Review of item 7: the request table never exceeds its bound, and an
+/// anchor may take all of it, evicting as much gossip as it needs (gossip
+/// used to refill past the bound, and an anchor request then gave up).
+#[test]
+fn gossip_never_pushes_the_request_table_past_its_bound() {
+    let mut node = Tangle::new(config_without_pow());
+    // A real transaction the anchor needs, with unknown parents of its own.
+    let deep_parents = sorted((0..8).map(|j| bogus(900_000 + j)).collect());
+    let deep = make(&key(2), deep_parents.clone(), 0, data(2), 0);
+    // 256 waiting transactions with 8 missing parents each under 32 tips:
+    // the anchor misses 2,048 ids, more than the 1,024 reserved.
+    let mut mids = Vec::new();
+    for m in 0..256u32 {
+        let mut parents: Vec<Hash> = (0..8).map(|j| bogus(200_000 + m * 8 + j)).collect();
+        if m == 0 {
+            parents[0] = deep.id();
+        }
+        let mid = make(&key(40_000 + m), sorted(parents), 0, data(u64::from(m)), 0);
+        mids.push(mid.id());
+        node.attach(mid, 0, &level0).unwrap();
+    }
+    let mut tips = Vec::new();
+    for t in 0..32u32 {
+        let parents = sorted(mids[t as usize * 8..t as usize * 8 + 8].to_vec());
+        let tip = make(&key(50_000 + t), parents, 0, data(u64::from(t)), 0);
+        tips.push(tip.id());
+        node.attach(tip, 0, &level0).unwrap();
+    }
+    let anchor = DagAnchor { tips: sorted(tips) };
+    assert_eq!(
+        Anchoring::check(&mut node, 1, &anchor),
+        Err(AnchorError::NotReady)
+    );
+    assert_eq!(node.wanted().len(), 2_048);
+    spam_bogus_parents(&mut node, 0);
+    assert!(
+        node.wanted().len() <= REQUESTS_MAX,
+        "{} requests outstanding",
+        node.wanted().len()
+    );
+    // The fetched transaction's parents are asked for the anchor, gossip
+    // making room.
+    node.attach(deep, 0, &level0).unwrap();
+    let wanted = node.wanted();
+    assert!(wanted.len() <= REQUESTS_MAX);
+    for parent in &deep_parents {
+        assert!(wanted.contains(parent), "anchor cone parent not wanted");
+    }
 }
