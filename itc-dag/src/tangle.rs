@@ -470,7 +470,7 @@ impl Tangle {
 
     /// Credit DAG balance (genesis, or a main-chain deposit into the DAG).
     /// Every validator must make the same credits at the same point between
-    /// anchors.
+    /// anchors. A credit of zero changes nothing (no account, no write).
     ///
     /// # Errors
     /// [`DagLedgerError`] on overflow or a full ledger; nothing changes then.
@@ -479,6 +479,11 @@ impl Tangle {
         owner: itc_core::keys::PublicKey,
         amount: itc_core::types::Amount,
     ) -> Result<(), DagLedgerError> {
+        if amount == itc_core::types::Amount(0) {
+            // The ledger creates no account for it: persisting one would
+            // make a restarted node's ledger differ from its peers'.
+            return Ok(());
+        }
         self.ledger.credit(owner, amount)?;
         // A confirmation computed before this credit saw another ledger:
         // applying it would overwrite the credit, so it is stale now.

@@ -435,3 +435,29 @@ fn gossip_never_pushes_the_request_table_past_its_bound() {
         assert!(wanted.contains(parent), "anchor cone parent not wanted");
     }
 }
+
+/// Review of item 10: a zero credit writes nothing, so a restarted node
+/// restores no account its ledger never held (its ledger root and unfunded
+/// count would differ from its peers').
+#[test]
+fn a_zero_credit_persists_no_phantom_account() {
+    use itc_core::storage::{MemoryStorage, Storage};
+    let mut config = config_without_pow();
+    config.persist = true;
+    let mut node = Tangle::new(config.clone());
+    node.credit(key(70).public(), Amount(5)).unwrap();
+    let mut storage = MemoryStorage::new();
+    storage.write(node.take_writes()).unwrap();
+    node.credit(key(71).public(), Amount(0)).unwrap();
+    let writes = node.take_writes();
+    assert!(
+        writes.is_empty(),
+        "a zero credit wrote {} entries",
+        writes.len()
+    );
+    storage.write(writes).unwrap();
+    let mut restored = Tangle::restore(config, &storage, 0).unwrap();
+    assert_eq!(restored.ledger().len(), node.ledger().len());
+    assert_eq!(restored.ledger().unfunded_len(), 0);
+    assert_eq!(restored.ledger_state_root(), node.ledger_state_root());
+}
