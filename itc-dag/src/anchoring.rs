@@ -103,8 +103,10 @@ impl Anchoring for Tangle {
             }
         }
         // The primary asks on every idle input: a look at the non-lazy tips
-        // settles the usual "nothing to anchor" before the ordered scan.
-        if !self.has_unanchored_tips(now_ms, 0) {
+        // settles the usual "nothing to anchor" before the ordered scan. An
+        // old transaction that left the tip pool counts as long as the
+        // depth rule allows it.
+        if !self.has_unanchored(now_ms, 0, false) {
             return None;
         }
         let anchor = self.propose_anchor(now_ms);

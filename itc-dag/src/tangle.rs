@@ -67,6 +67,10 @@ pub const GENESIS_ENTRY_POINTS: usize = 2;
 /// (by arrival), whatever their tip score, so fresh traffic never starves
 /// an older transaction; the rest go to the freshest unapproved tips.
 pub const ANCHOR_TIPS_BY_AGE: usize = ANCHOR_TIPS_MAX / 2;
+/// Most unconfirmed records one call walks to recompute oldest roots that
+/// look too deep (see [`Tangle::has_unanchored_tips`]); what it cannot
+/// judge within it is kept, never dropped.
+pub const ROOT_WALK_MAX: usize = 16_384;
 /// Most unconfirmed transactions one proposal looks at (oldest first).
 pub const ANCHOR_SCAN_MAX: usize = 4_096;
 /// Most refused deposits remembered ([`Tangle::refused_deposits`]).
@@ -329,6 +333,19 @@ pub(crate) enum RequestKind {
     /// Wanted to confirm an anchor: only the base difficulty applies, so all
     /// validators can complete the cone whatever traffic they saw.
     Anchor,
+}
+
+/// Whether an honest proposer anchors an unconfirmed transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Anchorable {
+    /// Within the depth rule and not below max depth.
+    Yes,
+    /// Valid, but below max depth ([`TipParams::below_max_depth`]): an
+    /// honest proposer leaves it (a parasite on old history) unless an
+    /// anchor raises its oldest root.
+    NotNow,
+    /// The depth rule refuses it, now and at every later height.
+    Never,
 }
 
 /// Whose recent issue rate sets the proof-of-work rate term.
@@ -1115,42 +1132,141 @@ impl Tangle {
         Ok(tx)
     }
 
-    /// Whether some non-lazy tip that entered the pool at least `grace_ms`
-    /// ago (and has not aged out) is not confirmed yet: something an anchor
-    /// should have confirmed by now. Costs at most one look-up per non-lazy
-    /// tip.
+    /// Whether something an anchor should have confirmed by now is not
+    /// confirmed yet: one of the oldest unconfirmed transactions that
+    /// arrived at least `grace_ms` ago (and at most the tip pool's
+    /// [`TipParams::age_max_ms`], so one a primary cannot anchor does not
+    /// keep backups asking for view changes forever) and that an honest
+    /// proposer anchors (judged on its recomputed oldest root), or a
+    /// non-lazy tip that entered the pool at least `grace_ms` ago and has
+    /// not aged out. Costs a look-up per non-lazy
+    /// tip, and for the oldest transactions whose stored oldest root looks
+    /// too deep, a bounded walk of their unconfirmed ancestors
+    /// ([`ROOT_WALK_MAX`]).
     pub fn has_unanchored_tips(&self, now_ms: u64, grace_ms: u64) -> bool {
+        self.has_unanchored(now_ms, grace_ms, true)
+    }
+
+    /// [`Tangle::has_unanchored_tips`]; without `age_capped`, an
+    /// unconfirmed transaction older than the pool's age limit counts too
+    /// (a primary anchors it whenever the depth rule still allows).
+    pub(crate) fn has_unanchored(&self, now_ms: u64, grace_ms: u64, age_capped: bool) -> bool {
         let age_max = self.config.tips.age_max_ms;
-        let due = |added: u64| {
+        let due = |added: u64, capped: bool| {
             let age = now_ms.saturating_sub(added);
-            age >= grace_ms && age <= age_max
+            age >= grace_ms && (!capped || age <= age_max)
         };
-        // The oldest unconfirmed transactions first (a lazy one that is
-        // still anchorable counts too), then the non-lazy tips.
+        // The oldest unconfirmed transactions first (a lazy one, or one
+        // that left the pool, still anchorable counts too), then the
+        // non-lazy tips.
+        let mut memo = HashMap::new();
+        let mut budget = ROOT_WALK_MAX;
         self.unconfirmed
             .values()
             .take(PARENTS_MAX)
-            .any(|(id, added)| due(*added) && self.anchorable(id))
+            .any(|(id, added)| {
+                due(*added, age_capped)
+                    && self.anchorable(id, &mut memo, &mut budget) == Some(Anchorable::Yes)
+            })
             || self.pool.non_lazy().iter().any(|id| {
-                self.pool.added_ms(id).is_some_and(due)
+                self.pool.added_ms(id).is_some_and(|added| due(added, true))
                     && self.record(id).is_some_and(|r| r.confirmed == 0)
             })
     }
 
-    /// Whether an honest proposer may still anchor the unconfirmed stored
-    /// `id`: its oldest root (a lower bound of every confirmation height its
-    /// cone approves) is not below max depth ([`TipParams::below_max_depth`])
-    /// and within the depth rule ([`DagConfig::anchor_depth_max`]). A
-    /// transaction lazy only by its youngest root still qualifies; one
-    /// below max depth (a parasite on old history, or an honest one left
-    /// too long) never will again, and is pruned.
-    fn anchorable(&self, id: &Hash) -> bool {
-        let latest = self.latest_height;
-        self.record(id).is_some_and(|r| {
-            r.confirmed == 0
-                && latest.saturating_sub(r.omrsi) <= self.config.tips.below_max_depth
-                && r.omrsi.saturating_add(self.config.anchor_depth_max) > latest
-        })
+    /// Whether an anchor may confirm a transaction whose oldest root is
+    /// `oldest_root` (the depth rule of [`Tangle::compute_confirmation`]).
+    fn within_depth(&self, oldest_root: u64) -> bool {
+        oldest_root.saturating_add(self.config.anchor_depth_max) > self.latest_height
+    }
+
+    /// Whether an honest proposer anchors the stored `id` now, judged on
+    /// its oldest root as [`Tangle::compute_confirmation`] would. `None`
+    /// when the walk ran out of `budget` (judge it later, never drop it).
+    /// The stored oldest root understates (it is refreshed only while the
+    /// transaction is in the tip pool), so it settles only a "yes"; anything
+    /// else is judged on the root recomputed through the unconfirmed
+    /// ancestors.
+    fn anchorable(
+        &self,
+        id: &Hash,
+        memo: &mut HashMap<u32, u64>,
+        budget: &mut usize,
+    ) -> Option<Anchorable> {
+        let Some(&slot) = self.index.get(id) else {
+            return Some(Anchorable::Never);
+        };
+        let record = self.slot(slot);
+        if record.confirmed > 0 {
+            return Some(Anchorable::Never);
+        }
+        let verdict = |root: u64| {
+            if !self.within_depth(root) {
+                Anchorable::Never
+            } else if self.latest_height.saturating_sub(root) > self.config.tips.below_max_depth {
+                Anchorable::NotNow
+            } else {
+                Anchorable::Yes
+            }
+        };
+        if verdict(record.omrsi) == Anchorable::Yes {
+            return Some(Anchorable::Yes);
+        }
+        self.fresh_oldest_root(slot, memo, budget).map(verdict)
+    }
+
+    /// The oldest root of the unconfirmed stored `slot`, recomputed: the
+    /// lowest confirmation height (of a confirmed transaction or an entry
+    /// point; 0 for a parent not here) reached from it through unconfirmed
+    /// transactions. `memo` keeps results between calls; each record
+    /// walked costs one of `budget`, and `None` means it ran out.
+    fn fresh_oldest_root(
+        &self,
+        slot: u32,
+        memo: &mut HashMap<u32, u64>,
+        budget: &mut usize,
+    ) -> Option<u64> {
+        if let Some(root) = memo.get(&slot) {
+            return Some(*root);
+        }
+        // (slot, next parent, lowest root so far), post-order.
+        let mut stack: Vec<(u32, usize, u64)> = vec![(slot, 0, u64::MAX)];
+        while let Some(&(current, next, lowest)) = stack.last() {
+            let Some(parent) = self.slot(current).parent(next) else {
+                stack.pop();
+                memo.insert(current, lowest);
+                if let Some(top) = stack.last_mut() {
+                    top.2 = top.2.min(lowest);
+                }
+                continue;
+            };
+            if let Some(top) = stack.last_mut() {
+                top.1 += 1;
+            }
+            let height = if let Some(height) = self.entry_points.get(&parent) {
+                *height
+            } else if let Some(&p) = self.index.get(&parent) {
+                let record = self.slot(p);
+                if record.confirmed > 0 {
+                    record.confirmed
+                } else if let Some(root) = memo.get(&p) {
+                    *root
+                } else {
+                    if *budget == 0 {
+                        return None;
+                    }
+                    *budget -= 1;
+                    stack.push((p, 0, u64::MAX));
+                    continue;
+                }
+            } else {
+                0
+            };
+            if let Some(top) = stack.last_mut() {
+                top.2 = top.2.min(height);
+            }
+        }
+        memo.get(&slot).copied()
     }
 
     /// Make the anchor-driven requests exactly those for `needed` (sorted,
@@ -1184,24 +1300,32 @@ impl Tangle {
     }
 
     /// An anchor proposal: first up to [`ANCHOR_TIPS_BY_AGE`] of the oldest
-    /// unconfirmed transactions that the depth rule still allows (lazy ones
-    /// included: fresh traffic never starves an older transaction, and one
-    /// that left the tip pool stays confirmable), then unconfirmed non-lazy
+    /// unconfirmed transactions that the depth rule still allows and that
+    /// are not below max depth (lazy ones included: fresh traffic never
+    /// starves an older transaction, and one that left the tip pool stays
+    /// confirmable), then unconfirmed non-lazy
     /// tips up to [`ANCHOR_TIPS_MAX`], unapproved ones first, newest first
-    /// within each group. Transactions the depth rule refuses for good are
-    /// forgotten from the arrival list (pruning removes them later).
+    /// within each group. Transactions the depth rule refuses for good
+    /// (judged on their recomputed oldest root, as
+    /// [`Tangle::compute_confirmation`] would) are forgotten from the
+    /// arrival list (pruning removes them later).
     pub fn propose_anchor(&mut self, now_ms: u64) -> DagAnchor {
         self.pool.expire(&self.config.tips, now_ms);
         let mut by_age: Vec<Hash> = Vec::new();
         let mut dead: Vec<u64> = Vec::new();
+        let mut memo = HashMap::new();
+        let mut budget = ROOT_WALK_MAX;
         for (arrival, (id, _)) in self.unconfirmed.iter().take(ANCHOR_SCAN_MAX) {
             if by_age.len() >= ANCHOR_TIPS_BY_AGE {
                 break;
             }
-            if self.anchorable(id) {
-                by_age.push(*id);
-            } else {
-                dead.push(*arrival);
+            match self.anchorable(id, &mut memo, &mut budget) {
+                Some(Anchorable::Yes) => by_age.push(*id),
+                Some(Anchorable::Never) => dead.push(*arrival),
+                // Below max depth yet valid, or not judged within the walk
+                // budget: kept for a later proposal, never dropped on a
+                // guess.
+                Some(Anchorable::NotNow) | None => {}
             }
         }
         for arrival in dead {
@@ -1630,12 +1754,19 @@ impl Tangle {
         let height = height.min(self.latest_height);
         let lazy_below = height.saturating_sub(self.config.tips.below_max_depth);
         let mut forget = vec![false; self.slots.len()];
+        // The stored oldest root understates outside the tip pool: one
+        // that looks too old is recomputed, and kept if the walk runs out.
+        let mut memo = HashMap::new();
+        let mut budget = ROOT_WALK_MAX;
         for (i, slot) in self.slots.iter().enumerate() {
             if let Some(r) = slot {
                 forget[i] = if r.confirmed > 0 {
                     r.confirmed <= height
                 } else {
                     r.omrsi < lazy_below
+                        && self
+                            .fresh_oldest_root(i as u32, &mut memo, &mut budget)
+                            .is_some_and(|root| root < lazy_below)
                 };
             }
         }

@@ -444,7 +444,7 @@ fn a_zero_credit_persists_no_phantom_account() {
     use itc_core::storage::{MemoryStorage, Storage};
     let mut config = config_without_pow();
     config.persist = true;
-    let mut node = Tangle::new(config.clone());
+    let mut node = Tangle::new(config);
     node.credit(key(70).public(), Amount(5)).unwrap();
     let mut storage = MemoryStorage::new();
     storage.write(node.take_writes()).unwrap();
@@ -460,4 +460,51 @@ fn a_zero_credit_persists_no_phantom_account() {
     assert_eq!(restored.ledger().len(), node.ledger().len());
     assert_eq!(restored.ledger().unfunded_len(), 0);
     assert_eq!(restored.ledger_state_root(), node.ledger_state_root());
+}
+
+/// Review of item 9: a transaction outside the tip pool keeps the oldest
+/// root it had on arrival, which understates it once its parents are
+/// confirmed. X approves P and Q, leaves the pool after 30 s, P and Q are
+/// confirmed at height 10; at height 17 X is still confirmable and must be
+/// anchored, not dropped from the arrival list for good.
+#[test]
+fn an_anchorable_transaction_outside_the_pool_is_not_dropped() {
+    let mut node = Tangle::new(config_without_pow());
+    let p = make(&key(80), genesis(), 0, data(80), 0);
+    let q = make(&key(81), genesis(), 0, data(81), 0);
+    let x = make(&key(82), sorted(vec![p.id(), q.id()]), 0, data(82), 0);
+    for tx in [&p, &q, &x] {
+        node.attach(tx.clone(), 0, &level0).unwrap();
+    }
+    let mut now = 31_000;
+    node.select_tips(now, 0);
+    assert!(!node.is_tip(&x.id()), "expired from the tip pool");
+    let mut previous = genesis();
+    for height in 1..=17u64 {
+        now += 100;
+        let anchor = if height == 10 {
+            DagAnchor {
+                tips: sorted(vec![p.id(), q.id()]),
+            }
+        } else {
+            let tx = make(&key(83), previous.clone(), height, data(height), 0);
+            node.attach(tx.clone(), now, &level0).unwrap();
+            previous = sorted(vec![tx.id(), genesis()[0]]);
+            DagAnchor {
+                tips: vec![tx.id()],
+            }
+        };
+        node.confirm(&anchor, height).unwrap();
+    }
+    assert_eq!(node.status(&p.id()), TxStatus::Confirmed { height: 10 });
+    assert_eq!(node.status(&x.id()), TxStatus::Solid);
+    let alone = DagAnchor { tips: vec![x.id()] };
+    assert!(node.compute_confirmation(&alone, 18).is_ok());
+    // The primary's scan of the oldest transactions must not drop it.
+    node.propose_anchor(now);
+    let (anchor, _root) =
+        Anchoring::propose(&mut node, 18, now, false).expect("X is due an anchor");
+    assert!(anchor.tips.contains(&x.id()), "X dropped");
+    node.confirm(&anchor, 18).unwrap();
+    assert_eq!(node.status(&x.id()), TxStatus::Confirmed { height: 18 });
 }
