@@ -9,10 +9,13 @@
 //!          + min(extra_bits_max, max(0, recent - free_per_window) / step)
 //! ```
 //!
-//! where `recent` counts the issuer's transactions this node accepted during
-//! the last `window_ms` (see [`PowParams`]). A device that issues slowly pays
-//! only its level's base; a device that bursts pays one more bit (twice the
-//! work) for every `step` transactions above the allowance.
+//! where `recent` counts the transactions this node accepted during the last
+//! `window_ms` (see [`PowParams`]) from the issuer's class: every registered
+//! device of the same owner ([`SecurityLevels::owner`]) counts as one, and
+//! every unregistered issuer as one, so minting keys (registered or not)
+//! buys no fresh allowance. A device that issues slowly pays only its
+//! level's base; a class that bursts pays one more bit (twice the work) for
+//! every `step` transactions above the allowance.
 //!
 //! The rate term is node-local admission control: a node that *requested* a
 //! transaction because it is the missing parent of another checks only the
@@ -115,11 +118,24 @@ impl PowParams {
 pub trait SecurityLevels {
     /// The registered level of `issuer`, or `None` if it is not a device.
     fn security_level(&self, issuer: &PublicKey) -> Option<SecurityLevel>;
+
+    /// The owner of the registered device `issuer`: its issue rate is
+    /// counted in one window with every device of that owner, so minting
+    /// and registering more keys does not buy more cheap transactions.
+    /// `None` (the default) counts the device alone.
+    fn owner(&self, issuer: &PublicKey) -> Option<PublicKey> {
+        let _ = issuer;
+        None
+    }
 }
 
 impl SecurityLevels for itc_core::ledger::Ledger {
     fn security_level(&self, issuer: &PublicKey) -> Option<SecurityLevel> {
         self.device(issuer).map(|record| record.security_level)
+    }
+
+    fn owner(&self, issuer: &PublicKey) -> Option<PublicKey> {
+        self.device(issuer).map(|record| record.owner)
     }
 }
 

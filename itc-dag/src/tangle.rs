@@ -51,9 +51,10 @@ pub const GOSSIP_REQUEST_TTL_MS: u64 = 10_000;
 /// runs out before it has seen the whole buffer. Should it ever, the
 /// anchor is "not solid yet", never invalid.
 pub const MISSING_WALK_MAX: usize = SOLIDIFICATION_BUFFER_MAX * (PARENTS_MAX + 1);
-/// Most issuers whose recent issue rate is tracked.
+/// Most rate classes (device owners, lone devices, the unregistered class)
+/// whose recent issue rate is tracked.
 pub const ISSUERS_TRACKED_MAX: usize = 65_536;
-/// Most issue times remembered per issuer.
+/// Most issue times remembered per rate class.
 pub const ISSUER_RATE_SAMPLES_MAX: usize = 256;
 /// Most transactions one anchor may newly confirm.
 pub const CONFIRMATION_CONE_MAX: usize = 1 << 20;
@@ -353,8 +354,10 @@ enum Anchorable {
 enum RateKey {
     /// Every issuer that is not a registered device, as one class.
     Unregistered,
-    /// A registered issuer.
+    /// A registered device whose owner is not known to the lookup.
     Issuer(PublicKey),
+    /// Every registered device of this owner, as one class.
+    Owner(PublicKey),
 }
 
 /// A stored solid transaction. The transaction is kept as its canonical
@@ -804,16 +807,22 @@ impl Tangle {
         Ok(self.config.pow.required_bits(level, recent))
     }
 
-    /// The issuer's level and whose rate it pays: its own if it is
-    /// registered, else the one shared by all unregistered issuers (so
-    /// rotating keys or minting identities does not reset the rate).
+    /// The issuer's level and whose rate it pays: its owner's (shared by
+    /// all devices of that owner) if it is a registered device, else the
+    /// one shared by all unregistered issuers, so rotating keys, minting
+    /// identities or registering more devices does not reset the rate.
     fn level_of(
         &self,
         issuer: &PublicKey,
         levels: &impl SecurityLevels,
     ) -> Result<(SecurityLevel, RateKey), AttachError> {
         match levels.security_level(issuer) {
-            Some(level) => Ok((level, RateKey::Issuer(*issuer))),
+            Some(level) => Ok((
+                level,
+                levels
+                    .owner(issuer)
+                    .map_or(RateKey::Issuer(*issuer), RateKey::Owner),
+            )),
             None => self
                 .config
                 .pow

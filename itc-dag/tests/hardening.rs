@@ -508,3 +508,86 @@ fn an_anchorable_transaction_outside_the_pool_is_not_dropped() {
     node.confirm(&anchor, 18).unwrap();
     assert_eq!(node.status(&x.id()), TxStatus::Confirmed { height: 18 });
 }
+
+/// Review of item 11: an owner who mints device keys and registers each
+/// (level 0, `min_fee` apiece) does not get a fresh rate window per key:
+/// the registered devices of one owner share one window.
+#[test]
+fn devices_of_one_owner_share_one_rate_window() {
+    use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+    use itc_core::keys::{Keypair, SigningDomain};
+    use itc_core::ledger::{BlockContext, Ledger};
+    use itc_core::types::{pairing_message, Payload, Transaction};
+    let minter = key(90);
+    let other = key(91);
+    let validator = key(92);
+    let genesis_state = Genesis {
+        chain_id: CHAIN.0,
+        accounts: vec![
+            GenesisAccount {
+                public_key: minter.public(),
+                balance: 1_000_000,
+            },
+            GenesisAccount {
+                public_key: other.public(),
+                balance: 1_000_000,
+            },
+        ],
+        validators: vec![GenesisValidator {
+            public_key: validator.public(),
+            weight: 1,
+        }],
+        ..Genesis::default()
+    };
+    let (mut ledger, _writes) = Ledger::from_genesis(&genesis_state).unwrap();
+    let level = SecurityLevel::new(0).unwrap();
+    let fee = Amount(ledger.params().min_fee.0);
+    let register = |owner: &Keypair, nonce: u64, device: &Keypair| {
+        Transaction::new_signed(
+            owner,
+            CHAIN,
+            nonce,
+            fee,
+            Payload::RegisterDevice {
+                device: device.public(),
+                security_level: level,
+                metadata_hash: Hash::ZERO,
+                pairing_signature: device.sign(
+                    SigningDomain::DevicePairing,
+                    CHAIN,
+                    &pairing_message(&owner.public(), level),
+                ),
+            },
+        )
+    };
+    let minted: Vec<Keypair> = (0..41).map(|i| key(60_000 + i)).collect();
+    let neighbour = key(61_000);
+    let mut registrations: Vec<Transaction> = minted
+        .iter()
+        .enumerate()
+        .map(|(i, device)| register(&minter, i as u64, device))
+        .collect();
+    registrations.push(register(&other, 0, &neighbour));
+    let context = BlockContext {
+        height: 1,
+        proposer: validator.public(),
+        time_ms: 0,
+    };
+    let _ = ledger.apply_block(&context, &registrations).unwrap();
+
+    let mut config = config_without_pow();
+    config.pow.level_bits = [0, 0, 0, 0];
+    config.pow.extra_bits_max = 12;
+    let mut node = Tangle::new(config);
+    for (i, device) in minted[..40].iter().enumerate() {
+        let bits = node.required_bits(&device.public(), 0, &ledger).unwrap();
+        let tx = make(device, genesis(), 0, data(i as u64), bits);
+        node.attach(tx, 0, &ledger).unwrap();
+    }
+    let fresh = node
+        .required_bits(&minted[40].public(), 0, &ledger)
+        .unwrap();
+    assert!(fresh > 0, "a freshly minted device pays only the base");
+    // Another owner's device keeps its own window.
+    assert_eq!(node.required_bits(&neighbour.public(), 0, &ledger), Ok(0));
+}
