@@ -341,9 +341,10 @@ pub(crate) enum RequestKind {
 enum Anchorable {
     /// Within the depth rule and not below max depth.
     Yes,
-    /// Valid, but below max depth ([`TipParams::below_max_depth`]): an
-    /// honest proposer leaves it (a parasite on old history) unless an
-    /// anchor raises its oldest root.
+    /// Valid, but below max depth ([`TipParams::below_max_depth`]) on its
+    /// recomputed oldest root: a parasite on old history, which an honest
+    /// proposer leaves (only an anchor confirming one of its unconfirmed
+    /// ancestors, which honest proposers leave too, could raise the root).
     NotNow,
     /// The depth rule refuses it, now and at every later height.
     Never,
@@ -1148,10 +1149,9 @@ impl Tangle {
     /// keep backups asking for view changes forever) and that an honest
     /// proposer anchors (judged on its recomputed oldest root), or a
     /// non-lazy tip that entered the pool at least `grace_ms` ago and has
-    /// not aged out. Costs a look-up per non-lazy
-    /// tip, and for the oldest transactions whose stored oldest root looks
-    /// too deep, a bounded walk of their unconfirmed ancestors
-    /// ([`ROOT_WALK_MAX`]).
+    /// not aged out. Costs a look-up per non-lazy tip and, for the oldest
+    /// transactions whose stored oldest root looks too deep, a bounded walk
+    /// of their unconfirmed ancestors ([`ROOT_WALK_MAX`]).
     pub fn has_unanchored_tips(&self, now_ms: u64, grace_ms: u64) -> bool {
         self.has_unanchored(now_ms, grace_ms, true)
     }
@@ -1314,10 +1314,10 @@ impl Tangle {
     /// starves an older transaction, and one that left the tip pool stays
     /// confirmable), then unconfirmed non-lazy
     /// tips up to [`ANCHOR_TIPS_MAX`], unapproved ones first, newest first
-    /// within each group. Transactions the depth rule refuses for good
-    /// (judged on their recomputed oldest root, as
-    /// [`Tangle::compute_confirmation`] would) are forgotten from the
-    /// arrival list (pruning removes them later).
+    /// within each group. Transactions below max depth or refused by the
+    /// depth rule, judged on their recomputed oldest root (the stored one
+    /// understates outside the tip pool), are forgotten from the arrival
+    /// list (pruning removes them later).
     pub fn propose_anchor(&mut self, now_ms: u64) -> DagAnchor {
         self.pool.expire(&self.config.tips, now_ms);
         let mut by_age: Vec<Hash> = Vec::new();
@@ -1330,11 +1330,13 @@ impl Tangle {
             }
             match self.anchorable(id, &mut memo, &mut budget) {
                 Some(Anchorable::Yes) => by_age.push(*id),
-                Some(Anchorable::Never) => dead.push(*arrival),
-                // Below max depth yet valid, or not judged within the walk
-                // budget: kept for a later proposal, never dropped on a
-                // guess.
-                Some(Anchorable::NotNow) | None => {}
+                // Below max depth on its recomputed root (a parasite on
+                // old history: honest proposers leave it, and it would sit
+                // at the head of the list), or refused by the depth rule.
+                Some(Anchorable::NotNow | Anchorable::Never) => dead.push(*arrival),
+                // Not judged within the walk budget: kept for a later
+                // proposal, never dropped on a guess.
+                None => {}
             }
         }
         for arrival in dead {
