@@ -779,3 +779,52 @@ fn a_backup_that_lost_the_view_changes_fetches_them_from_the_new_primary() {
         );
     }
 }
+
+// ----- a block only a Byzantine validator saw commit ------------------------
+
+/// Every commit vote reached only the Byzantine validator, which then never
+/// serves the block by state transfer. The others prepared the block and
+/// voted for it; the certificate its view change carries is enough for
+/// them to execute it (found by the anchoring simulation, seed 111).
+#[test]
+fn a_commit_certificate_in_a_view_change_completes_a_block_only_a_byzantine_replica_saw_commit() {
+    let mut net = Net::new(&[1; 4], 1_000);
+    let p = net.primary_index(0);
+    // Z leads the next view, so its new view carries its own view change.
+    let z = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
+    assert_ne!(p, z);
+    let tx = net.tx(0);
+    for i in 0..4 {
+        let _ = net.replicas[i].submit_transaction(0, tx.clone());
+        let _ = net.persist(i);
+    }
+    net.replicas[p].tick(1);
+    let out: Vec<_> = net.persist(p).into_iter().map(|m| (p, m)).collect();
+    // Every commit vote reaches Z only, and Z never answers a state request
+    // or pushes a block.
+    let z_serves_nothing = move |from: usize, to: usize, m: &Message| {
+        let commit = matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
+        (to == z || !commit) && (from != z || !matches!(m, Message::StateResponse(_)))
+    };
+    net.flood(1, out, &z_serves_nothing);
+    assert_eq!(net.replicas[z].executed_height(), 1);
+    for (i, r) in net.replicas.iter().enumerate() {
+        if i != z {
+            assert_eq!(r.executed_height(), 0);
+        }
+    }
+    let committed = net.replicas[z].last_block_hash();
+    // The others change view, to the view Z leads.
+    for now in [10_000, 10_200, 10_400, 20_000] {
+        net.tick_and_flood(now, &z_serves_nothing);
+    }
+    for (i, r) in net.replicas.iter().enumerate() {
+        assert!(
+            r.executed_height() >= 1,
+            "replica {i}: {}",
+            r.debug_summary()
+        );
+        assert_eq!(r.decision(1).unwrap().block.header.hash(), committed);
+    }
+    net.assert_none_halted();
+}

@@ -34,6 +34,49 @@ impl<A: Anchoring> Replica<A> {
         );
     }
 
+    /// A verified commit certificate (carried by a view change) for a block
+    /// this replica holds but has not seen commit: it prepared the block
+    /// and its commit votes were lost. Take the certificate and execute
+    /// the block, rather than depend on the certificate's bearer (which may
+    /// be the only one to hold it, and Byzantine) to serve it by state
+    /// transfer.
+    pub(super) fn adopt_commit_certificate(&mut self, cert: &CommitCertificate) {
+        if cert.chain_id != self.chain_id || !self.in_window(cert.height) {
+            return;
+        }
+        let Some(slot) = self.slots.get_mut(&cert.height) else {
+            return;
+        };
+        if slot.certificate.is_some() {
+            return;
+        }
+        let held = match (&slot.proposal, &slot.prepared) {
+            (Some(p), _) if p.hash == cert.block_hash => Some(p.block.clone()),
+            (_, Some(entry)) if entry.certificate.block_hash == cert.block_hash => {
+                Some(entry.block.clone())
+            }
+            _ => None,
+        };
+        let Some(block) = held else {
+            return;
+        };
+        if slot
+            .proposal
+            .as_ref()
+            .is_none_or(|p| p.hash != cert.block_hash)
+        {
+            slot.proposal = Some(Proposal {
+                hash: cert.block_hash,
+                block,
+                pre_prepare: None,
+                validated: false,
+                certified: true,
+                anchor_pending: false,
+            });
+        }
+        slot.certificate = Some(cert.clone());
+    }
+
     /// Tell a lagging peer about a block it is still voting on.
     pub(super) fn push_decision(&mut self, peer: PublicKey, height: u64) {
         if peer == self.me

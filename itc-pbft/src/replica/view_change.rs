@@ -240,6 +240,9 @@ impl<A: Anchoring> Replica<A> {
             return Err(e);
         }
         if vc.committed_height > self.executed {
+            if let Some(cert) = &vc.committed_certificate {
+                self.adopt_commit_certificate(cert);
+            }
             self.note_behind(vc.committed_height, vc.signer);
         }
         let view = vc.view;
@@ -391,6 +394,11 @@ impl<A: Anchoring> Replica<A> {
         }
         let decision = new_view_decision(nv.view, &members);
         if decision.base_height > self.executed {
+            for vc in &members {
+                if let Some(cert) = &vc.committed_certificate {
+                    self.adopt_commit_certificate(cert);
+                }
+            }
             let source = decision.base_source.unwrap_or(from);
             self.note_behind(decision.base_height, source);
         }
