@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{transfer, CHAIN};
-use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+use common::{transfer, weighted_genesis, CHAIN};
+use itc_core::genesis::Genesis;
 use itc_core::hash::Domain;
 use itc_core::keys::{Keypair, PublicKey, Signature};
 use itc_core::storage::MemoryStorage;
@@ -87,27 +87,11 @@ impl Net {
     fn new(weights: &[u64], epoch_length: u64) -> Net {
         let keys: Vec<Keypair> = (0..weights.len()).map(validator_key).collect();
         let client = Keypair::from_seed([200; 32]);
-        let mut accounts = vec![GenesisAccount {
-            public_key: client.public(),
-            balance: 1_000_000,
-        }];
-        accounts.extend(keys.iter().map(|k| GenesisAccount {
-            public_key: k.public(),
-            balance: 1_000,
-        }));
+        let mut accounts = vec![(client.public(), 1_000_000)];
+        accounts.extend(keys.iter().map(|k| (k.public(), 1_000)));
         let genesis = Genesis {
-            chain_id: CHAIN,
-            accounts,
-            validators: keys
-                .iter()
-                .zip(weights)
-                .map(|(k, w)| GenesisValidator {
-                    public_key: k.public(),
-                    weight: *w,
-                })
-                .collect(),
             epoch_length,
-            ..Genesis::default()
+            ..weighted_genesis(&keys, weights, accounts)
         };
         let mut net = Net {
             keys,

@@ -25,22 +25,7 @@ impl Cluster {
     pub fn new(weights: &[u64]) -> Cluster {
         let keys: Vec<Keypair> = (0..weights.len() as u8).map(keypair).collect();
         let client = Keypair::from_seed([200; 32]);
-        let genesis = Genesis {
-            chain_id: CHAIN,
-            accounts: vec![GenesisAccount {
-                public_key: client.public(),
-                balance: 1_000_000,
-            }],
-            validators: keys
-                .iter()
-                .zip(weights)
-                .map(|(k, w)| GenesisValidator {
-                    public_key: k.public(),
-                    weight: *w,
-                })
-                .collect(),
-            ..Genesis::default()
-        };
+        let genesis = weighted_genesis(&keys, weights, vec![(client.public(), 1_000_000)]);
         let mut cluster = Cluster {
             keys,
             genesis,
@@ -144,6 +129,33 @@ pub fn tick_all(c: &mut Cluster, now: u64) -> Vec<(usize, Outgoing)> {
         }
     }
     out
+}
+
+/// A genesis of `keys` with `weights` and the given account balances.
+pub fn weighted_genesis(
+    keys: &[Keypair],
+    weights: &[u64],
+    accounts: Vec<(PublicKey, u64)>,
+) -> Genesis {
+    Genesis {
+        chain_id: CHAIN,
+        accounts: accounts
+            .into_iter()
+            .map(|(public_key, balance)| GenesisAccount {
+                public_key,
+                balance,
+            })
+            .collect(),
+        validators: keys
+            .iter()
+            .zip(weights)
+            .map(|(k, w)| GenesisValidator {
+                public_key: k.public(),
+                weight: *w,
+            })
+            .collect(),
+        ..Genesis::default()
+    }
 }
 
 /// A transfer of `amount` (fee 1) from `from` to a fixed receiver.
