@@ -29,11 +29,12 @@
 //!   [`crate::DagConfig::prune_keep_heights`] behind; a validator away for
 //!   longer catches up only if a peer keeps more (an archival validator
 //!   with `None`). Transferring a DAG snapshot instead is not implemented.
-//! * A deposit that would fund one DAG account more than
-//!   [`crate::ledger::DAG_ACCOUNTS_MAX`] (only funded accounts count) is
-//!   not credited; it is recorded ([`Tangle::refused_deposits`]) alike on
-//!   every validator, never lost silently. The main chain has debited it:
-//!   refunding needs a main-chain hook that does not exist yet.
+//! * A deposit is a paid creation: it is always credited, also beyond
+//!   [`crate::ledger::DAG_ACCOUNTS_MAX`] funded accounts (the cap binds DAG
+//!   transfers to new keys only). Only an overflow, which the main chain's
+//!   bounded supply rules out, would refuse one; it would be recorded
+//!   ([`Tangle::refused_deposits`]) alike on every validator, not lost
+//!   silently, but nothing returns it to the main chain.
 
 use itc_core::storage::WriteBatch;
 use itc_core::types::{DagAnchor, Payload, Transaction};

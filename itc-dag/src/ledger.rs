@@ -37,12 +37,14 @@ use crate::transaction::{DagPayload, DagTransaction};
 /// How far below an issuer's highest used sequence number a fresh sequence
 /// may still be (out-of-order delivery inside one or across cones).
 pub const SEQUENCE_WINDOW: u64 = 128;
-/// Most *funded* accounts (positive balance) the DAG ledger holds: only
-/// money creates them (a deposit, or a transfer of a positive amount), so
-/// unfunded keys can never take the room deposits need. A transfer that
-/// would fund one more is ignored ([`IgnoredReason::AccountsFull`]); a
-/// deposit that would is refused by [`DagLedger::credit`], and the caller
-/// records it ([`crate::Tangle::refused_deposits`]), never burns it silently.
+/// Most *funded* accounts (positive balance) that DAG transfers may bring
+/// about: only money creates them, so unfunded keys can never take this
+/// room. A transfer that would fund one more is ignored
+/// ([`IgnoredReason::AccountsFull`]): nothing moves. A main-chain deposit is
+/// a paid creation (its main-chain transaction paid a fee) and is always
+/// credited ([`DagLedger::credit`]), even beyond this count, so no deposit
+/// is ever refused or burned: deposits grow the ledger only as fast as
+/// paid main-chain transactions do.
 pub const DAG_ACCOUNTS_MAX: usize = 1 << 24;
 /// Most new zero-balance accounts (only a sequence window: issuers of data
 /// and commands that hold no DAG balance). A data record or command from a
@@ -211,9 +213,6 @@ pub enum DagLedgerError {
     /// The balance would overflow.
     #[error("dag balance overflow")]
     Overflow,
-    /// The ledger is full.
-    #[error("dag ledger full")]
-    Full,
 }
 
 /// The DAG's balance state, with a sparse Merkle root over its accounts.
@@ -285,19 +284,20 @@ impl DagLedger {
     /// Add funds (genesis, or a main-chain deposit into the DAG). Every
     /// validator must call it at the same point between anchors.
     ///
-    /// A credit of zero creates no account.
+    /// A credit of zero creates no account. A positive one always lands,
+    /// also when [`DAG_ACCOUNTS_MAX`] funded accounts exist (a deposit is a
+    /// paid creation); DAG transfers to new accounts are then ignored until
+    /// accounts drain.
     ///
     /// # Errors
-    /// [`DagLedgerError`] on overflow, or when funding one more account
-    /// would exceed [`DAG_ACCOUNTS_MAX`]; nothing changes then.
+    /// [`DagLedgerError::Overflow`] if the balance would overflow (not
+    /// reachable from deposits: the main chain's total supply is at most
+    /// `itc_core::ledger::SUPPLY_MAX`); nothing changes then.
     pub fn credit(&mut self, owner: PublicKey, amount: Amount) -> Result<(), DagLedgerError> {
         if amount == Amount(0) {
             return Ok(());
         }
         let mut account = self.account(&owner);
-        if account.balance == Amount(0) && self.funded >= self.funded_max {
-            return Err(DagLedgerError::Full);
-        }
         account.balance = account
             .balance
             .checked_add(amount)
@@ -576,7 +576,8 @@ mod tests {
         assert_eq!(view.apply(&issued(&rich, 0, zero)), Ok(()));
         ledger.commit(view.into_changes());
         assert_eq!(ledger.len(), 10);
-        // Funded accounts are capped; a deposit beyond is refused, not burned.
+        // Transfers may fund accounts up to the cap; a deposit (a paid
+        // creation) is credited beyond it, never refused or burned.
         for i in 0..2u8 {
             ledger
                 .credit(Keypair::from_seed([60 + i; 32]).public(), Amount(1))
@@ -584,18 +585,30 @@ mod tests {
         }
         assert_eq!(ledger.funded_len(), 4);
         let late = Keypair::from_seed([70; 32]).public();
-        assert_eq!(ledger.credit(late, Amount(3)), Err(DagLedgerError::Full));
-        assert_eq!(ledger.account(&late), DagAccount::default());
-        // Draining an account frees its funded slot for the receiver.
+        assert_eq!(ledger.credit(late, Amount(3)), Ok(()));
+        assert_eq!(ledger.balance(&late), Amount(3));
+        assert_eq!(ledger.funded_len(), 5);
+        // Over the cap, a transfer to a new key is ignored (nothing moves)...
+        let fresh = Keypair::from_seed([71; 32]).public();
+        let newcomer_key = Keypair::from_seed([50; 32]);
         let mut view = LedgerView::new(&ledger);
+        let to_fresh = DagPayload::Transfer {
+            to: fresh,
+            amount: Amount(2),
+        };
+        assert_eq!(
+            view.apply(&issued(&newcomer_key, 0, to_fresh)),
+            Err(IgnoredReason::AccountsFull)
+        );
+        // ... while draining an account into another frees its funded slot.
         let all = DagPayload::Transfer {
             to: late,
             amount: Amount(7),
         };
-        let newcomer_key = Keypair::from_seed([50; 32]);
-        assert_eq!(view.apply(&issued(&newcomer_key, 0, all)), Ok(()));
+        assert_eq!(view.apply(&issued(&newcomer_key, 1, all)), Ok(()));
         ledger.commit(view.into_changes());
-        assert_eq!(ledger.balance(&late), Amount(7));
+        assert_eq!(ledger.balance(&late), Amount(10));
+        assert_eq!(ledger.balance(&fresh), Amount(0));
         assert_eq!(ledger.funded_len(), 4);
     }
 

@@ -296,10 +296,10 @@ pub struct PreConfirmation {
     pub confirmed_height: Option<u64>,
 }
 
-/// A main-chain deposit the DAG ledger could not credit (it would fund
-/// one account more than [`crate::ledger::DAG_ACCOUNTS_MAX`], or overflow):
-/// the same on every validator, recorded instead of silently lost. The
-/// main chain has debited it; the record is the claim on it.
+/// A main-chain deposit the DAG ledger could not credit (its balance would
+/// overflow, which the main chain's bounded supply rules out): the same on
+/// every validator, recorded instead of silently lost. The main chain has
+/// debited it; the record is the claim on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RefusedDeposit {
     /// Height of the block that carried it.
