@@ -895,12 +895,7 @@ impl Ledger {
             index: usize::MAX,
             error: TxError::CorruptedState,
         };
-        let candidates: Vec<PublicKey> = view
-            .get_raw(&state_key::candidates())
-            .map(decode_keys)
-            .transpose()
-            .map_err(|_| corrupted.clone())?
-            .unwrap_or_default();
+        let candidates = read_candidates(view).map_err(|_| corrupted.clone())?;
         let mut remaining = Vec::with_capacity(candidates.len());
         let mut weighted = Vec::new();
         for key in candidates {
@@ -917,7 +912,7 @@ impl Ledger {
                         error,
                     })?;
             }
-            if stake.bonded < self.params.min_validator_stake || stake.bonded == Amount::ZERO {
+            if !self.electable(stake.bonded) {
                 // Below the minimum: no longer a candidate, stake paid back.
                 view.credit(&key, stake.bonded).map_err(|error| {
                     BlockError::InvalidTransaction {
