@@ -30,7 +30,10 @@ impl<A: Anchoring> Replica<A> {
         let armed = self.is_validator()
             && match self.status {
                 Status::Normal => self.has_pending_work(),
-                Status::ViewChange => self.view_change_quorum_from(self.view),
+                Status::ViewChange => {
+                    let view = self.view;
+                    self.view_change_quorum_where(|asked| asked >= view)
+                }
             };
         if !armed {
             self.view_deadline = None;
@@ -39,27 +42,20 @@ impl<A: Anchoring> Replica<A> {
         }
     }
 
-    /// Whether validators with a quorum of the weight asked for `view` or
-    /// a later one.
-    fn view_change_quorum_from(&self, view: u64) -> bool {
-        let set = self.ledger.validators();
-        let weight: u64 = self
-            .view_changes
-            .values()
-            .filter(|vc| vc.view >= view)
-            .filter_map(|vc| set.weight_of(&vc.signer))
-            .sum();
-        set.is_quorum(weight)
-    }
-
     /// Whether validators with a quorum of the weight asked for exactly
     /// `view` (what a new view for it must carry).
     pub(super) fn view_change_quorum(&self, view: u64) -> bool {
+        self.view_change_quorum_where(|asked| asked == view)
+    }
+
+    /// Whether validators with a quorum of the weight have a latest view
+    /// change for a view that `counts`.
+    fn view_change_quorum_where(&self, counts: impl Fn(u64) -> bool) -> bool {
         let set = self.ledger.validators();
         let weight: u64 = self
             .view_changes
             .values()
-            .filter(|vc| vc.view == view)
+            .filter(|vc| counts(vc.view))
             .filter_map(|vc| set.weight_of(&vc.signer))
             .sum();
         set.is_quorum(weight)
