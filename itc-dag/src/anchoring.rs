@@ -168,11 +168,11 @@ impl Anchoring for Tangle {
     fn on_executed(&mut self, height: u64, transactions: &[Transaction]) {
         for tx in transactions {
             if let Payload::DagDeposit { amount } = tx.payload {
-                // The main ledger debited it. The total supply fits in a
-                // u64, so the credit cannot overflow; it fails only when it
-                // would fund one account more than DAG_ACCOUNTS_MAX (only
-                // funded accounts count, so unfunded keys cannot cause it).
-                // Then it is recorded, alike on every validator.
+                // The main ledger debited it. A deposit is always credited
+                // (a paid creation, beyond DAG_ACCOUNTS_MAX too); only an
+                // overflow, which the bounded main-chain supply rules out,
+                // could refuse it, and then it is recorded, alike on every
+                // validator.
                 if let Err(reason) = self.credit(tx.sender, amount) {
                     self.record_refused_deposit(RefusedDeposit {
                         height,

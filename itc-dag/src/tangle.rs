@@ -1342,6 +1342,7 @@ impl Tangle {
         for arrival in dead {
             self.unconfirmed.remove(&arrival);
         }
+        let taken: HashSet<Hash> = by_age.iter().copied().collect();
         let mut candidates: Vec<(bool, usize, Hash)> = Vec::new();
         for (i, (id, score, _)) in self.pool.iter_ordered().enumerate() {
             if score != TipScore::NonLazy {
@@ -1350,7 +1351,7 @@ impl Tangle {
             let Some(record) = self.record(id) else {
                 continue;
             };
-            if record.confirmed > 0 || by_age.contains(id) {
+            if record.confirmed > 0 || taken.contains(id) {
                 continue;
             }
             let approved = record
