@@ -4,18 +4,17 @@
 
 mod common;
 
-use common::{transfer, weighted_genesis, CHAIN};
+use common::{keypair, tick_all, weighted_genesis, Cluster, CHAIN};
 use itc_core::genesis::Genesis;
 use itc_core::hash::Domain;
 use itc_core::keys::{Keypair, PublicKey, Signature};
-use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, DagAnchor, Payload, Transaction, VoteKind};
 use itc_core::Hash;
 use itc_pbft::{
-    AnchorError, Anchoring, Config, Message, MessageError, Outgoing, PrePrepare,
-    PreparedCertificate, Recipient, Replica, Status, ViewChange,
+    AnchorError, Anchoring, Message, MessageError, Outgoing, PrePrepare, PreparedCertificate,
+    Recipient, Replica, Status, ViewChange,
 };
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 /// A side chain whose "transactions" are bare hashes a replica has seen or
 /// not. An anchor's root is a function of its tips; a tip this replica has
@@ -70,21 +69,17 @@ fn tip(name: &str) -> Hash {
     Hash::of(Domain::DagTransaction, name.as_bytes())
 }
 
-/// Replicas over storage, with a message queue the test controls.
-struct Net {
-    keys: Vec<Keypair>,
-    genesis: Genesis,
-    client: Keypair,
-    replicas: Vec<Replica<FakeDag>>,
-    storages: Vec<MemoryStorage>,
-}
+/// The hand-driven cluster over the fake side chain.
+type Net = Cluster<FakeDag>;
 
 fn validator_key(i: usize) -> Keypair {
-    Keypair::from_seed([i as u8 + 1; 32])
+    keypair(i as u8)
 }
 
-impl Net {
-    fn new(weights: &[u64], epoch_length: u64) -> Net {
+impl Cluster<FakeDag> {
+    /// Validators of `weights` (each with a balance for fees), epochs of
+    /// `epoch_length`, retransmitting every 200 ms.
+    fn with_fake_dag(weights: &[u64], epoch_length: u64) -> Net {
         let keys: Vec<Keypair> = (0..weights.len()).map(validator_key).collect();
         let client = Keypair::from_seed([200; 32]);
         let mut accounts = vec![(client.public(), 1_000_000)];
@@ -93,31 +88,7 @@ impl Net {
             epoch_length,
             ..weighted_genesis(&keys, weights, accounts)
         };
-        let mut net = Net {
-            keys,
-            genesis,
-            client,
-            replicas: Vec::new(),
-            storages: Vec::new(),
-        };
-        for i in 0..weights.len() {
-            let storage = MemoryStorage::new();
-            let replica =
-                Replica::open_with_anchoring(net.config(i), &storage, FakeDag::default()).unwrap();
-            net.replicas.push(replica);
-            net.storages.push(storage);
-        }
-        for i in 0..weights.len() {
-            let _ = net.persist(i);
-        }
-        net
-    }
-
-    fn config(&self, i: usize) -> Config {
-        let mut config = Config::new(self.keys[i].clone(), self.genesis.clone());
-        config.view_change_timeout_ms = 1_000;
-        config.retransmit_interval_ms = 200;
-        config
+        Cluster::open(keys, genesis, client, 200, |_| FakeDag::default())
     }
 
     /// Crash replica `i` and open it again from its storage; the side
@@ -135,21 +106,8 @@ impl Net {
         let _ = self.persist(i);
     }
 
-    fn persist(&mut self, i: usize) -> Vec<Outgoing> {
-        let ready = self.replicas[i].ready();
-        ready.persist(&mut self.storages[i]).unwrap().messages
-    }
-
     fn key(&self, i: usize) -> PublicKey {
         self.keys[i].public()
-    }
-
-    fn index_of(&self, key: PublicKey) -> usize {
-        self.keys.iter().position(|k| k.public() == key).unwrap()
-    }
-
-    fn primary_index(&self, i: usize) -> usize {
-        self.index_of(self.replicas[i].primary())
     }
 
     fn learn(&mut self, i: usize, tip: Hash) {
@@ -160,10 +118,6 @@ impl Net {
         for i in 0..self.replicas.len() {
             self.learn(i, tip);
         }
-    }
-
-    fn tx(&self, nonce: u64) -> Transaction {
-        transfer(&self.client, nonce, 10)
     }
 
     /// Deliver `message` from `from` to `to` and return what `to` sends.
@@ -178,43 +132,11 @@ impl Net {
         (result, self.persist(to))
     }
 
-    /// Deliver everything until quiet, dropping what `keep(from, to,
-    /// message)` refuses.
-    fn flood(
-        &mut self,
-        now: u64,
-        pending: Vec<(usize, Outgoing)>,
-        keep: &dyn Fn(usize, usize, &Message) -> bool,
-    ) {
-        let mut pending: VecDeque<_> = pending.into();
-        let mut rounds = 0;
-        while let Some((from, outgoing)) = pending.pop_front() {
-            rounds += 1;
-            assert!(rounds < 200_000, "flood does not terminate");
-            let targets: Vec<usize> = match outgoing.to {
-                Recipient::AllValidators => {
-                    (0..self.replicas.len()).filter(|j| *j != from).collect()
-                }
-                Recipient::One(key) => vec![self.index_of(key)],
-            };
-            for to in targets {
-                if !keep(from, to, &outgoing.message) {
-                    continue;
-                }
-                let (_, out) = self.deliver(now, self.key(from), to, &outgoing.message);
-                pending.extend(out.into_iter().map(|m| (to, m)));
-            }
-        }
-    }
-
-    /// Tick every replica at `now` and deliver until quiet.
+    /// Tick every replica at `now` and deliver until quiet, dropping what
+    /// `keep(from, to, message)` refuses.
     fn tick_and_flood(&mut self, now: u64, keep: &dyn Fn(usize, usize, &Message) -> bool) {
-        let mut out = Vec::new();
-        for i in 0..self.replicas.len() {
-            self.replicas[i].tick(now);
-            out.extend(self.persist(i).into_iter().map(|m| (i, m)));
-        }
-        self.flood(now, out, keep);
+        let out = tick_all(self, now);
+        self.flood_filtered(now, out, keep);
     }
 
     fn assert_none_halted(&self) {
@@ -242,7 +164,7 @@ fn pre_prepare_of(messages: &[Outgoing]) -> PrePrepare {
 /// replica learned it.
 fn anchored_proposal(net: &mut Net, genuine: Hash) -> (usize, PrePrepare, Vec<Outgoing>) {
     net.learn_all(genuine);
-    let p = net.primary_index(0);
+    let p = net.primary_index();
     net.replicas[p].tick(1);
     let out = net.persist(p);
     let pp = pre_prepare_of(&out);
@@ -261,7 +183,7 @@ fn with_tips(pp: &PrePrepare, tips: Vec<Hash>) -> PrePrepare {
 
 #[test]
 fn a_relayed_pre_prepare_with_another_tip_list_does_not_halt_a_backup() {
-    let mut net = Net::new(&[1; 4], 1_000);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let (p, pp, out) = anchored_proposal(&mut net, tip("genuine"));
     let b = (p + 1) % 4;
     let relay = (p + 2) % 4;
@@ -278,7 +200,7 @@ fn a_relayed_pre_prepare_with_another_tip_list_does_not_halt_a_backup() {
     );
     // The genuine proposal still gets through, and the planted tip showing
     // up later changes nothing.
-    net.flood(1, out.into_iter().map(|m| (p, m)).collect(), &everything);
+    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), &everything);
     net.learn(b, tip("planted"));
     net.tick_and_flood(2, &everything);
     net.assert_none_halted();
@@ -292,11 +214,11 @@ fn a_relayed_pre_prepare_with_another_tip_list_does_not_halt_a_backup() {
 
 #[test]
 fn a_view_change_with_another_tip_list_under_a_prepared_header_is_refused() {
-    let mut net = Net::new(&[1; 4], 1_000);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let (p, pp, out) = anchored_proposal(&mut net, tip("genuine"));
     // Everyone prepares the anchored block; every commit vote is lost.
     let no_commits = |_: usize, _: usize, m: &Message| !matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
-    net.flood(1, out.into_iter().map(|m| (p, m)).collect(), &no_commits);
+    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), &no_commits);
     // A Byzantine validator's view change reports the prepared header and
     // its genuine certificate, with a planted tip list under it.
     let z = (p + 3) % 4;
@@ -338,14 +260,14 @@ fn a_view_change_with_another_tip_list_under_a_prepared_header_is_refused() {
 
 #[test]
 fn a_state_transfer_answer_with_another_tip_list_does_not_halt_the_lagging_replica() {
-    let mut net = Net::new(&[1; 4], 1_000);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let genuine = tip("genuine");
     let (p, pp, out) = anchored_proposal(&mut net, genuine);
     let lagging = (p + 1) % 4;
     let liar = (p + 2) % 4;
     // The block commits without the lagging replica.
     let cut = move |from: usize, to: usize, _: &Message| from != lagging && to != lagging;
-    net.flood(1, out.into_iter().map(|m| (p, m)).collect(), &cut);
+    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), &cut);
     let decision = net.replicas[liar].decision(1).expect("committed").clone();
     assert_eq!(decision.block.header.hash(), pp.block.header.hash());
     // The lagging replica asks the liar, which answers with the genuine
@@ -386,7 +308,7 @@ fn a_state_transfer_answer_with_another_tip_list_does_not_halt_the_lagging_repli
 
 #[test]
 fn honest_replicas_many_views_apart_after_a_partition_meet_again() {
-    let mut net = Net::new(&[1; 4], 1_000);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let tx = net.tx(0);
     for i in 0..4 {
         let _ = net.replicas[i].submit_transaction(0, tx.clone());
@@ -444,7 +366,7 @@ fn honest_replicas_many_views_apart_after_a_partition_meet_again() {
 /// blocks; `before` runs first, then validator 3 unbonds and leaves the set
 /// at the first boundary (height 2). Validator 3 is silent throughout.
 fn net_after_validator_3_left(before: impl FnOnce(&mut Net)) -> Net {
-    let mut net = Net::new(&[10, 10, 10, 1], 2);
+    let mut net = Net::with_fake_dag(&[10, 10, 10, 1], 2);
     before(&mut net);
     let unbond = Transaction::new_signed(
         &net.keys[3],
@@ -460,7 +382,7 @@ fn net_after_validator_3_left(before: impl FnOnce(&mut Net)) -> Net {
             let _ = net.replicas[i].submit_transaction(now, tx.clone());
             out.extend(net.persist(i).into_iter().map(|m| (i, m)));
         }
-        net.flood(now, out, &without_3);
+        net.flood_filtered(now, out, &without_3);
     }
     for r in &net.replicas[..3] {
         assert_eq!(r.executed_height(), 2, "{}", r.debug_summary());
@@ -557,8 +479,8 @@ fn a_restarted_replica_still_knows_the_sets_of_heights_it_executed() {
 
 #[test]
 fn a_primary_restarted_between_persist_and_send_resends_its_proposal() {
-    let mut net = Net::new(&[1; 4], 1_000);
-    let p = net.primary_index(0);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
+    let p = net.primary_index();
     let tx = net.tx(0);
     net.replicas[p].submit_transaction(0, tx).unwrap();
     // The proposal is persisted; the crash comes before anything is sent.
@@ -674,7 +596,7 @@ fn heavy_view_changes(net: &Net, txs_per_block: usize) -> Vec<ViewChange> {
 fn a_new_view_over_view_changes_with_large_prepared_blocks_still_decodes() {
     use itc_core::encoding::Encode;
     use itc_pbft::message::{MESSAGE_BYTES_MAX, NEW_VIEW_BYTES_MAX};
-    let mut net = Net::new(&[1; 4], 1_000);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let vcs = heavy_view_changes(&net, 7_000);
     // Each view change alone fits in a message; all four together do not,
     // so a new view that carried them would never decode.
@@ -729,8 +651,8 @@ fn a_new_view_over_view_changes_with_large_prepared_blocks_still_decodes() {
 /// backup that lost them in the network still enters the view.
 #[test]
 fn a_backup_that_lost_the_view_changes_fetches_them_from_the_new_primary() {
-    let mut net = Net::new(&[1; 4], 1_000);
-    let p = net.primary_index(0);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
+    let p = net.primary_index();
     let tx = net.tx(0);
     for i in 0..4 {
         let _ = net.replicas[i].submit_transaction(0, tx.clone());
@@ -772,8 +694,8 @@ fn a_backup_that_lost_the_view_changes_fetches_them_from_the_new_primary() {
 /// them to execute it (found by the anchoring simulation, seed 111).
 #[test]
 fn a_commit_certificate_in_a_view_change_completes_a_block_only_a_byzantine_replica_saw_commit() {
-    let mut net = Net::new(&[1; 4], 1_000);
-    let p = net.primary_index(0);
+    let mut net = Net::with_fake_dag(&[1; 4], 1_000);
+    let p = net.primary_index();
     // Z leads the next view, so its new view carries its own view change.
     let z = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
     assert_ne!(p, z);
@@ -790,7 +712,7 @@ fn a_commit_certificate_in_a_view_change_completes_a_block_only_a_byzantine_repl
         let commit = matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
         (to == z || !commit) && (from != z || !matches!(m, Message::StateResponse(_)))
     };
-    net.flood(1, out, &z_serves_nothing);
+    net.flood_filtered(1, out, &z_serves_nothing);
     assert_eq!(net.replicas[z].executed_height(), 1);
     for (i, r) in net.replicas.iter().enumerate() {
         if i != z {

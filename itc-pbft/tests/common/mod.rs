@@ -5,16 +5,21 @@ use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, Payload, Transaction};
-use itc_pbft::{Config, Message, Outgoing, Replica};
+use itc_pbft::{Anchoring, Config, Message, NoAnchoring, Outgoing, Replica};
 
 pub const CHAIN: u32 = 9;
 
-pub struct Cluster {
+/// Replicas over in-memory storage, driven by hand: the test decides what
+/// is delivered. `A` is the anchored side chain ([`NoAnchoring`] unless a
+/// test opens the cluster with one, see [`Cluster::open`]).
+pub struct Cluster<A: Anchoring = NoAnchoring> {
     pub keys: Vec<Keypair>,
     pub genesis: Genesis,
     pub client: Keypair,
-    pub replicas: Vec<Replica>,
+    pub replicas: Vec<Replica<A>>,
     pub storages: Vec<MemoryStorage>,
+    /// Every replica's retransmission interval.
+    pub retransmit_interval_ms: u64,
 }
 
 pub fn keypair(i: u8) -> Keypair {
@@ -22,24 +27,42 @@ pub fn keypair(i: u8) -> Keypair {
 }
 
 impl Cluster {
+    /// Validators of `weights` without a side chain, retransmitting rarely
+    /// (the tests deliver what they want).
     pub fn new(weights: &[u64]) -> Cluster {
         let keys: Vec<Keypair> = (0..weights.len() as u8).map(keypair).collect();
         let client = Keypair::from_seed([200; 32]);
         let genesis = weighted_genesis(&keys, weights, vec![(client.public(), 1_000_000)]);
+        Cluster::open(keys, genesis, client, 100_000, |_| NoAnchoring)
+    }
+}
+
+impl<A: Anchoring> Cluster<A> {
+    /// One replica per key, each opened from fresh storage with the side
+    /// chain `anchoring(i)`; the genesis writes are persisted.
+    pub fn open(
+        keys: Vec<Keypair>,
+        genesis: Genesis,
+        client: Keypair,
+        retransmit_interval_ms: u64,
+        anchoring: impl Fn(usize) -> A,
+    ) -> Self {
         let mut cluster = Cluster {
             keys,
             genesis,
             client,
             replicas: Vec::new(),
             storages: Vec::new(),
+            retransmit_interval_ms,
         };
-        for i in 0..weights.len() {
+        for i in 0..cluster.keys.len() {
             let storage = MemoryStorage::new();
-            let replica = Replica::open(cluster.config(i), &storage).unwrap();
+            let replica =
+                Replica::open_with_anchoring(cluster.config(i), &storage, anchoring(i)).unwrap();
             cluster.replicas.push(replica);
             cluster.storages.push(storage);
         }
-        for i in 0..weights.len() {
+        for i in 0..cluster.keys.len() {
             let _ = cluster.persist(i);
         }
         cluster
@@ -48,7 +71,7 @@ impl Cluster {
     pub fn config(&self, i: usize) -> Config {
         let mut config = Config::new(self.keys[i].clone(), self.genesis.clone());
         config.view_change_timeout_ms = 1_000;
-        config.retransmit_interval_ms = 100_000;
+        config.retransmit_interval_ms = self.retransmit_interval_ms;
         config
     }
 
@@ -120,7 +143,7 @@ pub fn find_pre_prepare(messages: &[Outgoing]) -> Option<itc_pbft::PrePrepare> {
 }
 
 /// Tick every replica at `now` and collect what they send.
-pub fn tick_all(c: &mut Cluster, now: u64) -> Vec<(usize, Outgoing)> {
+pub fn tick_all<A: Anchoring>(c: &mut Cluster<A>, now: u64) -> Vec<(usize, Outgoing)> {
     let mut out = Vec::new();
     for i in 0..c.replicas.len() {
         c.replicas[i].tick(now);
