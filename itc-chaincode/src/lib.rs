@@ -1,6 +1,21 @@
-//! Sandboxed contracts for ITC.
+//! ChainCode: analytics contracts that see only private aggregates, and pay
+//! the users whose data they use.
 //!
-//! **Status: not implemented yet.** This crate is reserved for WebAssembly
-//! contracts under fuel and memory limits whose only view of user data is a
-//! host API of private aggregates. Until that lands it exports nothing.
+//! * [`schema`]: the fixed shape of a contribution (cells and their bounds).
+//! * [`contract`]: WebAssembly contracts run by wasmi under fuel and memory
+//!   limits, validated at deploy time; [`sketch`] has the summable
+//!   HyperLogLog, Bloom and count-min forms the host fills for them.
+//! * [`noise`] and [`budget`]: distributed differential privacy (binomial
+//!   noise shares from the OS's RNG) and each user's local privacy budget.
+//! * [`secagg`] and [`proof`]: pairwise masking over X25519 with dropout
+//!   recovery, Pedersen commitments and Bulletproofs range proofs.
 #![deny(missing_docs)]
+
+pub mod budget;
+pub mod contract;
+pub mod contribution;
+pub mod noise;
+pub mod proof;
+pub mod schema;
+pub mod secagg;
+pub mod sketch;
