@@ -74,13 +74,15 @@ use crate::encoding::{write_vec, Decode, DecodeError, Encode, Reader};
 use crate::genesis::{Genesis, GenesisError};
 use crate::hash::{Domain, Hash};
 use crate::keys::{PublicKey, SigningDomain};
+use crate::module::{LedgerModule, ModuleContext, ModuleError, ModuleState};
 use crate::smt::{SparseMerkleTree, StateProof};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::types::{
     pairing_message, Amount, ChainId, Payload, Permissions, SecurityLevel, Transaction, Validator,
-    ValidatorSet, ValidatorSetError, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
+    ValidatorSet, ValidatorSetError, MODULE_BODY_MAX, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
 };
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Most validator candidates (accounts with any stake) tracked at once.
@@ -152,6 +154,18 @@ pub mod state_key {
     /// The validator set that signs the next block.
     pub fn validator_set() -> Hash {
         key(6, &[])
+    }
+
+    /// A ledger module's record under its own `key` (any bytes; see
+    /// [`crate::module::ModuleContext::put`]): the hash of tag 7, the
+    /// module's id and the key bytes.
+    pub fn module(module: u8, key: &[u8]) -> Hash {
+        self::key(7, &[&[module], key])
+    }
+
+    /// A ledger module's escrow total (an [`Amount`]; absent when zero).
+    pub fn module_escrow(module: u8) -> Hash {
+        key(8, &[&[module]])
     }
 }
 
@@ -228,7 +242,7 @@ record_codec!(Grant {
 record_codec!(StakeRecord { bonded, unbonding });
 
 /// Why a transaction was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TxError {
     /// The transaction is for another chain.
@@ -318,6 +332,25 @@ pub enum TxError {
     /// Stored state could not be decoded (a bug or corrupted storage).
     #[error("corrupted state record")]
     CorruptedState,
+    /// No registered ledger module has the payload's module id.
+    #[error("unknown ledger module {module}")]
+    UnknownModule {
+        /// The payload's module id.
+        module: u8,
+    },
+    /// A module payload's body is longer than
+    /// [`MODULE_BODY_MAX`](crate::types::MODULE_BODY_MAX) (only a payload
+    /// built in memory can be: decoding refuses it).
+    #[error("module body of {len} bytes exceeds {max}")]
+    ModuleBodyTooLarge {
+        /// The body's length.
+        len: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// The ledger module refused the transaction.
+    #[error("{0}")]
+    Module(ModuleError),
 }
 
 /// Why a block could not be applied. The ledger is unchanged.
@@ -343,6 +376,10 @@ pub enum BlockError {
     /// The epoch's new validator set is invalid.
     #[error("invalid validator set: {0}")]
     ValidatorSet(ValidatorSetError),
+    /// A ledger module failed at the end of the block
+    /// ([`LedgerModule::end_block`]): its state is corrupted.
+    #[error("module end of block: {0}")]
+    ModuleEndBlock(ModuleError),
 }
 
 /// Errors opening or creating a ledger.
@@ -358,6 +395,12 @@ pub enum LedgerError {
     /// Stored ledger data is corrupted or missing.
     #[error("corrupted ledger storage: {0}")]
     Corrupted(&'static str),
+    /// A ledger module with this id is already registered.
+    #[error("ledger module {module} already registered")]
+    DuplicateModule {
+        /// The module id.
+        module: u8,
+    },
 }
 
 /// Where and when a block is applied.
@@ -411,8 +454,8 @@ pub struct BlockOutcome {
     pub writes: WriteBatch,
 }
 
-/// The ledger: committed state, its sparse Merkle tree and the current
-/// validator set.
+/// The ledger: committed state, its sparse Merkle tree, the current
+/// validator set and the registered ledger modules.
 #[derive(Clone, Debug)]
 pub struct Ledger {
     params: LedgerParams,
@@ -420,6 +463,8 @@ pub struct Ledger {
     values: hashbrown::HashMap<Hash, Vec<u8>>,
     tree: SparseMerkleTree,
     validators: ValidatorSet,
+    /// Sorted by id, so `end_block` runs in the same order everywhere.
+    modules: Vec<Arc<dyn LedgerModule>>,
 }
 
 /// Pending writes, sorted by key before they are committed (deterministic
@@ -512,6 +557,16 @@ impl<'a> View<'a> {
     }
 }
 
+impl ModuleState for View<'_> {
+    fn state_get(&self, key: &Hash) -> Option<&[u8]> {
+        self.get_raw(key)
+    }
+
+    fn state_write(&mut self, key: Hash, value: Option<Vec<u8>>) {
+        self.write(key, value);
+    }
+}
+
 impl Ledger {
     /// Create the ledger at height 0 from a genesis configuration; also
     /// returns the writes that persist it.
@@ -551,6 +606,7 @@ impl Ledger {
             values: hashbrown::HashMap::new(),
             tree: SparseMerkleTree::new(),
             validators,
+            modules: Vec::new(),
         };
         let mut writes = WriteBatch::new();
         ledger.commit_overlay(overlay, &mut writes);
@@ -607,7 +663,54 @@ impl Ledger {
             values,
             tree,
             validators,
+            modules: Vec::new(),
         })
+    }
+
+    /// Register a ledger module: from now on the ledger executes its
+    /// [`Payload::Module`] transactions and runs its
+    /// [`LedgerModule::end_block`] in every block. Every node of a chain must
+    /// register the same modules (a module's state is part of the state
+    /// root). Without any module, module payloads are refused with
+    /// [`TxError::UnknownModule`].
+    ///
+    /// # Errors
+    /// [`LedgerError::DuplicateModule`] if a module with the same id is
+    /// already registered.
+    pub fn with_module(mut self, module: Arc<dyn LedgerModule>) -> Result<Self, LedgerError> {
+        let id = module.id();
+        match self.modules.binary_search_by_key(&id, |m| m.id()) {
+            Ok(_) => Err(LedgerError::DuplicateModule { module: id }),
+            Err(position) => {
+                self.modules.insert(position, module);
+                Ok(self)
+            }
+        }
+    }
+
+    /// The registered ledger modules, in id order.
+    pub fn modules(&self) -> &[Arc<dyn LedgerModule>] {
+        &self.modules
+    }
+
+    fn module(&self, id: u8) -> Option<&Arc<dyn LedgerModule>> {
+        self.modules
+            .binary_search_by_key(&id, |m| m.id())
+            .ok()
+            .map(|index| &self.modules[index])
+    }
+
+    /// A ledger module's committed record under its own `key`
+    /// ([`state_key::module`]).
+    pub fn module_value(&self, module: u8, key: &[u8]) -> Option<&[u8]> {
+        self.get_raw(&state_key::module(module, key))
+    }
+
+    /// The tokens a ledger module holds in escrow
+    /// ([`state_key::module_escrow`]; zero if none or unreadable).
+    pub fn module_escrow(&self, module: u8) -> Amount {
+        self.decoded(&state_key::module_escrow(module))
+            .unwrap_or_default()
     }
 
     fn meta_bytes(&self) -> Vec<u8> {
@@ -868,6 +971,13 @@ impl Ledger {
                     index,
                     error: TxError::AmountOverflow,
                 })?;
+        }
+        for module in &self.modules {
+            let mut ctx =
+                ModuleContext::new(module.id(), context.height, self.params.chain_id, &mut view);
+            module
+                .end_block(&mut ctx)
+                .map_err(BlockError::ModuleEndBlock)?;
         }
         view.credit(&context.proposer, fees)
             .map_err(|error| BlockError::InvalidTransaction {
@@ -1161,6 +1271,23 @@ impl Ledger {
                     return Err(TxError::ZeroAmount);
                 }
                 Ok(())
+            }
+            Payload::Module { module, body } => {
+                let handler = self
+                    .module(*module)
+                    .ok_or(TxError::UnknownModule { module: *module })?;
+                if body.len() > MODULE_BODY_MAX {
+                    return Err(TxError::ModuleBodyTooLarge {
+                        len: body.len(),
+                        max: MODULE_BODY_MAX,
+                    });
+                }
+                handler.check(&tx.sender, body).map_err(TxError::Module)?;
+                let mut ctx =
+                    ModuleContext::new(*module, context.height, self.params.chain_id, view);
+                handler
+                    .execute(&mut ctx, &tx.sender, body)
+                    .map_err(TxError::Module)
             }
         }
     }

@@ -10,6 +10,8 @@
 //!   non-membership proofs.
 //! * [`types`]: transactions, blocks, votes, certificates, validator sets.
 //! * [`ledger`]: the deterministic state machine that applies blocks.
+//! * [`module`]: the hook through which ledger modules (ChainCode) run
+//!   inside block execution, with their state in the same tree.
 //! * [`storage`]: a key-value interface with atomic batches, in memory or on
 //!   the redb embedded database.
 //!
@@ -50,6 +52,7 @@ pub mod hex;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+pub mod module;
 pub mod smt;
 pub mod storage;
 pub mod types;

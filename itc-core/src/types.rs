@@ -3,7 +3,7 @@
 //! Every type here has a canonical encoding ([`Encode`]/[`Decode`]); hashes and
 //! signatures are computed over exactly those bytes.
 
-use crate::encoding::{write_option, write_vec, Decode, DecodeError, Encode, Reader};
+use crate::encoding::{write_bytes, write_option, write_vec, Decode, DecodeError, Encode, Reader};
 use crate::hash::{Domain, Hash};
 use crate::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
 use crate::merkle;
@@ -15,6 +15,14 @@ pub const BLOCK_TRANSACTIONS_MAX: usize = 10_000;
 pub const VALIDATORS_MAX: usize = 256;
 /// Most tips one DAG anchor may name.
 pub const ANCHOR_TIPS_MAX: usize = 64;
+/// Most bytes of a [`Payload::Module`] body (256 KiB).
+///
+/// Large enough for a ChainCode contract's WebAssembly or a batch of
+/// encrypted contributions, small enough that a block of such transactions
+/// stays within what consensus messages carry (proposers still budget a
+/// block's bytes: [`BLOCK_TRANSACTIONS_MAX`] bodies of this size would not
+/// fit one message).
+pub const MODULE_BODY_MAX: usize = 256 * 1024;
 /// Highest device security level.
 pub const SECURITY_LEVEL_MAX: u8 = 3;
 /// Upper bound of a validator set's total weight, so that quorum arithmetic
@@ -182,6 +190,16 @@ pub enum Payload {
         /// Amount to deposit.
         amount: Amount,
     },
+    /// A transaction for a ledger module (see [`crate::module`]): the
+    /// registered module with id `module` decodes and executes `body`. A
+    /// ledger with no such module refuses it.
+    Module {
+        /// The module's id ([`crate::module::LedgerModule::id`]).
+        module: u8,
+        /// The module's own encoding of what to do, at most
+        /// [`MODULE_BODY_MAX`] bytes.
+        body: Vec<u8>,
+    },
 }
 
 impl Payload {
@@ -195,6 +213,7 @@ impl Payload {
             Payload::Bond { .. } => 5,
             Payload::Unbond { .. } => 6,
             Payload::DagDeposit { .. } => 7,
+            Payload::Module { .. } => 8,
         }
     }
 }
@@ -240,6 +259,10 @@ impl Encode for Payload {
             Payload::Bond { amount }
             | Payload::Unbond { amount }
             | Payload::DagDeposit { amount } => amount.encode_to(out),
+            Payload::Module { module, body } => {
+                out.push(*module);
+                write_bytes(out, body);
+            }
         }
     }
 }
@@ -279,6 +302,10 @@ impl Decode for Payload {
             },
             7 => Payload::DagDeposit {
                 amount: Decode::decode_from(r)?,
+            },
+            8 => Payload::Module {
+                module: r.read_u8()?,
+                body: r.read_bytes("module body", MODULE_BODY_MAX)?,
             },
             tag => {
                 return Err(DecodeError::InvalidTag {
