@@ -20,7 +20,7 @@ use itc_core::types::{
     Amount, Block, BlockBodyError, BlockHeader, CertificateError, ChainId, CommitCertificate,
     CommitSignature, DagAnchor, Payload, Permissions, SecurityLevel, Threshold, Transaction,
     Validator, ValidatorSet, ValidatorSetError, Vote, VoteKind, ANCHOR_TIPS_MAX,
-    BLOCK_TRANSACTIONS_MAX, SECURITY_LEVEL_MAX, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
+    BLOCK_TRANSACTIONS_MAX, MODULE_BODY_MAX, SECURITY_LEVEL_MAX, TOTAL_WEIGHT_MAX, VALIDATORS_MAX,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -86,6 +86,8 @@ fn payload() -> impl Strategy<Value = Payload> {
         amount().prop_map(|amount| Payload::Bond { amount }),
         amount().prop_map(|amount| Payload::Unbond { amount }),
         amount().prop_map(|amount| Payload::DagDeposit { amount }),
+        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..64))
+            .prop_map(|(module, body)| Payload::Module { module, body }),
     ]
 }
 
@@ -100,6 +102,7 @@ fn payload_tag(payload: &Payload) -> u8 {
         Payload::Bond { .. } => 5,
         Payload::Unbond { .. } => 6,
         Payload::DagDeposit { .. } => 7,
+        Payload::Module { .. } => 8,
         _ => unreachable!("a payload variant this test does not know"),
     }
 }
@@ -520,6 +523,24 @@ proptest! {
             assert_every_decoder_strict(&bytes[..end])?;
         }
     }
+
+    #[test]
+    fn random_module_payload_bytes_never_panic_and_accepted_ones_are_canonical(
+        module in any::<u8>(),
+        len in prop_oneof![0u32..80, Just(MODULE_BODY_MAX as u32), Just(MODULE_BODY_MAX as u32 + 1), any::<u32>()],
+        body in prop::collection::vec(any::<u8>(), 0..80),
+    ) {
+        let mut bytes = vec![8, module];
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&body);
+        assert_strict::<Payload>(&bytes)?;
+        if len as usize == body.len() {
+            prop_assert_eq!(
+                Payload::decode(&bytes),
+                Ok(Payload::Module { module, body: body.clone() })
+            );
+        }
+    }
 }
 
 proptest! {
@@ -773,7 +794,7 @@ fn bool_and_vote_kind_accept_only_their_tags() {
 #[test]
 fn unknown_payload_tag_is_refused() {
     let bond = Payload::Bond { amount: Amount(5) };
-    for tag in [8u8, 9, 0x80, 0xff] {
+    for tag in [9u8, 10, 0x80, 0xff] {
         let mut bytes = bond.encode();
         bytes[0] = tag;
         assert_eq!(
@@ -796,14 +817,94 @@ fn unknown_payload_tag_is_refused() {
     let mut bytes = tx.encode();
     let tag_at = 4 + 32 + 8 + 8;
     assert_eq!(bytes[tag_at], 5);
-    bytes[tag_at] = 8;
+    bytes[tag_at] = 9;
     assert_eq!(
         Transaction::decode(&bytes),
         Err(DecodeError::InvalidTag {
             what: "payload",
-            tag: 8
+            tag: 9
         })
     );
+}
+
+#[test]
+fn module_payload_encodes_tag_id_and_length_prefixed_body() {
+    let payload = Payload::Module {
+        module: 3,
+        body: vec![0xaa, 0xbb],
+    };
+    assert_eq!(payload.encode(), vec![8, 3, 2, 0, 0, 0, 0xaa, 0xbb]);
+    assert_eq!(Payload::decode(&payload.encode()), Ok(payload));
+    // A body of exactly the cap decodes.
+    let full = Payload::Module {
+        module: 0,
+        body: vec![7; MODULE_BODY_MAX],
+    };
+    assert_eq!(Payload::decode(&full.encode()), Ok(full));
+}
+
+#[test]
+fn module_body_longer_than_the_cap_is_refused_before_it_is_read() {
+    let long = Payload::Module {
+        module: 1,
+        body: vec![0; MODULE_BODY_MAX + 1],
+    };
+    assert_eq!(
+        Payload::decode(&long.encode()),
+        Err(DecodeError::LengthTooLarge {
+            what: "module body",
+            len: MODULE_BODY_MAX as u64 + 1,
+            max: MODULE_BODY_MAX as u64,
+        })
+    );
+    // A huge length prefix on a short input is refused by its cap, without
+    // allocating what it claims.
+    let mut bytes = vec![8, 1];
+    bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(
+        Payload::decode(&bytes),
+        Err(DecodeError::LengthTooLarge {
+            what: "module body",
+            len: u32::MAX as u64,
+            max: MODULE_BODY_MAX as u64,
+        })
+    );
+    // A length within the cap but past the end of the input is refused too.
+    let mut bytes = vec![8, 1];
+    bytes.extend_from_slice(&10u32.to_le_bytes());
+    bytes.extend_from_slice(&[0; 3]);
+    assert!(matches!(
+        Payload::decode(&bytes),
+        Err(DecodeError::UnexpectedEnd { .. })
+    ));
+}
+
+#[test]
+fn a_signature_covers_the_module_id_and_body() {
+    let sender = Keypair::from_seed([5; 32]);
+    let tx = Transaction::new_signed(
+        &sender,
+        ChainId(7),
+        0,
+        Amount(1),
+        Payload::Module {
+            module: 3,
+            body: vec![1, 2, 3],
+        },
+    );
+    assert!(tx.verify_signature().is_ok());
+    let mut other_module = tx.clone();
+    other_module.payload = Payload::Module {
+        module: 4,
+        body: vec![1, 2, 3],
+    };
+    assert!(other_module.verify_signature().is_err());
+    let mut other_body = tx.clone();
+    other_body.payload = Payload::Module {
+        module: 3,
+        body: vec![1, 2, 4],
+    };
+    assert!(other_body.verify_signature().is_err());
 }
 
 #[test]
