@@ -377,7 +377,7 @@ mod tests {
                 )
             })
             .collect();
-        all.sort_by(|a, b| a.0.account.cmp(&b.0.account));
+        all.sort_by_key(|m| m.0.account);
         all.into_iter().unzip()
     }
 

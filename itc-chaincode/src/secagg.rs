@@ -594,7 +594,7 @@ mod tests {
                 )
             })
             .collect();
-        members.sort_by(|a, b| a.0.account.cmp(&b.0.account));
+        members.sort_by_key(|m| m.0.account);
         members.into_iter().unzip()
     }
 
@@ -685,22 +685,23 @@ mod tests {
         }
     }
 
-    fn run(
-        n: usize,
-        seed: u64,
-        cells: usize,
-        drop_mask: u8,
-    ) -> (
+    /// Per member: (values, blindings).
+    type Vectors = Vec<(Vec<u64>, Vec<Scalar>)>;
+
+    /// Cohort, secrets, survivors, dropped, clear vectors, masked vectors.
+    type Run = (
         Vec<Member>,
         Vec<MaskSecret>,
         Vec<usize>,
         Vec<usize>,
-        Vec<(Vec<u64>, Vec<Scalar>)>,
-        Vec<(Vec<u64>, Vec<Scalar>)>,
-    ) {
+        Vectors,
+        Vectors,
+    );
+
+    fn run(n: usize, seed: u64, cells: usize, drop_mask: u8) -> Run {
         let (c, s) = cohort(n, seed);
         let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x55);
-        let clear: Vec<(Vec<u64>, Vec<Scalar>)> = (0..n)
+        let clear: Vectors = (0..n)
             .map(|_| {
                 let v = (0..cells).map(|_| rng.next_u64()).collect();
                 let b = (0..cells).map(|_| Scalar::random(&mut rng)).collect();
