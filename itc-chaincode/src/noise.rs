@@ -175,7 +175,7 @@ fn ceil_sqrt(x: u64) -> u64 {
     // then round up.
     let x = u128::from(x);
     let mut r = x;
-    let mut y = (x + 1) / 2;
+    let mut y = x.div_ceil(2);
     while y < r {
         r = y;
         y = (r + x / r) / 2;
