@@ -2777,6 +2777,45 @@ class Payload:
                 return False
             return True
 
+    @dataclass
+    class MODULE:
+        """
+        A transaction for the ledger module with id `module` (ChainCode,
+        for example), which decodes and executes `body` (at most 256 KiB).
+"""
+        
+        def __init__(self, module:int, body:bytes):
+            self.module = module
+            
+            """
+        The module's id.
+"""
+        
+            self.body = body
+            
+            """
+        The module's own encoding of what to do.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Payload.MODULE(module={}, body={})".format(self.module, self.body)
+        def __eq__(self, other):
+            if not isinstance(other, Payload):
+                return NotImplemented
+            if not other.is_MODULE():
+                return False
+            if self.module != other.module:
+                return False
+            if self.body != other.body:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -2813,6 +2852,10 @@ class Payload:
         return isinstance(self, Payload.DAG_DEPOSIT)
     def is_dag_deposit(self) -> bool:
         return isinstance(self, Payload.DAG_DEPOSIT)
+    def is_MODULE(self) -> bool:
+        return isinstance(self, Payload.MODULE)
+    def is_module(self) -> bool:
+        return isinstance(self, Payload.MODULE)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -2826,6 +2869,7 @@ Payload.REVOKE_ACCESS = type("Payload.REVOKE_ACCESS", (Payload.REVOKE_ACCESS, Pa
 Payload.BOND = type("Payload.BOND", (Payload.BOND, Payload,), {})  # type: ignore
 Payload.UNBOND = type("Payload.UNBOND", (Payload.UNBOND, Payload,), {})  # type: ignore
 Payload.DAG_DEPOSIT = type("Payload.DAG_DEPOSIT", (Payload.DAG_DEPOSIT, Payload,), {})  # type: ignore
+Payload.MODULE = type("Payload.MODULE", (Payload.MODULE, Payload,), {})  # type: ignore
 
 
 
@@ -2875,6 +2919,11 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
             return Payload.DAG_DEPOSIT(
                 _UniffiFfiConverterUInt64.read(buf),
             )
+        if variant == 9:
+            return Payload.MODULE(
+                _UniffiFfiConverterUInt8.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -2911,6 +2960,10 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
             return
         if value.is_DAG_DEPOSIT():
             _UniffiFfiConverterUInt64.check_lower(value.amount)
+            return
+        if value.is_MODULE():
+            _UniffiFfiConverterUInt8.check_lower(value.module)
+            _UniffiFfiConverterBytes.check_lower(value.body)
             return
         raise ValueError(value)
 
@@ -2949,6 +3002,10 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
         if value.is_DAG_DEPOSIT():
             buf.write_i32(8)
             _UniffiFfiConverterUInt64.write(value.amount, buf)
+        if value.is_MODULE():
+            buf.write_i32(9)
+            _UniffiFfiConverterUInt8.write(value.module, buf)
+            _UniffiFfiConverterBytes.write(value.body, buf)
 
 
 

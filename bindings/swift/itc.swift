@@ -3504,6 +3504,18 @@ public enum Payload: Equatable, Hashable {
          * Amount to deposit.
          */amount: UInt64
     )
+    /**
+     * A transaction for the ledger module with id `module` (ChainCode,
+     * for example), which decodes and executes `body` (at most 256 KiB).
+     */
+    case module(
+        /**
+         * The module's id.
+         */module: UInt8, 
+        /**
+         * The module's own encoding of what to do.
+         */body: Data
+    )
 
 
 
@@ -3547,6 +3559,9 @@ public struct FfiConverterTypePayload: FfiConverterRustBuffer {
         )
         
         case 8: return .dagDeposit(amount: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 9: return .module(module: try FfiConverterUInt8.read(from: &buf), body: try FfiConverterData.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3604,6 +3619,12 @@ public struct FfiConverterTypePayload: FfiConverterRustBuffer {
         case let .dagDeposit(amount):
             writeInt(&buf, Int32(8))
             FfiConverterUInt64.write(amount, into: &buf)
+            
+        
+        case let .module(module,body):
+            writeInt(&buf, Int32(9))
+            FfiConverterUInt8.write(module, into: &buf)
+            FfiConverterData.write(body, into: &buf)
             
         }
     }

@@ -70,6 +70,14 @@ pub enum Payload {
         /// Amount to deposit.
         amount: u64,
     },
+    /// A transaction for the ledger module with id `module` (ChainCode,
+    /// for example), which decodes and executes `body` (at most 256 KiB).
+    Module {
+        /// The module's id.
+        module: u8,
+        /// The module's own encoding of what to do.
+        body: Vec<u8>,
+    },
 }
 
 impl Payload {
@@ -119,6 +127,19 @@ impl Payload {
             Payload::DagDeposit { amount } => Core::DagDeposit {
                 amount: Amount(*amount),
             },
+            Payload::Module { module, body } => {
+                if body.len() > itc_core::types::MODULE_BODY_MAX {
+                    return Err(ItcError::invalid_argument(format!(
+                        "module body of {} bytes exceeds {}",
+                        body.len(),
+                        itc_core::types::MODULE_BODY_MAX
+                    )));
+                }
+                Core::Module {
+                    module: *module,
+                    body: body.clone(),
+                }
+            }
         })
     }
 
@@ -162,6 +183,10 @@ impl Payload {
             Core::Bond { amount } => Payload::Bond { amount: amount.0 },
             Core::Unbond { amount } => Payload::Unbond { amount: amount.0 },
             Core::DagDeposit { amount } => Payload::DagDeposit { amount: amount.0 },
+            Core::Module { module, body } => Payload::Module {
+                module: *module,
+                body: body.clone(),
+            },
             _ => {
                 return Err(ItcError::Internal {
                     reason: "payload kind not supported by the bindings".into(),

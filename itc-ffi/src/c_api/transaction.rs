@@ -128,6 +128,14 @@ impl ItcPayload {
                 amount: amount.0,
                 ..Self::empty(ItcPayloadKind::DagDeposit)
             },
+            // A variable-length body has no place in this fixed-size struct.
+            Payload::Module { module, body } => {
+                return Err(ItcError::invalid_argument(format!(
+                    "a ledger module payload (module {module}, {} body bytes) has no \
+                     ItcPayload form; use the transaction's encoding",
+                    body.len()
+                )))
+            }
             _ => {
                 return Err(ItcError::Internal {
                     reason: "payload kind not supported by the C ABI".into(),

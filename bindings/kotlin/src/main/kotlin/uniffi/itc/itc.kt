@@ -5601,6 +5601,26 @@ sealed class Payload {
         companion object
     }
     
+    /**
+     * A transaction for the ledger module with id `module` (ChainCode,
+     * for example), which decodes and executes `body` (at most 256 KiB).
+     */
+    data class Module(
+        /**
+         * The module's id.
+         */
+        val `module`: kotlin.UByte, 
+        /**
+         * The module's own encoding of what to do.
+         */
+        val `body`: kotlin.ByteArray) : Payload()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -5649,6 +5669,10 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
                 )
             8 -> Payload.DagDeposit(
                 FfiConverterULong.read(buf),
+                )
+            9 -> Payload.Module(
+                FfiConverterUByte.read(buf),
+                FfiConverterByteArray.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -5720,6 +5744,14 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
                 + FfiConverterULong.allocationSize(value.`amount`)
             )
         }
+        is Payload.Module -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUByte.allocationSize(value.`module`)
+                + FfiConverterByteArray.allocationSize(value.`body`)
+            )
+        }
     }
 
     override fun write(value: Payload, buf: ByteBuffer) {
@@ -5771,6 +5803,12 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
             is Payload.DagDeposit -> {
                 buf.putInt(8)
                 FfiConverterULong.write(value.`amount`, buf)
+                Unit
+            }
+            is Payload.Module -> {
+                buf.putInt(9)
+                FfiConverterUByte.write(value.`module`, buf)
+                FfiConverterByteArray.write(value.`body`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
