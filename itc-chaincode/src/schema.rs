@@ -583,3 +583,331 @@ fn read_field_raw(reader: &mut Reader<'_>) -> Result<Field, DecodeError> {
         tag => return Err(DecodeError::InvalidTag { what: "field", tag }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lamp() -> Schema {
+        Schema {
+            fields: vec![
+                Field::Sum { max: 1 },
+                Field::Histogram {
+                    buckets: 24,
+                    max: 3,
+                },
+                Field::Hll {
+                    precision: 4,
+                    max_rank: 4,
+                    items_max: 8,
+                },
+                Field::Bloom {
+                    bits: 64,
+                    hashes: 3,
+                    items_max: 10,
+                },
+                Field::CountMin {
+                    width: 16,
+                    depth: 2,
+                    max: 100,
+                    items_max: 4,
+                },
+            ],
+            outputs: 4,
+        }
+    }
+
+    #[test]
+    fn layout_bounds_and_sensitivity() {
+        let s = lamp();
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.cells(), 1 + 24 + 64 + 64 + 32);
+        assert_eq!(s.field_range(0), Some(0..1));
+        assert_eq!(s.field_range(1), Some(1..25));
+        assert_eq!(s.field_range(2), Some(25..89));
+        assert_eq!(s.field_range(4), Some(153..185));
+        assert_eq!(s.field_range(5), None);
+        assert_eq!(s.field_of_cell(25), Some(2));
+        assert_eq!(s.field_of_cell(185), None);
+        let max = s.cell_max();
+        assert_eq!(max.len(), s.cells());
+        assert_eq!(
+            (max[0], max[1], max[25], max[89], max[184]),
+            (1, 3, 1, 1, 100)
+        );
+        assert_eq!(s.sensitivity_sq(0), Some(1));
+        assert_eq!(s.sensitivity_sq(1), Some(24 * 9));
+        assert_eq!(s.sensitivity_sq(2), Some(8 * 4)); // min(64, 8 items × 4 ranks)
+        assert_eq!(s.sensitivity_sq(3), Some(30)); // min(64, 10 × 3)
+        assert_eq!(s.sensitivity_sq(4), Some(8 * 10_000)); // min(32, 4 × 2) × 100²
+        assert_eq!(s.sensitivity_sq(5), None);
+    }
+
+    #[test]
+    fn encoding_round_trips_and_is_strict() {
+        let s = lamp();
+        let bytes = s.encode();
+        assert_eq!(Schema::decode(&bytes), Ok(s.clone()));
+        assert_eq!(Schema::from_bytes(&bytes), Ok(s.clone()));
+        for f in &s.fields {
+            assert_eq!(Field::decode(&f.encode()), Ok(*f));
+        }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert_eq!(
+            Schema::decode(&trailing),
+            Err(DecodeError::TrailingBytes(1))
+        );
+        for cut in 0..bytes.len() {
+            assert!(Schema::decode(&bytes[..cut]).is_err());
+        }
+        let mut bad_tag = bytes.clone();
+        bad_tag[4] = 9;
+        assert_eq!(
+            Schema::decode(&bad_tag),
+            Err(DecodeError::InvalidTag {
+                what: "field",
+                tag: 9
+            })
+        );
+        let mut too_many = bytes;
+        too_many[..4].copy_from_slice(&(FIELDS_MAX as u32 + 1).to_le_bytes());
+        assert!(matches!(
+            Schema::decode(&too_many),
+            Err(DecodeError::LengthTooLarge { .. })
+        ));
+        // decoding validates
+        let invalid = Schema {
+            fields: vec![Field::Sum { max: 0 }],
+            outputs: 1,
+        };
+        assert_eq!(
+            Schema::decode(&invalid.encode()),
+            Err(DecodeError::InvalidValue("cell bound out of range"))
+        );
+        assert_eq!(
+            Schema::from_bytes(&invalid.encode()),
+            Err(SchemaError::BadMax { field: 0, max: 0 })
+        );
+        assert_eq!(
+            Field::decode(
+                &Field::Bloom {
+                    bits: 0,
+                    hashes: 1,
+                    items_max: 1
+                }
+                .encode()
+            ),
+            Err(DecodeError::InvalidValue("bloom filter has no bits"))
+        );
+    }
+
+    fn one(field: Field) -> Result<(), SchemaError> {
+        Schema {
+            fields: vec![Field::Sum { max: 1 }, field],
+            outputs: 1,
+        }
+        .validate()
+    }
+
+    #[test]
+    fn every_invalid_parameter_is_refused_with_its_reason() {
+        let f = 1;
+        assert_eq!(
+            one(Field::Sum { max: 0 }),
+            Err(SchemaError::BadMax { field: f, max: 0 })
+        );
+        let over = MAX_CELL_VALUE + 1;
+        assert_eq!(
+            one(Field::Sum { max: over }),
+            Err(SchemaError::BadMax {
+                field: f,
+                max: over
+            })
+        );
+        assert_eq!(
+            one(Field::Sum {
+                max: MAX_CELL_VALUE
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            one(Field::Histogram { buckets: 0, max: 1 }),
+            Err(SchemaError::NoBuckets { field: f })
+        );
+        assert_eq!(
+            one(Field::Histogram { buckets: 2, max: 0 }),
+            Err(SchemaError::BadMax { field: f, max: 0 })
+        );
+        for precision in [0, 3, 9] {
+            assert_eq!(
+                one(Field::Hll {
+                    precision,
+                    max_rank: 1,
+                    items_max: 1
+                }),
+                Err(SchemaError::BadPrecision {
+                    field: f,
+                    precision
+                })
+            );
+        }
+        for max_rank in [0, 33] {
+            assert_eq!(
+                one(Field::Hll {
+                    precision: 4,
+                    max_rank,
+                    items_max: 1
+                }),
+                Err(SchemaError::BadMaxRank { field: f, max_rank })
+            );
+        }
+        for items_max in [0, ITEMS_MAX + 1] {
+            assert_eq!(
+                one(Field::Hll {
+                    precision: 4,
+                    max_rank: 1,
+                    items_max
+                }),
+                Err(SchemaError::BadItemsMax {
+                    field: f,
+                    items_max
+                })
+            );
+            assert_eq!(
+                one(Field::Bloom {
+                    bits: 8,
+                    hashes: 1,
+                    items_max
+                }),
+                Err(SchemaError::BadItemsMax {
+                    field: f,
+                    items_max
+                })
+            );
+            assert_eq!(
+                one(Field::CountMin {
+                    width: 8,
+                    depth: 1,
+                    max: 1,
+                    items_max
+                }),
+                Err(SchemaError::BadItemsMax {
+                    field: f,
+                    items_max
+                })
+            );
+        }
+        assert_eq!(
+            one(Field::Bloom {
+                bits: 0,
+                hashes: 1,
+                items_max: 1
+            }),
+            Err(SchemaError::NoBits { field: f })
+        );
+        for hashes in [0, BLOOM_HASHES_MAX + 1] {
+            assert_eq!(
+                one(Field::Bloom {
+                    bits: 8,
+                    hashes,
+                    items_max: 1
+                }),
+                Err(SchemaError::BadHashes { field: f, hashes })
+            );
+        }
+        assert_eq!(
+            one(Field::CountMin {
+                width: 0,
+                depth: 1,
+                max: 1,
+                items_max: 1
+            }),
+            Err(SchemaError::NoWidth { field: f })
+        );
+        for depth in [0, CMS_DEPTH_MAX + 1] {
+            assert_eq!(
+                one(Field::CountMin {
+                    width: 8,
+                    depth,
+                    max: 1,
+                    items_max: 1
+                }),
+                Err(SchemaError::BadDepth { field: f, depth })
+            );
+        }
+        assert_eq!(
+            one(Field::CountMin {
+                width: 8,
+                depth: 1,
+                max: 0,
+                items_max: 1
+            }),
+            Err(SchemaError::BadMax { field: f, max: 0 })
+        );
+    }
+
+    #[test]
+    fn caps_are_enforced() {
+        let empty = Schema {
+            fields: vec![],
+            outputs: 1,
+        };
+        assert_eq!(empty.validate(), Err(SchemaError::NoFields));
+        let many = Schema {
+            fields: vec![Field::Sum { max: 1 }; FIELDS_MAX + 1],
+            outputs: 1,
+        };
+        assert_eq!(
+            many.validate(),
+            Err(SchemaError::TooManyFields(FIELDS_MAX + 1))
+        );
+        let wide = Schema {
+            fields: vec![
+                Field::Histogram {
+                    buckets: 200,
+                    max: 1,
+                },
+                Field::Bloom {
+                    bits: 57,
+                    hashes: 1,
+                    items_max: 1,
+                },
+            ],
+            outputs: 1,
+        };
+        assert_eq!(wide.validate(), Err(SchemaError::TooManyCells(257)));
+        let huge_hll = Schema {
+            fields: vec![Field::Hll {
+                precision: 8,
+                max_rank: 32,
+                items_max: 1,
+            }],
+            outputs: 1,
+        };
+        assert_eq!(huge_hll.validate(), Err(SchemaError::TooManyCells(8192)));
+        let no_outputs = Schema {
+            fields: vec![Field::Sum { max: 1 }],
+            outputs: 0,
+        };
+        assert_eq!(no_outputs.validate(), Err(SchemaError::NoOutputs));
+        let outputs = OUTPUTS_MAX + 1;
+        let many_outputs = Schema {
+            fields: vec![Field::Sum { max: 1 }],
+            outputs,
+        };
+        assert_eq!(
+            many_outputs.validate(),
+            Err(SchemaError::TooManyOutputs(outputs))
+        );
+        let exactly = Schema {
+            fields: vec![Field::Histogram {
+                buckets: 256,
+                max: MAX_CELL_VALUE,
+            }],
+            outputs: OUTPUTS_MAX,
+        };
+        assert_eq!(exactly.validate(), Ok(()));
+        assert_eq!(exactly.sensitivity_sq(0), Some(256 * (1u64 << 40)));
+    }
+}
