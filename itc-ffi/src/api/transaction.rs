@@ -330,3 +330,42 @@ impl Transaction {
         self.inner.signature.0.to_vec()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_module_payload_round_trips_through_the_bindings_and_the_encoding() {
+        let sender = Keypair::from_seed(vec![4; 32]).unwrap();
+        let payload = Payload::Module {
+            module: 3,
+            body: vec![1, 2, 3],
+        };
+        let tx = Transaction::new_signed(sender, 7, 0, 1, payload.clone()).unwrap();
+        assert_eq!(tx.payload().unwrap(), payload);
+        tx.verify_signature().unwrap();
+        let back = Transaction::decode(tx.encode()).unwrap();
+        assert_eq!(back.payload().unwrap(), payload);
+        // The C ABI's fixed-size payload struct names what it cannot hold.
+        match crate::c_api::transaction::ItcPayload::from_payload(&back.inner.payload) {
+            Err(ItcError::InvalidArgument { reason }) => {
+                assert!(reason.contains("module 3"), "{reason}")
+            }
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_module_body_over_the_cap_is_refused_as_an_argument() {
+        let sender = Keypair::from_seed(vec![4; 32]).unwrap();
+        let payload = Payload::Module {
+            module: 3,
+            body: vec![0; itc_core::types::MODULE_BODY_MAX + 1],
+        };
+        assert!(matches!(
+            Transaction::new_signed(sender, 7, 0, 1, payload),
+            Err(ItcError::InvalidArgument { .. })
+        ));
+    }
+}
