@@ -2,5 +2,7 @@
 //! smart-lighting scenario (run by the `lighting` binary and its test).
 #![deny(missing_docs)]
 
+pub mod analytics;
+pub mod chaincode_bench;
 pub mod cluster;
 pub mod lighting;

@@ -368,6 +368,18 @@ impl<S: Storage> PrivacyBudget<S> {
         Ok(())
     }
 
+    /// The store (the data node keeps its records and keys beside the
+    /// budget, under other prefixes).
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The store, to write under other prefixes than [`KEY_PREFIX`]; a
+    /// caller must never write under that prefix.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
     /// The store, for example to reopen the budget from it.
     pub fn into_storage(self) -> S {
         self.storage

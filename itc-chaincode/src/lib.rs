@@ -12,8 +12,10 @@
 #![deny(missing_docs)]
 
 pub mod budget;
+pub mod campaign;
 pub mod contract;
 pub mod contribution;
+pub mod node;
 pub mod noise;
 pub mod proof;
 pub mod schema;

@@ -115,6 +115,14 @@ fn main() {
         );
     }
 
+    if run("chaincode") {
+        figures.extend(itc_examples::chaincode_bench::figures(quick));
+        figures.insert(
+            "chaincode_verify_contribution_in_signatures",
+            figures["chaincode_verify_contribution_ms"] * verify_per_s / 1000.0,
+        );
+    }
+
     if json {
         let figures_json: serde_json::Map<String, serde_json::Value> = figures
             .iter()
