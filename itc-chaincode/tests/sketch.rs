@@ -67,7 +67,10 @@ fn unary_cells_encode_the_register() {
         assert!(register[ones..].iter().all(|&c| c == 0));
     }
     let touched = cells.chunks(8).filter(|r| r[0] == 1).count();
-    assert!((1..=5).contains(&touched), "{touched} registers touched by 5 items");
+    assert!(
+        (1..=5).contains(&touched),
+        "{touched} registers touched by 5 items"
+    );
     // inserting twice changes nothing
     let mut again = cells.clone();
     hll_insert(&mut again, 4, 8, &SALT, &3u64.to_le_bytes());
