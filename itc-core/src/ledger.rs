@@ -12,6 +12,15 @@
 //! drop invalid transactions before proposing. Fees are credited to the
 //! block's proposer after the block's last transaction.
 //!
+//! # Modules
+//!
+//! Ledger modules registered with [`Ledger::with_module`] execute the
+//! [`Payload::Module`] transactions carrying their id and run
+//! [`LedgerModule::end_block`] after the block's transactions, before the
+//! proposer's fees and the epoch boundary; their records and escrows live in
+//! the same state tree ([`state_key::module`], [`state_key::module_escrow`]).
+//! See [`crate::module`].
+//!
 //! # Staking
 //!
 //! `Bond` moves tokens from the balance to the sender's stake (at most
@@ -99,7 +108,8 @@ pub const STAKE_MAX: u64 = TOTAL_WEIGHT_MAX / VALIDATORS_MAX as u64;
 /// weights, which are bonded as stake).
 ///
 /// After genesis, tokens only move (transfers, fees to the proposer, bonds,
-/// unbonds, evictions) or leave the main chain (DAG deposits), so every
+/// unbonds, evictions, ledger-module escrows) or leave the main chain (DAG
+/// deposits), so every
 /// balance, stake and per-block fee total stays at or below the genesis
 /// supply, and a credit can never overflow. The quarter of the `u64` range
 /// leaves room for amounts computed next to balances (amount plus fee).
@@ -339,7 +349,7 @@ pub enum TxError {
         module: u8,
     },
     /// A module payload's body is longer than
-    /// [`MODULE_BODY_MAX`](crate::types::MODULE_BODY_MAX) (only a payload
+    /// [`MODULE_BODY_MAX`] (only a payload
     /// built in memory can be: decoding refuses it).
     #[error("module body of {len} bytes exceeds {max}")]
     ModuleBodyTooLarge {

@@ -13,11 +13,11 @@
 //!   the block's transactions and before the proposer's fees and the epoch
 //!   boundary, for deadline-driven work;
 //! * keeps its state in the ledger's sparse Merkle tree under
-//!   [`state_key::module`](crate::ledger::state_key::module) keys, so a
+//!   [`state_key::module`] keys, so a
 //!   light client proves a module's record against a header's state root
 //!   like any other state;
 //! * holds tokens in an escrow whose total is itself state
-//!   ([`state_key::module_escrow`](crate::ledger::state_key::module_escrow)):
+//!   ([`state_key::module_escrow`]):
 //!   tokens only move between balances and escrows, so the supply is
 //!   conserved (balances + stakes + unbonding + DAG deposits + escrows).
 //!
