@@ -19,8 +19,8 @@
 ;;   field 3  Hll { precision: 4, max_rank: 4, items_max: 8 } over lamp
 ;;            models (the item is the model id's 4 little-endian bytes)
 ;;
-;; finalize outputs: [after-midnight count, household count,
-;;   mean on-time in hundredths of an hour = 10 * sum / count (0 if count <= 0),
+;; finalize outputs: [after-midnight count, noisy household counter,
+;;   mean on-time in hundredths of an hour = 10 * sum / contributors (0 if none),
 ;;   distinct lamp models (hll_estimate of field 3)]
 (module
   (import "itc" "record_count" (func $record_count (result i32)))
@@ -30,6 +30,7 @@
   (import "itc" "agg_get" (func $agg_get (param i32) (result i64)))
   (import "itc" "result_set" (func $result_set (param i32 i64)))
   (import "itc" "hll_estimate" (func $hll_estimate (param i32) (result i64)))
+  (import "itc" "contributors" (func $contributors (result i64)))
   (memory (export "memory") 2)
 
   ;; Records are copied to 1024 + 16 * i.
@@ -93,9 +94,11 @@
 
   (func (export "finalize")
     (local $count i64)
-    (local.set $count (call $agg_get (i32.const 1)))
+    ;; The number of contributors is public and exact: divide by it, not
+    ;; by the noisy household counter (published as output 1 beside it).
+    (local.set $count (call $contributors))
     (call $result_set (i32.const 0) (call $agg_get (i32.const 0)))
-    (call $result_set (i32.const 1) (local.get $count))
+    (call $result_set (i32.const 1) (call $agg_get (i32.const 1)))
     (if (i64.gt_s (local.get $count) (i64.const 0))
       (then
         (call $result_set (i32.const 2)

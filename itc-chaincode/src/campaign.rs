@@ -802,14 +802,14 @@ impl ChainCode {
             ChainCodeTx::Join { campaign, mask_key } => {
                 let mut record = self.campaign(ctx, &campaign)?;
                 phase(ctx.height(), 0, record.open.join_deadline)?;
-                if record.members >= record.open.max_cohort {
-                    return Err(ChainCodeError::CohortFull);
-                }
                 let mut members = load_members(ctx, &campaign)?;
                 let at = match members.binary_search_by(|m| m.account.cmp(sender)) {
                     Ok(_) => return Err(ChainCodeError::AlreadyMember),
                     Err(at) => at,
                 };
+                if record.members >= record.open.max_cohort {
+                    return Err(ChainCodeError::CohortFull);
+                }
                 members.insert(
                     at,
                     Member {

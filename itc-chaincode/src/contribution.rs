@@ -91,6 +91,10 @@ pub enum ContributionError {
     /// A masking or aggregation error.
     #[error(transparent)]
     SecAgg(#[from] SecAggError),
+    /// The thread that expands the masks panicked (a bug; nothing is
+    /// built).
+    #[error("the masking thread panicked")]
+    MaskingPanicked,
 }
 
 /// One member's contribution to a campaign.
@@ -173,11 +177,42 @@ impl Contribution {
                 });
             }
         }
-        let (commitments, mut blindings, proofs) =
-            proof::prove(rng, values, bounds, &context(campaign, &member.account))?;
-        let masked = secagg::mask(values, &blindings, me, cohort, secret, campaign);
+        // The pairwise masks do not depend on the values: expand them on a
+        // second thread while this one proves (a phone or gateway has
+        // several cores; the two halves cost about the same for a cohort
+        // of a thousand).
+        let cells = values.len();
+        let (proved, masks) = std::thread::scope(|scope| {
+            let masks = scope.spawn(|| {
+                secagg::mask(
+                    &vec![0u64; cells],
+                    &vec![Scalar::ZERO; cells],
+                    me,
+                    cohort,
+                    secret,
+                    campaign,
+                )
+            });
+            let proved = proof::prove(rng, values, bounds, &context(campaign, &member.account));
+            (proved, masks.join())
+        });
+        let (commitments, mut blindings, proofs) = proved?;
+        let (value_masks, mut blinding_masks) = match masks {
+            Ok(masks) => masks?,
+            Err(_) => return Err(ContributionError::MaskingPanicked),
+        };
+        let masked_values = values
+            .iter()
+            .zip(&value_masks)
+            .map(|(v, m)| v.wrapping_add(*m))
+            .collect();
+        let masked_blindings = blindings
+            .iter()
+            .zip(&blinding_masks)
+            .map(|(b, m)| b + m)
+            .collect();
         blindings.zeroize();
-        let (masked_values, masked_blindings) = masked?;
+        blinding_masks.zeroize();
         Ok(Contribution {
             campaign: *campaign,
             member: member.account,

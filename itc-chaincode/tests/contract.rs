@@ -207,7 +207,8 @@ fn lamp_finalize_gives_the_expected_outputs() {
         "estimate {estimate} of 5 models"
     );
 
-    // Noise can make the centered count non-positive: the mean is then 0.
+    // The mean divides by the exact number of contributors, not by the
+    // noisy household counter (published beside it as it is).
     let mut noisy = aggregate.clone();
     noisy[1] = -2;
     let input = FinalizeInput {
@@ -217,12 +218,21 @@ fn lamp_finalize_gives_the_expected_outputs() {
     let out = contract
         .finalize(&schema, &input, &Limits::FINALIZE)
         .expect("finalize runs");
+    assert_eq!(&out[..3], &[37, -2, 351]);
+    // No contributors: the mean is 0, not a division by zero.
+    let none = FinalizeInput {
+        contributors: 0,
+        ..input
+    };
+    let out = contract
+        .finalize(&schema, &none, &Limits::FINALIZE)
+        .expect("finalize runs");
     assert_eq!(&out[..3], &[37, -2, 0]);
     // Deterministic.
     assert_eq!(
         out,
         contract
-            .finalize(&schema, &input, &Limits::FINALIZE)
+            .finalize(&schema, &none, &Limits::FINALIZE)
             .expect("finalize runs")
     );
 }
