@@ -60,6 +60,11 @@ pub enum ProposalError {
     /// Too many transactions.
     #[error("too many transactions: {0}")]
     TooManyTransactions(usize),
+    /// The block's encoded transactions exceed
+    /// [`BLOCK_BYTES_MAX`](crate::config::BLOCK_BYTES_MAX) bytes (the count
+    /// is where the budget was found exceeded: at least the budget plus one).
+    #[error("block transactions exceed the byte budget: {0} bytes")]
+    TooManyBytes(usize),
     /// A (sender, nonce) pair appears twice.
     #[error("duplicate transaction (sender, nonce)")]
     DuplicateTransaction,

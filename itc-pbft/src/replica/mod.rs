@@ -223,8 +223,13 @@ impl Replica<NoAnchoring> {
     /// forgets a commit nor contradicts a vote it sent). Writes that must be
     /// persisted (the genesis state) come out of the first [`Replica::ready`].
     ///
+    /// The ledger runs the modules of [`Config::modules`].
+    ///
     /// # Errors
-    /// [`OpenError`] if storage cannot be read or is inconsistent.
+    /// [`OpenError`] if storage cannot be read or is inconsistent, or
+    /// [`OpenError::Ledger`] with
+    /// [`LedgerError::DuplicateModule`](itc_core::ledger::LedgerError::DuplicateModule)
+    /// if two configured modules share an id.
     pub fn open<S: Storage + ?Sized>(config: Config, storage: &S) -> Result<Self, OpenError> {
         Self::open_with_anchoring(config, storage, NoAnchoring)
     }
@@ -237,20 +242,25 @@ impl<A: Anchoring> Replica<A> {
     /// committed block.
     ///
     /// # Errors
-    /// [`OpenError`] if storage cannot be read or is inconsistent.
+    /// As [`Replica::open`].
     pub fn open_with_anchoring<S: Storage + ?Sized>(
         config: Config,
         storage: &S,
         anchoring: A,
     ) -> Result<Self, OpenError> {
         let mut out = Ready::default();
-        let ledger = if storage.get(STORAGE_META_KEY)?.is_some() {
+        let mut ledger = if storage.get(STORAGE_META_KEY)?.is_some() {
             Ledger::open(storage)?
         } else {
             let (ledger, writes) = Ledger::from_genesis(&config.genesis)?;
             out.writes.extend(writes);
             ledger
         };
+        // Modules are code, not state: registered on every open, fresh or
+        // reopened, before any block executes.
+        for module in &config.modules {
+            ledger = ledger.with_module(module.clone())?;
+        }
         let executed = ledger.height();
         let decisions = persist::load_decisions(
             storage,

@@ -53,6 +53,7 @@ impl<A: Anchoring> Replica<A> {
         m.verify_signature(self.chain_id)
             .map_err(|_| MessageError::BadSignature)?;
         m.block.check_body().map_err(ProposalError::from)?;
+        check_block_bytes(&m.block.transactions)?;
         let view = self.view;
         let slot = self.slots.entry(height).or_default();
         slot.view = view;
@@ -161,6 +162,7 @@ impl<A: Anchoring> Replica<A> {
         if block.transactions.len() > self.block_transactions_max {
             return Err(ProposalError::TooManyTransactions(block.transactions.len()));
         }
+        check_block_bytes(&block.transactions)?;
         block.check_body()?;
         let mut seen = BTreeSet::new();
         let deposits = self.anchoring.accepts_deposits();
@@ -593,23 +595,30 @@ impl<A: Anchoring> Replica<A> {
     /// senders taken in key order from a rotating start. Transactions
     /// waiting for an earlier nonce are never looked at, so they cannot
     /// crowd out executable ones.
-    fn executable_candidates(&self, max: usize) -> Vec<Transaction> {
+    ///
+    /// Stops too once the candidates' encodings reach `bytes_max`, so large
+    /// module transactions are not all executed for a block that can hold
+    /// only a few of them.
+    fn executable_candidates(&self, max: usize, bytes_max: usize) -> Vec<Transaction> {
         let start = self.propose_cursor.unwrap_or(PublicKey([0; 32]));
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         // Lazily: a block reads only as many senders as it needs.
-        for sender in self.ready.range(start..).chain(self.ready.range(..start)) {
-            if out.len() >= max {
-                break;
-            }
+        'senders: for sender in self.ready.range(start..).chain(self.ready.range(..start)) {
             let first = self.ledger.account(sender).nonce;
             let run = self
                 .pool
                 .range((*sender, first)..=(*sender, u64::MAX))
                 .enumerate()
                 .take_while(|(i, ((_, nonce), _))| *nonce == first + *i as u64)
-                .map(|(_, (_, tx))| tx)
-                .take(max - out.len());
-            out.extend(run.cloned());
+                .map(|(_, (_, tx))| tx);
+            for tx in run {
+                if out.len() >= max || bytes >= bytes_max {
+                    break 'senders;
+                }
+                bytes = bytes.saturating_add(transaction_bytes(tx));
+                out.push(tx.clone());
+            }
         }
         out
     }
@@ -646,7 +655,12 @@ impl<A: Anchoring> Replica<A> {
             proposer: self.me,
             time_ms: self.now_ms.max(self.last_time_ms),
         };
-        let candidates = self.executable_candidates(self.block_transactions_max.saturating_mul(2));
+        // Twice what a block holds, in count and in bytes: room for
+        // candidates the ledger drops.
+        let candidates = self.executable_candidates(
+            self.block_transactions_max.saturating_mul(2),
+            BLOCK_BYTES_MAX.saturating_mul(2),
+        );
         // Pool transactions were verified on admission.
         let (mut kept, rejected) = self.ledger.select_valid_preverified(&context, candidates);
         for (tx, error) in rejected {
@@ -656,6 +670,17 @@ impl<A: Anchoring> Replica<A> {
             }
         }
         kept.truncate(self.block_transactions_max);
+        // The byte budget: the longest prefix within it (a prefix of an
+        // executable sequence executes alike; the rest stay pooled).
+        let mut bytes = 0usize;
+        let within = kept
+            .iter()
+            .take_while(|tx| {
+                bytes = bytes.saturating_add(transaction_bytes(tx));
+                bytes <= BLOCK_BYTES_MAX
+            })
+            .count();
+        kept.truncate(within);
         // The next block starts after the last sender this one serves.
         self.propose_cursor = kept.last().and_then(|tx| {
             self.ready
@@ -721,4 +746,22 @@ impl<A: Anchoring> Replica<A> {
         self.step_slot(height);
         true
     }
+}
+
+/// One transaction's share of a block's bytes: its canonical encoding.
+fn transaction_bytes(tx: &Transaction) -> usize {
+    tx.encode().len()
+}
+
+/// Refuse transactions whose encodings exceed [`BLOCK_BYTES_MAX`] (stops
+/// counting at the first transaction past the budget).
+fn check_block_bytes(transactions: &[Transaction]) -> Result<(), ProposalError> {
+    let mut bytes = 0usize;
+    for tx in transactions {
+        bytes = bytes.saturating_add(transaction_bytes(tx));
+        if bytes > BLOCK_BYTES_MAX {
+            return Err(ProposalError::TooManyBytes(bytes));
+        }
+    }
+    Ok(())
 }
