@@ -78,6 +78,30 @@ pub enum ItcError {
         /// The system error.
         reason: String,
     },
+    /// A data node refused to contribute twice to one campaign: its privacy
+    /// budget was already charged for it (nothing was shared again).
+    #[error("already contributed: {reason}")]
+    AlreadyContributed {
+        /// Which campaign.
+        reason: String,
+    },
+    /// A data node's privacy budget has less left than the campaign's ε
+    /// (nothing was shared).
+    #[error("privacy budget exhausted: {remaining_milli}/1000 remain, {asked_milli}/1000 asked")]
+    BudgetExhausted {
+        /// ε×1000 left.
+        remaining_milli: u32,
+        /// ε×1000 the campaign charges.
+        asked_milli: u32,
+    },
+    /// ChainCode refused: the node is not a member, the code is not the
+    /// campaign's contract, the contract cannot run, or the node's store
+    /// failed.
+    #[error("chaincode refused: {reason}")]
+    ChainCode {
+        /// Why.
+        reason: String,
+    },
     /// A bug in the library (a caught panic). Please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -96,6 +120,30 @@ impl ItcError {
     pub(crate) fn invalid_argument(reason: impl Into<String>) -> Self {
         ItcError::InvalidArgument {
             reason: reason.into(),
+        }
+    }
+}
+
+impl From<itc_chaincode::node::NodeError> for ItcError {
+    fn from(error: itc_chaincode::node::NodeError) -> Self {
+        use itc_chaincode::budget::BudgetError;
+        use itc_chaincode::node::NodeError;
+        match error {
+            NodeError::Budget(BudgetError::AlreadyCharged { campaign }) => {
+                ItcError::AlreadyContributed {
+                    reason: format!("campaign {campaign} was already charged"),
+                }
+            }
+            NodeError::Budget(BudgetError::Exhausted {
+                remaining_milli,
+                asked_milli,
+            }) => ItcError::BudgetExhausted {
+                remaining_milli,
+                asked_milli,
+            },
+            other => ItcError::ChainCode {
+                reason: other.to_string(),
+            },
         }
     }
 }

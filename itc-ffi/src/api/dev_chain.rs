@@ -6,17 +6,29 @@
 //! protocol. It lets partners walk the whole flow (register, grant, command,
 //! revoke) against light clients without running a node. Not for
 //! production.
+//!
+//! The ledger runs the ChainCode module
+//! ([`itc_chaincode::campaign::ChainCode`]), so a whole analytics campaign
+//! (deploy, open, join, contribute, unmask, close, payouts) can be walked
+//! from a binding: [`DevChain::submit_chaincode`] sends a module
+//! transaction, [`DevChain::advance_to`] moves the chain to a deadline, and
+//! the `campaign_*` methods read the campaign's state.
 
+use super::chaincode::{campaign_id, PaymentReceiptProof};
+use super::keys::Keypair as FfiKeypair;
 use super::light_client::lock;
 use super::public_key;
 use super::transaction::Transaction;
 use crate::error::ItcError;
+use itc_chaincode::campaign::{keys as cc_keys, ChainCode, ChainCodeTx, MODULE_ID};
+use itc_core::encoding::Decode;
 use itc_core::encoding::Encode;
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
 use itc_core::keys::Keypair;
 use itc_core::ledger::{state_key, BlockContext, Ledger};
 use itc_core::merkle;
+use itc_core::types::{Amount, Payload};
 use itc_core::types::{
     BlockHeader, ChainId, CommitCertificate, ValidatorSet, Vote, VoteKind, VALIDATORS_MAX,
 };
@@ -26,6 +38,13 @@ use std::sync::{Arc, Mutex};
 /// Blocks per epoch on a dev chain: large, so the validator set stays the
 /// simulated one.
 const DEV_EPOCH_LENGTH: u64 = 1 << 40;
+
+/// The most empty blocks one [`DevChain::advance_to`] call commits.
+pub const ADVANCE_BLOCKS_MAX: u64 = 100_000;
+
+/// The fee of the transactions [`DevChain::chaincode_transaction`] builds
+/// (the dev chain's minimum fee).
+pub const DEV_CHAIN_FEE: u64 = 1;
 
 /// An account funded at genesis.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -87,6 +106,84 @@ impl State {
         let (value, proof) = self.ledger.prove(key);
         StateEntryProof { value, proof }
     }
+
+    /// A ChainCode module value by its module key.
+    fn module_value(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.ledger
+            .get_raw(&state_key::module(MODULE_ID, key))
+            .map(<[u8]>::to_vec)
+    }
+
+    fn latest_header(&self) -> Result<BlockHeader, ItcError> {
+        self.blocks
+            .last()
+            .map(|b| b.header.clone())
+            .ok_or_else(|| ItcError::Internal {
+                reason: "dev chain without genesis".into(),
+            })
+    }
+
+    /// Apply `transactions` as the next block and certify it.
+    fn commit(
+        &mut self,
+        transactions: &[itc_core::types::Transaction],
+        time_ms: u64,
+    ) -> Result<u64, ItcError> {
+        let previous = self.latest_header()?;
+        let proposer = self.validator_keys[0].public();
+        let height = previous.height + 1;
+        let context = BlockContext {
+            height,
+            proposer,
+            time_ms,
+        };
+        let outcome = self
+            .ledger
+            .apply_block(&context, transactions)
+            .map_err(|e| ItcError::TransactionRejected {
+                reason: e.to_string(),
+            })?;
+        let transaction_hashes: Vec<Hash> = transactions.iter().map(|t| t.hash()).collect();
+        let header = BlockHeader {
+            chain_id: self.chain_id,
+            height,
+            previous_hash: previous.hash(),
+            tx_root: merkle::root(&transaction_hashes),
+            state_root: outcome.state_root,
+            dag_anchor_root: Hash::ZERO,
+            dag_anchor_hash: Hash::ZERO,
+            validator_set_hash: Hash::ZERO,
+            next_validator_set_hash: Hash::ZERO,
+            time_ms,
+            proposer,
+            view: 0,
+        };
+        self.certify(header, transaction_hashes);
+        Ok(height)
+    }
+
+    /// A signed ChainCode module transaction from `sender` with its next
+    /// nonce.
+    fn chaincode_tx(&self, sender: &FfiKeypair, body: Vec<u8>) -> itc_core::types::Transaction {
+        let nonce = self.ledger.account(&sender.inner.public()).nonce;
+        itc_core::types::Transaction::new_signed(
+            &sender.inner,
+            self.chain_id,
+            nonce,
+            Amount(DEV_CHAIN_FEE),
+            Payload::Module {
+                module: MODULE_ID,
+                body,
+            },
+        )
+    }
+}
+
+/// Check that `body` decodes as a ChainCode transaction, so a malformed
+/// body is a decode error at the binding instead of a refused block.
+fn check_chaincode_body(body: &[u8]) -> Result<(), ItcError> {
+    ChainCodeTx::decode(body)?;
+    Ok(())
 }
 
 /// A single-process development chain (see the module docs).
@@ -147,8 +244,13 @@ impl DevChain {
                 .collect(),
             ..Genesis::default()
         };
-        let (mut ledger, _writes) = Ledger::from_genesis(&genesis)
+        let (ledger, _writes) = Ledger::from_genesis(&genesis)
             .map_err(|e| ItcError::invalid_argument(e.to_string()))?;
+        let mut ledger = ledger
+            .with_module(Arc::new(ChainCode::new()))
+            .map_err(|e| ItcError::Internal {
+                reason: e.to_string(),
+            })?;
         let header = BlockHeader {
             chain_id: ChainId(chain_id),
             height: 0,
@@ -188,41 +290,7 @@ impl DevChain {
         time_ms: u64,
     ) -> Result<u64, ItcError> {
         let transactions: Vec<_> = transactions.iter().map(|t| t.inner.clone()).collect();
-        let mut state = lock(&self.state);
-        let previous = state.blocks.last().map(|b| b.header.clone());
-        let previous = previous.ok_or_else(|| ItcError::Internal {
-            reason: "dev chain without genesis".into(),
-        })?;
-        let proposer = state.validator_keys[0].public();
-        let height = previous.height + 1;
-        let context = BlockContext {
-            height,
-            proposer,
-            time_ms,
-        };
-        let outcome = state
-            .ledger
-            .apply_block(&context, &transactions)
-            .map_err(|e| ItcError::TransactionRejected {
-                reason: e.to_string(),
-            })?;
-        let transaction_hashes: Vec<Hash> = transactions.iter().map(|t| t.hash()).collect();
-        let header = BlockHeader {
-            chain_id: state.chain_id,
-            height,
-            previous_hash: previous.hash(),
-            tx_root: merkle::root(&transaction_hashes),
-            state_root: outcome.state_root,
-            dag_anchor_root: Hash::ZERO,
-            dag_anchor_hash: Hash::ZERO,
-            validator_set_hash: Hash::ZERO,
-            next_validator_set_hash: Hash::ZERO,
-            time_ms,
-            proposer,
-            view: 0,
-        };
-        state.certify(header, transaction_hashes);
-        Ok(height)
+        lock(&self.state).commit(&transactions, time_ms)
     }
 
     /// Height of the latest block (0 = genesis).
@@ -363,4 +431,159 @@ impl DevChain {
         }
         .encode())
     }
+
+    /// A signed ChainCode transaction (`Payload::Module` with the ChainCode
+    /// module id) from `sender` carrying `body` (from a data node or the
+    /// company helpers), with the sender's next nonce and fee 1. Commit it
+    /// with [`DevChain::commit_block`] together with others in one block.
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`] if `body` is not a ChainCode transaction.
+    pub fn chaincode_transaction(
+        &self,
+        sender: Arc<FfiKeypair>,
+        body: Vec<u8>,
+    ) -> Result<Arc<Transaction>, ItcError> {
+        check_chaincode_body(&body)?;
+        let inner = lock(&self.state).chaincode_tx(&sender, body);
+        Ok(Arc::new(Transaction { inner }))
+    }
+
+    /// Sign `body` as a ChainCode transaction from `sender` and commit it
+    /// alone in the next block at `time_ms`; returns the block's height.
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`] for a malformed body;
+    /// [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+    /// phase, not a member, duplicate contribution, bad proof, too poor to
+    /// escrow, ...): nothing changes then and no block is added.
+    pub fn submit_chaincode(
+        &self,
+        sender: Arc<FfiKeypair>,
+        body: Vec<u8>,
+        time_ms: u64,
+    ) -> Result<u64, ItcError> {
+        check_chaincode_body(&body)?;
+        let mut state = lock(&self.state);
+        let tx = state.chaincode_tx(&sender, body);
+        state.commit(&[tx], time_ms)
+    }
+
+    /// Commit empty blocks at `time_ms` until the chain is at `height`
+    /// (campaigns close in the block after their unmask deadline); returns
+    /// the height reached. A height already passed commits nothing.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+    /// blocks would be needed.
+    pub fn advance_to(&self, height: u64, time_ms: u64) -> Result<u64, ItcError> {
+        let mut state = lock(&self.state);
+        let now = state.ledger.height();
+        if height.saturating_sub(now) > ADVANCE_BLOCKS_MAX {
+            return Err(ItcError::invalid_argument(format!(
+                "advancing from {now} to {height} exceeds {ADVANCE_BLOCKS_MAX} blocks"
+            )));
+        }
+        while state.ledger.height() < height {
+            state.commit(&[], time_ms)?;
+        }
+        Ok(state.ledger.height())
+    }
+
+    /// A campaign's record as stored on chain (decode it with
+    /// [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+    /// pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+    /// or `None` for an unknown campaign.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+    pub fn campaign_record(&self, campaign_id: Vec<u8>) -> Result<Option<Vec<u8>>, ItcError> {
+        let id = campaign_id_arg(&campaign_id)?;
+        Ok(lock(&self.state).module_value(&cc_keys::campaign(&id)))
+    }
+
+    /// A campaign's cohort (canonical bytes, as a data node takes them); an
+    /// empty cohort when nobody joined or the campaign has closed (the
+    /// cohort is deleted at close).
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+    pub fn campaign_members(&self, campaign_id: Vec<u8>) -> Result<Vec<u8>, ItcError> {
+        let id = campaign_id_arg(&campaign_id)?;
+        Ok(lock(&self.state)
+            .module_value(&cc_keys::members(&id))
+            .unwrap_or_else(|| 0u32.encode()))
+    }
+
+    /// The accounts (32-byte keys) whose contribution to a campaign was
+    /// accepted and is still held (until close): what a contributor needs
+    /// to unmask.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+    /// [`ItcError::Decode`] if the stored cohort is corrupted.
+    pub fn campaign_contributors(&self, campaign_id: Vec<u8>) -> Result<Vec<Vec<u8>>, ItcError> {
+        let id = campaign_id_arg(&campaign_id)?;
+        let state = lock(&self.state);
+        let Some(members) = state.module_value(&cc_keys::members(&id)) else {
+            return Ok(Vec::new());
+        };
+        let members =
+            itc_chaincode::campaign::decode_members(&members).map_err(|e| ItcError::Decode {
+                reason: e.to_string(),
+            })?;
+        Ok(members
+            .iter()
+            .filter(|m| {
+                state
+                    .module_value(&cc_keys::contribution(&id, &m.account))
+                    .is_some()
+            })
+            .map(|m| m.account.0.to_vec())
+            .collect())
+    }
+
+    /// A closed campaign's published result (decode it with
+    /// [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+    /// or `None` while it is open or for an unknown campaign.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+    pub fn campaign_result(&self, campaign_id: Vec<u8>) -> Result<Option<Vec<u8>>, ItcError> {
+        let id = campaign_id_arg(&campaign_id)?;
+        Ok(lock(&self.state).module_value(&cc_keys::result(&id)))
+    }
+
+    /// The payment receipt of `member` in a campaign, with a state proof at
+    /// the latest header: check it with
+    /// [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+    /// against a header your light client trusts.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+    pub fn payment_receipt_proof(
+        &self,
+        campaign_id: Vec<u8>,
+        member: Vec<u8>,
+    ) -> Result<PaymentReceiptProof, ItcError> {
+        let id = campaign_id_arg(&campaign_id)?;
+        let member = public_key(&member, "member")?;
+        let mut state = lock(&self.state);
+        let header = state.latest_header()?;
+        let key = state_key::module(MODULE_ID, &cc_keys::paid(&id, &member));
+        let entry = state.entry(&key);
+        let amount = match &entry.value {
+            Some(bytes) => Some(u64::decode(bytes)?),
+            None => None,
+        };
+        Ok(PaymentReceiptProof {
+            height: header.height,
+            amount,
+            proof: entry.encode(),
+        })
+    }
+}
+
+fn campaign_id_arg(bytes: &[u8]) -> Result<Hash, ItcError> {
+    campaign_id(bytes)
 }

@@ -5,6 +5,7 @@
 //! length-checked on the way in. Objects are shared (`Arc`) and internally
 //! locked, so every method may be called from any thread.
 
+pub mod chaincode;
 pub mod dag;
 pub mod dev_chain;
 pub mod keys;

@@ -25,6 +25,7 @@
 //!   may be used from several threads at once, but not freed while in use.
 //!   Each function states its own rule.
 
+pub mod chaincode;
 pub mod dag;
 pub mod dev_chain;
 pub mod keys;
@@ -70,6 +71,14 @@ pub enum ItcStatus {
     /// Proof of work was not found within the iteration bound; call again
     /// to resume.
     PowExhausted = 12,
+    /// A data node already contributed to this campaign (its budget was
+    /// charged for it).
+    AlreadyContributed = 13,
+    /// A data node's privacy budget has less left than the campaign asks.
+    BudgetExhausted = 14,
+    /// ChainCode refused (not a member, wrong contract, contract unusable,
+    /// store failure).
+    ChainCodeRefused = 15,
     /// A bug in the library (a panic was caught). Please report it.
     Internal = 99,
 }
@@ -90,6 +99,9 @@ impl ItcError {
             ItcError::ProofRejected { .. } => ItcStatus::ProofRejected,
             ItcError::TransactionRejected { .. } => ItcStatus::TransactionRejected,
             ItcError::PowExhausted { .. } => ItcStatus::PowExhausted,
+            ItcError::AlreadyContributed { .. } => ItcStatus::AlreadyContributed,
+            ItcError::BudgetExhausted { .. } => ItcStatus::BudgetExhausted,
+            ItcError::ChainCode { .. } => ItcStatus::ChainCodeRefused,
             ItcError::Internal { .. } => ItcStatus::Internal,
         }
     }
@@ -160,6 +172,9 @@ pub extern "C" fn itc_status_name(status: i32) -> *const c_char {
         10 => c"proof rejected",
         11 => c"transaction rejected",
         12 => c"proof of work exhausted",
+        13 => c"already contributed",
+        14 => c"privacy budget exhausted",
+        15 => c"chaincode refused",
         99 => c"internal error",
         _ => c"unknown status",
     };

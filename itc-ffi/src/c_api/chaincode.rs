@@ -1,0 +1,1 @@
+//! ChainCode through the C ABI.
