@@ -46,7 +46,7 @@ const RECORD_PREFIX: &[u8] = b"chaincode/records/";
 /// The longest record a node stores.
 pub const RECORD_BYTES_MAX: usize = 4096;
 /// The most records a node feeds one contract run.
-pub const RECORDS_PER_RUN_MAX: usize = 100_000;
+pub const RECORDS_PER_RUN_MAX: usize = crate::contract::RECORDS_MAX;
 
 /// Why the data node refused.
 #[derive(Debug, thiserror::Error)]
