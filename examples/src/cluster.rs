@@ -8,15 +8,21 @@
 //! its blocks anchor: DAG transactions reach every running validator's
 //! tangle (gossip, [`Cluster::attach_dag`]), and the primary's next block
 //! anchors them.
+//!
+//! Ledger modules (ChainCode's campaigns, for example) are registered on
+//! every validator with [`Cluster::with_modules`]; a crashed validator
+//! restarts from its storage with [`Cluster::restart`].
 
 use itc_core::genesis::Genesis;
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
+use itc_core::module::LedgerModule;
 use itc_core::storage::MemoryStorage;
 use itc_core::types::Transaction;
 use itc_dag::{DagConfig, DagTransaction, Tangle};
 use itc_pbft::{Config, Decision, Recipient, Replica};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Most message deliveries one [`Cluster::run_until`] performs before giving up.
 pub const DELIVERIES_MAX: usize = 200_000;
@@ -37,6 +43,10 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// The validators' keys, in node order.
     keys: Vec<PublicKey>,
+    /// Each validator's configuration, to restart it.
+    configs: Vec<Config>,
+    /// The side chain's configuration (the same on every validator).
+    dag: DagConfig,
     /// Virtual time in milliseconds.
     pub now_ms: u64,
     queue: VecDeque<(PublicKey, PublicKey, Vec<u8>)>,
@@ -47,21 +57,40 @@ pub struct Cluster {
 impl Cluster {
     /// Start one replica per key, all from `genesis`.
     pub fn new(keys: &[Keypair], genesis: Genesis) -> Cluster {
+        Cluster::with_modules(keys, genesis, Vec::new())
+    }
+
+    /// Start one replica per key, all from `genesis`, each running the
+    /// ledger `modules` ([`Config::modules`]: every validator of a chain
+    /// registers the same ones).
+    pub fn with_modules(
+        keys: &[Keypair],
+        genesis: Genesis,
+        modules: Vec<Arc<dyn LedgerModule>>,
+    ) -> Cluster {
         let now_ms = genesis.genesis_time_ms;
-        let nodes = keys
+        let mut dag = DagConfig::for_chain(&genesis.params().expect("valid genesis"));
+        dag.persist = true;
+        let configs: Vec<Config> = keys
             .iter()
             .map(|keypair| {
+                let mut config = Config::new(keypair.clone(), genesis.clone());
+                config.modules = modules.clone();
+                config
+            })
+            .collect();
+        let nodes = configs
+            .iter()
+            .map(|config| {
                 let storage = MemoryStorage::new();
-                let mut dag = DagConfig::for_chain(&genesis.params().expect("valid genesis"));
-                dag.persist = true;
                 let replica = Replica::open_with_anchoring(
-                    Config::new(keypair.clone(), genesis.clone()),
+                    config.clone(),
                     &storage,
-                    Tangle::new(dag),
+                    Tangle::new(dag.clone()),
                 )
                 .expect("replica opens on empty storage");
                 Node {
-                    key: keypair.public(),
+                    key: config.keypair.public(),
                     replica: Some(replica),
                     storage,
                 }
@@ -70,6 +99,8 @@ impl Cluster {
         Cluster {
             nodes,
             keys: keys.iter().map(Keypair::public).collect(),
+            configs,
+            dag,
             now_ms,
             queue: VecDeque::new(),
             decisions: Vec::new(),
@@ -135,6 +166,28 @@ impl Cluster {
     /// Crash validator `index`: its replica is dropped (its storage stays).
     pub fn crash(&mut self, index: usize) {
         self.nodes[index].replica = None;
+    }
+
+    /// Restart validator `index` from its storage (its ledger, votes and
+    /// DAG), with the modules it was started with; it catches up with the
+    /// others by state transfer. Does nothing if it is running.
+    ///
+    /// # Errors
+    /// Why the replica or its DAG could not be reopened.
+    pub fn restart(&mut self, index: usize) -> Result<(), String> {
+        let now = self.now_ms;
+        let node = &mut self.nodes[index];
+        if node.replica.is_some() {
+            return Ok(());
+        }
+        let tangle =
+            Tangle::restore(self.dag.clone(), &node.storage, now).map_err(|e| e.to_string())?;
+        let replica =
+            Replica::open_with_anchoring(self.configs[index].clone(), &node.storage, tangle)
+                .map_err(|e| e.to_string())?;
+        node.replica = Some(replica);
+        self.flush();
+        Ok(())
     }
 
     /// Index of the validator with key `key`.
