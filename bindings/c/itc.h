@@ -23,6 +23,23 @@ typedef struct ItcLightClient ItcLightClient;
 typedef struct ItcLamp ItcLamp;
 typedef struct ItcDevChain ItcDevChain;
 typedef struct ItcDagTransaction ItcDagTransaction;
+typedef struct ItcDataNode ItcDataNode;
+typedef struct ItcContribution ItcContribution;
+typedef struct ItcCampaignResult ItcCampaignResult;
+
+// Bytes of one lamp event record.
+#define LAMP_EVENT_BYTES 16
+
+// The most empty blocks one [`DevChain::advance_to`] call commits.
+#define ADVANCE_BLOCKS_MAX 100000
+
+// The fee of the transactions [`DevChain::chaincode_transaction`] builds
+// (the dev chain's minimum fee).
+#define DEV_CHAIN_FEE 1
+
+
+
+
 
 // Most parents a DAG transaction approves.
 #define ITC_DAG_PARENTS_MAX 8
@@ -84,6 +101,14 @@ enum ItcStatus
   // Proof of work was not found within the iteration bound; call again
   // to resume.
   ITC_STATUS_POW_EXHAUSTED = 12,
+  // A data node already contributed to this campaign (its budget was
+  // charged for it).
+  ITC_STATUS_ALREADY_CONTRIBUTED = 13,
+  // A data node's privacy budget has less left than the campaign asks.
+  ITC_STATUS_BUDGET_EXHAUSTED = 14,
+  // ChainCode refused (not a member, wrong contract, contract unusable,
+  // store failure).
+  ITC_STATUS_CHAIN_CODE_REFUSED = 15,
   // A bug in the library (a panic was caught). Please report it.
   ITC_STATUS_INTERNAL = 99,
 };
@@ -92,6 +117,35 @@ enum ItcStatus
 typedef enum ItcStatus ItcStatus;
 #else
 typedef int32_t ItcStatus;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A campaign's outcome.
+enum ItcCampaignOutcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not closed yet.
+  ITC_CAMPAIGN_OUTCOME_OPEN = 0,
+  // The aggregate was released and contributors were paid.
+  ITC_CAMPAIGN_OUTCOME_RELEASED = 1,
+  // Fewer valid contributors than the minimum: nothing released, the
+  // company refunded.
+  ITC_CAMPAIGN_OUTCOME_BELOW_MINIMUM = 2,
+  // A contributor did not unmask in time: nothing released, refunded.
+  ITC_CAMPAIGN_OUTCOME_FAILED_MISSING_UNMASK = 3,
+  // The unmasked sum did not open the commitments: nothing released,
+  // refunded.
+  ITC_CAMPAIGN_OUTCOME_FAILED_SUM_MISMATCH = 4,
+  // The contract could not be used at close: nothing released, refunded.
+  ITC_CAMPAIGN_OUTCOME_FAILED_CONTRACT_UNUSABLE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcCampaignOutcome ItcCampaignOutcome;
+#else
+typedef int32_t ItcCampaignOutcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -221,6 +275,35 @@ typedef uint32_t ItcDenyReason;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What a company asks for when it opens a campaign (see
+// [`itc_chaincode_open_tx_body`]).
+typedef struct {
+  // The deployed contract's hash ([`ITC_HASH_LEN`] bytes).
+  const uint8_t *contract;
+  // The schema's canonical bytes (e.g. [`itc_chaincode_lamp_schema`]).
+  const uint8_t *schema;
+  // Length of `schema`.
+  size_t schema_len;
+  // ε in thousandths per schema field.
+  const uint32_t *epsilon_milli;
+  // Number of entries in `epsilon_milli`.
+  size_t epsilon_count;
+  // Fewer valid contributors than this release nothing.
+  uint32_t min_cohort;
+  // Most members; the company escrows `price * max_cohort`.
+  uint32_t max_cohort;
+  // Paid to each valid contributor.
+  uint64_t price;
+  // Last height at which members may join.
+  uint64_t join_deadline;
+  // Last height at which members may contribute.
+  uint64_t contribute_deadline;
+  // Last height at which contributors may unmask.
+  uint64_t unmask_deadline;
+  // Free number that tells apart two otherwise equal campaigns.
+  uint64_t label;
+} ItcOpenCampaignParams;
+
 // The verdict on a header update.
 typedef struct {
   // An [`ItcUpdateOutcome`] number.
@@ -344,6 +427,339 @@ const char *itc_last_error_message(void);
 //
 // Thread safety: safe from any thread.
 const char *itc_status_name(int32_t status);
+
+// A new data node for the account `account_public_key`
+// ([`ITC_PUBLIC_KEY_LEN`] bytes) with a privacy budget of `budget_milli`
+// thousandths of ε and a fresh mask key from the OS's randomness.
+//
+// # Safety
+// `account_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable
+// bytes; `out` writable. On success `*out` is a handle to free with
+// [`itc_data_node_free`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_new(const uint8_t *account_public_key,
+                            uint32_t budget_milli,
+                            ItcDataNode **out);
+
+// Free a data node; null is a no-op.
+//
+// # Safety
+// `node` must be null or a live data node handle, not in use elsewhere.
+ItcStatus itc_data_node_free(ItcDataNode *node);
+
+// Store one record (at most 4096 bytes).
+//
+// # Safety
+// `node` must be a live handle; `record` must point to `len` readable
+// bytes (null if 0).
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_add_record(const ItcDataNode *node, const uint8_t *record, size_t len);
+
+// The number of stored records.
+//
+// # Safety
+// `node` must be a live handle; `out` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_record_count(const ItcDataNode *node, uint64_t *out);
+
+// The node's X25519 mask key ([`ITC_PUBLIC_KEY_LEN`] bytes).
+//
+// # Safety
+// `node` must be a live handle; `out` must point to
+// [`ITC_PUBLIC_KEY_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_mask_key(const ItcDataNode *node, uint8_t *out);
+
+// The `Join` transaction body for a campaign, into a caller buffer.
+//
+// # Safety
+// `node` must be a live handle; `campaign_id` must point to
+// [`ITC_HASH_LEN`] readable bytes; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_join_tx_body(const ItcDataNode *node,
+                                     const uint8_t *campaign_id,
+                                     uint8_t *out,
+                                     size_t capacity,
+                                     size_t *written);
+
+// Run the campaign's contract over the stored records and make the
+// `Contribute` transaction; the budget is charged first, so a node
+// contributes at most once per campaign. `campaign_record` and `members`
+// are the bytes of [`itc_dev_chain_campaign_record`] and
+// [`itc_dev_chain_campaign_members`](super::dev_chain::itc_dev_chain_campaign_members);
+// `code` is the contract; `height` the chain height now.
+//
+// Refusals: `ITC_STATUS_ALREADY_CONTRIBUTED` (second contribution),
+// `ITC_STATUS_BUDGET_EXHAUSTED` (nothing shared), `ITC_STATUS_DECODE_FAILED`,
+// `ITC_STATUS_CHAIN_CODE_REFUSED` (not a member, wrong code, contract
+// unusable).
+//
+// [`itc_dev_chain_campaign_record`]: super::dev_chain::itc_dev_chain_campaign_record
+//
+// # Safety
+// `node` must be a live handle; `campaign_id` [`ITC_HASH_LEN`] readable
+// bytes; each buffer its length in readable bytes; `out` writable. On
+// success `*out` is a handle to free with [`itc_contribution_free`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_contribute(const ItcDataNode *node,
+                                   const uint8_t *campaign_id,
+                                   const uint8_t *campaign_record,
+                                   size_t campaign_record_len,
+                                   const uint8_t *members,
+                                   size_t members_len,
+                                   const uint8_t *code,
+                                   size_t code_len,
+                                   uint64_t height,
+                                   ItcContribution **out);
+
+// Free a contribution; null is a no-op.
+//
+// # Safety
+// `contribution` must be null or a live contribution handle.
+ItcStatus itc_contribution_free(ItcContribution *contribution);
+
+// The `Contribute` transaction body, into a caller buffer.
+//
+// # Safety
+// `contribution` must be a live handle; `out` null or `capacity`
+// writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_contribution_tx_body(const ItcContribution *contribution,
+                                   uint8_t *out,
+                                   size_t capacity,
+                                   size_t *written);
+
+// The cells the contract computed before noise and masking (never sent),
+// into a caller array of `capacity` elements; `*written` is the count.
+//
+// # Safety
+// `contribution` must be a live handle; `out` null or `capacity` writable
+// `uint64_t`; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_contribution_clear_cells(const ItcContribution *contribution,
+                                       uint64_t *out,
+                                       size_t capacity,
+                                       size_t *written);
+
+// The ε charged and the budget left, in thousandths.
+//
+// # Safety
+// `contribution` must be a live handle; both outputs writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_contribution_epsilon(const ItcContribution *contribution,
+                                   uint32_t *out_epsilon_milli,
+                                   uint32_t *out_remaining_milli);
+
+// The `Unmask` transaction body: the pair seeds this node shares with the
+// members that did not contribute. `contributed` holds
+// `contributed_count` account keys back to back (from
+// [`itc_dev_chain_campaign_contributors`](super::dev_chain::itc_dev_chain_campaign_contributors)).
+//
+// # Safety
+// `node` must be a live handle; `campaign_id` [`ITC_HASH_LEN`] readable
+// bytes; `members` `members_len` readable bytes; `contributed`
+// `contributed_count * ITC_PUBLIC_KEY_LEN` readable bytes (null if 0);
+// `out` null or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_unmask_tx_body(const ItcDataNode *node,
+                                       const uint8_t *campaign_id,
+                                       const uint8_t *members,
+                                       size_t members_len,
+                                       const uint8_t *contributed,
+                                       size_t contributed_count,
+                                       uint8_t *out,
+                                       size_t capacity,
+                                       size_t *written);
+
+// The budget's total and what is left, in thousandths of ε.
+//
+// # Safety
+// `node` must be a live handle; both outputs writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_budget(const ItcDataNode *node,
+                               uint32_t *out_total_milli,
+                               uint32_t *out_remaining_milli);
+
+// The number of charges in the budget's history (what was shared).
+//
+// # Safety
+// `node` must be a live handle; `out` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_budget_history_len(const ItcDataNode *node, size_t *out);
+
+// Charge number `index` (oldest first) of the budget's history: the
+// campaign ([`ITC_HASH_LEN`] bytes), ε charged in thousandths, cells
+// shared and the chain height.
+//
+// # Safety
+// `node` must be a live handle; `out_campaign` [`ITC_HASH_LEN`] writable
+// bytes; the other outputs writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_data_node_budget_entry(const ItcDataNode *node,
+                                     size_t index,
+                                     uint8_t *out_campaign,
+                                     uint32_t *out_epsilon_milli,
+                                     uint32_t *out_cells,
+                                     uint64_t *out_height);
+
+// The bundled reference contract (`lamp_analytics.wasm`), into a caller
+// buffer.
+//
+// # Safety
+// `out` null or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_lamp_contract(uint8_t *out, size_t capacity, size_t *written);
+
+// The reference contract's schema (canonical bytes), into a caller
+// buffer.
+//
+// # Safety
+// `out` null or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_lamp_schema(uint8_t *out, size_t capacity, size_t *written);
+
+// One lamp event record for the reference contract
+// ([`ITC_LAMP_EVENT_LEN`] bytes).
+//
+// # Safety
+// `out` must point to [`ITC_LAMP_EVENT_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_lamp_event(uint64_t time_s, uint32_t model, bool on, uint8_t *out);
+
+// The hash a contract is deployed under ([`ITC_HASH_LEN`] bytes).
+//
+// # Safety
+// `code` must point to `code_len` readable bytes; `out` to
+// [`ITC_HASH_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_contract_hash(const uint8_t *code, size_t code_len, uint8_t *out);
+
+// The `Deploy` transaction body for a contract, into a caller buffer.
+//
+// # Safety
+// `code` must point to `code_len` readable bytes; `out` null or
+// `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_deploy_tx_body(const uint8_t *code,
+                                       size_t code_len,
+                                       uint8_t *out,
+                                       size_t capacity,
+                                       size_t *written);
+
+// The `Open` transaction body for `params` sent by `company_public_key`,
+// into a caller buffer, and the campaign's id into `out_campaign_id`
+// (written on success only). Deterministic: a call repeated with a larger
+// buffer gives the same body.
+//
+// # Safety
+// `company_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable
+// bytes; `params` to a readable [`ItcOpenCampaignParams`] whose pointers
+// follow its field docs; `out_campaign_id` [`ITC_HASH_LEN`] writable
+// bytes; `out` null or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_open_tx_body(const uint8_t *company_public_key,
+                                     const ItcOpenCampaignParams *params,
+                                     uint8_t *out_campaign_id,
+                                     uint8_t *out,
+                                     size_t capacity,
+                                     size_t *written);
+
+// Decode a campaign result (from
+// [`itc_dev_chain_campaign_result`](super::dev_chain::itc_dev_chain_campaign_result)).
+//
+// # Safety
+// `bytes` must point to `len` readable bytes; `out` writable. On success
+// `*out` is a handle to free with [`itc_campaign_result_free`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_campaign_result_decode(const uint8_t *bytes, size_t len, ItcCampaignResult **out);
+
+// Free a campaign result; null is a no-op.
+//
+// # Safety
+// `result` must be null or a live campaign result handle.
+ItcStatus itc_campaign_result_free(ItcCampaignResult *result);
+
+// A result's summary: outcome, valid contributors, amount paid to each
+// and amount refunded to the company.
+//
+// # Safety
+// `result` must be a live handle; every output writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_campaign_result_summary(const ItcCampaignResult *result,
+                                      ItcCampaignOutcome *out_outcome,
+                                      uint32_t *out_contributors,
+                                      uint64_t *out_paid_each,
+                                      uint64_t *out_refunded);
+
+// The noisy aggregate per cell (empty unless released), into a caller
+// array of `capacity` elements; `*written` is the count.
+//
+// # Safety
+// `result` must be a live handle; `out` null or `capacity` writable
+// `int64_t`; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_campaign_result_aggregate(const ItcCampaignResult *result,
+                                        int64_t *out,
+                                        size_t capacity,
+                                        size_t *written);
+
+// The contract's `finalize` outputs (empty unless released and finalize
+// succeeded), into a caller array of `capacity` elements; `*written` is
+// the count.
+//
+// # Safety
+// `result` must be a live handle; `out` null or `capacity` writable
+// `int64_t`; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_campaign_result_outputs(const ItcCampaignResult *result,
+                                      int64_t *out,
+                                      size_t capacity,
+                                      size_t *written);
+
+// Check a payment receipt proof (from
+// [`itc_dev_chain_payment_receipt_proof`](super::dev_chain::itc_dev_chain_payment_receipt_proof))
+// against a header (canonical bytes) the caller trusts, e.g. one whose
+// hash its light client verified. `*out_paid` is whether the member was
+// paid, `*out_amount` the proven amount (0 if not paid).
+// `ITC_STATUS_PROOF_REJECTED` if the proof does not hold.
+//
+// # Safety
+// `header` and `proof` must point to their lengths in readable bytes;
+// `campaign_id` and `member` to 32 readable bytes each; outputs writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_chaincode_verify_payment_receipt(const uint8_t *header,
+                                               size_t header_len,
+                                               const uint8_t *campaign_id,
+                                               const uint8_t *member,
+                                               const uint8_t *proof,
+                                               size_t proof_len,
+                                               bool *out_paid,
+                                               uint64_t *out_amount);
 
 // Build and sign a DAG transaction carrying a data record (at most 1024
 // bytes), approving `parent_count` (2..=8) parents given as ids of
@@ -654,6 +1070,112 @@ ItcStatus itc_dev_chain_transaction_proof(const ItcDevChain *chain,
 //
 // Thread safety: must not run concurrently with any use of the handle.
 ItcStatus itc_dev_chain_free(ItcDevChain *chain);
+
+// Sign `body` (a ChainCode transaction body from a data node or the
+// `itc_chaincode_*` helpers) as `Payload::Module` from `sender` with its
+// next nonce and fee 1, commit it alone in the next block at `time_ms`,
+// and write the block's height. `ITC_STATUS_DECODE_FAILED` for a
+// malformed body, `ITC_STATUS_TRANSACTION_REJECTED` when the ledger
+// refuses it (nothing changes then).
+//
+// # Safety
+// `chain` and `sender` must be live handles; `body` `body_len` readable
+// bytes; `out_height` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_dev_chain_submit_chaincode(const ItcDevChain *chain,
+                                         const ItcKeypair *sender,
+                                         const uint8_t *body,
+                                         size_t body_len,
+                                         uint64_t time_ms,
+                                         uint64_t *out_height);
+
+// Commit empty blocks at `time_ms` until the chain is at `height` (at most
+// 100000 at a time) and write the height reached.
+//
+// # Safety
+// `chain` must be a live handle; `out_height` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_dev_chain_advance_to(const ItcDevChain *chain,
+                                   uint64_t height,
+                                   uint64_t time_ms,
+                                   uint64_t *out_height);
+
+// A campaign's record (canonical bytes) into a caller buffer; `*written`
+// is 0 for an unknown campaign.
+//
+// # Safety
+// `chain` must be a live handle; `campaign_id` [`ITC_HASH_LEN`] readable
+// bytes; `out` null or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_campaign_record(const ItcDevChain *chain,
+                                        const uint8_t *campaign_id,
+                                        uint8_t *out,
+                                        size_t capacity,
+                                        size_t *written);
+
+// A campaign's cohort (canonical bytes, as a data node takes them) into a
+// caller buffer; an empty cohort's encoding when nobody joined or it
+// closed.
+//
+// # Safety
+// As [`itc_dev_chain_campaign_record`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_campaign_members(const ItcDevChain *chain,
+                                         const uint8_t *campaign_id,
+                                         uint8_t *out,
+                                         size_t capacity,
+                                         size_t *written);
+
+// The accounts whose contribution to a campaign is held (until close),
+// [`ITC_PUBLIC_KEY_LEN`] bytes each back to back, into a caller buffer
+// (`*written / ITC_PUBLIC_KEY_LEN` accounts).
+//
+// # Safety
+// As [`itc_dev_chain_campaign_record`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_campaign_contributors(const ItcDevChain *chain,
+                                              const uint8_t *campaign_id,
+                                              uint8_t *out,
+                                              size_t capacity,
+                                              size_t *written);
+
+// A closed campaign's result (canonical bytes, decode with
+// `itc_campaign_result_decode`) into a caller buffer; `*written` is 0
+// while it is open or for an unknown campaign.
+//
+// # Safety
+// As [`itc_dev_chain_campaign_record`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_campaign_result(const ItcDevChain *chain,
+                                        const uint8_t *campaign_id,
+                                        uint8_t *out,
+                                        size_t capacity,
+                                        size_t *written);
+
+// The payment receipt of `member` in a campaign with its state proof at
+// the latest header: the proof into a caller buffer, the header's height
+// into `*out_height` (check the proof with
+// `itc_chaincode_verify_payment_receipt` against that header).
+//
+// # Safety
+// `chain` must be a live handle; `campaign_id` and `member` 32 readable
+// bytes each; `out_height` writable; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_payment_receipt_proof(const ItcDevChain *chain,
+                                              const uint8_t *campaign_id,
+                                              const uint8_t *member,
+                                              uint64_t *out_height,
+                                              uint8_t *out,
+                                              size_t capacity,
+                                              size_t *written);
 
 // Derive a key pair from a 32-byte secret seed (deterministic).
 //

@@ -524,9 +524,27 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_itc_ffi_checksum_func_chaincode_module_id() != 51355:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_contract_hash() != 26189:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits() != 31075:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_decode_campaign_record() != 47012:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_decode_campaign_result() != 8799:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_default_trust_options() != 35349:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_deploy_tx_body() != 57163:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_encode_lamp_event() != 31607:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract() != 37051:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_lamp_analytics_schema() != 5457:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_open_campaign_tx_body() != 45158:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_pairing_message() != 35525:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -535,6 +553,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_func_sign_command() != 65167:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_verify() != 27310:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_verify_payment_receipt() != 64374:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() != 20301:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -562,7 +582,45 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 45381:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_account() != 39051:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_add_record() != 2787:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_add_records() != 48956:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_budget_history() != 18537:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli() != 6845:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_budget_total_milli() != 46608:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_contribute() != 37702:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_has_contributed() != 18087:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_join_tx_body() != 26628:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_mask_key() != 8824:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_record_count() != 13584:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body() != 43090:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_constructor_datanode_new() != 17258:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_advance_to() != 41538:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_balance() != 39995:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_campaign_contributors() != 4270:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_campaign_members() != 65460:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_campaign_record() != 54568:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_campaign_result() != 23147:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction() != 56776:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_command_proof() != 34564:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -581,6 +639,10 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_method_devchain_height() != 15979:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_nonce() != 56714:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof() != 61322:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() != 10295:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_transaction_proof() != 62485:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -679,12 +741,39 @@ _UniffiLib.ffi_itc_ffi_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_itc_ffi_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_itc_ffi_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_checksum_func_chaincode_module_id.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_chaincode_module_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_contract_hash.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_contract_hash.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_record.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_record.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_result.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_result.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_deploy_tx_body.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_deploy_tx_body.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_encode_lamp_event.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_encode_lamp_event.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_lamp_analytics_schema.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_lamp_analytics_schema.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_open_campaign_tx_body.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_open_campaign_tx_body.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_message.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_message.restype = ctypes.c_uint16
@@ -697,6 +786,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_sign_command.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_verify.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_verify_payment_receipt.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_verify_payment_receipt.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id.restype = ctypes.c_uint16
@@ -736,9 +828,66 @@ _UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode.restype = c
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_account.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_account.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_add_record.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_add_record.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_add_records.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_add_records.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_budget_history.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_budget_history.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_budget_total_milli.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_budget_total_milli.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_contribute.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_contribute.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_has_contributed.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_has_contributed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_join_tx_body.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_join_tx_body.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_mask_key.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_mask_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_record_count.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_record_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_datanode_new.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_datanode_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_advance_to.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_advance_to.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_balance.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_balance.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_contributors.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_contributors.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_members.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_members.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_record.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_record.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_result.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_campaign_result.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_command_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_command_proof.restype = ctypes.c_uint16
@@ -766,6 +915,12 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_height.restype = ctypes.c_uin
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_nonce.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_nonce.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_transaction_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_transaction_proof.restype = ctypes.c_uint16
@@ -868,16 +1023,61 @@ _UniffiLib.uniffi_itc_ffi_checksum_constructor_transaction_decode.restype = ctyp
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_transaction_new_signed.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_transaction_new_signed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_fn_func_chaincode_module_id.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_chaincode_module_id.restype = ctypes.c_uint8
+_UniffiLib.uniffi_itc_ffi_fn_func_contract_hash.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_contract_hash.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_dag_required_pow_bits.argtypes = (
     ctypes.c_uint8,
     ctypes.c_uint32,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_dag_required_pow_bits.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_record.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_record.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_deploy_tx_body.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_deploy_tx_body.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.c_int8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_contract.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_contract.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_schema.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_schema.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_open_campaign_tx_body.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_open_campaign_tx_body.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_pairing_message.argtypes = (
     _UniffiRustBuffer,
     ctypes.c_uint8,
@@ -910,6 +1110,14 @@ _UniffiLib.uniffi_itc_ffi_fn_func_verify.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_verify.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_func_verify_payment_receipt.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_verify_payment_receipt.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_dagtransaction_chain_id.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -981,12 +1189,128 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_dagtransaction_new_signed.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_account.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_account.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_record.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_record.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_records.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_records.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_history.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_history.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_total_milli.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_total_milli.restype = ctypes.c_uint32
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_contribute.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_contribute.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_has_contributed.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_has_contributed.restype = ctypes.c_int8
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_join_tx_body.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_join_tx_body.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_mask_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_mask_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_record_count.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_record_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_unmask_tx_body.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_datanode_unmask_tx_body.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_constructor_datanode_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_constructor_datanode_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_advance_to.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_advance_to.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_balance.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_balance.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_contributors.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_contributors.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_members.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_members.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_record.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_record.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_result.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_result.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_chaincode_transaction.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_chaincode_transaction.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_command_proof.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1043,6 +1367,21 @@ _UniffiLib.uniffi_itc_ffi_fn_method_devchain_nonce.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_nonce.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_submit_chaincode.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_submit_chaincode.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_transaction_proof.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1256,6 +1595,16 @@ _UniffiLib.uniffi_itc_ffi_fn_free_dagtransaction.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_free_dagtransaction.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_clone_datanode.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_clone_datanode.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_free_datanode.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_free_datanode.restype = None
 _UniffiLib.uniffi_itc_ffi_fn_clone_devchain.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1335,6 +1684,379 @@ class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
         buf.write_i32(len(value))
         buf.write(value)
 
+class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u64"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**64
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u64(value)
+
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
+class _UniffiFfiConverterString:
+    @staticmethod
+    def check_lower(value):
+        if not isinstance(value, str):
+            raise TypeError("argument must be str, not {}".format(type(value).__name__))
+        return value
+
+    @staticmethod
+    def read(buf):
+        size = buf.read_i32()
+        if size < 0:
+            raise InternalError("Unexpected negative string length")
+        utf8_bytes = buf.read(size)
+        return utf8_bytes.decode("utf-8")
+
+    @staticmethod
+    def write(value, buf):
+        utf8_bytes = value.encode("utf-8")
+        buf.write_i32(len(utf8_bytes))
+        buf.write(utf8_bytes)
+
+    @staticmethod
+    def lift(buf):
+        with buf.consume_with_stream() as stream:
+            return stream.read(stream.remaining()).decode("utf-8")
+
+    @staticmethod
+    def lower(value):
+        with _UniffiRustBuffer.alloc_with_builder() as builder:
+            builder.write(value.encode("utf-8"))
+            return builder.finalize()
+
+@dataclass
+class CampaignInfo:
+    """
+    A campaign as stored on chain, decoded.
+"""
+    def __init__(self, *, company:bytes, contract:bytes, epsilon_total_milli:int, min_cohort:int, max_cohort:int, price:int, join_deadline:int, contribute_deadline:int, unmask_deadline:int, escrow:int, members:int, contributors:int, outcome:str):
+        self.company = company
+        self.contract = contract
+        self.epsilon_total_milli = epsilon_total_milli
+        self.min_cohort = min_cohort
+        self.max_cohort = max_cohort
+        self.price = price
+        self.join_deadline = join_deadline
+        self.contribute_deadline = contribute_deadline
+        self.unmask_deadline = unmask_deadline
+        self.escrow = escrow
+        self.members = members
+        self.contributors = contributors
+        self.outcome = outcome
+        
+        
+
+    
+    def __str__(self):
+        return "CampaignInfo(company={}, contract={}, epsilon_total_milli={}, min_cohort={}, max_cohort={}, price={}, join_deadline={}, contribute_deadline={}, unmask_deadline={}, escrow={}, members={}, contributors={}, outcome={})".format(self.company, self.contract, self.epsilon_total_milli, self.min_cohort, self.max_cohort, self.price, self.join_deadline, self.contribute_deadline, self.unmask_deadline, self.escrow, self.members, self.contributors, self.outcome)
+    def __eq__(self, other):
+        if self.company != other.company:
+            return False
+        if self.contract != other.contract:
+            return False
+        if self.epsilon_total_milli != other.epsilon_total_milli:
+            return False
+        if self.min_cohort != other.min_cohort:
+            return False
+        if self.max_cohort != other.max_cohort:
+            return False
+        if self.price != other.price:
+            return False
+        if self.join_deadline != other.join_deadline:
+            return False
+        if self.contribute_deadline != other.contribute_deadline:
+            return False
+        if self.unmask_deadline != other.unmask_deadline:
+            return False
+        if self.escrow != other.escrow:
+            return False
+        if self.members != other.members:
+            return False
+        if self.contributors != other.contributors:
+            return False
+        if self.outcome != other.outcome:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCampaignInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CampaignInfo(
+            company=_UniffiFfiConverterBytes.read(buf),
+            contract=_UniffiFfiConverterBytes.read(buf),
+            epsilon_total_milli=_UniffiFfiConverterUInt64.read(buf),
+            min_cohort=_UniffiFfiConverterUInt32.read(buf),
+            max_cohort=_UniffiFfiConverterUInt32.read(buf),
+            price=_UniffiFfiConverterUInt64.read(buf),
+            join_deadline=_UniffiFfiConverterUInt64.read(buf),
+            contribute_deadline=_UniffiFfiConverterUInt64.read(buf),
+            unmask_deadline=_UniffiFfiConverterUInt64.read(buf),
+            escrow=_UniffiFfiConverterUInt64.read(buf),
+            members=_UniffiFfiConverterUInt32.read(buf),
+            contributors=_UniffiFfiConverterUInt32.read(buf),
+            outcome=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.company)
+        _UniffiFfiConverterBytes.check_lower(value.contract)
+        _UniffiFfiConverterUInt64.check_lower(value.epsilon_total_milli)
+        _UniffiFfiConverterUInt32.check_lower(value.min_cohort)
+        _UniffiFfiConverterUInt32.check_lower(value.max_cohort)
+        _UniffiFfiConverterUInt64.check_lower(value.price)
+        _UniffiFfiConverterUInt64.check_lower(value.join_deadline)
+        _UniffiFfiConverterUInt64.check_lower(value.contribute_deadline)
+        _UniffiFfiConverterUInt64.check_lower(value.unmask_deadline)
+        _UniffiFfiConverterUInt64.check_lower(value.escrow)
+        _UniffiFfiConverterUInt32.check_lower(value.members)
+        _UniffiFfiConverterUInt32.check_lower(value.contributors)
+        _UniffiFfiConverterString.check_lower(value.outcome)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.company, buf)
+        _UniffiFfiConverterBytes.write(value.contract, buf)
+        _UniffiFfiConverterUInt64.write(value.epsilon_total_milli, buf)
+        _UniffiFfiConverterUInt32.write(value.min_cohort, buf)
+        _UniffiFfiConverterUInt32.write(value.max_cohort, buf)
+        _UniffiFfiConverterUInt64.write(value.price, buf)
+        _UniffiFfiConverterUInt64.write(value.join_deadline, buf)
+        _UniffiFfiConverterUInt64.write(value.contribute_deadline, buf)
+        _UniffiFfiConverterUInt64.write(value.unmask_deadline, buf)
+        _UniffiFfiConverterUInt64.write(value.escrow, buf)
+        _UniffiFfiConverterUInt32.write(value.members, buf)
+        _UniffiFfiConverterUInt32.write(value.contributors, buf)
+        _UniffiFfiConverterString.write(value.outcome, buf)
+
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+class _UniffiFfiConverterSequenceInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterInt64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterInt64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterInt64.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class CampaignResultInfo:
+    """
+    A closed campaign's published result, decoded.
+"""
+    def __init__(self, *, outcome:str, contributors:int, aggregate:typing.List[int], outputs:typing.List[int], finalize_error:typing.Optional[str], paid_each:int, refunded:int):
+        self.outcome = outcome
+        self.contributors = contributors
+        self.aggregate = aggregate
+        self.outputs = outputs
+        self.finalize_error = finalize_error
+        self.paid_each = paid_each
+        self.refunded = refunded
+        
+        
+
+    
+    def __str__(self):
+        return "CampaignResultInfo(outcome={}, contributors={}, aggregate={}, outputs={}, finalize_error={}, paid_each={}, refunded={})".format(self.outcome, self.contributors, self.aggregate, self.outputs, self.finalize_error, self.paid_each, self.refunded)
+    def __eq__(self, other):
+        if self.outcome != other.outcome:
+            return False
+        if self.contributors != other.contributors:
+            return False
+        if self.aggregate != other.aggregate:
+            return False
+        if self.outputs != other.outputs:
+            return False
+        if self.finalize_error != other.finalize_error:
+            return False
+        if self.paid_each != other.paid_each:
+            return False
+        if self.refunded != other.refunded:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeCampaignResultInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return CampaignResultInfo(
+            outcome=_UniffiFfiConverterString.read(buf),
+            contributors=_UniffiFfiConverterUInt32.read(buf),
+            aggregate=_UniffiFfiConverterSequenceInt64.read(buf),
+            outputs=_UniffiFfiConverterSequenceInt64.read(buf),
+            finalize_error=_UniffiFfiConverterOptionalString.read(buf),
+            paid_each=_UniffiFfiConverterUInt64.read(buf),
+            refunded=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.outcome)
+        _UniffiFfiConverterUInt32.check_lower(value.contributors)
+        _UniffiFfiConverterSequenceInt64.check_lower(value.aggregate)
+        _UniffiFfiConverterSequenceInt64.check_lower(value.outputs)
+        _UniffiFfiConverterOptionalString.check_lower(value.finalize_error)
+        _UniffiFfiConverterUInt64.check_lower(value.paid_each)
+        _UniffiFfiConverterUInt64.check_lower(value.refunded)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.outcome, buf)
+        _UniffiFfiConverterUInt32.write(value.contributors, buf)
+        _UniffiFfiConverterSequenceInt64.write(value.aggregate, buf)
+        _UniffiFfiConverterSequenceInt64.write(value.outputs, buf)
+        _UniffiFfiConverterOptionalString.write(value.finalize_error, buf)
+        _UniffiFfiConverterUInt64.write(value.paid_each, buf)
+        _UniffiFfiConverterUInt64.write(value.refunded, buf)
+
+class _UniffiFfiConverterSequenceUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterUInt64.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterUInt64.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterUInt64.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class ContributionSummary:
+    """
+    What one contribution shared, for the user to see.
+"""
+    def __init__(self, *, tx_body:bytes, clear_cells:typing.List[int], status:str, epsilon_milli:int, remaining_milli:int):
+        self.tx_body = tx_body
+        self.clear_cells = clear_cells
+        self.status = status
+        self.epsilon_milli = epsilon_milli
+        self.remaining_milli = remaining_milli
+        
+        
+
+    
+    def __str__(self):
+        return "ContributionSummary(tx_body={}, clear_cells={}, status={}, epsilon_milli={}, remaining_milli={})".format(self.tx_body, self.clear_cells, self.status, self.epsilon_milli, self.remaining_milli)
+    def __eq__(self, other):
+        if self.tx_body != other.tx_body:
+            return False
+        if self.clear_cells != other.clear_cells:
+            return False
+        if self.status != other.status:
+            return False
+        if self.epsilon_milli != other.epsilon_milli:
+            return False
+        if self.remaining_milli != other.remaining_milli:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeContributionSummary(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ContributionSummary(
+            tx_body=_UniffiFfiConverterBytes.read(buf),
+            clear_cells=_UniffiFfiConverterSequenceUInt64.read(buf),
+            status=_UniffiFfiConverterString.read(buf),
+            epsilon_milli=_UniffiFfiConverterUInt32.read(buf),
+            remaining_milli=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.tx_body)
+        _UniffiFfiConverterSequenceUInt64.check_lower(value.clear_cells)
+        _UniffiFfiConverterString.check_lower(value.status)
+        _UniffiFfiConverterUInt32.check_lower(value.epsilon_milli)
+        _UniffiFfiConverterUInt32.check_lower(value.remaining_milli)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.tx_body, buf)
+        _UniffiFfiConverterSequenceUInt64.write(value.clear_cells, buf)
+        _UniffiFfiConverterString.write(value.status, buf)
+        _UniffiFfiConverterUInt32.write(value.epsilon_milli, buf)
+        _UniffiFfiConverterUInt32.write(value.remaining_milli, buf)
+
 class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u8"
     VALUE_MIN = 0
@@ -1393,19 +2115,6 @@ class _UniffiFfiConverterTypeDeviceInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt8.write(value.security_level, buf)
         _UniffiFfiConverterBytes.write(value.metadata_hash, buf)
 
-class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u64"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**64
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u64(value)
-
 @dataclass
 class FundedAccount:
     """
@@ -1444,19 +2153,6 @@ class _UniffiFfiConverterTypeFundedAccount(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterBytes.write(value.public_key, buf)
         _UniffiFfiConverterUInt64.write(value.balance, buf)
-
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
 
 @dataclass
 class GrantInfo:
@@ -1502,6 +2198,283 @@ class _UniffiFfiConverterTypeGrantInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.permissions, buf)
         _UniffiFfiConverterUInt64.write(value.expiry_height, buf)
         _UniffiFfiConverterBytes.write(value.granted_by, buf)
+
+class _UniffiFfiConverterSequenceUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterUInt32.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterUInt32.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterUInt32.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class OpenCampaignParams:
+    """
+    What a company asks for when it opens a campaign.
+"""
+    def __init__(self, *, contract:bytes, schema:bytes, epsilon_milli:typing.List[int], min_cohort:int, max_cohort:int, price:int, join_deadline:int, contribute_deadline:int, unmask_deadline:int, label:int):
+        self.contract = contract
+        self.schema = schema
+        self.epsilon_milli = epsilon_milli
+        self.min_cohort = min_cohort
+        self.max_cohort = max_cohort
+        self.price = price
+        self.join_deadline = join_deadline
+        self.contribute_deadline = contribute_deadline
+        self.unmask_deadline = unmask_deadline
+        self.label = label
+        
+        
+
+    
+    def __str__(self):
+        return "OpenCampaignParams(contract={}, schema={}, epsilon_milli={}, min_cohort={}, max_cohort={}, price={}, join_deadline={}, contribute_deadline={}, unmask_deadline={}, label={})".format(self.contract, self.schema, self.epsilon_milli, self.min_cohort, self.max_cohort, self.price, self.join_deadline, self.contribute_deadline, self.unmask_deadline, self.label)
+    def __eq__(self, other):
+        if self.contract != other.contract:
+            return False
+        if self.schema != other.schema:
+            return False
+        if self.epsilon_milli != other.epsilon_milli:
+            return False
+        if self.min_cohort != other.min_cohort:
+            return False
+        if self.max_cohort != other.max_cohort:
+            return False
+        if self.price != other.price:
+            return False
+        if self.join_deadline != other.join_deadline:
+            return False
+        if self.contribute_deadline != other.contribute_deadline:
+            return False
+        if self.unmask_deadline != other.unmask_deadline:
+            return False
+        if self.label != other.label:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOpenCampaignParams(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OpenCampaignParams(
+            contract=_UniffiFfiConverterBytes.read(buf),
+            schema=_UniffiFfiConverterBytes.read(buf),
+            epsilon_milli=_UniffiFfiConverterSequenceUInt32.read(buf),
+            min_cohort=_UniffiFfiConverterUInt32.read(buf),
+            max_cohort=_UniffiFfiConverterUInt32.read(buf),
+            price=_UniffiFfiConverterUInt64.read(buf),
+            join_deadline=_UniffiFfiConverterUInt64.read(buf),
+            contribute_deadline=_UniffiFfiConverterUInt64.read(buf),
+            unmask_deadline=_UniffiFfiConverterUInt64.read(buf),
+            label=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.contract)
+        _UniffiFfiConverterBytes.check_lower(value.schema)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.epsilon_milli)
+        _UniffiFfiConverterUInt32.check_lower(value.min_cohort)
+        _UniffiFfiConverterUInt32.check_lower(value.max_cohort)
+        _UniffiFfiConverterUInt64.check_lower(value.price)
+        _UniffiFfiConverterUInt64.check_lower(value.join_deadline)
+        _UniffiFfiConverterUInt64.check_lower(value.contribute_deadline)
+        _UniffiFfiConverterUInt64.check_lower(value.unmask_deadline)
+        _UniffiFfiConverterUInt64.check_lower(value.label)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.contract, buf)
+        _UniffiFfiConverterBytes.write(value.schema, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.epsilon_milli, buf)
+        _UniffiFfiConverterUInt32.write(value.min_cohort, buf)
+        _UniffiFfiConverterUInt32.write(value.max_cohort, buf)
+        _UniffiFfiConverterUInt64.write(value.price, buf)
+        _UniffiFfiConverterUInt64.write(value.join_deadline, buf)
+        _UniffiFfiConverterUInt64.write(value.contribute_deadline, buf)
+        _UniffiFfiConverterUInt64.write(value.unmask_deadline, buf)
+        _UniffiFfiConverterUInt64.write(value.label, buf)
+
+@dataclass
+class OpenedCampaign:
+    """
+    An `Open` transaction body and the id the campaign will have.
+"""
+    def __init__(self, *, tx_body:bytes, campaign_id:bytes):
+        self.tx_body = tx_body
+        self.campaign_id = campaign_id
+        
+        
+
+    
+    def __str__(self):
+        return "OpenedCampaign(tx_body={}, campaign_id={})".format(self.tx_body, self.campaign_id)
+    def __eq__(self, other):
+        if self.tx_body != other.tx_body:
+            return False
+        if self.campaign_id != other.campaign_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOpenedCampaign(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OpenedCampaign(
+            tx_body=_UniffiFfiConverterBytes.read(buf),
+            campaign_id=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.tx_body)
+        _UniffiFfiConverterBytes.check_lower(value.campaign_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.tx_body, buf)
+        _UniffiFfiConverterBytes.write(value.campaign_id, buf)
+
+class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt64.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt64.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt64.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class PaymentReceiptProof:
+    """
+    A payment receipt and its state proof, from
+    `DevChain::payment_receipt_proof`.
+"""
+    def __init__(self, *, height:int, amount:typing.Optional[int], proof:bytes):
+        self.height = height
+        self.amount = amount
+        self.proof = proof
+        
+        
+
+    
+    def __str__(self):
+        return "PaymentReceiptProof(height={}, amount={}, proof={})".format(self.height, self.amount, self.proof)
+    def __eq__(self, other):
+        if self.height != other.height:
+            return False
+        if self.amount != other.amount:
+            return False
+        if self.proof != other.proof:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePaymentReceiptProof(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PaymentReceiptProof(
+            height=_UniffiFfiConverterUInt64.read(buf),
+            amount=_UniffiFfiConverterOptionalUInt64.read(buf),
+            proof=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.height)
+        _UniffiFfiConverterOptionalUInt64.check_lower(value.amount)
+        _UniffiFfiConverterBytes.check_lower(value.proof)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.height, buf)
+        _UniffiFfiConverterOptionalUInt64.write(value.amount, buf)
+        _UniffiFfiConverterBytes.write(value.proof, buf)
+
+@dataclass
+class SpentRecord:
+    """
+    One charge of the privacy budget: what was shared, when, at what cost.
+"""
+    def __init__(self, *, campaign:bytes, epsilon_milli:int, cells:int, height:int, note:str):
+        self.campaign = campaign
+        self.epsilon_milli = epsilon_milli
+        self.cells = cells
+        self.height = height
+        self.note = note
+        
+        
+
+    
+    def __str__(self):
+        return "SpentRecord(campaign={}, epsilon_milli={}, cells={}, height={}, note={})".format(self.campaign, self.epsilon_milli, self.cells, self.height, self.note)
+    def __eq__(self, other):
+        if self.campaign != other.campaign:
+            return False
+        if self.epsilon_milli != other.epsilon_milli:
+            return False
+        if self.cells != other.cells:
+            return False
+        if self.height != other.height:
+            return False
+        if self.note != other.note:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSpentRecord(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SpentRecord(
+            campaign=_UniffiFfiConverterBytes.read(buf),
+            epsilon_milli=_UniffiFfiConverterUInt32.read(buf),
+            cells=_UniffiFfiConverterUInt32.read(buf),
+            height=_UniffiFfiConverterUInt64.read(buf),
+            note=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.campaign)
+        _UniffiFfiConverterUInt32.check_lower(value.epsilon_milli)
+        _UniffiFfiConverterUInt32.check_lower(value.cells)
+        _UniffiFfiConverterUInt64.check_lower(value.height)
+        _UniffiFfiConverterString.check_lower(value.note)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.campaign, buf)
+        _UniffiFfiConverterUInt32.write(value.epsilon_milli, buf)
+        _UniffiFfiConverterUInt32.write(value.cells, buf)
+        _UniffiFfiConverterUInt64.write(value.height, buf)
+        _UniffiFfiConverterString.write(value.note, buf)
 
 @dataclass
 class TrustOptions:
@@ -1912,38 +2885,6 @@ class _UniffiFfiConverterTypeDenyReason(_UniffiConverterRustBuffer):
 
 
 
-class _UniffiFfiConverterString:
-    @staticmethod
-    def check_lower(value):
-        if not isinstance(value, str):
-            raise TypeError("argument must be str, not {}".format(type(value).__name__))
-        return value
-
-    @staticmethod
-    def read(buf):
-        size = buf.read_i32()
-        if size < 0:
-            raise InternalError("Unexpected negative string length")
-        utf8_bytes = buf.read(size)
-        return utf8_bytes.decode("utf-8")
-
-    @staticmethod
-    def write(value, buf):
-        utf8_bytes = value.encode("utf-8")
-        buf.write_i32(len(utf8_bytes))
-        buf.write(utf8_bytes)
-
-    @staticmethod
-    def lift(buf):
-        with buf.consume_with_stream() as stream:
-            return stream.read(stream.remaining()).decode("utf-8")
-
-    @staticmethod
-    def lower(value):
-        with _UniffiRustBuffer.alloc_with_builder() as builder:
-            builder.write(value.encode("utf-8"))
-            return builder.finalize()
-
 
 
 # ItcError
@@ -2130,6 +3071,54 @@ class ItcError:  # type: ignore
         def __repr__(self):
             return "ItcError.Randomness({})".format(str(self))
     _UniffiTempItcError.Randomness = Randomness # type: ignore
+    class AlreadyContributed(_UniffiTempItcError):
+        """
+        A data node refused to contribute twice to one campaign: its privacy
+        budget was already charged for it (nothing was shared again).
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "ItcError.AlreadyContributed({})".format(str(self))
+    _UniffiTempItcError.AlreadyContributed = AlreadyContributed # type: ignore
+    class BudgetExhausted(_UniffiTempItcError):
+        """
+        A data node's privacy budget has less left than the campaign's ε
+        (nothing was shared).
+"""
+        
+        def __init__(self, remaining_milli, asked_milli):
+            super().__init__(", ".join([
+                "remaining_milli={!r}".format(remaining_milli),
+                "asked_milli={!r}".format(asked_milli),
+            ]))
+            self.remaining_milli = remaining_milli
+            self.asked_milli = asked_milli
+
+        def __repr__(self):
+            return "ItcError.BudgetExhausted({})".format(str(self))
+    _UniffiTempItcError.BudgetExhausted = BudgetExhausted # type: ignore
+    class ChainCode(_UniffiTempItcError):
+        """
+        ChainCode refused: the node is not a member, the code is not the
+        campaign's contract, the contract cannot run, or the node's store
+        failed.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "ItcError.ChainCode({})".format(str(self))
+    _UniffiTempItcError.ChainCode = ChainCode # type: ignore
     class Internal(_UniffiTempItcError):
         """
         A bug in the library (a caught panic). Please report it.
@@ -2200,6 +3189,19 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 13:
+            return ItcError.AlreadyContributed(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 14:
+            return ItcError.BudgetExhausted(
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+            )
+        if variant == 15:
+            return ItcError.ChainCode(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 16:
             return ItcError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -2239,6 +3241,16 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, ItcError.Randomness):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, ItcError.AlreadyContributed):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, ItcError.BudgetExhausted):
+            _UniffiFfiConverterUInt32.check_lower(value.remaining_milli)
+            _UniffiFfiConverterUInt32.check_lower(value.asked_milli)
+            return
+        if isinstance(value, ItcError.ChainCode):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, ItcError.Internal):
@@ -2281,8 +3293,18 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
         if isinstance(value, ItcError.Randomness):
             buf.write_i32(12)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.Internal):
+        if isinstance(value, ItcError.AlreadyContributed):
             buf.write_i32(13)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.BudgetExhausted):
+            buf.write_i32(14)
+            _UniffiFfiConverterUInt32.write(value.remaining_milli, buf)
+            _UniffiFfiConverterUInt32.write(value.asked_milli, buf)
+        if isinstance(value, ItcError.ChainCode):
+            buf.write_i32(15)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.Internal):
+            buf.write_i32(16)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
@@ -3666,6 +4688,694 @@ class _UniffiFfiConverterTypeDagTransaction:
     def write(cls, value: DagTransaction, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterSequenceTypeSpentRecord(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeSpentRecord.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeSpentRecord.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeSpentRecord.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+
+class DataNodeProtocol(typing.Protocol):
+    """
+    The user's data node: records, mask key and privacy budget, kept in
+    memory (itc-ffi exposes no on-disk store yet: a node lives as long as
+    the object). Records never leave it; only masked, noised, range-proven
+    contributions do.
+"""
+    
+    def account(self, ) -> bytes:
+        """
+        The account this node contributes for (32 bytes).
+"""
+        raise NotImplementedError
+    def add_record(self, record: bytes) -> None:
+        """
+        Store one record (for the reference contract, see
+        [`encode_lamp_event`]).
+
+        # Errors
+        [`ItcError::ChainCode`] if the record is longer than 4096 bytes.
+"""
+        raise NotImplementedError
+    def add_records(self, records: typing.List[bytes]) -> None:
+        """
+        Store several records in one write (all or none).
+
+        # Errors
+        [`ItcError::ChainCode`] if a record is longer than 4096 bytes.
+"""
+        raise NotImplementedError
+    def budget_history(self, ) -> typing.List[SpentRecord]:
+        """
+        Every charge so far, oldest first: what was shared.
+"""
+        raise NotImplementedError
+    def budget_remaining_milli(self, ) -> int:
+        """
+        The budget left, in thousandths of ε.
+"""
+        raise NotImplementedError
+    def budget_total_milli(self, ) -> int:
+        """
+        The budget's total, in thousandths of ε.
+"""
+        raise NotImplementedError
+    def contribute(self, campaign_id: bytes,campaign_record: bytes,members: bytes,code: bytes,height: int) -> ContributionSummary:
+        """
+        Run the campaign's contract over the stored records and make the
+        `Contribute` transaction body. The budget is charged first: a
+        contribution is made at most once per campaign, even if its
+        transaction is never sent.
+
+        `campaign_record` and `members` are the bytes of
+        `DevChain::campaign_record` and `DevChain::campaign_members` (read
+        with state proofs from a real chain); `code` is the contract
+        (checked against the campaign's hash); `height` is the chain height
+        now (kept in the budget history).
+
+        # Errors
+        [`ItcError::AlreadyContributed`] for a second contribution to the
+        same campaign; [`ItcError::BudgetExhausted`] when the budget left is
+        below the campaign's ε (nothing is shared then);
+        [`ItcError::Decode`] for malformed record or members bytes;
+        [`ItcError::ChainCode`] when the node is not a member, the code is
+        not the campaign's contract, or the contract cannot run.
+"""
+        raise NotImplementedError
+    def has_contributed(self, campaign_id: bytes) -> bool:
+        """
+        Whether this node contributed to (was charged for) a campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        raise NotImplementedError
+    def join_tx_body(self, campaign_id: bytes) -> bytes:
+        """
+        The `Join` transaction body for a campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        raise NotImplementedError
+    def mask_key(self, ) -> bytes:
+        """
+        The X25519 mask key the node publishes when it joins (32 bytes).
+"""
+        raise NotImplementedError
+    def record_count(self, ) -> int:
+        """
+        The number of stored records.
+"""
+        raise NotImplementedError
+    def unmask_tx_body(self, campaign_id: bytes,members: bytes,contributed: typing.List[bytes]) -> bytes:
+        """
+        The `Unmask` transaction body: after the contribution deadline, the
+        pair seeds this node shares with the members that did not
+        contribute. `contributed` lists the contributors' accounts
+        (`DevChain::campaign_contributors`).
+
+        # Errors
+        [`ItcError::InvalidArgument`] for a bad id or key;
+        [`ItcError::Decode`] for malformed members bytes;
+        [`ItcError::ChainCode`] if this node is not a member.
+"""
+        raise NotImplementedError
+
+class DataNode(DataNodeProtocol):
+    """
+    The user's data node: records, mask key and privacy budget, kept in
+    memory (itc-ffi exposes no on-disk store yet: a node lives as long as
+    the object). Records never leave it; only masked, noised, range-proven
+    contributions do.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, account_public_key: bytes,budget_milli: int):
+        """
+        A new node for the account `account_public_key` with a privacy
+        budget of `budget_milli` thousandths of ε and a fresh mask key from
+        the operating system's randomness.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the key is not 32 bytes;
+        [`ItcError::ChainCode`] if the budget cannot be set up.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(account_public_key)
+
+        _UniffiFfiConverterUInt32.check_lower(budget_milli)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(account_public_key),
+            _UniffiFfiConverterUInt32.lower(budget_milli),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDataNode.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_datanode_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_free_datanode, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_clone_datanode, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def account(self, ) -> bytes:
+        """
+        The account this node contributes for (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_account,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def add_record(self, record: bytes) -> None:
+        """
+        Store one record (for the reference contract, see
+        [`encode_lamp_event`]).
+
+        # Errors
+        [`ItcError::ChainCode`] if the record is longer than 4096 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(record)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(record),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_record,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def add_records(self, records: typing.List[bytes]) -> None:
+        """
+        Store several records in one write (all or none).
+
+        # Errors
+        [`ItcError::ChainCode`] if a record is longer than 4096 bytes.
+"""
+        
+        _UniffiFfiConverterSequenceBytes.check_lower(records)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterSequenceBytes.lower(records),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_records,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def budget_history(self, ) -> typing.List[SpentRecord]:
+        """
+        Every charge so far, oldest first: what was shared.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeSpentRecord.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_history,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def budget_remaining_milli(self, ) -> int:
+        """
+        The budget left, in thousandths of ε.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def budget_total_milli(self, ) -> int:
+        """
+        The budget's total, in thousandths of ε.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_total_milli,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def contribute(self, campaign_id: bytes,campaign_record: bytes,members: bytes,code: bytes,height: int) -> ContributionSummary:
+        """
+        Run the campaign's contract over the stored records and make the
+        `Contribute` transaction body. The budget is charged first: a
+        contribution is made at most once per campaign, even if its
+        transaction is never sent.
+
+        `campaign_record` and `members` are the bytes of
+        `DevChain::campaign_record` and `DevChain::campaign_members` (read
+        with state proofs from a real chain); `code` is the contract
+        (checked against the campaign's hash); `height` is the chain height
+        now (kept in the budget history).
+
+        # Errors
+        [`ItcError::AlreadyContributed`] for a second contribution to the
+        same campaign; [`ItcError::BudgetExhausted`] when the budget left is
+        below the campaign's ε (nothing is shared then);
+        [`ItcError::Decode`] for malformed record or members bytes;
+        [`ItcError::ChainCode`] when the node is not a member, the code is
+        not the campaign's contract, or the contract cannot run.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+
+        _UniffiFfiConverterBytes.check_lower(campaign_record)
+
+        _UniffiFfiConverterBytes.check_lower(members)
+
+        _UniffiFfiConverterBytes.check_lower(code)
+
+        _UniffiFfiConverterUInt64.check_lower(height)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+            _UniffiFfiConverterBytes.lower(campaign_record),
+            _UniffiFfiConverterBytes.lower(members),
+            _UniffiFfiConverterBytes.lower(code),
+            _UniffiFfiConverterUInt64.lower(height),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeContributionSummary.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_contribute,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def has_contributed(self, campaign_id: bytes) -> bool:
+        """
+        Whether this node contributed to (was charged for) a campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_has_contributed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def join_tx_body(self, campaign_id: bytes) -> bytes:
+        """
+        The `Join` transaction body for a campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_join_tx_body,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def mask_key(self, ) -> bytes:
+        """
+        The X25519 mask key the node publishes when it joins (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_mask_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def record_count(self, ) -> int:
+        """
+        The number of stored records.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_record_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def unmask_tx_body(self, campaign_id: bytes,members: bytes,contributed: typing.List[bytes]) -> bytes:
+        """
+        The `Unmask` transaction body: after the contribution deadline, the
+        pair seeds this node shares with the members that did not
+        contribute. `contributed` lists the contributors' accounts
+        (`DevChain::campaign_contributors`).
+
+        # Errors
+        [`ItcError::InvalidArgument`] for a bad id or key;
+        [`ItcError::Decode`] for malformed members bytes;
+        [`ItcError::ChainCode`] if this node is not a member.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+
+        _UniffiFfiConverterBytes.check_lower(members)
+
+        _UniffiFfiConverterSequenceBytes.check_lower(contributed)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+            _UniffiFfiConverterBytes.lower(members),
+            _UniffiFfiConverterSequenceBytes.lower(contributed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_datanode_unmask_tx_body,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeDataNode:
+    @staticmethod
+    def lift(value: int) -> DataNode:
+        return DataNode._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: DataNode):
+        if not isinstance(value, DataNode):
+            raise TypeError("Expected DataNode instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: DataNode) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> DataNode:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: DataNode, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class KeypairProtocol(typing.Protocol):
+    """
+    An ed25519 key pair.
+"""
+    
+    def public_key(self, ) -> bytes:
+        """
+        The 32-byte public key.
+"""
+        raise NotImplementedError
+    def seed(self, ) -> bytes:
+        """
+        The 32-byte secret seed, for export. Keep it secret.
+"""
+        raise NotImplementedError
+    def sign(self, domain: SigningDomain,chain_id: int,message: bytes) -> bytes:
+        """
+        Sign `message` for `domain` on chain `chain_id` (64 bytes,
+        deterministic).
+"""
+        raise NotImplementedError
+
+class Keypair(KeypairProtocol):
+    """
+    An ed25519 key pair.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_seed(cls, seed: bytes) -> Keypair:
+        """
+        Derive the key pair from a 32-byte secret seed (deterministic).
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(seed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(seed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeKeypair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_keypair_from_seed,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def generate(cls, ) -> Keypair:
+        """
+        A new key pair from the operating system's randomness.
+
+        # Errors
+        [`ItcError::Randomness`] if the system generator fails.
+"""
+        _uniffi_lowered_args = (
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeKeypair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_keypair_generate,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_free_keypair, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_clone_keypair, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def public_key(self, ) -> bytes:
+        """
+        The 32-byte public key.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_keypair_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seed(self, ) -> bytes:
+        """
+        The 32-byte secret seed, for export. Keep it secret.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_keypair_seed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def sign(self, domain: SigningDomain,chain_id: int,message: bytes) -> bytes:
+        """
+        Sign `message` for `domain` on chain `chain_id` (64 bytes,
+        deterministic).
+"""
+        
+        _UniffiFfiConverterTypeSigningDomain.check_lower(domain)
+
+        _UniffiFfiConverterUInt32.check_lower(chain_id)
+
+        _UniffiFfiConverterBytes.check_lower(message)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeSigningDomain.lower(domain),
+            _UniffiFfiConverterUInt32.lower(chain_id),
+            _UniffiFfiConverterBytes.lower(message),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_keypair_sign,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeKeypair:
+    @staticmethod
+    def lift(value: int) -> Keypair:
+        return Keypair._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Keypair):
+        if not isinstance(value, Keypair):
+            raise TypeError("Expected Keypair instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Keypair) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Keypair:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Keypair, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
 
 class TransactionProtocol(typing.Protocol):
     """
@@ -4006,12 +5716,76 @@ class DevChainProtocol(typing.Protocol):
     A single-process development chain (see the module docs).
 """
     
+    def advance_to(self, height: int,time_ms: int) -> int:
+        """
+        Commit empty blocks at `time_ms` until the chain is at `height`
+        (campaigns close in the block after their unmask deadline); returns
+        the height reached. A height already passed commits nothing.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+        blocks would be needed.
+"""
+        raise NotImplementedError
     def balance(self, account: bytes) -> int:
         """
         An account's balance.
 
         # Errors
         [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+"""
+        raise NotImplementedError
+    def campaign_contributors(self, campaign_id: bytes) -> typing.List[bytes]:
+        """
+        The accounts (32-byte keys) whose contribution to a campaign was
+        accepted and is still held (until close): what a contributor needs
+        to unmask.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+        [`ItcError::Decode`] if the stored cohort is corrupted.
+"""
+        raise NotImplementedError
+    def campaign_members(self, campaign_id: bytes) -> bytes:
+        """
+        A campaign's cohort (canonical bytes, as a data node takes them); an
+        empty cohort when nobody joined or the campaign has closed (the
+        cohort is deleted at close).
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        raise NotImplementedError
+    def campaign_record(self, campaign_id: bytes) -> typing.Optional[bytes]:
+        """
+        A campaign's record as stored on chain (decode it with
+        [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+        pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+        or `None` for an unknown campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        raise NotImplementedError
+    def campaign_result(self, campaign_id: bytes) -> typing.Optional[bytes]:
+        """
+        A closed campaign's published result (decode it with
+        [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+        or `None` while it is open or for an unknown campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        raise NotImplementedError
+    def chaincode_transaction(self, sender: Keypair,body: bytes) -> Transaction:
+        """
+        A signed ChainCode transaction (`Payload::Module` with the ChainCode
+        module id) from `sender` carrying `body` (from a data node or the
+        company helpers), with the sender's next nonce and fee 1. Commit it
+        with [`DevChain::commit_block`] together with others in one block.
+
+        # Errors
+        [`ItcError::Decode`] if `body` is not a ChainCode transaction.
 """
         raise NotImplementedError
     def command_proof(self, device: bytes,grantee: bytes) -> bytes:
@@ -4090,6 +5864,29 @@ class DevChainProtocol(typing.Protocol):
         [`ItcError::InvalidArgument`] if the key is not 32 bytes.
 """
         raise NotImplementedError
+    def payment_receipt_proof(self, campaign_id: bytes,member: bytes) -> PaymentReceiptProof:
+        """
+        The payment receipt of `member` in a campaign, with a state proof at
+        the latest header: check it with
+        [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+        against a header your light client trusts.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+"""
+        raise NotImplementedError
+    def submit_chaincode(self, sender: Keypair,body: bytes,time_ms: int) -> int:
+        """
+        Sign `body` as a ChainCode transaction from `sender` and commit it
+        alone in the next block at `time_ms`; returns the block's height.
+
+        # Errors
+        [`ItcError::Decode`] for a malformed body;
+        [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+        phase, not a member, duplicate contribution, bad proof, too poor to
+        escrow, ...): nothing changes then and no block is added.
+"""
+        raise NotImplementedError
     def transaction_proof(self, transaction: Transaction,height: int) -> bytes:
         """
         Proof that `transaction` is in the block at `height`.
@@ -4163,6 +5960,33 @@ class DevChain(DevChainProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def advance_to(self, height: int,time_ms: int) -> int:
+        """
+        Commit empty blocks at `time_ms` until the chain is at `height`
+        (campaigns close in the block after their unmask deadline); returns
+        the height reached. A height already passed commits nothing.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+        blocks would be needed.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(height)
+
+        _UniffiFfiConverterUInt64.check_lower(time_ms)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(height),
+            _UniffiFfiConverterUInt64.lower(time_ms),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_advance_to,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def balance(self, account: bytes) -> int:
         """
         An account's balance.
@@ -4181,6 +6005,127 @@ class DevChain(DevChainProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_itc_ffi_fn_method_devchain_balance,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def campaign_contributors(self, campaign_id: bytes) -> typing.List[bytes]:
+        """
+        The accounts (32-byte keys) whose contribution to a campaign was
+        accepted and is still held (until close): what a contributor needs
+        to unmask.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+        [`ItcError::Decode`] if the stored cohort is corrupted.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_contributors,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def campaign_members(self, campaign_id: bytes) -> bytes:
+        """
+        A campaign's cohort (canonical bytes, as a data node takes them); an
+        empty cohort when nobody joined or the campaign has closed (the
+        cohort is deleted at close).
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_members,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def campaign_record(self, campaign_id: bytes) -> typing.Optional[bytes]:
+        """
+        A campaign's record as stored on chain (decode it with
+        [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+        pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+        or `None` for an unknown campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_record,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def campaign_result(self, campaign_id: bytes) -> typing.Optional[bytes]:
+        """
+        A closed campaign's published result (decode it with
+        [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+        or `None` while it is open or for an unknown campaign.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_result,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def chaincode_transaction(self, sender: Keypair,body: bytes) -> Transaction:
+        """
+        A signed ChainCode transaction (`Payload::Module` with the ChainCode
+        module id) from `sender` carrying `body` (from a data node or the
+        company helpers), with the sender's next nonce and fee 1. Commit it
+        with [`DevChain::commit_block`] together with others in one block.
+
+        # Errors
+        [`ItcError::Decode`] if `body` is not a ChainCode transaction.
+"""
+        
+        _UniffiFfiConverterTypeKeypair.check_lower(sender)
+
+        _UniffiFfiConverterBytes.check_lower(body)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeKeypair.lower(sender),
+            _UniffiFfiConverterBytes.lower(body),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeTransaction.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_chaincode_transaction,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4383,6 +6328,64 @@ class DevChain(DevChainProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def payment_receipt_proof(self, campaign_id: bytes,member: bytes) -> PaymentReceiptProof:
+        """
+        The payment receipt of `member` in a campaign, with a state proof at
+        the latest header: check it with
+        [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+        against a header your light client trusts.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(campaign_id)
+
+        _UniffiFfiConverterBytes.check_lower(member)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(campaign_id),
+            _UniffiFfiConverterBytes.lower(member),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePaymentReceiptProof.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def submit_chaincode(self, sender: Keypair,body: bytes,time_ms: int) -> int:
+        """
+        Sign `body` as a ChainCode transaction from `sender` and commit it
+        alone in the next block at `time_ms`; returns the block's height.
+
+        # Errors
+        [`ItcError::Decode`] for a malformed body;
+        [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+        phase, not a member, duplicate contribution, bad proof, too poor to
+        escrow, ...): nothing changes then and no block is added.
+"""
+        
+        _UniffiFfiConverterTypeKeypair.check_lower(sender)
+
+        _UniffiFfiConverterBytes.check_lower(body)
+
+        _UniffiFfiConverterUInt64.check_lower(time_ms)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeKeypair.lower(sender),
+            _UniffiFfiConverterBytes.lower(body),
+            _UniffiFfiConverterUInt64.lower(time_ms),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_submit_chaincode,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def transaction_proof(self, transaction: Transaction,height: int) -> bytes:
         """
         Proof that `transaction` is in the block at `height`.
@@ -4458,205 +6461,6 @@ class _UniffiFfiConverterTypeDevChain:
     @classmethod
     def write(cls, value: DevChain, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-
-class KeypairProtocol(typing.Protocol):
-    """
-    An ed25519 key pair.
-"""
-    
-    def public_key(self, ) -> bytes:
-        """
-        The 32-byte public key.
-"""
-        raise NotImplementedError
-    def seed(self, ) -> bytes:
-        """
-        The 32-byte secret seed, for export. Keep it secret.
-"""
-        raise NotImplementedError
-    def sign(self, domain: SigningDomain,chain_id: int,message: bytes) -> bytes:
-        """
-        Sign `message` for `domain` on chain `chain_id` (64 bytes,
-        deterministic).
-"""
-        raise NotImplementedError
-
-class Keypair(KeypairProtocol):
-    """
-    An ed25519 key pair.
-"""
-    
-    _handle: ctypes.c_uint64
-    @classmethod
-    def from_seed(cls, seed: bytes) -> Keypair:
-        """
-        Derive the key pair from a 32-byte secret seed (deterministic).
-
-        # Errors
-        [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(seed)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(seed),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeKeypair.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_constructor_keypair_from_seed,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    @classmethod
-    def generate(cls, ) -> Keypair:
-        """
-        A new key pair from the operating system's randomness.
-
-        # Errors
-        [`ItcError::Randomness`] if the system generator fails.
-"""
-        _uniffi_lowered_args = (
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeKeypair.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_constructor_keypair_generate,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_free_keypair, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_clone_keypair, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def public_key(self, ) -> bytes:
-        """
-        The 32-byte public key.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_method_keypair_public_key,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def seed(self, ) -> bytes:
-        """
-        The 32-byte secret seed, for export. Keep it secret.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_method_keypair_seed,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def sign(self, domain: SigningDomain,chain_id: int,message: bytes) -> bytes:
-        """
-        Sign `message` for `domain` on chain `chain_id` (64 bytes,
-        deterministic).
-"""
-        
-        _UniffiFfiConverterTypeSigningDomain.check_lower(domain)
-
-        _UniffiFfiConverterUInt32.check_lower(chain_id)
-
-        _UniffiFfiConverterBytes.check_lower(message)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypeSigningDomain.lower(domain),
-            _UniffiFfiConverterUInt32.lower(chain_id),
-            _UniffiFfiConverterBytes.lower(message),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_method_keypair_sign,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeKeypair:
-    @staticmethod
-    def lift(value: int) -> Keypair:
-        return Keypair._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: Keypair):
-        if not isinstance(value, Keypair):
-            raise TypeError("Expected Keypair instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: Keypair) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> Keypair:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: Keypair, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterBytes.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterBytes.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterBytes.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
 
 
 class LampProtocol(typing.Protocol):
@@ -5281,6 +7085,37 @@ class _UniffiFfiConverterSequenceTypeFundedAccount(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeFundedAccount.read(buf) for i in range(count)
         ]
+def chaincode_module_id() -> int:
+    """
+    The ChainCode module's id in `Payload::Module`.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterUInt8.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_chaincode_module_id,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def contract_hash(code: bytes) -> bytes:
+    """
+    The hash a deployed contract is known by (32 bytes).
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(code)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(code),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_contract_hash,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def dag_required_pow_bits(security_level: int,recent: int) -> int:
     """
     Proof-of-work bits the network's default rules require from an issuer
@@ -5306,6 +7141,48 @@ def dag_required_pow_bits(security_level: int,recent: int) -> int:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def decode_campaign_record(bytes: bytes) -> CampaignInfo:
+    """
+    Decode a campaign record (from `DevChain::campaign_record` or a state
+    proof).
+
+    # Errors
+    [`ItcError::Decode`] if the bytes are not a campaign record.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(bytes)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(bytes),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeCampaignInfo.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_record,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def decode_campaign_result(bytes: bytes) -> CampaignResultInfo:
+    """
+    Decode a campaign result (from `DevChain::campaign_result` or a state
+    proof).
+
+    # Errors
+    [`ItcError::Decode`] if the bytes are not a campaign result.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(bytes)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(bytes),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeCampaignResultInfo.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def default_trust_options() -> TrustOptions:
     """
     Two weeks of trust and ten seconds of clock drift.
@@ -5317,6 +7194,111 @@ def default_trust_options() -> TrustOptions:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def deploy_tx_body(code: bytes) -> bytes:
+    """
+    The `Deploy` transaction body for a contract (validated by the chain
+    when the transaction is applied).
+
+    # Errors
+    [`ItcError::InvalidArgument`] if the code is empty or longer than the
+    chain accepts.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(code)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(code),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_deploy_tx_body,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def encode_lamp_event(time_s: int,model: int,on: bool) -> bytes:
+    """
+    One lamp event as the reference contract reads it: 16 bytes,
+    little-endian `time_s` (u64, seconds since the month's start), `model`
+    (u32), the event (1 = on, 0 = off) and 3 bytes of padding.
+"""
+    
+    _UniffiFfiConverterUInt64.check_lower(time_s)
+
+    _UniffiFfiConverterUInt32.check_lower(model)
+
+    _UniffiFfiConverterBoolean.check_lower(on)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterUInt64.lower(time_s),
+        _UniffiFfiConverterUInt32.lower(model),
+        _UniffiFfiConverterBoolean.lower(on),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def lamp_analytics_contract() -> bytes:
+    """
+    The bundled reference contract, `lamp_analytics.wasm`: over a month of
+    lamp events it counts after-midnight use, households, mean daily on-time
+    and distinct lamp models. Deploy it with [`deploy_tx_body`].
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_contract,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def lamp_analytics_schema() -> bytes:
+    """
+    The schema (canonical bytes) the reference contract is written for:
+    two counters, a mean on-time clamped to 240 tenths of an hour, and a
+    HyperLogLog over lamp models; 4 outputs.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_schema,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def open_campaign_tx_body(company_public_key: bytes,params: OpenCampaignParams) -> OpenedCampaign:
+    """
+    The `Open` transaction body for `params`, sent by `company_public_key`
+    (the id depends on the sender).
+
+    # Errors
+    [`ItcError::InvalidArgument`] for a bad key or contract hash, or a
+    schema that does not decode or validate (its reason is given). The
+    chain checks the rest (deadlines, ε, cohort bounds, escrow).
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(company_public_key)
+
+    _UniffiFfiConverterTypeOpenCampaignParams.check_lower(params)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(company_public_key),
+        _UniffiFfiConverterTypeOpenCampaignParams.lower(params),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeOpenedCampaign.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_open_campaign_tx_body,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -5450,6 +7432,42 @@ def verify(public_key: bytes,domain: SigningDomain,chain_id: int,message: bytes,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def verify_payment_receipt(header: bytes,campaign_id: bytes,member: bytes,proof: bytes) -> typing.Optional[int]:
+    """
+    Check a payment receipt proof against a header (canonical bytes) the
+    caller trusts — the header at the proof's height, whose hash a
+    [`LightClient`](super::light_client::LightClient) has verified — and
+    return the proven amount, or `None` when it proves the member was not
+    paid.
+
+    # Errors
+    [`ItcError::Decode`] for malformed header or proof bytes;
+    [`ItcError::InvalidArgument`] for a bad id or key;
+    [`ItcError::ProofRejected`] if the proof does not hold against the
+    header's state root.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(header)
+
+    _UniffiFfiConverterBytes.check_lower(campaign_id)
+
+    _UniffiFfiConverterBytes.check_lower(member)
+
+    _UniffiFfiConverterBytes.check_lower(proof)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(header),
+        _UniffiFfiConverterBytes.lower(campaign_id),
+        _UniffiFfiConverterBytes.lower(member),
+        _UniffiFfiConverterBytes.lower(proof),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterOptionalUInt64.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_verify_payment_receipt,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -5460,24 +7478,43 @@ __all__ = [
     "Payload",
     "SigningDomain",
     "UpdateVerdict",
+    "CampaignInfo",
+    "CampaignResultInfo",
+    "ContributionSummary",
     "DeviceInfo",
     "FundedAccount",
     "GrantInfo",
+    "OpenCampaignParams",
+    "OpenedCampaign",
+    "PaymentReceiptProof",
+    "SpentRecord",
     "TrustOptions",
+    "chaincode_module_id",
+    "contract_hash",
     "dag_required_pow_bits",
+    "decode_campaign_record",
+    "decode_campaign_result",
     "default_trust_options",
+    "deploy_tx_body",
+    "encode_lamp_event",
+    "lamp_analytics_contract",
+    "lamp_analytics_schema",
+    "open_campaign_tx_body",
     "pairing_message",
     "pairing_signature",
     "sign_command",
     "verify",
+    "verify_payment_receipt",
     "DagTransaction",
     "DagTransactionProtocol",
+    "DataNode",
+    "DataNodeProtocol",
+    "Keypair",
+    "KeypairProtocol",
     "Transaction",
     "TransactionProtocol",
     "DevChain",
     "DevChainProtocol",
-    "Keypair",
-    "KeypairProtocol",
     "Lamp",
     "LampProtocol",
     "LightClient",

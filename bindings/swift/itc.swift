@@ -529,6 +529,46 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterBool : FfiConverter {
+    typealias FfiType = Int8
+    typealias SwiftType = Bool
+
+    public static func lift(_ value: Int8) throws -> Bool {
+        return value != 0
+    }
+
+    public static func lower(_ value: Bool) -> Int8 {
+        return value ? 1 : 0
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Bool {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Bool, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterString: FfiConverter {
     typealias SwiftType = String
     typealias FfiType = RustBuffer
@@ -957,9 +997,447 @@ public func FfiConverterTypeDagTransaction_lower(_ value: DagTransaction) -> UIn
 
 
 /**
+ * The user's data node: records, mask key and privacy budget, kept in
+ * memory (itc-ffi exposes no on-disk store yet: a node lives as long as
+ * the object). Records never leave it; only masked, noised, range-proven
+ * contributions do.
+ */
+public protocol DataNodeProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account this node contributes for (32 bytes).
+     */
+    func account()  -> Data
+    
+    /**
+     * Store one record (for the reference contract, see
+     * [`encode_lamp_event`]).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if the record is longer than 4096 bytes.
+     */
+    func addRecord(record: Data) throws 
+    
+    /**
+     * Store several records in one write (all or none).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if a record is longer than 4096 bytes.
+     */
+    func addRecords(records: [Data]) throws 
+    
+    /**
+     * Every charge so far, oldest first: what was shared.
+     */
+    func budgetHistory()  -> [SpentRecord]
+    
+    /**
+     * The budget left, in thousandths of ε.
+     */
+    func budgetRemainingMilli()  -> UInt32
+    
+    /**
+     * The budget's total, in thousandths of ε.
+     */
+    func budgetTotalMilli()  -> UInt32
+    
+    /**
+     * Run the campaign's contract over the stored records and make the
+     * `Contribute` transaction body. The budget is charged first: a
+     * contribution is made at most once per campaign, even if its
+     * transaction is never sent.
+     *
+     * `campaign_record` and `members` are the bytes of
+     * `DevChain::campaign_record` and `DevChain::campaign_members` (read
+     * with state proofs from a real chain); `code` is the contract
+     * (checked against the campaign's hash); `height` is the chain height
+     * now (kept in the budget history).
+     *
+     * # Errors
+     * [`ItcError::AlreadyContributed`] for a second contribution to the
+     * same campaign; [`ItcError::BudgetExhausted`] when the budget left is
+     * below the campaign's ε (nothing is shared then);
+     * [`ItcError::Decode`] for malformed record or members bytes;
+     * [`ItcError::ChainCode`] when the node is not a member, the code is
+     * not the campaign's contract, or the contract cannot run.
+     */
+    func contribute(campaignId: Data, campaignRecord: Data, members: Data, code: Data, height: UInt64) throws  -> ContributionSummary
+    
+    /**
+     * Whether this node contributed to (was charged for) a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    func hasContributed(campaignId: Data) throws  -> Bool
+    
+    /**
+     * The `Join` transaction body for a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    func joinTxBody(campaignId: Data) throws  -> Data
+    
+    /**
+     * The X25519 mask key the node publishes when it joins (32 bytes).
+     */
+    func maskKey()  -> Data
+    
+    /**
+     * The number of stored records.
+     */
+    func recordCount()  -> UInt64
+    
+    /**
+     * The `Unmask` transaction body: after the contribution deadline, the
+     * pair seeds this node shares with the members that did not
+     * contribute. `contributed` lists the contributors' accounts
+     * (`DevChain::campaign_contributors`).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad id or key;
+     * [`ItcError::Decode`] for malformed members bytes;
+     * [`ItcError::ChainCode`] if this node is not a member.
+     */
+    func unmaskTxBody(campaignId: Data, members: Data, contributed: [Data]) throws  -> Data
+    
+}
+/**
+ * The user's data node: records, mask key and privacy budget, kept in
+ * memory (itc-ffi exposes no on-disk store yet: a node lives as long as
+ * the object). Records never leave it; only masked, noised, range-proven
+ * contributions do.
+ */
+open class DataNode: DataNodeProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_itc_ffi_fn_clone_datanode(self.handle, $0) }
+    }
+    /**
+     * A new node for the account `account_public_key` with a privacy
+     * budget of `budget_milli` thousandths of ε and a fresh mask key from
+     * the operating system's randomness.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes;
+     * [`ItcError::ChainCode`] if the budget cannot be set up.
+     */
+public convenience init(accountPublicKey: Data, budgetMilli: UInt32)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_constructor_datanode_new(
+        FfiConverterData.lower(accountPublicKey),
+        FfiConverterUInt32.lower(budgetMilli),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_itc_ffi_fn_free_datanode(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The account this node contributes for (32 bytes).
+     */
+open func account() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_account(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Store one record (for the reference contract, see
+     * [`encode_lamp_event`]).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if the record is longer than 4096 bytes.
+     */
+open func addRecord(record: Data)throws   {try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_add_record(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(record),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Store several records in one write (all or none).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if a record is longer than 4096 bytes.
+     */
+open func addRecords(records: [Data])throws   {try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_add_records(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceData.lower(records),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Every charge so far, oldest first: what was shared.
+     */
+open func budgetHistory() -> [SpentRecord]  {
+    return try!  FfiConverterSequenceTypeSpentRecord.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_budget_history(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The budget left, in thousandths of ε.
+     */
+open func budgetRemainingMilli() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The budget's total, in thousandths of ε.
+     */
+open func budgetTotalMilli() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_budget_total_milli(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Run the campaign's contract over the stored records and make the
+     * `Contribute` transaction body. The budget is charged first: a
+     * contribution is made at most once per campaign, even if its
+     * transaction is never sent.
+     *
+     * `campaign_record` and `members` are the bytes of
+     * `DevChain::campaign_record` and `DevChain::campaign_members` (read
+     * with state proofs from a real chain); `code` is the contract
+     * (checked against the campaign's hash); `height` is the chain height
+     * now (kept in the budget history).
+     *
+     * # Errors
+     * [`ItcError::AlreadyContributed`] for a second contribution to the
+     * same campaign; [`ItcError::BudgetExhausted`] when the budget left is
+     * below the campaign's ε (nothing is shared then);
+     * [`ItcError::Decode`] for malformed record or members bytes;
+     * [`ItcError::ChainCode`] when the node is not a member, the code is
+     * not the campaign's contract, or the contract cannot run.
+     */
+open func contribute(campaignId: Data, campaignRecord: Data, members: Data, code: Data, height: UInt64)throws  -> ContributionSummary  {
+    return try  FfiConverterTypeContributionSummary_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_contribute(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),
+        FfiConverterData.lower(campaignRecord),
+        FfiConverterData.lower(members),
+        FfiConverterData.lower(code),
+        FfiConverterUInt64.lower(height),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether this node contributed to (was charged for) a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+open func hasContributed(campaignId: Data)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_has_contributed(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The `Join` transaction body for a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+open func joinTxBody(campaignId: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_join_tx_body(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The X25519 mask key the node publishes when it joins (32 bytes).
+     */
+open func maskKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_mask_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The number of stored records.
+     */
+open func recordCount() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_record_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The `Unmask` transaction body: after the contribution deadline, the
+     * pair seeds this node shares with the members that did not
+     * contribute. `contributed` lists the contributors' accounts
+     * (`DevChain::campaign_contributors`).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad id or key;
+     * [`ItcError::Decode`] for malformed members bytes;
+     * [`ItcError::ChainCode`] if this node is not a member.
+     */
+open func unmaskTxBody(campaignId: Data, members: Data, contributed: [Data])throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_datanode_unmask_tx_body(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),
+        FfiConverterData.lower(members),
+        FfiConverterSequenceData.lower(contributed),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDataNode: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DataNode
+
+    public static func lift(_ handle: UInt64) throws -> DataNode {
+        return DataNode(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DataNode) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DataNode {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DataNode, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDataNode_lift(_ handle: UInt64) throws -> DataNode {
+    return try FfiConverterTypeDataNode.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDataNode_lower(_ value: DataNode) -> UInt64 {
+    return FfiConverterTypeDataNode.lower(value)
+}
+
+
+
+
+
+
+/**
  * A single-process development chain (see the module docs).
  */
 public protocol DevChainProtocol: AnyObject, Sendable {
+    
+    /**
+     * Commit empty blocks at `time_ms` until the chain is at `height`
+     * (campaigns close in the block after their unmask deadline); returns
+     * the height reached. A height already passed commits nothing.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+     * blocks would be needed.
+     */
+    func advanceTo(height: UInt64, timeMs: UInt64) throws  -> UInt64
     
     /**
      * An account's balance.
@@ -968,6 +1446,59 @@ public protocol DevChainProtocol: AnyObject, Sendable {
      * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
     func balance(account: Data) throws  -> UInt64
+    
+    /**
+     * The accounts (32-byte keys) whose contribution to a campaign was
+     * accepted and is still held (until close): what a contributor needs
+     * to unmask.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+     * [`ItcError::Decode`] if the stored cohort is corrupted.
+     */
+    func campaignContributors(campaignId: Data) throws  -> [Data]
+    
+    /**
+     * A campaign's cohort (canonical bytes, as a data node takes them); an
+     * empty cohort when nobody joined or the campaign has closed (the
+     * cohort is deleted at close).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    func campaignMembers(campaignId: Data) throws  -> Data
+    
+    /**
+     * A campaign's record as stored on chain (decode it with
+     * [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+     * pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+     * or `None` for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    func campaignRecord(campaignId: Data) throws  -> Data?
+    
+    /**
+     * A closed campaign's published result (decode it with
+     * [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+     * or `None` while it is open or for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    func campaignResult(campaignId: Data) throws  -> Data?
+    
+    /**
+     * A signed ChainCode transaction (`Payload::Module` with the ChainCode
+     * module id) from `sender` carrying `body` (from a data node or the
+     * company helpers), with the sender's next nonce and fee 1. Commit it
+     * with [`DevChain::commit_block`] together with others in one block.
+     *
+     * # Errors
+     * [`ItcError::Decode`] if `body` is not a ChainCode transaction.
+     */
+    func chaincodeTransaction(sender: Keypair, body: Data) throws  -> Transaction
     
     /**
      * What a grantee sends with a command: proofs of the device's
@@ -1044,6 +1575,29 @@ public protocol DevChainProtocol: AnyObject, Sendable {
      * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
     func nonce(account: Data) throws  -> UInt64
+    
+    /**
+     * The payment receipt of `member` in a campaign, with a state proof at
+     * the latest header: check it with
+     * [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+     * against a header your light client trusts.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+     */
+    func paymentReceiptProof(campaignId: Data, member: Data) throws  -> PaymentReceiptProof
+    
+    /**
+     * Sign `body` as a ChainCode transaction from `sender` and commit it
+     * alone in the next block at `time_ms`; returns the block's height.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for a malformed body;
+     * [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+     * phase, not a member, duplicate contribution, bad proof, too poor to
+     * escrow, ...): nothing changes then and no block is added.
+     */
+    func submitChaincode(sender: Keypair, body: Data, timeMs: UInt64) throws  -> UInt64
     
     /**
      * Proof that `transaction` is in the block at `height`.
@@ -1140,6 +1694,26 @@ public convenience init(chainId: UInt32, validatorCount: UInt32, accounts: [Fund
 
     
     /**
+     * Commit empty blocks at `time_ms` until the chain is at `height`
+     * (campaigns close in the block after their unmask deadline); returns
+     * the height reached. A height already passed commits nothing.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+     * blocks would be needed.
+     */
+open func advanceTo(height: UInt64, timeMs: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_advance_to(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(height),
+        FfiConverterUInt64.lower(timeMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * An account's balance.
      *
      * # Errors
@@ -1151,6 +1725,100 @@ open func balance(account: Data)throws  -> UInt64  {
     uniffi_itc_ffi_fn_method_devchain_balance(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(account),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The accounts (32-byte keys) whose contribution to a campaign was
+     * accepted and is still held (until close): what a contributor needs
+     * to unmask.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+     * [`ItcError::Decode`] if the stored cohort is corrupted.
+     */
+open func campaignContributors(campaignId: Data)throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_campaign_contributors(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A campaign's cohort (canonical bytes, as a data node takes them); an
+     * empty cohort when nobody joined or the campaign has closed (the
+     * cohort is deleted at close).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+open func campaignMembers(campaignId: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_campaign_members(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A campaign's record as stored on chain (decode it with
+     * [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+     * pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+     * or `None` for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+open func campaignRecord(campaignId: Data)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_campaign_record(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A closed campaign's published result (decode it with
+     * [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+     * or `None` while it is open or for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+open func campaignResult(campaignId: Data)throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_campaign_result(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A signed ChainCode transaction (`Payload::Module` with the ChainCode
+     * module id) from `sender` carrying `body` (from a data node or the
+     * company helpers), with the sender's next nonce and fee 1. Commit it
+     * with [`DevChain::commit_block`] together with others in one block.
+     *
+     * # Errors
+     * [`ItcError::Decode`] if `body` is not a ChainCode transaction.
+     */
+open func chaincodeTransaction(sender: Keypair, body: Data)throws  -> Transaction  {
+    return try  FfiConverterTypeTransaction_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_chaincode_transaction(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeKeypair_lower(sender),
+        FfiConverterData.lower(body),uniffiCallStatus
     )
 })
 }
@@ -1301,6 +1969,48 @@ open func nonce(account: Data)throws  -> UInt64  {
     uniffi_itc_ffi_fn_method_devchain_nonce(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(account),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The payment receipt of `member` in a campaign, with a state proof at
+     * the latest header: check it with
+     * [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+     * against a header your light client trusts.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+     */
+open func paymentReceiptProof(campaignId: Data, member: Data)throws  -> PaymentReceiptProof  {
+    return try  FfiConverterTypePaymentReceiptProof_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(campaignId),
+        FfiConverterData.lower(member),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sign `body` as a ChainCode transaction from `sender` and commit it
+     * alone in the next block at `time_ms`; returns the block's height.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for a malformed body;
+     * [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+     * phase, not a member, duplicate contribution, bad proof, too poor to
+     * escrow, ...): nothing changes then and no block is added.
+     */
+open func submitChaincode(sender: Keypair, body: Data, timeMs: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_submit_chaincode(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeKeypair_lower(sender),
+        FfiConverterData.lower(body),
+        FfiConverterUInt64.lower(timeMs),uniffiCallStatus
     )
 })
 }
@@ -2451,6 +3161,411 @@ public func FfiConverterTypeTransaction_lower(_ value: Transaction) -> UInt64 {
 
 
 /**
+ * A campaign as stored on chain, decoded.
+ */
+public struct CampaignInfo: Equatable, Hashable {
+    /**
+     * The company that opened it (32 bytes).
+     */
+    public var company: Data
+    /**
+     * The contract's hash (32 bytes).
+     */
+    public var contract: Data
+    /**
+     * ε in thousandths each member is charged.
+     */
+    public var epsilonTotalMilli: UInt64
+    /**
+     * Minimum valid contributors to release anything.
+     */
+    public var minCohort: UInt32
+    /**
+     * Most members.
+     */
+    public var maxCohort: UInt32
+    /**
+     * Paid to each valid contributor.
+     */
+    public var price: UInt64
+    /**
+     * Last join height.
+     */
+    public var joinDeadline: UInt64
+    /**
+     * Last contribution height.
+     */
+    public var contributeDeadline: UInt64
+    /**
+     * Last unmask height.
+     */
+    public var unmaskDeadline: UInt64
+    /**
+     * Tokens still held in escrow.
+     */
+    public var escrow: UInt64
+    /**
+     * Members who joined.
+     */
+    public var members: UInt32
+    /**
+     * Members whose contribution was accepted.
+     */
+    public var contributors: UInt32
+    /**
+     * Where it stands (names as in [`CampaignResultInfo::outcome`]).
+     */
+    public var outcome: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The company that opened it (32 bytes).
+         */company: Data, 
+        /**
+         * The contract's hash (32 bytes).
+         */contract: Data, 
+        /**
+         * ε in thousandths each member is charged.
+         */epsilonTotalMilli: UInt64, 
+        /**
+         * Minimum valid contributors to release anything.
+         */minCohort: UInt32, 
+        /**
+         * Most members.
+         */maxCohort: UInt32, 
+        /**
+         * Paid to each valid contributor.
+         */price: UInt64, 
+        /**
+         * Last join height.
+         */joinDeadline: UInt64, 
+        /**
+         * Last contribution height.
+         */contributeDeadline: UInt64, 
+        /**
+         * Last unmask height.
+         */unmaskDeadline: UInt64, 
+        /**
+         * Tokens still held in escrow.
+         */escrow: UInt64, 
+        /**
+         * Members who joined.
+         */members: UInt32, 
+        /**
+         * Members whose contribution was accepted.
+         */contributors: UInt32, 
+        /**
+         * Where it stands (names as in [`CampaignResultInfo::outcome`]).
+         */outcome: String) {
+        self.company = company
+        self.contract = contract
+        self.epsilonTotalMilli = epsilonTotalMilli
+        self.minCohort = minCohort
+        self.maxCohort = maxCohort
+        self.price = price
+        self.joinDeadline = joinDeadline
+        self.contributeDeadline = contributeDeadline
+        self.unmaskDeadline = unmaskDeadline
+        self.escrow = escrow
+        self.members = members
+        self.contributors = contributors
+        self.outcome = outcome
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CampaignInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCampaignInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CampaignInfo {
+        return
+            try CampaignInfo(
+                company: FfiConverterData.read(from: &buf), 
+                contract: FfiConverterData.read(from: &buf), 
+                epsilonTotalMilli: FfiConverterUInt64.read(from: &buf), 
+                minCohort: FfiConverterUInt32.read(from: &buf), 
+                maxCohort: FfiConverterUInt32.read(from: &buf), 
+                price: FfiConverterUInt64.read(from: &buf), 
+                joinDeadline: FfiConverterUInt64.read(from: &buf), 
+                contributeDeadline: FfiConverterUInt64.read(from: &buf), 
+                unmaskDeadline: FfiConverterUInt64.read(from: &buf), 
+                escrow: FfiConverterUInt64.read(from: &buf), 
+                members: FfiConverterUInt32.read(from: &buf), 
+                contributors: FfiConverterUInt32.read(from: &buf), 
+                outcome: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CampaignInfo, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.company, into: &buf)
+        FfiConverterData.write(value.contract, into: &buf)
+        FfiConverterUInt64.write(value.epsilonTotalMilli, into: &buf)
+        FfiConverterUInt32.write(value.minCohort, into: &buf)
+        FfiConverterUInt32.write(value.maxCohort, into: &buf)
+        FfiConverterUInt64.write(value.price, into: &buf)
+        FfiConverterUInt64.write(value.joinDeadline, into: &buf)
+        FfiConverterUInt64.write(value.contributeDeadline, into: &buf)
+        FfiConverterUInt64.write(value.unmaskDeadline, into: &buf)
+        FfiConverterUInt64.write(value.escrow, into: &buf)
+        FfiConverterUInt32.write(value.members, into: &buf)
+        FfiConverterUInt32.write(value.contributors, into: &buf)
+        FfiConverterString.write(value.outcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCampaignInfo_lift(_ buf: RustBuffer) throws -> CampaignInfo {
+    return try FfiConverterTypeCampaignInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCampaignInfo_lower(_ value: CampaignInfo) -> RustBuffer {
+    return FfiConverterTypeCampaignInfo.lower(value)
+}
+
+
+/**
+ * A closed campaign's published result, decoded.
+ */
+public struct CampaignResultInfo: Equatable, Hashable {
+    /**
+     * `"released"`, `"below_minimum"`, `"failed_missing_unmask"`,
+     * `"failed_sum_mismatch"` or `"failed_contract_unusable"`.
+     */
+    public var outcome: String
+    /**
+     * Valid contributors (paid when released).
+     */
+    public var contributors: UInt32
+    /**
+     * The noisy aggregate per cell, centered (empty unless released).
+     */
+    public var aggregate: [Int64]
+    /**
+     * The contract's `finalize` outputs (empty unless released and
+     * finalize succeeded).
+     */
+    public var outputs: [Int64]
+    /**
+     * Why finalize failed, if it did.
+     */
+    public var finalizeError: String?
+    /**
+     * Paid to each contributor.
+     */
+    public var paidEach: UInt64
+    /**
+     * Returned to the company.
+     */
+    public var refunded: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `"released"`, `"below_minimum"`, `"failed_missing_unmask"`,
+         * `"failed_sum_mismatch"` or `"failed_contract_unusable"`.
+         */outcome: String, 
+        /**
+         * Valid contributors (paid when released).
+         */contributors: UInt32, 
+        /**
+         * The noisy aggregate per cell, centered (empty unless released).
+         */aggregate: [Int64], 
+        /**
+         * The contract's `finalize` outputs (empty unless released and
+         * finalize succeeded).
+         */outputs: [Int64], 
+        /**
+         * Why finalize failed, if it did.
+         */finalizeError: String?, 
+        /**
+         * Paid to each contributor.
+         */paidEach: UInt64, 
+        /**
+         * Returned to the company.
+         */refunded: UInt64) {
+        self.outcome = outcome
+        self.contributors = contributors
+        self.aggregate = aggregate
+        self.outputs = outputs
+        self.finalizeError = finalizeError
+        self.paidEach = paidEach
+        self.refunded = refunded
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CampaignResultInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCampaignResultInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CampaignResultInfo {
+        return
+            try CampaignResultInfo(
+                outcome: FfiConverterString.read(from: &buf), 
+                contributors: FfiConverterUInt32.read(from: &buf), 
+                aggregate: FfiConverterSequenceInt64.read(from: &buf), 
+                outputs: FfiConverterSequenceInt64.read(from: &buf), 
+                finalizeError: FfiConverterOptionString.read(from: &buf), 
+                paidEach: FfiConverterUInt64.read(from: &buf), 
+                refunded: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CampaignResultInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.outcome, into: &buf)
+        FfiConverterUInt32.write(value.contributors, into: &buf)
+        FfiConverterSequenceInt64.write(value.aggregate, into: &buf)
+        FfiConverterSequenceInt64.write(value.outputs, into: &buf)
+        FfiConverterOptionString.write(value.finalizeError, into: &buf)
+        FfiConverterUInt64.write(value.paidEach, into: &buf)
+        FfiConverterUInt64.write(value.refunded, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCampaignResultInfo_lift(_ buf: RustBuffer) throws -> CampaignResultInfo {
+    return try FfiConverterTypeCampaignResultInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCampaignResultInfo_lower(_ value: CampaignResultInfo) -> RustBuffer {
+    return FfiConverterTypeCampaignResultInfo.lower(value)
+}
+
+
+/**
+ * What one contribution shared, for the user to see.
+ */
+public struct ContributionSummary: Equatable, Hashable {
+    /**
+     * The `Contribute` transaction body to send from the user's account.
+     */
+    public var txBody: Data
+    /**
+     * The cells the contract computed, clamped, before noise and masking
+     * (never sent).
+     */
+    public var clearCells: [UInt64]
+    /**
+     * How the contract's run ended: `"completed"`, or why it stopped (a
+     * run that did not complete contributes zeros).
+     */
+    public var status: String
+    /**
+     * ε charged, in thousandths.
+     */
+    public var epsilonMilli: UInt32
+    /**
+     * Budget left, in thousandths of ε.
+     */
+    public var remainingMilli: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The `Contribute` transaction body to send from the user's account.
+         */txBody: Data, 
+        /**
+         * The cells the contract computed, clamped, before noise and masking
+         * (never sent).
+         */clearCells: [UInt64], 
+        /**
+         * How the contract's run ended: `"completed"`, or why it stopped (a
+         * run that did not complete contributes zeros).
+         */status: String, 
+        /**
+         * ε charged, in thousandths.
+         */epsilonMilli: UInt32, 
+        /**
+         * Budget left, in thousandths of ε.
+         */remainingMilli: UInt32) {
+        self.txBody = txBody
+        self.clearCells = clearCells
+        self.status = status
+        self.epsilonMilli = epsilonMilli
+        self.remainingMilli = remainingMilli
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ContributionSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeContributionSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ContributionSummary {
+        return
+            try ContributionSummary(
+                txBody: FfiConverterData.read(from: &buf), 
+                clearCells: FfiConverterSequenceUInt64.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                epsilonMilli: FfiConverterUInt32.read(from: &buf), 
+                remainingMilli: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ContributionSummary, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.txBody, into: &buf)
+        FfiConverterSequenceUInt64.write(value.clearCells, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterUInt32.write(value.epsilonMilli, into: &buf)
+        FfiConverterUInt32.write(value.remainingMilli, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContributionSummary_lift(_ buf: RustBuffer) throws -> ContributionSummary {
+    return try FfiConverterTypeContributionSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContributionSummary_lower(_ value: ContributionSummary) -> RustBuffer {
+    return FfiConverterTypeContributionSummary.lower(value)
+}
+
+
+/**
  * A device registration proven against the trusted header.
  */
 public struct DeviceInfo: Equatable, Hashable {
@@ -2674,6 +3789,409 @@ public func FfiConverterTypeGrantInfo_lift(_ buf: RustBuffer) throws -> GrantInf
 #endif
 public func FfiConverterTypeGrantInfo_lower(_ value: GrantInfo) -> RustBuffer {
     return FfiConverterTypeGrantInfo.lower(value)
+}
+
+
+/**
+ * What a company asks for when it opens a campaign.
+ */
+public struct OpenCampaignParams: Equatable, Hashable {
+    /**
+     * The deployed contract's hash (32 bytes, [`contract_hash`]).
+     */
+    public var contract: Data
+    /**
+     * The contribution's schema (canonical bytes, e.g.
+     * [`lamp_analytics_schema`]).
+     */
+    public var schema: Data
+    /**
+     * ε in thousandths per schema field; each member is charged the sum.
+     */
+    public var epsilonMilli: [UInt32]
+    /**
+     * Fewer valid contributors than this release nothing.
+     */
+    public var minCohort: UInt32
+    /**
+     * At most this many members; the company escrows `price × max_cohort`.
+     */
+    public var maxCohort: UInt32
+    /**
+     * Paid to each valid contributor.
+     */
+    public var price: UInt64
+    /**
+     * Last height at which members may join.
+     */
+    public var joinDeadline: UInt64
+    /**
+     * Last height at which members may contribute.
+     */
+    public var contributeDeadline: UInt64
+    /**
+     * Last height at which contributors may unmask; the campaign closes in
+     * the next block.
+     */
+    public var unmaskDeadline: UInt64
+    /**
+     * Free number that tells apart two otherwise equal campaigns.
+     */
+    public var label: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The deployed contract's hash (32 bytes, [`contract_hash`]).
+         */contract: Data, 
+        /**
+         * The contribution's schema (canonical bytes, e.g.
+         * [`lamp_analytics_schema`]).
+         */schema: Data, 
+        /**
+         * ε in thousandths per schema field; each member is charged the sum.
+         */epsilonMilli: [UInt32], 
+        /**
+         * Fewer valid contributors than this release nothing.
+         */minCohort: UInt32, 
+        /**
+         * At most this many members; the company escrows `price × max_cohort`.
+         */maxCohort: UInt32, 
+        /**
+         * Paid to each valid contributor.
+         */price: UInt64, 
+        /**
+         * Last height at which members may join.
+         */joinDeadline: UInt64, 
+        /**
+         * Last height at which members may contribute.
+         */contributeDeadline: UInt64, 
+        /**
+         * Last height at which contributors may unmask; the campaign closes in
+         * the next block.
+         */unmaskDeadline: UInt64, 
+        /**
+         * Free number that tells apart two otherwise equal campaigns.
+         */label: UInt64) {
+        self.contract = contract
+        self.schema = schema
+        self.epsilonMilli = epsilonMilli
+        self.minCohort = minCohort
+        self.maxCohort = maxCohort
+        self.price = price
+        self.joinDeadline = joinDeadline
+        self.contributeDeadline = contributeDeadline
+        self.unmaskDeadline = unmaskDeadline
+        self.label = label
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OpenCampaignParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOpenCampaignParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OpenCampaignParams {
+        return
+            try OpenCampaignParams(
+                contract: FfiConverterData.read(from: &buf), 
+                schema: FfiConverterData.read(from: &buf), 
+                epsilonMilli: FfiConverterSequenceUInt32.read(from: &buf), 
+                minCohort: FfiConverterUInt32.read(from: &buf), 
+                maxCohort: FfiConverterUInt32.read(from: &buf), 
+                price: FfiConverterUInt64.read(from: &buf), 
+                joinDeadline: FfiConverterUInt64.read(from: &buf), 
+                contributeDeadline: FfiConverterUInt64.read(from: &buf), 
+                unmaskDeadline: FfiConverterUInt64.read(from: &buf), 
+                label: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OpenCampaignParams, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.contract, into: &buf)
+        FfiConverterData.write(value.schema, into: &buf)
+        FfiConverterSequenceUInt32.write(value.epsilonMilli, into: &buf)
+        FfiConverterUInt32.write(value.minCohort, into: &buf)
+        FfiConverterUInt32.write(value.maxCohort, into: &buf)
+        FfiConverterUInt64.write(value.price, into: &buf)
+        FfiConverterUInt64.write(value.joinDeadline, into: &buf)
+        FfiConverterUInt64.write(value.contributeDeadline, into: &buf)
+        FfiConverterUInt64.write(value.unmaskDeadline, into: &buf)
+        FfiConverterUInt64.write(value.label, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenCampaignParams_lift(_ buf: RustBuffer) throws -> OpenCampaignParams {
+    return try FfiConverterTypeOpenCampaignParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenCampaignParams_lower(_ value: OpenCampaignParams) -> RustBuffer {
+    return FfiConverterTypeOpenCampaignParams.lower(value)
+}
+
+
+/**
+ * An `Open` transaction body and the id the campaign will have.
+ */
+public struct OpenedCampaign: Equatable, Hashable {
+    /**
+     * The transaction body, to send from the company's account.
+     */
+    public var txBody: Data
+    /**
+     * The campaign's id (32 bytes).
+     */
+    public var campaignId: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The transaction body, to send from the company's account.
+         */txBody: Data, 
+        /**
+         * The campaign's id (32 bytes).
+         */campaignId: Data) {
+        self.txBody = txBody
+        self.campaignId = campaignId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OpenedCampaign: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOpenedCampaign: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OpenedCampaign {
+        return
+            try OpenedCampaign(
+                txBody: FfiConverterData.read(from: &buf), 
+                campaignId: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OpenedCampaign, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.txBody, into: &buf)
+        FfiConverterData.write(value.campaignId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenedCampaign_lift(_ buf: RustBuffer) throws -> OpenedCampaign {
+    return try FfiConverterTypeOpenedCampaign.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenedCampaign_lower(_ value: OpenedCampaign) -> RustBuffer {
+    return FfiConverterTypeOpenedCampaign.lower(value)
+}
+
+
+/**
+ * A payment receipt and its state proof, from
+ * `DevChain::payment_receipt_proof`.
+ */
+public struct PaymentReceiptProof: Equatable, Hashable {
+    /**
+     * Height of the header the proof is against.
+     */
+    public var height: UInt64
+    /**
+     * The amount paid, or `None` if the member was not paid (the proof
+     * then proves the absence).
+     */
+    public var amount: UInt64?
+    /**
+     * The state proof (canonical bytes).
+     */
+    public var proof: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Height of the header the proof is against.
+         */height: UInt64, 
+        /**
+         * The amount paid, or `None` if the member was not paid (the proof
+         * then proves the absence).
+         */amount: UInt64?, 
+        /**
+         * The state proof (canonical bytes).
+         */proof: Data) {
+        self.height = height
+        self.amount = amount
+        self.proof = proof
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PaymentReceiptProof: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaymentReceiptProof: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaymentReceiptProof {
+        return
+            try PaymentReceiptProof(
+                height: FfiConverterUInt64.read(from: &buf), 
+                amount: FfiConverterOptionUInt64.read(from: &buf), 
+                proof: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PaymentReceiptProof, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.height, into: &buf)
+        FfiConverterOptionUInt64.write(value.amount, into: &buf)
+        FfiConverterData.write(value.proof, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentReceiptProof_lift(_ buf: RustBuffer) throws -> PaymentReceiptProof {
+    return try FfiConverterTypePaymentReceiptProof.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentReceiptProof_lower(_ value: PaymentReceiptProof) -> RustBuffer {
+    return FfiConverterTypePaymentReceiptProof.lower(value)
+}
+
+
+/**
+ * One charge of the privacy budget: what was shared, when, at what cost.
+ */
+public struct SpentRecord: Equatable, Hashable {
+    /**
+     * The campaign contributed to (32 bytes).
+     */
+    public var campaign: Data
+    /**
+     * ε charged, in thousandths.
+     */
+    public var epsilonMilli: UInt32
+    /**
+     * Cells the contribution had.
+     */
+    public var cells: UInt32
+    /**
+     * Chain height when it was made.
+     */
+    public var height: UInt64
+    /**
+     * What was shared, in words.
+     */
+    public var note: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The campaign contributed to (32 bytes).
+         */campaign: Data, 
+        /**
+         * ε charged, in thousandths.
+         */epsilonMilli: UInt32, 
+        /**
+         * Cells the contribution had.
+         */cells: UInt32, 
+        /**
+         * Chain height when it was made.
+         */height: UInt64, 
+        /**
+         * What was shared, in words.
+         */note: String) {
+        self.campaign = campaign
+        self.epsilonMilli = epsilonMilli
+        self.cells = cells
+        self.height = height
+        self.note = note
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SpentRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSpentRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SpentRecord {
+        return
+            try SpentRecord(
+                campaign: FfiConverterData.read(from: &buf), 
+                epsilonMilli: FfiConverterUInt32.read(from: &buf), 
+                cells: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt64.read(from: &buf), 
+                note: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SpentRecord, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.campaign, into: &buf)
+        FfiConverterUInt32.write(value.epsilonMilli, into: &buf)
+        FfiConverterUInt32.write(value.cells, into: &buf)
+        FfiConverterUInt64.write(value.height, into: &buf)
+        FfiConverterString.write(value.note, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpentRecord_lift(_ buf: RustBuffer) throws -> SpentRecord {
+    return try FfiConverterTypeSpentRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpentRecord_lower(_ value: SpentRecord) -> RustBuffer {
+    return FfiConverterTypeSpentRecord.lower(value)
 }
 
 
@@ -3146,6 +4664,37 @@ enum ItcError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * A data node refused to contribute twice to one campaign: its privacy
+     * budget was already charged for it (nothing was shared again).
+     */
+    case AlreadyContributed(
+        /**
+         * Which campaign.
+         */reason: String
+    )
+    /**
+     * A data node's privacy budget has less left than the campaign's ε
+     * (nothing was shared).
+     */
+    case BudgetExhausted(
+        /**
+         * ε×1000 left.
+         */remainingMilli: UInt32, 
+        /**
+         * ε×1000 the campaign charges.
+         */askedMilli: UInt32
+    )
+    /**
+     * ChainCode refused: the node is not a member, the code is not the
+     * campaign's contract, the contract cannot run, or the node's store
+     * failed.
+     */
+    case ChainCode(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
      * A bug in the library (a caught panic). Please report it.
      */
     case Internal(
@@ -3214,7 +4763,17 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
         case 12: return .Randomness(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .Internal(
+        case 13: return .AlreadyContributed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 14: return .BudgetExhausted(
+            remainingMilli: try FfiConverterUInt32.read(from: &buf), 
+            askedMilli: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 15: return .ChainCode(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 16: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -3287,8 +4846,24 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .AlreadyContributed(reason):
             writeInt(&buf, Int32(13))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .BudgetExhausted(remainingMilli,askedMilli):
+            writeInt(&buf, Int32(14))
+            FfiConverterUInt32.write(remainingMilli, into: &buf)
+            FfiConverterUInt32.write(askedMilli, into: &buf)
+            
+        
+        case let .ChainCode(reason):
+            writeInt(&buf, Int32(15))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(16))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -3862,6 +5437,54 @@ public func FfiConverterTypeUpdateVerdict_lower(_ value: UpdateVerdict) -> RustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
     typealias SwiftType = Data?
 
@@ -3928,6 +5551,81 @@ fileprivate struct FfiConverterOptionTypeGrantInfo: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeGrantInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = [UInt32]
+
+    public static func write(_ value: [UInt32], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterUInt32.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt32] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UInt32]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterUInt32.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [UInt64]
+
+    public static func write(_ value: [UInt64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterUInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UInt64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterUInt64.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [Int64]
+
+    public static func write(_ value: [Int64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Int64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Int64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterInt64.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -4004,6 +5702,179 @@ fileprivate struct FfiConverterSequenceTypeFundedAccount: FfiConverterRustBuffer
         }
         return seq
     }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer {
+    typealias SwiftType = [SpentRecord]
+
+    public static func write(_ value: [SpentRecord], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSpentRecord.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [SpentRecord] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [SpentRecord]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSpentRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+/**
+ * The ChainCode module's id in `Payload::Module`.
+ */
+public func chaincodeModuleId() -> UInt8  {
+    return try!  FfiConverterUInt8.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_chaincode_module_id(uniffiCallStatus
+    )
+})
+}
+/**
+ * The hash a deployed contract is known by (32 bytes).
+ */
+public func contractHash(code: Data) -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_contract_hash(
+        FfiConverterData.lower(code),uniffiCallStatus
+    )
+})
+}
+/**
+ * Decode a campaign record (from `DevChain::campaign_record` or a state
+ * proof).
+ *
+ * # Errors
+ * [`ItcError::Decode`] if the bytes are not a campaign record.
+ */
+public func decodeCampaignRecord(bytes: Data)throws  -> CampaignInfo  {
+    return try  FfiConverterTypeCampaignInfo_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_decode_campaign_record(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+/**
+ * Decode a campaign result (from `DevChain::campaign_result` or a state
+ * proof).
+ *
+ * # Errors
+ * [`ItcError::Decode`] if the bytes are not a campaign result.
+ */
+public func decodeCampaignResult(bytes: Data)throws  -> CampaignResultInfo  {
+    return try  FfiConverterTypeCampaignResultInfo_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_decode_campaign_result(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+/**
+ * The `Deploy` transaction body for a contract (validated by the chain
+ * when the transaction is applied).
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] if the code is empty or longer than the
+ * chain accepts.
+ */
+public func deployTxBody(code: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_deploy_tx_body(
+        FfiConverterData.lower(code),uniffiCallStatus
+    )
+})
+}
+/**
+ * One lamp event as the reference contract reads it: 16 bytes,
+ * little-endian `time_s` (u64, seconds since the month's start), `model`
+ * (u32), the event (1 = on, 0 = off) and 3 bytes of padding.
+ */
+public func encodeLampEvent(timeS: UInt64, model: UInt32, on: Bool) -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_encode_lamp_event(
+        FfiConverterUInt64.lower(timeS),
+        FfiConverterUInt32.lower(model),
+        FfiConverterBool.lower(on),uniffiCallStatus
+    )
+})
+}
+/**
+ * The bundled reference contract, `lamp_analytics.wasm`: over a month of
+ * lamp events it counts after-midnight use, households, mean daily on-time
+ * and distinct lamp models. Deploy it with [`deploy_tx_body`].
+ */
+public func lampAnalyticsContract() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_lamp_analytics_contract(uniffiCallStatus
+    )
+})
+}
+/**
+ * The schema (canonical bytes) the reference contract is written for:
+ * two counters, a mean on-time clamped to 240 tenths of an hour, and a
+ * HyperLogLog over lamp models; 4 outputs.
+ */
+public func lampAnalyticsSchema() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_lamp_analytics_schema(uniffiCallStatus
+    )
+})
+}
+/**
+ * The `Open` transaction body for `params`, sent by `company_public_key`
+ * (the id depends on the sender).
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] for a bad key or contract hash, or a
+ * schema that does not decode or validate (its reason is given). The
+ * chain checks the rest (deadlines, ε, cohort bounds, escrow).
+ */
+public func openCampaignTxBody(companyPublicKey: Data, params: OpenCampaignParams)throws  -> OpenedCampaign  {
+    return try  FfiConverterTypeOpenedCampaign_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_open_campaign_tx_body(
+        FfiConverterData.lower(companyPublicKey),
+        FfiConverterTypeOpenCampaignParams_lower(params),uniffiCallStatus
+    )
+})
+}
+/**
+ * Check a payment receipt proof against a header (canonical bytes) the
+ * caller trusts — the header at the proof's height, whose hash a
+ * [`LightClient`](super::light_client::LightClient) has verified — and
+ * return the proven amount, or `None` when it proves the member was not
+ * paid.
+ *
+ * # Errors
+ * [`ItcError::Decode`] for malformed header or proof bytes;
+ * [`ItcError::InvalidArgument`] for a bad id or key;
+ * [`ItcError::ProofRejected`] if the proof does not hold against the
+ * header's state root.
+ */
+public func verifyPaymentReceipt(header: Data, campaignId: Data, member: Data, proof: Data)throws  -> UInt64?  {
+    return try  FfiConverterOptionUInt64.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_verify_payment_receipt(
+        FfiConverterData.lower(header),
+        FfiConverterData.lower(campaignId),
+        FfiConverterData.lower(member),
+        FfiConverterData.lower(proof),uniffiCallStatus
+    )
+})
 }
 /**
  * Proof-of-work bits the network's default rules require from an issuer
@@ -4129,6 +6000,36 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_itc_ffi_checksum_func_chaincode_module_id() != 51355) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_contract_hash() != 26189) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_decode_campaign_record() != 47012) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_decode_campaign_result() != 8799) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_deploy_tx_body() != 57163) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_encode_lamp_event() != 31607) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_lamp_analytics_contract() != 37051) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_lamp_analytics_schema() != 5457) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_open_campaign_tx_body() != 45158) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_verify_payment_receipt() != 64374) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_func_dag_required_pow_bits() != 31075) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4145,6 +6046,42 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_func_pairing_signature() != 21047) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_account() != 39051) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_add_record() != 2787) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_add_records() != 48956) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_budget_history() != 18537) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli() != 6845) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_budget_total_milli() != 46608) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_contribute() != 37702) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_has_contributed() != 18087) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_join_tx_body() != 26628) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_mask_key() != 8824) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_record_count() != 13584) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body() != 43090) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() != 20301) {
@@ -4180,7 +6117,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature() != 10555) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_devchain_advance_to() != 41538) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_devchain_balance() != 39995) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_campaign_contributors() != 4270) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_campaign_members() != 65460) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_campaign_record() != 54568) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_campaign_result() != 23147) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction() != 56776) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_command_proof() != 34564) {
@@ -4208,6 +6163,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_nonce() != 56714) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof() != 61322) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() != 10295) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_transaction_proof() != 62485) {
@@ -4286,6 +6247,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_transaction_verify_signature() != 58484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_constructor_datanode_new() != 17258) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113) {

@@ -243,6 +243,81 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DATANODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DATANODE
+uint64_t uniffi_itc_ffi_fn_clone_datanode(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_DATANODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_DATANODE
+void uniffi_itc_ffi_fn_free_datanode(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_DATANODE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_DATANODE_NEW
+uint64_t uniffi_itc_ffi_fn_constructor_datanode_new(RustBuffer account_public_key, uint32_t budget_milli, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_ACCOUNT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_ACCOUNT
+RustBuffer uniffi_itc_ffi_fn_method_datanode_account(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_ADD_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_ADD_RECORD
+void uniffi_itc_ffi_fn_method_datanode_add_record(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_ADD_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_ADD_RECORDS
+void uniffi_itc_ffi_fn_method_datanode_add_records(uint64_t ptr, RustBuffer records, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_BUDGET_HISTORY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_BUDGET_HISTORY
+RustBuffer uniffi_itc_ffi_fn_method_datanode_budget_history(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_BUDGET_REMAINING_MILLI
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_BUDGET_REMAINING_MILLI
+uint32_t uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_BUDGET_TOTAL_MILLI
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_BUDGET_TOTAL_MILLI
+uint32_t uniffi_itc_ffi_fn_method_datanode_budget_total_milli(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_CONTRIBUTE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_CONTRIBUTE
+RustBuffer uniffi_itc_ffi_fn_method_datanode_contribute(uint64_t ptr, RustBuffer campaign_id, RustBuffer campaign_record, RustBuffer members, RustBuffer code, uint64_t height, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_HAS_CONTRIBUTED
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_HAS_CONTRIBUTED
+int8_t uniffi_itc_ffi_fn_method_datanode_has_contributed(uint64_t ptr, RustBuffer campaign_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_JOIN_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_JOIN_TX_BODY
+RustBuffer uniffi_itc_ffi_fn_method_datanode_join_tx_body(uint64_t ptr, RustBuffer campaign_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_MASK_KEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_MASK_KEY
+RustBuffer uniffi_itc_ffi_fn_method_datanode_mask_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_RECORD_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_RECORD_COUNT
+uint64_t uniffi_itc_ffi_fn_method_datanode_record_count(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_UNMASK_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DATANODE_UNMASK_TX_BODY
+RustBuffer uniffi_itc_ffi_fn_method_datanode_unmask_tx_body(uint64_t ptr, RustBuffer campaign_id, RustBuffer members, RustBuffer contributed, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DAGTRANSACTION
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_DAGTRANSACTION
 uint64_t uniffi_itc_ffi_fn_clone_dagtransaction(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -333,9 +408,39 @@ void uniffi_itc_ffi_fn_free_devchain(uint64_t handle, RustCallStatus *_Nonnull o
 uint64_t uniffi_itc_ffi_fn_constructor_devchain_new(uint32_t chain_id, uint32_t validator_count, RustBuffer accounts, uint64_t genesis_time_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_ADVANCE_TO
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_ADVANCE_TO
+uint64_t uniffi_itc_ffi_fn_method_devchain_advance_to(uint64_t ptr, uint64_t height, uint64_t time_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_BALANCE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_BALANCE
 uint64_t uniffi_itc_ffi_fn_method_devchain_balance(uint64_t ptr, RustBuffer account, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_CONTRIBUTORS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_CONTRIBUTORS
+RustBuffer uniffi_itc_ffi_fn_method_devchain_campaign_contributors(uint64_t ptr, RustBuffer campaign_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_MEMBERS
+RustBuffer uniffi_itc_ffi_fn_method_devchain_campaign_members(uint64_t ptr, RustBuffer campaign_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_RECORD
+RustBuffer uniffi_itc_ffi_fn_method_devchain_campaign_record(uint64_t ptr, RustBuffer campaign_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CAMPAIGN_RESULT
+RustBuffer uniffi_itc_ffi_fn_method_devchain_campaign_result(uint64_t ptr, RustBuffer campaign_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CHAINCODE_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_CHAINCODE_TRANSACTION
+uint64_t uniffi_itc_ffi_fn_method_devchain_chaincode_transaction(uint64_t ptr, uint64_t sender, RustBuffer body, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_COMMAND_PROOF
@@ -381,6 +486,16 @@ uint64_t uniffi_itc_ffi_fn_method_devchain_height(uint64_t ptr, RustCallStatus *
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_NONCE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_NONCE
 uint64_t uniffi_itc_ffi_fn_method_devchain_nonce(uint64_t ptr, RustBuffer account, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
+RustBuffer uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(uint64_t ptr, RustBuffer campaign_id, RustBuffer member, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
+uint64_t uniffi_itc_ffi_fn_method_devchain_submit_chaincode(uint64_t ptr, uint64_t sender, RustBuffer body, uint64_t time_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_TRANSACTION_PROOF
@@ -587,6 +702,59 @@ RustBuffer uniffi_itc_ffi_fn_method_transaction_signature(uint64_t ptr, RustCall
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_TRANSACTION_VERIFY_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_TRANSACTION_VERIFY_SIGNATURE
 void uniffi_itc_ffi_fn_method_transaction_verify_signature(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_CHAINCODE_MODULE_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_CHAINCODE_MODULE_ID
+uint8_t uniffi_itc_ffi_fn_func_chaincode_module_id(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_CONTRACT_HASH
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_CONTRACT_HASH
+RustBuffer uniffi_itc_ffi_fn_func_contract_hash(RustBuffer code, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DECODE_CAMPAIGN_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DECODE_CAMPAIGN_RECORD
+RustBuffer uniffi_itc_ffi_fn_func_decode_campaign_record(RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DECODE_CAMPAIGN_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DECODE_CAMPAIGN_RESULT
+RustBuffer uniffi_itc_ffi_fn_func_decode_campaign_result(RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DEPLOY_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DEPLOY_TX_BODY
+RustBuffer uniffi_itc_ffi_fn_func_deploy_tx_body(RustBuffer code, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_ENCODE_LAMP_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_ENCODE_LAMP_EVENT
+RustBuffer uniffi_itc_ffi_fn_func_encode_lamp_event(uint64_t time_s, uint32_t model, int8_t on, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_LAMP_ANALYTICS_CONTRACT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_LAMP_ANALYTICS_CONTRACT
+RustBuffer uniffi_itc_ffi_fn_func_lamp_analytics_contract(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_LAMP_ANALYTICS_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_LAMP_ANALYTICS_SCHEMA
+RustBuffer uniffi_itc_ffi_fn_func_lamp_analytics_schema(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_OPEN_CAMPAIGN_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_OPEN_CAMPAIGN_TX_BODY
+RustBuffer uniffi_itc_ffi_fn_func_open_campaign_tx_body(RustBuffer company_public_key, RustBuffer params, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_VERIFY_PAYMENT_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_VERIFY_PAYMENT_RECEIPT
+RustBuffer uniffi_itc_ffi_fn_func_verify_payment_receipt(RustBuffer header, RustBuffer campaign_id, RustBuffer member, RustBuffer proof, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DAG_REQUIRED_POW_BITS
@@ -880,6 +1048,66 @@ void ffi_itc_ffi_rust_future_free_void(uint64_t handle
 void ffi_itc_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_CHAINCODE_MODULE_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_CHAINCODE_MODULE_ID
+uint16_t uniffi_itc_ffi_checksum_func_chaincode_module_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_CONTRACT_HASH
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_CONTRACT_HASH
+uint16_t uniffi_itc_ffi_checksum_func_contract_hash(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DECODE_CAMPAIGN_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DECODE_CAMPAIGN_RECORD
+uint16_t uniffi_itc_ffi_checksum_func_decode_campaign_record(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DECODE_CAMPAIGN_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DECODE_CAMPAIGN_RESULT
+uint16_t uniffi_itc_ffi_checksum_func_decode_campaign_result(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DEPLOY_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DEPLOY_TX_BODY
+uint16_t uniffi_itc_ffi_checksum_func_deploy_tx_body(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_ENCODE_LAMP_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_ENCODE_LAMP_EVENT
+uint16_t uniffi_itc_ffi_checksum_func_encode_lamp_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_LAMP_ANALYTICS_CONTRACT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_LAMP_ANALYTICS_CONTRACT
+uint16_t uniffi_itc_ffi_checksum_func_lamp_analytics_contract(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_LAMP_ANALYTICS_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_LAMP_ANALYTICS_SCHEMA
+uint16_t uniffi_itc_ffi_checksum_func_lamp_analytics_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_OPEN_CAMPAIGN_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_OPEN_CAMPAIGN_TX_BODY
+uint16_t uniffi_itc_ffi_checksum_func_open_campaign_tx_body(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_VERIFY_PAYMENT_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_VERIFY_PAYMENT_RECEIPT
+uint16_t uniffi_itc_ffi_checksum_func_verify_payment_receipt(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DAG_REQUIRED_POW_BITS
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DAG_REQUIRED_POW_BITS
 uint16_t uniffi_itc_ffi_checksum_func_dag_required_pow_bits(void
@@ -913,6 +1141,78 @@ uint16_t uniffi_itc_ffi_checksum_func_pairing_message(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_PAIRING_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_PAIRING_SIGNATURE
 uint16_t uniffi_itc_ffi_checksum_func_pairing_signature(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_ACCOUNT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_ACCOUNT
+uint16_t uniffi_itc_ffi_checksum_method_datanode_account(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_ADD_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_ADD_RECORD
+uint16_t uniffi_itc_ffi_checksum_method_datanode_add_record(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_ADD_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_ADD_RECORDS
+uint16_t uniffi_itc_ffi_checksum_method_datanode_add_records(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_BUDGET_HISTORY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_BUDGET_HISTORY
+uint16_t uniffi_itc_ffi_checksum_method_datanode_budget_history(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_BUDGET_REMAINING_MILLI
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_BUDGET_REMAINING_MILLI
+uint16_t uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_BUDGET_TOTAL_MILLI
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_BUDGET_TOTAL_MILLI
+uint16_t uniffi_itc_ffi_checksum_method_datanode_budget_total_milli(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_CONTRIBUTE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_CONTRIBUTE
+uint16_t uniffi_itc_ffi_checksum_method_datanode_contribute(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_HAS_CONTRIBUTED
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_HAS_CONTRIBUTED
+uint16_t uniffi_itc_ffi_checksum_method_datanode_has_contributed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_JOIN_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_JOIN_TX_BODY
+uint16_t uniffi_itc_ffi_checksum_method_datanode_join_tx_body(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_MASK_KEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_MASK_KEY
+uint16_t uniffi_itc_ffi_checksum_method_datanode_mask_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_RECORD_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_RECORD_COUNT
+uint16_t uniffi_itc_ffi_checksum_method_datanode_record_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_UNMASK_TX_BODY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DATANODE_UNMASK_TX_BODY
+uint16_t uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body(void
     
 );
 #endif
@@ -982,9 +1282,45 @@ uint16_t uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_ADVANCE_TO
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_ADVANCE_TO
+uint16_t uniffi_itc_ffi_checksum_method_devchain_advance_to(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_BALANCE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_BALANCE
 uint16_t uniffi_itc_ffi_checksum_method_devchain_balance(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_CONTRIBUTORS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_CONTRIBUTORS
+uint16_t uniffi_itc_ffi_checksum_method_devchain_campaign_contributors(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_MEMBERS
+uint16_t uniffi_itc_ffi_checksum_method_devchain_campaign_members(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_RECORD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_RECORD
+uint16_t uniffi_itc_ffi_checksum_method_devchain_campaign_record(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_RESULT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CAMPAIGN_RESULT
+uint16_t uniffi_itc_ffi_checksum_method_devchain_campaign_result(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CHAINCODE_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_CHAINCODE_TRANSACTION
+uint16_t uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction(void
     
 );
 #endif
@@ -1039,6 +1375,18 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_height(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_NONCE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_NONCE
 uint16_t uniffi_itc_ffi_checksum_method_devchain_nonce(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
+uint16_t uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
+uint16_t uniffi_itc_ffi_checksum_method_devchain_submit_chaincode(void
     
 );
 #endif
@@ -1195,6 +1543,12 @@ uint16_t uniffi_itc_ffi_checksum_method_transaction_signature(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_TRANSACTION_VERIFY_SIGNATURE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_TRANSACTION_VERIFY_SIGNATURE
 uint16_t uniffi_itc_ffi_checksum_method_transaction_verify_signature(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_DATANODE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_DATANODE_NEW
+uint16_t uniffi_itc_ffi_checksum_constructor_datanode_new(void
     
 );
 #endif

@@ -4,11 +4,11 @@
 //! [`ItcDevChain`] is internally locked: every function may be called on the
 //! same handle from several threads at once, except the free function.
 
-use super::keys::{ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
+use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
 use super::transaction::ItcTransaction;
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, store_handle, write_array,
-    write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
+    write_array, write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::dev_chain::{DevChain, FundedAccount};
 use crate::api::transaction::Transaction;
@@ -432,4 +432,214 @@ pub unsafe extern "C" fn itc_dev_chain_transaction_proof(
 pub unsafe extern "C" fn itc_dev_chain_free(chain: *mut ItcDevChain) -> ItcStatus {
     // SAFETY: the caller's contract above.
     guard(|| unsafe { free_handle(chain, "chain") })
+}
+
+/// Read a 32-byte campaign id.
+///
+/// # Safety
+/// `ptr` must be null or point to [`ITC_HASH_LEN`] readable bytes.
+unsafe fn campaign_id(ptr: *const u8) -> Result<Vec<u8>, ItcError> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { read_array::<ITC_HASH_LEN>(ptr, "campaign_id")? }.to_vec())
+}
+
+/// Sign `body` (a ChainCode transaction body from a data node or the
+/// `itc_chaincode_*` helpers) as `Payload::Module` from `sender` with its
+/// next nonce and fee 1, commit it alone in the next block at `time_ms`,
+/// and write the block's height. `ITC_STATUS_DECODE_FAILED` for a
+/// malformed body, `ITC_STATUS_TRANSACTION_REJECTED` when the ledger
+/// refuses it (nothing changes then).
+///
+/// # Safety
+/// `chain` and `sender` must be live handles; `body` `body_len` readable
+/// bytes; `out_height` writable.
+///
+/// Thread safety: safe from any thread (serialized internally).
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_submit_chaincode(
+    chain: *const ItcDevChain,
+    sender: *const ItcKeypair,
+    body: *const u8,
+    body_len: usize,
+    time_ms: u64,
+    out_height: *mut u64,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let (chain, sender, body) = unsafe {
+            (
+                self::chain(chain)?,
+                handle_ref(sender, "sender")?,
+                read_slice(body, body_len, "body")?,
+            )
+        };
+        let sender = Arc::new(crate::api::keys::Keypair {
+            inner: sender.keypair.clone(),
+        });
+        let height = chain.submit_chaincode(sender, body.to_vec(), time_ms)?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_height, height, "out_height") }
+    })
+}
+
+/// Commit empty blocks at `time_ms` until the chain is at `height` (at most
+/// 100000 at a time) and write the height reached.
+///
+/// # Safety
+/// `chain` must be a live handle; `out_height` writable.
+///
+/// Thread safety: safe from any thread (serialized internally).
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_advance_to(
+    chain: *const ItcDevChain,
+    height: u64,
+    time_ms: u64,
+    out_height: *mut u64,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let reached = unsafe { self::chain(chain)? }.advance_to(height, time_ms)?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_height, reached, "out_height") }
+    })
+}
+
+/// A campaign's record (canonical bytes) into a caller buffer; `*written`
+/// is 0 for an unknown campaign.
+///
+/// # Safety
+/// `chain` must be a live handle; `campaign_id` [`ITC_HASH_LEN`] readable
+/// bytes; `out` null or `capacity` writable bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_campaign_record(
+    chain: *const ItcDevChain,
+    campaign_id: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    let body = |chain: &DevChain| {
+        Ok(chain
+            .campaign_record(unsafe { self::campaign_id(campaign_id)? })?
+            .unwrap_or_default())
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// A campaign's cohort (canonical bytes, as a data node takes them) into a
+/// caller buffer; an empty cohort's encoding when nobody joined or it
+/// closed.
+///
+/// # Safety
+/// As [`itc_dev_chain_campaign_record`].
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_campaign_members(
+    chain: *const ItcDevChain,
+    campaign_id: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    let body =
+        |chain: &DevChain| chain.campaign_members(unsafe { self::campaign_id(campaign_id)? });
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// The accounts whose contribution to a campaign is held (until close),
+/// [`ITC_PUBLIC_KEY_LEN`] bytes each back to back, into a caller buffer
+/// (`*written / ITC_PUBLIC_KEY_LEN` accounts).
+///
+/// # Safety
+/// As [`itc_dev_chain_campaign_record`].
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_campaign_contributors(
+    chain: *const ItcDevChain,
+    campaign_id: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    let body = |chain: &DevChain| {
+        Ok(chain
+            .campaign_contributors(unsafe { self::campaign_id(campaign_id)? })?
+            .concat())
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// A closed campaign's result (canonical bytes, decode with
+/// `itc_campaign_result_decode`) into a caller buffer; `*written` is 0
+/// while it is open or for an unknown campaign.
+///
+/// # Safety
+/// As [`itc_dev_chain_campaign_record`].
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_campaign_result(
+    chain: *const ItcDevChain,
+    campaign_id: *const u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    // SAFETY: the caller's contract above.
+    let body = |chain: &DevChain| {
+        Ok(chain
+            .campaign_result(unsafe { self::campaign_id(campaign_id)? })?
+            .unwrap_or_default())
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// The payment receipt of `member` in a campaign with its state proof at
+/// the latest header: the proof into a caller buffer, the header's height
+/// into `*out_height` (check the proof with
+/// `itc_chaincode_verify_payment_receipt` against that header).
+///
+/// # Safety
+/// `chain` must be a live handle; `campaign_id` and `member` 32 readable
+/// bytes each; `out_height` writable; `out` null or `capacity` writable
+/// bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_payment_receipt_proof(
+    chain: *const ItcDevChain,
+    campaign_id: *const u8,
+    member: *const u8,
+    out_height: *mut u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let (chain, id, member) = unsafe {
+            (
+                self::chain(chain)?,
+                self::campaign_id(campaign_id)?,
+                key(member, "member")?,
+            )
+        };
+        let receipt = chain.payment_receipt_proof(id, member)?;
+        // SAFETY: the caller's contract above.
+        unsafe {
+            write_value(out_height, receipt.height, "out_height")?;
+            write_buffer(&receipt.proof, out, capacity, written)
+        }
+    })
 }

@@ -675,6 +675,26 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_itc_ffi_checksum_func_chaincode_module_id(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_contract_hash(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_decode_campaign_record(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_decode_campaign_result(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_deploy_tx_body(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_encode_lamp_event(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_lamp_analytics_contract(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_lamp_analytics_schema(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_open_campaign_tx_body(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_verify_payment_receipt(
+    ): Int
     external fun uniffi_itc_ffi_checksum_func_dag_required_pow_bits(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_verify(
@@ -686,6 +706,30 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_itc_ffi_checksum_func_pairing_message(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_pairing_signature(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_account(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_add_record(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_add_records(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_budget_history(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_budget_total_milli(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_contribute(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_has_contributed(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_join_tx_body(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_mask_key(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_record_count(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_dagtransaction_chain_id(
     ): Int
@@ -709,7 +753,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_advance_to(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_balance(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_campaign_contributors(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_campaign_members(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_campaign_record(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_campaign_result(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_command_proof(
     ): Int
@@ -728,6 +784,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_itc_ffi_checksum_method_devchain_height(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_nonce(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_submit_chaincode(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_transaction_proof(
     ): Int
@@ -781,6 +841,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_transaction_verify_signature(
     ): Int
+    external fun uniffi_itc_ffi_checksum_constructor_datanode_new(
+    ): Int
     external fun uniffi_itc_ffi_checksum_constructor_dagtransaction_decode(
     ): Int
     external fun uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed(
@@ -821,6 +883,36 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_itc_ffi_fn_clone_datanode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_free_datanode(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_constructor_datanode_new(`accountPublicKey`: RustBuffer.ByValue,`budgetMilli`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_datanode_account(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_datanode_add_record(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_method_datanode_add_records(`ptr`: Long,`records`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_method_datanode_budget_history(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_itc_ffi_fn_method_datanode_budget_total_milli(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_itc_ffi_fn_method_datanode_contribute(`ptr`: Long,`campaignId`: RustBuffer.ByValue,`campaignRecord`: RustBuffer.ByValue,`members`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_datanode_has_contributed(`ptr`: Long,`campaignId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_itc_ffi_fn_method_datanode_join_tx_body(`ptr`: Long,`campaignId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_datanode_mask_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_datanode_record_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_datanode_unmask_tx_body(`ptr`: Long,`campaignId`: RustBuffer.ByValue,`members`: RustBuffer.ByValue,`contributed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_clone_dagtransaction(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_free_dagtransaction(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -857,7 +949,19 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_itc_ffi_fn_constructor_devchain_new(`chainId`: Int,`validatorCount`: Int,`accounts`: RustBuffer.ByValue,`genesisTimeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_itc_ffi_fn_method_devchain_advance_to(`ptr`: Long,`height`: Long,`timeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_balance(`ptr`: Long,`account`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_devchain_campaign_contributors(`ptr`: Long,`campaignId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_campaign_members(`ptr`: Long,`campaignId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_campaign_record(`ptr`: Long,`campaignId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_campaign_result(`ptr`: Long,`campaignId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_chaincode_transaction(`ptr`: Long,`sender`: Long,`body`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_command_proof(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -876,6 +980,10 @@ internal object UniffiLib {
     external fun uniffi_itc_ffi_fn_method_devchain_height(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_nonce(`ptr`: Long,`account`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(`ptr`: Long,`campaignId`: RustBuffer.ByValue,`member`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_submit_chaincode(`ptr`: Long,`sender`: Long,`body`: RustBuffer.ByValue,`timeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_transaction_proof(`ptr`: Long,`transaction`: Long,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -959,6 +1067,26 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_transaction_verify_signature(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_itc_ffi_fn_func_chaincode_module_id(uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_itc_ffi_fn_func_contract_hash(`code`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_decode_campaign_record(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_decode_campaign_result(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_deploy_tx_body(`code`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_encode_lamp_event(`timeS`: Long,`model`: Int,`on`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_lamp_analytics_contract(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_lamp_analytics_schema(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_open_campaign_tx_body(`companyPublicKey`: RustBuffer.ByValue,`params`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_verify_payment_receipt(`header`: RustBuffer.ByValue,`campaignId`: RustBuffer.ByValue,`member`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_dag_required_pow_bits(`securityLevel`: Byte,`recent`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_itc_ffi_fn_func_verify(`publicKey`: RustBuffer.ByValue,`domain`: RustBuffer.ByValue,`chainId`: Int,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1090,6 +1218,36 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_itc_ffi_checksum_func_chaincode_module_id() and 0xFFFF) != 51355) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_contract_hash() and 0xFFFF) != 26189) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_decode_campaign_record() and 0xFFFF) != 47012) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_decode_campaign_result() and 0xFFFF) != 8799) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_deploy_tx_body() and 0xFFFF) != 57163) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_encode_lamp_event() and 0xFFFF) != 31607) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract() and 0xFFFF) != 37051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_lamp_analytics_schema() and 0xFFFF) != 5457) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_open_campaign_tx_body() and 0xFFFF) != 45158) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_verify_payment_receipt() and 0xFFFF) != 64374) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits() and 0xFFFF) != 31075) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1106,6 +1264,42 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_func_pairing_signature() and 0xFFFF) != 21047) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_account() and 0xFFFF) != 39051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_add_record() and 0xFFFF) != 2787) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_add_records() and 0xFFFF) != 48956) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_budget_history() and 0xFFFF) != 18537) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_budget_remaining_milli() and 0xFFFF) != 6845) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_budget_total_milli() and 0xFFFF) != 46608) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_contribute() and 0xFFFF) != 37702) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_has_contributed() and 0xFFFF) != 18087) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_join_tx_body() and 0xFFFF) != 26628) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_mask_key() and 0xFFFF) != 8824) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_record_count() and 0xFFFF) != 13584) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_datanode_unmask_tx_body() and 0xFFFF) != 43090) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_chain_id() and 0xFFFF) != 20301) {
@@ -1141,7 +1335,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_dagtransaction_verify_signature() and 0xFFFF) != 10555) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_advance_to() and 0xFFFF) != 41538) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_balance() and 0xFFFF) != 39995) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_campaign_contributors() and 0xFFFF) != 4270) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_campaign_members() and 0xFFFF) != 65460) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_campaign_record() and 0xFFFF) != 54568) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_campaign_result() and 0xFFFF) != 23147) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_chaincode_transaction() and 0xFFFF) != 56776) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_command_proof() and 0xFFFF) != 34564) {
@@ -1169,6 +1381,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_nonce() and 0xFFFF) != 56714) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof() and 0xFFFF) != 61322) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() and 0xFFFF) != 10295) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_transaction_proof() and 0xFFFF) != 62485) {
@@ -1247,6 +1465,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_transaction_verify_signature() and 0xFFFF) != 58484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_constructor_datanode_new() and 0xFFFF) != 17258) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() and 0xFFFF) != 62113) {
@@ -1533,6 +1754,52 @@ public object FfiConverterULong: FfiConverter<ULong, Long> {
 
     override fun write(value: ULong, buf: ByteBuffer) {
         buf.putLong(value.toLong())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterLong: FfiConverter<Long, Long> {
+    override fun lift(value: Long): Long {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Long {
+        return buf.getLong()
+    }
+
+    override fun lower(value: Long): Long {
+        return value
+    }
+
+    override fun allocationSize(value: Long) = 8UL
+
+    override fun write(value: Long, buf: ByteBuffer) {
+        buf.putLong(value)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterBoolean: FfiConverter<Boolean, Byte> {
+    override fun lift(value: Byte): Boolean {
+        return value.toInt() != 0
+    }
+
+    override fun read(buf: ByteBuffer): Boolean {
+        return lift(buf.get())
+    }
+
+    override fun lower(value: Boolean): Byte {
+        return if (value) 1.toByte() else 0.toByte()
+    }
+
+    override fun allocationSize(value: Boolean) = 1UL
+
+    override fun write(value: Boolean, buf: ByteBuffer) {
+        buf.put(lower(value))
     }
 }
 
@@ -2259,9 +2526,635 @@ public object FfiConverterTypeDagTransaction: FfiConverter<DagTransaction, Long>
 
 
 /**
+ * The user's data node: records, mask key and privacy budget, kept in
+ * memory (itc-ffi exposes no on-disk store yet: a node lives as long as
+ * the object). Records never leave it; only masked, noised, range-proven
+ * contributions do.
+ */
+public interface DataNodeInterface {
+    
+    /**
+     * The account this node contributes for (32 bytes).
+     */
+    fun `account`(): kotlin.ByteArray
+    
+    /**
+     * Store one record (for the reference contract, see
+     * [`encode_lamp_event`]).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if the record is longer than 4096 bytes.
+     */
+    fun `addRecord`(`record`: kotlin.ByteArray)
+    
+    /**
+     * Store several records in one write (all or none).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if a record is longer than 4096 bytes.
+     */
+    fun `addRecords`(`records`: List<kotlin.ByteArray>)
+    
+    /**
+     * Every charge so far, oldest first: what was shared.
+     */
+    fun `budgetHistory`(): List<SpentRecord>
+    
+    /**
+     * The budget left, in thousandths of ε.
+     */
+    fun `budgetRemainingMilli`(): kotlin.UInt
+    
+    /**
+     * The budget's total, in thousandths of ε.
+     */
+    fun `budgetTotalMilli`(): kotlin.UInt
+    
+    /**
+     * Run the campaign's contract over the stored records and make the
+     * `Contribute` transaction body. The budget is charged first: a
+     * contribution is made at most once per campaign, even if its
+     * transaction is never sent.
+     *
+     * `campaign_record` and `members` are the bytes of
+     * `DevChain::campaign_record` and `DevChain::campaign_members` (read
+     * with state proofs from a real chain); `code` is the contract
+     * (checked against the campaign's hash); `height` is the chain height
+     * now (kept in the budget history).
+     *
+     * # Errors
+     * [`ItcError::AlreadyContributed`] for a second contribution to the
+     * same campaign; [`ItcError::BudgetExhausted`] when the budget left is
+     * below the campaign's ε (nothing is shared then);
+     * [`ItcError::Decode`] for malformed record or members bytes;
+     * [`ItcError::ChainCode`] when the node is not a member, the code is
+     * not the campaign's contract, or the contract cannot run.
+     */
+    fun `contribute`(`campaignId`: kotlin.ByteArray, `campaignRecord`: kotlin.ByteArray, `members`: kotlin.ByteArray, `code`: kotlin.ByteArray, `height`: kotlin.ULong): ContributionSummary
+    
+    /**
+     * Whether this node contributed to (was charged for) a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    fun `hasContributed`(`campaignId`: kotlin.ByteArray): kotlin.Boolean
+    
+    /**
+     * The `Join` transaction body for a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    fun `joinTxBody`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * The X25519 mask key the node publishes when it joins (32 bytes).
+     */
+    fun `maskKey`(): kotlin.ByteArray
+    
+    /**
+     * The number of stored records.
+     */
+    fun `recordCount`(): kotlin.ULong
+    
+    /**
+     * The `Unmask` transaction body: after the contribution deadline, the
+     * pair seeds this node shares with the members that did not
+     * contribute. `contributed` lists the contributors' accounts
+     * (`DevChain::campaign_contributors`).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad id or key;
+     * [`ItcError::Decode`] for malformed members bytes;
+     * [`ItcError::ChainCode`] if this node is not a member.
+     */
+    fun `unmaskTxBody`(`campaignId`: kotlin.ByteArray, `members`: kotlin.ByteArray, `contributed`: List<kotlin.ByteArray>): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * The user's data node: records, mask key and privacy budget, kept in
+ * memory (itc-ffi exposes no on-disk store yet: a node lives as long as
+ * the object). Records never leave it; only masked, noised, range-proven
+ * contributions do.
+ */
+open class DataNode: Disposable, AutoCloseable, DataNodeInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A new node for the account `account_public_key` with a privacy
+     * budget of `budget_milli` thousandths of ε and a fresh mask key from
+     * the operating system's randomness.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes;
+     * [`ItcError::ChainCode`] if the budget cannot be set up.
+     */
+    constructor(`accountPublicKey`: kotlin.ByteArray, `budgetMilli`: kotlin.UInt) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_constructor_datanode_new(
+    
+        
+        FfiConverterByteArray.lower(`accountPublicKey`),
+        FfiConverterUInt.lower(`budgetMilli`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_itc_ffi_fn_free_datanode(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_itc_ffi_fn_clone_datanode(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account this node contributes for (32 bytes).
+     */override fun `account`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_account(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Store one record (for the reference contract, see
+     * [`encode_lamp_event`]).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if the record is longer than 4096 bytes.
+     */
+    @Throws(ItcException::class)override fun `addRecord`(`record`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_record(
+        it,
+        
+        FfiConverterByteArray.lower(`record`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Store several records in one write (all or none).
+     *
+     * # Errors
+     * [`ItcError::ChainCode`] if a record is longer than 4096 bytes.
+     */
+    @Throws(ItcException::class)override fun `addRecords`(`records`: List<kotlin.ByteArray>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_add_records(
+        it,
+        
+        FfiConverterSequenceByteArray.lower(`records`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Every charge so far, oldest first: what was shared.
+     */override fun `budgetHistory`(): List<SpentRecord> {
+            return FfiConverterSequenceTypeSpentRecord.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_history(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The budget left, in thousandths of ε.
+     */override fun `budgetRemainingMilli`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_remaining_milli(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The budget's total, in thousandths of ε.
+     */override fun `budgetTotalMilli`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_budget_total_milli(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Run the campaign's contract over the stored records and make the
+     * `Contribute` transaction body. The budget is charged first: a
+     * contribution is made at most once per campaign, even if its
+     * transaction is never sent.
+     *
+     * `campaign_record` and `members` are the bytes of
+     * `DevChain::campaign_record` and `DevChain::campaign_members` (read
+     * with state proofs from a real chain); `code` is the contract
+     * (checked against the campaign's hash); `height` is the chain height
+     * now (kept in the budget history).
+     *
+     * # Errors
+     * [`ItcError::AlreadyContributed`] for a second contribution to the
+     * same campaign; [`ItcError::BudgetExhausted`] when the budget left is
+     * below the campaign's ε (nothing is shared then);
+     * [`ItcError::Decode`] for malformed record or members bytes;
+     * [`ItcError::ChainCode`] when the node is not a member, the code is
+     * not the campaign's contract, or the contract cannot run.
+     */
+    @Throws(ItcException::class)override fun `contribute`(`campaignId`: kotlin.ByteArray, `campaignRecord`: kotlin.ByteArray, `members`: kotlin.ByteArray, `code`: kotlin.ByteArray, `height`: kotlin.ULong): ContributionSummary {
+            return FfiConverterTypeContributionSummary.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_contribute(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),
+        FfiConverterByteArray.lower(`campaignRecord`),
+        FfiConverterByteArray.lower(`members`),
+        FfiConverterByteArray.lower(`code`),
+        FfiConverterULong.lower(`height`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether this node contributed to (was charged for) a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `hasContributed`(`campaignId`: kotlin.ByteArray): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_has_contributed(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The `Join` transaction body for a campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `joinTxBody`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_join_tx_body(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The X25519 mask key the node publishes when it joins (32 bytes).
+     */override fun `maskKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_mask_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The number of stored records.
+     */override fun `recordCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_record_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The `Unmask` transaction body: after the contribution deadline, the
+     * pair seeds this node shares with the members that did not
+     * contribute. `contributed` lists the contributors' accounts
+     * (`DevChain::campaign_contributors`).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad id or key;
+     * [`ItcError::Decode`] for malformed members bytes;
+     * [`ItcError::ChainCode`] if this node is not a member.
+     */
+    @Throws(ItcException::class)override fun `unmaskTxBody`(`campaignId`: kotlin.ByteArray, `members`: kotlin.ByteArray, `contributed`: List<kotlin.ByteArray>): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_datanode_unmask_tx_body(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),
+        FfiConverterByteArray.lower(`members`),
+        FfiConverterSequenceByteArray.lower(`contributed`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDataNode: FfiConverter<DataNode, Long> {
+    override fun lower(value: DataNode): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DataNode {
+        return DataNode(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DataNode {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DataNode) = 8UL
+
+    override fun write(value: DataNode, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A single-process development chain (see the module docs).
  */
 public interface DevChainInterface {
+    
+    /**
+     * Commit empty blocks at `time_ms` until the chain is at `height`
+     * (campaigns close in the block after their unmask deadline); returns
+     * the height reached. A height already passed commits nothing.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+     * blocks would be needed.
+     */
+    fun `advanceTo`(`height`: kotlin.ULong, `timeMs`: kotlin.ULong): kotlin.ULong
     
     /**
      * An account's balance.
@@ -2270,6 +3163,59 @@ public interface DevChainInterface {
      * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
     fun `balance`(`account`: kotlin.ByteArray): kotlin.ULong
+    
+    /**
+     * The accounts (32-byte keys) whose contribution to a campaign was
+     * accepted and is still held (until close): what a contributor needs
+     * to unmask.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+     * [`ItcError::Decode`] if the stored cohort is corrupted.
+     */
+    fun `campaignContributors`(`campaignId`: kotlin.ByteArray): List<kotlin.ByteArray>
+    
+    /**
+     * A campaign's cohort (canonical bytes, as a data node takes them); an
+     * empty cohort when nobody joined or the campaign has closed (the
+     * cohort is deleted at close).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    fun `campaignMembers`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * A campaign's record as stored on chain (decode it with
+     * [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+     * pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+     * or `None` for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    fun `campaignRecord`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray?
+    
+    /**
+     * A closed campaign's published result (decode it with
+     * [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+     * or `None` while it is open or for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    fun `campaignResult`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray?
+    
+    /**
+     * A signed ChainCode transaction (`Payload::Module` with the ChainCode
+     * module id) from `sender` carrying `body` (from a data node or the
+     * company helpers), with the sender's next nonce and fee 1. Commit it
+     * with [`DevChain::commit_block`] together with others in one block.
+     *
+     * # Errors
+     * [`ItcError::Decode`] if `body` is not a ChainCode transaction.
+     */
+    fun `chaincodeTransaction`(`sender`: Keypair, `body`: kotlin.ByteArray): Transaction
     
     /**
      * What a grantee sends with a command: proofs of the device's
@@ -2346,6 +3292,29 @@ public interface DevChainInterface {
      * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
     fun `nonce`(`account`: kotlin.ByteArray): kotlin.ULong
+    
+    /**
+     * The payment receipt of `member` in a campaign, with a state proof at
+     * the latest header: check it with
+     * [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+     * against a header your light client trusts.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+     */
+    fun `paymentReceiptProof`(`campaignId`: kotlin.ByteArray, `member`: kotlin.ByteArray): PaymentReceiptProof
+    
+    /**
+     * Sign `body` as a ChainCode transaction from `sender` and commit it
+     * alone in the next block at `time_ms`; returns the block's height.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for a malformed body;
+     * [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+     * phase, not a member, duplicate contribution, bad proof, too poor to
+     * escrow, ...): nothing changes then and no block is added.
+     */
+    fun `submitChaincode`(`sender`: Keypair, `body`: kotlin.ByteArray, `timeMs`: kotlin.ULong): kotlin.ULong
     
     /**
      * Proof that `transaction` is in the block at `height`.
@@ -2493,6 +3462,31 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
 
     
     /**
+     * Commit empty blocks at `time_ms` until the chain is at `height`
+     * (campaigns close in the block after their unmask deadline); returns
+     * the height reached. A height already passed commits nothing.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if more than [`ADVANCE_BLOCKS_MAX`]
+     * blocks would be needed.
+     */
+    @Throws(ItcException::class)override fun `advanceTo`(`height`: kotlin.ULong, `timeMs`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_advance_to(
+        it,
+        
+        FfiConverterULong.lower(`height`),
+        FfiConverterULong.lower(`timeMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * An account's balance.
      *
      * # Errors
@@ -2506,6 +3500,125 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
         it,
         
         FfiConverterByteArray.lower(`account`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The accounts (32-byte keys) whose contribution to a campaign was
+     * accepted and is still held (until close): what a contributor needs
+     * to unmask.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes;
+     * [`ItcError::Decode`] if the stored cohort is corrupted.
+     */
+    @Throws(ItcException::class)override fun `campaignContributors`(`campaignId`: kotlin.ByteArray): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_contributors(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A campaign's cohort (canonical bytes, as a data node takes them); an
+     * empty cohort when nobody joined or the campaign has closed (the
+     * cohort is deleted at close).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `campaignMembers`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_members(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A campaign's record as stored on chain (decode it with
+     * [`decode_campaign_record`](super::chaincode::decode_campaign_record),
+     * pass it to [`DataNode::contribute`](super::chaincode::DataNode::contribute)),
+     * or `None` for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `campaignRecord`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_record(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A closed campaign's published result (decode it with
+     * [`decode_campaign_result`](super::chaincode::decode_campaign_result)),
+     * or `None` while it is open or for an unknown campaign.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `campaignResult`(`campaignId`: kotlin.ByteArray): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_campaign_result(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A signed ChainCode transaction (`Payload::Module` with the ChainCode
+     * module id) from `sender` carrying `body` (from a data node or the
+     * company helpers), with the sender's next nonce and fee 1. Commit it
+     * with [`DevChain::commit_block`] together with others in one block.
+     *
+     * # Errors
+     * [`ItcError::Decode`] if `body` is not a ChainCode transaction.
+     */
+    @Throws(ItcException::class)override fun `chaincodeTransaction`(`sender`: Keypair, `body`: kotlin.ByteArray): Transaction {
+            return FfiConverterTypeTransaction.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_chaincode_transaction(
+        it,
+        
+        FfiConverterTypeKeypair.lower(`sender`),
+        FfiConverterByteArray.lower(`body`),_status)
 }
     }
     )
@@ -2700,6 +3813,58 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
         it,
         
         FfiConverterByteArray.lower(`account`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The payment receipt of `member` in a campaign, with a state proof at
+     * the latest header: check it with
+     * [`verify_payment_receipt`](super::chaincode::verify_payment_receipt)
+     * against a header your light client trusts.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `paymentReceiptProof`(`campaignId`: kotlin.ByteArray, `member`: kotlin.ByteArray): PaymentReceiptProof {
+            return FfiConverterTypePaymentReceiptProof.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(
+        it,
+        
+        FfiConverterByteArray.lower(`campaignId`),
+        FfiConverterByteArray.lower(`member`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sign `body` as a ChainCode transaction from `sender` and commit it
+     * alone in the next block at `time_ms`; returns the block's height.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for a malformed body;
+     * [`ItcError::TransactionRejected`] when the ledger refuses it (wrong
+     * phase, not a member, duplicate contribution, bad proof, too poor to
+     * escrow, ...): nothing changes then and no block is added.
+     */
+    @Throws(ItcException::class)override fun `submitChaincode`(`sender`: Keypair, `body`: kotlin.ByteArray, `timeMs`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_submit_chaincode(
+        it,
+        
+        FfiConverterTypeKeypair.lower(`sender`),
+        FfiConverterByteArray.lower(`body`),
+        FfiConverterULong.lower(`timeMs`),_status)
 }
     }
     )
@@ -4512,6 +5677,303 @@ public object FfiConverterTypeTransaction: FfiConverter<Transaction, Long> {
 
 
 /**
+ * A campaign as stored on chain, decoded.
+ */
+data class CampaignInfo (
+    /**
+     * The company that opened it (32 bytes).
+     */
+    var `company`: kotlin.ByteArray
+    , 
+    /**
+     * The contract's hash (32 bytes).
+     */
+    var `contract`: kotlin.ByteArray
+    , 
+    /**
+     * ε in thousandths each member is charged.
+     */
+    var `epsilonTotalMilli`: kotlin.ULong
+    , 
+    /**
+     * Minimum valid contributors to release anything.
+     */
+    var `minCohort`: kotlin.UInt
+    , 
+    /**
+     * Most members.
+     */
+    var `maxCohort`: kotlin.UInt
+    , 
+    /**
+     * Paid to each valid contributor.
+     */
+    var `price`: kotlin.ULong
+    , 
+    /**
+     * Last join height.
+     */
+    var `joinDeadline`: kotlin.ULong
+    , 
+    /**
+     * Last contribution height.
+     */
+    var `contributeDeadline`: kotlin.ULong
+    , 
+    /**
+     * Last unmask height.
+     */
+    var `unmaskDeadline`: kotlin.ULong
+    , 
+    /**
+     * Tokens still held in escrow.
+     */
+    var `escrow`: kotlin.ULong
+    , 
+    /**
+     * Members who joined.
+     */
+    var `members`: kotlin.UInt
+    , 
+    /**
+     * Members whose contribution was accepted.
+     */
+    var `contributors`: kotlin.UInt
+    , 
+    /**
+     * Where it stands (names as in [`CampaignResultInfo::outcome`]).
+     */
+    var `outcome`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCampaignInfo: FfiConverterRustBuffer<CampaignInfo> {
+    override fun read(buf: ByteBuffer): CampaignInfo {
+        return CampaignInfo(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CampaignInfo) = (
+            FfiConverterByteArray.allocationSize(value.`company`) +
+            FfiConverterByteArray.allocationSize(value.`contract`) +
+            FfiConverterULong.allocationSize(value.`epsilonTotalMilli`) +
+            FfiConverterUInt.allocationSize(value.`minCohort`) +
+            FfiConverterUInt.allocationSize(value.`maxCohort`) +
+            FfiConverterULong.allocationSize(value.`price`) +
+            FfiConverterULong.allocationSize(value.`joinDeadline`) +
+            FfiConverterULong.allocationSize(value.`contributeDeadline`) +
+            FfiConverterULong.allocationSize(value.`unmaskDeadline`) +
+            FfiConverterULong.allocationSize(value.`escrow`) +
+            FfiConverterUInt.allocationSize(value.`members`) +
+            FfiConverterUInt.allocationSize(value.`contributors`) +
+            FfiConverterString.allocationSize(value.`outcome`)
+    )
+
+    override fun write(value: CampaignInfo, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`company`, buf)
+            FfiConverterByteArray.write(value.`contract`, buf)
+            FfiConverterULong.write(value.`epsilonTotalMilli`, buf)
+            FfiConverterUInt.write(value.`minCohort`, buf)
+            FfiConverterUInt.write(value.`maxCohort`, buf)
+            FfiConverterULong.write(value.`price`, buf)
+            FfiConverterULong.write(value.`joinDeadline`, buf)
+            FfiConverterULong.write(value.`contributeDeadline`, buf)
+            FfiConverterULong.write(value.`unmaskDeadline`, buf)
+            FfiConverterULong.write(value.`escrow`, buf)
+            FfiConverterUInt.write(value.`members`, buf)
+            FfiConverterUInt.write(value.`contributors`, buf)
+            FfiConverterString.write(value.`outcome`, buf)
+    }
+}
+
+
+
+/**
+ * A closed campaign's published result, decoded.
+ */
+data class CampaignResultInfo (
+    /**
+     * `"released"`, `"below_minimum"`, `"failed_missing_unmask"`,
+     * `"failed_sum_mismatch"` or `"failed_contract_unusable"`.
+     */
+    var `outcome`: kotlin.String
+    , 
+    /**
+     * Valid contributors (paid when released).
+     */
+    var `contributors`: kotlin.UInt
+    , 
+    /**
+     * The noisy aggregate per cell, centered (empty unless released).
+     */
+    var `aggregate`: List<kotlin.Long>
+    , 
+    /**
+     * The contract's `finalize` outputs (empty unless released and
+     * finalize succeeded).
+     */
+    var `outputs`: List<kotlin.Long>
+    , 
+    /**
+     * Why finalize failed, if it did.
+     */
+    var `finalizeError`: kotlin.String?
+    , 
+    /**
+     * Paid to each contributor.
+     */
+    var `paidEach`: kotlin.ULong
+    , 
+    /**
+     * Returned to the company.
+     */
+    var `refunded`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCampaignResultInfo: FfiConverterRustBuffer<CampaignResultInfo> {
+    override fun read(buf: ByteBuffer): CampaignResultInfo {
+        return CampaignResultInfo(
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterSequenceLong.read(buf),
+            FfiConverterSequenceLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CampaignResultInfo) = (
+            FfiConverterString.allocationSize(value.`outcome`) +
+            FfiConverterUInt.allocationSize(value.`contributors`) +
+            FfiConverterSequenceLong.allocationSize(value.`aggregate`) +
+            FfiConverterSequenceLong.allocationSize(value.`outputs`) +
+            FfiConverterOptionalString.allocationSize(value.`finalizeError`) +
+            FfiConverterULong.allocationSize(value.`paidEach`) +
+            FfiConverterULong.allocationSize(value.`refunded`)
+    )
+
+    override fun write(value: CampaignResultInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`outcome`, buf)
+            FfiConverterUInt.write(value.`contributors`, buf)
+            FfiConverterSequenceLong.write(value.`aggregate`, buf)
+            FfiConverterSequenceLong.write(value.`outputs`, buf)
+            FfiConverterOptionalString.write(value.`finalizeError`, buf)
+            FfiConverterULong.write(value.`paidEach`, buf)
+            FfiConverterULong.write(value.`refunded`, buf)
+    }
+}
+
+
+
+/**
+ * What one contribution shared, for the user to see.
+ */
+data class ContributionSummary (
+    /**
+     * The `Contribute` transaction body to send from the user's account.
+     */
+    var `txBody`: kotlin.ByteArray
+    , 
+    /**
+     * The cells the contract computed, clamped, before noise and masking
+     * (never sent).
+     */
+    var `clearCells`: List<kotlin.ULong>
+    , 
+    /**
+     * How the contract's run ended: `"completed"`, or why it stopped (a
+     * run that did not complete contributes zeros).
+     */
+    var `status`: kotlin.String
+    , 
+    /**
+     * ε charged, in thousandths.
+     */
+    var `epsilonMilli`: kotlin.UInt
+    , 
+    /**
+     * Budget left, in thousandths of ε.
+     */
+    var `remainingMilli`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeContributionSummary: FfiConverterRustBuffer<ContributionSummary> {
+    override fun read(buf: ByteBuffer): ContributionSummary {
+        return ContributionSummary(
+            FfiConverterByteArray.read(buf),
+            FfiConverterSequenceULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ContributionSummary) = (
+            FfiConverterByteArray.allocationSize(value.`txBody`) +
+            FfiConverterSequenceULong.allocationSize(value.`clearCells`) +
+            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterUInt.allocationSize(value.`epsilonMilli`) +
+            FfiConverterUInt.allocationSize(value.`remainingMilli`)
+    )
+
+    override fun write(value: ContributionSummary, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`txBody`, buf)
+            FfiConverterSequenceULong.write(value.`clearCells`, buf)
+            FfiConverterString.write(value.`status`, buf)
+            FfiConverterUInt.write(value.`epsilonMilli`, buf)
+            FfiConverterUInt.write(value.`remainingMilli`, buf)
+    }
+}
+
+
+
+/**
  * A device registration proven against the trusted header.
  */
 data class DeviceInfo (
@@ -4663,6 +6125,294 @@ public object FfiConverterTypeGrantInfo: FfiConverterRustBuffer<GrantInfo> {
             FfiConverterUInt.write(value.`permissions`, buf)
             FfiConverterULong.write(value.`expiryHeight`, buf)
             FfiConverterByteArray.write(value.`grantedBy`, buf)
+    }
+}
+
+
+
+/**
+ * What a company asks for when it opens a campaign.
+ */
+data class OpenCampaignParams (
+    /**
+     * The deployed contract's hash (32 bytes, [`contract_hash`]).
+     */
+    var `contract`: kotlin.ByteArray
+    , 
+    /**
+     * The contribution's schema (canonical bytes, e.g.
+     * [`lamp_analytics_schema`]).
+     */
+    var `schema`: kotlin.ByteArray
+    , 
+    /**
+     * ε in thousandths per schema field; each member is charged the sum.
+     */
+    var `epsilonMilli`: List<kotlin.UInt>
+    , 
+    /**
+     * Fewer valid contributors than this release nothing.
+     */
+    var `minCohort`: kotlin.UInt
+    , 
+    /**
+     * At most this many members; the company escrows `price × max_cohort`.
+     */
+    var `maxCohort`: kotlin.UInt
+    , 
+    /**
+     * Paid to each valid contributor.
+     */
+    var `price`: kotlin.ULong
+    , 
+    /**
+     * Last height at which members may join.
+     */
+    var `joinDeadline`: kotlin.ULong
+    , 
+    /**
+     * Last height at which members may contribute.
+     */
+    var `contributeDeadline`: kotlin.ULong
+    , 
+    /**
+     * Last height at which contributors may unmask; the campaign closes in
+     * the next block.
+     */
+    var `unmaskDeadline`: kotlin.ULong
+    , 
+    /**
+     * Free number that tells apart two otherwise equal campaigns.
+     */
+    var `label`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOpenCampaignParams: FfiConverterRustBuffer<OpenCampaignParams> {
+    override fun read(buf: ByteBuffer): OpenCampaignParams {
+        return OpenCampaignParams(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OpenCampaignParams) = (
+            FfiConverterByteArray.allocationSize(value.`contract`) +
+            FfiConverterByteArray.allocationSize(value.`schema`) +
+            FfiConverterSequenceUInt.allocationSize(value.`epsilonMilli`) +
+            FfiConverterUInt.allocationSize(value.`minCohort`) +
+            FfiConverterUInt.allocationSize(value.`maxCohort`) +
+            FfiConverterULong.allocationSize(value.`price`) +
+            FfiConverterULong.allocationSize(value.`joinDeadline`) +
+            FfiConverterULong.allocationSize(value.`contributeDeadline`) +
+            FfiConverterULong.allocationSize(value.`unmaskDeadline`) +
+            FfiConverterULong.allocationSize(value.`label`)
+    )
+
+    override fun write(value: OpenCampaignParams, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`contract`, buf)
+            FfiConverterByteArray.write(value.`schema`, buf)
+            FfiConverterSequenceUInt.write(value.`epsilonMilli`, buf)
+            FfiConverterUInt.write(value.`minCohort`, buf)
+            FfiConverterUInt.write(value.`maxCohort`, buf)
+            FfiConverterULong.write(value.`price`, buf)
+            FfiConverterULong.write(value.`joinDeadline`, buf)
+            FfiConverterULong.write(value.`contributeDeadline`, buf)
+            FfiConverterULong.write(value.`unmaskDeadline`, buf)
+            FfiConverterULong.write(value.`label`, buf)
+    }
+}
+
+
+
+/**
+ * An `Open` transaction body and the id the campaign will have.
+ */
+data class OpenedCampaign (
+    /**
+     * The transaction body, to send from the company's account.
+     */
+    var `txBody`: kotlin.ByteArray
+    , 
+    /**
+     * The campaign's id (32 bytes).
+     */
+    var `campaignId`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOpenedCampaign: FfiConverterRustBuffer<OpenedCampaign> {
+    override fun read(buf: ByteBuffer): OpenedCampaign {
+        return OpenedCampaign(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OpenedCampaign) = (
+            FfiConverterByteArray.allocationSize(value.`txBody`) +
+            FfiConverterByteArray.allocationSize(value.`campaignId`)
+    )
+
+    override fun write(value: OpenedCampaign, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`txBody`, buf)
+            FfiConverterByteArray.write(value.`campaignId`, buf)
+    }
+}
+
+
+
+/**
+ * A payment receipt and its state proof, from
+ * `DevChain::payment_receipt_proof`.
+ */
+data class PaymentReceiptProof (
+    /**
+     * Height of the header the proof is against.
+     */
+    var `height`: kotlin.ULong
+    , 
+    /**
+     * The amount paid, or `None` if the member was not paid (the proof
+     * then proves the absence).
+     */
+    var `amount`: kotlin.ULong?
+    , 
+    /**
+     * The state proof (canonical bytes).
+     */
+    var `proof`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePaymentReceiptProof: FfiConverterRustBuffer<PaymentReceiptProof> {
+    override fun read(buf: ByteBuffer): PaymentReceiptProof {
+        return PaymentReceiptProof(
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PaymentReceiptProof) = (
+            FfiConverterULong.allocationSize(value.`height`) +
+            FfiConverterOptionalULong.allocationSize(value.`amount`) +
+            FfiConverterByteArray.allocationSize(value.`proof`)
+    )
+
+    override fun write(value: PaymentReceiptProof, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`height`, buf)
+            FfiConverterOptionalULong.write(value.`amount`, buf)
+            FfiConverterByteArray.write(value.`proof`, buf)
+    }
+}
+
+
+
+/**
+ * One charge of the privacy budget: what was shared, when, at what cost.
+ */
+data class SpentRecord (
+    /**
+     * The campaign contributed to (32 bytes).
+     */
+    var `campaign`: kotlin.ByteArray
+    , 
+    /**
+     * ε charged, in thousandths.
+     */
+    var `epsilonMilli`: kotlin.UInt
+    , 
+    /**
+     * Cells the contribution had.
+     */
+    var `cells`: kotlin.UInt
+    , 
+    /**
+     * Chain height when it was made.
+     */
+    var `height`: kotlin.ULong
+    , 
+    /**
+     * What was shared, in words.
+     */
+    var `note`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSpentRecord: FfiConverterRustBuffer<SpentRecord> {
+    override fun read(buf: ByteBuffer): SpentRecord {
+        return SpentRecord(
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SpentRecord) = (
+            FfiConverterByteArray.allocationSize(value.`campaign`) +
+            FfiConverterUInt.allocationSize(value.`epsilonMilli`) +
+            FfiConverterUInt.allocationSize(value.`cells`) +
+            FfiConverterULong.allocationSize(value.`height`) +
+            FfiConverterString.allocationSize(value.`note`)
+    )
+
+    override fun write(value: SpentRecord, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`campaign`, buf)
+            FfiConverterUInt.write(value.`epsilonMilli`, buf)
+            FfiConverterUInt.write(value.`cells`, buf)
+            FfiConverterULong.write(value.`height`, buf)
+            FfiConverterString.write(value.`note`, buf)
     }
 }
 
@@ -5116,6 +6866,57 @@ sealed class ItcException: kotlin.Exception() {
     }
     
     /**
+     * A data node refused to contribute twice to one campaign: its privacy
+     * budget was already charged for it (nothing was shared again).
+     */
+    class AlreadyContributed(
+        
+        /**
+         * Which campaign.
+         */
+        val `reason`: kotlin.String
+        ) : ItcException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * A data node's privacy budget has less left than the campaign's ε
+     * (nothing was shared).
+     */
+    class BudgetExhausted(
+        
+        /**
+         * ε×1000 left.
+         */
+        val `remainingMilli`: kotlin.UInt, 
+        
+        /**
+         * ε×1000 the campaign charges.
+         */
+        val `askedMilli`: kotlin.UInt
+        ) : ItcException() {
+        override val message
+            get() = "remainingMilli=${ `remainingMilli` }, askedMilli=${ `askedMilli` }"
+    }
+    
+    /**
+     * ChainCode refused: the node is not a member, the code is not the
+     * campaign's contract, the contract cannot run, or the node's store
+     * failed.
+     */
+    class ChainCode(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : ItcException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * A bug in the library (a caught panic). Please report it.
      */
     class Internal(
@@ -5180,7 +6981,17 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             12 -> ItcException.Randomness(
                 FfiConverterString.read(buf),
                 )
-            13 -> ItcException.Internal(
+            13 -> ItcException.AlreadyContributed(
+                FfiConverterString.read(buf),
+                )
+            14 -> ItcException.BudgetExhausted(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            15 -> ItcException.ChainCode(
+                FfiConverterString.read(buf),
+                )
+            16 -> ItcException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -5243,6 +7054,22 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is ItcException.Randomness -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is ItcException.AlreadyContributed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is ItcException.BudgetExhausted -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`remainingMilli`)
+                + FfiConverterUInt.allocationSize(value.`askedMilli`)
+            )
+            is ItcException.ChainCode -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -5315,8 +7142,24 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.Internal -> {
+            is ItcException.AlreadyContributed -> {
                 buf.putInt(13)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.BudgetExhausted -> {
+                buf.putInt(14)
+                FfiConverterUInt.write(value.`remainingMilli`, buf)
+                FfiConverterUInt.write(value.`askedMilli`, buf)
+                Unit
+            }
+            is ItcException.ChainCode -> {
+                buf.putInt(15)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.Internal -> {
+                buf.putInt(16)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -5994,6 +7837,70 @@ public object FfiConverterTypeUpdateVerdict : FfiConverterRustBuffer<UpdateVerdi
 /**
  * @suppress
  */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
+    override fun read(buf: ByteBuffer): kotlin.String? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterString.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.String?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.String?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteArray?> {
     override fun read(buf: ByteBuffer): kotlin.ByteArray? {
         if (buf.get().toInt() == 0) {
@@ -6090,6 +7997,90 @@ public object FfiConverterOptionalTypeGrantInfo: FfiConverterRustBuffer<GrantInf
 /**
  * @suppress
  */
+public object FfiConverterSequenceUInt: FfiConverterRustBuffer<List<kotlin.UInt>> {
+    override fun read(buf: ByteBuffer): List<kotlin.UInt> {
+        val len = buf.getInt()
+        return List<kotlin.UInt>(len) {
+            FfiConverterUInt.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.UInt>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterUInt.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.UInt>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterUInt.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceULong: FfiConverterRustBuffer<List<kotlin.ULong>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ULong> {
+        val len = buf.getInt()
+        return List<kotlin.ULong>(len) {
+            FfiConverterULong.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ULong>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterULong.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ULong>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterULong.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceLong: FfiConverterRustBuffer<List<kotlin.Long>> {
+    override fun read(buf: ByteBuffer): List<kotlin.Long> {
+        val len = buf.getInt()
+        return List<kotlin.Long>(len) {
+            FfiConverterLong.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.Long>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterLong.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.Long>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterLong.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>> {
     override fun read(buf: ByteBuffer): List<kotlin.ByteArray> {
         val len = buf.getInt()
@@ -6167,6 +8158,217 @@ public object FfiConverterSequenceTypeFundedAccount: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<SpentRecord>> {
+    override fun read(buf: ByteBuffer): List<SpentRecord> {
+        val len = buf.getInt()
+        return List<SpentRecord>(len) {
+            FfiConverterTypeSpentRecord.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<SpentRecord>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSpentRecord.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<SpentRecord>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSpentRecord.write(it, buf)
+        }
+    }
+}
+        /**
+         * The ChainCode module's id in `Payload::Module`.
+         */ fun `chaincodeModuleId`(): kotlin.UByte {
+            return FfiConverterUByte.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_chaincode_module_id(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The hash a deployed contract is known by (32 bytes).
+         */ fun `contractHash`(`code`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_contract_hash(
+    
+        
+        FfiConverterByteArray.lower(`code`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Decode a campaign record (from `DevChain::campaign_record` or a state
+         * proof).
+         *
+         * # Errors
+         * [`ItcError::Decode`] if the bytes are not a campaign record.
+         */
+    @Throws(ItcException::class) fun `decodeCampaignRecord`(`bytes`: kotlin.ByteArray): CampaignInfo {
+            return FfiConverterTypeCampaignInfo.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_record(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Decode a campaign result (from `DevChain::campaign_result` or a state
+         * proof).
+         *
+         * # Errors
+         * [`ItcError::Decode`] if the bytes are not a campaign result.
+         */
+    @Throws(ItcException::class) fun `decodeCampaignResult`(`bytes`: kotlin.ByteArray): CampaignResultInfo {
+            return FfiConverterTypeCampaignResultInfo.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The `Deploy` transaction body for a contract (validated by the chain
+         * when the transaction is applied).
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] if the code is empty or longer than the
+         * chain accepts.
+         */
+    @Throws(ItcException::class) fun `deployTxBody`(`code`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_deploy_tx_body(
+    
+        
+        FfiConverterByteArray.lower(`code`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * One lamp event as the reference contract reads it: 16 bytes,
+         * little-endian `time_s` (u64, seconds since the month's start), `model`
+         * (u32), the event (1 = on, 0 = off) and 3 bytes of padding.
+         */ fun `encodeLampEvent`(`timeS`: kotlin.ULong, `model`: kotlin.UInt, `on`: kotlin.Boolean): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event(
+    
+        
+        FfiConverterULong.lower(`timeS`),
+        FfiConverterUInt.lower(`model`),
+        FfiConverterBoolean.lower(`on`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The bundled reference contract, `lamp_analytics.wasm`: over a month of
+         * lamp events it counts after-midnight use, households, mean daily on-time
+         * and distinct lamp models. Deploy it with [`deploy_tx_body`].
+         */ fun `lampAnalyticsContract`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_contract(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The schema (canonical bytes) the reference contract is written for:
+         * two counters, a mean on-time clamped to 240 tenths of an hour, and a
+         * HyperLogLog over lamp models; 4 outputs.
+         */ fun `lampAnalyticsSchema`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_schema(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The `Open` transaction body for `params`, sent by `company_public_key`
+         * (the id depends on the sender).
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] for a bad key or contract hash, or a
+         * schema that does not decode or validate (its reason is given). The
+         * chain checks the rest (deadlines, ε, cohort bounds, escrow).
+         */
+    @Throws(ItcException::class) fun `openCampaignTxBody`(`companyPublicKey`: kotlin.ByteArray, `params`: OpenCampaignParams): OpenedCampaign {
+            return FfiConverterTypeOpenedCampaign.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_open_campaign_tx_body(
+    
+        
+        FfiConverterByteArray.lower(`companyPublicKey`),
+        FfiConverterTypeOpenCampaignParams.lower(`params`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Check a payment receipt proof against a header (canonical bytes) the
+         * caller trusts — the header at the proof's height, whose hash a
+         * [`LightClient`](super::light_client::LightClient) has verified — and
+         * return the proven amount, or `None` when it proves the member was not
+         * paid.
+         *
+         * # Errors
+         * [`ItcError::Decode`] for malformed header or proof bytes;
+         * [`ItcError::InvalidArgument`] for a bad id or key;
+         * [`ItcError::ProofRejected`] if the proof does not hold against the
+         * header's state root.
+         */
+    @Throws(ItcException::class) fun `verifyPaymentReceipt`(`header`: kotlin.ByteArray, `campaignId`: kotlin.ByteArray, `member`: kotlin.ByteArray, `proof`: kotlin.ByteArray): kotlin.ULong? {
+            return FfiConverterOptionalULong.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_verify_payment_receipt(
+    
+        
+        FfiConverterByteArray.lower(`header`),
+        FfiConverterByteArray.lower(`campaignId`),
+        FfiConverterByteArray.lower(`member`),
+        FfiConverterByteArray.lower(`proof`),_status)
+}
+    )
+    }
+    
+
         /**
          * Proof-of-work bits the network's default rules require from an issuer
          * at `security_level` (0..=3) that had `recent` transactions accepted in
