@@ -37,9 +37,11 @@ typedef struct ItcCampaignResult ItcCampaignResult;
 // (the dev chain's minimum fee).
 #define DEV_CHAIN_FEE 1
 
+// Bytes of a lamp event record ([`itc_chaincode_lamp_event`]).
+#define ITC_LAMP_EVENT_LEN 16
 
-
-
+// Most keys `itc_data_node_unmask_tx_body` takes as contributors.
+#define ITC_CHAINCODE_COHORT_MAX 1024
 
 // Most parents a DAG transaction approves.
 #define ITC_DAG_PARENTS_MAX 8

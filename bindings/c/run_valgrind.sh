@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the lamp demo against the static itc-ffi library and run it under
+# Build the C demos (lamp_demo.c: the smart-lighting flow; chaincode_demo.c:
+# a ChainCode campaign) against the static itc-ffi library and run each under
 # valgrind; exits non-zero on any leak, invalid access or failed check.
 #
 #   bash bindings/c/run_valgrind.sh
@@ -14,9 +15,11 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 cargo build -p itc-ffi
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-out="$target_dir/lamp_demo_valgrind"
-cc -std=c11 -g -O0 -Wall -Wextra -Werror -pedantic -I bindings/c \
-    -o "$out" bindings/c/lamp_demo.c "$target_dir/debug/libitc_ffi.a" -lpthread -ldl -lm
-valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
-    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
-    --track-origins=yes "$out"
+for demo in lamp_demo chaincode_demo; do
+    out="$target_dir/${demo}_valgrind"
+    cc -std=c11 -g -O0 -Wall -Wextra -Werror -pedantic -I bindings/c \
+        -o "$out" "bindings/c/$demo.c" "$target_dir/debug/libitc_ffi.a" -lpthread -ldl -lm
+    valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+        --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+        --track-origins=yes "$out"
+done

@@ -19,9 +19,11 @@ use itc_chaincode::campaign::{self, CampaignOutcome, CampaignResult, FailReason}
 use std::sync::Arc;
 
 /// Bytes of a lamp event record ([`itc_chaincode_lamp_event`]).
-pub const ITC_LAMP_EVENT_LEN: usize = api::LAMP_EVENT_BYTES;
+pub const ITC_LAMP_EVENT_LEN: usize = 16;
+const _: () = assert!(ITC_LAMP_EVENT_LEN == api::LAMP_EVENT_BYTES);
 /// Most keys `itc_data_node_unmask_tx_body` takes as contributors.
-pub const ITC_CHAINCODE_COHORT_MAX: usize = campaign::COHORT_MAX as usize;
+pub const ITC_CHAINCODE_COHORT_MAX: usize = 1024;
+const _: () = assert!(ITC_CHAINCODE_COHORT_MAX == campaign::COHORT_MAX as usize);
 
 /// A campaign's outcome.
 #[repr(i32)]
