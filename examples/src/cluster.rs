@@ -83,12 +83,9 @@ impl Cluster {
             .iter()
             .map(|config| {
                 let storage = MemoryStorage::new();
-                let replica = Replica::open_with_anchoring(
-                    config.clone(),
-                    &storage,
-                    Tangle::new(dag.clone()),
-                )
-                .expect("replica opens on empty storage");
+                let replica =
+                    Replica::open_with_anchoring(config.clone(), &storage, Tangle::new(dag))
+                        .expect("replica opens on empty storage");
                 Node {
                     key: config.keypair.public(),
                     replica: Some(replica),
@@ -180,8 +177,7 @@ impl Cluster {
         if node.replica.is_some() {
             return Ok(());
         }
-        let tangle =
-            Tangle::restore(self.dag.clone(), &node.storage, now).map_err(|e| e.to_string())?;
+        let tangle = Tangle::restore(self.dag, &node.storage, now).map_err(|e| e.to_string())?;
         let replica =
             Replica::open_with_anchoring(self.configs[index].clone(), &node.storage, tangle)
                 .map_err(|e| e.to_string())?;
