@@ -302,8 +302,21 @@ impl Contract {
                 max: CODE_BYTES_MAX,
             });
         }
+        // Validate with wasmparser alone first (every standard feature on,
+        // so that floats and the like are still diagnosed below): wasmi's
+        // translator checks some invariants of well-formed bodies with
+        // debug assertions before its validator reports the error, so a
+        // malformed body must never reach it (found by the
+        // `chaincode_contract_loader` fuzz target).
+        wasmparser::Validator::new()
+            .validate_all(code)
+            .map_err(|e| ContractError::InvalidWasm(e.to_string()))?;
         let engine = Engine::new(&engine_config());
-        let module = Module::new(&engine, code).map_err(|e| diagnose(code, &e))?;
+        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Module::new(&engine, code)
+        }))
+        .map_err(|_| ContractError::InvalidWasm("the interpreter refused the module".into()))?;
+        let module = compiled.map_err(|e| diagnose(code, &e))?;
         for import in module.imports() {
             let (module_name, name) = (import.module(), import.name());
             let api = HOST_API
@@ -559,7 +572,10 @@ fn diagnose(code: &[u8], strict: &Error) -> ContractError {
         if everything {
             config.wasm_multi_memory(true);
         }
-        Module::new(&Engine::new(&config), code).is_ok()
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Module::new(&Engine::new(&config), code).is_ok()
+        }))
+        .unwrap_or(false)
     };
     if accepts(true, false, false) {
         ContractError::FloatsUsed

@@ -750,3 +750,18 @@ proptest! {
         let _ = Contract::load(&bytes);
     }
 }
+
+/// Inputs the fuzzer found: each must be refused with a reason, never
+/// panic (in debug builds, where wasmi's debug assertions are on).
+#[test]
+fn fuzz_regressions_are_refused_without_panicking() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("regressions directory") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("readable");
+        assert!(Contract::load(&bytes).is_err(), "{} loaded", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 1);
+}
