@@ -21,5 +21,6 @@ for demo in lamp_demo chaincode_demo; do
         -o "$out" "bindings/c/$demo.c" "$target_dir/debug/libitc_ffi.a" -lpthread -ldl -lm
     valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+        --suppressions=bindings/c/valgrind.supp \
         --track-origins=yes "$out"
 done
