@@ -41,7 +41,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
 use itc_core::encoding::{write_bytes, write_len, Decode, DecodeError, Encode, Reader};
 use merlin::Transcript;
-use rand_core::{CryptoRng, OsRng, RngCore};
+use rand_core::{CryptoRng, RngCore};
 use std::sync::OnceLock;
 
 /// Largest number of statements in one aggregated proof (the Bulletproofs
@@ -415,11 +415,36 @@ pub fn verify(
             });
         }
         vs.resize(m, CompressedRistretto::identity());
+        // The verifier's batching randomness is derived from everything it
+        // checks (as Fiat-Shamir derives a challenge), never from the OS:
+        // block execution stays a pure function of its inputs, and every
+        // validator reaches the same verdict.
+        let mut rng = verifier_rng(context, &vs, proof);
         proof
-            .verify_multiple_with_rng(bp_gens(), &gens, &mut t, &vs, width, &mut OsRng)
+            .verify_multiple_with_rng(bp_gens(), &gens, &mut t, &vs, width, &mut rng)
             .map_err(|_| ProofError::Verification { width })?;
     }
     Ok(())
+}
+
+/// A ChaCha20 RNG keyed by BLAKE2b-256 of the proof context, the
+/// commitments and the proof bytes.
+fn verifier_rng(
+    context: &[u8],
+    commitments: &[CompressedRistretto],
+    proof: &RangeProof,
+) -> rand_chacha::ChaCha20Rng {
+    use blake2::digest::{consts::U32, Digest};
+    use rand_core::SeedableRng;
+    let mut hasher = blake2::Blake2b::<U32>::new();
+    hasher.update(b"itc:chaincode:verify:v1");
+    hasher.update((context.len() as u64).to_le_bytes());
+    hasher.update(context);
+    for c in commitments {
+        hasher.update(c.as_bytes());
+    }
+    hasher.update(proof.to_bytes());
+    rand_chacha::ChaCha20Rng::from_seed(hasher.finalize().into())
 }
 
 /// Add a member's commitments into the per-cell columns.
@@ -487,7 +512,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
+    use rand_core::{OsRng, SeedableRng};
 
     fn rng() -> ChaCha20Rng {
         ChaCha20Rng::seed_from_u64(42)
