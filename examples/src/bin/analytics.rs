@@ -48,7 +48,7 @@ fn main() {
     }
     println!();
     println!(
-        "one contribution: {:.1} ms to compute (contract + noise + masks + proofs), {} bytes; a validator checks one in {:.1} ms; the closing block took {:.0} ms",
+        "one contribution: {:.1} ms to compute (contract + noise + masks + proofs; households share the machine's cores, so `itc-bench` measures it alone), {} bytes; a validator checks one in {:.1} ms; the closing block took {:.0} ms",
         report.contribute_ms, report.contribution_bytes, report.verify_ms, report.close_ms
     );
     println!(
