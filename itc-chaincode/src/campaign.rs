@@ -36,7 +36,7 @@ use crate::contract::{Contract, ContractError, FinalizeInput, Limits};
 use crate::contribution::{self, Contribution, ContributionError};
 use crate::noise;
 use crate::proof::CellBound;
-use crate::schema::{Schema, SchemaError};
+use crate::schema::{Field, Schema, SchemaError};
 use crate::secagg::{MaskPublic, Member, Unmask};
 use itc_core::encoding::{self, Decode, DecodeError, Encode, Reader};
 use itc_core::hash::Hash;
@@ -377,17 +377,30 @@ impl CampaignRecord {
 }
 
 /// The proven bound of every cell: the cell's clamp bound plus the noise
-/// coins; exact (both ends proven) for cells whose bound exceeds 1.
+/// coins.
+///
+/// The bound is exact (both ends proven) for counters, sums, histograms
+/// and count-min cells. HyperLogLog and Bloom cells (0/1 each, and the
+/// most numerous) are proven only below 2^8, to keep one contribution's
+/// proof within its time budget: a dishonest contributor can put up to 255
+/// into one such cell, enough to set one register or bit of the union
+/// sketch on its own. Sketch answers resist the noise, not one cheater.
 pub fn cell_bounds(schema: &Schema, coins: &[u32]) -> Vec<CellBound> {
-    schema
-        .cell_max()
-        .iter()
-        .zip(coins)
-        .map(|(&max, &k)| CellBound {
-            bound: u64::from(max) + u64::from(k),
-            exact: max > 1,
-        })
-        .collect()
+    let max = schema.cell_max();
+    let mut bounds = Vec::with_capacity(max.len());
+    for (field, kind) in schema.fields.iter().enumerate() {
+        let sketch = matches!(kind, Field::Hll { .. } | Field::Bloom { .. });
+        for cell in schema.field_range(field).unwrap_or(0..0) {
+            let (Some(&max), Some(&k)) = (max.get(cell), coins.get(cell)) else {
+                continue;
+            };
+            bounds.push(CellBound {
+                bound: u64::from(max) + u64::from(k),
+                exact: !sketch,
+            });
+        }
+    }
+    bounds
 }
 
 /// The noise coins per cell for a schema, its ε per field and the minimum

@@ -785,3 +785,54 @@ fn chaincode_transactions_round_trip_and_random_bytes_never_panic() {
         let _ = campaign::decode_campaign(&bytes);
     }
 }
+
+#[test]
+fn a_counter_above_its_bound_is_refused_by_the_proof() {
+    let mut w = World::new(3);
+    let contract = w.deploy();
+    let id = w.open(contract, 2, 3, 1);
+    w.join(id, &[0, 1, 2]);
+    let record = w.campaign(&id);
+    w.advance_to(record.open.join_deadline);
+    let members = w.members(&id);
+    let me = members
+        .iter()
+        .position(|m| m.account == w.users[0].keys.public())
+        .expect("joined");
+    let bounds = record.bounds();
+    // The after-midnight counter: at most 1 plus the noise coins, proven
+    // exactly even though its width leaves room above the bound.
+    assert!(bounds[0].exact);
+    let claimed = bounds[0].bound + 1;
+    assert!(claimed < 1 << bounds[0].width().expect("width"));
+    let mut values = vec![0u64; bounds.len()];
+    values[0] = claimed;
+    // An honest node cannot even build it...
+    assert!(Contribution::build(
+        &mut OsRng,
+        &id,
+        me,
+        &members,
+        w.users[0].node.mask_secret(),
+        &values,
+        &bounds
+    )
+    .is_err());
+    // ...and one proven against a widened bound of the same width is
+    // refused by the validators.
+    let mut widened = bounds.clone();
+    widened[0].bound = claimed;
+    let forged = Contribution::build(
+        &mut OsRng,
+        &id,
+        me,
+        &members,
+        w.users[0].node.mask_secret(),
+        &values,
+        &widened,
+    )
+    .expect("builds against its own bounds");
+    let u0 = w.users[0].keys.clone();
+    let e = w.refused(&u0, &ChainCodeTx::Contribute(forged));
+    assert_eq!(module_code(&e), 21);
+}
