@@ -54,7 +54,13 @@ pub const CAMPAIGN_SPAN_MAX: u64 = 3_000_000;
 /// The most ε (in thousandths) one campaign may charge each member.
 pub const EPSILON_MILLI_MAX: u32 = 10_000;
 /// The most campaigns that may close at one height.
-pub const CLOSES_PER_HEIGHT_MAX: usize = 16;
+///
+/// A close costs about one mask expansion per (contributor, dropout) pair
+/// besides the sum; the worst case at [`COHORT_MAX`] (half the cohort
+/// contributing, half dropping out) is about 5 s on the development
+/// machine, so at most two closes share a block. Fees are not yet
+/// proportional to that work.
+pub const CLOSES_PER_HEIGHT_MAX: usize = 2;
 
 /// State keys of the ChainCode module (passed to
 /// [`ModuleContext::get`]; the ledger's state key is
@@ -380,11 +386,13 @@ impl CampaignRecord {
 /// coins.
 ///
 /// The bound is exact (both ends proven) for counters, sums, histograms
-/// and count-min cells. HyperLogLog and Bloom cells (0/1 each, and the
-/// most numerous) are proven only below 2^8, to keep one contribution's
-/// proof within its time budget: a dishonest contributor can put up to 255
-/// into one such cell, enough to set one register or bit of the union
-/// sketch on its own. Sketch answers resist the noise, not one cheater.
+/// and count-min cells, and for HyperLogLog and Bloom cells whose bound
+/// needs more than 8 bits. HyperLogLog and Bloom cells within 8 bits (the
+/// usual case: they are 0/1 plus a few coins, and the most numerous) are
+/// proven only below 2^8, to keep one contribution's proof within its time
+/// budget: a dishonest contributor can put up to 255 into every such cell,
+/// enough to set registers or bits of the union sketch on its own. Sketch
+/// answers resist the noise, not a cheating contributor.
 pub fn cell_bounds(schema: &Schema, coins: &[u32]) -> Vec<CellBound> {
     let max = schema.cell_max();
     let mut bounds = Vec::with_capacity(max.len());
@@ -394,9 +402,10 @@ pub fn cell_bounds(schema: &Schema, coins: &[u32]) -> Vec<CellBound> {
             let (Some(&max), Some(&k)) = (max.get(cell), coins.get(cell)) else {
                 continue;
             };
+            let bound = u64::from(max) + u64::from(k);
             bounds.push(CellBound {
-                bound: u64::from(max) + u64::from(k),
-                exact: !sketch,
+                bound,
+                exact: !sketch || bound > 255,
             });
         }
     }
@@ -652,6 +661,10 @@ pub enum ChainCodeError {
     /// Stored state does not decode.
     #[error("corrupted chaincode state: {0}")]
     Corrupted(&'static str),
+    /// A mask key of low order: key agreement with it is not contributory,
+    /// and every other member's masking would fail.
+    #[error("the mask key is of low order")]
+    WeakMaskKey,
 }
 
 impl ChainCodeError {
@@ -684,6 +697,7 @@ impl ChainCodeError {
             ChainCodeError::UnmaskSeeds => 24,
             ChainCodeError::Tokens(_) => 25,
             ChainCodeError::Corrupted(_) => 26,
+            ChainCodeError::WeakMaskKey => 27,
         }
     }
 
@@ -813,6 +827,9 @@ impl ChainCode {
             }
             ChainCodeTx::Open(open) => self.open(ctx, sender, open),
             ChainCodeTx::Join { campaign, mask_key } => {
+                if !mask_key.is_contributory() {
+                    return Err(ChainCodeError::WeakMaskKey);
+                }
                 let mut record = self.campaign(ctx, &campaign)?;
                 phase(ctx.height(), 0, record.open.join_deadline)?;
                 let mut members = load_members(ctx, &campaign)?;

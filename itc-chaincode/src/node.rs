@@ -78,6 +78,10 @@ pub enum NodeError {
     /// Noise could not be added.
     #[error("noise: {0}")]
     Noise(String),
+    /// This node did not contribute to the campaign (or the list of
+    /// contributors given omits it): it must not reveal seeds.
+    #[error("this node did not contribute to the campaign")]
+    NotContributor,
     /// A record is longer than [`RECORD_BYTES_MAX`].
     #[error("a record of {0} bytes exceeds the maximum")]
     RecordTooLong(usize),
@@ -360,6 +364,13 @@ impl<S: Storage> DataNode<S> {
             .iter()
             .position(|m| m.account == self.account)
             .ok_or(NodeError::NotMember)?;
+        // Never reveal a seed shared with a member that contributed: the
+        // caller's list must at least contain this node (which did
+        // contribute), and should come from state proven at a height after
+        // the contribution deadline.
+        if !contributed.contains(&self.account) || !self.budget.has_contributed(&campaign) {
+            return Err(NodeError::NotContributor);
+        }
         let dropped: Vec<usize> = members
             .iter()
             .enumerate()

@@ -191,6 +191,20 @@ impl fmt::Debug for MaskSecret {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MaskPublic(pub [u8; 32]);
 
+impl MaskPublic {
+    /// Whether a key agreement with this key is contributory (the key is
+    /// not of low order): checked when a member joins, so that no member
+    /// can publish a key that makes every other member's masking fail.
+    pub fn is_contributory(&self) -> bool {
+        // Any fixed non-zero scalar works: a low-order point gives the
+        // all-zero shared secret whatever the scalar.
+        let probe = x25519_dalek::StaticSecret::from([0x5a; 32]);
+        probe
+            .diffie_hellman(&x25519_dalek::PublicKey::from(self.0))
+            .was_contributory()
+    }
+}
+
 impl Encode for MaskPublic {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0);

@@ -836,3 +836,25 @@ fn a_counter_above_its_bound_is_refused_by_the_proof() {
     let e = w.refused(&u0, &ChainCodeTx::Contribute(forged));
     assert_eq!(module_code(&e), 21);
 }
+
+#[test]
+fn a_low_order_mask_key_is_refused_at_join() {
+    let mut w = World::new(2);
+    let contract = w.deploy();
+    let id = w.open(contract, 2, 3, 1);
+    let u0 = w.users[0].keys.clone();
+    // The identity and a point of order 8 (both give an all-zero shared
+    // secret): one such member would make every other member's masking
+    // fail and stall the campaign.
+    let mut order8 = [0u8; 32];
+    order8[0] = 1;
+    for key in [[0u8; 32], order8] {
+        let body = ChainCodeTx::Join {
+            campaign: id,
+            mask_key: itc_chaincode::secagg::MaskPublic(key),
+        };
+        let e = w.refused(&u0, &body);
+        assert_eq!(module_code(&e), 27);
+    }
+    w.join(id, &[0, 1]);
+}
