@@ -33,7 +33,7 @@
 //! like a member who dropped out.
 
 use crate::contract::{Contract, ContractError, FinalizeInput, Limits};
-use crate::contribution::{self, Contribution, ContributionError};
+use crate::contribution::{self, Contribution};
 use crate::noise;
 use crate::proof::CellBound;
 use crate::schema::{Field, Schema, SchemaError};
@@ -1048,7 +1048,7 @@ impl ChainCode {
         } else {
             match contribution::close(id, &members, &record.bounds(), &contributions, &unmasks) {
                 Ok(sums) => Some(sums),
-                Err(ContributionError::SumMismatch { .. }) | Err(_) => {
+                Err(_) => {
                     result.outcome = CampaignOutcome::Failed(FailReason::SumMismatch);
                     None
                 }

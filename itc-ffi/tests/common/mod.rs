@@ -92,3 +92,47 @@ pub fn skip(reason: &str) {
     }
     eprintln!("SKIPPED: {reason}");
 }
+
+/// Compile `bindings/c/<name>.c` with the system C compiler against the
+/// static library, run it, and check that it passed every check and printed
+/// `ok   <line>` for each expected line. Skips (see [`skip`]) without a C
+/// compiler.
+pub fn run_c_demo(name: &str, expected: &[&str]) {
+    let root = workspace_root();
+    let library = staticlib_path();
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    if !available(&compiler) {
+        skip(&format!("no C compiler ({compiler}) on PATH"));
+        return;
+    }
+    let binary = target_dir().join(name);
+    let output = Command::new(&compiler)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"])
+        .arg(root.join("bindings/c"))
+        .arg("-o")
+        .arg(&binary)
+        .arg(root.join(format!("bindings/c/{name}.c")))
+        .arg(&library)
+        .args(["-lpthread", "-ldl", "-lm"])
+        .output()
+        .expect("run the C compiler");
+    assert!(
+        output.status.success(),
+        "compiling {name}.c failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let run = Command::new(&binary)
+        .output()
+        .unwrap_or_else(|e| panic!("run {name}: {e}"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "{name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("all checks passed"));
+    for line in expected {
+        assert!(stdout.contains(&format!("ok   {line}")), "{line}");
+    }
+}
