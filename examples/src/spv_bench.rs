@@ -128,6 +128,7 @@ fn adjacent_update(validators: usize, state_root: Hash) -> (TrustedState, Header
         height,
         previous_hash,
         tx_root: Hash::ZERO,
+        tx_count: 0,
         state_root,
         dag_anchor_root: Hash::ZERO,
         dag_anchor_hash: Hash::ZERO,

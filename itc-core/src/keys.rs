@@ -46,6 +46,9 @@ pub enum SigningDomain {
     DeviceCommand,
     /// A DAG side-chain transaction.
     DagTransaction,
+    /// A device owner's vouching for a new trusted header, to bring a light
+    /// client back after it went without headers for a trust period.
+    DeviceRecovery,
 }
 
 impl SigningDomain {
@@ -58,6 +61,7 @@ impl SigningDomain {
             SigningDomain::DevicePairing => b"pairing\0",
             SigningDomain::DeviceCommand => b"command\0",
             SigningDomain::DagTransaction => b"dagtx\0\0\0",
+            SigningDomain::DeviceRecovery => b"recover\0",
         }
     }
 }

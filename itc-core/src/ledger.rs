@@ -202,6 +202,11 @@ pub struct DeviceRecord {
     pub security_level: SecurityLevel,
     /// Hash of off-chain metadata.
     pub metadata_hash: Hash,
+    /// How many times the device changed hands: 0 at registration, one more
+    /// at every [`Payload::TransferDevice`]. A grant is valid only under the
+    /// ownership it was made in ([`Grant::ownership_seq`]), so a grant never
+    /// revives when the device returns to an earlier owner.
+    pub ownership_seq: u64,
 }
 
 /// Access granted on a device.
@@ -213,6 +218,21 @@ pub struct Grant {
     pub expiry_height: u64,
     /// The owner who granted it; the grant counts only while they own the device.
     pub granted_by: PublicKey,
+    /// The device's [`DeviceRecord::ownership_seq`] when the grant was made:
+    /// the grant counts only while the device's sequence is still this one
+    /// (any transfer, even back to the same owner, ends it).
+    pub ownership_seq: u64,
+}
+
+impl Grant {
+    /// Whether the grant authorises anything on a device whose current
+    /// registration is `device`, at a state of height `height`: made by the
+    /// current owner under the current ownership, and not expired.
+    pub fn is_live(&self, device: &DeviceRecord, height: u64) -> bool {
+        self.granted_by == device.owner
+            && self.ownership_seq == device.ownership_seq
+            && self.expiry_height > height
+    }
 }
 
 /// Stake of a validator candidate.
@@ -242,12 +262,14 @@ record_codec!(AccountState { balance, nonce });
 record_codec!(DeviceRecord {
     owner,
     security_level,
-    metadata_hash
+    metadata_hash,
+    ownership_seq
 });
 record_codec!(Grant {
     permissions,
     expiry_height,
-    granted_by
+    granted_by,
+    ownership_seq
 });
 record_codec!(StakeRecord { bonded, unbonding });
 
@@ -642,6 +664,9 @@ impl Ledger {
         reader
             .finish()
             .map_err(|_| LedgerError::Corrupted("ledger metadata"))?;
+        if params.epoch_length == 0 {
+            return Err(LedgerError::Corrupted("epoch length is 0"));
+        }
         let mut values = hashbrown::HashMap::new();
         let mut tree = SparseMerkleTree::new();
         let mut start_after: Option<Vec<u8>> = None;
@@ -1188,6 +1213,7 @@ impl Ledger {
                     owner: tx.sender,
                     security_level: *security_level,
                     metadata_hash: *metadata_hash,
+                    ownership_seq: 0,
                 };
                 view.put(state_key::device(device), &record);
                 Ok(())
@@ -1195,6 +1221,10 @@ impl Ledger {
             Payload::TransferDevice { device, new_owner } => {
                 let mut record = owned_device(view, device)?;
                 record.owner = *new_owner;
+                record.ownership_seq = record
+                    .ownership_seq
+                    .checked_add(1)
+                    .ok_or(TxError::AmountOverflow)?;
                 view.put(state_key::device(device), &record);
                 Ok(())
             }
@@ -1204,7 +1234,7 @@ impl Ledger {
                 permissions,
                 expiry_height,
             } => {
-                owned_device(view, device)?;
+                let record = owned_device(view, device)?;
                 if *expiry_height <= context.height {
                     return Err(TxError::GrantExpired);
                 }
@@ -1212,6 +1242,7 @@ impl Ledger {
                     permissions: *permissions,
                     expiry_height: *expiry_height,
                     granted_by: tx.sender,
+                    ownership_seq: record.ownership_seq,
                 };
                 view.put(state_key::grant(device, grantee), &grant);
                 Ok(())

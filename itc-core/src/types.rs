@@ -120,6 +120,12 @@ impl Permissions {
     pub const fn contains(self, required: Permissions) -> bool {
         self.0 & required.0 == required.0
     }
+
+    /// Whether no bit is set. Every set contains the empty set, so a device
+    /// refuses a command that asks for no permission at all.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// What a transaction does.
@@ -420,6 +426,11 @@ pub struct BlockHeader {
     pub previous_hash: Hash,
     /// RFC 6962 Merkle root of the transactions' hashes.
     pub tx_root: Hash,
+    /// Number of transactions in the block (at most
+    /// [`BLOCK_TRANSACTIONS_MAX`]). The Merkle root does not commit to the
+    /// tree's size, so a light client checks an inclusion proof's
+    /// `tree_size` against this count to pin the transaction's position.
+    pub tx_count: u64,
     /// Sparse-Merkle root of the ledger state after applying this block.
     pub state_root: Hash,
     /// What confirming the block's DAG anchor produced: the hash of the
@@ -457,6 +468,7 @@ impl Encode for BlockHeader {
         self.height.encode_to(out);
         self.previous_hash.encode_to(out);
         self.tx_root.encode_to(out);
+        self.tx_count.encode_to(out);
         self.state_root.encode_to(out);
         self.dag_anchor_root.encode_to(out);
         self.dag_anchor_hash.encode_to(out);
@@ -475,6 +487,15 @@ impl Decode for BlockHeader {
             height: r.read_u64()?,
             previous_hash: Decode::decode_from(r)?,
             tx_root: Decode::decode_from(r)?,
+            tx_count: {
+                let count = r.read_u64()?;
+                if count > BLOCK_TRANSACTIONS_MAX as u64 {
+                    return Err(DecodeError::InvalidValue(
+                        "header transaction count above BLOCK_TRANSACTIONS_MAX",
+                    ));
+                }
+                count
+            },
             state_root: Decode::decode_from(r)?,
             dag_anchor_root: Decode::decode_from(r)?,
             dag_anchor_hash: Decode::decode_from(r)?,
@@ -543,6 +564,9 @@ pub enum BlockBodyError {
     /// The transactions do not hash to the header's `tx_root`.
     #[error("transaction root mismatch")]
     TxRootMismatch,
+    /// The number of transactions is not the header's `tx_count`.
+    #[error("transaction count mismatch")]
+    TxCountMismatch,
     /// An anchor without a `dag_anchor_root`, a `dag_anchor_root` without
     /// an anchor, or an anchor without tips.
     #[error("dag anchor and dag anchor root disagree")]
@@ -575,6 +599,9 @@ impl Block {
     /// # Errors
     /// [`BlockBodyError`] naming the mismatching commitment.
     pub fn check_body(&self) -> Result<(), BlockBodyError> {
+        if self.transactions.len() as u64 != self.header.tx_count {
+            return Err(BlockBodyError::TxCountMismatch);
+        }
         if Self::compute_tx_root(&self.transactions) != self.header.tx_root {
             return Err(BlockBodyError::TxRootMismatch);
         }

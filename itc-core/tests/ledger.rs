@@ -602,3 +602,80 @@ fn preverified_variants_skip_only_the_signature_check() {
         .preview_block_preverified(&context, &[future])
         .is_err());
 }
+
+/// Issue 12, item 4: a grant belongs to the ownership it was made in. After
+/// the device changes hands and comes back, the old grant's record is still
+/// in state (nobody revoked it) but no longer authorises anything.
+#[test]
+fn a_grant_stays_dead_after_the_device_returns_to_its_old_owner() {
+    let mut net = Net::new();
+    let (owner, guest) = (net.owner.clone(), net.guest.clone());
+    let lamp = net.lamp.public();
+    let txs = vec![net.register_lamp(), net.grant(100)];
+    net.apply(&txs).unwrap();
+    let record = net.ledger.device(&lamp).unwrap();
+    assert_eq!(record.ownership_seq, 0);
+    let grant = net.ledger.grant(&lamp, &guest.public()).unwrap();
+    assert_eq!(grant.ownership_seq, 0);
+    assert!(grant.is_live(&record, net.ledger.height()));
+
+    // Owner -> guest -> owner: the same owner as when the grant was made.
+    let away = net.tx(
+        &owner,
+        Payload::TransferDevice {
+            device: lamp,
+            new_owner: guest.public(),
+        },
+    );
+    net.apply(&[away]).unwrap();
+    let back = net.tx(
+        &guest,
+        Payload::TransferDevice {
+            device: lamp,
+            new_owner: owner.public(),
+        },
+    );
+    net.apply(&[back]).unwrap();
+    let record = net.ledger.device(&lamp).unwrap();
+    assert_eq!(record.owner, owner.public());
+    assert_eq!(record.ownership_seq, 2);
+    let stale = net.ledger.grant(&lamp, &guest.public()).unwrap();
+    assert_eq!(stale.granted_by, owner.public());
+    assert!(
+        !stale.is_live(&record, net.ledger.height()),
+        "a grant from an earlier ownership must not revive"
+    );
+
+    // A new grant by the returning owner is live again.
+    let regrant = net.grant(100);
+    net.apply(&[regrant]).unwrap();
+    let fresh = net.ledger.grant(&lamp, &guest.public()).unwrap();
+    assert_eq!(fresh.ownership_seq, 2);
+    assert!(fresh.is_live(&record, net.ledger.height()));
+    // And it expires at its height.
+    assert!(!fresh.is_live(&record, 100));
+}
+
+/// Issue 12: parameters read back from disk with an epoch length of 0 would
+/// make every block a division by zero; `Ledger::open` refuses them.
+#[test]
+fn open_refuses_a_stored_epoch_length_of_zero() {
+    let mut net = Net::new();
+    net.apply(&[]).unwrap();
+    let meta = net
+        .storage
+        .get(itc_core::ledger::STORAGE_META_KEY)
+        .unwrap()
+        .unwrap();
+    // The metadata starts with the parameters: chain id (u32), then the
+    // epoch length (u64).
+    let mut corrupted = meta.clone();
+    corrupted[4..12].copy_from_slice(&0u64.to_le_bytes());
+    let mut batch = itc_core::storage::WriteBatch::new();
+    batch.put(itc_core::ledger::STORAGE_META_KEY.to_vec(), corrupted);
+    net.storage.write(batch).unwrap();
+    assert!(matches!(
+        Ledger::open(&net.storage),
+        Err(itc_core::ledger::LedgerError::Corrupted("epoch length is 0"))
+    ));
+}

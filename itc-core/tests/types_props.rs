@@ -162,6 +162,7 @@ fn block_header() -> impl Strategy<Value = BlockHeader> {
                 height,
                 previous_hash,
                 tx_root,
+                tx_count: height % (BLOCK_TRANSACTIONS_MAX as u64 + 1),
                 state_root,
                 dag_anchor_root,
                 dag_anchor_hash,
@@ -276,21 +277,23 @@ fn account_state() -> impl Strategy<Value = AccountState> {
 }
 
 fn device_record() -> impl Strategy<Value = DeviceRecord> {
-    (public_key(), security_level(), hash()).prop_map(|(owner, security_level, metadata_hash)| {
-        DeviceRecord {
+    (public_key(), security_level(), hash(), any::<u64>()).prop_map(
+        |(owner, security_level, metadata_hash, ownership_seq)| DeviceRecord {
             owner,
             security_level,
             metadata_hash,
-        }
-    })
+            ownership_seq,
+        },
+    )
 }
 
 fn grant() -> impl Strategy<Value = Grant> {
-    (permissions(), any::<u64>(), public_key()).prop_map(
-        |(permissions, expiry_height, granted_by)| Grant {
+    (permissions(), any::<u64>(), public_key(), any::<u64>()).prop_map(
+        |(permissions, expiry_height, granted_by, ownership_seq)| Grant {
             permissions,
             expiry_height,
             granted_by,
+            ownership_seq,
         },
     )
 }
@@ -637,6 +640,7 @@ fn sample_header() -> BlockHeader {
         height: 3,
         previous_hash: Hash([1; 32]),
         tx_root: Hash([2; 32]),
+        tx_count: 3,
         state_root: Hash([3; 32]),
         dag_anchor_root: Hash([4; 32]),
         dag_anchor_hash: Hash([10; 32]),
@@ -919,6 +923,7 @@ fn security_level_above_the_maximum_is_refused() {
         owner: key(1),
         security_level: SecurityLevel::new(SECURITY_LEVEL_MAX).unwrap(),
         metadata_hash: Hash([2; 32]),
+        ownership_seq: 0,
     };
     let mut bytes = record.encode();
     bytes[32] = SECURITY_LEVEL_MAX + 1;
@@ -1625,6 +1630,7 @@ fn a_block_carries_an_anchor_exactly_when_its_header_commits_to_one() {
         anchor: None,
     };
     block.header.tx_root = Block::compute_tx_root(&[]);
+    block.header.tx_count = 0;
     block.header.dag_anchor_root = Hash::ZERO;
     block.header.dag_anchor_hash = Hash::ZERO;
     assert_eq!(block.check_body(), Ok(()));
@@ -1657,6 +1663,7 @@ fn a_tip_list_swapped_under_its_header_fails_the_body_check() {
     let anchor = DagAnchor { tips: vec![tip] };
     let mut header = sample_header();
     header.tx_root = Block::compute_tx_root(&[]);
+    header.tx_count = 0;
     header.dag_anchor_hash = anchor.hash();
     let genuine = Block {
         header: header.clone(),
@@ -1683,4 +1690,32 @@ fn a_tip_list_swapped_under_its_header_fails_the_body_check() {
     bare.anchor = None;
     bare.header.dag_anchor_root = Hash::ZERO;
     assert_eq!(bare.check_body(), Err(BlockBodyError::AnchorHashMismatch));
+}
+
+/// Issue 12: the header commits to the number of transactions, so a body
+/// with another count fails the body check, and a header announcing more
+/// than a block may hold does not decode.
+#[test]
+fn the_header_pins_the_transaction_count() {
+    let mut block = Block {
+        header: sample_header(),
+        transactions: vec![],
+        anchor: None,
+    };
+    block.header.tx_root = Block::compute_tx_root(&[]);
+    block.header.dag_anchor_root = Hash::ZERO;
+    block.header.dag_anchor_hash = Hash::ZERO;
+    block.header.tx_count = 1;
+    assert_eq!(block.check_body(), Err(BlockBodyError::TxCountMismatch));
+    block.header.tx_count = 0;
+    assert_eq!(block.check_body(), Ok(()));
+
+    let mut header = sample_header();
+    header.tx_count = BLOCK_TRANSACTIONS_MAX as u64 + 1;
+    assert!(matches!(
+        BlockHeader::decode(&header.encode()),
+        Err(DecodeError::InvalidValue(_))
+    ));
+    header.tx_count = BLOCK_TRANSACTIONS_MAX as u64;
+    assert_eq!(BlockHeader::decode(&header.encode()), Ok(header));
 }

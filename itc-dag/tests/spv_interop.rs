@@ -17,6 +17,7 @@ fn header(dag_anchor_root: Hash) -> BlockHeader {
         height: 1,
         previous_hash: Hash::ZERO,
         tx_root: Hash::ZERO,
+        tx_count: 0,
         state_root: Hash::ZERO,
         dag_anchor_root,
         dag_anchor_hash: Hash([0xAB; 32]),

@@ -40,6 +40,7 @@ fn block(height: u64, view: u64, txs: u8) -> Block {
             height,
             previous_hash: Hash([height as u8; 32]),
             tx_root: Block::compute_tx_root(&transactions),
+            tx_count: transactions.len() as u64,
             state_root: Hash([7; 32]),
             dag_anchor_root: Hash::ZERO,
             dag_anchor_hash: Hash::ZERO,

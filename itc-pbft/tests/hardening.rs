@@ -551,6 +551,7 @@ fn heavy_view_changes(net: &Net, txs_per_block: usize) -> Vec<ViewChange> {
             height,
             previous_hash: previous,
             tx_root: Block::compute_tx_root(&transactions),
+            tx_count: transactions.len() as u64,
             state_root: Hash([height as u8; 32]),
             dag_anchor_root: Hash::ZERO,
             dag_anchor_hash: Hash::ZERO,

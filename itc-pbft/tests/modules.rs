@@ -295,6 +295,7 @@ fn oversized_block(c: &Cluster, primary: usize) -> Block {
         height: 1,
         previous_hash: Hash::ZERO,
         tx_root: Block::compute_tx_root(&txs),
+        tx_count: txs.len() as u64,
         state_root: Hash::ZERO,
         dag_anchor_root: Hash::ZERO,
         dag_anchor_hash: Hash::ZERO,
@@ -357,6 +358,7 @@ fn a_state_response_of_full_blocks_fits_a_message() {
     let mut template = oversized_block(&c, 0);
     template.transactions = txs;
     template.header.tx_root = Block::compute_tx_root(&template.transactions);
+    template.header.tx_count = template.transactions.len() as u64;
     // Contiguous heights, as a response must have; one commit certificate
     // of every validator each.
     let decisions: Vec<Decision> = (1..=STATE_TRANSFER_BLOCKS_MAX as u64)

@@ -3,7 +3,28 @@
 //! A grantee sends the device a [`SignedCommand`] and a [`CommandProof`]: the
 //! device's registration (who owns it) and the grantee's grant, both proven
 //! against the device's *own trusted header*. [`check_command`] decides,
-//! offline, with a reason when it refuses.
+//! offline, with a reason when it refuses; [`Lamp`] keeps the state that
+//! decision needs (trusted header, [`ReplayTable`]) and updates it.
+//!
+//! # What a sender puts in a command
+//! * `action`: the permission bits the action needs; at least one.
+//! * `time_ms`: the sender's clock in milliseconds since the Unix epoch,
+//!   strictly greater than in the sender's previous command to this device
+//!   (a sender that sends twice within one millisecond uses its last time
+//!   plus one). The device refuses a time outside its command window
+//!   ([`LampConfig::command_window_ms`]) around its own clock, in either
+//!   direction, and a time not above the last one it accepted from this
+//!   sender ([`crate::replay`]).
+//! * The proofs of the device's registration and of the grant, at the
+//!   device's trusted header (a gateway or the chain's API supplies them).
+//!
+//! # Order of the checks
+//! The chain, the device and a non-empty action are checked first (they are
+//! public); then the signature; then the proofs, which show the sender is
+//! the owner or holds a live grant; only then the header's freshness, the
+//! command's time window and the replay table. Someone without a grant
+//! learns neither the device's clock nor any sender's last time from the
+//! reasons it gets.
 //!
 //! # Revocation safety
 //! Proofs must be against exactly the device's trusted header. A proof
@@ -22,8 +43,8 @@
 //! # use itc_core::keys::{Keypair, SigningDomain};
 //! # use itc_core::ledger::{state_key, BlockContext, Ledger};
 //! # use itc_core::types::*;
-//! use itc_spv::{check_command, CommandProof, LampConfig, LampVerdict, SignedCommand,
-//!     StateEntryProof, TrustedState};
+//! use itc_spv::{check_command, CommandProof, DenyReason, LampConfig, LampVerdict,
+//!     ReplayTable, SignedCommand, StateEntryProof, TrustOptions, TrustedState};
 //! # let chain = ChainId(7);
 //! # let (owner, guest, lamp) = (Keypair::from_seed([1; 32]), Keypair::from_seed([2; 32]),
 //! #     Keypair::from_seed([3; 32]));
@@ -48,17 +69,21 @@
 //! # let context = BlockContext { height: 1, proposer: validator, time_ms: 5_000 };
 //! # let outcome = ledger.apply_block(&context, &[register.clone(), grant.clone()]).unwrap();
 //! # let header = BlockHeader { chain_id: chain, height: 1, previous_hash: Hash::ZERO,
-//! #     tx_root: Block::compute_tx_root(&[register, grant]), state_root: outcome.state_root,
+//! #     tx_root: Block::compute_tx_root(&[register, grant]), tx_count: 2, state_root: outcome.state_root,
 //! #     dag_anchor_root: Hash::ZERO, dag_anchor_hash: Hash::ZERO, validator_set_hash: signing_set.hash(),
 //! #     next_validator_set_hash: ledger.validators().hash(), time_ms: 5_000,
 //! #     proposer: validator, view: 0 };
 //! // The lamp trusts a header (here: pinned; in the field: updated by certificates).
-//! let trusted = TrustedState::bootstrap(header.clone(), signing_set, &header.hash()).unwrap();
-//! let config = LampConfig { device: lamp.public(), freshness_ms: 60_000 };
+//! let now_ms = 6_000;
+//! let trusted = TrustedState::bootstrap(header.clone(), signing_set, &header.hash(),
+//!     &TrustOptions::default(), now_ms).unwrap();
+//! let config = LampConfig { device: lamp.public(), freshness_ms: 60_000,
+//!     command_window_ms: 30_000 };
 //!
-//! // The guest signs a command and proves, at the lamp's header, who owns the
-//! // lamp and what it was granted.
-//! let command = SignedCommand::new_signed(&guest, chain, lamp.public(), Permissions::SWITCH, 1);
+//! // The guest signs a command with its clock and proves, at the lamp's
+//! // header, who owns the lamp and what it was granted.
+//! let command = SignedCommand::new_signed(&guest, chain, lamp.public(), Permissions::SWITCH,
+//!     5_900);
 //! let prove = |ledger: &mut Ledger, key| {
 //!     let (value, proof) = ledger.prove(&key);
 //!     StateEntryProof { value, proof }
@@ -70,18 +95,19 @@
 //!     grant: prove(&mut ledger, state_key::grant(&lamp.public(), &guest.public())),
 //! };
 //!
-//! let now_ms = 6_000;
-//! let last_counter = 0;
-//! let verdict = check_command(&config, &trusted, last_counter, now_ms, &command, &proof);
-//! assert_eq!(verdict, LampVerdict::Allowed { new_counter: 1 });
+//! let mut replay = ReplayTable::new();
+//! let verdict = check_command(&config, &trusted, &replay, now_ms, &command, &proof);
+//! assert_eq!(verdict, LampVerdict::Allowed);
+//! replay.accept(&command.grantee, command.time_ms);
 //! // The same command again is a replay.
-//! assert!(matches!(
-//!     check_command(&config, &trusted, 1, now_ms, &command, &proof),
-//!     LampVerdict::Denied(itc_spv::DenyReason::ReplayedCounter)
-//! ));
+//! assert_eq!(
+//!     check_command(&config, &trusted, &replay, now_ms, &command, &proof),
+//!     LampVerdict::Denied(DenyReason::Replayed)
+//! );
 //! ```
 
 use crate::proof::StateEntryProof;
+use crate::replay::{ReplayCheck, ReplayTable};
 use crate::trusted::TrustedState;
 use crate::update::{HeaderUpdate, TrustOptions, Verdict};
 use alloc::vec::Vec;
@@ -90,7 +116,12 @@ use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
 use itc_core::types::{ChainId, Permissions};
 
-/// A command for a device, signed by the grantee under
+/// Version byte that starts a command's encoding and its signed bytes.
+/// Version 2 (this one) carries the sender's time and is checked per sender;
+/// a version-1 command (one counter shared by every sender) does not decode.
+pub const COMMAND_VERSION: u8 = 2;
+
+/// A command for a device, signed by the sender under
 /// [`SigningDomain::DeviceCommand`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedCommand {
@@ -100,18 +131,15 @@ pub struct SignedCommand {
     pub device: PublicKey,
     /// Who sends the command (the device's owner or a grantee).
     pub grantee: PublicKey,
-    /// The permission bits the action needs (switch, configure, ...).
+    /// The permission bits the action needs (switch, configure, ...); at
+    /// least one.
     pub action: Permissions,
-    /// Against replay: must exceed the last counter the device accepted.
-    /// [`Lamp`] keeps one counter for all senders, so senders that share a
-    /// device use a value that grows across senders, such as their clock in
-    /// milliseconds, and [`Lamp`] refuses a counter further ahead of its own
-    /// clock than [`TrustOptions::clock_drift_ms`] (else one sender could
-    /// send `u64::MAX` and lock every other sender out for good); a caller
-    /// that wants one counter per sender keeps them itself and passes the
-    /// sender's to [`check_command`].
-    pub counter: u64,
-    /// The grantee's signature over [`SignedCommand::signing_bytes`].
+    /// The sender's clock, in milliseconds since the Unix epoch, strictly
+    /// greater than in the sender's previous command to this device (see the
+    /// [module docs](self)). It bounds how late a recorded command can be
+    /// delivered and is the sender's replay counter.
+    pub time_ms: u64,
+    /// The sender's signature over [`SignedCommand::signing_bytes`].
     pub signature: Signature,
 }
 
@@ -122,14 +150,14 @@ impl SignedCommand {
         chain_id: ChainId,
         device: PublicKey,
         action: Permissions,
-        counter: u64,
+        time_ms: u64,
     ) -> Self {
         let mut command = SignedCommand {
             chain_id,
             device,
             grantee: grantee.public(),
             action,
-            counter,
+            time_ms,
             signature: Signature::EMPTY,
         };
         command.signature = grantee.sign(
@@ -142,20 +170,21 @@ impl SignedCommand {
 
     /// The signed bytes: the canonical encoding without the signature.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(80);
+        let mut out = Vec::with_capacity(81);
         self.encode_unsigned(&mut out);
         out
     }
 
     fn encode_unsigned(&self, out: &mut Vec<u8>) {
+        out.push(COMMAND_VERSION);
         self.chain_id.encode_to(out);
         self.device.encode_to(out);
         self.grantee.encode_to(out);
         self.action.encode_to(out);
-        self.counter.encode_to(out);
+        self.time_ms.encode_to(out);
     }
 
-    /// Check the grantee's signature (strict ed25519, bound to the chain).
+    /// Check the sender's signature (strict ed25519, bound to the chain).
     ///
     /// # Errors
     /// [`SignatureError`] if it does not verify.
@@ -178,18 +207,25 @@ impl Encode for SignedCommand {
 
 impl Decode for SignedCommand {
     fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = reader.read_u8()?;
+        if version != COMMAND_VERSION {
+            return Err(DecodeError::InvalidTag {
+                what: "command version",
+                tag: version,
+            });
+        }
         Ok(SignedCommand {
             chain_id: Decode::decode_from(reader)?,
             device: Decode::decode_from(reader)?,
             grantee: Decode::decode_from(reader)?,
             action: Decode::decode_from(reader)?,
-            counter: reader.read_u64()?,
+            time_ms: reader.read_u64()?,
             signature: Decode::decode_from(reader)?,
         })
     }
 }
 
-/// What the grantee proves along with a command.
+/// What the sender proves along with a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandProof {
     /// Height of the header the proofs are against.
@@ -197,7 +233,7 @@ pub struct CommandProof {
     /// Hash of that header; must be the device's trusted header.
     pub header_hash: Hash,
     /// The device's registration ([`itc_core::ledger::DeviceRecord`]), which
-    /// names its current owner.
+    /// names its current owner and ownership sequence.
     pub device: StateEntryProof,
     /// The grant of the device to the sender ([`itc_core::ledger::Grant`]),
     /// or its absence. Ignored when the sender is the owner.
@@ -234,9 +270,22 @@ pub struct LampConfig {
     /// more than this far *ahead* of `now_ms` means the device's clock is
     /// wrong, and nothing is obeyed either.
     pub freshness_ms: u64,
+    /// A command's time must lie within this many milliseconds of the
+    /// device's clock, in both directions: a recorded command delivered
+    /// later than this is refused ([`DenyReason::CommandTooOld`]), and so is
+    /// one from a sender whose clock runs this far ahead
+    /// ([`DenyReason::CommandFromFuture`]). It must cover the clock
+    /// disagreement between senders and the device plus the delivery delay;
+    /// [`LampConfig::COMMAND_WINDOW_MS_DEFAULT`] is 30 seconds.
+    pub command_window_ms: u64,
 }
 
-/// Why a command is refused.
+impl LampConfig {
+    /// The default command window: 30 seconds.
+    pub const COMMAND_WINDOW_MS_DEFAULT: u64 = 30_000;
+}
+
+/// Why a command is refused. The codes ([`DenyReason::code`]) are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DenyReason {
@@ -254,17 +303,18 @@ pub enum DenyReason {
     /// The proofs are against a header the device has not verified.
     #[error("proof header is not the trusted header")]
     UnknownHeader,
-    /// The counter is not above the last accepted one.
-    #[error("command counter replayed")]
-    ReplayedCounter,
-    /// The grantee's signature does not verify.
+    /// The sender's time is not above the last one the device accepted from
+    /// this sender.
+    #[error("command replayed")]
+    Replayed,
+    /// The sender's signature does not verify.
     #[error("bad command signature")]
     BadSignature,
     /// A proof does not hold against the trusted header.
     #[error("bad proof")]
     BadProof,
     /// The device is not registered, or the grant was made by someone who
-    /// no longer owns it.
+    /// no longer owns it, or under an earlier ownership of the device.
     #[error("not granted")]
     NotGranted,
     /// The state proves there is no grant: revoked, or never made.
@@ -276,14 +326,44 @@ pub enum DenyReason {
     /// The grant lacks a permission bit the action needs.
     #[error("insufficient permission")]
     InsufficientPermission,
-    /// The counter is further ahead of the device's clock than the allowed
-    /// clock drift ([`Lamp`] only: its counter is shared by every sender, so
-    /// one sender jumping it far ahead would lock everyone else out).
-    #[error("command counter is in the future")]
-    CounterFromFuture,
+    /// The command's time is more than the command window ahead of the
+    /// device's clock.
+    #[error("command time is in the future")]
+    CommandFromFuture,
+    /// The command's time is more than the command window behind the
+    /// device's clock (a recorded command delivered late).
+    #[error("command is too old")]
+    CommandTooOld,
+    /// The command asks for no permission bit.
+    #[error("command asks for no permission")]
+    EmptyAction,
+    /// The sender is not in the device's full replay table and its time is
+    /// not above the table's floor ([`crate::replay`]); it is accepted once
+    /// the sender's clock passes the floor.
+    #[error("command is not newer than the replay table's floor")]
+    BelowReplayFloor,
 }
 
 impl DenyReason {
+    /// Every reason, in code order.
+    pub const ALL: [DenyReason; 15] = [
+        DenyReason::WrongChain,
+        DenyReason::WrongDevice,
+        DenyReason::StaleHeader,
+        DenyReason::UnknownHeader,
+        DenyReason::Replayed,
+        DenyReason::BadSignature,
+        DenyReason::BadProof,
+        DenyReason::NotGranted,
+        DenyReason::Revoked,
+        DenyReason::Expired,
+        DenyReason::InsufficientPermission,
+        DenyReason::CommandFromFuture,
+        DenyReason::CommandTooOld,
+        DenyReason::EmptyAction,
+        DenyReason::BelowReplayFloor,
+    ];
+
     /// A stable numeric code, for the C ABI and for logs.
     pub const fn code(self) -> u16 {
         match self {
@@ -291,14 +371,17 @@ impl DenyReason {
             DenyReason::WrongDevice => 2,
             DenyReason::StaleHeader => 3,
             DenyReason::UnknownHeader => 4,
-            DenyReason::ReplayedCounter => 5,
+            DenyReason::Replayed => 5,
             DenyReason::BadSignature => 6,
             DenyReason::BadProof => 7,
             DenyReason::NotGranted => 8,
             DenyReason::Revoked => 9,
             DenyReason::Expired => 10,
             DenyReason::InsufficientPermission => 11,
-            DenyReason::CounterFromFuture => 12,
+            DenyReason::CommandFromFuture => 12,
+            DenyReason::CommandTooOld => 13,
+            DenyReason::EmptyAction => 14,
+            DenyReason::BelowReplayFloor => 15,
         }
     }
 }
@@ -307,48 +390,32 @@ impl DenyReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "the command may run only on LampVerdict::Allowed"]
 pub enum LampVerdict {
-    /// Run the command, after storing `new_counter` as the last counter.
-    Allowed {
-        /// The counter to remember (the command's).
-        new_counter: u64,
-    },
+    /// Run the command, after recording it in the replay table
+    /// ([`ReplayTable::accept`]; [`Lamp::handle`] does it).
+    Allowed,
     /// Refuse it.
     Denied(DenyReason),
 }
 
 /// Decide whether `command` may run, given the device's configuration, its
-/// trusted state, the last accepted counter and the caller's time.
+/// trusted state, its replay table and the caller's time. Changes nothing:
+/// on [`LampVerdict::Allowed`] the caller records the command with
+/// `replay.accept(&command.grantee, command.time_ms)` and persists the table
+/// before acting ([`Lamp::handle`] does both steps in one call).
 ///
-/// Cheap checks (chain, device, header, freshness, counter) run before the
-/// signature and the proofs. The owner of the device needs no grant.
-/// Allocates only what signature and proof checks need (a few hundred
-/// bytes).
+/// The owner of the device needs no grant. See the [module docs](self) for
+/// the order of the checks. Allocates only what signature and proof checks
+/// need (a few hundred bytes).
 pub fn check_command(
     config: &LampConfig,
     trusted: &TrustedState,
-    last_counter: u64,
+    replay: &ReplayTable,
     now_ms: u64,
     command: &SignedCommand,
     proof: &CommandProof,
 ) -> LampVerdict {
-    let counter_range = (last_counter, u64::MAX);
-    decide(config, trusted, counter_range, now_ms, command, proof)
-}
-
-/// [`check_command`] with the counter bounded on both sides: above
-/// `counter_range.0` (the last accepted one) and at most `counter_range.1`.
-fn decide(
-    config: &LampConfig,
-    trusted: &TrustedState,
-    counter_range: (u64, u64),
-    now_ms: u64,
-    command: &SignedCommand,
-    proof: &CommandProof,
-) -> LampVerdict {
-    match deny_reason(config, trusted, counter_range, now_ms, command, proof) {
-        Ok(()) => LampVerdict::Allowed {
-            new_counter: command.counter,
-        },
+    match deny_reason(config, trusted, replay, now_ms, command, proof) {
+        Ok(()) => LampVerdict::Allowed,
         Err(reason) => LampVerdict::Denied(reason),
     }
 }
@@ -356,41 +423,63 @@ fn decide(
 fn deny_reason(
     config: &LampConfig,
     trusted: &TrustedState,
-    (last_counter, counter_max): (u64, u64),
+    replay: &ReplayTable,
     now_ms: u64,
     command: &SignedCommand,
     proof: &CommandProof,
 ) -> Result<(), DenyReason> {
     let header = trusted.header();
+    // Public facts first.
     if command.chain_id != header.chain_id {
         return Err(DenyReason::WrongChain);
     }
     if command.device != config.device {
         return Err(DenyReason::WrongDevice);
     }
+    if command.action.is_empty() {
+        return Err(DenyReason::EmptyAction);
+    }
+    // Then who is asking: nothing below is revealed to a forger.
+    command
+        .verify_signature()
+        .map_err(|_| DenyReason::BadSignature)?;
     if proof.header_height < header.height {
         return Err(DenyReason::StaleHeader);
     }
     if proof.header_height != header.height || proof.header_hash != header.hash() {
         return Err(DenyReason::UnknownHeader);
     }
-    // Fresh in both directions: a trusted header further *ahead* of now_ms
-    // than the bound means the device's clock went backwards, and without
-    // this check it would never find its header stale again.
+    authorize(header, command, proof)?;
+    // Only an authorised sender learns about the device's clock and its
+    // replay state. Fresh in both directions: a trusted header further
+    // *ahead* of now_ms than the bound means the device's clock went
+    // backwards, and without this check it would never find its header
+    // stale again.
     if header.time_ms.saturating_add(config.freshness_ms) < now_ms
         || now_ms.saturating_add(config.freshness_ms) < header.time_ms
     {
         return Err(DenyReason::StaleHeader);
     }
-    if command.counter <= last_counter {
-        return Err(DenyReason::ReplayedCounter);
+    if command.time_ms.saturating_add(config.command_window_ms) < now_ms {
+        return Err(DenyReason::CommandTooOld);
     }
-    if command.counter > counter_max {
-        return Err(DenyReason::CounterFromFuture);
+    if command.time_ms > now_ms.saturating_add(config.command_window_ms) {
+        return Err(DenyReason::CommandFromFuture);
     }
-    command
-        .verify_signature()
-        .map_err(|_| DenyReason::BadSignature)?;
+    match replay.check(&command.grantee, command.time_ms) {
+        ReplayCheck::Fresh => Ok(()),
+        ReplayCheck::Replayed => Err(DenyReason::Replayed),
+        ReplayCheck::BelowFloor => Err(DenyReason::BelowReplayFloor),
+    }
+}
+
+/// The sender owns the device, or holds a grant made by the current owner
+/// under the current ownership, unexpired, with every bit of the action.
+fn authorize(
+    header: &itc_core::types::BlockHeader,
+    command: &SignedCommand,
+    proof: &CommandProof,
+) -> Result<(), DenyReason> {
     let record = proof
         .device
         .verify_device(header, &command.device)
@@ -404,7 +493,7 @@ fn deny_reason(
         .verify_grant(header, &command.device, &command.grantee)
         .map_err(|_| DenyReason::BadProof)?
         .ok_or(DenyReason::Revoked)?;
-    if grant.granted_by != record.owner {
+    if grant.granted_by != record.owner || grant.ownership_seq != record.ownership_seq {
         return Err(DenyReason::NotGranted);
     }
     if grant.expiry_height <= header.height {
@@ -416,36 +505,58 @@ fn deny_reason(
     Ok(())
 }
 
+/// What [`Lamp::handle`] did: the verdict on the header update that came
+/// with the command (if one did), and the verdict on the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "the command may run only on LampVerdict::Allowed, and an invalid update may be fork evidence"]
+pub struct Handled {
+    /// The update's verdict. [`Verdict::Invalid`] with
+    /// [`crate::InvalidReason::ConflictingHeader`] is evidence of a fork:
+    /// keep the update and build evidence with [`crate::detect_fork`].
+    pub update: Option<Verdict>,
+    /// The command's verdict.
+    pub command: LampVerdict,
+}
+
 /// A device's whole light-client state: configuration, trusted header and
-/// last accepted counter, with the one call that handles a command.
+/// replay table, with the one call that handles a command.
 ///
-/// The caller persists [`Lamp::trusted`] and [`Lamp::last_counter`] (for
-/// example with [`TrustedState::to_bytes`]) *before* acting on an allowed
-/// command, so a reboot can neither replay a command nor roll back to an
-/// older header.
+/// The caller persists [`Lamp::trusted`] and [`Lamp::replay`] (with their
+/// `to_bytes`) *before* acting on an allowed command, so a reboot can neither
+/// replay a command nor roll back to an older header.
 #[derive(Clone, Debug)]
 pub struct Lamp {
     config: LampConfig,
     options: TrustOptions,
     trusted: TrustedState,
-    last_counter: u64,
+    replay: ReplayTable,
 }
 
 impl Lamp {
-    /// A device with its configuration, trust options, trusted state and the
-    /// last counter it accepted (0 for none).
+    /// A device with its configuration, trust options, trusted state and
+    /// replay table ([`ReplayTable::new`] for a new device).
     pub fn new(
         config: LampConfig,
         options: TrustOptions,
         trusted: TrustedState,
-        last_counter: u64,
+        replay: ReplayTable,
     ) -> Self {
         Lamp {
             config,
             options,
             trusted,
-            last_counter,
+            replay,
         }
+    }
+
+    /// The device's configuration.
+    pub fn config(&self) -> &LampConfig {
+        &self.config
+    }
+
+    /// The trust options.
+    pub fn options(&self) -> &TrustOptions {
+        &self.options
     }
 
     /// The trusted state, to persist.
@@ -453,9 +564,9 @@ impl Lamp {
         &self.trusted
     }
 
-    /// The last accepted counter, to persist.
-    pub fn last_counter(&self) -> u64 {
-        self.last_counter
+    /// The replay table, to persist.
+    pub fn replay(&self) -> &ReplayTable {
+        &self.replay
     }
 
     /// Adopt a newer header if it verifies ([`TrustedState::update`]).
@@ -463,35 +574,49 @@ impl Lamp {
         self.trusted.update(update, &self.options, now_ms)
     }
 
+    /// Come back after going without headers for a trust period: adopt the
+    /// header the device's owner vouches for ([`TrustedState::recover`]).
+    ///
+    /// # Errors
+    /// [`crate::RecoveryError`] naming the check that failed; nothing
+    /// changes then.
+    pub fn recover(
+        &mut self,
+        recovery: &crate::recovery::OwnerRecovery,
+        now_ms: u64,
+    ) -> Result<(), crate::recovery::RecoveryError> {
+        self.trusted
+            .recover(&self.config.device, recovery, &self.options, now_ms)
+    }
+
     /// Handle a command: first adopt `update` if one came with it and it
-    /// verifies (a failed update is ignored; the proofs then no longer match
-    /// the trusted header), then decide as [`check_command`] does, except
-    /// that a counter more than the clock drift ahead of `now_ms` is refused
-    /// ([`DenyReason::CounterFromFuture`]) before the signature and proofs
-    /// are checked, because the counter is shared by every sender. On
-    /// [`LampVerdict::Allowed`] remember the counter.
+    /// verifies, then decide as [`check_command`] does, and on
+    /// [`LampVerdict::Allowed`] record the command in the replay table.
+    /// The update's verdict is returned next to the command's, so an
+    /// application sees a bad or conflicting header (fork evidence) even
+    /// when the command is refused because of it.
     pub fn handle(
         &mut self,
         now_ms: u64,
         update: Option<&HeaderUpdate>,
         command: &SignedCommand,
         proof: &CommandProof,
-    ) -> LampVerdict {
-        if let Some(update) = update {
-            let _ = self.update(update, now_ms);
-        }
-        let counter_max = now_ms.saturating_add(self.options.clock_drift_ms);
-        let verdict = decide(
+    ) -> Handled {
+        let update = update.map(|update| self.update(update, now_ms));
+        let verdict = check_command(
             &self.config,
             &self.trusted,
-            (self.last_counter, counter_max),
+            &self.replay,
             now_ms,
             command,
             proof,
         );
-        if let LampVerdict::Allowed { new_counter } = verdict {
-            self.last_counter = new_counter;
+        if verdict == LampVerdict::Allowed {
+            self.replay.accept(&command.grantee, command.time_ms);
         }
-        verdict
+        Handled {
+            update,
+            command: verdict,
+        }
     }
 }

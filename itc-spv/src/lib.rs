@@ -11,6 +11,9 @@
 //!   grant), a state key absent (a revoked grant).
 //! * [`dag`]: the proof that a DAG transaction is final under an anchor.
 //! * [`command`]: the lamp's whole check of a signed command in one call.
+//! * [`replay`]: per-sender replay protection in a fixed-size table.
+//! * [`recovery`]: the owner's way back for a device that went without
+//!   headers for a trust period.
 //! * [`fork`]: two certified headers at one height become evidence naming
 //!   the validators that signed both.
 //!
@@ -57,7 +60,7 @@
 //! #     let (signers, set) = if height < 5 { (&old_keys, &old_set) } else { (&new_keys, &new_set) };
 //! #     let next = if height < 4 { &old_set } else { &new_set };
 //! #     let header = BlockHeader {
-//! #         chain_id: chain, height, previous_hash: previous, tx_root: Hash::ZERO,
+//! #         chain_id: chain, height, previous_hash: previous, tx_root: Hash::ZERO, tx_count: 0,
 //! #         state_root: Hash::ZERO, dag_anchor_root: Hash::ZERO, dag_anchor_hash: Hash::ZERO,
 //! #         validator_set_hash: set.hash(), next_validator_set_hash: next.hash(),
 //! #         time_ms: 1_000 * height, proposer: signers[0].public(), view: 0,
@@ -74,8 +77,9 @@
 //! // Bootstrap from a header whose hash is pinned in the firmware.
 //! let first = fetch(1);
 //! let pinned = first.header.hash();
-//! let mut trusted = TrustedState::bootstrap(first.header, old_set.clone(), &pinned).unwrap();
 //! let options = TrustOptions::default();
+//! let mut trusted =
+//!     TrustedState::bootstrap(first.header, old_set.clone(), &pinned, &options, now_ms).unwrap();
 //!
 //! // Follow the chain to the latest header, bisecting when needed.
 //! let latest = 8;
@@ -102,11 +106,14 @@ pub mod command;
 pub mod dag;
 pub mod fork;
 pub mod proof;
+pub mod recovery;
+pub mod replay;
 pub mod trusted;
 pub mod update;
 
 pub use command::{
-    check_command, CommandProof, DenyReason, Lamp, LampConfig, LampVerdict, SignedCommand,
+    check_command, CommandProof, DenyReason, Handled, Lamp, LampConfig, LampVerdict,
+    SignedCommand, COMMAND_VERSION,
 };
 pub use dag::{AnchorCommitment, DagFinality, DagFinalityProof, DagProofError};
 pub use fork::{detect_fork, ForkError, ForkEvidence};
@@ -114,6 +121,8 @@ pub use proof::{
     verify_state_absent, verify_state_value, verify_transaction, verify_transaction_hash,
     SpvProofError, StateEntryProof, TransactionProof,
 };
+pub use recovery::{recovery_message, OwnerRecovery, RecoveryError};
+pub use replay::{ReplayCheck, ReplayTable, REPLAY_SENDERS_MAX};
 pub use trusted::{BootstrapError, TrustedState, TRUSTED_STATE_VERSION};
 pub use update::{
     bisection_pivot, verify_update, HeaderUpdate, InvalidReason, TrustOptions, Verdict,

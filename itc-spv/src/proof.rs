@@ -33,12 +33,19 @@ pub enum SpvProofError {
     /// The state value is longer than [`STATE_VALUE_BYTES_MAX`].
     #[error("state value too long")]
     ValueTooLong,
+    /// The inclusion proof is for a tree of another size than the header's
+    /// transaction count, so it would not pin the transaction's position.
+    #[error("inclusion proof tree size is not the header's transaction count")]
+    TreeSizeMismatch,
 }
 
-/// Check that `transaction` is in the block of `header`.
+/// Check that `transaction` is in the block of `header`, at the proof's
+/// position.
 ///
 /// # Errors
-/// [`SpvProofError::Inclusion`] if the proof does not lead to `tx_root`.
+/// [`SpvProofError::TreeSizeMismatch`] if the proof is for another tree
+/// size than `header.tx_count`, [`SpvProofError::Inclusion`] if it does not
+/// lead to `tx_root`.
 pub fn verify_transaction(
     header: &BlockHeader,
     transaction: &Transaction,
@@ -49,13 +56,21 @@ pub fn verify_transaction(
 
 /// Like [`verify_transaction`] for a transaction known by its hash.
 ///
+/// The proof's `tree_size` must be the header's `tx_count`: the Merkle root
+/// alone does not commit to the tree's size, and without this check one
+/// transaction could be proven at two different positions.
+///
 /// # Errors
-/// [`SpvProofError::Inclusion`] if the proof does not lead to `tx_root`.
+/// [`SpvProofError::TreeSizeMismatch`] if the proof is for another tree
+/// size, [`SpvProofError::Inclusion`] if it does not lead to `tx_root`.
 pub fn verify_transaction_hash(
     header: &BlockHeader,
     transaction_hash: &Hash,
     proof: &InclusionProof,
 ) -> Result<(), SpvProofError> {
+    if proof.tree_size != header.tx_count {
+        return Err(SpvProofError::TreeSizeMismatch);
+    }
     proof
         .verify(transaction_hash, &header.tx_root)
         .map_err(SpvProofError::Inclusion)

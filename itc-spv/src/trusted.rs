@@ -10,10 +10,12 @@ use itc_core::encoding::{Decode, DecodeError, Encode, Reader};
 use itc_core::hash::Hash;
 use itc_core::types::{BlockHeader, ChainId, ValidatorSet};
 
+use crate::update::TrustOptions;
+
 /// Version byte of the trusted state's serialization. Bumped whenever the
 /// layout changes, so a device never misreads its own flash after a firmware
-/// update.
-pub const TRUSTED_STATE_VERSION: u8 = 1;
+/// update. Version 2: headers carry their transaction count.
+pub const TRUSTED_STATE_VERSION: u8 = 2;
 
 /// Why a trusted state could not be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +27,16 @@ pub enum BootstrapError {
     /// The validator set does not hash to the header's `validator_set_hash`.
     #[error("validator set does not match the header")]
     ValidatorSetMismatch,
+    /// The header is older than the trust period: its validators may have
+    /// unbonded since, so it cannot vouch for anything. Bootstrap from a
+    /// recent header whose hash the owner supplies (over the pairing
+    /// channel) instead of the one pinned at manufacture.
+    #[error("header is older than the trust period; bootstrap from a recent header")]
+    HeaderTooOld,
+    /// The header's time is further ahead of `now_ms` than the clock drift:
+    /// the device's clock is wrong.
+    #[error("header time is in the future; check the device's clock")]
+    HeaderFromFuture,
 }
 
 /// One trusted header and the validator set that signed it.
@@ -39,19 +51,31 @@ pub struct TrustedState {
 
 impl TrustedState {
     /// Start trusting `header`, whose hash the caller pinned out of band (in
-    /// the firmware image, from a QR code on the box, ...), signed by
-    /// `validators`.
+    /// the firmware image, from a QR code on the box, from the owner's app
+    /// over the pairing channel), signed by `validators`, at the caller's
+    /// time `now_ms`.
     ///
     /// # Errors
-    /// [`BootstrapError`] if the header is not the pinned one or the set is
-    /// not the header's signing set.
+    /// [`BootstrapError`] if the header is not the pinned one, the set is
+    /// not the header's signing set, or the header is older than
+    /// `options.trust_period_ms` ([`BootstrapError::HeaderTooOld`]: a state
+    /// that would expire at once and could never be updated) or further in
+    /// the future than `options.clock_drift_ms`.
     pub fn bootstrap(
         header: BlockHeader,
         validators: ValidatorSet,
         pinned_hash: &Hash,
+        options: &TrustOptions,
+        now_ms: u64,
     ) -> Result<Self, BootstrapError> {
         if header.hash() != *pinned_hash {
             return Err(BootstrapError::PinnedHashMismatch);
+        }
+        if header.time_ms.saturating_add(options.trust_period_ms) <= now_ms {
+            return Err(BootstrapError::HeaderTooOld);
+        }
+        if header.time_ms > now_ms.saturating_add(options.clock_drift_ms) {
+            return Err(BootstrapError::HeaderFromFuture);
         }
         Self::from_parts(header, validators)
     }

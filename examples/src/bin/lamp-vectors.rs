@@ -204,6 +204,7 @@ impl Chain {
             height,
             previous_hash: self.updates.last().map_or(Hash::ZERO, |u| u.header.hash()),
             tx_root: Block::compute_tx_root(&transactions),
+            tx_count: transactions.len() as u64,
             state_root: outcome.state_root,
             dag_anchor_root: Hash::ZERO,
             dag_anchor_hash: Hash::ZERO,

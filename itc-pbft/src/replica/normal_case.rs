@@ -713,6 +713,7 @@ impl<A: Anchoring> Replica<A> {
             height,
             previous_hash: self.last_hash,
             tx_root: Block::compute_tx_root(&kept),
+            tx_count: kept.len() as u64,
             state_root,
             dag_anchor_root,
             dag_anchor_hash,
