@@ -139,6 +139,8 @@ pub fn trust(update: &HeaderUpdate) -> TrustedState {
         update.header.clone(),
         update.validators.clone().unwrap(),
         &update.header.hash(),
+        &OPTIONS,
+        update.header.time_ms,
     )
     .unwrap()
 }
@@ -319,8 +321,14 @@ impl LedgerChain {
     /// Trust the header at `height`.
     pub fn trusted_at(&self, height: u64) -> TrustedState {
         let header = self.update_at(height).header.clone();
-        TrustedState::bootstrap(header.clone(), self.validators.set.clone(), &header.hash())
-            .unwrap()
+        TrustedState::bootstrap(
+            header.clone(),
+            self.validators.set.clone(),
+            &header.hash(),
+            &OPTIONS,
+            header.time_ms,
+        )
+        .unwrap()
     }
 
     /// A proof of a state key against the latest header.
