@@ -114,6 +114,7 @@ use alloc::vec::Vec;
 use itc_core::encoding::{Decode, DecodeError, Encode, Reader};
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
+use itc_core::ledger::DeviceRecord;
 use itc_core::types::{ChainId, Permissions};
 
 /// Version byte that starts a command's encoding and its signed bytes.
@@ -414,7 +415,21 @@ pub fn check_command(
     command: &SignedCommand,
     proof: &CommandProof,
 ) -> LampVerdict {
-    match deny_reason(config, trusted, replay, now_ms, command, proof) {
+    evaluate(config, trusted, replay, now_ms, command, proof, &mut None)
+}
+
+/// [`check_command`], also returning the device's registration when its
+/// proof was verified against the trusted header (in `proven`).
+fn evaluate(
+    config: &LampConfig,
+    trusted: &TrustedState,
+    replay: &ReplayTable,
+    now_ms: u64,
+    command: &SignedCommand,
+    proof: &CommandProof,
+    proven: &mut Option<DeviceRecord>,
+) -> LampVerdict {
+    match deny_reason(config, trusted, replay, now_ms, command, proof, proven) {
         Ok(()) => LampVerdict::Allowed,
         Err(reason) => LampVerdict::Denied(reason),
     }
@@ -427,6 +442,7 @@ fn deny_reason(
     now_ms: u64,
     command: &SignedCommand,
     proof: &CommandProof,
+    proven: &mut Option<DeviceRecord>,
 ) -> Result<(), DenyReason> {
     let header = trusted.header();
     // Public facts first.
@@ -449,7 +465,7 @@ fn deny_reason(
     if proof.header_height != header.height || proof.header_hash != header.hash() {
         return Err(DenyReason::UnknownHeader);
     }
-    authorize(header, command, proof)?;
+    authorize(header, command, proof, proven)?;
     // Only an authorised sender learns about the device's clock and its
     // replay state. Fresh in both directions: a trusted header further
     // *ahead* of now_ms than the bound means the device's clock went
@@ -479,12 +495,14 @@ fn authorize(
     header: &itc_core::types::BlockHeader,
     command: &SignedCommand,
     proof: &CommandProof,
+    proven: &mut Option<DeviceRecord>,
 ) -> Result<(), DenyReason> {
     let record = proof
         .device
         .verify_device(header, &command.device)
         .map_err(|_| DenyReason::BadProof)?
         .ok_or(DenyReason::NotGranted)?;
+    *proven = Some(record);
     if command.grantee == record.owner {
         return Ok(());
     }
@@ -592,6 +610,9 @@ impl Lamp {
     /// Handle a command: first adopt `update` if one came with it and it
     /// verifies, then decide as [`check_command`] does, and on
     /// [`LampVerdict::Allowed`] record the command in the replay table.
+    /// Whenever the command's registration proof holds against the trusted
+    /// header (from an authenticated sender), the lamp remembers its owner
+    /// ([`TrustedState::proven_owner`]) for [`Lamp::recover`].
     /// The update's verdict is returned next to the command's, so an
     /// application sees a bad or conflicting header (fork evidence) even
     /// when the command is refused because of it.
@@ -603,14 +624,21 @@ impl Lamp {
         proof: &CommandProof,
     ) -> Handled {
         let update = update.map(|update| self.update(update, now_ms));
-        let verdict = check_command(
+        let mut proven = None;
+        let verdict = evaluate(
             &self.config,
             &self.trusted,
             &self.replay,
             now_ms,
             command,
             proof,
+            &mut proven,
         );
+        if let Some(record) = proven {
+            // The registration held against the trusted header: remember
+            // who owns the device, for the owner's recovery.
+            self.trusted.remember_owner(self.config.device, &record);
+        }
         if verdict == LampVerdict::Allowed {
             self.replay.accept(&command.grantee, command.time_ms);
         }

@@ -123,7 +123,7 @@ pub use proof::{
 };
 pub use recovery::{recovery_message, OwnerRecovery, RecoveryError};
 pub use replay::{ReplayCheck, ReplayTable, REPLAY_SENDERS_MAX};
-pub use trusted::{BootstrapError, TrustedState, TRUSTED_STATE_VERSION};
+pub use trusted::{BootstrapError, ProvenOwner, TrustedState, TRUSTED_STATE_VERSION};
 pub use update::{
     bisection_pivot, verify_update, HeaderUpdate, InvalidReason, TrustOptions, Verdict,
 };

@@ -3,31 +3,39 @@
 //!
 //! After a trust period without headers the trusted validator set may have
 //! unbonded, so certificates alone can no longer move the device forward
-//! ([`crate::InvalidReason::TrustedStateExpired`]). The device's owner, whom
-//! the device can still prove from its last trusted header (the device's
-//! registration is in that header's state), vouches for a recent header:
-//! they sign, under [`SigningDomain::DeviceRecovery`], the device, the
-//! device's current trusted header and the new header. The device adopts
+//! ([`crate::InvalidReason::TrustedStateExpired`]). The device remembers its
+//! owner as it last proved it ([`crate::trusted::ProvenOwner`]: every
+//! command carries the device's registration proven at the trusted header,
+//! and [`crate::Lamp::handle`] records it). That owner vouches for a recent
+//! header: they sign, under [`SigningDomain::DeviceRecovery`], the device,
+//! the device's current trusted header and the new header. The device adopts
 //! the new header when
-//! * its last trusted header proves the signer owns the device,
+//! * the signer is the owner it proved,
 //! * the new header is certified by more than two thirds of its own
 //!   validator set, is newer, within the trust period and not from the
-//!   future, and proves the same owner still owns the device,
+//!   future,
+//! * the new header proves the same owner still owns the device, under the
+//!   same ownership (no transfer in between),
 //! * the signature names exactly the device's current trusted header (so a
 //!   recovery message cannot be replayed to move the device back).
 //!
 //! No server and no firmware change is involved: the owner's app fetches a
-//! recent certified header and the two proofs from any node and signs.
+//! recent certified header and the device's registration proof at it from
+//! any node, and signs.
 //!
 //! # Trust
 //! The owner is trusted for their own device only: a recovery lets the owner
 //! choose which certified header their device follows, which is what they
-//! could do anyway by re-pairing it. Nobody else can sign one, and the
-//! recovery never applies to another device.
+//! could do anyway by re-pairing it. Nobody else can sign one, and it never
+//! applies to another device. One gap remains by construction: a device
+//! transferred while it received no command at all until its trust period
+//! ran out still remembers its previous owner; a new owner sends one command
+//! after taking the device over (any command proves the registration), or
+//! re-pairs it.
 //!
 //! A device whose *pinned* header (the one in its firmware) is older than
-//! the trust period is not registered in it yet, so there is no owner to
-//! prove: [`crate::TrustedState::bootstrap`] refuses it with
+//! the trust period has no owner yet:
+//! [`crate::TrustedState::bootstrap`] refuses it with
 //! [`crate::BootstrapError::HeaderTooOld`], and the owner's app supplies a
 //! recent header hash over the pairing channel instead.
 
@@ -62,17 +70,17 @@ pub enum RecoveryError {
     /// The new header's certificate or validator set does not hold.
     #[error("header certificate: {0}")]
     Certificate(InvalidReason),
-    /// A registration proof does not hold against its header.
+    /// The registration proof does not hold against the new header.
     #[error("bad registration proof")]
     BadProof,
-    /// The trusted header shows the device is not registered: no owner to
-    /// recover with.
-    #[error("device is not registered at the trusted header")]
-    NotRegistered,
-    /// The signer is not the owner the trusted header proves, or the new
-    /// header shows another owner.
-    #[error("signer does not own the device")]
-    NotOwner,
+    /// The device never proved its owner: no one can recover it (re-pair
+    /// it instead).
+    #[error("device has no proven owner")]
+    NoProvenOwner,
+    /// The new header shows another owner, or another ownership, than the
+    /// one the device proved.
+    #[error("new header shows another owner")]
+    OwnerChanged,
     /// The owner's signature does not verify (or names another trusted
     /// header than the device's).
     #[error("bad owner signature")]
@@ -86,12 +94,8 @@ pub struct OwnerRecovery {
     /// The new header, its commit certificate, and its signing set (which
     /// must be present: the device cannot know it).
     pub update: HeaderUpdate,
-    /// The device's registration at the device's current trusted header.
-    pub device_at_trusted: StateEntryProof,
     /// The device's registration at the new header.
-    pub device_at_new: StateEntryProof,
-    /// The owner who signs.
-    pub owner: PublicKey,
+    pub device: StateEntryProof,
     /// The owner's signature over [`recovery_message`], under
     /// [`SigningDomain::DeviceRecovery`].
     pub signature: Signature,
@@ -116,15 +120,15 @@ pub fn recovery_message(
 
 impl OwnerRecovery {
     /// The owner builds and signs a recovery for `device`, whose trusted
-    /// header is `trusted_header` (the owner's app asks the device for it,
-    /// or reads it from the device's last report).
+    /// header is `trusted_header` (the owner's app asks the device for it),
+    /// moving it to `update`'s header, where `device_proof` proves the
+    /// device's registration.
     pub fn new_signed(
         owner: &Keypair,
         device: &PublicKey,
         trusted_header: &BlockHeader,
         update: HeaderUpdate,
-        device_at_trusted: StateEntryProof,
-        device_at_new: StateEntryProof,
+        device_proof: StateEntryProof,
     ) -> Self {
         let message = recovery_message(device, &trusted_header.hash(), &update.header.hash());
         let signature = owner.sign(
@@ -134,9 +138,7 @@ impl OwnerRecovery {
         );
         OwnerRecovery {
             update,
-            device_at_trusted,
-            device_at_new,
-            owner: owner.public(),
+            device: device_proof,
             signature,
         }
     }
@@ -145,9 +147,7 @@ impl OwnerRecovery {
 impl Encode for OwnerRecovery {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.update.encode_to(out);
-        self.device_at_trusted.encode_to(out);
-        self.device_at_new.encode_to(out);
-        self.owner.encode_to(out);
+        self.device.encode_to(out);
         self.signature.encode_to(out);
     }
 }
@@ -156,9 +156,7 @@ impl Decode for OwnerRecovery {
     fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(OwnerRecovery {
             update: Decode::decode_from(reader)?,
-            device_at_trusted: Decode::decode_from(reader)?,
-            device_at_new: Decode::decode_from(reader)?,
-            owner: Decode::decode_from(reader)?,
+            device: Decode::decode_from(reader)?,
             signature: Decode::decode_from(reader)?,
         })
     }
@@ -166,9 +164,11 @@ impl Decode for OwnerRecovery {
 
 impl TrustedState {
     /// Adopt the header `recovery` vouches for, if the owner of `device`
-    /// (proven at this trusted header) signed it for this trusted header and
-    /// it is validly certified (see [`crate::recovery`]). Works whether or
-    /// not the trusted header has expired.
+    /// this state last proved ([`TrustedState::proven_owner`]) signed it for
+    /// this trusted header, it is validly certified, and it shows the same
+    /// ownership (see [`crate::recovery`]). Works whether or not the trusted
+    /// header has expired. On success the proven owner moves to the new
+    /// header.
     ///
     /// # Errors
     /// [`RecoveryError`] naming the first check that failed; nothing
@@ -180,6 +180,10 @@ impl TrustedState {
         options: &TrustOptions,
         now_ms: u64,
     ) -> Result<(), RecoveryError> {
+        let proven = match self.proven_owner() {
+            Some(proven) if proven.device == *device => *proven,
+            _ => return Err(RecoveryError::NoProvenOwner),
+        };
         let old = self.header();
         let update = &recovery.update;
         let new = &update.header;
@@ -195,19 +199,11 @@ impl TrustedState {
         if new.time_ms.saturating_add(options.trust_period_ms) <= now_ms {
             return Err(RecoveryError::HeaderTooOld);
         }
-        // Cheap before expensive: the owner at the trusted header, then the
-        // owner's signature, then the certificate.
-        let owner = recovery
-            .device_at_trusted
-            .verify_device(old, device)
-            .map_err(|_| RecoveryError::BadProof)?
-            .ok_or(RecoveryError::NotRegistered)?
-            .owner;
-        if recovery.owner != owner {
-            return Err(RecoveryError::NotOwner);
-        }
+        // Cheap before expensive: the owner's signature, then the
+        // certificate, then the registration at the new header.
         let message = recovery_message(device, &old.hash(), &new.hash());
-        owner
+        proven
+            .owner
             .verify(
                 SigningDomain::DeviceRecovery,
                 old.chain_id,
@@ -225,16 +221,17 @@ impl TrustedState {
             }
         };
         verify_quorum(&update.certificate, set).map_err(RecoveryError::Certificate)?;
-        let still_owner = recovery
-            .device_at_new
+        let record = recovery
+            .device
             .verify_device(new, device)
             .map_err(|_| RecoveryError::BadProof)?
-            .is_some_and(|record| record.owner == owner);
-        if !still_owner {
-            return Err(RecoveryError::NotOwner);
+            .ok_or(RecoveryError::OwnerChanged)?;
+        if record.owner != proven.owner || record.ownership_seq != proven.ownership_seq {
+            return Err(RecoveryError::OwnerChanged);
         }
         let set = set.clone();
-        *self = TrustedState::from_verified(new.clone(), set);
+        self.advance(new.clone(), set);
+        self.remember_owner(*device, &record);
         Ok(())
     }
 }

@@ -8,6 +8,8 @@
 use alloc::vec::Vec;
 use itc_core::encoding::{Decode, DecodeError, Encode, Reader};
 use itc_core::hash::Hash;
+use itc_core::keys::PublicKey;
+use itc_core::ledger::DeviceRecord;
 use itc_core::types::{BlockHeader, ChainId, ValidatorSet};
 
 use crate::update::TrustOptions;
@@ -39,14 +41,65 @@ pub enum BootstrapError {
     HeaderFromFuture,
 }
 
-/// One trusted header and the validator set that signed it.
+/// The owner of a device as the light client last proved it: from the
+/// device's registration, verified against a trusted header. A device
+/// remembers it so that its owner can bring it back after a trust period
+/// without headers ([`crate::recovery`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProvenOwner {
+    /// The device.
+    pub device: PublicKey,
+    /// Its owner.
+    pub owner: PublicKey,
+    /// The registration's ownership sequence.
+    pub ownership_seq: u64,
+    /// Height of the trusted header the registration was proven at.
+    pub height: u64,
+}
+
+impl ProvenOwner {
+    /// The owner of `device` according to `record`, proven at `height`.
+    pub fn new(device: PublicKey, record: &DeviceRecord, height: u64) -> Self {
+        ProvenOwner {
+            device,
+            owner: record.owner,
+            ownership_seq: record.ownership_seq,
+            height,
+        }
+    }
+}
+
+impl Encode for ProvenOwner {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.device.encode_to(out);
+        self.owner.encode_to(out);
+        self.ownership_seq.encode_to(out);
+        self.height.encode_to(out);
+    }
+}
+
+impl Decode for ProvenOwner {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ProvenOwner {
+            device: Decode::decode_from(reader)?,
+            owner: Decode::decode_from(reader)?,
+            ownership_seq: reader.read_u64()?,
+            height: reader.read_u64()?,
+        })
+    }
+}
+
+/// One trusted header and the validator set that signed it, and, on a
+/// device, the device's owner as last proven ([`ProvenOwner`]).
 ///
-/// Invariant: `validators.hash() == header.validator_set_hash`. Every
-/// constructor checks it, so code holding a `TrustedState` may rely on it.
+/// Invariants: `validators.hash() == header.validator_set_hash`, and a
+/// proven owner's height is at most the header's. Every constructor checks
+/// them, so code holding a `TrustedState` may rely on them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustedState {
     header: BlockHeader,
     validators: ValidatorSet,
+    owner: Option<ProvenOwner>,
 }
 
 impl TrustedState {
@@ -80,11 +133,20 @@ impl TrustedState {
         Self::from_parts(header, validators)
     }
 
-    /// Pair a header with the signing set [`crate::verify_update`] has
-    /// already checked against it (no second hash of the set).
-    pub(crate) fn from_verified(header: BlockHeader, validators: ValidatorSet) -> Self {
+    /// Move to a newer header verified with its signing set, keeping the
+    /// proven owner (proven at an earlier height).
+    pub(crate) fn advance(&mut self, header: BlockHeader, validators: ValidatorSet) {
         debug_assert_eq!(validators.hash(), header.validator_set_hash);
-        TrustedState { header, validators }
+        debug_assert!(header.height > self.header.height);
+        self.header = header;
+        self.validators = validators;
+    }
+
+    /// Remember the owner of a device, proven by its registration at the
+    /// trusted header (the caller verified `record` against
+    /// [`TrustedState::header`]).
+    pub(crate) fn remember_owner(&mut self, device: PublicKey, record: &DeviceRecord) {
+        self.owner = Some(ProvenOwner::new(device, record, self.header.height));
     }
 
     /// Pair a header that was already verified with its signing set.
@@ -95,7 +157,11 @@ impl TrustedState {
         if validators.hash() != header.validator_set_hash {
             return Err(BootstrapError::ValidatorSetMismatch);
         }
-        Ok(TrustedState { header, validators })
+        Ok(TrustedState {
+            header,
+            validators,
+            owner: None,
+        })
     }
 
     /// The trusted header.
@@ -118,13 +184,20 @@ impl TrustedState {
         self.header.height
     }
 
+    /// The device's owner as last proven against a trusted header (at this
+    /// header or an earlier one), if a device proof was ever verified.
+    pub fn proven_owner(&self) -> Option<&ProvenOwner> {
+        self.owner.as_ref()
+    }
+
     /// Hash of the set that must sign the next header.
     pub fn next_validator_set_hash(&self) -> &Hash {
         &self.header.next_validator_set_hash
     }
 
     /// The versioned bytes to store in flash: [`TRUSTED_STATE_VERSION`], then
-    /// the header and the validator set in canonical encoding.
+    /// the header, the validator set and the optional proven owner in
+    /// canonical encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.encode()
     }
@@ -144,6 +217,7 @@ impl Encode for TrustedState {
         out.push(TRUSTED_STATE_VERSION);
         self.header.encode_to(out);
         self.validators.encode_to(out);
+        itc_core::encoding::write_option(out, &self.owner);
     }
 }
 
@@ -158,7 +232,15 @@ impl Decode for TrustedState {
         }
         let header = BlockHeader::decode_from(reader)?;
         let validators = ValidatorSet::decode_from(reader)?;
-        TrustedState::from_parts(header, validators)
-            .map_err(|_| DecodeError::InvalidValue("validator set does not match the header"))
+        let owner: Option<ProvenOwner> = reader.read_option()?;
+        let mut state = TrustedState::from_parts(header, validators)
+            .map_err(|_| DecodeError::InvalidValue("validator set does not match the header"))?;
+        if owner.is_some_and(|owner| owner.height > state.header.height) {
+            return Err(DecodeError::InvalidValue(
+                "proven owner is above the trusted height",
+            ));
+        }
+        state.owner = owner;
+        Ok(state)
     }
 }

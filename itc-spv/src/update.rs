@@ -350,7 +350,7 @@ impl TrustedState {
                 None => self.validators().clone(),
             };
             // verify_update checked the set against the header.
-            *self = TrustedState::from_verified(update.header.clone(), set);
+            self.advance(update.header.clone(), set);
         }
         verdict
     }
