@@ -163,6 +163,12 @@ pub struct LedgerChain {
 
 impl LedgerChain {
     pub fn new() -> LedgerChain {
+        LedgerChain::with_epoch(1_000_000)
+    }
+
+    /// A chain whose validator set may change every `epoch_length` blocks;
+    /// the validators' accounts are funded so they can bond.
+    pub fn with_epoch(epoch_length: u64) -> LedgerChain {
         let validators = Validators::new(&[(101, 40), (102, 30), (103, 20), (104, 10)]);
         let owner = Keypair::from_seed([1; 32]);
         let guest = Keypair::from_seed([2; 32]);
@@ -170,9 +176,10 @@ impl LedgerChain {
         let lamp = Keypair::from_seed([3; 32]);
         let genesis = Genesis {
             chain_id: CHAIN.0,
-            epoch_length: 1_000_000,
+            epoch_length,
             accounts: [&owner, &guest, &buyer]
-                .iter()
+                .into_iter()
+                .chain(validators.keys.iter())
                 .map(|k| GenesisAccount {
                     public_key: k.public(),
                     balance: 1_000_000,
@@ -321,10 +328,16 @@ impl LedgerChain {
             proposer,
             view: 0,
         };
+        // The first block signed by a new set carries it: a light client
+        // that trusts the previous block needs it to verify this one.
+        let set_changed = self
+            .updates
+            .last()
+            .is_none_or(|previous| previous.header.validator_set_hash != header.validator_set_hash);
         let update = HeaderUpdate {
             certificate: certify(&header, &self.validators.all()),
             header,
-            validators: None,
+            validators: set_changed.then(|| signing_set.clone()),
         };
         self.updates.push(update.clone());
         self.blocks.push(transactions);
