@@ -154,7 +154,7 @@ pub unsafe extern "C" fn itc_keypair_seed(
         // SAFETY: the caller's contract above.
         let keypair = unsafe { handle_ref(keypair, "keypair")? };
         // SAFETY: the caller's contract above.
-        unsafe { write_array(out_seed, &*keypair.keypair.seed(), "out_seed") }
+        unsafe { write_array(out_seed, &keypair.keypair.seed(), "out_seed") }
     })
 }
 
