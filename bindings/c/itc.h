@@ -1182,6 +1182,8 @@ ItcStatus itc_dev_chain_payment_receipt_proof(const ItcDevChain *chain,
 // Derive a key pair from a 32-byte secret seed (deterministic).
 //
 // On success `*out` is a new handle to free with [`itc_keypair_free`].
+// The library wipes its own copies of the seed; the `seed` buffer stays
+// the caller's to wipe (see [`itc_keypair_seed`] for how).
 //
 // # Safety
 // `seed` must point to [`ITC_SEED_LEN`] readable bytes; `out` must be
@@ -1202,6 +1204,13 @@ ItcStatus itc_keypair_generate(ItcKeypair **out);
 
 // Export the secret seed ([`ITC_SEED_LEN`] bytes) into `out_seed`. Keep it
 // secret; [`itc_keypair_from_seed`] imports it again.
+//
+// The library wipes its own copy; `out_seed` is the caller's buffer and
+// the caller's to wipe as soon as the seed is no longer needed, with a
+// write the compiler cannot drop as dead (`explicit_bzero` on glibc and
+// the BSDs, `memset_s` where C11 Annex K exists, `SecureZeroMemory` on
+// Windows, or a loop through a `volatile` pointer): a plain `memset` just
+// before the buffer goes out of scope or is freed may be optimised away.
 //
 // # Safety
 // `keypair` must be a live key pair handle; `out_seed` must point to
@@ -1254,8 +1263,9 @@ ItcStatus itc_verify(const uint8_t *public_key,
                      size_t message_len,
                      const uint8_t *signature);
 
-// Free a key pair handle. Null is a no-op; a handle that is not a live key
-// pair is refused with `ITC_STATUS_INVALID_HANDLE` when detectable.
+// Free a key pair handle, wiping its secret key (seed included) first.
+// Null is a no-op; a handle that is not a live key pair is refused with
+// `ITC_STATUS_INVALID_HANDLE` when detectable.
 //
 // # Safety
 // `keypair` must be null or a handle from this library, not yet freed and

@@ -652,11 +652,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_keypair_public_key() != 53220:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_keypair_seed() != 60253:
+    if lib.uniffi_itc_ffi_checksum_method_keypair_seed() != 15229:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_keypair_sign() != 20109:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 10479:
+    if lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 65169:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -5205,7 +5205,8 @@ class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
 
 class KeypairProtocol(typing.Protocol):
     """
-    An ed25519 key pair.
+    An ed25519 key pair. Its secret key is wiped when the last reference to
+    it is released.
 """
     
     def public_key(self, ) -> bytes:
@@ -5216,6 +5217,13 @@ class KeypairProtocol(typing.Protocol):
     def seed(self, ) -> bytes:
         """
         The 32-byte secret seed, for export. Keep it secret.
+
+        The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+        `ByteArray`; a Python `bytes` object is immutable and cannot be
+        wiped). On the way out the seed passes through the binding runtime's
+        transfer buffers, which are freed without being wiped: export a seed
+        only when it must leave the process (backup, provisioning), and keep
+        the key pair object otherwise.
 """
         raise NotImplementedError
     def sign(self, domain: SigningDomain,chain_id: int,message: bytes) -> bytes:
@@ -5227,7 +5235,8 @@ class KeypairProtocol(typing.Protocol):
 
 class Keypair(KeypairProtocol):
     """
-    An ed25519 key pair.
+    An ed25519 key pair. Its secret key is wiped when the last reference to
+    it is released.
 """
     
     _handle: ctypes.c_uint64
@@ -5235,6 +5244,10 @@ class Keypair(KeypairProtocol):
     def from_seed(cls, seed: bytes) -> Keypair:
         """
         Derive the key pair from a 32-byte secret seed (deterministic).
+
+        The library wipes its own copies of the seed; the caller's bytes are
+        the caller's to wipe, and the binding runtime's transfer buffer is
+        freed without being wiped.
 
         # Errors
         [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
@@ -5309,6 +5322,13 @@ class Keypair(KeypairProtocol):
     def seed(self, ) -> bytes:
         """
         The 32-byte secret seed, for export. Keep it secret.
+
+        The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+        `ByteArray`; a Python `bytes` object is immutable and cannot be
+        wiped). On the way out the seed passes through the binding runtime's
+        transfer buffers, which are freed without being wiped: export a seed
+        only when it must leave the process (backup, provisioning), and keep
+        the key pair object otherwise.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),

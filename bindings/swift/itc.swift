@@ -2100,7 +2100,8 @@ public func FfiConverterTypeDevChain_lower(_ value: DevChain) -> UInt64 {
 
 
 /**
- * An ed25519 key pair.
+ * An ed25519 key pair. Its secret key is wiped when the last reference to
+ * it is released.
  */
 public protocol KeypairProtocol: AnyObject, Sendable {
     
@@ -2111,6 +2112,13 @@ public protocol KeypairProtocol: AnyObject, Sendable {
     
     /**
      * The 32-byte secret seed, for export. Keep it secret.
+     *
+     * The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+     * `ByteArray`; a Python `bytes` object is immutable and cannot be
+     * wiped). On the way out the seed passes through the binding runtime's
+     * transfer buffers, which are freed without being wiped: export a seed
+     * only when it must leave the process (backup, provisioning), and keep
+     * the key pair object otherwise.
      */
     func seed()  -> Data
     
@@ -2122,7 +2130,8 @@ public protocol KeypairProtocol: AnyObject, Sendable {
     
 }
 /**
- * An ed25519 key pair.
+ * An ed25519 key pair. Its secret key is wiped when the last reference to
+ * it is released.
  */
 open class Keypair: KeypairProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2178,6 +2187,10 @@ open class Keypair: KeypairProtocol, @unchecked Sendable {
     /**
      * Derive the key pair from a 32-byte secret seed (deterministic).
      *
+     * The library wipes its own copies of the seed; the caller's bytes are
+     * the caller's to wipe, and the binding runtime's transfer buffer is
+     * freed without being wiped.
+     *
      * # Errors
      * [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
      */
@@ -2220,6 +2233,13 @@ open func publicKey() -> Data  {
     
     /**
      * The 32-byte secret seed, for export. Keep it secret.
+     *
+     * The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+     * `ByteArray`; a Python `bytes` object is immutable and cannot be
+     * wiped). On the way out the seed passes through the binding runtime's
+     * transfer buffers, which are freed without being wiped: export a seed
+     * only when it must leave the process (backup, provisioning), and keep
+     * the key pair object otherwise.
      */
 open func seed() -> Data  {
     return try!  FfiConverterData.lift(try! rustCall() {
@@ -6180,7 +6200,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_keypair_public_key() != 53220) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_keypair_seed() != 60253) {
+    if (uniffi_itc_ffi_checksum_method_keypair_seed() != 15229) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_keypair_sign() != 20109) {
@@ -6261,7 +6281,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_constructor_devchain_new() != 29619) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 10479) {
+    if (uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 65169) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414) {

@@ -14,11 +14,22 @@
 //! assert!(alice.public().verify(SigningDomain::Transaction, ChainId(2), b"hello", &sig).is_err());
 //! assert!(alice.public().verify(SigningDomain::Vote, ChainId(1), b"hello", &sig).is_err());
 //! ```
+//!
+//! # Secret hygiene
+//! A [`Keypair`] overwrites its secret key (seed included) with zeros when
+//! it is dropped, with writes the compiler may not elide ([`zeroize`]).
+//! [`Keypair::seed`] hands out a [`Zeroizing`] copy that wipes itself too.
+//! Copies the program makes itself (a seed array passed by value, bytes
+//! copied out of a [`Zeroizing`]) are the caller's to wipe, and moves may
+//! leave stale stack copies that no library can reach: wiping on drop
+//! narrows the window in which a secret lingers in memory, it does not
+//! close every one.
 
 use crate::encoding::{Decode, DecodeError, Encode, Reader};
 use crate::types::ChainId;
 use alloc::vec::Vec;
 use core::fmt;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Length of a public key in bytes.
 pub const PUBLIC_KEY_LEN: usize = 32;
@@ -92,9 +103,15 @@ impl Signature {
 }
 
 /// An ed25519 key pair derived from a 32-byte seed.
+///
+/// The secret is wiped when the key pair is dropped; each clone holds its own
+/// copy and wipes it when it is dropped.
 #[derive(Clone)]
 pub struct Keypair {
-    seed: [u8; SEED_LEN],
+    /// The expanded key pair. Its secret key is `seed || public key`
+    /// (ed25519-compact's layout), so the seed lives here and nowhere else;
+    /// signing hashes it per call as RFC 8032 does, without the scalar
+    /// multiplication that deriving the public key costs.
     inner: ed25519_compact::KeyPair,
 }
 
@@ -109,14 +126,28 @@ fn signed_message(domain: SigningDomain, chain_id: ChainId, message: &[u8]) -> V
 
 impl Keypair {
     /// Derive the key pair from a secret seed (RFC 8032 "private key").
-    pub fn from_seed(seed: [u8; SEED_LEN]) -> Self {
-        let inner = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed));
-        Keypair { seed, inner }
+    ///
+    /// The seed is copied into the key pair, which wipes it on drop; the
+    /// caller's own copy of `seed` is the caller's to wipe.
+    pub fn from_seed(mut seed: [u8; SEED_LEN]) -> Self {
+        let mut compact_seed = ed25519_compact::Seed::new(seed);
+        let inner = ed25519_compact::KeyPair::from_seed(compact_seed);
+        // Both are copies (`Seed` is `Copy`); the key pair holds its own.
+        let compact_bytes: &mut [u8; SEED_LEN] = &mut compact_seed;
+        compact_bytes.zeroize();
+        seed.zeroize();
+        Keypair { inner }
     }
 
     /// The secret seed, for export. Keep it secret.
-    pub fn seed(&self) -> [u8; SEED_LEN] {
-        self.seed
+    ///
+    /// The returned copy wipes itself when dropped. Bytes copied out of it
+    /// (`*keypair.seed()`, `.to_vec()`) are ordinary memory that the caller
+    /// must wipe.
+    pub fn seed(&self) -> Zeroizing<[u8; SEED_LEN]> {
+        let mut seed = Zeroizing::new([0u8; SEED_LEN]);
+        seed.copy_from_slice(&self.inner.sk[..SEED_LEN]);
+        seed
     }
 
     /// The public key.
@@ -133,6 +164,24 @@ impl Keypair {
     /// known-answer tests.
     pub(crate) fn sign_raw(&self, message: &[u8]) -> Signature {
         Signature(*self.inner.sk.sign(message, None))
+    }
+}
+
+impl Keypair {
+    /// Overwrite the secret key (seed and its public half) with zeros. The
+    /// key pair signs garbage afterwards, so only [`Drop`] calls it.
+    fn wipe(&mut self) {
+        // `SecretKey` derefs mutably to its `seed || public key` bytes.
+        let secret: &mut [u8; ed25519_compact::SecretKey::BYTES] = &mut self.inner.sk;
+        secret.zeroize();
+    }
+}
+
+impl Drop for Keypair {
+    fn drop(&mut self) {
+        self.wipe();
+        #[cfg(test)]
+        tests::observe_drop(self);
     }
 }
 
@@ -234,6 +283,27 @@ impl Decode for Signature {
 mod tests {
     use super::*;
     use crate::hex;
+    use core::cell::Cell;
+    // Without the `std` feature the crate is `no_std`; the test harness
+    // links std regardless.
+    #[cfg(not(feature = "std"))]
+    extern crate std;
+
+    std::thread_local! {
+        /// The secret key bytes of the last key pair dropped on this thread,
+        /// as they were at the end of its `Drop` (after the wipe).
+        static LAST_DROPPED: Cell<Option<[u8; ed25519_compact::SecretKey::BYTES]>> =
+            const { Cell::new(None) };
+    }
+
+    /// Called by `Keypair`'s `Drop` in test builds.
+    pub(super) fn observe_drop(keypair: &Keypair) {
+        LAST_DROPPED.with(|last| last.set(Some(*keypair.inner.sk)));
+    }
+
+    fn take_last_dropped() -> Option<[u8; ed25519_compact::SecretKey::BYTES]> {
+        LAST_DROPPED.with(Cell::take)
+    }
 
     struct Vector {
         secret: &'static str,
@@ -283,6 +353,44 @@ mod tests {
             bad.0[0] ^= 1;
             assert!(kp.public().verify_raw(&message, &bad).is_err());
         }
+    }
+
+    #[test]
+    fn seed_round_trips() {
+        let seed = hex::decode_array(RFC8032_VECTORS[1].secret).unwrap();
+        let kp = Keypair::from_seed(seed);
+        assert_eq!(*kp.seed(), seed);
+        assert_eq!(Keypair::from_seed(*kp.seed()).public(), kp.public());
+    }
+
+    #[test]
+    fn drop_wipes_the_secret_key() {
+        let kp = Keypair::from_seed([7; SEED_LEN]);
+        // The secret key holds the seed (then the public key) until the drop.
+        assert_eq!(kp.inner.sk[..SEED_LEN], [7; SEED_LEN]);
+        assert_eq!(kp.inner.sk[SEED_LEN..], kp.public().0);
+        assert_eq!(take_last_dropped(), None);
+        drop(kp);
+        let left = take_last_dropped().expect("Keypair's Drop ran");
+        assert_eq!(left, [0u8; ed25519_compact::SecretKey::BYTES]);
+    }
+
+    #[test]
+    fn each_clone_wipes_only_itself() {
+        let original = Keypair::from_seed([9; SEED_LEN]);
+        let message = b"still signs";
+        let expected = original.sign(SigningDomain::Transaction, ChainId(3), message);
+        let clone = original.clone();
+        drop(original);
+        assert_eq!(take_last_dropped(), Some([0u8; 64]));
+        // The clone's secret is its own: untouched by the original's wipe.
+        assert_eq!(*clone.seed(), [9; SEED_LEN]);
+        assert_eq!(
+            clone.sign(SigningDomain::Transaction, ChainId(3), message),
+            expected
+        );
+        drop(clone);
+        assert_eq!(take_last_dropped(), Some([0u8; 64]));
     }
 
     #[test]

@@ -28,12 +28,14 @@ pub use error::ItcError;
 uniffi::setup_scaffolding!("itc");
 
 use itc_core::keys::{Keypair, SEED_LEN};
+use zeroize::Zeroizing;
 
-/// A key pair from the operating system's randomness.
+/// A key pair from the operating system's randomness. The seed buffer is
+/// wiped once the key pair holds its own copy.
 pub(crate) fn generate_keypair() -> Result<Keypair, ItcError> {
-    let mut seed = [0u8; SEED_LEN];
-    getrandom::fill(&mut seed).map_err(|e| ItcError::Randomness {
+    let mut seed = Zeroizing::new([0u8; SEED_LEN]);
+    getrandom::fill(seed.as_mut()).map_err(|e| ItcError::Randomness {
         reason: e.to_string(),
     })?;
-    Ok(Keypair::from_seed(seed))
+    Ok(Keypair::from_seed(*seed))
 }

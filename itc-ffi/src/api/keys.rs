@@ -2,9 +2,10 @@
 
 use super::array;
 use crate::error::ItcError;
-use itc_core::keys::{PublicKey, Signature};
+use itc_core::keys::{PublicKey, Signature, SEED_LEN};
 use itc_core::types::ChainId;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// What a signature is for. A signature made for one purpose never verifies
 /// for another.
@@ -39,7 +40,8 @@ impl From<SigningDomain> for itc_core::keys::SigningDomain {
     }
 }
 
-/// An ed25519 key pair.
+/// An ed25519 key pair. Its secret key is wiped when the last reference to
+/// it is released.
 #[derive(Debug, uniffi::Object)]
 pub struct Keypair {
     pub(crate) inner: itc_core::keys::Keypair,
@@ -49,12 +51,19 @@ pub struct Keypair {
 impl Keypair {
     /// Derive the key pair from a 32-byte secret seed (deterministic).
     ///
+    /// The library wipes its own copies of the seed; the caller's bytes are
+    /// the caller's to wipe, and the binding runtime's transfer buffer is
+    /// freed without being wiped.
+    ///
     /// # Errors
     /// [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
     #[uniffi::constructor]
     pub fn from_seed(seed: Vec<u8>) -> Result<Arc<Self>, ItcError> {
+        // Wiped on every path, errors included.
+        let seed = Zeroizing::new(seed);
+        let seed = Zeroizing::new(array::<SEED_LEN>(&seed, "seed")?);
         Ok(Arc::new(Keypair {
-            inner: itc_core::keys::Keypair::from_seed(array(&seed, "seed")?),
+            inner: itc_core::keys::Keypair::from_seed(*seed),
         }))
     }
 
@@ -70,6 +79,13 @@ impl Keypair {
     }
 
     /// The 32-byte secret seed, for export. Keep it secret.
+    ///
+    /// The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+    /// `ByteArray`; a Python `bytes` object is immutable and cannot be
+    /// wiped). On the way out the seed passes through the binding runtime's
+    /// transfer buffers, which are freed without being wiped: export a seed
+    /// only when it must leave the process (backup, provisioning), and keep
+    /// the key pair object otherwise.
     pub fn seed(&self) -> Vec<u8> {
         self.inner.seed().to_vec()
     }
@@ -107,4 +123,32 @@ pub fn verify(
     let signature = Signature(array(&signature, "signature")?);
     public_key.verify(domain.into(), ChainId(chain_id), &message, &signature)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_of_the_wrong_length_is_refused() {
+        for len in [0, 31, 33] {
+            assert!(matches!(
+                Keypair::from_seed(vec![1; len]),
+                Err(ItcError::InvalidArgument { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn generated_seed_exports_and_imports_again() {
+        let generated = Keypair::generate().unwrap();
+        let again = Keypair::from_seed(generated.seed()).unwrap();
+        assert_eq!(again.public_key(), generated.public_key());
+        assert_ne!(Keypair::generate().unwrap().seed(), generated.seed());
+        let message = b"same key, same signature".to_vec();
+        assert_eq!(
+            again.sign(SigningDomain::Transaction, 1, message.clone()),
+            generated.sign(SigningDomain::Transaction, 1, message)
+        );
+    }
 }

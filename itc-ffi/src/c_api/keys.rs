@@ -7,6 +7,7 @@ use super::{
 use crate::error::ItcError;
 use itc_core::keys::{Keypair, PublicKey, Signature, SigningDomain};
 use itc_core::types::ChainId;
+use zeroize::Zeroizing;
 
 // Literal values so that cbindgen can emit them as #defines; the asserts
 // below tie them to itc-core.
@@ -61,7 +62,8 @@ pub(crate) fn signing_domain(domain: u32) -> Result<SigningDomain, ItcError> {
 }
 
 /// An ed25519 key pair (opaque). Create with [`itc_keypair_from_seed`] or
-/// [`itc_keypair_generate`], free with [`itc_keypair_free`].
+/// [`itc_keypair_generate`], free with [`itc_keypair_free`], which wipes the
+/// secret key before releasing the memory.
 #[repr(C)]
 pub struct ItcKeypair {
     magic: u64,
@@ -86,6 +88,8 @@ impl ItcKeypair {
 /// Derive a key pair from a 32-byte secret seed (deterministic).
 ///
 /// On success `*out` is a new handle to free with [`itc_keypair_free`].
+/// The library wipes its own copies of the seed; the `seed` buffer stays
+/// the caller's to wipe (see [`itc_keypair_seed`] for how).
 ///
 /// # Safety
 /// `seed` must point to [`ITC_SEED_LEN`] readable bytes; `out` must be
@@ -101,9 +105,9 @@ pub unsafe extern "C" fn itc_keypair_from_seed(
     unsafe { clear_handle_out(out) };
     guard(|| {
         // SAFETY: the caller's contract above.
-        let seed = unsafe { read_array::<ITC_SEED_LEN>(seed, "seed")? };
+        let seed = Zeroizing::new(unsafe { read_array::<ITC_SEED_LEN>(seed, "seed")? });
         // SAFETY: the caller's contract above.
-        unsafe { store_handle(out, ItcKeypair::new(Keypair::from_seed(seed))) }
+        unsafe { store_handle(out, ItcKeypair::new(Keypair::from_seed(*seed))) }
     })
 }
 
@@ -128,6 +132,13 @@ pub unsafe extern "C" fn itc_keypair_generate(out: *mut *mut ItcKeypair) -> ItcS
 
 /// Export the secret seed ([`ITC_SEED_LEN`] bytes) into `out_seed`. Keep it
 /// secret; [`itc_keypair_from_seed`] imports it again.
+///
+/// The library wipes its own copy; `out_seed` is the caller's buffer and
+/// the caller's to wipe as soon as the seed is no longer needed, with a
+/// write the compiler cannot drop as dead (`explicit_bzero` on glibc and
+/// the BSDs, `memset_s` where C11 Annex K exists, `SecureZeroMemory` on
+/// Windows, or a loop through a `volatile` pointer): a plain `memset` just
+/// before the buffer goes out of scope or is freed may be optimised away.
 ///
 /// # Safety
 /// `keypair` must be a live key pair handle; `out_seed` must point to
@@ -237,8 +248,9 @@ pub unsafe extern "C" fn itc_verify(
     })
 }
 
-/// Free a key pair handle. Null is a no-op; a handle that is not a live key
-/// pair is refused with `ITC_STATUS_INVALID_HANDLE` when detectable.
+/// Free a key pair handle, wiping its secret key (seed included) first.
+/// Null is a no-op; a handle that is not a live key pair is refused with
+/// `ITC_STATUS_INVALID_HANDLE` when detectable.
 ///
 /// # Safety
 /// `keypair` must be null or a handle from this library, not yet freed and

@@ -1398,7 +1398,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_public_key() and 0xFFFF) != 53220) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_keypair_seed() and 0xFFFF) != 60253) {
+    if ((lib.uniffi_itc_ffi_checksum_method_keypair_seed() and 0xFFFF) != 15229) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_sign() and 0xFFFF) != 20109) {
@@ -1479,7 +1479,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_constructor_devchain_new() and 0xFFFF) != 29619) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() and 0xFFFF) != 10479) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() and 0xFFFF) != 65169) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() and 0xFFFF) != 1414) {
@@ -4050,7 +4050,8 @@ public object FfiConverterTypeDevChain: FfiConverter<DevChain, Long> {
 
 
 /**
- * An ed25519 key pair.
+ * An ed25519 key pair. Its secret key is wiped when the last reference to
+ * it is released.
  */
 public interface KeypairInterface {
     
@@ -4061,6 +4062,13 @@ public interface KeypairInterface {
     
     /**
      * The 32-byte secret seed, for export. Keep it secret.
+     *
+     * The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+     * `ByteArray`; a Python `bytes` object is immutable and cannot be
+     * wiped). On the way out the seed passes through the binding runtime's
+     * transfer buffers, which are freed without being wiped: export a seed
+     * only when it must leave the process (backup, provisioning), and keep
+     * the key pair object otherwise.
      */
     fun `seed`(): kotlin.ByteArray
     
@@ -4074,7 +4082,8 @@ public interface KeypairInterface {
 }
 
 /**
- * An ed25519 key pair.
+ * An ed25519 key pair. Its secret key is wiped when the last reference to
+ * it is released.
  */
 open class Keypair: Disposable, AutoCloseable, KeypairInterface
 {
@@ -4196,6 +4205,13 @@ open class Keypair: Disposable, AutoCloseable, KeypairInterface
     
     /**
      * The 32-byte secret seed, for export. Keep it secret.
+     *
+     * The returned bytes are the caller's to wipe (Kotlin: `fill(0)` on the
+     * `ByteArray`; a Python `bytes` object is immutable and cannot be
+     * wiped). On the way out the seed passes through the binding runtime's
+     * transfer buffers, which are freed without being wiped: export a seed
+     * only when it must leave the process (backup, provisioning), and keep
+     * the key pair object otherwise.
      */override fun `seed`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
@@ -4239,6 +4255,10 @@ open class Keypair: Disposable, AutoCloseable, KeypairInterface
         
     /**
      * Derive the key pair from a 32-byte secret seed (deterministic).
+     *
+     * The library wipes its own copies of the seed; the caller's bytes are
+     * the caller's to wipe, and the binding runtime's transfer buffer is
+     * freed without being wiped.
      *
      * # Errors
      * [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
