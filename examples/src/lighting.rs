@@ -14,16 +14,27 @@ use itc_core::types::{
 };
 use itc_dag::{DagFinality, DagFinalityProof, DagPayload, DagTransaction, TxStatus};
 use itc_pbft::primary_of;
-use itc_spv::command::{CommandProof, DenyReason, Lamp, LampConfig, LampVerdict, SignedCommand};
+use itc_spv::command::{
+    CommandProof, DenyReason, Handled, Lamp, LampConfig, LampVerdict, SignedCommand,
+};
 use itc_spv::proof::StateEntryProof;
-use itc_spv::trusted::TrustedState;
-use itc_spv::update::{HeaderUpdate, TrustOptions};
+use itc_spv::recovery::{OwnerRecovery, RecoveryError};
+use itc_spv::replay::ReplayTable;
+use itc_spv::trusted::{BootstrapError, TrustedState};
+use itc_spv::update::{HeaderUpdate, InvalidReason, TrustOptions, Verdict};
 use std::time::Instant;
 
 /// The chain id of the demo network.
 pub const CHAIN: ChainId = ChainId(0x11c);
 /// How old the lamp's trusted header may be before it refuses every command.
 pub const LAMP_FRESHNESS_MS: u64 = 60_000;
+/// How far a command's time may be from the lamp's clock.
+pub const LAMP_COMMAND_WINDOW_MS: u64 = LampConfig::COMMAND_WINDOW_MS_DEFAULT;
+/// Blocks per epoch on the demo chain: short, so the demo crosses an epoch
+/// boundary where the validator set changes.
+pub const EPOCH_LENGTH: u64 = 16;
+/// The trust period the lamp uses (the default, two weeks).
+pub const LAMP_TRUST: TrustOptions = TrustOptions::DEFAULT;
 /// Most proof-of-work attempts the lamp makes for one DAG transaction.
 pub const LAMP_POW_ITERATIONS_MAX: u64 = 1 << 22;
 
@@ -193,20 +204,28 @@ impl Scenario {
         }
     }
 
+    /// A command to switch the lamp, signed by `signer` at its clock
+    /// `time_ms`, claiming to come from `claimed`.
     fn packet(
         &self,
         signer: &Keypair,
         claimed: PublicKey,
-        counter: u64,
+        time_ms: u64,
         proof: &CommandProof,
     ) -> Packet {
-        let mut command = SignedCommand::new_signed(
-            signer,
-            CHAIN,
-            self.lamp_key.public(),
-            Permissions::SWITCH,
-            counter,
-        );
+        self.packet_for(signer, claimed, Permissions::SWITCH, time_ms, proof)
+    }
+
+    fn packet_for(
+        &self,
+        signer: &Keypair,
+        claimed: PublicKey,
+        action: Permissions,
+        time_ms: u64,
+        proof: &CommandProof,
+    ) -> Packet {
+        let mut command =
+            SignedCommand::new_signed(signer, CHAIN, self.lamp_key.public(), action, time_ms);
         if claimed != signer.public() {
             // The attacker claims to be the guest but cannot sign as her.
             command.grantee = claimed;
@@ -220,7 +239,7 @@ impl Scenario {
 }
 
 /// The lamp side: decodes what arrives over the air and decides.
-fn lamp_receives(lamp: &mut Lamp, now_ms: u64, packet: &Packet) -> Result<LampVerdict, String> {
+fn lamp_receives(lamp: &mut Lamp, now_ms: u64, packet: &Packet) -> Result<Handled, String> {
     let update = HeaderUpdate::decode(&packet.update).map_err(|e| e.to_string())?;
     let command = SignedCommand::decode(&packet.command).map_err(|e| e.to_string())?;
     let proof = CommandProof::decode(&packet.proof).map_err(|e| e.to_string())?;
@@ -234,20 +253,48 @@ fn committed(result: &Result<u64, String>) -> String {
     }
 }
 
-fn describe(verdict: &Result<LampVerdict, String>) -> String {
-    match verdict {
-        Ok(LampVerdict::Allowed { new_counter }) => format!("allowed (counter {new_counter})"),
-        Ok(LampVerdict::Denied(reason)) => format!("refused: {reason}"),
+fn describe(handled: &Result<Handled, String>) -> String {
+    let update = match handled {
+        // A header the lamp already trusts, sent again: nothing to say.
+        Ok(Handled {
+            update: Some(Verdict::Invalid(InvalidReason::NonIncreasingHeight)),
+            ..
+        }) => String::new(),
+        Ok(Handled {
+            update: Some(Verdict::Invalid(reason)),
+            ..
+        }) => format!(" (header update refused: {reason})"),
+        Ok(Handled {
+            update: Some(Verdict::NotEnoughTrust),
+            ..
+        }) => " (header update needs bisection)".to_string(),
+        _ => String::new(),
+    };
+    match handled {
+        Ok(Handled {
+            command: LampVerdict::Allowed,
+            ..
+        }) => format!("allowed{update}"),
+        Ok(Handled {
+            command: LampVerdict::Denied(reason),
+            ..
+        }) => format!("refused: {reason}{update}"),
         Err(e) => format!("undecodable: {e}"),
     }
 }
 
-fn is_denied(verdict: &Result<LampVerdict, String>, reason: DenyReason) -> bool {
-    matches!(verdict, Ok(LampVerdict::Denied(r)) if *r == reason)
+fn is_denied(handled: &Result<Handled, String>, reason: DenyReason) -> bool {
+    matches!(handled, Ok(Handled { command: LampVerdict::Denied(r), .. }) if *r == reason)
 }
 
-fn is_allowed(verdict: &Result<LampVerdict, String>) -> bool {
-    matches!(verdict, Ok(LampVerdict::Allowed { .. }))
+fn is_allowed(handled: &Result<Handled, String>) -> bool {
+    matches!(
+        handled,
+        Ok(Handled {
+            command: LampVerdict::Allowed,
+            ..
+        })
+    )
 }
 
 /// Run the whole scenario. Deterministic apart from wall-clock timings.
@@ -263,7 +310,8 @@ pub fn run() -> Report {
     let genesis = Genesis {
         chain_id: CHAIN.0,
         genesis_time_ms: 1_795_651_200_000,
-        accounts: [&owner, &guest, &attacker]
+        epoch_length: EPOCH_LENGTH,
+        accounts: [&owner, &guest, &attacker, &validators[3]]
             .iter()
             .map(|k| GenesisAccount {
                 public_key: k.public(),
@@ -328,16 +376,19 @@ pub fn run() -> Report {
         first.header.clone(),
         first.validators.clone().expect("set included"),
         &pinned,
+        &LAMP_TRUST,
+        s.cluster.now_ms,
     )
     .expect("pinned header bootstraps");
     let mut lamp = Lamp::new(
         LampConfig {
             device: s.lamp_key.public(),
             freshness_ms: LAMP_FRESHNESS_MS,
+            command_window_ms: LAMP_COMMAND_WINDOW_MS,
         },
-        TrustOptions::DEFAULT,
+        LAMP_TRUST,
         trusted,
-        0,
+        ReplayTable::new(),
     );
 
     // 2. Grant the guest.
@@ -364,7 +415,7 @@ pub fn run() -> Report {
     // 3. The guest turns the lamp on.
     let guest = s.guest.clone();
     let granted_proof = s.proof_for(&guest_key);
-    let on = s.packet(&guest, guest_key, 1, &granted_proof);
+    let on = s.packet(&guest, guest_key, s.cluster.now_ms, &granted_proof);
     let t = Instant::now();
     let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &on);
     s.report.lamp_check_us.push(t.elapsed().as_micros());
@@ -380,10 +431,10 @@ pub fn run() -> Report {
     // 4. Someone replays the guest's packet.
     let t = Instant::now();
     let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &on);
-    let ok = is_denied(&verdict, DenyReason::ReplayedCounter);
+    let ok = is_denied(&verdict, DenyReason::Replayed);
     s.record(
         "the same packet is replayed",
-        "refused: replayed counter",
+        "refused: command replayed",
         describe(&verdict),
         ok,
         t,
@@ -391,7 +442,7 @@ pub fn run() -> Report {
 
     // 5. The attacker forges a command in the guest's name.
     let attacker = s.attacker.clone();
-    let forged = s.packet(&attacker, guest_key, 2, &granted_proof);
+    let forged = s.packet(&attacker, guest_key, s.cluster.now_ms + 1, &granted_proof);
     let t = Instant::now();
     let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &forged);
     let ok = is_denied(&verdict, DenyReason::BadSignature);
@@ -402,6 +453,63 @@ pub fn run() -> Report {
         ok,
         t,
     );
+
+    // The guest's phone runs ahead (within the window); the owner's command,
+    // at the lamp's own time, is not a replay: each sender has its own entry.
+    let ahead = s.packet(
+        &guest,
+        guest_key,
+        s.cluster.now_ms + LAMP_COMMAND_WINDOW_MS - 1_000,
+        &granted_proof,
+    );
+    let t = Instant::now();
+    let guest_ahead = lamp_receives(&mut lamp, s.cluster.now_ms, &ahead);
+    let owner_key = owner.public();
+    let owner_proof = s.proof_for(&owner_key);
+    let owner_on = s.packet(&owner, owner_key, s.cluster.now_ms, &owner_proof);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &owner_on);
+    let ok = is_allowed(&guest_ahead) && is_allowed(&verdict);
+    s.record(
+        "guest's clock runs 29 s ahead; then the owner switches at the lamp's time",
+        "both allowed (replay state is per sender)",
+        format!("guest {}, owner {}", describe(&guest_ahead), describe(&verdict)),
+        ok,
+        t,
+    );
+
+    // A command asking for no permission at all.
+    let empty = s.packet_for(
+        &guest,
+        guest_key,
+        Permissions(0),
+        s.cluster.now_ms + LAMP_COMMAND_WINDOW_MS,
+        &granted_proof,
+    );
+    let t = Instant::now();
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &empty);
+    let ok = is_denied(&verdict, DenyReason::EmptyAction);
+    s.record(
+        "guest sends a command that asks for no permission",
+        "refused: asks for no permission",
+        describe(&verdict),
+        ok,
+        t,
+    );
+
+    // A command recorded now and delivered after the window.
+    let recorded = s.packet(&owner, owner_key, s.cluster.now_ms + 1, &owner_proof);
+    let t = Instant::now();
+    let later = s.cluster.now_ms + LAMP_COMMAND_WINDOW_MS + 1_000;
+    let verdict = lamp_receives(&mut lamp, later, &recorded);
+    let ok = is_denied(&verdict, DenyReason::CommandTooOld);
+    s.record(
+        "the owner's command is recorded and delivered 31 s later",
+        "refused: too old",
+        describe(&verdict),
+        ok,
+        t,
+    );
+    s.cluster.now_ms = later;
 
     // 6. The owner revokes.
     let t = Instant::now();
@@ -423,7 +531,7 @@ pub fn run() -> Report {
 
     // 7. The guest tries again with a proof of the current state.
     let current = s.proof_for(&guest_key);
-    let again = s.packet(&guest, guest_key, 3, &current);
+    let again = s.packet(&guest, guest_key, s.cluster.now_ms, &current);
     let t = Instant::now();
     let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &again);
     s.report.lamp_check_us.push(t.elapsed().as_micros());
@@ -437,7 +545,7 @@ pub fn run() -> Report {
     );
 
     // 8. The guest replays an old proof, from before the revocation.
-    let stale = s.packet(&guest, guest_key, 4, &granted_proof);
+    let stale = s.packet(&guest, guest_key, s.cluster.now_ms + 1, &granted_proof);
     let t = Instant::now();
     let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &stale);
     let ok = is_denied(&verdict, DenyReason::StaleHeader);
@@ -483,7 +591,7 @@ pub fn run() -> Report {
     );
 
     let regranted = s.proof_for(&guest_key);
-    let on_again = s.packet(&guest, guest_key, 5, &regranted);
+    let on_again = s.packet(&guest, guest_key, s.cluster.now_ms, &regranted);
     let t = Instant::now();
     let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &on_again);
     s.report.lamp_check_us.push(t.elapsed().as_micros());
@@ -492,6 +600,57 @@ pub fn run() -> Report {
         "guest, granted again, turns the lamp on",
         "allowed",
         describe(&verdict),
+        ok,
+        t,
+    );
+
+    // The lamp goes to the guest and comes back: the old grant stays dead.
+    let t = Instant::now();
+    let away = s.transaction(
+        &owner,
+        Payload::TransferDevice {
+            device: s.lamp_key.public(),
+            new_owner: guest_key,
+        },
+    );
+    let back = s.transaction(
+        &guest,
+        Payload::TransferDevice {
+            device: s.lamp_key.public(),
+            new_owner: owner_key,
+        },
+    );
+    let moved = s.commit(away).and_then(|_| s.commit(back));
+    let after_return = s.proof_for(&guest_key);
+    let stale_grant = s.packet(&guest, guest_key, s.cluster.now_ms, &after_return);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &stale_grant);
+    let ok = moved.is_ok() && is_denied(&verdict, DenyReason::NotGranted);
+    s.record(
+        "lamp is transferred to the guest and back; guest uses the earlier grant",
+        "refused: not granted (the grant belongs to the earlier ownership)",
+        format!("{}; {}", committed(&moved), describe(&verdict)),
+        ok,
+        t,
+    );
+
+    // The validator set changes at an epoch boundary; the lamp follows.
+    let t = Instant::now();
+    let (ok, outcome) = epoch_change(&mut s, &mut lamp);
+    s.record(
+        "a validator bonds more stake; the set changes at the epoch boundary",
+        "lamp follows the new set; owner's command allowed",
+        outcome,
+        ok,
+        t,
+    );
+
+    // Fifteen days without headers: the lamp's trust period runs out.
+    let t = Instant::now();
+    let (ok, outcome) = recovery(&mut s, &mut lamp, &first);
+    s.record(
+        "lamp hears nothing for 15 days; the owner brings it back",
+        "update refused (trust expired), new lamp refuses the old pin, owner recovery accepted",
+        outcome,
         ok,
         t,
     );
@@ -515,6 +674,129 @@ pub fn run() -> Report {
 
     s.report.lamp_trusted_state_bytes = lamp.trusted().to_bytes().len();
     s.report
+}
+
+/// A validator bonds more stake; blocks go on past the next epoch boundary;
+/// the owner's command comes with the header after the boundary (signed by
+/// the new set), which the lamp verifies before it decides.
+fn epoch_change(s: &mut Scenario, lamp: &mut Lamp) -> (bool, String) {
+    let before = lamp.trusted().validators().hash();
+    // The validator of weight 10 (keys from seed 0x53, funded at genesis).
+    let bonder_keys = Keypair::from_seed([0x53; 32]);
+    let bonder = bonder_keys.public();
+    let bond = s.transaction(&bonder_keys, Payload::Bond { amount: Amount(25) });
+    if let Err(e) = s.commit(bond) {
+        return (false, e);
+    }
+    let boundary = (s.cluster.min_executed_height() / EPOCH_LENGTH + 1) * EPOCH_LENGTH;
+    let owner = s.owner.clone();
+    let guest = s.guest.public();
+    while s.cluster.min_executed_height() <= boundary {
+        let filler = s.transaction(
+            &owner,
+            Payload::Transfer {
+                to: guest,
+                amount: Amount(1),
+            },
+        );
+        if let Err(e) = s.commit(filler) {
+            return (false, e);
+        }
+    }
+    let owner_key = owner.public();
+    let proof = s.proof_for(&owner_key);
+    let packet = s.packet(&owner, owner_key, s.cluster.now_ms, &proof);
+    let verdict = lamp_receives(lamp, s.cluster.now_ms, &packet);
+    let after = lamp.trusted().validators().clone();
+    let weight = after.weight_of(&bonder).unwrap_or(0);
+    let ok = is_allowed(&verdict) && after.hash() != before && weight == 35;
+    (
+        ok,
+        format!(
+            "boundary at height {boundary}; lamp at height {} with a new set (bonder's weight {weight}); owner's command {}",
+            lamp.trusted().height(),
+            describe(&verdict)
+        ),
+    )
+}
+
+/// The lamp hears nothing for longer than its trust period. The next
+/// header is refused and the application sees why; a new lamp pinned at
+/// the registration header refuses to start; the owner, whom the lamp
+/// proved before, signs a recovery to a recent header and the lamp obeys
+/// again. A recovery signed by anyone else is refused.
+fn recovery(s: &mut Scenario, lamp: &mut Lamp, pinned: &HeaderUpdate) -> (bool, String) {
+    s.cluster.now_ms += LAMP_TRUST.trust_period_ms + 24 * 3600 * 1000;
+    let owner = s.owner.clone();
+    let guest = s.guest.clone();
+    let filler = s.transaction(
+        &owner,
+        Payload::Transfer {
+            to: guest.public(),
+            amount: Amount(1),
+        },
+    );
+    if let Err(e) = s.commit(filler) {
+        return (false, e);
+    }
+    let now = s.cluster.now_ms;
+    let owner_key = owner.public();
+    let proof = s.proof_for(&owner_key);
+    let packet = s.packet(&owner, owner_key, now, &proof);
+    let expired = lamp_receives(lamp, now, &packet);
+    let update_refused = matches!(
+        expired,
+        Ok(Handled {
+            update: Some(Verdict::Invalid(InvalidReason::TrustedStateExpired)),
+            ..
+        })
+    );
+    let fresh_lamp = TrustedState::bootstrap(
+        pinned.header.clone(),
+        pinned.validators.clone().unwrap_or_else(|| lamp.trusted().validators().clone()),
+        &pinned.header.hash(),
+        &LAMP_TRUST,
+        now,
+    );
+    let old_pin_refused = fresh_lamp == Err(BootstrapError::HeaderTooOld);
+    let latest = s.latest_update();
+    let device_proof = proof.device.clone();
+    let lamp_header = lamp.trusted().header().clone();
+    let by_guest = OwnerRecovery::new_signed(
+        &guest,
+        &s.lamp_key.public(),
+        &lamp_header,
+        latest.clone(),
+        device_proof.clone(),
+    );
+    // Over the air, as bytes.
+    let by_guest = OwnerRecovery::decode(&by_guest.encode()).expect("round trip");
+    let guest_refused = lamp.recover(&by_guest, now) == Err(RecoveryError::BadSignature);
+    let by_owner = OwnerRecovery::new_signed(
+        &owner,
+        &s.lamp_key.public(),
+        &lamp_header,
+        latest,
+        device_proof,
+    );
+    let by_owner = OwnerRecovery::decode(&by_owner.encode()).expect("round trip");
+    let recovered = lamp.recover(&by_owner, now);
+    let packet = s.packet(&owner, owner_key, now + 1, &proof);
+    let verdict = lamp_receives(lamp, now + 1, &packet);
+    let ok = update_refused
+        && old_pin_refused
+        && guest_refused
+        && recovered.is_ok()
+        && is_allowed(&verdict);
+    (
+        ok,
+        format!(
+            "first packet {}; new lamp with the old pin: {:?}; guest's recovery refused: {guest_refused}; owner's recovery: {recovered:?}; owner's command {}",
+            describe(&expired),
+            fresh_lamp.map(|_| "started"),
+            describe(&verdict)
+        ),
+    )
 }
 
 /// The lamp signs a reading as a DAG transaction with its own proof of

@@ -196,7 +196,7 @@ impl TrustedState {
         if new.time_ms > now_ms.saturating_add(options.clock_drift_ms) {
             return Err(RecoveryError::HeaderFromFuture);
         }
-        if new.time_ms.saturating_add(options.trust_period_ms) <= now_ms {
+        if now_ms.saturating_sub(new.time_ms) >= options.trust_period_ms {
             return Err(RecoveryError::HeaderTooOld);
         }
         // Cheap before expensive: the owner's signature, then the

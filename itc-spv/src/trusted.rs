@@ -124,7 +124,7 @@ impl TrustedState {
         if header.hash() != *pinned_hash {
             return Err(BootstrapError::PinnedHashMismatch);
         }
-        if header.time_ms.saturating_add(options.trust_period_ms) <= now_ms {
+        if now_ms.saturating_sub(header.time_ms) >= options.trust_period_ms {
             return Err(BootstrapError::HeaderTooOld);
         }
         if header.time_ms > now_ms.saturating_add(options.clock_drift_ms) {

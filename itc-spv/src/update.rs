@@ -225,7 +225,7 @@ fn check(
     if new.height <= old.height {
         return Err(InvalidReason::NonIncreasingHeight.into());
     }
-    if old.time_ms.saturating_add(options.trust_period_ms) <= now_ms {
+    if now_ms.saturating_sub(old.time_ms) >= options.trust_period_ms {
         return Err(InvalidReason::TrustedStateExpired.into());
     }
     if new.time_ms < old.time_ms {

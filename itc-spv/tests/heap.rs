@@ -69,15 +69,17 @@ fn header_update_and_lamp_check_fit_the_heap_budget() {
         CHAIN,
         chain.lamp.public(),
         Permissions::SWITCH,
-        1,
+        time_of(2),
     );
     let (update_bytes, proof_bytes, command_bytes) =
         (update.encode(), proof.encode(), command.encode());
     let config = LampConfig {
         device: chain.lamp.public(),
         freshness_ms: 60_000,
+        command_window_ms: 30_000,
     };
     let mut trusted = chain.trusted_at(1);
+    let replay = itc_spv::ReplayTable::new();
     let now = time_of(2);
     let peak = peak_during(|| {
         let update = HeaderUpdate::decode(&update_bytes).unwrap();
@@ -85,8 +87,8 @@ fn header_update_and_lamp_check_fit_the_heap_budget() {
         let proof = CommandProof::decode(&proof_bytes).unwrap();
         let command = SignedCommand::decode(&command_bytes).unwrap();
         assert_eq!(
-            check_command(&config, &trusted, 0, now, &command, &proof),
-            LampVerdict::Allowed { new_counter: 1 }
+            check_command(&config, &trusted, &replay, now, &command, &proof),
+            LampVerdict::Allowed
         );
     });
     eprintln!("peak heap: {peak} bytes");

@@ -10,7 +10,7 @@ use itc_core::keys::Keypair;
 use itc_core::types::{CommitCertificate, Permissions};
 use itc_spv::{
     check_command, detect_fork, DenyReason, ForkError, ForkEvidence, HeaderUpdate, Lamp,
-    LampConfig, LampVerdict, SignedCommand,
+    LampConfig, LampVerdict, ReplayTable, SignedCommand,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -55,17 +55,24 @@ fn config(chain: &LedgerChain) -> LampConfig {
     LampConfig {
         device: chain.lamp.public(),
         freshness_ms: FRESHNESS_MS,
+        command_window_ms: WINDOW_MS,
     }
 }
 
-fn command(sender: &Keypair, chain: &LedgerChain, counter: u64) -> SignedCommand {
+const WINDOW_MS: u64 = 30_000;
+
+fn command(sender: &Keypair, chain: &LedgerChain, time_ms: u64) -> SignedCommand {
     SignedCommand::new_signed(
         sender,
         CHAIN,
         chain.lamp.public(),
         Permissions::SWITCH,
-        counter,
+        time_ms,
     )
+}
+
+fn new_lamp(chain: &LedgerChain, config: LampConfig, options: itc_spv::TrustOptions) -> Lamp {
+    Lamp::new(config, options, chain.trusted_at(1), ReplayTable::new())
 }
 
 // ---------------------------------------------------------------------------
@@ -147,63 +154,72 @@ fn evidence_naming_nobody_does_not_verify() {
 }
 
 // ---------------------------------------------------------------------------
-// The lamp's replay counter
+// The lamp's replay state
 // ---------------------------------------------------------------------------
 
-/// [`Lamp`] keeps one counter for every sender. A guest with a valid (even
-/// short-lived) grant who sends counter `u64::MAX` would make the lamp
-/// refuse every later command from everyone, the owner included, forever.
-/// Counters are the senders' clocks in milliseconds, so the lamp refuses a
-/// counter further ahead of its own clock than the allowed drift.
+/// Before issue 12 the lamp kept one counter for every sender. A guest with
+/// a valid (even short-lived) grant who sent a time far ahead made the
+/// lamp refuse everyone else's commands. Now a time outside the window is
+/// refused outright, and replay state is per sender: even the furthest time
+/// the window allows does not touch the owner's.
 #[test]
-fn a_guest_cannot_burn_the_shared_counter() {
+fn a_guest_cannot_burn_anyone_elses_replay_state() {
     let mut chain = LedgerChain::with_granted_lamp(100);
     let owner = chain.owner.clone();
     let guest_proof = chain.command_proof();
     let owner_proof = chain.command_proof_for(&owner.public());
     let now = time_of(1) + 1;
-    let mut lamp = Lamp::new(config(&chain), OPTIONS, chain.trusted_at(1), 0);
+    let mut lamp = new_lamp(&chain, config(&chain), OPTIONS);
 
     let burn = command(&chain.guest, &chain, u64::MAX);
     assert_eq!(
-        lamp.handle(now, None, &burn, &guest_proof),
-        LampVerdict::Denied(DenyReason::CounterFromFuture)
+        lamp.handle(now, None, &burn, &guest_proof).command,
+        LampVerdict::Denied(DenyReason::CommandFromFuture)
     );
-    assert_eq!(lamp.last_counter(), 0);
+    assert!(lamp.replay().is_empty());
+    let edge = command(&chain.guest, &chain, now + WINDOW_MS);
+    assert_eq!(
+        lamp.handle(now, None, &edge, &guest_proof).command,
+        LampVerdict::Allowed
+    );
 
     let on = command(&owner, &chain, now);
     assert_eq!(
-        lamp.handle(now, None, &on, &owner_proof),
-        LampVerdict::Allowed { new_counter: now }
+        lamp.handle(now, None, &on, &owner_proof).command,
+        LampVerdict::Allowed
     );
 }
 
-/// The new reason keeps the existing codes and takes the next free one.
+/// The codes of the reasons that existed before issue 12 did not move.
 #[test]
-fn counter_from_future_has_its_own_code() {
-    assert_eq!(DenyReason::CounterFromFuture.code(), 12);
+fn earlier_reason_codes_keep_their_numbers() {
+    assert_eq!(DenyReason::CommandFromFuture.code(), 12);
     assert_eq!(DenyReason::InsufficientPermission.code(), 11);
+    assert_eq!(DenyReason::Replayed.code(), 5);
 }
 
 #[test]
-fn counter_up_to_the_clock_drift_ahead_is_accepted() {
+fn a_time_up_to_the_window_ahead_is_accepted_once() {
     let mut chain = LedgerChain::with_granted_lamp(100);
     let proof = chain.command_proof();
     let now = time_of(1) + 1;
-    let limit = now + OPTIONS.clock_drift_ms;
-    let mut lamp = Lamp::new(config(&chain), OPTIONS, chain.trusted_at(1), 0);
+    let limit = now + WINDOW_MS;
+    let mut lamp = new_lamp(&chain, config(&chain), OPTIONS);
     assert_eq!(
-        lamp.handle(now, None, &command(&chain.guest, &chain, limit + 1), &proof),
-        LampVerdict::Denied(DenyReason::CounterFromFuture)
+        lamp.handle(now, None, &command(&chain.guest, &chain, limit + 1), &proof)
+            .command,
+        LampVerdict::Denied(DenyReason::CommandFromFuture)
     );
     assert_eq!(
-        lamp.handle(now, None, &command(&chain.guest, &chain, limit), &proof),
-        LampVerdict::Allowed { new_counter: limit }
+        lamp.handle(now, None, &command(&chain.guest, &chain, limit), &proof)
+            .command,
+        LampVerdict::Allowed
     );
-    // An equal counter is a replay, even at the limit.
+    // An equal time is a replay, even at the limit.
     assert_eq!(
-        lamp.handle(now, None, &command(&chain.guest, &chain, limit), &proof),
-        LampVerdict::Denied(DenyReason::ReplayedCounter)
+        lamp.handle(now, None, &command(&chain.guest, &chain, limit), &proof)
+            .command,
+        LampVerdict::Denied(DenyReason::Replayed)
     );
 }
 
@@ -219,17 +235,18 @@ fn grant_expiry_is_exclusive_at_the_trusted_height() {
     let proof = chain.command_proof();
     let trusted = chain.trusted_at(1);
     let now = time_of(1) + 1;
-    let on = command(&chain.guest, &chain, 1);
+    let on = command(&chain.guest, &chain, now);
+    let empty = ReplayTable::new();
     assert_eq!(
-        check_command(&config(&chain), &trusted, 0, now, &on, &proof),
-        LampVerdict::Allowed { new_counter: 1 }
+        check_command(&config(&chain), &trusted, &empty, now, &on, &proof),
+        LampVerdict::Allowed
     );
     chain.empty_block();
     let proof = chain.command_proof();
     let trusted = chain.trusted_at(2);
     let now = time_of(2) + 1;
     assert_eq!(
-        check_command(&config(&chain), &trusted, 0, now, &on, &proof),
+        check_command(&config(&chain), &trusted, &empty, now, &on, &proof),
         LampVerdict::Denied(DenyReason::Expired)
     );
 }
@@ -242,9 +259,16 @@ fn proof_naming_the_trusted_height_with_another_hash_is_refused() {
     let mut proof = chain.command_proof();
     proof.header_hash = Hash([1; 32]);
     let now = time_of(1) + 1;
-    let on = command(&chain.guest, &chain, 1);
+    let on = command(&chain.guest, &chain, now);
     assert_eq!(
-        check_command(&config(&chain), &chain.trusted_at(1), 0, now, &on, &proof),
+        check_command(
+            &config(&chain),
+            &chain.trusted_at(1),
+            &ReplayTable::new(),
+            now,
+            &on,
+            &proof
+        ),
         LampVerdict::Denied(DenyReason::UnknownHeader)
     );
 }
@@ -319,18 +343,22 @@ fn extreme_times_do_not_overflow() {
     let lamp_config = LampConfig {
         device: chain.lamp.public(),
         freshness_ms: u64::MAX,
+        command_window_ms: u64::MAX,
     };
-    let mut lamp = Lamp::new(lamp_config, options, chain.trusted_at(1), 0);
+    let mut lamp = new_lamp(&chain, lamp_config, options);
     let on = command(&chain.guest, &chain, u64::MAX);
     assert_eq!(
-        lamp.handle(u64::MAX, None, &on, &proof),
-        LampVerdict::Allowed {
-            new_counter: u64::MAX
-        }
+        lamp.handle(u64::MAX, None, &on, &proof).command,
+        LampVerdict::Allowed
     );
     assert_eq!(
-        lamp.handle(u64::MAX, None, &on, &proof),
-        LampVerdict::Denied(DenyReason::ReplayedCounter)
+        lamp.handle(u64::MAX, None, &on, &proof).command,
+        LampVerdict::Denied(DenyReason::Replayed)
+    );
+    let zero = command(&chain.guest, &chain, 0);
+    assert_eq!(
+        lamp.handle(0, None, &zero, &proof).command,
+        LampVerdict::Denied(DenyReason::Replayed)
     );
 }
 
@@ -386,39 +414,32 @@ fn a_short_update_does_not_reserve_more_than_its_own_size() {
 fn a_clock_behind_the_trusted_header_does_not_keep_a_revoked_grant_alive() {
     let mut chain = LedgerChain::with_granted_lamp(100);
     let proof = chain.command_proof();
-    let mut lamp = Lamp::new(config(&chain), OPTIONS, chain.trusted_at(1), 0);
+    let mut lamp = new_lamp(&chain, config(&chain), OPTIONS);
     let revoke = chain.revoke();
     let revocation = chain.apply(vec![revoke]);
 
     let reset_clock = 0;
     assert!(!lamp.update(&revocation, reset_clock).is_success());
-    let on = command(&chain.guest, &chain, 1);
+    let on = command(&chain.guest, &chain, reset_clock);
     assert_eq!(
-        lamp.handle(reset_clock, None, &on, &proof),
+        lamp.handle(reset_clock, None, &on, &proof).command,
         LampVerdict::Denied(DenyReason::StaleHeader)
     );
     // Just inside the bound (either side) the lamp still works.
     let header_time = time_of(1);
-    assert_eq!(
+    let at = |now: u64| {
         check_command(
             &config(&chain),
             &chain.trusted_at(1),
-            0,
-            header_time - FRESHNESS_MS,
-            &on,
-            &proof
-        ),
-        LampVerdict::Allowed { new_counter: 1 }
-    );
+            &ReplayTable::new(),
+            now,
+            &command(&chain.guest, &chain, now),
+            &proof,
+        )
+    };
+    assert_eq!(at(header_time - FRESHNESS_MS), LampVerdict::Allowed);
     assert_eq!(
-        check_command(
-            &config(&chain),
-            &chain.trusted_at(1),
-            0,
-            header_time - FRESHNESS_MS - 1,
-            &on,
-            &proof
-        ),
+        at(header_time - FRESHNESS_MS - 1),
         LampVerdict::Denied(DenyReason::StaleHeader)
     );
 }

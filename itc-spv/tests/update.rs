@@ -430,7 +430,7 @@ fn trusted_state_survives_flash_round_trip_and_fits_in_one_kib() {
     assert_eq!(bytes[0], itc_spv::TRUSTED_STATE_VERSION);
     assert_eq!(TrustedState::from_bytes(&bytes).unwrap(), trusted);
     let mut other_version = bytes.clone();
-    other_version[0] = 2;
+    other_version[0] = 1;
     assert!(TrustedState::from_bytes(&other_version).is_err());
 }
 
@@ -440,11 +440,23 @@ fn bootstrap_refuses_an_unpinned_header_or_a_foreign_set() {
     let chain = synthetic_chain(2, |_| &a);
     let header = chain[0].header.clone();
     assert_eq!(
-        TrustedState::bootstrap(header.clone(), a.set.clone(), &chain[1].header.hash()),
+        TrustedState::bootstrap(
+            header.clone(),
+            a.set.clone(),
+            &chain[1].header.hash(),
+            &OPTIONS,
+            header.time_ms
+        ),
         Err(itc_spv::BootstrapError::PinnedHashMismatch)
     );
     assert_eq!(
-        TrustedState::bootstrap(header.clone(), b.set.clone(), &header.hash()),
+        TrustedState::bootstrap(
+            header.clone(),
+            b.set.clone(),
+            &header.hash(),
+            &OPTIONS,
+            header.time_ms
+        ),
         Err(itc_spv::BootstrapError::ValidatorSetMismatch)
     );
     // A set that does not belong to the header cannot be smuggled in via flash.
@@ -461,11 +473,13 @@ fn trusted_state_layout_is_version_then_header_then_set() {
     let bytes = trust(&chain[0]).to_bytes();
     let header = itc_core::Encode::encode(&chain[0].header);
     let set = itc_core::Encode::encode(&v.set);
-    // 1 version byte, a 284-byte header, a 4-byte count and 4 x (key, weight).
-    assert_eq!(header.len(), 284);
-    assert_eq!(bytes.len(), 1 + 284 + 4 + 4 * 40);
-    assert_eq!(&bytes[1..285], &header[..]);
-    assert_eq!(&bytes[285..], &set[..]);
+    // 1 version byte, a 292-byte header, a 4-byte count and 4 x (key,
+    // weight), and no proven owner (one 0 byte).
+    assert_eq!(header.len(), 292);
+    assert_eq!(bytes.len(), 1 + 292 + 4 + 4 * 40 + 1);
+    assert_eq!(&bytes[1..293], &header[..]);
+    assert_eq!(&bytes[293..bytes.len() - 1], &set[..]);
+    assert_eq!(bytes[bytes.len() - 1], 0);
 }
 
 #[test]

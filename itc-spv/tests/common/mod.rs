@@ -156,6 +156,8 @@ pub struct LedgerChain {
     pub lamp: Keypair,
     pub updates: Vec<HeaderUpdate>,
     pub blocks: Vec<Vec<Transaction>>,
+    /// Added to every later block's time (a chain that went quiet).
+    pub time_offset_ms: u64,
     nonces: HashMap<PublicKey, u64>,
 }
 
@@ -197,6 +199,7 @@ impl LedgerChain {
             lamp,
             updates: Vec::new(),
             blocks: Vec::new(),
+            time_offset_ms: 0,
             nonces: HashMap::new(),
         }
     }
@@ -261,6 +264,25 @@ impl LedgerChain {
         )
     }
 
+    /// The buyer gives the lamp back to the owner.
+    pub fn return_lamp(&mut self) -> Transaction {
+        let buyer = self.buyer.clone();
+        self.tx(
+            &buyer,
+            Payload::TransferDevice {
+                device: self.lamp.public(),
+                new_owner: self.owner.public(),
+            },
+        )
+    }
+
+    /// The latest update with its signing set included.
+    pub fn latest_with_set(&self) -> HeaderUpdate {
+        let mut update = self.updates.last().unwrap().clone();
+        update.validators = Some(self.validators.set.clone());
+        update
+    }
+
     pub fn sell_lamp(&mut self) -> Transaction {
         let owner = self.owner.clone();
         self.tx(
@@ -277,10 +299,11 @@ impl LedgerChain {
         let height = self.ledger.height() + 1;
         let signing_set = self.ledger.validators().clone();
         let proposer = self.validators.keys[0].public();
+        let time_ms = time_of(height) + self.time_offset_ms;
         let context = BlockContext {
             height,
             proposer,
-            time_ms: time_of(height),
+            time_ms,
         };
         let outcome = self.ledger.apply_block(&context, &transactions).unwrap();
         let header = BlockHeader {
@@ -294,7 +317,7 @@ impl LedgerChain {
             dag_anchor_hash: Hash::ZERO,
             validator_set_hash: signing_set.hash(),
             next_validator_set_hash: self.ledger.validators().hash(),
-            time_ms: time_of(height),
+            time_ms,
             proposer,
             view: 0,
         };
