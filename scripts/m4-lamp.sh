@@ -23,7 +23,10 @@
 # 5. Prints one JSON object: m4_flash_bytes, m4_ram_bytes (static RAM plus
 #    peak stack), m4_lamp_check_instructions (the granted case: decode and
 #    verify a 4-validator header update, then decode and check the command
-#    with its proofs), the verdicts, and the details.
+#    with its proofs), m4_replay_table_bytes (the lamp's per-sender replay
+#    table, a fixed array in .bss and part of m4_ram_bytes; the firmware
+#    checks at boot that it is in static RAM, not in the heap arena), the
+#    verdicts, and the details.
 #
 # M4_LAMP_TRACE=1 adds a cross-check of the instruction count (about a
 # minute): QEMU runs again with -singlestep -d exec,nochain, which logs every
@@ -211,6 +214,7 @@ field() {
 case_lines=$(grep '^{"case":' "$output_file" || true)
 summary=$(grep '^{"summary":' "$output_file" || true)
 calibration=$(grep '^{"calibration":' "$output_file" || true)
+boot=$(grep '^{"boot":' "$output_file" || true)
 expected_cases=$(grep -c '"name":' "$vectors_dir/expected.json")
 
 failures=0
@@ -261,6 +265,10 @@ heap_used_peak=$(number "$(field "$summary" heap_used_peak_bytes)")
 heap_requested_peak=$(number "$(field "$summary" heap_requested_peak_bytes)")
 instructions_per_tick=$(number "$(field "$summary" instructions_per_tick)")
 calibration_ticks=$(number "$(field "$calibration" ticks)")
+replay_table_bytes=$(number "$(field "$boot" replay_table_bytes)")
+lamp_state_bytes=$(number "$(field "$boot" lamp_bytes)")
+replay_table_static=$(field "$boot" replay_table_in_static_ram)
+[ "$replay_table_static" = true ] || [ "$replay_table_static" = false ] || replay_table_static=null
 granted_update=$(number "$granted_update")
 granted_check=$(number "$granted_check")
 signature_check=$(number "$signature_check")
@@ -284,15 +292,16 @@ fi
 ok=true
 [ "$failures" -eq 0 ] || ok=false
 
-printf '{"m4_flash_bytes":%s,"m4_ram_bytes":%s,"m4_lamp_check_instructions":%s,' \
-    "$flash_bytes" "$ram_bytes" "$lamp_check"
+printf '{"m4_flash_bytes":%s,"m4_ram_bytes":%s,"m4_lamp_check_instructions":%s,"m4_replay_table_bytes":%s,' \
+    "$flash_bytes" "$ram_bytes" "$lamp_check" "$replay_table_bytes"
 printf '"verdicts":{%s},"ok":%s,' "$verdicts" "$ok"
 printf '"m4_header_update_instructions":%s,"m4_command_check_instructions":%s,"m4_bad_signature_check_instructions":%s,' \
     "$granted_update" "$granted_check" "$signature_check"
 printf '"instructions_per_case":{%s},' "$instructions"
 printf '"flash":{"vector_table":%s,"text":%s,"rodata":%s,"data":%s},' "$vector_table" "$text" "$rodata" "$data"
-printf '"ram":{"data":%s,"bss":%s,"uninit":%s,"heap_arena":%s,"peak_heap_used":%s,"peak_heap_requested":%s,"peak_stack":%s,"peak_stack_harness":%s,"needed":%s},' \
-    "$data" "$bss" "$uninit" "$heap_arena" "$heap_used_peak" "$heap_requested_peak" "$stack_peak" "$stack_harness" "$ram_needed_bytes"
+printf '"ram":{"data":%s,"bss":%s,"uninit":%s,"heap_arena":%s,"peak_heap_used":%s,"peak_heap_requested":%s,"peak_stack":%s,"peak_stack_harness":%s,"needed":%s,"lamp_state":%s,"replay_table":%s,"replay_table_in_static_ram":%s},' \
+    "$data" "$bss" "$uninit" "$heap_arena" "$heap_used_peak" "$heap_requested_peak" "$stack_peak" "$stack_harness" "$ram_needed_bytes" \
+    "$lamp_state_bytes" "$replay_table_bytes" "$replay_table_static"
 printf '"goals":{"flash_bytes_max":%s,"ram_bytes_max":%s,"lamp_check_instructions_max":%s,"met":%s},' \
     "$flash_bytes_max" "$ram_bytes_max" "$lamp_check_instructions_max" "$goals_met"
 printf '"method":{"machine":"qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -icount shift=0","instructions":"SysTick on the icount virtual clock (25 MHz, 1 ns per instruction), calibrated on a loop of known length","instructions_per_tick":%s,"calibration_ticks":%s,"trace_instructions_granted":%s,"validators":4,"ram":"static .data+.bss+.uninit (heap arena included) plus painted peak stack"}}\n' \

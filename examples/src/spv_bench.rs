@@ -139,9 +139,14 @@ fn adjacent_update(validators: usize, state_root: Hash) -> (TrustedState, Header
         view: 0,
     };
     let trusted_header = header_at(10, Hash::ZERO, Hash::ZERO);
-    let trusted =
-        TrustedState::bootstrap(trusted_header.clone(), set.clone(), &trusted_header.hash())
-            .expect("pinned header");
+    let trusted = TrustedState::bootstrap(
+        trusted_header.clone(),
+        set.clone(),
+        &trusted_header.hash(),
+        &TrustOptions::DEFAULT,
+        NOW_MS,
+    )
+    .expect("pinned header");
     let header = header_at(11, trusted_header.hash(), state_root);
     let votes: Vec<Vote> = keys
         .iter()

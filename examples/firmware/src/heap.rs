@@ -98,6 +98,12 @@ unsafe impl GlobalAlloc for CountingHeap {
 #[global_allocator]
 pub static HEAP: CountingHeap = CountingHeap::new();
 
+/// The arena's addresses.
+pub fn arena() -> core::ops::Range<usize> {
+    let start = ARENA.0.get() as usize;
+    start..start + HEAP_BYTES
+}
+
 /// Give the arena to the allocator. Call once, first thing in `main`.
 pub fn init() {
     // SAFETY: called once before any allocation; the arena is a static that

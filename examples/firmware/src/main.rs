@@ -3,11 +3,14 @@
 //! Boots on QEMU's `mps2-an386`, reads the lamp's trusted state (a pinned
 //! header and its validator set) as it would from flash, then plays the
 //! host's cases through one [`Lamp`]: a header update when the case brings
-//! one, then a signed command with its proofs. For every case it prints one
+//! one, then a signed command with its proofs. The lamp, and with it its
+//! per-sender [`ReplayTable`] (a fixed array, no heap), lives in static RAM
+//! (`.bss`); the firmware checks that at boot. For every case it prints one
 //! JSON object over semihosting with both verdicts, whether they are the
-//! expected ones, the instructions each step took and the peak heap; at the
-//! end the peak stack and heap of the whole run. It exits QEMU with status 0
-//! only if every verdict is the expected one.
+//! expected ones, the instructions each step took, the peak heap and the
+//! replay table's state; at the end the peak stack and heap of the whole
+//! run. It exits QEMU with status 0 only if every verdict is the expected
+//! one.
 //!
 //! Vectors: `cargo run -p itc-examples --bin lamp-vectors -- DIR`, then build
 //! with `ITC_LAMP_VECTORS_DIR=DIR` (default `target/vectors`).
@@ -29,8 +32,8 @@ use cortex_m_semihosting::{debug, hprintln};
 use itc_core::encoding::Decode;
 use itc_core::keys::PublicKey;
 use itc_spv::{
-    CommandProof, HeaderUpdate, InvalidReason, Lamp, LampConfig, LampVerdict, SignedCommand,
-    TrustedState, Verdict,
+    CommandProof, HeaderUpdate, InvalidReason, Lamp, LampConfig, LampVerdict, ReplayTable,
+    SignedCommand, TrustedState, Verdict,
 };
 use panic_semihosting as _;
 
@@ -87,7 +90,11 @@ fn run_case(lamp: &mut Lamp, case: &Case) -> Outcome {
         SignedCommand::decode(case.command),
         CommandProof::decode(case.proof),
     ) {
-        (Ok(command), Ok(proof)) => Ok(lamp.handle(case.now_ms, None, &command, &proof)),
+        (Ok(command), Ok(proof)) => match lamp.handle(case.now_ms, None, &command, &proof) {
+            // The update was applied above, so `handle` must report none.
+            handled if handled.update.is_none() => Ok(handled.command),
+            _ => Err("handle reported an update it was not given"),
+        },
         _ => Err("undecodable command or proof"),
     };
     let check_ticks = start.elapsed_ticks();
@@ -124,7 +131,7 @@ fn report_case(case: &Case, outcome: &Outcome, lamp: &Lamp, instructions_per_tic
         Err(error) => String::from(error),
     };
     hprintln!(
-        "{{\"case\":\"{}\",\"ok\":{},\"header\":{},\"expected_header\":{},\"verdict\":\"{}\",\"expected\":\"{:?}\",\"update_instructions\":{},\"check_instructions\":{},\"heap_requested_peak_bytes\":{},\"heap_used_peak_bytes\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"trusted_height\":{},\"last_counter\":{}}}",
+        "{{\"case\":\"{}\",\"ok\":{},\"header\":{},\"expected_header\":{},\"verdict\":\"{}\",\"expected\":\"{:?}\",\"update_instructions\":{},\"check_instructions\":{},\"heap_requested_peak_bytes\":{},\"heap_used_peak_bytes\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"trusted_height\":{},\"replay_senders\":{},\"replay_floor_ms\":{}}}",
         case.name,
         ok,
         header,
@@ -138,7 +145,8 @@ fn report_case(case: &Case, outcome: &Outcome, lamp: &Lamp, instructions_per_tic
         outcome.stack_peak,
         outcome.stack_base,
         lamp.trusted().height(),
-        lamp.last_counter()
+        lamp.replay().len(),
+        lamp.replay().floor_ms()
     );
     ok
 }
@@ -156,9 +164,26 @@ fn calibrate() -> u32 {
     instructions_per_tick
 }
 
-/// Read the trusted state "from flash", as the lamp does at power-on.
+/// Where the lamp's replay table is: true if in static RAM (`.data`/`.bss`,
+/// below the end of the statics) and outside the heap arena.
+fn in_static_ram(address: usize) -> bool {
+    extern "C" {
+        static __sheap: u32;
+    }
+    const RAM_ORIGIN: usize = 0x2000_0000;
+    // Only the address of the linker symbol is taken.
+    let statics_end = core::ptr::addr_of!(__sheap) as usize;
+    let arena = heap::arena();
+    (RAM_ORIGIN..statics_end).contains(&address)
+        && (RAM_ORIGIN..statics_end).contains(&(address + core::mem::size_of::<ReplayTable>() - 1))
+        && !arena.contains(&address)
+        && !arena.contains(&(address + core::mem::size_of::<ReplayTable>() - 1))
+}
+
+/// Read the trusted state "from flash", as the lamp does at power-on, and
+/// put the lamp (trusted state, empty replay table) in static RAM.
 #[inline(never)]
-fn boot(instructions_per_tick: u32) -> Option<Lamp> {
+fn boot(instructions_per_tick: u32) -> Option<&'static mut Lamp> {
     let start = clock::now();
     let trusted = TrustedState::from_bytes(vectors::TRUSTED_STATE);
     let ticks = start.elapsed_ticks();
@@ -166,19 +191,37 @@ fn boot(instructions_per_tick: u32) -> Option<Lamp> {
         hprintln!("{{\"error\":\"trusted state does not decode\"}}");
         return None;
     };
-    hprintln!(
-        "{{\"boot\":{{\"chain_id\":{},\"trusted_height\":{},\"validators\":{},\"trusted_state_bytes\":{},\"decode_instructions\":{}}}}}",
-        vectors::CHAIN_ID,
-        trusted.height(),
-        trusted.validators().validators().len(),
-        vectors::TRUSTED_STATE.len(),
-        ticks * instructions_per_tick
-    );
     let config = LampConfig {
         device: PublicKey(*vectors::DEVICE_KEY),
         freshness_ms: vectors::FRESHNESS_MS,
+        command_window_ms: vectors::COMMAND_WINDOW_MS,
     };
-    Some(Lamp::new(config, vectors::OPTIONS, trusted, 0))
+    let height = trusted.height();
+    let validators = trusted.validators().validators().len();
+    // In .bss (cortex-m's singleton: a MaybeUninit static and a flag), so
+    // the replay table's fixed array is static RAM, not heap or stack.
+    let lamp: &'static mut Lamp = cortex_m::singleton!(
+        LAMP: Lamp = Lamp::new(config, vectors::OPTIONS, trusted, ReplayTable::new())
+    )?;
+    let replay_address = lamp.replay() as *const ReplayTable as usize;
+    let replay_static = in_static_ram(replay_address);
+    hprintln!(
+        "{{\"boot\":{{\"chain_id\":{},\"trusted_height\":{},\"validators\":{},\"trusted_state_bytes\":{},\"decode_instructions\":{},\"command_window_ms\":{},\"lamp_bytes\":{},\"replay_table_bytes\":{},\"replay_table_address\":{},\"replay_table_in_static_ram\":{}}}}}",
+        vectors::CHAIN_ID,
+        height,
+        validators,
+        vectors::TRUSTED_STATE.len(),
+        ticks * instructions_per_tick,
+        vectors::COMMAND_WINDOW_MS,
+        core::mem::size_of::<Lamp>(),
+        core::mem::size_of::<ReplayTable>(),
+        replay_address,
+        replay_static
+    );
+    if !replay_static {
+        return None;
+    }
+    Some(lamp)
 }
 
 /// Peaks over the whole run.
@@ -226,17 +269,17 @@ fn main() -> ! {
     };
     clock::start(peripherals.SYST);
     let instructions_per_tick = calibrate();
-    let Some(mut lamp) = boot(instructions_per_tick) else {
+    let Some(lamp) = boot(instructions_per_tick) else {
         exit(false)
     };
     let mut failures = 0u32;
     let mut peaks = Peaks::default();
     for case in vectors::CASES {
         let stack_base = stack::paint();
-        let mut outcome = run_case(&mut lamp, case);
+        let mut outcome = run_case(lamp, case);
         outcome.stack_peak = stack::peak();
         outcome.stack_base = stack_base;
-        if !report_case(case, &outcome, &lamp, instructions_per_tick) {
+        if !report_case(case, &outcome, lamp, instructions_per_tick) {
             failures += 1;
         }
         peaks.stack = peaks.stack.max(outcome.stack_peak);
@@ -244,7 +287,6 @@ fn main() -> ! {
         peaks.heap_used = peaks.heap_used.max(outcome.heap_used_peak);
         peaks.heap_requested = peaks.heap_requested.max(outcome.heap_requested_peak);
     }
-    drop(lamp);
     report_summary(failures, &peaks, instructions_per_tick);
     exit(failures == 0)
 }

@@ -4,20 +4,26 @@
 //!
 //! Builds a real chain with itc-core's [`Ledger`]: four weighted validators
 //! at genesis, an owner who registers a lamp (with the lamp's pairing
-//! signature) and grants a guest and a visitor access, then revokes the
-//! guest. Every block gets a header over the ledger's roots and a commit
+//! signature) and grants a guest, a visitor and a friend access, then
+//! revokes the guest, then sells the lamp to a buyer who hands it back in the
+//! same block (so the friend's grant, made under the first ownership, is
+//! dead). Every block gets a header over the ledger's roots and a commit
 //! certificate signed by the validators. The lamp trusts the first header
-//! (pinned at the factory) and is then handed header updates, signed
-//! commands and state proofs, in order, as a real lamp would be.
+//! (pinned at the factory, bootstrapped at the lamp's first power-on) and is
+//! then handed header updates, signed commands and state proofs, in order,
+//! as a real lamp would be. The lamp's clock only moves forward, and every
+//! sender's command time is its own clock (the guest's phone runs 20 s
+//! fast), so the per-sender replay table is exercised as in the field.
 //!
 //! Everything is written to `OUT_DIR` as canonical encoded bytes:
 //!
-//! * `trusted_state.bin`: the lamp's flash state ([`TrustedState::to_bytes`]);
+//! * `trusted_state.bin`: the lamp's flash state ([`TrustedState::to_bytes`],
+//!   version 2); the lamp starts with an empty [`ReplayTable`];
 //! * `device_key.bin`: the lamp's public key (32 bytes);
 //! * `NN-case.update.bin` (when the case brings one): a [`HeaderUpdate`];
 //! * `NN-case.command.bin`: a [`SignedCommand`];
 //! * `NN-case.proof.bin`: a [`CommandProof`];
-//! * `expected.json`: every case with its time, counter and expected verdicts;
+//! * `expected.json`: every case with its times and expected verdicts;
 //! * `cases.rs`: the same as Rust, for the firmware to `include!`.
 //!
 //! Before writing, the generator runs every case through [`Lamp`] on the
@@ -36,7 +42,7 @@ use itc_core::types::{
 use itc_core::PublicKey;
 use itc_spv::{
     CommandProof, DenyReason, HeaderUpdate, InvalidReason, Lamp, LampConfig, LampVerdict,
-    SignedCommand, StateEntryProof, TrustOptions, TrustedState, Verdict,
+    ReplayTable, SignedCommand, StateEntryProof, TrustOptions, TrustedState, Verdict,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -49,6 +55,11 @@ const GENESIS_MS: u64 = 1_700_000_000_000;
 const BLOCK_MS: u64 = 1_000;
 /// The lamp obeys nothing once its trusted header is older than this.
 const FRESHNESS_MS: u64 = 60_000;
+/// A command's time must be within this of the lamp's clock, either way.
+const COMMAND_WINDOW_MS: u64 = LampConfig::COMMAND_WINDOW_MS_DEFAULT;
+/// How far the guest's phone clock runs ahead of the lamp's (inside the
+/// window, and far ahead of everyone else's times).
+const GUEST_CLOCK_AHEAD_MS: u64 = 20_000;
 /// The lamp's trust options (policy of the device, not of the chain).
 const OPTIONS: TrustOptions = TrustOptions {
     trust_period_ms: 3_600_000,
@@ -62,6 +73,8 @@ const VALIDATORS: [(u8, u64); 4] = [(101, 30), (102, 30), (103, 20), (104, 20)];
 const GUEST_EXPIRY_HEIGHT: u64 = 1_000;
 /// The visitor's grant holds below height 3.
 const VISITOR_EXPIRY_HEIGHT: u64 = 3;
+/// The friend's grant never expires, but dies with the first ownership.
+const FRIEND_EXPIRY_HEIGHT: u64 = 1_000;
 
 fn time_of(height: u64) -> u64 {
     GENESIS_MS + height * BLOCK_MS
@@ -73,6 +86,10 @@ struct Keys {
     owner: Keypair,
     guest: Keypair,
     visitor: Keypair,
+    /// Granted under the owner's first ownership of the lamp.
+    friend: Keypair,
+    /// Buys the lamp at height 4 and hands it back in the same block.
+    buyer: Keypair,
     lamp: Keypair,
     /// Knows no secret of the chain: forges signatures and certificates.
     stranger: Vec<Keypair>,
@@ -89,6 +106,8 @@ impl Keys {
             guest: Keypair::from_seed([2; 32]),
             lamp: Keypair::from_seed([3; 32]),
             visitor: Keypair::from_seed([5; 32]),
+            friend: Keypair::from_seed([6; 32]),
+            buyer: Keypair::from_seed([7; 32]),
             stranger: (201..205)
                 .map(|seed| Keypair::from_seed([seed; 32]))
                 .collect(),
@@ -111,7 +130,7 @@ impl Chain {
             chain_id: CHAIN.0,
             genesis_time_ms: GENESIS_MS,
             epoch_length: 1_000_000,
-            accounts: [&keys.owner, &keys.guest, &keys.visitor]
+            accounts: [&keys.owner, &keys.guest, &keys.visitor, &keys.buyer]
                 .iter()
                 .map(|k| GenesisAccount {
                     public_key: k.public(),
@@ -172,6 +191,15 @@ impl Chain {
             expiry_height,
         };
         self.transaction(&owner, payload)
+    }
+
+    /// `from` hands the lamp to `to`.
+    fn transfer(&mut self, from: &Keypair, to: PublicKey) -> Transaction {
+        let payload = Payload::TransferDevice {
+            device: self.keys.lamp.public(),
+            new_owner: to,
+        };
+        self.transaction(from, payload)
     }
 
     fn revoke(&mut self, grantee: PublicKey) -> Transaction {
@@ -241,9 +269,14 @@ impl Chain {
         }
     }
 
-    fn command(&self, sender: &Keypair, counter: u64) -> SignedCommand {
+    /// `sender` asks to switch the lamp, at its clock `time_ms`.
+    fn command(&self, sender: &Keypair, time_ms: u64) -> SignedCommand {
+        self.command_for(sender, Permissions::SWITCH, time_ms)
+    }
+
+    fn command_for(&self, sender: &Keypair, action: Permissions, time_ms: u64) -> SignedCommand {
         let lamp = self.keys.lamp.public();
-        SignedCommand::new_signed(sender, CHAIN, lamp, Permissions::SWITCH, counter)
+        SignedCommand::new_signed(sender, CHAIN, lamp, action, time_ms)
     }
 }
 
@@ -278,57 +311,89 @@ struct Case {
 }
 
 /// The scenario. The lamp was pinned to height 1 (register and grants);
-/// height 2 is empty; height 3 revokes the guest.
+/// height 2 is empty; height 3 revokes the guest; height 4 transfers the
+/// lamp to the buyer and back. The lamp's clock `now_ms` never goes back.
 fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
     let mut chain = Chain::new()?;
-    let (guest, visitor) = (chain.keys.guest.public(), chain.keys.visitor.public());
+    let (guest, visitor, friend) = (
+        chain.keys.guest.public(),
+        chain.keys.visitor.public(),
+        chain.keys.friend.public(),
+    );
+    let (owner, buyer) = (chain.keys.owner.public(), chain.keys.buyer.public());
     let register = chain.register_lamp();
     let grant_guest = chain.grant(guest, GUEST_EXPIRY_HEIGHT);
     let grant_visitor = chain.grant(visitor, VISITOR_EXPIRY_HEIGHT);
-    let first = chain.apply(vec![register, grant_guest, grant_visitor])?;
+    let grant_friend = chain.grant(friend, FRIEND_EXPIRY_HEIGHT);
+    let first = chain.apply(vec![register, grant_guest, grant_visitor, grant_friend])?;
+    // First power-on, just after height 1: the pinned header is recent.
     let trusted = TrustedState::bootstrap(
         first.header.clone(),
         first.validators.clone().expect("apply carries the set"),
         &first.header.hash(),
+        &OPTIONS,
+        time_of(1) + 1,
     )
     .map_err(|e| format!("bootstrap: {e}"))?;
 
     let second = chain.apply(Vec::new())?;
     let guest_proof_2 = chain.command_proof(&guest);
+    let owner_proof_2 = chain.command_proof(&owner);
+    let visitor_proof_2 = chain.command_proof(&visitor);
     let revoke = chain.revoke(guest);
     let third = chain.apply(vec![revoke])?;
     let guest_proof_3 = chain.command_proof(&guest);
     let visitor_proof_3 = chain.command_proof(&visitor);
-    let owner = chain.keys.owner.public();
     let owner_proof_3 = chain.command_proof(&owner);
+    let (owner_keys, buyer_keys) = (chain.keys.owner.clone(), chain.keys.buyer.clone());
+    let sell = chain.transfer(&owner_keys, buyer);
+    let give_back = chain.transfer(&buyer_keys, owner);
+    let fourth = chain.apply(vec![sell, give_back])?;
+    let friend_proof_4 = chain.command_proof(&friend);
+    let owner_proof_4 = chain.command_proof(&owner);
 
     // The real height-3 header, certified by four keys outside the set.
     let mut forged = third.clone();
     forged.certificate = certify(&forged.header, &chain.keys.stranger);
-    // A stranger's signature on a command that names the guest.
-    let mut forged_command = chain.command(&chain.keys.stranger[0], 2);
-    forged_command.grantee = guest;
 
     let at = |height: u64| time_of(height) + 1;
+    // The guest's phone runs ahead of everyone (inside the window).
+    let guest_time = |now_ms: u64| now_ms + GUEST_CLOCK_AHEAD_MS;
     let keys = &chain.keys;
+    // A stranger's signature on a command that names the guest.
+    let mut forged_command = chain.command(&keys.stranger[0], guest_time(at(2)) + 1);
+    forged_command.grantee = guest;
+    let granted = chain.command(&keys.guest, guest_time(at(2)));
+    let stale_lamp_now = time_of(4) + FRESHNESS_MS + 1;
     let cases = vec![
         Case {
             name: "granted",
-            what: "adjacent header update (4 validators), then the guest switches the lamp",
+            what: "adjacent header update (4 validators), then the guest (clock 20 s ahead) \
+                   switches the lamp",
             now_ms: at(2),
             update: Some((second, Verdict::Success)),
-            command: chain.command(&keys.guest, 1),
+            command: granted.clone(),
             proof: guest_proof_2.clone(),
-            expected: LampVerdict::Allowed { new_counter: 1 },
+            expected: LampVerdict::Allowed,
         },
         Case {
-            name: "replayed_counter",
-            what: "the same command again",
+            name: "owner_after_guest",
+            what: "the owner's command, with a time far below the guest's: each sender has \
+                   its own replay state",
             now_ms: at(2),
             update: None,
-            command: chain.command(&keys.guest, 1),
+            command: chain.command(&keys.owner, at(2) - 5_000),
+            proof: owner_proof_2.clone(),
+            expected: LampVerdict::Allowed,
+        },
+        Case {
+            name: "replayed",
+            what: "the guest's granted command again, by the same sender",
+            now_ms: at(2),
+            update: None,
+            command: granted,
             proof: guest_proof_2.clone(),
-            expected: LampVerdict::Denied(DenyReason::ReplayedCounter),
+            expected: LampVerdict::Denied(DenyReason::Replayed),
         },
         Case {
             name: "forged_signature",
@@ -340,11 +405,39 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             expected: LampVerdict::Denied(DenyReason::BadSignature),
         },
         Case {
+            name: "empty_action",
+            what: "the guest's signed command that asks for no permission bit",
+            now_ms: at(2),
+            update: None,
+            command: chain.command_for(&keys.guest, Permissions(0), guest_time(at(2)) + 2),
+            proof: guest_proof_2.clone(),
+            expected: LampVerdict::Denied(DenyReason::EmptyAction),
+        },
+        Case {
+            name: "command_too_old",
+            what: "the visitor's command (none accepted from it before) recorded more than \
+                   the window ago",
+            now_ms: at(2),
+            update: None,
+            command: chain.command(&keys.visitor, at(2) - COMMAND_WINDOW_MS - 1),
+            proof: visitor_proof_2.clone(),
+            expected: LampVerdict::Denied(DenyReason::CommandTooOld),
+        },
+        Case {
+            name: "command_from_future",
+            what: "the visitor's command with a time beyond the lamp's clock plus the window",
+            now_ms: at(2),
+            update: None,
+            command: chain.command(&keys.visitor, at(2) + COMMAND_WINDOW_MS + 1),
+            proof: visitor_proof_2,
+            expected: LampVerdict::Denied(DenyReason::CommandFromFuture),
+        },
+        Case {
             name: "forged_header",
             what: "height 3 certified by keys outside the set; proofs against it are unknown",
             now_ms: at(3),
             update: Some((forged, Verdict::Invalid(InvalidReason::NotEnoughSignatures))),
-            command: chain.command(&keys.guest, 2),
+            command: chain.command(&keys.guest, guest_time(at(3))),
             proof: guest_proof_3.clone(),
             expected: LampVerdict::Denied(DenyReason::UnknownHeader),
         },
@@ -353,7 +446,7 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             what: "header 3 (revocation), then the guest's command with an absence proof",
             now_ms: at(3),
             update: Some((third, Verdict::Success)),
-            command: chain.command(&keys.guest, 3),
+            command: chain.command(&keys.guest, guest_time(at(3)) + 1),
             proof: guest_proof_3,
             expected: LampVerdict::Denied(DenyReason::Revoked),
         },
@@ -362,7 +455,7 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             what: "the guest's proof from before the revocation",
             now_ms: at(3),
             update: None,
-            command: chain.command(&keys.guest, 4),
+            command: chain.command(&keys.guest, guest_time(at(3)) + 2),
             proof: guest_proof_2,
             expected: LampVerdict::Denied(DenyReason::StaleHeader),
         },
@@ -371,36 +464,37 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             what: "the visitor's grant held below height 3",
             now_ms: at(3),
             update: None,
-            command: chain.command(&keys.visitor, 5),
+            command: chain.command(&keys.visitor, at(3)),
             proof: visitor_proof_3,
             expected: LampVerdict::Denied(DenyReason::Expired),
-        },
-        Case {
-            name: "stale_lamp",
-            what: "the lamp's header is older than its freshness bound",
-            now_ms: time_of(3) + FRESHNESS_MS + 1,
-            update: None,
-            command: chain.command(&keys.owner, 6),
-            proof: owner_proof_3.clone(),
-            expected: LampVerdict::Denied(DenyReason::StaleHeader),
-        },
-        Case {
-            name: "counter_from_future",
-            what: "the owner's command with a counter beyond the lamp's clock plus drift",
-            now_ms: at(3),
-            update: None,
-            command: chain.command(&keys.owner, at(3) + OPTIONS.clock_drift_ms + 1),
-            proof: owner_proof_3.clone(),
-            expected: LampVerdict::Denied(DenyReason::CounterFromFuture),
         },
         Case {
             name: "owner",
             what: "the owner needs no grant",
             now_ms: at(3),
             update: None,
-            command: chain.command(&keys.owner, 6),
+            command: chain.command(&keys.owner, at(3)),
             proof: owner_proof_3,
-            expected: LampVerdict::Allowed { new_counter: 6 },
+            expected: LampVerdict::Allowed,
+        },
+        Case {
+            name: "transferred_back",
+            what: "header 4 (the lamp sold and handed back), then the friend's grant, made \
+                   by the same owner under the earlier ownership",
+            now_ms: at(4),
+            update: Some((fourth, Verdict::Success)),
+            command: chain.command(&keys.friend, at(4)),
+            proof: friend_proof_4,
+            expected: LampVerdict::Denied(DenyReason::NotGranted),
+        },
+        Case {
+            name: "stale_lamp",
+            what: "the lamp's header is older than its freshness bound",
+            now_ms: stale_lamp_now,
+            update: None,
+            command: chain.command(&keys.owner, stale_lamp_now),
+            proof: owner_proof_4,
+            expected: LampVerdict::Denied(DenyReason::StaleHeader),
         },
     ];
     Ok((trusted, keys.lamp.public(), cases))
@@ -411,8 +505,9 @@ fn check_on_host(trusted: &TrustedState, device: PublicKey, cases: &[Case]) -> V
     let config = LampConfig {
         device,
         freshness_ms: FRESHNESS_MS,
+        command_window_ms: COMMAND_WINDOW_MS,
     };
-    let mut lamp = Lamp::new(config, OPTIONS, trusted.clone(), 0);
+    let mut lamp = Lamp::new(config, OPTIONS, trusted.clone(), ReplayTable::new());
     let mut failures = Vec::new();
     for case in cases {
         if let Some((update, expected)) = &case.update {
@@ -424,7 +519,8 @@ fn check_on_host(trusted: &TrustedState, device: PublicKey, cases: &[Case]) -> V
                 ));
             }
         }
-        let verdict = lamp.handle(case.now_ms, None, &case.command, &case.proof);
+        let handled = lamp.handle(case.now_ms, None, &case.command, &case.proof);
+        let verdict = handled.command;
         if verdict != case.expected {
             failures.push(format!(
                 "{}: lamp verdict {verdict:?}, expected {:?}",
@@ -437,9 +533,7 @@ fn check_on_host(trusted: &TrustedState, device: PublicKey, cases: &[Case]) -> V
 
 fn rust_lamp_verdict(verdict: &LampVerdict) -> String {
     match verdict {
-        LampVerdict::Allowed { new_counter } => {
-            format!("LampVerdict::Allowed {{ new_counter: {new_counter} }}")
-        }
+        LampVerdict::Allowed => "LampVerdict::Allowed".to_string(),
         LampVerdict::Denied(reason) => format!("LampVerdict::Denied(DenyReason::{reason:?})"),
     }
 }
@@ -450,6 +544,13 @@ fn rust_header_verdict(verdict: &Verdict) -> String {
         Verdict::NotEnoughTrust => "Verdict::NotEnoughTrust".to_string(),
         Verdict::Invalid(reason) => format!("Verdict::Invalid(InvalidReason::{reason:?})"),
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
@@ -476,9 +577,12 @@ fn write_vectors(
          pub const CHAIN_ID: u32 = {};\n\
          /// The lamp's freshness bound.\n\
          pub const FRESHNESS_MS: u64 = {FRESHNESS_MS};\n\
+         /// The lamp's command window.\n\
+         pub const COMMAND_WINDOW_MS: u64 = {COMMAND_WINDOW_MS};\n\
          /// The lamp's trust options.\n\
          pub const OPTIONS: TrustOptions = TrustOptions {{ trust_period_ms: {}, clock_drift_ms: {} }};\n\
-         /// The lamp's flash state: pinned header and its validator set.\n\
+         /// The lamp's flash state: pinned header and its validator set\n\
+         /// (trusted-state version 2). The replay table starts empty.\n\
          pub static TRUSTED_STATE: &[u8] = include_bytes!(\"trusted_state.bin\");\n\
          /// The lamp's public key.\n\
          pub static DEVICE_KEY: &[u8; 32] = include_bytes!(\"device_key.bin\");\n\n\
@@ -525,6 +629,9 @@ fn write_vectors(
             "expected_update": update.as_ref().map(|(_, verdict)| format!("{verdict:?}")),
             "command": command_file,
             "proof": proof_file,
+            "sender": hex(&case.command.grantee.0),
+            "command_time_ms": case.command.time_ms,
+            "action": case.command.action.0,
             "expected": format!("{:?}", case.expected),
         }));
     }
@@ -535,6 +642,7 @@ fn write_vectors(
         "chain_id": CHAIN.0,
         "validators": VALIDATORS.iter().map(|(_, weight)| weight).collect::<Vec<_>>(),
         "freshness_ms": FRESHNESS_MS,
+        "command_window_ms": COMMAND_WINDOW_MS,
         "trust_period_ms": OPTIONS.trust_period_ms,
         "clock_drift_ms": OPTIONS.clock_drift_ms,
         "trusted_state": "trusted_state.bin",
