@@ -472,7 +472,11 @@ pub fn run() -> Report {
     s.record(
         "guest's clock runs 29 s ahead; then the owner switches at the lamp's time",
         "both allowed (replay state is per sender)",
-        format!("guest {}, owner {}", describe(&guest_ahead), describe(&verdict)),
+        format!(
+            "guest {}, owner {}",
+            describe(&guest_ahead),
+            describe(&verdict)
+        ),
         ok,
         t,
     );
@@ -753,7 +757,10 @@ fn recovery(s: &mut Scenario, lamp: &mut Lamp, pinned: &HeaderUpdate) -> (bool, 
     );
     let fresh_lamp = TrustedState::bootstrap(
         pinned.header.clone(),
-        pinned.validators.clone().unwrap_or_else(|| lamp.trusted().validators().clone()),
+        pinned
+            .validators
+            .clone()
+            .unwrap_or_else(|| lamp.trusted().validators().clone()),
         &pinned.header.hash(),
         &LAMP_TRUST,
         now,

@@ -676,6 +676,8 @@ fn open_refuses_a_stored_epoch_length_of_zero() {
     net.storage.write(batch).unwrap();
     assert!(matches!(
         Ledger::open(&net.storage),
-        Err(itc_core::ledger::LedgerError::Corrupted("epoch length is 0"))
+        Err(itc_core::ledger::LedgerError::Corrupted(
+            "epoch length is 0"
+        ))
     ));
 }

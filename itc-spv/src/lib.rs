@@ -112,8 +112,8 @@ pub mod trusted;
 pub mod update;
 
 pub use command::{
-    check_command, CommandProof, DenyReason, Handled, Lamp, LampConfig, LampVerdict,
-    SignedCommand, COMMAND_VERSION,
+    check_command, CommandProof, DenyReason, Handled, Lamp, LampConfig, LampVerdict, SignedCommand,
+    COMMAND_VERSION,
 };
 pub use dag::{AnchorCommitment, DagFinality, DagFinalityProof, DagProofError};
 pub use fork::{detect_fork, ForkError, ForkEvidence};

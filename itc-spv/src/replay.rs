@@ -217,13 +217,17 @@ impl Decode for ReplayTable {
         table.floor_ms = reader.read_u64()?;
         let len = reader.read_u32()? as usize;
         if len > REPLAY_SENDERS_MAX {
-            return Err(DecodeError::InvalidValue("replay table has too many senders"));
+            return Err(DecodeError::InvalidValue(
+                "replay table has too many senders",
+            ));
         }
         for i in 0..len {
             let sender = PublicKey::decode_from(reader)?;
             let time_ms = reader.read_u64()?;
             if table.position(&sender).is_some() {
-                return Err(DecodeError::InvalidValue("replay table lists a sender twice"));
+                return Err(DecodeError::InvalidValue(
+                    "replay table lists a sender twice",
+                ));
             }
             table.entries[i] = Entry { sender, time_ms };
             table.len = i + 1;

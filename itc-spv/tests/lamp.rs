@@ -7,8 +7,8 @@ use itc_core::encoding::{Decode, Encode};
 use itc_core::keys::Keypair;
 use itc_core::types::{ChainId, Permissions};
 use itc_spv::{
-    check_command, CommandProof, DenyReason, Handled, Lamp, LampConfig, LampVerdict,
-    ReplayTable, SignedCommand, TrustedState, Verdict,
+    check_command, CommandProof, DenyReason, Handled, Lamp, LampConfig, LampVerdict, ReplayTable,
+    SignedCommand, TrustedState, Verdict,
 };
 
 const FRESHNESS_MS: u64 = 60_000;
@@ -45,7 +45,13 @@ fn now(chain: &LedgerChain) -> u64 {
 /// at the latest header's time.
 fn check(chain: &LedgerChain, command: &SignedCommand, proof: &CommandProof) -> LampVerdict {
     let height = chain.updates.len() as u64;
-    check_at(chain, &chain.trusted_at(height), &ReplayTable::new(), command, proof)
+    check_at(
+        chain,
+        &chain.trusted_at(height),
+        &ReplayTable::new(),
+        command,
+        proof,
+    )
 }
 
 fn check_at(
@@ -55,7 +61,14 @@ fn check_at(
     command: &SignedCommand,
     proof: &CommandProof,
 ) -> LampVerdict {
-    check_command(&config(chain), trusted, replay, now_at(trusted), command, proof)
+    check_command(
+        &config(chain),
+        trusted,
+        replay,
+        now_at(trusted),
+        command,
+        proof,
+    )
 }
 
 fn lamp(chain: &LedgerChain, height: u64) -> Lamp {
@@ -142,7 +155,10 @@ fn a_guest_whose_clock_runs_ahead_does_not_lock_the_owner_out() {
         LampVerdict::Denied(DenyReason::Replayed)
     );
     assert_eq!(lamp.replay().len(), 2);
-    assert_eq!(lamp.replay().last(&chain.guest.public()), Some(t + WINDOW_MS));
+    assert_eq!(
+        lamp.replay().last(&chain.guest.public()),
+        Some(t + WINDOW_MS)
+    );
     assert_eq!(lamp.replay().last(&owner_key), Some(t));
 }
 
@@ -158,7 +174,10 @@ fn a_command_outside_the_window_is_refused_in_both_directions() {
     let at = |time| command(&chain.guest, &chain, Permissions::SWITCH, time);
     for (time, verdict) in [
         (t - WINDOW_MS, LampVerdict::Allowed),
-        (t - WINDOW_MS - 1, LampVerdict::Denied(DenyReason::CommandTooOld)),
+        (
+            t - WINDOW_MS - 1,
+            LampVerdict::Denied(DenyReason::CommandTooOld),
+        ),
         (t + WINDOW_MS, LampVerdict::Allowed),
         (
             t + WINDOW_MS + 1,
@@ -183,7 +202,10 @@ fn a_command_outside_the_window_is_refused_in_both_directions() {
             .command,
         LampVerdict::Denied(DenyReason::CommandTooOld)
     );
-    assert!(lamp.replay().is_empty(), "a refused command leaves no trace");
+    assert!(
+        lamp.replay().is_empty(),
+        "a refused command leaves no trace"
+    );
 }
 
 /// Issue 12, item 5.
@@ -236,7 +258,14 @@ fn reasons_reveal_nothing_about_clock_or_counters_to_the_unauthorised() {
     let late = t + FRESHNESS_MS + 10;
     let probe = command(&chain.buyer, &chain, Permissions::SWITCH, late);
     assert_eq!(
-        check_command(&config(&chain), &trusted, &replay, late, &probe, &stranger_proof),
+        check_command(
+            &config(&chain),
+            &trusted,
+            &replay,
+            late,
+            &probe,
+            &stranger_proof
+        ),
         LampVerdict::Denied(DenyReason::Revoked)
     );
 }
@@ -264,7 +293,13 @@ fn proof_from_before_the_revocation_is_stale_once_the_lamp_saw_a_newer_header() 
     let lamp_state = chain.trusted_at(2);
     let command = command(&chain.guest, &chain, Permissions::SWITCH, now(&chain));
     assert_eq!(
-        check_at(&chain, &lamp_state, &ReplayTable::new(), &command, &old_proof),
+        check_at(
+            &chain,
+            &lamp_state,
+            &ReplayTable::new(),
+            &command,
+            &old_proof
+        ),
         LampVerdict::Denied(DenyReason::StaleHeader)
     );
 }
@@ -469,7 +504,13 @@ fn proof_against_a_header_the_lamp_has_not_seen_needs_the_update() {
     let now = update.header.time_ms + 1;
     let on = command(&chain.guest, &chain, Permissions::SWITCH, now);
     assert_eq!(
-        check_at(&chain, &chain.trusted_at(1), &ReplayTable::new(), &on, &proof),
+        check_at(
+            &chain,
+            &chain.trusted_at(1),
+            &ReplayTable::new(),
+            &on,
+            &proof
+        ),
         LampVerdict::Denied(DenyReason::UnknownHeader)
     );
     let mut lamp = lamp(&chain, 1);
@@ -532,7 +573,10 @@ fn the_whole_scenario_through_one_lamp() {
     let proof = chain.command_proof();
     let now = chain.update_at(1).header.time_ms + 1;
     let on = command(&chain.guest, &chain, Permissions::SWITCH, now);
-    assert_eq!(lamp.handle(now, None, &on, &proof).command, LampVerdict::Allowed);
+    assert_eq!(
+        lamp.handle(now, None, &on, &proof).command,
+        LampVerdict::Allowed
+    );
 
     let revoke = chain.revoke();
     let update = chain.apply(vec![revoke]);
@@ -559,7 +603,10 @@ fn the_lamp_state_survives_a_reboot() {
     let t = now(&chain);
     let proof = chain.command_proof();
     let on = command(&chain.guest, &chain, Permissions::SWITCH, t);
-    assert_eq!(lamp.handle(t, None, &on, &proof).command, LampVerdict::Allowed);
+    assert_eq!(
+        lamp.handle(t, None, &on, &proof).command,
+        LampVerdict::Allowed
+    );
     assert_eq!(
         lamp.trusted().proven_owner().map(|p| p.owner),
         Some(chain.owner.public())

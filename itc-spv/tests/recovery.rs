@@ -233,7 +233,8 @@ fn bootstrap_refuses_a_pinned_header_older_than_the_trust_period() {
     let chain = LedgerChain::with_granted_lamp(100);
     let header = chain.update_at(1).header.clone();
     let set = chain.validators.set.clone();
-    let boot = |now| TrustedState::bootstrap(header.clone(), set.clone(), &header.hash(), &OPTIONS, now);
+    let boot =
+        |now| TrustedState::bootstrap(header.clone(), set.clone(), &header.hash(), &OPTIONS, now);
     assert!(boot(header.time_ms + OPTIONS.trust_period_ms - 1).is_ok());
     assert_eq!(
         boot(header.time_ms + OPTIONS.trust_period_ms),
@@ -243,7 +244,9 @@ fn bootstrap_refuses_a_pinned_header_older_than_the_trust_period() {
         boot(header.time_ms - OPTIONS.clock_drift_ms - 1),
         Err(BootstrapError::HeaderFromFuture)
     );
-    assert!(BootstrapError::HeaderTooOld.to_string().contains("recent header"));
+    assert!(BootstrapError::HeaderTooOld
+        .to_string()
+        .contains("recent header"));
 }
 
 // ---------------------------------------------------------------------------
