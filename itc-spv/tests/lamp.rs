@@ -647,3 +647,32 @@ fn deny_reason_codes_are_stable() {
     assert_eq!(DenyReason::EmptyAction.code(), 14);
     assert_eq!(DenyReason::BelowReplayFloor.code(), 15);
 }
+
+/// Issue 12, item 3: a conflicting certified header at the lamp's height is
+/// fork evidence; `handle` hands it to the application instead of dropping
+/// it, and the application can build the evidence from it.
+#[test]
+fn a_conflicting_header_reaches_the_application_as_fork_evidence() {
+    let mut chain = LedgerChain::with_granted_lamp(100);
+    let proof = chain.command_proof();
+    let mut lamp = lamp(&chain, 1);
+    let genuine = chain.update_at(1).clone();
+    let mut conflicting = genuine.clone();
+    conflicting.header.state_root = itc_core::Hash([9; 32]);
+    let keys = chain.validators.all();
+    conflicting.certificate = certify(&conflicting.header, &keys);
+    let t = now(&chain);
+    let on = command(&chain.guest, &chain, Permissions::SWITCH, t);
+    let handled = lamp.handle(t, Some(&conflicting), &on, &proof);
+    assert_eq!(
+        handled.update,
+        Some(Verdict::Invalid(itc_spv::InvalidReason::ConflictingHeader))
+    );
+    // The command itself is judged against the (unchanged) trusted header.
+    assert_eq!(handled.command, LampVerdict::Allowed);
+    let mut genuine = genuine;
+    genuine.validators = Some(chain.validators.set.clone());
+    let evidence = itc_spv::detect_fork(lamp.trusted(), &genuine, &conflicting)
+        .expect("both are certified at one height");
+    assert!(evidence.verify().is_ok());
+}
