@@ -16,7 +16,8 @@ use crate::update::TrustOptions;
 
 /// Version byte of the trusted state's serialization. Bumped whenever the
 /// layout changes, so a device never misreads its own flash after a firmware
-/// update. Version 2: headers carry their transaction count.
+/// update. Version 2: headers carry their transaction count, and the state
+/// ends with the optional proven owner.
 pub const TRUSTED_STATE_VERSION: u8 = 2;
 
 /// Why a trusted state could not be created.
