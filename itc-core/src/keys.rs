@@ -77,6 +77,15 @@ impl SigningDomain {
     }
 }
 
+/// Why a secret seed was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SeedError {
+    /// Every byte is zero: almost certainly an uninitialised buffer.
+    #[error("seed is all zeros")]
+    AllZero,
+}
+
 /// Why a signature was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -129,14 +138,33 @@ impl Keypair {
     ///
     /// The seed is copied into the key pair, which wipes it on drop; the
     /// caller's own copy of `seed` is the caller's to wipe.
-    pub fn from_seed(mut seed: [u8; SEED_LEN]) -> Self {
+    ///
+    /// # Panics
+    /// On the all-zero seed, which ed25519-compact refuses (it is what an
+    /// uninitialised buffer looks like). Use [`Keypair::try_from_seed`] for
+    /// seeds from outside the program.
+    pub fn from_seed(seed: [u8; SEED_LEN]) -> Self {
+        match Self::try_from_seed(seed) {
+            Ok(keypair) => keypair,
+            Err(_) => panic!("all-zero ed25519 seed"),
+        }
+    }
+
+    /// [`Keypair::from_seed`] for seeds from outside the program.
+    ///
+    /// # Errors
+    /// [`SeedError::AllZero`] for the all-zero seed.
+    pub fn try_from_seed(mut seed: [u8; SEED_LEN]) -> Result<Self, SeedError> {
+        if seed == [0; SEED_LEN] {
+            return Err(SeedError::AllZero);
+        }
         let mut compact_seed = ed25519_compact::Seed::new(seed);
         let inner = ed25519_compact::KeyPair::from_seed(compact_seed);
         // Both are copies (`Seed` is `Copy`); the key pair holds its own.
         let compact_bytes: &mut [u8; SEED_LEN] = &mut compact_seed;
         compact_bytes.zeroize();
         seed.zeroize();
-        Keypair { inner }
+        Ok(Keypair { inner })
     }
 
     /// The secret seed, for export. Keep it secret.
@@ -294,6 +322,16 @@ mod tests {
         /// as they were at the end of its `Drop` (after the wipe).
         static LAST_DROPPED: Cell<Option<[u8; ed25519_compact::SecretKey::BYTES]>> =
             const { Cell::new(None) };
+    }
+
+    #[test]
+    fn an_all_zero_seed_is_refused_without_a_panic() {
+        assert_eq!(
+            Keypair::try_from_seed([0; SEED_LEN]).err(),
+            Some(SeedError::AllZero)
+        );
+        let one = Keypair::try_from_seed([1; SEED_LEN]).unwrap();
+        assert_eq!(one.public(), Keypair::from_seed([1; SEED_LEN]).public());
     }
 
     /// Called by `Keypair`'s `Drop` in test builds.

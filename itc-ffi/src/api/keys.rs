@@ -62,9 +62,9 @@ impl Keypair {
         // Wiped on every path, errors included.
         let seed = Zeroizing::new(seed);
         let seed = Zeroizing::new(array::<SEED_LEN>(&seed, "seed")?);
-        Ok(Arc::new(Keypair {
-            inner: itc_core::keys::Keypair::from_seed(*seed),
-        }))
+        let inner = itc_core::keys::Keypair::try_from_seed(*seed)
+            .map_err(|e| ItcError::invalid_argument(format!("seed: {e}")))?;
+        Ok(Arc::new(Keypair { inner }))
     }
 
     /// A new key pair from the operating system's randomness.

@@ -107,7 +107,10 @@ pub unsafe extern "C" fn itc_keypair_from_seed(
         // SAFETY: the caller's contract above.
         let seed = Zeroizing::new(unsafe { read_array::<ITC_SEED_LEN>(seed, "seed")? });
         // SAFETY: the caller's contract above.
-        unsafe { store_handle(out, ItcKeypair::new(Keypair::from_seed(*seed))) }
+        let keypair = Keypair::try_from_seed(*seed)
+            .map_err(|e| ItcError::invalid_argument(format!("seed: {e}")))?;
+        // SAFETY: the caller's contract above.
+        unsafe { store_handle(out, ItcKeypair::new(keypair)) }
     })
 }
 
