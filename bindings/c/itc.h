@@ -1710,6 +1710,14 @@ ItcStatus itc_lamp_last_time(const ItcLamp *lamp,
                              bool *out_found,
                              uint64_t *out_time_ms);
 
+// Height of the lamp's trusted header.
+//
+// # Safety
+// `lamp` must be a live handle; `out_height` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_height(const ItcLamp *lamp, uint64_t *out_height);
+
 // The lamp's trusted header (canonical bytes) into a caller buffer: what
 // the owner's app signs a recovery against ([`itc_owner_recovery_sign`]).
 //

@@ -928,6 +928,22 @@ pub unsafe extern "C" fn itc_lamp_last_time(
     })
 }
 
+/// Height of the lamp's trusted header.
+///
+/// # Safety
+/// `lamp` must be a live handle; `out_height` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_lamp_height(lamp: *const ItcLamp, out_height: *mut u64) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+        // SAFETY: the caller's contract above.
+        unsafe { write_value(out_height, lamp.inner.height(), "out_height") }
+    })
+}
+
 /// The lamp's trusted header (canonical bytes) into a caller buffer: what
 /// the owner's app signs a recovery against ([`itc_owner_recovery_sign`]).
 ///
