@@ -42,8 +42,8 @@ impl World {
             public_key: k.public_key(),
             balance: 1_000_000,
         };
-        let chain = DevChain::new(CHAIN, 4, vec![funded(&owner), funded(&buyer)], GENESIS_MS)
-            .unwrap();
+        let chain =
+            DevChain::new(CHAIN, 4, vec![funded(&owner), funded(&buyer)], GENESIS_MS).unwrap();
         let client = LightClient::bootstrap(
             chain.header(0).unwrap(),
             chain.validator_set(0).unwrap(),
@@ -107,9 +107,14 @@ impl World {
 
     /// A lamp following the chain to its latest header.
     fn lamp(&mut self) -> Arc<Lamp> {
-        let lamp =
-            Lamp::new(self.lamp_pk(), FRESHNESS_MS, WINDOW_MS, self.client.clone(), vec![])
-                .unwrap();
+        let lamp = Lamp::new(
+            self.lamp_pk(),
+            FRESHNESS_MS,
+            WINDOW_MS,
+            self.client.clone(),
+            vec![],
+        )
+        .unwrap();
         let height = self.chain.height();
         if height > 0 {
             let update = self.chain.header_update(height).unwrap();
@@ -156,7 +161,10 @@ fn each_sender_has_its_own_replay_state_and_a_guest_ahead_does_not_lock_the_owne
     assert_eq!(verdict, LampVerdict::Allowed);
     // Further ahead than the window is refused.
     let too_far = world.command(&guest, SWITCH, now + WINDOW_MS + 10_000);
-    let verdict = command_verdict(lamp.handle(now, None, too_far, world.proof(&guest)).unwrap());
+    let verdict = command_verdict(
+        lamp.handle(now, None, too_far, world.proof(&guest))
+            .unwrap(),
+    );
     assert_eq!(denied(&verdict), Some((DenyReason::CommandFromFuture, 12)));
 
     // The owner's honest clock is behind the guest's time: still allowed.
@@ -180,7 +188,10 @@ fn each_sender_has_its_own_replay_state_and_a_guest_ahead_does_not_lock_the_owne
     );
     assert_eq!(denied(&verdict), Some((DenyReason::Replayed, 5)));
     let behind = world.command(&guest, SWITCH, now + 5);
-    let verdict = command_verdict(lamp.handle(now + 1, None, behind, world.proof(&guest)).unwrap());
+    let verdict = command_verdict(
+        lamp.handle(now + 1, None, behind, world.proof(&guest))
+            .unwrap(),
+    );
     assert_eq!(denied(&verdict), Some((DenyReason::Replayed, 5)));
 
     // The replay table survives a reboot through its bytes.
@@ -194,7 +205,10 @@ fn each_sender_has_its_own_replay_state_and_a_guest_ahead_does_not_lock_the_owne
     )
     .unwrap();
     assert_eq!(rebooted.replay_table(), saved);
-    assert_eq!(rebooted.last_time_ms(owner.public_key()).unwrap(), Some(now));
+    assert_eq!(
+        rebooted.last_time_ms(owner.public_key()).unwrap(),
+        Some(now)
+    );
     let mut corrupt = saved;
     corrupt[0] ^= 0xff;
     assert!(matches!(
@@ -244,16 +258,26 @@ fn a_late_command_and_an_empty_action_are_refused() {
 fn a_grant_made_before_the_lamp_went_away_and_came_back_stays_dead() {
     let mut world = World::new();
     world.register_and_grant();
-    let (owner, buyer, guest) = (world.owner.clone(), world.buyer.clone(), world.guest.clone());
+    let (owner, buyer, guest) = (
+        world.owner.clone(),
+        world.buyer.clone(),
+        world.guest.clone(),
+    );
     let device = world.lamp_pk();
-    world.client.update(world.chain.header_update(1).unwrap(), world.now + 1).unwrap();
+    world
+        .client
+        .update(world.chain.header_update(1).unwrap(), world.now + 1)
+        .unwrap();
     let status = world
         .client
         .verify_grant(
             device.clone(),
             guest.public_key(),
             world.chain.device_proof(device.clone()).unwrap(),
-            world.chain.grant_proof(device.clone(), guest.public_key()).unwrap(),
+            world
+                .chain
+                .grant_proof(device.clone(), guest.public_key())
+                .unwrap(),
         )
         .unwrap();
     assert!(status.live);
@@ -277,27 +301,43 @@ fn a_grant_made_before_the_lamp_went_away_and_came_back_stays_dead() {
     let lamp = world.lamp();
     let now = world.tick(100);
     let verdict = command_verdict(
-        lamp.handle(now, None, world.command(&guest, SWITCH, now), world.proof(&guest))
-            .unwrap(),
+        lamp.handle(
+            now,
+            None,
+            world.command(&guest, SWITCH, now),
+            world.proof(&guest),
+        )
+        .unwrap(),
     );
     assert_eq!(denied(&verdict), Some((DenyReason::NotGranted, 8)));
     // The owner, back in possession, still needs no grant.
     let verdict = command_verdict(
-        lamp.handle(now, None, world.command(&owner, SWITCH, now), world.proof(&owner))
-            .unwrap(),
+        lamp.handle(
+            now,
+            None,
+            world.command(&owner, SWITCH, now),
+            world.proof(&owner),
+        )
+        .unwrap(),
     );
     assert_eq!(verdict, LampVerdict::Allowed);
 
     // The light client sees the record, made by the current owner, yet dead.
     let height = world.chain.height();
-    world.client.update(world.chain.header_update(height).unwrap(), now).unwrap();
+    world
+        .client
+        .update(world.chain.header_update(height).unwrap(), now)
+        .unwrap();
     let status = world
         .client
         .verify_grant(
             device.clone(),
             guest.public_key(),
             world.chain.device_proof(device.clone()).unwrap(),
-            world.chain.grant_proof(device.clone(), guest.public_key()).unwrap(),
+            world
+                .chain
+                .grant_proof(device.clone(), guest.public_key())
+                .unwrap(),
         )
         .unwrap();
     let grant = status.grant.expect("the grant record is still there");
@@ -345,11 +385,22 @@ fn handle_reports_the_update_verdict_and_a_conflicting_header_reaches_the_app() 
     assert_eq!(handled.command, LampVerdict::Allowed);
 
     // A valid update with the command: Success next to the verdict.
-    world.commit_from(&world.owner.clone(), vec![Payload::Transfer { to: vec![9; 32], amount: 10 }]);
+    world.commit_from(
+        &world.owner.clone(),
+        vec![Payload::Transfer {
+            to: vec![9; 32],
+            amount: 10,
+        }],
+    );
     let update = world.chain.header_update(world.chain.height()).unwrap();
     let now = world.tick(100);
     let handled = lamp
-        .handle(now, Some(update), world.command(&guest, SWITCH, now), world.proof(&guest))
+        .handle(
+            now,
+            Some(update),
+            world.command(&guest, SWITCH, now),
+            world.proof(&guest),
+        )
         .unwrap();
     assert_eq!(handled.update, Some(UpdateVerdict::Success));
     assert_eq!(handled.command, LampVerdict::Allowed);
@@ -396,7 +447,13 @@ fn the_owner_recovers_a_lamp_that_went_without_headers_for_a_trust_period() {
 
     // Silence for longer than the trust period; the chain moves on.
     world.tick(trust_period + 60_000);
-    world.commit_from(&owner, vec![Payload::Transfer { to: vec![9; 32], amount: 10 }]);
+    world.commit_from(
+        &owner,
+        vec![Payload::Transfer {
+            to: vec![9; 32],
+            amount: 10,
+        }],
+    );
     let height = world.chain.height();
     let update = world.chain.header_update(height).unwrap();
     let now = world.tick(100);
@@ -446,8 +503,13 @@ fn the_owner_recovers_a_lamp_that_went_without_headers_for_a_trust_period() {
         Err(ItcError::RecoveryRejected { .. })
     ));
     let verdict = command_verdict(
-        lamp.handle(now, None, world.command(&guest, SWITCH, now), world.proof(&guest))
-            .unwrap(),
+        lamp.handle(
+            now,
+            None,
+            world.command(&guest, SWITCH, now),
+            world.proof(&guest),
+        )
+        .unwrap(),
     );
     assert_eq!(verdict, LampVerdict::Allowed);
 }
@@ -464,21 +526,48 @@ fn a_lamp_follows_the_chain_across_an_epoch_boundary_with_a_new_validator_set() 
     let new_set = world.chain.rotate_validators().unwrap();
     assert_ne!(new_set, old_set);
     let owner = world.owner.clone();
-    let announced = world.commit_from(&owner, vec![Payload::Transfer { to: vec![9; 32], amount: 1 }]);
+    let announced = world.commit_from(
+        &owner,
+        vec![Payload::Transfer {
+            to: vec![9; 32],
+            amount: 1,
+        }],
+    );
     assert_eq!(world.chain.validator_set(announced).unwrap(), old_set);
-    let first_new = world.commit_from(&owner, vec![Payload::Transfer { to: vec![9; 32], amount: 1 }]);
+    let first_new = world.commit_from(
+        &owner,
+        vec![Payload::Transfer {
+            to: vec![9; 32],
+            amount: 1,
+        }],
+    );
     assert_eq!(world.chain.validator_set(first_new).unwrap(), new_set);
-    let latest = world.commit_from(&owner, vec![Payload::Transfer { to: vec![9; 32], amount: 1 }]);
+    let latest = world.commit_from(
+        &owner,
+        vec![Payload::Transfer {
+            to: vec![9; 32],
+            amount: 1,
+        }],
+    );
 
     for height in [announced, first_new, latest] {
         let update = world.chain.header_update(height).unwrap();
         let now = world.tick(10);
-        assert_eq!(lamp.update(update, now).unwrap(), UpdateVerdict::Success, "{height}");
+        assert_eq!(
+            lamp.update(update, now).unwrap(),
+            UpdateVerdict::Success,
+            "{height}"
+        );
     }
     let now = world.tick(10);
     let verdict = command_verdict(
-        lamp.handle(now, None, world.command(&guest, SWITCH, now), world.proof(&guest))
-            .unwrap(),
+        lamp.handle(
+            now,
+            None,
+            world.command(&guest, SWITCH, now),
+            world.proof(&guest),
+        )
+        .unwrap(),
     );
     assert_eq!(verdict, LampVerdict::Allowed);
 

@@ -1034,7 +1034,11 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
                 read_array::<ITC_PUBLIC_KEY_LEN>(device, "device")?,
                 read_slice(trusted_header, trusted_header_len, "trusted_header")?,
                 read_slice(update, update_len, "update")?,
-                read_slice(device_at_trusted, device_at_trusted_len, "device_at_trusted")?,
+                read_slice(
+                    device_at_trusted,
+                    device_at_trusted_len,
+                    "device_at_trusted",
+                )?,
                 read_slice(device_at_new, device_at_new_len, "device_at_new")?,
             )
         };
@@ -1200,7 +1204,11 @@ mod tests {
         for (index, reason) in all.into_iter().enumerate() {
             let ours = ItcInvalidReason::from(reason);
             assert_eq!(ours as u32, u32::from(reason.code()), "{reason:?}");
-            assert_eq!(reason.code() as usize, index + 1, "codes are 1..=14 in order");
+            assert_eq!(
+                reason.code() as usize,
+                index + 1,
+                "codes are 1..=14 in order"
+            );
             assert_eq!(format!("{ours:?}"), format!("{reason:?}"));
         }
     }
@@ -1211,7 +1219,10 @@ mod tests {
         use itc_spv::{BootstrapError as B, InvalidReason, RecoveryError as R};
         let bootstrap = [
             (B::PinnedHashMismatch, ItcBootstrapError::PinnedHashMismatch),
-            (B::ValidatorSetMismatch, ItcBootstrapError::ValidatorSetMismatch),
+            (
+                B::ValidatorSetMismatch,
+                ItcBootstrapError::ValidatorSetMismatch,
+            ),
             (B::HeaderTooOld, ItcBootstrapError::HeaderTooOld),
             (B::HeaderFromFuture, ItcBootstrapError::HeaderFromFuture),
         ];
