@@ -94,7 +94,8 @@ enum ItcStatus
   ITC_STATUS_INVALID_PUBLIC_KEY = 7,
   // The operating system's random number generator failed.
   ITC_STATUS_RANDOMNESS_UNAVAILABLE = 8,
-  // A light client refused to start from a header.
+  // A light client refused to start from a header;
+  // [`itc_last_error_reason`] gives the `ItcBootstrapError` code.
   ITC_STATUS_BOOTSTRAP_REJECTED = 9,
   // A transaction or state proof does not hold against the trusted header.
   ITC_STATUS_PROOF_REJECTED = 10,
@@ -111,6 +112,9 @@ enum ItcStatus
   // ChainCode refused (not a member, wrong contract, contract unusable,
   // store failure).
   ITC_STATUS_CHAIN_CODE_REFUSED = 15,
+  // A device refused an owner recovery; [`itc_last_error_reason`] gives
+  // the `ItcRecoveryError` code.
+  ITC_STATUS_RECOVERY_REJECTED = 16,
   // A bug in the library (a panic was caught). Please report it.
   ITC_STATUS_INTERNAL = 99,
 };
@@ -234,8 +238,58 @@ typedef uint32_t ItcUpdateOutcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Why a header update is invalid (the `invalid_reason` of
+// [`ItcUpdateVerdict`]). The numbers are itc-spv's stable
+// `InvalidReason::code`s.
+enum ItcInvalidReason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not invalid.
+  ITC_INVALID_REASON_NONE = 0,
+  // The header belongs to another chain.
+  ITC_INVALID_REASON_WRONG_CHAIN = 1,
+  // The header is not above the trusted height.
+  ITC_INVALID_REASON_NON_INCREASING_HEIGHT = 2,
+  // The header's time is before the trusted header's time.
+  ITC_INVALID_REASON_NON_MONOTONIC_TIME = 3,
+  // The header's time is further ahead of `now_ms` than the clock drift.
+  ITC_INVALID_REASON_HEADER_FROM_FUTURE = 4,
+  // The trusted header is older than the trust period (an owner
+  // recovery, `itc_lamp_recover`, is the way back).
+  ITC_INVALID_REASON_TRUSTED_STATE_EXPIRED = 5,
+  // The certificate's chain, height or block hash is not the header's.
+  ITC_INVALID_REASON_CERTIFICATE_MISMATCH = 6,
+  // An adjacent header does not name the trusted header as its previous.
+  ITC_INVALID_REASON_PREVIOUS_HASH_MISMATCH = 7,
+  // An adjacent header is signed by another set than the trusted header
+  // announced as next.
+  ITC_INVALID_REASON_UNEXPECTED_VALIDATOR_SET = 8,
+  // The supplied validator set does not hash to the header's.
+  ITC_INVALID_REASON_VALIDATOR_SET_MISMATCH = 9,
+  // The update left out the signing set, and it is not the trusted set.
+  ITC_INVALID_REASON_MISSING_VALIDATOR_SET = 10,
+  // A checked signature in the certificate does not verify.
+  ITC_INVALID_REASON_INVALID_SIGNATURE = 11,
+  // The header's own set did not sign more than two thirds of its weight.
+  ITC_INVALID_REASON_NOT_ENOUGH_SIGNATURES = 12,
+  // The certificate lists a validator twice or out of order.
+  ITC_INVALID_REASON_MALFORMED_CERTIFICATE = 13,
+  // A different header at the trusted height, validly certified by the
+  // trusted set: the chain has forked. Keep the update as evidence.
+  ITC_INVALID_REASON_CONFLICTING_HEADER = 14,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcInvalidReason ItcInvalidReason;
+#else
+typedef uint32_t ItcInvalidReason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Why the lamp refused a command (the `deny_reason` of [`ItcLampVerdict`]).
-// The numbers are itc-spv's stable `DenyReason::code`s.
+// The numbers are itc-spv's stable `DenyReason::code`s, all 15 of them.
 enum ItcDenyReason
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -247,17 +301,20 @@ enum ItcDenyReason
   ITC_DENY_REASON_WRONG_CHAIN = 1,
   // The command is for another device.
   ITC_DENY_REASON_WRONG_DEVICE = 2,
-  // The proofs are against an old header, or the lamp's header is too old.
+  // The proofs are against an old header, or the lamp's header is further
+  // than its freshness bound from its clock.
   ITC_DENY_REASON_STALE_HEADER = 3,
   // The proofs are against a header the lamp has not verified.
   ITC_DENY_REASON_UNKNOWN_HEADER = 4,
-  // The counter is not above the last accepted one (a replay).
-  ITC_DENY_REASON_REPLAYED_COUNTER = 5,
+  // The command's time is not above the last one accepted from this
+  // sender (a replay).
+  ITC_DENY_REASON_REPLAYED = 5,
   // The sender's signature does not verify (forged or altered).
   ITC_DENY_REASON_BAD_SIGNATURE = 6,
   // A proof does not hold against the trusted header.
   ITC_DENY_REASON_BAD_PROOF = 7,
-  // The device is unregistered or the grant's maker no longer owns it.
+  // The device is unregistered, or the grant was made by someone who no
+  // longer owns it or under an earlier ownership.
   ITC_DENY_REASON_NOT_GRANTED = 8,
   // The state proves there is no grant (revoked or never made).
   ITC_DENY_REASON_REVOKED = 9,
@@ -265,9 +322,17 @@ enum ItcDenyReason
   ITC_DENY_REASON_EXPIRED = 10,
   // The grant lacks a permission the action needs.
   ITC_DENY_REASON_INSUFFICIENT_PERMISSION = 11,
-  // The counter is further ahead of the lamp's clock than the allowed
-  // drift (it would lock other senders out).
-  ITC_DENY_REASON_COUNTER_FROM_FUTURE = 12,
+  // The command's time is more than the command window ahead of the
+  // lamp's clock.
+  ITC_DENY_REASON_COMMAND_FROM_FUTURE = 12,
+  // The command's time is more than the command window behind the lamp's
+  // clock (a recorded command delivered late).
+  ITC_DENY_REASON_COMMAND_TOO_OLD = 13,
+  // The command asks for no permission bit.
+  ITC_DENY_REASON_EMPTY_ACTION = 14,
+  // The sender is not in the lamp's full replay table and its time is not
+  // above the table's floor (accepted once its clock passes the floor).
+  ITC_DENY_REASON_BELOW_REPLAY_FLOOR = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -276,6 +341,76 @@ typedef enum ItcDenyReason ItcDenyReason;
 typedef uint32_t ItcDenyReason;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+// Why a bootstrap was refused: the code [`itc_last_error_reason`](super::itc_last_error_reason)
+// gives after `ITC_STATUS_BOOTSTRAP_REJECTED`.
+enum ItcBootstrapError
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a bootstrap refusal.
+  ITC_BOOTSTRAP_ERROR_NONE = 0,
+  // The header's hash is not the pinned one.
+  ITC_BOOTSTRAP_ERROR_PINNED_HASH_MISMATCH = 1,
+  // The validator set did not sign the header.
+  ITC_BOOTSTRAP_ERROR_VALIDATOR_SET_MISMATCH = 2,
+  // The header is older than the trust period: bootstrap from a recent
+  // header whose hash the owner's app supplies over the pairing channel.
+  ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD = 3,
+  // The header's time is further ahead of `now_ms` than the clock drift:
+  // the device's clock is wrong.
+  ITC_BOOTSTRAP_ERROR_HEADER_FROM_FUTURE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcBootstrapError ItcBootstrapError;
+#else
+typedef uint32_t ItcBootstrapError;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why an owner recovery was refused: the code
+// [`itc_last_error_reason`](super::itc_last_error_reason) gives after
+// `ITC_STATUS_RECOVERY_REJECTED`. Nothing changes on any of these.
+enum ItcRecoveryError
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a recovery refusal.
+  ITC_RECOVERY_ERROR_NONE = 0,
+  // The new header is for another chain.
+  ITC_RECOVERY_ERROR_WRONG_CHAIN = 1,
+  // The new header is not newer than the trusted header.
+  ITC_RECOVERY_ERROR_NOT_NEWER = 2,
+  // The new header's time is further ahead than the clock drift.
+  ITC_RECOVERY_ERROR_HEADER_FROM_FUTURE = 3,
+  // The new header is itself older than the trust period.
+  ITC_RECOVERY_ERROR_HEADER_TOO_OLD = 4,
+  // The new header's certificate or validator set does not hold.
+  ITC_RECOVERY_ERROR_CERTIFICATE = 5,
+  // A registration proof does not hold against its header.
+  ITC_RECOVERY_ERROR_BAD_PROOF = 6,
+  // The trusted header shows the device is not registered.
+  ITC_RECOVERY_ERROR_NOT_REGISTERED = 7,
+  // The signer is not the device's owner at both headers.
+  ITC_RECOVERY_ERROR_NOT_OWNER = 8,
+  // The owner's signature does not verify (or names another trusted
+  // header than the device's).
+  ITC_RECOVERY_ERROR_BAD_SIGNATURE = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcRecoveryError ItcRecoveryError;
+#else
+typedef uint32_t ItcRecoveryError;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why the lamp refused a command. Every reason of itc-spv's
+// `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
+typedef struct DenyReason DenyReason;
 
 // What a company asks for when it opens a campaign (see
 // [`itc_chaincode_open_tx_body`]).
@@ -310,12 +445,8 @@ typedef struct {
 typedef struct {
   // An [`ItcUpdateOutcome`] number.
   uint32_t outcome;
-  // For `ITC_UPDATE_OUTCOME_INVALID`: the stable reason code (1 wrong
-  // chain, 2 non-increasing height, 3 time goes backwards, 4 header from
-  // the future, 5 trusted state expired, 6 certificate mismatch, 7
-  // previous hash mismatch, 8 unexpected validator set, 9 validator set
-  // mismatch, 10 missing validator set, 11 invalid signature, 12 not
-  // enough signatures, 13 malformed certificate); otherwise 0.
+  // For `ITC_UPDATE_OUTCOME_INVALID`: an [`ItcInvalidReason`] (the stable
+  // codes 1..=14; 14, a conflicting header, is fork evidence); otherwise 0.
   uint32_t invalid_reason;
 } ItcUpdateVerdict;
 
@@ -330,6 +461,13 @@ typedef struct {
   uint64_t expiry_height;
   // The owner who made it.
   uint8_t granted_by[ITC_PUBLIC_KEY_LEN];
+  // The device's ownership sequence when the grant was made.
+  uint64_t ownership_seq;
+  // True if the grant authorises its grantee now: present, made by the
+  // device's current owner under its current ownership sequence (a grant
+  // made before the device changed hands stays dead, even if it comes
+  // back), and not expired at the trusted height.
+  bool live;
 } ItcGrant;
 
 // A device registration as proven against the trusted header.
@@ -343,16 +481,24 @@ typedef struct {
   uint8_t security_level;
   // Hash of off-chain metadata.
   uint8_t metadata_hash[ITC_HASH_LEN];
+  // How many times the device changed hands (0 at registration).
+  uint64_t ownership_seq;
 } ItcDeviceRecord;
 
-// The lamp's decision on a command.
+// The lamp's decision on a command, and on the header update that came
+// with it.
 typedef struct {
-  // True if the command may run (the lamp has remembered its counter).
+  // True if the command may run (the lamp has recorded the sender's time
+  // in its replay table: persist `itc_lamp_replay_table` before acting).
   bool allowed;
   // An [`ItcDenyReason`] number when refused, 0 when allowed.
   uint32_t deny_reason;
-  // The accepted counter when allowed, 0 when refused.
-  uint64_t new_counter;
+  // True if an update came along; `update` is then its verdict.
+  bool has_update;
+  // The update's verdict (all zero when `has_update` is false). An
+  // invalid update with `ITC_INVALID_REASON_CONFLICTING_HEADER` is fork
+  // evidence: keep the update bytes and report them.
+  ItcUpdateVerdict update;
 } ItcLampVerdict;
 
 // The fields of a signed device command.
@@ -365,8 +511,9 @@ typedef struct {
   uint8_t grantee[ITC_PUBLIC_KEY_LEN];
   // Permission bits the action needs.
   uint32_t action;
-  // Replay counter.
-  uint64_t counter;
+  // The sender's clock in milliseconds since the Unix epoch (its replay
+  // counter: strictly rising per sender and device).
+  uint64_t time_ms;
   // The sender's signature.
   uint8_t signature[ITC_SIGNATURE_LEN];
 } ItcCommandFields;
@@ -410,6 +557,8 @@ typedef struct {
   uint8_t signature[ITC_SIGNATURE_LEN];
 } ItcTransactionFields;
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -423,6 +572,15 @@ extern "C" {
 //
 // Thread safety: each thread has its own message.
 const char *itc_last_error_message(void);
+
+// The stable reason code of the last failed `itc_*` call on the calling
+// thread: an `ItcBootstrapError` after `ITC_STATUS_BOOTSTRAP_REJECTED`, an
+// `ItcRecoveryError` after `ITC_STATUS_RECOVERY_REJECTED`, 0 after any other
+// failure (and before the first). Successful calls leave it alone, as they
+// leave [`itc_last_error_message`].
+//
+// Thread safety: each thread has its own code.
+uint32_t itc_last_error_reason(void);
 
 // A short constant name for a status code (`"ok"`, `"null pointer"`, ...),
 // or `"unknown status"`. Never free it.
@@ -1049,6 +1207,42 @@ ItcStatus itc_dev_chain_device_proof(const ItcDevChain *chain,
                                      size_t capacity,
                                      size_t *written);
 
+// Proof of `device`'s registration at the header at `height` (recorded for
+// every registered device at every block from its registration on; any
+// device at the latest height), into a caller buffer: what an owner's app
+// needs for `itc_owner_recovery_sign`. `ITC_STATUS_INVALID_ARGUMENT` for a
+// height not reached or a device not registered there.
+//
+// # Safety
+// `chain` must be a live handle; `device` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_device_proof_at(const ItcDevChain *chain,
+                                        const uint8_t *device,
+                                        uint64_t height,
+                                        uint8_t *out,
+                                        size_t capacity,
+                                        size_t *written);
+
+// Simulate an epoch boundary with a new validator set: the next committed
+// block is still signed by the current simulated set but names a new,
+// disjoint one as its next set, which signs every block after it. The new
+// set's canonical bytes go into a caller buffer (pass `NULL, 0` and ignore
+// `ITC_STATUS_BUFFER_TOO_SMALL` only if you do not want them: the rotation
+// happens either way).
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_dev_chain_rotate_validators(const ItcDevChain *chain,
+                                          uint8_t *out,
+                                          size_t capacity,
+                                          size_t *written);
+
 // Proof that `transaction` is in the block at `height`, into a caller
 // buffer, as [`itc_light_client_verify_transaction`](super::light_client::itc_light_client_verify_transaction)
 // takes it. `ITC_STATUS_INVALID_ARGUMENT` if the block does not hold it.
@@ -1276,8 +1470,16 @@ ItcStatus itc_keypair_free(ItcKeypair *keypair);
 
 // Start a light client from a header whose hash the caller pinned out of
 // band (firmware image, QR code, ...) and the validator set that signed it
-// (both canonical bytes). `trust_period_ms` and `clock_drift_ms` are the
-// caller's policy (itc-spv's defaults: two weeks and ten seconds).
+// (both canonical bytes), at the caller's time `now_ms` (milliseconds since
+// the Unix epoch). `trust_period_ms` and `clock_drift_ms` are the caller's
+// policy (itc-spv's defaults: two weeks and ten seconds).
+//
+// A refusal is `ITC_STATUS_BOOTSTRAP_REJECTED` and
+// [`itc_last_error_reason`](super::itc_last_error_reason) gives its
+// [`ItcBootstrapError`]; `ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD` means the
+// header is older than the trust period (its validators may have unbonded):
+// bootstrap from a recent header whose hash the owner's app supplies over
+// the pairing channel.
 //
 // # Safety
 // `header`/`validators` must point to `header_len`/`validators_len`
@@ -1291,6 +1493,7 @@ ItcStatus itc_light_client_bootstrap(const uint8_t *header,
                                      const uint8_t *pinned_hash,
                                      uint64_t trust_period_ms,
                                      uint64_t clock_drift_ms,
+                                     uint64_t now_ms,
                                      ItcLightClient **out);
 
 // Load a light client from bytes saved with [`itc_light_client_save`].
@@ -1356,23 +1559,40 @@ ItcStatus itc_light_client_verify_transaction(const ItcLightClient *light_client
                                               size_t proof_len,
                                               uint8_t *out_transaction_hash);
 
-// Check a state proof of the grant of `device` to `grantee` against the
-// trusted header: `out_grant->present` says whether the grant exists (a
-// proven absence, for a revoked grant, is success with `present = false`).
-// A proof that does not hold is `ITC_STATUS_PROOF_REJECTED`.
+// Whether the grant of `device` to `grantee` authorises its grantee now,
+// from two state proofs at the trusted header: `device_proof` (the device's
+// registration: owner and ownership sequence) and `grant_proof` (the grant,
+// or its absence). `out_grant->present` says whether a grant record exists
+// (a proven absence, for a revoked grant, is success with `present =
+// false`); `out_grant->live` whether it counts now (see [`ItcGrant`]). A
+// proof that does not hold is `ITC_STATUS_PROOF_REJECTED`.
 //
 // # Safety
 // `light_client` must be a live handle; `device` and `grantee` must point
-// to [`ITC_PUBLIC_KEY_LEN`] readable bytes; `proof` to `proof_len`;
-// `out_grant` writable.
+// to [`ITC_PUBLIC_KEY_LEN`] readable bytes; `device_proof` and
+// `grant_proof` to their lengths; `out_grant` writable.
 //
 // Thread safety: safe from any thread.
 ItcStatus itc_light_client_verify_grant(const ItcLightClient *light_client,
                                         const uint8_t *device,
                                         const uint8_t *grantee,
-                                        const uint8_t *proof,
-                                        size_t proof_len,
+                                        const uint8_t *device_proof,
+                                        size_t device_proof_len,
+                                        const uint8_t *grant_proof,
+                                        size_t grant_proof_len,
                                         ItcGrant *out_grant);
+
+// The trusted header (canonical bytes) into a caller buffer.
+//
+// # Safety
+// `light_client` must be a live handle; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_header(const ItcLightClient *light_client,
+                                  uint8_t *out,
+                                  size_t capacity,
+                                  size_t *written);
 
 // Hash of the trusted header ([`ITC_HASH_LEN`] bytes).
 //
@@ -1408,19 +1628,26 @@ ItcStatus itc_light_client_verify_device(const ItcLightClient *light_client,
 ItcStatus itc_light_client_free(ItcLightClient *light_client);
 
 // A lamp with key `device_public_key` that starts from `light_client`'s
-// current trusted state (copied; the light client stays usable), obeys only
-// while its trusted header is at most `freshness_ms` old, and has accepted
-// counters up to `last_counter` (0 for none; restore it after a reboot).
+// current trusted state and trust options (copied; the light client stays
+// usable), obeys only while its trusted header is at most `freshness_ms`
+// old, refuses a command whose time is more than `command_window_ms` away
+// from its clock (30000 is the default), and starts with the replay table
+// `replay_table` (bytes saved from [`itc_lamp_replay_table`] before a
+// reboot; null and 0 for a new device). Malformed table bytes are
+// `ITC_STATUS_DECODE_FAILED`.
 //
 // # Safety
 // `device_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes;
-// `light_client` must be a live handle; `out` writable.
+// `light_client` must be a live handle; `replay_table` null (with length 0)
+// or `replay_table_len` readable bytes; `out` writable.
 //
 // Thread safety: safe from any thread.
 ItcStatus itc_lamp_new(const uint8_t *device_public_key,
                        uint64_t freshness_ms,
+                       uint64_t command_window_ms,
                        const ItcLightClient *light_client,
-                       uint64_t last_counter,
+                       const uint8_t *replay_table,
+                       size_t replay_table_len,
                        ItcLamp **out);
 
 // Adopt a newer header if it verifies (see [`itc_light_client_update`]).
@@ -1437,11 +1664,14 @@ ItcStatus itc_lamp_update(const ItcLamp *lamp,
                           ItcUpdateVerdict *out_verdict);
 
 // The lamp's whole check of a command, in one call: adopt `update` if one
-// came along (null for none) and verifies, then check chain, device,
-// header, freshness, replay counter, signature, registration and grant.
-// A refusal is `ITC_STATUS_OK` with `allowed = false` and a
-// `deny_reason`; on `allowed` the lamp remembers the counter (persist
-// [`itc_lamp_last_counter`] before acting). Malformed bytes are
+// came along (null for none) and verifies, then check chain, device, a
+// non-empty action, the signature, the header, registration and grant
+// (current owner, current ownership, expiry, permissions), freshness, the
+// command window and the sender's replay state. A refusal is
+// `ITC_STATUS_OK` with `allowed = false` and a `deny_reason`; on `allowed`
+// the lamp records the sender's time (persist [`itc_lamp_replay_table`]
+// before acting). The update's verdict is reported in `has_update` /
+// `update` (a conflicting header is fork evidence). Malformed bytes are
 // `ITC_STATUS_DECODE_FAILED`.
 //
 // # Safety
@@ -1460,13 +1690,101 @@ ItcStatus itc_lamp_handle(const ItcLamp *lamp,
                           size_t proof_len,
                           ItcLampVerdict *out_verdict);
 
-// The last accepted command counter (persist it with the trusted state).
+// The lamp's replay table (the last accepted time of each of up to 32
+// senders, and a floor for the others) as versioned bytes, into a caller
+// buffer: persist it before acting on an allowed command, and pass it to
+// [`itc_lamp_new`] after a reboot.
 //
 // # Safety
-// `lamp` must be a live handle; `out_counter` writable.
+// `lamp` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
 //
 // Thread safety: safe from any thread.
-ItcStatus itc_lamp_last_counter(const ItcLamp *lamp, uint64_t *out_counter);
+ItcStatus itc_lamp_replay_table(const ItcLamp *lamp,
+                                uint8_t *out,
+                                size_t capacity,
+                                size_t *written);
+
+// The last time the lamp accepted from `sender`: `*out_found` is false
+// (and `*out_time_ms` 0) when its replay table does not remember the
+// sender.
+//
+// # Safety
+// `lamp` must be a live handle; `sender` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out_found` and `out_time_ms`
+// writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_last_time(const ItcLamp *lamp,
+                             const uint8_t *sender,
+                             bool *out_found,
+                             uint64_t *out_time_ms);
+
+// Height of the lamp's trusted header.
+//
+// # Safety
+// `lamp` must be a live handle; `out_height` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_height(const ItcLamp *lamp, uint64_t *out_height);
+
+// The lamp's trusted header (canonical bytes) into a caller buffer: what
+// the owner's app signs a recovery against ([`itc_owner_recovery_sign`]).
+//
+// # Safety
+// `lamp` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_trusted_header(const ItcLamp *lamp,
+                                  uint8_t *out,
+                                  size_t capacity,
+                                  size_t *written);
+
+// Adopt the header an owner recovery ([`itc_owner_recovery_sign`]) vouches
+// for: the way back for a lamp that went without headers for longer than
+// its trust period. A refusal is `ITC_STATUS_RECOVERY_REJECTED` with an
+// [`ItcRecoveryError`] from [`itc_last_error_reason`](super::itc_last_error_reason),
+// and nothing changes; malformed bytes are `ITC_STATUS_DECODE_FAILED`.
+// Persist [`itc_lamp_trusted_state`] afterwards.
+//
+// # Safety
+// `lamp` must be a live handle; `recovery` must point to `recovery_len`
+// readable bytes.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_lamp_recover(const ItcLamp *lamp,
+                           const uint8_t *recovery,
+                           size_t recovery_len,
+                           uint64_t now_ms);
+
+// The owner's side of a recovery: sign, with `owner`, a recent certified
+// header for `device`, whose current trusted header is `trusted_header`
+// (the device reports it: [`itc_lamp_trusted_header`]). `update` is a
+// recent header update carrying its validator set; `device_at_trusted` and
+// `device_at_new` are the device's registration proofs at the trusted and
+// at the new header (a dev chain gives them: `itc_dev_chain_device_proof_at`).
+// The encoded recovery goes into a caller buffer, for [`itc_lamp_recover`].
+//
+// # Safety
+// `owner` must be a live key pair handle; `device` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; each byte input to its length;
+// `out` null or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_owner_recovery_sign(const ItcKeypair *owner,
+                                  const uint8_t *device,
+                                  const uint8_t *trusted_header,
+                                  size_t trusted_header_len,
+                                  const uint8_t *update,
+                                  size_t update_len,
+                                  const uint8_t *device_at_trusted,
+                                  size_t device_at_trusted_len,
+                                  const uint8_t *device_at_new,
+                                  size_t device_at_new_len,
+                                  uint8_t *out,
+                                  size_t capacity,
+                                  size_t *written);
 
 // The lamp's trusted state as versioned bytes (for flash), into a caller
 // buffer; [`itc_light_client_load`] reads it back.
@@ -1489,9 +1807,18 @@ ItcStatus itc_lamp_trusted_state(const ItcLamp *lamp,
 // Thread safety: must not run concurrently with any use of the handle.
 ItcStatus itc_lamp_free(ItcLamp *lamp);
 
-// Sign a command for `device` (the guest's side): `action` holds the
-// permission bits it needs (2 = switch), `counter` must rise with every
-// command. The canonical bytes go into a caller buffer.
+// Sign a command for `device` (the sender's side: the owner or a guest).
+// What the sender puts in it: `action`, the permission bits it needs (2 =
+// switch; at least one, or the lamp refuses it with
+// `ITC_DENY_REASON_EMPTY_ACTION`), and `time_ms`, the sender's clock in
+// milliseconds since the Unix epoch, strictly greater than in this
+// sender's previous command to this device (twice within one millisecond:
+// the last time plus one). The lamp refuses a time more than its command
+// window away from its own clock, in either direction
+// (`ITC_DENY_REASON_COMMAND_TOO_OLD`, `..._COMMAND_FROM_FUTURE`), and a time
+// not above the last one it accepted from this sender
+// (`ITC_DENY_REASON_REPLAYED`); each sender has its own replay state. The
+// canonical bytes go into a caller buffer.
 //
 // # Safety
 // `grantee` must be a live key pair handle; `device` must point to
@@ -1503,7 +1830,7 @@ ItcStatus itc_command_sign(const ItcKeypair *grantee,
                            uint32_t chain_id,
                            const uint8_t *device,
                            uint32_t action,
-                           uint64_t counter,
+                           uint64_t time_ms,
                            uint8_t *out,
                            size_t capacity,
                            size_t *written);

@@ -534,6 +534,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_decode_campaign_result() != 8799:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_default_command_window_ms() != 18499:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_default_trust_options() != 35349:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_deploy_tx_body() != 57163:
@@ -550,7 +552,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_pairing_signature() != 21047:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_func_sign_command() != 65167:
+    if lib.uniffi_itc_ffi_checksum_func_sign_command() != 38304:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 56565:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_verify() != 27310:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -628,19 +632,23 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_device_proof() != 37674:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at() != 7148:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_grant_proof() != 19063:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_header() != 14295:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_header_hash() != 54110:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_devchain_header_update() != 62011:
+    if lib.uniffi_itc_ffi_checksum_method_devchain_header_update() != 60703:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_height() != 15979:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_nonce() != 56714:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof() != 61322:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators() != 32212:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() != 10295:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -660,17 +668,25 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_lamp_handle() != 2341:
+    if lib.uniffi_itc_ffi_checksum_method_lamp_handle() != 20770:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lamp_height() != 41227:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_lamp_last_counter() != 40867:
+    if lib.uniffi_itc_ffi_checksum_method_lamp_last_time_ms() != 20382:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lamp_recover() != 60247:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lamp_replay_table() != 62596:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lamp_trusted_header() != 62798:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lamp_trusted_state() != 12748:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lamp_update() != 39223:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_lamp_new() != 43625:
+    if lib.uniffi_itc_ffi_checksum_constructor_lamp_new() != 16479:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lightclient_header() != 57241:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_header_hash() != 58298:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -682,13 +698,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_device() != 59974:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant() != 55115:
+    if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant() != 29893:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_transaction() != 6192:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() != 9872:
+    if lib.uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() != 10852:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_lightclient_load() != 55889:
+    if lib.uniffi_itc_ffi_checksum_constructor_lightclient_load() != 48548:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_transaction_chain_id() != 36804:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -756,6 +772,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_record.restype = ctypes.
 _UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_result.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_result.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_default_command_window_ms.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_default_command_window_ms.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.restype = ctypes.c_uint16
@@ -783,6 +802,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_signature.restype = ctypes.c_uin
 _UniffiLib.uniffi_itc_ffi_checksum_func_sign_command.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_sign_command.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_sign_owner_recovery.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_sign_owner_recovery.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_verify.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_verify.restype = ctypes.c_uint16
@@ -897,6 +919,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_commit_block.restype = ctypes
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_grant_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_grant_proof.restype = ctypes.c_uint16
@@ -918,6 +943,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_nonce.restype = ctypes.c_uint
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode.restype = ctypes.c_uint16
@@ -951,9 +979,18 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_handle.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_height.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_height.restype = ctypes.c_uint16
-_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_last_counter.argtypes = (
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_last_time_ms.argtypes = (
 )
-_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_last_counter.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_last_time_ms.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_recover.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_recover.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_replay_table.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_replay_table.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_trusted_header.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_trusted_header.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_trusted_state.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_trusted_state.restype = ctypes.c_uint16
@@ -963,6 +1000,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_update.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_lamp_new.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_lamp_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_header.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_header.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_header_hash.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_header_hash.restype = ctypes.c_uint16
@@ -1048,6 +1088,10 @@ _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_default_command_window_ms.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_default_command_window_ms.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_func_default_trust_options.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1101,6 +1145,16 @@ _UniffiLib.uniffi_itc_ffi_fn_func_sign_command.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_sign_command.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_sign_owner_recovery.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_sign_owner_recovery.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_verify.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1331,6 +1385,13 @@ _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_grant_proof.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1374,6 +1435,11 @@ _UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_rotate_validators.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_rotate_validators.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_submit_chaincode.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1444,11 +1510,29 @@ _UniffiLib.uniffi_itc_ffi_fn_method_lamp_height.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_lamp_height.restype = ctypes.c_uint64
-_UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_counter.argtypes = (
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_time_ms.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_time_ms.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_recover.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_counter.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_recover.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_replay_table.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_replay_table.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_trusted_header.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_trusted_header.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_lamp_trusted_state.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1466,9 +1550,15 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_lamp_new.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
     ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_lamp_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_lightclient_header.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lightclient_header.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_header_hash.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1503,6 +1593,7 @@ _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_grant.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_grant.restype = _UniffiRustBuffer
@@ -1517,6 +1608,7 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_lightclient_bootstrap.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_lightclient_bootstrap.restype = ctypes.c_uint64
@@ -2075,22 +2167,25 @@ class DeviceInfo:
     """
     A device registration proven against the trusted header.
 """
-    def __init__(self, *, owner:bytes, security_level:int, metadata_hash:bytes):
+    def __init__(self, *, owner:bytes, security_level:int, metadata_hash:bytes, ownership_seq:int):
         self.owner = owner
         self.security_level = security_level
         self.metadata_hash = metadata_hash
+        self.ownership_seq = ownership_seq
         
         
 
     
     def __str__(self):
-        return "DeviceInfo(owner={}, security_level={}, metadata_hash={})".format(self.owner, self.security_level, self.metadata_hash)
+        return "DeviceInfo(owner={}, security_level={}, metadata_hash={}, ownership_seq={})".format(self.owner, self.security_level, self.metadata_hash, self.ownership_seq)
     def __eq__(self, other):
         if self.owner != other.owner:
             return False
         if self.security_level != other.security_level:
             return False
         if self.metadata_hash != other.metadata_hash:
+            return False
+        if self.ownership_seq != other.ownership_seq:
             return False
         return True
 
@@ -2101,6 +2196,7 @@ class _UniffiFfiConverterTypeDeviceInfo(_UniffiConverterRustBuffer):
             owner=_UniffiFfiConverterBytes.read(buf),
             security_level=_UniffiFfiConverterUInt8.read(buf),
             metadata_hash=_UniffiFfiConverterBytes.read(buf),
+            ownership_seq=_UniffiFfiConverterUInt64.read(buf),
         )
 
     @staticmethod
@@ -2108,12 +2204,14 @@ class _UniffiFfiConverterTypeDeviceInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBytes.check_lower(value.owner)
         _UniffiFfiConverterUInt8.check_lower(value.security_level)
         _UniffiFfiConverterBytes.check_lower(value.metadata_hash)
+        _UniffiFfiConverterUInt64.check_lower(value.ownership_seq)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterBytes.write(value.owner, buf)
         _UniffiFfiConverterUInt8.write(value.security_level, buf)
         _UniffiFfiConverterBytes.write(value.metadata_hash, buf)
+        _UniffiFfiConverterUInt64.write(value.ownership_seq, buf)
 
 @dataclass
 class FundedAccount:
@@ -2159,22 +2257,25 @@ class GrantInfo:
     """
     An access grant proven against the trusted header.
 """
-    def __init__(self, *, permissions:int, expiry_height:int, granted_by:bytes):
+    def __init__(self, *, permissions:int, expiry_height:int, granted_by:bytes, ownership_seq:int):
         self.permissions = permissions
         self.expiry_height = expiry_height
         self.granted_by = granted_by
+        self.ownership_seq = ownership_seq
         
         
 
     
     def __str__(self):
-        return "GrantInfo(permissions={}, expiry_height={}, granted_by={})".format(self.permissions, self.expiry_height, self.granted_by)
+        return "GrantInfo(permissions={}, expiry_height={}, granted_by={}, ownership_seq={})".format(self.permissions, self.expiry_height, self.granted_by, self.ownership_seq)
     def __eq__(self, other):
         if self.permissions != other.permissions:
             return False
         if self.expiry_height != other.expiry_height:
             return False
         if self.granted_by != other.granted_by:
+            return False
+        if self.ownership_seq != other.ownership_seq:
             return False
         return True
 
@@ -2185,6 +2286,7 @@ class _UniffiFfiConverterTypeGrantInfo(_UniffiConverterRustBuffer):
             permissions=_UniffiFfiConverterUInt32.read(buf),
             expiry_height=_UniffiFfiConverterUInt64.read(buf),
             granted_by=_UniffiFfiConverterBytes.read(buf),
+            ownership_seq=_UniffiFfiConverterUInt64.read(buf),
         )
 
     @staticmethod
@@ -2192,12 +2294,718 @@ class _UniffiFfiConverterTypeGrantInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.check_lower(value.permissions)
         _UniffiFfiConverterUInt64.check_lower(value.expiry_height)
         _UniffiFfiConverterBytes.check_lower(value.granted_by)
+        _UniffiFfiConverterUInt64.check_lower(value.ownership_seq)
 
     @staticmethod
     def write(value, buf):
         _UniffiFfiConverterUInt32.write(value.permissions, buf)
         _UniffiFfiConverterUInt64.write(value.expiry_height, buf)
         _UniffiFfiConverterBytes.write(value.granted_by, buf)
+        _UniffiFfiConverterUInt64.write(value.ownership_seq, buf)
+
+class _UniffiFfiConverterOptionalTypeGrantInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeGrantInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeGrantInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeGrantInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+class _UniffiFfiConverterOptionalTypeDeviceInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeDeviceInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeDeviceInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeDeviceInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class GrantStatus:
+    """
+    What [`LightClient::verify_grant`] proved about a grant at the trusted
+    header.
+"""
+    def __init__(self, *, grant:typing.Optional[GrantInfo], live:bool, device:typing.Optional[DeviceInfo]):
+        self.grant = grant
+        self.live = live
+        self.device = device
+        
+        
+
+    
+    def __str__(self):
+        return "GrantStatus(grant={}, live={}, device={})".format(self.grant, self.live, self.device)
+    def __eq__(self, other):
+        if self.grant != other.grant:
+            return False
+        if self.live != other.live:
+            return False
+        if self.device != other.device:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGrantStatus(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GrantStatus(
+            grant=_UniffiFfiConverterOptionalTypeGrantInfo.read(buf),
+            live=_UniffiFfiConverterBoolean.read(buf),
+            device=_UniffiFfiConverterOptionalTypeDeviceInfo.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalTypeGrantInfo.check_lower(value.grant)
+        _UniffiFfiConverterBoolean.check_lower(value.live)
+        _UniffiFfiConverterOptionalTypeDeviceInfo.check_lower(value.device)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalTypeGrantInfo.write(value.grant, buf)
+        _UniffiFfiConverterBoolean.write(value.live, buf)
+        _UniffiFfiConverterOptionalTypeDeviceInfo.write(value.device, buf)
+
+class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u16"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**16
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u16()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u16(value)
+
+
+
+
+
+
+class UpdateVerdict:
+    """
+    The outcome of a header update.
+"""
+    def __init__(self):
+        raise RuntimeError("UpdateVerdict cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class SUCCESS:
+        """
+        The header is now trusted.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "UpdateVerdict.SUCCESS()".format()
+        def __eq__(self, other):
+            if not isinstance(other, UpdateVerdict):
+                return NotImplemented
+            if not other.is_SUCCESS():
+                return False
+            return True
+
+    @dataclass
+    class NOT_ENOUGH_TRUST:
+        """
+        Too few validators the client trusts signed; verify a header halfway
+        first (bisect) and retry.
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "UpdateVerdict.NOT_ENOUGH_TRUST()".format()
+        def __eq__(self, other):
+            if not isinstance(other, UpdateVerdict):
+                return NotImplemented
+            if not other.is_NOT_ENOUGH_TRUST():
+                return False
+            return True
+
+    @dataclass
+    class INVALID:
+        """
+        The update is invalid; `code` is a stable number, `reason` says why.
+"""
+        
+        def __init__(self, code:int, reason:str):
+            self.code = code
+            
+            """
+        Stable code of the reason (itc-spv `InvalidReason::code`).
+"""
+        
+            self.reason = reason
+            
+            """
+        Human-readable reason.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "UpdateVerdict.INVALID(code={}, reason={})".format(self.code, self.reason)
+        def __eq__(self, other):
+            if not isinstance(other, UpdateVerdict):
+                return NotImplemented
+            if not other.is_INVALID():
+                return False
+            if self.code != other.code:
+                return False
+            if self.reason != other.reason:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_SUCCESS(self) -> bool:
+        return isinstance(self, UpdateVerdict.SUCCESS)
+    def is_success(self) -> bool:
+        return isinstance(self, UpdateVerdict.SUCCESS)
+    def is_NOT_ENOUGH_TRUST(self) -> bool:
+        return isinstance(self, UpdateVerdict.NOT_ENOUGH_TRUST)
+    def is_not_enough_trust(self) -> bool:
+        return isinstance(self, UpdateVerdict.NOT_ENOUGH_TRUST)
+    def is_INVALID(self) -> bool:
+        return isinstance(self, UpdateVerdict.INVALID)
+    def is_invalid(self) -> bool:
+        return isinstance(self, UpdateVerdict.INVALID)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+UpdateVerdict.SUCCESS = type("UpdateVerdict.SUCCESS", (UpdateVerdict.SUCCESS, UpdateVerdict,), {})  # type: ignore
+UpdateVerdict.NOT_ENOUGH_TRUST = type("UpdateVerdict.NOT_ENOUGH_TRUST", (UpdateVerdict.NOT_ENOUGH_TRUST, UpdateVerdict,), {})  # type: ignore
+UpdateVerdict.INVALID = type("UpdateVerdict.INVALID", (UpdateVerdict.INVALID, UpdateVerdict,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeUpdateVerdict(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return UpdateVerdict.SUCCESS(
+            )
+        if variant == 2:
+            return UpdateVerdict.NOT_ENOUGH_TRUST(
+            )
+        if variant == 3:
+            return UpdateVerdict.INVALID(
+                _UniffiFfiConverterUInt16.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_SUCCESS():
+            return
+        if value.is_NOT_ENOUGH_TRUST():
+            return
+        if value.is_INVALID():
+            _UniffiFfiConverterUInt16.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_SUCCESS():
+            buf.write_i32(1)
+        if value.is_NOT_ENOUGH_TRUST():
+            buf.write_i32(2)
+        if value.is_INVALID():
+            buf.write_i32(3)
+            _UniffiFfiConverterUInt16.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.reason, buf)
+
+
+
+class _UniffiFfiConverterOptionalTypeUpdateVerdict(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeUpdateVerdict.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeUpdateVerdict.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeUpdateVerdict.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+
+
+
+
+class DenyReason(enum.Enum):
+    """
+    Why the lamp refused a command. Every reason of itc-spv's
+    `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
+"""
+    
+    WRONG_CHAIN = 0
+    """
+    1: the command is for another chain.
+"""
+    
+    WRONG_DEVICE = 1
+    """
+    2: the command is for another device.
+"""
+    
+    STALE_HEADER = 2
+    """
+    3: the proofs are against an old header, or the lamp's header is
+    further than its freshness bound from its clock.
+"""
+    
+    UNKNOWN_HEADER = 3
+    """
+    4: the proofs are against a header the lamp has not verified.
+"""
+    
+    REPLAYED = 4
+    """
+    5: the command's time is not above the last one the lamp accepted
+    from this sender (a replay).
+"""
+    
+    BAD_SIGNATURE = 5
+    """
+    6: the sender's signature does not verify (forged or altered command).
+"""
+    
+    BAD_PROOF = 6
+    """
+    7: a proof does not hold against the trusted header.
+"""
+    
+    NOT_GRANTED = 7
+    """
+    8: the device is unregistered, or the grant was made by someone who
+    no longer owns it or under an earlier ownership of the device.
+"""
+    
+    REVOKED = 8
+    """
+    9: the state proves there is no grant (revoked or never made).
+"""
+    
+    EXPIRED = 9
+    """
+    10: the grant has expired.
+"""
+    
+    INSUFFICIENT_PERMISSION = 10
+    """
+    11: the grant lacks a permission the action needs.
+"""
+    
+    COMMAND_FROM_FUTURE = 11
+    """
+    12: the command's time is more than the command window ahead of the
+    lamp's clock.
+"""
+    
+    COMMAND_TOO_OLD = 12
+    """
+    13: the command's time is more than the command window behind the
+    lamp's clock (a recorded command delivered late).
+"""
+    
+    EMPTY_ACTION = 13
+    """
+    14: the command asks for no permission bit.
+"""
+    
+    BELOW_REPLAY_FLOOR = 14
+    """
+    15: the sender is not in the lamp's full replay table and its time is
+    not above the table's floor; accepted once the sender's clock passes
+    the floor.
+"""
+    
+
+
+class _UniffiFfiConverterTypeDenyReason(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DenyReason.WRONG_CHAIN
+        if variant == 2:
+            return DenyReason.WRONG_DEVICE
+        if variant == 3:
+            return DenyReason.STALE_HEADER
+        if variant == 4:
+            return DenyReason.UNKNOWN_HEADER
+        if variant == 5:
+            return DenyReason.REPLAYED
+        if variant == 6:
+            return DenyReason.BAD_SIGNATURE
+        if variant == 7:
+            return DenyReason.BAD_PROOF
+        if variant == 8:
+            return DenyReason.NOT_GRANTED
+        if variant == 9:
+            return DenyReason.REVOKED
+        if variant == 10:
+            return DenyReason.EXPIRED
+        if variant == 11:
+            return DenyReason.INSUFFICIENT_PERMISSION
+        if variant == 12:
+            return DenyReason.COMMAND_FROM_FUTURE
+        if variant == 13:
+            return DenyReason.COMMAND_TOO_OLD
+        if variant == 14:
+            return DenyReason.EMPTY_ACTION
+        if variant == 15:
+            return DenyReason.BELOW_REPLAY_FLOOR
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DenyReason.WRONG_CHAIN:
+            return
+        if value == DenyReason.WRONG_DEVICE:
+            return
+        if value == DenyReason.STALE_HEADER:
+            return
+        if value == DenyReason.UNKNOWN_HEADER:
+            return
+        if value == DenyReason.REPLAYED:
+            return
+        if value == DenyReason.BAD_SIGNATURE:
+            return
+        if value == DenyReason.BAD_PROOF:
+            return
+        if value == DenyReason.NOT_GRANTED:
+            return
+        if value == DenyReason.REVOKED:
+            return
+        if value == DenyReason.EXPIRED:
+            return
+        if value == DenyReason.INSUFFICIENT_PERMISSION:
+            return
+        if value == DenyReason.COMMAND_FROM_FUTURE:
+            return
+        if value == DenyReason.COMMAND_TOO_OLD:
+            return
+        if value == DenyReason.EMPTY_ACTION:
+            return
+        if value == DenyReason.BELOW_REPLAY_FLOOR:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DenyReason.WRONG_CHAIN:
+            buf.write_i32(1)
+        if value == DenyReason.WRONG_DEVICE:
+            buf.write_i32(2)
+        if value == DenyReason.STALE_HEADER:
+            buf.write_i32(3)
+        if value == DenyReason.UNKNOWN_HEADER:
+            buf.write_i32(4)
+        if value == DenyReason.REPLAYED:
+            buf.write_i32(5)
+        if value == DenyReason.BAD_SIGNATURE:
+            buf.write_i32(6)
+        if value == DenyReason.BAD_PROOF:
+            buf.write_i32(7)
+        if value == DenyReason.NOT_GRANTED:
+            buf.write_i32(8)
+        if value == DenyReason.REVOKED:
+            buf.write_i32(9)
+        if value == DenyReason.EXPIRED:
+            buf.write_i32(10)
+        if value == DenyReason.INSUFFICIENT_PERMISSION:
+            buf.write_i32(11)
+        if value == DenyReason.COMMAND_FROM_FUTURE:
+            buf.write_i32(12)
+        if value == DenyReason.COMMAND_TOO_OLD:
+            buf.write_i32(13)
+        if value == DenyReason.EMPTY_ACTION:
+            buf.write_i32(14)
+        if value == DenyReason.BELOW_REPLAY_FLOOR:
+            buf.write_i32(15)
+
+
+
+
+
+
+
+
+class LampVerdict:
+    """
+    The lamp's decision on a command.
+"""
+    def __init__(self):
+        raise RuntimeError("LampVerdict cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class ALLOWED:
+        """
+        Run the command; the lamp has recorded the sender's time in its
+        replay table (persist [`Lamp::replay_table`] before acting).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "LampVerdict.ALLOWED()".format()
+        def __eq__(self, other):
+            if not isinstance(other, LampVerdict):
+                return NotImplemented
+            if not other.is_ALLOWED():
+                return False
+            return True
+
+    @dataclass
+    class DENIED:
+        """
+        Refuse it.
+"""
+        
+        def __init__(self, reason:DenyReason, code:int, message:str):
+            self.reason = reason
+            
+            """
+        Why.
+"""
+        
+            self.code = code
+            
+            """
+        Stable code of the reason (itc-spv `DenyReason::code`, 1..=15).
+"""
+        
+            self.message = message
+            
+            """
+        Human-readable reason.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "LampVerdict.DENIED(reason={}, code={}, message={})".format(self.reason, self.code, self.message)
+        def __eq__(self, other):
+            if not isinstance(other, LampVerdict):
+                return NotImplemented
+            if not other.is_DENIED():
+                return False
+            if self.reason != other.reason:
+                return False
+            if self.code != other.code:
+                return False
+            if self.message != other.message:
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_ALLOWED(self) -> bool:
+        return isinstance(self, LampVerdict.ALLOWED)
+    def is_allowed(self) -> bool:
+        return isinstance(self, LampVerdict.ALLOWED)
+    def is_DENIED(self) -> bool:
+        return isinstance(self, LampVerdict.DENIED)
+    def is_denied(self) -> bool:
+        return isinstance(self, LampVerdict.DENIED)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+LampVerdict.ALLOWED = type("LampVerdict.ALLOWED", (LampVerdict.ALLOWED, LampVerdict,), {})  # type: ignore
+LampVerdict.DENIED = type("LampVerdict.DENIED", (LampVerdict.DENIED, LampVerdict,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeLampVerdict(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return LampVerdict.ALLOWED(
+            )
+        if variant == 2:
+            return LampVerdict.DENIED(
+                _UniffiFfiConverterTypeDenyReason.read(buf),
+                _UniffiFfiConverterUInt16.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_ALLOWED():
+            return
+        if value.is_DENIED():
+            _UniffiFfiConverterTypeDenyReason.check_lower(value.reason)
+            _UniffiFfiConverterUInt16.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.message)
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_ALLOWED():
+            buf.write_i32(1)
+        if value.is_DENIED():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeDenyReason.write(value.reason, buf)
+            _UniffiFfiConverterUInt16.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.message, buf)
+
+
+
+@dataclass
+class Handled:
+    """
+    What [`Lamp::handle`] did: the verdict on the header update that came
+    with the command (if one did) and the verdict on the command.
+"""
+    def __init__(self, *, update:typing.Optional[UpdateVerdict], command:LampVerdict):
+        self.update = update
+        self.command = command
+        
+        
+
+    
+    def __str__(self):
+        return "Handled(update={}, command={})".format(self.update, self.command)
+    def __eq__(self, other):
+        if self.update != other.update:
+            return False
+        if self.command != other.command:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeHandled(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Handled(
+            update=_UniffiFfiConverterOptionalTypeUpdateVerdict.read(buf),
+            command=_UniffiFfiConverterTypeLampVerdict.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalTypeUpdateVerdict.check_lower(value.update)
+        _UniffiFfiConverterTypeLampVerdict.check_lower(value.command)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalTypeUpdateVerdict.write(value.update, buf)
+        _UniffiFfiConverterTypeLampVerdict.write(value.command, buf)
 
 class _UniffiFfiConverterSequenceUInt32(_UniffiConverterRustBuffer):
     @classmethod
@@ -2716,177 +3524,6 @@ class _UniffiFfiConverterTypeDagPayload(_UniffiConverterRustBuffer):
 
 
 
-
-
-
-class DenyReason(enum.Enum):
-    """
-    Why the lamp refused a command.
-"""
-    
-    WRONG_CHAIN = 0
-    """
-    The command is for another chain.
-"""
-    
-    WRONG_DEVICE = 1
-    """
-    The command is for another device.
-"""
-    
-    STALE_HEADER = 2
-    """
-    The proofs are against an old header, or the lamp's header is too old.
-"""
-    
-    UNKNOWN_HEADER = 3
-    """
-    The proofs are against a header the lamp has not verified.
-"""
-    
-    REPLAYED_COUNTER = 4
-    """
-    The counter is not above the last accepted one.
-"""
-    
-    BAD_SIGNATURE = 5
-    """
-    The sender's signature does not verify (forged or altered command).
-"""
-    
-    BAD_PROOF = 6
-    """
-    A proof does not hold against the trusted header.
-"""
-    
-    NOT_GRANTED = 7
-    """
-    The device is unregistered or the grant's maker no longer owns it.
-"""
-    
-    REVOKED = 8
-    """
-    The state proves there is no grant (revoked or never made).
-"""
-    
-    EXPIRED = 9
-    """
-    The grant has expired.
-"""
-    
-    INSUFFICIENT_PERMISSION = 10
-    """
-    The grant lacks a permission the action needs.
-"""
-    
-    COUNTER_FROM_FUTURE = 11
-    """
-    The counter is further ahead of the lamp's clock than the allowed
-    drift (it would lock other senders out).
-"""
-    
-    OTHER = 12
-    """
-    A reason newer than these bindings; see the code.
-"""
-    
-
-
-class _UniffiFfiConverterTypeDenyReason(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return DenyReason.WRONG_CHAIN
-        if variant == 2:
-            return DenyReason.WRONG_DEVICE
-        if variant == 3:
-            return DenyReason.STALE_HEADER
-        if variant == 4:
-            return DenyReason.UNKNOWN_HEADER
-        if variant == 5:
-            return DenyReason.REPLAYED_COUNTER
-        if variant == 6:
-            return DenyReason.BAD_SIGNATURE
-        if variant == 7:
-            return DenyReason.BAD_PROOF
-        if variant == 8:
-            return DenyReason.NOT_GRANTED
-        if variant == 9:
-            return DenyReason.REVOKED
-        if variant == 10:
-            return DenyReason.EXPIRED
-        if variant == 11:
-            return DenyReason.INSUFFICIENT_PERMISSION
-        if variant == 12:
-            return DenyReason.COUNTER_FROM_FUTURE
-        if variant == 13:
-            return DenyReason.OTHER
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value == DenyReason.WRONG_CHAIN:
-            return
-        if value == DenyReason.WRONG_DEVICE:
-            return
-        if value == DenyReason.STALE_HEADER:
-            return
-        if value == DenyReason.UNKNOWN_HEADER:
-            return
-        if value == DenyReason.REPLAYED_COUNTER:
-            return
-        if value == DenyReason.BAD_SIGNATURE:
-            return
-        if value == DenyReason.BAD_PROOF:
-            return
-        if value == DenyReason.NOT_GRANTED:
-            return
-        if value == DenyReason.REVOKED:
-            return
-        if value == DenyReason.EXPIRED:
-            return
-        if value == DenyReason.INSUFFICIENT_PERMISSION:
-            return
-        if value == DenyReason.COUNTER_FROM_FUTURE:
-            return
-        if value == DenyReason.OTHER:
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value == DenyReason.WRONG_CHAIN:
-            buf.write_i32(1)
-        if value == DenyReason.WRONG_DEVICE:
-            buf.write_i32(2)
-        if value == DenyReason.STALE_HEADER:
-            buf.write_i32(3)
-        if value == DenyReason.UNKNOWN_HEADER:
-            buf.write_i32(4)
-        if value == DenyReason.REPLAYED_COUNTER:
-            buf.write_i32(5)
-        if value == DenyReason.BAD_SIGNATURE:
-            buf.write_i32(6)
-        if value == DenyReason.BAD_PROOF:
-            buf.write_i32(7)
-        if value == DenyReason.NOT_GRANTED:
-            buf.write_i32(8)
-        if value == DenyReason.REVOKED:
-            buf.write_i32(9)
-        if value == DenyReason.EXPIRED:
-            buf.write_i32(10)
-        if value == DenyReason.INSUFFICIENT_PERMISSION:
-            buf.write_i32(11)
-        if value == DenyReason.COUNTER_FROM_FUTURE:
-            buf.write_i32(12)
-        if value == DenyReason.OTHER:
-            buf.write_i32(13)
-
-
-
-
-
 # ItcError
 # We want to define each variant as a nested class that's also a subclass,
 # which is tricky in Python.  To accomplish this we're going to create each
@@ -3001,19 +3638,46 @@ class ItcError:  # type: ignore
     _UniffiTempItcError.InvalidPublicKey = InvalidPublicKey # type: ignore
     class BootstrapRejected(_UniffiTempItcError):
         """
-        A light client refused to start from a header (not the pinned hash,
-        or a validator set that did not sign it).
+        A light client refused to start from a header. `code` is stable:
+        1 the header is not the pinned one, 2 the validator set did not sign
+        it, 3 the header is older than the trust period (bootstrap from a
+        recent header whose hash the owner's app supplies over the pairing
+        channel), 4 the header is from the future (check the device's
+        clock).
 """
         
-        def __init__(self, reason):
+        def __init__(self, code, reason):
             super().__init__(", ".join([
+                "code={!r}".format(code),
                 "reason={!r}".format(reason),
             ]))
+            self.code = code
             self.reason = reason
 
         def __repr__(self):
             return "ItcError.BootstrapRejected({})".format(str(self))
     _UniffiTempItcError.BootstrapRejected = BootstrapRejected # type: ignore
+    class RecoveryRejected(_UniffiTempItcError):
+        """
+        A device refused an owner recovery; nothing changed. `code` is
+        stable: 1 wrong chain, 2 header not newer than the trusted one, 3
+        header from the future, 4 header older than the trust period, 5
+        header certificate invalid, 6 bad registration proof, 7 device not
+        registered at the trusted header, 8 signer does not own the device,
+        9 bad owner signature.
+"""
+        
+        def __init__(self, code, reason):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "reason={!r}".format(reason),
+            ]))
+            self.code = code
+            self.reason = reason
+
+        def __repr__(self):
+            return "ItcError.RecoveryRejected({})".format(str(self))
+    _UniffiTempItcError.RecoveryRejected = RecoveryRejected # type: ignore
     class ProofRejected(_UniffiTempItcError):
         """
         A transaction or state proof does not hold against the trusted header.
@@ -3170,38 +3834,44 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
             )
         if variant == 8:
             return ItcError.BootstrapRejected(
+                _UniffiFfiConverterUInt32.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 9:
-            return ItcError.ProofRejected(
+            return ItcError.RecoveryRejected(
+                _UniffiFfiConverterUInt32.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 10:
-            return ItcError.TransactionRejected(
+            return ItcError.ProofRejected(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 11:
-            return ItcError.PowExhausted(
+            return ItcError.TransactionRejected(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 12:
-            return ItcError.Randomness(
+            return ItcError.PowExhausted(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 13:
-            return ItcError.AlreadyContributed(
+            return ItcError.Randomness(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 14:
+            return ItcError.AlreadyContributed(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 15:
             return ItcError.BudgetExhausted(
                 _UniffiFfiConverterUInt32.read(buf),
                 _UniffiFfiConverterUInt32.read(buf),
             )
-        if variant == 15:
+        if variant == 16:
             return ItcError.ChainCode(
                 _UniffiFfiConverterString.read(buf),
             )
-        if variant == 16:
+        if variant == 17:
             return ItcError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -3229,6 +3899,11 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
         if isinstance(value, ItcError.InvalidPublicKey):
             return
         if isinstance(value, ItcError.BootstrapRejected):
+            _UniffiFfiConverterUInt32.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, ItcError.RecoveryRejected):
+            _UniffiFfiConverterUInt32.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, ItcError.ProofRejected):
@@ -3280,198 +3955,37 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
             buf.write_i32(7)
         if isinstance(value, ItcError.BootstrapRejected):
             buf.write_i32(8)
+            _UniffiFfiConverterUInt32.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.RecoveryRejected):
+            buf.write_i32(9)
+            _UniffiFfiConverterUInt32.write(value.code, buf)
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, ItcError.ProofRejected):
-            buf.write_i32(9)
-            _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.TransactionRejected):
             buf.write_i32(10)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.PowExhausted):
+        if isinstance(value, ItcError.TransactionRejected):
             buf.write_i32(11)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.Randomness):
+        if isinstance(value, ItcError.PowExhausted):
             buf.write_i32(12)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.AlreadyContributed):
+        if isinstance(value, ItcError.Randomness):
             buf.write_i32(13)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.BudgetExhausted):
+        if isinstance(value, ItcError.AlreadyContributed):
             buf.write_i32(14)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.BudgetExhausted):
+            buf.write_i32(15)
             _UniffiFfiConverterUInt32.write(value.remaining_milli, buf)
             _UniffiFfiConverterUInt32.write(value.asked_milli, buf)
         if isinstance(value, ItcError.ChainCode):
-            buf.write_i32(15)
-            _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.Internal):
             buf.write_i32(16)
             _UniffiFfiConverterString.write(value.reason, buf)
-
-class _UniffiFfiConverterUInt16(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u16"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**16
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u16()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u16(value)
-
-
-
-
-
-
-class LampVerdict:
-    """
-    The lamp's decision on a command.
-"""
-    def __init__(self):
-        raise RuntimeError("LampVerdict cannot be instantiated directly")
-
-    # Each enum variant is a nested class of the enum itself.
-    @dataclass
-    class ALLOWED:
-        """
-        Run the command; the lamp now remembers `new_counter`.
-"""
-        
-        def __init__(self, new_counter:int):
-            self.new_counter = new_counter
-            
-            """
-        The command's counter.
-"""
-        
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "LampVerdict.ALLOWED(new_counter={})".format(self.new_counter)
-        def __eq__(self, other):
-            if not isinstance(other, LampVerdict):
-                return NotImplemented
-            if not other.is_ALLOWED():
-                return False
-            if self.new_counter != other.new_counter:
-                return False
-            return True
-
-    @dataclass
-    class DENIED:
-        """
-        Refuse it.
-"""
-        
-        def __init__(self, reason:DenyReason, code:int, message:str):
-            self.reason = reason
-            
-            """
-        Why.
-"""
-        
-            self.code = code
-            
-            """
-        Stable code of the reason (itc-spv `DenyReason::code`).
-"""
-        
-            self.message = message
-            
-            """
-        Human-readable reason.
-"""
-        
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "LampVerdict.DENIED(reason={}, code={}, message={})".format(self.reason, self.code, self.message)
-        def __eq__(self, other):
-            if not isinstance(other, LampVerdict):
-                return NotImplemented
-            if not other.is_DENIED():
-                return False
-            if self.reason != other.reason:
-                return False
-            if self.code != other.code:
-                return False
-            if self.message != other.message:
-                return False
-            return True
-
-    
-
-    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
-    # whether an instance is that variant.
-    def is_ALLOWED(self) -> bool:
-        return isinstance(self, LampVerdict.ALLOWED)
-    def is_allowed(self) -> bool:
-        return isinstance(self, LampVerdict.ALLOWED)
-    def is_DENIED(self) -> bool:
-        return isinstance(self, LampVerdict.DENIED)
-    def is_denied(self) -> bool:
-        return isinstance(self, LampVerdict.DENIED)
-    
-
-# Now, a little trick - we make each nested variant class be a subclass of the main
-# enum class, so that method calls and instance checks etc will work intuitively.
-# We might be able to do this a little more neatly with a metaclass, but this'll do.
-LampVerdict.ALLOWED = type("LampVerdict.ALLOWED", (LampVerdict.ALLOWED, LampVerdict,), {})  # type: ignore
-LampVerdict.DENIED = type("LampVerdict.DENIED", (LampVerdict.DENIED, LampVerdict,), {})  # type: ignore
-
-
-
-
-class _UniffiFfiConverterTypeLampVerdict(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return LampVerdict.ALLOWED(
-                _UniffiFfiConverterUInt64.read(buf),
-            )
-        if variant == 2:
-            return LampVerdict.DENIED(
-                _UniffiFfiConverterTypeDenyReason.read(buf),
-                _UniffiFfiConverterUInt16.read(buf),
-                _UniffiFfiConverterString.read(buf),
-            )
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value.is_ALLOWED():
-            _UniffiFfiConverterUInt64.check_lower(value.new_counter)
-            return
-        if value.is_DENIED():
-            _UniffiFfiConverterTypeDenyReason.check_lower(value.reason)
-            _UniffiFfiConverterUInt16.check_lower(value.code)
-            _UniffiFfiConverterString.check_lower(value.message)
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value.is_ALLOWED():
-            buf.write_i32(1)
-            _UniffiFfiConverterUInt64.write(value.new_counter, buf)
-        if value.is_DENIED():
-            buf.write_i32(2)
-            _UniffiFfiConverterTypeDenyReason.write(value.reason, buf)
-            _UniffiFfiConverterUInt16.write(value.code, buf)
-            _UniffiFfiConverterString.write(value.message, buf)
-
-
+        if isinstance(value, ItcError.Internal):
+            buf.write_i32(17)
+            _UniffiFfiConverterString.write(value.reason, buf)
 
 
 
@@ -4126,172 +4640,6 @@ class _UniffiFfiConverterTypeSigningDomain(_UniffiConverterRustBuffer):
 
 
 
-
-
-
-
-
-class UpdateVerdict:
-    """
-    The outcome of a header update.
-"""
-    def __init__(self):
-        raise RuntimeError("UpdateVerdict cannot be instantiated directly")
-
-    # Each enum variant is a nested class of the enum itself.
-    @dataclass
-    class SUCCESS:
-        """
-        The header is now trusted.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "UpdateVerdict.SUCCESS()".format()
-        def __eq__(self, other):
-            if not isinstance(other, UpdateVerdict):
-                return NotImplemented
-            if not other.is_SUCCESS():
-                return False
-            return True
-
-    @dataclass
-    class NOT_ENOUGH_TRUST:
-        """
-        Too few validators the client trusts signed; verify a header halfway
-        first (bisect) and retry.
-"""
-        
-        def __init__(self, ):
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "UpdateVerdict.NOT_ENOUGH_TRUST()".format()
-        def __eq__(self, other):
-            if not isinstance(other, UpdateVerdict):
-                return NotImplemented
-            if not other.is_NOT_ENOUGH_TRUST():
-                return False
-            return True
-
-    @dataclass
-    class INVALID:
-        """
-        The update is invalid; `code` is a stable number, `reason` says why.
-"""
-        
-        def __init__(self, code:int, reason:str):
-            self.code = code
-            
-            """
-        Stable code of the reason (itc-spv `InvalidReason::code`).
-"""
-        
-            self.reason = reason
-            
-            """
-        Human-readable reason.
-"""
-        
-            pass
-
-    
-            
-            
-    
-        def __str__(self):
-            return "UpdateVerdict.INVALID(code={}, reason={})".format(self.code, self.reason)
-        def __eq__(self, other):
-            if not isinstance(other, UpdateVerdict):
-                return NotImplemented
-            if not other.is_INVALID():
-                return False
-            if self.code != other.code:
-                return False
-            if self.reason != other.reason:
-                return False
-            return True
-
-    
-
-    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
-    # whether an instance is that variant.
-    def is_SUCCESS(self) -> bool:
-        return isinstance(self, UpdateVerdict.SUCCESS)
-    def is_success(self) -> bool:
-        return isinstance(self, UpdateVerdict.SUCCESS)
-    def is_NOT_ENOUGH_TRUST(self) -> bool:
-        return isinstance(self, UpdateVerdict.NOT_ENOUGH_TRUST)
-    def is_not_enough_trust(self) -> bool:
-        return isinstance(self, UpdateVerdict.NOT_ENOUGH_TRUST)
-    def is_INVALID(self) -> bool:
-        return isinstance(self, UpdateVerdict.INVALID)
-    def is_invalid(self) -> bool:
-        return isinstance(self, UpdateVerdict.INVALID)
-    
-
-# Now, a little trick - we make each nested variant class be a subclass of the main
-# enum class, so that method calls and instance checks etc will work intuitively.
-# We might be able to do this a little more neatly with a metaclass, but this'll do.
-UpdateVerdict.SUCCESS = type("UpdateVerdict.SUCCESS", (UpdateVerdict.SUCCESS, UpdateVerdict,), {})  # type: ignore
-UpdateVerdict.NOT_ENOUGH_TRUST = type("UpdateVerdict.NOT_ENOUGH_TRUST", (UpdateVerdict.NOT_ENOUGH_TRUST, UpdateVerdict,), {})  # type: ignore
-UpdateVerdict.INVALID = type("UpdateVerdict.INVALID", (UpdateVerdict.INVALID, UpdateVerdict,), {})  # type: ignore
-
-
-
-
-class _UniffiFfiConverterTypeUpdateVerdict(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        variant = buf.read_i32()
-        if variant == 1:
-            return UpdateVerdict.SUCCESS(
-            )
-        if variant == 2:
-            return UpdateVerdict.NOT_ENOUGH_TRUST(
-            )
-        if variant == 3:
-            return UpdateVerdict.INVALID(
-                _UniffiFfiConverterUInt16.read(buf),
-                _UniffiFfiConverterString.read(buf),
-            )
-        raise InternalError("Raw enum value doesn't match any cases")
-
-    @staticmethod
-    def check_lower(value):
-        if value.is_SUCCESS():
-            return
-        if value.is_NOT_ENOUGH_TRUST():
-            return
-        if value.is_INVALID():
-            _UniffiFfiConverterUInt16.check_lower(value.code)
-            _UniffiFfiConverterString.check_lower(value.reason)
-            return
-        raise ValueError(value)
-
-    @staticmethod
-    def write(value, buf):
-        if value.is_SUCCESS():
-            buf.write_i32(1)
-        if value.is_NOT_ENOUGH_TRUST():
-            buf.write_i32(2)
-        if value.is_INVALID():
-            buf.write_i32(3)
-            _UniffiFfiConverterUInt16.write(value.code, buf)
-            _UniffiFfiConverterString.write(value.reason, buf)
-
-
-
 class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -4710,27 +5058,6 @@ class _UniffiFfiConverterSequenceTypeSpentRecord(_UniffiConverterRustBuffer):
         return [
             _UniffiFfiConverterTypeSpentRecord.read(buf) for i in range(count)
         ]
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
 
 
 class DataNodeProtocol(typing.Protocol):
@@ -5837,6 +6164,19 @@ class DevChainProtocol(typing.Protocol):
         [`ItcError::InvalidArgument`] if the key is not 32 bytes.
 """
         raise NotImplementedError
+    def device_proof_at(self, device: bytes,height: int) -> bytes:
+        """
+        Proof of the registration of `device` at the header at `height`:
+        recorded for every registered device at every block from its
+        registration on, and available for any device at the latest height.
+        An owner's app needs it at the device's trusted header for a
+        recovery ([`super::light_client::sign_owner_recovery`]).
+
+        # Errors
+        [`ItcError::InvalidArgument`] for a bad key, a height not yet
+        reached, or a device that was not registered at `height`.
+"""
+        raise NotImplementedError
     def grant_proof(self, device: bytes,grantee: bytes) -> bytes:
         """
         Proof of the grant of `device` to `grantee` (or of its absence) at the
@@ -5865,7 +6205,9 @@ class DevChainProtocol(typing.Protocol):
     def header_update(self, height: int) -> bytes:
         """
         The header update for `height`: header, commit certificate and
-        signing set, as a light client takes it.
+        signing set, as a light client takes it. The signing set is always
+        carried (so the update serves an adjacent step, a skip, a step across
+        a validator-set rotation and an owner recovery alike).
 
         # Errors
         [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -5893,6 +6235,19 @@ class DevChainProtocol(typing.Protocol):
 
         # Errors
         [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
+"""
+        raise NotImplementedError
+    def rotate_validators(self, ) -> bytes:
+        """
+        Simulate an epoch boundary with a new validator set: the next
+        committed block is still signed by the current set but names a new,
+        disjoint set of simulated keys (as many, of equal weight) as its next
+        set, and every block after it is signed by the new set. Returns the
+        new set's canonical bytes. Calling it twice before a block replaces
+        the announced set.
+
+        # Errors
+        [`ItcError::Internal`] if the set cannot be built (a bug).
 """
         raise NotImplementedError
     def submit_chaincode(self, sender: Keypair,body: bytes,time_ms: int) -> int:
@@ -6223,6 +6578,35 @@ class DevChain(DevChainProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def device_proof_at(self, device: bytes,height: int) -> bytes:
+        """
+        Proof of the registration of `device` at the header at `height`:
+        recorded for every registered device at every block from its
+        registration on, and available for any device at the latest height.
+        An owner's app needs it at the device's trusted header for a
+        recovery ([`super::light_client::sign_owner_recovery`]).
+
+        # Errors
+        [`ItcError::InvalidArgument`] for a bad key, a height not yet
+        reached, or a device that was not registered at `height`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(device)
+
+        _UniffiFfiConverterUInt64.check_lower(height)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(device),
+            _UniffiFfiConverterUInt64.lower(height),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def grant_proof(self, device: bytes,grantee: bytes) -> bytes:
         """
         Proof of the grant of `device` to `grantee` (or of its absence) at the
@@ -6293,7 +6677,9 @@ class DevChain(DevChainProtocol):
     def header_update(self, height: int) -> bytes:
         """
         The header update for `height`: header, commit certificate and
-        signing set, as a light client takes it.
+        signing set, as a light client takes it. The signing set is always
+        carried (so the update serves an adjacent step, a skip, a step across
+        a validator-set rotation and an owner recovery alike).
 
         # Errors
         [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -6372,6 +6758,29 @@ class DevChain(DevChainProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def rotate_validators(self, ) -> bytes:
+        """
+        Simulate an epoch boundary with a new validator set: the next
+        committed block is still signed by the current set but names a new,
+        disjoint set of simulated keys (as many, of equal weight) as its next
+        set, and every block after it is signed by the new set. Returns the
+        new set's canonical bytes. Calling it twice before a block replaces
+        the announced set.
+
+        # Errors
+        [`ItcError::Internal`] if the set cannot be built (a bug).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_rotate_validators,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -6486,15 +6895,19 @@ class _UniffiFfiConverterTypeDevChain:
 class LampProtocol(typing.Protocol):
     """
     A lamp (or any device): a light client plus its own key, a freshness
-    bound and the last accepted command counter.
+    bound, a command window and a per-sender replay table.
 """
     
-    def handle(self, now_ms: int,update: typing.Optional[bytes],command: bytes,proof: bytes) -> LampVerdict:
+    def handle(self, now_ms: int,update: typing.Optional[bytes],command: bytes,proof: bytes) -> Handled:
         """
         The lamp's whole check of a command in one call: adopt `update` if
-        one came along and verifies, then check chain, device, header,
-        freshness, replay counter, signature, registration and grant
-        (expiry, permissions). On `Allowed` the counter is remembered.
+        one came along and verifies, then check chain, device, a non-empty
+        action, the signature, the header, registration and grant (current
+        owner, current ownership, expiry, permissions), freshness, the
+        command window and the sender's replay state. On
+        [`LampVerdict::Allowed`] the sender's time is recorded (persist
+        [`Lamp::replay_table`] before acting). The update's verdict is
+        returned too: a conflicting header (code 14) is fork evidence.
 
         # Errors
         [`ItcError::Decode`] if the command, proof or update bytes are
@@ -6506,9 +6919,38 @@ class LampProtocol(typing.Protocol):
         Height of the lamp's trusted header.
 """
         raise NotImplementedError
-    def last_counter(self, ) -> int:
+    def last_time_ms(self, sender: bytes) -> typing.Optional[int]:
         """
-        The last accepted counter (persist it before acting on a command).
+        The last time the lamp accepted from `sender`, or `None` if its
+        replay table does not remember the sender.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+"""
+        raise NotImplementedError
+    def recover(self, recovery: bytes,now_ms: int) -> None:
+        """
+        Adopt the header an owner recovery (from [`sign_owner_recovery`])
+        vouches for: the way back after a trust period without headers.
+        Persist [`Lamp::trusted_state`] afterwards.
+
+        # Errors
+        [`ItcError::Decode`] for malformed bytes;
+        [`ItcError::RecoveryRejected`] with its code when a check fails
+        (nothing changes then).
+"""
+        raise NotImplementedError
+    def replay_table(self, ) -> bytes:
+        """
+        The replay table as versioned bytes (at most a few kilobytes):
+        persist it before acting on an allowed command and pass it back to
+        [`Lamp::new`] after a reboot.
+"""
+        raise NotImplementedError
+    def trusted_header(self, ) -> bytes:
+        """
+        The lamp's trusted header (canonical bytes): what the owner's app
+        signs a recovery against.
 """
         raise NotImplementedError
     def trusted_state(self, ) -> bytes:
@@ -6528,33 +6970,40 @@ class LampProtocol(typing.Protocol):
 class Lamp(LampProtocol):
     """
     A lamp (or any device): a light client plus its own key, a freshness
-    bound and the last accepted command counter.
+    bound, a command window and a per-sender replay table.
 """
     
     _handle: ctypes.c_uint64
-    def __init__(self, device_public_key: bytes,freshness_ms: int,light_client: LightClient,last_counter: int):
+    def __init__(self, device_public_key: bytes,freshness_ms: int,command_window_ms: int,light_client: LightClient,replay_table: bytes):
         """
         A device with key `device_public_key` trusting `light_client`'s
-        current state (copied), obeying only while its trusted header is at
-        most `freshness_ms` old, having accepted counters up to
-        `last_counter` (0 for none).
+        current state (copied) and its trust options, obeying only while its
+        trusted header is at most `freshness_ms` old, refusing a command
+        whose time is more than `command_window_ms` away from its clock
+        ([`default_command_window_ms`]: 30 s), with the replay table
+        `replay_table` (bytes saved from [`Lamp::replay_table`]; empty for a
+        new device).
 
         # Errors
-        [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+        [`ItcError::InvalidArgument`] if the key is not 32 bytes,
+        [`ItcError::Decode`] for a malformed replay table.
 """
         
         _UniffiFfiConverterBytes.check_lower(device_public_key)
 
         _UniffiFfiConverterUInt64.check_lower(freshness_ms)
 
+        _UniffiFfiConverterUInt64.check_lower(command_window_ms)
+
         _UniffiFfiConverterTypeLightClient.check_lower(light_client)
 
-        _UniffiFfiConverterUInt64.check_lower(last_counter)
+        _UniffiFfiConverterBytes.check_lower(replay_table)
         _uniffi_lowered_args = (
             _UniffiFfiConverterBytes.lower(device_public_key),
             _UniffiFfiConverterUInt64.lower(freshness_ms),
+            _UniffiFfiConverterUInt64.lower(command_window_ms),
             _UniffiFfiConverterTypeLightClient.lower(light_client),
-            _UniffiFfiConverterUInt64.lower(last_counter),
+            _UniffiFfiConverterBytes.lower(replay_table),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeLamp.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeItcError
@@ -6582,12 +7031,16 @@ class Lamp(LampProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def handle(self, now_ms: int,update: typing.Optional[bytes],command: bytes,proof: bytes) -> LampVerdict:
+    def handle(self, now_ms: int,update: typing.Optional[bytes],command: bytes,proof: bytes) -> Handled:
         """
         The lamp's whole check of a command in one call: adopt `update` if
-        one came along and verifies, then check chain, device, header,
-        freshness, replay counter, signature, registration and grant
-        (expiry, permissions). On `Allowed` the counter is remembered.
+        one came along and verifies, then check chain, device, a non-empty
+        action, the signature, the header, registration and grant (current
+        owner, current ownership, expiry, permissions), freshness, the
+        command window and the sender's replay state. On
+        [`LampVerdict::Allowed`] the sender's time is recorded (persist
+        [`Lamp::replay_table`] before acting). The update's verdict is
+        returned too: a conflicting header (code 14) is fork evidence.
 
         # Errors
         [`ItcError::Decode`] if the command, proof or update bytes are
@@ -6608,7 +7061,7 @@ class Lamp(LampProtocol):
             _UniffiFfiConverterBytes.lower(command),
             _UniffiFfiConverterBytes.lower(proof),
         )
-        _uniffi_lift_return = _UniffiFfiConverterTypeLampVerdict.lift
+        _uniffi_lift_return = _UniffiFfiConverterTypeHandled.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeItcError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
@@ -6631,18 +7084,86 @@ class Lamp(LampProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def last_counter(self, ) -> int:
+    def last_time_ms(self, sender: bytes) -> typing.Optional[int]:
         """
-        The last accepted counter (persist it before acting on a command).
+        The last time the lamp accepted from `sender`, or `None` if its
+        replay table does not remember the sender.
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(sender)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(sender),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_time_ms,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def recover(self, recovery: bytes,now_ms: int) -> None:
+        """
+        Adopt the header an owner recovery (from [`sign_owner_recovery`])
+        vouches for: the way back after a trust period without headers.
+        Persist [`Lamp::trusted_state`] afterwards.
+
+        # Errors
+        [`ItcError::Decode`] for malformed bytes;
+        [`ItcError::RecoveryRejected`] with its code when a check fails
+        (nothing changes then).
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(recovery)
+
+        _UniffiFfiConverterUInt64.check_lower(now_ms)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(recovery),
+            _UniffiFfiConverterUInt64.lower(now_ms),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lamp_recover,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def replay_table(self, ) -> bytes:
+        """
+        The replay table as versioned bytes (at most a few kilobytes):
+        persist it before acting on an allowed command and pass it back to
+        [`Lamp::new`] after a reboot.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
         )
-        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
         _uniffi_error_converter = None
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_counter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lamp_replay_table,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def trusted_header(self, ) -> bytes:
+        """
+        The lamp's trusted header (canonical bytes): what the owner's app
+        signs a recovery against.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lamp_trusted_header,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -6715,62 +7236,17 @@ class _UniffiFfiConverterTypeLamp:
     def write(cls, value: Lamp, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterOptionalTypeDeviceInfo(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeDeviceInfo.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeDeviceInfo.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeDeviceInfo.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-class _UniffiFfiConverterOptionalTypeGrantInfo(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeGrantInfo.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeGrantInfo.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeGrantInfo.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
 
 class LightClientProtocol(typing.Protocol):
     """
     A light client: one trusted header and its validator set.
 """
     
+    def header(self, ) -> bytes:
+        """
+        The trusted header (canonical bytes).
+"""
+        raise NotImplementedError
     def header_hash(self, ) -> bytes:
         """
         Hash of the trusted header.
@@ -6805,13 +7281,17 @@ class LightClientProtocol(typing.Protocol):
         [`ItcError::Decode`] or [`ItcError::ProofRejected`].
 """
         raise NotImplementedError
-    def verify_grant(self, device: bytes,grantee: bytes,proof: bytes) -> typing.Optional[GrantInfo]:
+    def verify_grant(self, device: bytes,grantee: bytes,device_proof: bytes,grant_proof: bytes) -> GrantStatus:
         """
-        The grant of `device` to `grantee` in the trusted state, or `None`
-        when the proof shows there is none (never granted, or revoked).
+        Whether the grant of `device` to `grantee` authorises its grantee
+        now, from two state proofs at the trusted header: `device_proof`, the
+        device's registration (who owns it, under which ownership sequence),
+        and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
 
         # Errors
-        [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+        [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+        not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+        against the trusted header (or is for another key).
 """
         raise NotImplementedError
     def verify_transaction(self, proof: bytes) -> bytes:
@@ -6831,14 +7311,20 @@ class LightClient(LightClientProtocol):
     
     _handle: ctypes.c_uint64
     @classmethod
-    def bootstrap(cls, header: bytes,validators: bytes,pinned_hash: bytes,options: TrustOptions) -> LightClient:
+    def bootstrap(cls, header: bytes,validators: bytes,pinned_hash: bytes,options: TrustOptions,now_ms: int) -> LightClient:
         """
         Start trusting `header` (canonical bytes) whose hash the caller pinned
-        out of band, signed by `validators` (canonical validator set bytes).
+        out of band, signed by `validators` (canonical validator set bytes),
+        at the caller's time `now_ms` (milliseconds since the Unix epoch).
 
         # Errors
-        [`ItcError::Decode`] for malformed bytes, [`ItcError::BootstrapRejected`]
-        if the header is not the pinned one or the set is not its signer.
+        [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+        for a pinned hash that is not 32 bytes, [`ItcError::BootstrapRejected`]
+        with code 1 if the header is not the pinned one, 2 if the set is not
+        its signer, 3 if the header is older than the trust period (a state
+        that could never be updated: bootstrap from a recent header whose
+        hash the owner's app supplies over the pairing channel), 4 if the
+        header is further in the future than the clock drift.
 """
         
         _UniffiFfiConverterBytes.check_lower(header)
@@ -6848,11 +7334,14 @@ class LightClient(LightClientProtocol):
         _UniffiFfiConverterBytes.check_lower(pinned_hash)
 
         _UniffiFfiConverterTypeTrustOptions.check_lower(options)
+
+        _UniffiFfiConverterUInt64.check_lower(now_ms)
         _uniffi_lowered_args = (
             _UniffiFfiConverterBytes.lower(header),
             _UniffiFfiConverterBytes.lower(validators),
             _UniffiFfiConverterBytes.lower(pinned_hash),
             _UniffiFfiConverterTypeTrustOptions.lower(options),
+            _UniffiFfiConverterUInt64.lower(now_ms),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeLightClient.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeItcError
@@ -6865,10 +7354,12 @@ class LightClient(LightClientProtocol):
     @classmethod
     def load(cls, state: bytes,options: TrustOptions) -> LightClient:
         """
-        Load a trusted state saved with [`LightClient::save`].
+        Load a trusted state saved with [`LightClient::save`] (or
+        [`Lamp::trusted_state`]).
 
         # Errors
-        [`ItcError::Decode`] for malformed or foreign bytes.
+        [`ItcError::Decode`] for malformed or foreign bytes (including a
+        state saved by an older version).
 """
         
         _UniffiFfiConverterBytes.check_lower(state)
@@ -6907,6 +7398,21 @@ class LightClient(LightClientProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def header(self, ) -> bytes:
+        """
+        The trusted header (canonical bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_header,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def header_hash(self, ) -> bytes:
         """
         Hash of the trusted header.
@@ -7003,27 +7509,34 @@ class LightClient(LightClientProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def verify_grant(self, device: bytes,grantee: bytes,proof: bytes) -> typing.Optional[GrantInfo]:
+    def verify_grant(self, device: bytes,grantee: bytes,device_proof: bytes,grant_proof: bytes) -> GrantStatus:
         """
-        The grant of `device` to `grantee` in the trusted state, or `None`
-        when the proof shows there is none (never granted, or revoked).
+        Whether the grant of `device` to `grantee` authorises its grantee
+        now, from two state proofs at the trusted header: `device_proof`, the
+        device's registration (who owns it, under which ownership sequence),
+        and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
 
         # Errors
-        [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+        [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+        not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+        against the trusted header (or is for another key).
 """
         
         _UniffiFfiConverterBytes.check_lower(device)
 
         _UniffiFfiConverterBytes.check_lower(grantee)
 
-        _UniffiFfiConverterBytes.check_lower(proof)
+        _UniffiFfiConverterBytes.check_lower(device_proof)
+
+        _UniffiFfiConverterBytes.check_lower(grant_proof)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(device),
             _UniffiFfiConverterBytes.lower(grantee),
-            _UniffiFfiConverterBytes.lower(proof),
+            _UniffiFfiConverterBytes.lower(device_proof),
+            _UniffiFfiConverterBytes.lower(grant_proof),
         )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeGrantInfo.lift
+        _uniffi_lift_return = _UniffiFfiConverterTypeGrantStatus.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeItcError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
@@ -7200,6 +7713,20 @@ def decode_campaign_result(bytes: bytes) -> CampaignResultInfo:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def default_command_window_ms() -> int:
+    """
+    The default command window: 30 seconds.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_default_command_window_ms,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7383,18 +7910,29 @@ def pairing_signature(device: Keypair,chain_id: int,owner_public_key: bytes,secu
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-def sign_command(grantee: Keypair,chain_id: int,device: bytes,action: int,counter: int) -> bytes:
+def sign_command(sender: Keypair,chain_id: int,device: bytes,action: int,time_ms: int) -> bytes:
     """
-    A grantee's signed command for a device, as canonical bytes.
+    A sender's signed command for a device (the owner's or a grantee's), as
+    canonical bytes.
 
-    `action` holds the permission bits the command needs (2 = switch);
-    `counter` must rise with every command the grantee sends to the device.
+    What the sender puts in it:
+    * `action`: the permission bits the command needs (2 = switch); at least
+    one, or the device refuses it ([`DenyReason::EmptyAction`]).
+    * `time_ms`: the sender's clock in milliseconds since the Unix epoch,
+    strictly greater than in this sender's previous command to this device
+    (a sender that sends twice within one millisecond uses its last time
+    plus one). The device refuses a time more than its command window
+    (default 30 s) away from its own clock in either direction
+    ([`DenyReason::CommandTooOld`], [`DenyReason::CommandFromFuture`]) and a
+    time not above the last one it accepted from this sender
+    ([`DenyReason::Replayed`]). Senders are tracked separately: one
+    sender's time never affects another's.
 
     # Errors
     [`ItcError::InvalidArgument`] if `device` is not 32 bytes.
 """
     
-    _UniffiFfiConverterTypeKeypair.check_lower(grantee)
+    _UniffiFfiConverterTypeKeypair.check_lower(sender)
 
     _UniffiFfiConverterUInt32.check_lower(chain_id)
 
@@ -7402,19 +7940,69 @@ def sign_command(grantee: Keypair,chain_id: int,device: bytes,action: int,counte
 
     _UniffiFfiConverterUInt32.check_lower(action)
 
-    _UniffiFfiConverterUInt64.check_lower(counter)
+    _UniffiFfiConverterUInt64.check_lower(time_ms)
     _uniffi_lowered_args = (
-        _UniffiFfiConverterTypeKeypair.lower(grantee),
+        _UniffiFfiConverterTypeKeypair.lower(sender),
         _UniffiFfiConverterUInt32.lower(chain_id),
         _UniffiFfiConverterBytes.lower(device),
         _UniffiFfiConverterUInt32.lower(action),
-        _UniffiFfiConverterUInt64.lower(counter),
+        _UniffiFfiConverterUInt64.lower(time_ms),
     )
     _uniffi_lift_return = _UniffiFfiConverterBytes.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeItcError
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_itc_ffi_fn_func_sign_command,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def sign_owner_recovery(owner: Keypair,device: bytes,trusted_header: bytes,update: bytes,device_at_trusted: bytes,device_at_new: bytes) -> bytes:
+    """
+    The owner's way back for a device that went without headers for longer
+    than its trust period: the owner signs a recent certified header for the
+    device, and the device adopts it with [`Lamp::recover`].
+
+    * `trusted_header`: the device's current trusted header (canonical
+    bytes; the device reports it, [`Lamp::trusted_header`]).
+    * `update`: a recent header update (header, certificate and its signing
+    set, which must be present).
+    * `device_at_trusted`: the device's registration proof at
+    `trusted_header`, showing the signer owns it there.
+    * `device_at_new`: the device's registration proof at the new header,
+    showing the signer still owns it.
+
+    Returns the encoded recovery, to send to the device.
+
+    # Errors
+    [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+    for a device key that is not 32 bytes or an update without its
+    validator set.
+"""
+    
+    _UniffiFfiConverterTypeKeypair.check_lower(owner)
+
+    _UniffiFfiConverterBytes.check_lower(device)
+
+    _UniffiFfiConverterBytes.check_lower(trusted_header)
+
+    _UniffiFfiConverterBytes.check_lower(update)
+
+    _UniffiFfiConverterBytes.check_lower(device_at_trusted)
+
+    _UniffiFfiConverterBytes.check_lower(device_at_new)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeKeypair.lower(owner),
+        _UniffiFfiConverterBytes.lower(device),
+        _UniffiFfiConverterBytes.lower(trusted_header),
+        _UniffiFfiConverterBytes.lower(update),
+        _UniffiFfiConverterBytes.lower(device_at_trusted),
+        _UniffiFfiConverterBytes.lower(device_at_new),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_sign_owner_recovery,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7491,19 +8079,21 @@ def verify_payment_receipt(header: bytes,campaign_id: bytes,member: bytes,proof:
 
 __all__ = [
     "InternalError",
-    "DagPayload",
+    "UpdateVerdict",
     "DenyReason",
-    "ItcError",
     "LampVerdict",
+    "DagPayload",
+    "ItcError",
     "Payload",
     "SigningDomain",
-    "UpdateVerdict",
     "CampaignInfo",
     "CampaignResultInfo",
     "ContributionSummary",
     "DeviceInfo",
     "FundedAccount",
     "GrantInfo",
+    "GrantStatus",
+    "Handled",
     "OpenCampaignParams",
     "OpenedCampaign",
     "PaymentReceiptProof",
@@ -7514,6 +8104,7 @@ __all__ = [
     "dag_required_pow_bits",
     "decode_campaign_record",
     "decode_campaign_result",
+    "default_command_window_ms",
     "default_trust_options",
     "deploy_tx_body",
     "encode_lamp_event",
@@ -7523,6 +8114,7 @@ __all__ = [
     "pairing_message",
     "pairing_signature",
     "sign_command",
+    "sign_owner_recovery",
     "verify",
     "verify_payment_receipt",
     "DagTransaction",

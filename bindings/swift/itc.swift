@@ -1530,6 +1530,19 @@ public protocol DevChainProtocol: AnyObject, Sendable {
     func deviceProof(device: Data) throws  -> Data
     
     /**
+     * Proof of the registration of `device` at the header at `height`:
+     * recorded for every registered device at every block from its
+     * registration on, and available for any device at the latest height.
+     * An owner's app needs it at the device's trusted header for a
+     * recovery ([`super::light_client::sign_owner_recovery`]).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
+     * reached, or a device that was not registered at `height`.
+     */
+    func deviceProofAt(device: Data, height: UInt64) throws  -> Data
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -1556,7 +1569,9 @@ public protocol DevChainProtocol: AnyObject, Sendable {
     
     /**
      * The header update for `height`: header, commit certificate and
-     * signing set, as a light client takes it.
+     * signing set, as a light client takes it. The signing set is always
+     * carried (so the update serves an adjacent step, a skip, a step across
+     * a validator-set rotation and an owner recovery alike).
      *
      * # Errors
      * [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -1586,6 +1601,19 @@ public protocol DevChainProtocol: AnyObject, Sendable {
      * [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
      */
     func paymentReceiptProof(campaignId: Data, member: Data) throws  -> PaymentReceiptProof
+    
+    /**
+     * Simulate an epoch boundary with a new validator set: the next
+     * committed block is still signed by the current set but names a new,
+     * disjoint set of simulated keys (as many, of equal weight) as its next
+     * set, and every block after it is signed by the new set. Returns the
+     * new set's canonical bytes. Calling it twice before a block replaces
+     * the announced set.
+     *
+     * # Errors
+     * [`ItcError::Internal`] if the set cannot be built (a bug).
+     */
+    func rotateValidators() throws  -> Data
     
     /**
      * Sign `body` as a ChainCode transaction from `sender` and commit it
@@ -1879,6 +1907,28 @@ open func deviceProof(device: Data)throws  -> Data  {
 }
     
     /**
+     * Proof of the registration of `device` at the header at `height`:
+     * recorded for every registered device at every block from its
+     * registration on, and available for any device at the latest height.
+     * An owner's app needs it at the device's trusted header for a
+     * recovery ([`super::light_client::sign_owner_recovery`]).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
+     * reached, or a device that was not registered at `height`.
+     */
+open func deviceProofAt(device: Data, height: UInt64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_device_proof_at(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(device),
+        FfiConverterUInt64.lower(height),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -1930,7 +1980,9 @@ open func headerHash(height: UInt64)throws  -> Data  {
     
     /**
      * The header update for `height`: header, commit certificate and
-     * signing set, as a light client takes it.
+     * signing set, as a light client takes it. The signing set is always
+     * carried (so the update serves an adjacent step, a skip, a step across
+     * a validator-set rotation and an owner recovery alike).
      *
      * # Errors
      * [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -1989,6 +2041,26 @@ open func paymentReceiptProof(campaignId: Data, member: Data)throws  -> PaymentR
             self.uniffiCloneHandle(),
         FfiConverterData.lower(campaignId),
         FfiConverterData.lower(member),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Simulate an epoch boundary with a new validator set: the next
+     * committed block is still signed by the current set but names a new,
+     * disjoint set of simulated keys (as many, of equal weight) as its next
+     * set, and every block after it is signed by the new set. Returns the
+     * new set's canonical bytes. Calling it twice before a block replaces
+     * the announced set.
+     *
+     * # Errors
+     * [`ItcError::Internal`] if the set cannot be built (a bug).
+     */
+open func rotateValidators()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_rotate_validators(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -2318,21 +2390,25 @@ public func FfiConverterTypeKeypair_lower(_ value: Keypair) -> UInt64 {
 
 /**
  * A lamp (or any device): a light client plus its own key, a freshness
- * bound and the last accepted command counter.
+ * bound, a command window and a per-sender replay table.
  */
 public protocol LampProtocol: AnyObject, Sendable {
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
-     * one came along and verifies, then check chain, device, header,
-     * freshness, replay counter, signature, registration and grant
-     * (expiry, permissions). On `Allowed` the counter is remembered.
+     * one came along and verifies, then check chain, device, a non-empty
+     * action, the signature, the header, registration and grant (current
+     * owner, current ownership, expiry, permissions), freshness, the
+     * command window and the sender's replay state. On
+     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
+     * [`Lamp::replay_table`] before acting). The update's verdict is
+     * returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
      * malformed; every other refusal is a [`LampVerdict::Denied`].
      */
-    func handle(nowMs: UInt64, update: Data?, command: Data, proof: Data) throws  -> LampVerdict
+    func handle(nowMs: UInt64, update: Data?, command: Data, proof: Data) throws  -> Handled
     
     /**
      * Height of the lamp's trusted header.
@@ -2340,9 +2416,38 @@ public protocol LampProtocol: AnyObject, Sendable {
     func height()  -> UInt64
     
     /**
-     * The last accepted counter (persist it before acting on a command).
+     * The last time the lamp accepted from `sender`, or `None` if its
+     * replay table does not remember the sender.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
-    func lastCounter()  -> UInt64
+    func lastTimeMs(sender: Data) throws  -> UInt64?
+    
+    /**
+     * Adopt the header an owner recovery (from [`sign_owner_recovery`])
+     * vouches for: the way back after a trust period without headers.
+     * Persist [`Lamp::trusted_state`] afterwards.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for malformed bytes;
+     * [`ItcError::RecoveryRejected`] with its code when a check fails
+     * (nothing changes then).
+     */
+    func recover(recovery: Data, nowMs: UInt64) throws 
+    
+    /**
+     * The replay table as versioned bytes (at most a few kilobytes):
+     * persist it before acting on an allowed command and pass it back to
+     * [`Lamp::new`] after a reboot.
+     */
+    func replayTable()  -> Data
+    
+    /**
+     * The lamp's trusted header (canonical bytes): what the owner's app
+     * signs a recovery against.
+     */
+    func trustedHeader()  -> Data
     
     /**
      * The trusted state as versioned bytes (persist it).
@@ -2360,7 +2465,7 @@ public protocol LampProtocol: AnyObject, Sendable {
 }
 /**
  * A lamp (or any device): a light client plus its own key, a freshness
- * bound and the last accepted command counter.
+ * bound, a command window and a per-sender replay table.
  */
 open class Lamp: LampProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2403,22 +2508,27 @@ open class Lamp: LampProtocol, @unchecked Sendable {
     }
     /**
      * A device with key `device_public_key` trusting `light_client`'s
-     * current state (copied), obeying only while its trusted header is at
-     * most `freshness_ms` old, having accepted counters up to
-     * `last_counter` (0 for none).
+     * current state (copied) and its trust options, obeying only while its
+     * trusted header is at most `freshness_ms` old, refusing a command
+     * whose time is more than `command_window_ms` away from its clock
+     * ([`default_command_window_ms`]: 30 s), with the replay table
+     * `replay_table` (bytes saved from [`Lamp::replay_table`]; empty for a
+     * new device).
      *
      * # Errors
-     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes,
+     * [`ItcError::Decode`] for a malformed replay table.
      */
-public convenience init(devicePublicKey: Data, freshnessMs: UInt64, lightClient: LightClient, lastCounter: UInt64)throws  {
+public convenience init(devicePublicKey: Data, freshnessMs: UInt64, commandWindowMs: UInt64, lightClient: LightClient, replayTable: Data)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_constructor_lamp_new(
         FfiConverterData.lower(devicePublicKey),
         FfiConverterUInt64.lower(freshnessMs),
+        FfiConverterUInt64.lower(commandWindowMs),
         FfiConverterTypeLightClient_lower(lightClient),
-        FfiConverterUInt64.lower(lastCounter),uniffiCallStatus
+        FfiConverterData.lower(replayTable),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -2438,16 +2548,20 @@ public convenience init(devicePublicKey: Data, freshnessMs: UInt64, lightClient:
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
-     * one came along and verifies, then check chain, device, header,
-     * freshness, replay counter, signature, registration and grant
-     * (expiry, permissions). On `Allowed` the counter is remembered.
+     * one came along and verifies, then check chain, device, a non-empty
+     * action, the signature, the header, registration and grant (current
+     * owner, current ownership, expiry, permissions), freshness, the
+     * command window and the sender's replay state. On
+     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
+     * [`Lamp::replay_table`] before acting). The update's verdict is
+     * returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
      * malformed; every other refusal is a [`LampVerdict::Denied`].
      */
-open func handle(nowMs: UInt64, update: Data?, command: Data, proof: Data)throws  -> LampVerdict  {
-    return try  FfiConverterTypeLampVerdict_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+open func handle(nowMs: UInt64, update: Data?, command: Data, proof: Data)throws  -> Handled  {
+    return try  FfiConverterTypeHandled_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_method_lamp_handle(
             self.uniffiCloneHandle(),
@@ -2472,12 +2586,64 @@ open func height() -> UInt64  {
 }
     
     /**
-     * The last accepted counter (persist it before acting on a command).
+     * The last time the lamp accepted from `sender`, or `None` if its
+     * replay table does not remember the sender.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
-open func lastCounter() -> UInt64  {
-    return try!  FfiConverterUInt64.lift(try! rustCall() {
+open func lastTimeMs(sender: Data)throws  -> UInt64?  {
+    return try  FfiConverterOptionUInt64.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
-    uniffi_itc_ffi_fn_method_lamp_last_counter(
+    uniffi_itc_ffi_fn_method_lamp_last_time_ms(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(sender),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adopt the header an owner recovery (from [`sign_owner_recovery`])
+     * vouches for: the way back after a trust period without headers.
+     * Persist [`Lamp::trusted_state`] afterwards.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for malformed bytes;
+     * [`ItcError::RecoveryRejected`] with its code when a check fails
+     * (nothing changes then).
+     */
+open func recover(recovery: Data, nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lamp_recover(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(recovery),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The replay table as versioned bytes (at most a few kilobytes):
+     * persist it before acting on an allowed command and pass it back to
+     * [`Lamp::new`] after a reboot.
+     */
+open func replayTable() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lamp_replay_table(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The lamp's trusted header (canonical bytes): what the owner's app
+     * signs a recovery against.
+     */
+open func trustedHeader() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lamp_trusted_header(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2568,6 +2734,11 @@ public func FfiConverterTypeLamp_lower(_ value: Lamp) -> UInt64 {
 public protocol LightClientProtocol: AnyObject, Sendable {
     
     /**
+     * The trusted header (canonical bytes).
+     */
+    func header()  -> Data
+    
+    /**
      * Hash of the trusted header.
      */
     func headerHash()  -> Data
@@ -2602,13 +2773,17 @@ public protocol LightClientProtocol: AnyObject, Sendable {
     func verifyDevice(device: Data, proof: Data) throws  -> DeviceInfo?
     
     /**
-     * The grant of `device` to `grantee` in the trusted state, or `None`
-     * when the proof shows there is none (never granted, or revoked).
+     * Whether the grant of `device` to `grantee` authorises its grantee
+     * now, from two state proofs at the trusted header: `device_proof`, the
+     * device's registration (who owns it, under which ownership sequence),
+     * and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
      *
      * # Errors
-     * [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+     * not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+     * against the trusted header (or is for another key).
      */
-    func verifyGrant(device: Data, grantee: Data, proof: Data) throws  -> GrantInfo?
+    func verifyGrant(device: Data, grantee: Data, deviceProof: Data, grantProof: Data) throws  -> GrantStatus
     
     /**
      * Check that a transaction is in the trusted header's block; returns
@@ -2676,29 +2851,38 @@ open class LightClient: LightClientProtocol, @unchecked Sendable {
     
     /**
      * Start trusting `header` (canonical bytes) whose hash the caller pinned
-     * out of band, signed by `validators` (canonical validator set bytes).
+     * out of band, signed by `validators` (canonical validator set bytes),
+     * at the caller's time `now_ms` (milliseconds since the Unix epoch).
      *
      * # Errors
-     * [`ItcError::Decode`] for malformed bytes, [`ItcError::BootstrapRejected`]
-     * if the header is not the pinned one or the set is not its signer.
+     * [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+     * for a pinned hash that is not 32 bytes, [`ItcError::BootstrapRejected`]
+     * with code 1 if the header is not the pinned one, 2 if the set is not
+     * its signer, 3 if the header is older than the trust period (a state
+     * that could never be updated: bootstrap from a recent header whose
+     * hash the owner's app supplies over the pairing channel), 4 if the
+     * header is further in the future than the clock drift.
      */
-public static func bootstrap(header: Data, validators: Data, pinnedHash: Data, options: TrustOptions)throws  -> LightClient  {
+public static func bootstrap(header: Data, validators: Data, pinnedHash: Data, options: TrustOptions, nowMs: UInt64)throws  -> LightClient  {
     return try  FfiConverterTypeLightClient_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(
         FfiConverterData.lower(header),
         FfiConverterData.lower(validators),
         FfiConverterData.lower(pinnedHash),
-        FfiConverterTypeTrustOptions_lower(options),uniffiCallStatus
+        FfiConverterTypeTrustOptions_lower(options),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
     )
 })
 }
     
     /**
-     * Load a trusted state saved with [`LightClient::save`].
+     * Load a trusted state saved with [`LightClient::save`] (or
+     * [`Lamp::trusted_state`]).
      *
      * # Errors
-     * [`ItcError::Decode`] for malformed or foreign bytes.
+     * [`ItcError::Decode`] for malformed or foreign bytes (including a
+     * state saved by an older version).
      */
 public static func load(state: Data, options: TrustOptions)throws  -> LightClient  {
     return try  FfiConverterTypeLightClient_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
@@ -2711,6 +2895,18 @@ public static func load(state: Data, options: TrustOptions)throws  -> LightClien
 }
     
 
+    
+    /**
+     * The trusted header (canonical bytes).
+     */
+open func header() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lightclient_header(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Hash of the trusted header.
@@ -2786,20 +2982,25 @@ open func verifyDevice(device: Data, proof: Data)throws  -> DeviceInfo?  {
 }
     
     /**
-     * The grant of `device` to `grantee` in the trusted state, or `None`
-     * when the proof shows there is none (never granted, or revoked).
+     * Whether the grant of `device` to `grantee` authorises its grantee
+     * now, from two state proofs at the trusted header: `device_proof`, the
+     * device's registration (who owns it, under which ownership sequence),
+     * and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
      *
      * # Errors
-     * [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+     * not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+     * against the trusted header (or is for another key).
      */
-open func verifyGrant(device: Data, grantee: Data, proof: Data)throws  -> GrantInfo?  {
-    return try  FfiConverterOptionTypeGrantInfo.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+open func verifyGrant(device: Data, grantee: Data, deviceProof: Data, grantProof: Data)throws  -> GrantStatus  {
+    return try  FfiConverterTypeGrantStatus_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_method_lightclient_verify_grant(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(device),
         FfiConverterData.lower(grantee),
-        FfiConverterData.lower(proof),uniffiCallStatus
+        FfiConverterData.lower(deviceProof),
+        FfiConverterData.lower(grantProof),uniffiCallStatus
     )
 })
 }
@@ -3601,6 +3802,11 @@ public struct DeviceInfo: Equatable, Hashable {
      * Hash of off-chain metadata.
      */
     public var metadataHash: Data
+    /**
+     * How many times the device changed hands (0 at registration, one more
+     * per transfer).
+     */
+    public var ownershipSeq: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3613,10 +3819,15 @@ public struct DeviceInfo: Equatable, Hashable {
          */securityLevel: UInt8, 
         /**
          * Hash of off-chain metadata.
-         */metadataHash: Data) {
+         */metadataHash: Data, 
+        /**
+         * How many times the device changed hands (0 at registration, one more
+         * per transfer).
+         */ownershipSeq: UInt64) {
         self.owner = owner
         self.securityLevel = securityLevel
         self.metadataHash = metadataHash
+        self.ownershipSeq = ownershipSeq
     }
 
     
@@ -3637,7 +3848,8 @@ public struct FfiConverterTypeDeviceInfo: FfiConverterRustBuffer {
             try DeviceInfo(
                 owner: FfiConverterData.read(from: &buf), 
                 securityLevel: FfiConverterUInt8.read(from: &buf), 
-                metadataHash: FfiConverterData.read(from: &buf)
+                metadataHash: FfiConverterData.read(from: &buf), 
+                ownershipSeq: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -3645,6 +3857,7 @@ public struct FfiConverterTypeDeviceInfo: FfiConverterRustBuffer {
         FfiConverterData.write(value.owner, into: &buf)
         FfiConverterUInt8.write(value.securityLevel, into: &buf)
         FfiConverterData.write(value.metadataHash, into: &buf)
+        FfiConverterUInt64.write(value.ownershipSeq, into: &buf)
     }
 }
 
@@ -3749,6 +3962,12 @@ public struct GrantInfo: Equatable, Hashable {
      * The owner who made it.
      */
     public var grantedBy: Data
+    /**
+     * The device's ownership sequence when the grant was made: the grant
+     * counts only while the device's [`DeviceInfo::ownership_seq`] is still
+     * this one.
+     */
+    public var ownershipSeq: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3761,10 +3980,16 @@ public struct GrantInfo: Equatable, Hashable {
          */expiryHeight: UInt64, 
         /**
          * The owner who made it.
-         */grantedBy: Data) {
+         */grantedBy: Data, 
+        /**
+         * The device's ownership sequence when the grant was made: the grant
+         * counts only while the device's [`DeviceInfo::ownership_seq`] is still
+         * this one.
+         */ownershipSeq: UInt64) {
         self.permissions = permissions
         self.expiryHeight = expiryHeight
         self.grantedBy = grantedBy
+        self.ownershipSeq = ownershipSeq
     }
 
     
@@ -3785,7 +4010,8 @@ public struct FfiConverterTypeGrantInfo: FfiConverterRustBuffer {
             try GrantInfo(
                 permissions: FfiConverterUInt32.read(from: &buf), 
                 expiryHeight: FfiConverterUInt64.read(from: &buf), 
-                grantedBy: FfiConverterData.read(from: &buf)
+                grantedBy: FfiConverterData.read(from: &buf), 
+                ownershipSeq: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -3793,6 +4019,7 @@ public struct FfiConverterTypeGrantInfo: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.permissions, into: &buf)
         FfiConverterUInt64.write(value.expiryHeight, into: &buf)
         FfiConverterData.write(value.grantedBy, into: &buf)
+        FfiConverterUInt64.write(value.ownershipSeq, into: &buf)
     }
 }
 
@@ -3809,6 +4036,174 @@ public func FfiConverterTypeGrantInfo_lift(_ buf: RustBuffer) throws -> GrantInf
 #endif
 public func FfiConverterTypeGrantInfo_lower(_ value: GrantInfo) -> RustBuffer {
     return FfiConverterTypeGrantInfo.lower(value)
+}
+
+
+/**
+ * What [`LightClient::verify_grant`] proved about a grant at the trusted
+ * header.
+ */
+public struct GrantStatus: Equatable, Hashable {
+    /**
+     * The grant record, `None` when the proof shows there is none (never
+     * made, or revoked).
+     */
+    public var grant: GrantInfo?
+    /**
+     * Whether the grant authorises its grantee now: present, made by the
+     * device's current owner under the device's current ownership sequence
+     * (so a grant made before the device changed hands, even if it came
+     * back, is dead), and not expired at the trusted height. Permissions
+     * are not judged here: compare [`GrantInfo::permissions`] with the
+     * action.
+     */
+    public var live: Bool
+    /**
+     * The device's registration at the trusted header, `None` when the
+     * device is not registered (then no grant is live).
+     */
+    public var device: DeviceInfo?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The grant record, `None` when the proof shows there is none (never
+         * made, or revoked).
+         */grant: GrantInfo?, 
+        /**
+         * Whether the grant authorises its grantee now: present, made by the
+         * device's current owner under the device's current ownership sequence
+         * (so a grant made before the device changed hands, even if it came
+         * back, is dead), and not expired at the trusted height. Permissions
+         * are not judged here: compare [`GrantInfo::permissions`] with the
+         * action.
+         */live: Bool, 
+        /**
+         * The device's registration at the trusted header, `None` when the
+         * device is not registered (then no grant is live).
+         */device: DeviceInfo?) {
+        self.grant = grant
+        self.live = live
+        self.device = device
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GrantStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGrantStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GrantStatus {
+        return
+            try GrantStatus(
+                grant: FfiConverterOptionTypeGrantInfo.read(from: &buf), 
+                live: FfiConverterBool.read(from: &buf), 
+                device: FfiConverterOptionTypeDeviceInfo.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GrantStatus, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeGrantInfo.write(value.grant, into: &buf)
+        FfiConverterBool.write(value.live, into: &buf)
+        FfiConverterOptionTypeDeviceInfo.write(value.device, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrantStatus_lift(_ buf: RustBuffer) throws -> GrantStatus {
+    return try FfiConverterTypeGrantStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrantStatus_lower(_ value: GrantStatus) -> RustBuffer {
+    return FfiConverterTypeGrantStatus.lower(value)
+}
+
+
+/**
+ * What [`Lamp::handle`] did: the verdict on the header update that came
+ * with the command (if one did) and the verdict on the command.
+ */
+public struct Handled: Equatable, Hashable {
+    /**
+     * The update's verdict, `None` when no update came along. An
+     * [`UpdateVerdict::Invalid`] with code 14 (conflicting header) is
+     * evidence of a fork: keep the update and report it.
+     */
+    public var update: UpdateVerdict?
+    /**
+     * The command's verdict.
+     */
+    public var command: LampVerdict
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The update's verdict, `None` when no update came along. An
+         * [`UpdateVerdict::Invalid`] with code 14 (conflicting header) is
+         * evidence of a fork: keep the update and report it.
+         */update: UpdateVerdict?, 
+        /**
+         * The command's verdict.
+         */command: LampVerdict) {
+        self.update = update
+        self.command = command
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Handled: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHandled: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Handled {
+        return
+            try Handled(
+                update: FfiConverterOptionTypeUpdateVerdict.read(from: &buf), 
+                command: FfiConverterTypeLampVerdict.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Handled, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeUpdateVerdict.write(value.update, into: &buf)
+        FfiConverterTypeLampVerdict.write(value.command, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHandled_lift(_ buf: RustBuffer) throws -> Handled {
+    return try FfiConverterTypeHandled.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHandled_lower(_ value: Handled) -> RustBuffer {
+    return FfiConverterTypeHandled.lower(value)
 }
 
 
@@ -4399,64 +4794,79 @@ public func FfiConverterTypeDagPayload_lower(_ value: DagPayload) -> RustBuffer 
 
 
 /**
- * Why the lamp refused a command.
+ * Why the lamp refused a command. Every reason of itc-spv's
+ * `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
  */
 
 public enum DenyReason: Equatable, Hashable {
     
     /**
-     * The command is for another chain.
+     * 1: the command is for another chain.
      */
     case wrongChain
     /**
-     * The command is for another device.
+     * 2: the command is for another device.
      */
     case wrongDevice
     /**
-     * The proofs are against an old header, or the lamp's header is too old.
+     * 3: the proofs are against an old header, or the lamp's header is
+     * further than its freshness bound from its clock.
      */
     case staleHeader
     /**
-     * The proofs are against a header the lamp has not verified.
+     * 4: the proofs are against a header the lamp has not verified.
      */
     case unknownHeader
     /**
-     * The counter is not above the last accepted one.
+     * 5: the command's time is not above the last one the lamp accepted
+     * from this sender (a replay).
      */
-    case replayedCounter
+    case replayed
     /**
-     * The sender's signature does not verify (forged or altered command).
+     * 6: the sender's signature does not verify (forged or altered command).
      */
     case badSignature
     /**
-     * A proof does not hold against the trusted header.
+     * 7: a proof does not hold against the trusted header.
      */
     case badProof
     /**
-     * The device is unregistered or the grant's maker no longer owns it.
+     * 8: the device is unregistered, or the grant was made by someone who
+     * no longer owns it or under an earlier ownership of the device.
      */
     case notGranted
     /**
-     * The state proves there is no grant (revoked or never made).
+     * 9: the state proves there is no grant (revoked or never made).
      */
     case revoked
     /**
-     * The grant has expired.
+     * 10: the grant has expired.
      */
     case expired
     /**
-     * The grant lacks a permission the action needs.
+     * 11: the grant lacks a permission the action needs.
      */
     case insufficientPermission
     /**
-     * The counter is further ahead of the lamp's clock than the allowed
-     * drift (it would lock other senders out).
+     * 12: the command's time is more than the command window ahead of the
+     * lamp's clock.
      */
-    case counterFromFuture
+    case commandFromFuture
     /**
-     * A reason newer than these bindings; see the code.
+     * 13: the command's time is more than the command window behind the
+     * lamp's clock (a recorded command delivered late).
      */
-    case other
+    case commandTooOld
+    /**
+     * 14: the command asks for no permission bit.
+     */
+    case emptyAction
+    /**
+     * 15: the sender is not in the lamp's full replay table and its time is
+     * not above the table's floor; accepted once the sender's clock passes
+     * the floor.
+     */
+    case belowReplayFloor
 
 
 
@@ -4486,7 +4896,7 @@ public struct FfiConverterTypeDenyReason: FfiConverterRustBuffer {
         
         case 4: return .unknownHeader
         
-        case 5: return .replayedCounter
+        case 5: return .replayed
         
         case 6: return .badSignature
         
@@ -4500,9 +4910,13 @@ public struct FfiConverterTypeDenyReason: FfiConverterRustBuffer {
         
         case 11: return .insufficientPermission
         
-        case 12: return .counterFromFuture
+        case 12: return .commandFromFuture
         
-        case 13: return .other
+        case 13: return .commandTooOld
+        
+        case 14: return .emptyAction
+        
+        case 15: return .belowReplayFloor
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4528,7 +4942,7 @@ public struct FfiConverterTypeDenyReason: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         
         
-        case .replayedCounter:
+        case .replayed:
             writeInt(&buf, Int32(5))
         
         
@@ -4556,12 +4970,20 @@ public struct FfiConverterTypeDenyReason: FfiConverterRustBuffer {
             writeInt(&buf, Int32(11))
         
         
-        case .counterFromFuture:
+        case .commandFromFuture:
             writeInt(&buf, Int32(12))
         
         
-        case .other:
+        case .commandTooOld:
             writeInt(&buf, Int32(13))
+        
+        
+        case .emptyAction:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .belowReplayFloor:
+            writeInt(&buf, Int32(15))
         
         }
     }
@@ -4642,10 +5064,33 @@ enum ItcError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case InvalidPublicKey
     /**
-     * A light client refused to start from a header (not the pinned hash,
-     * or a validator set that did not sign it).
+     * A light client refused to start from a header. `code` is stable:
+     * 1 the header is not the pinned one, 2 the validator set did not sign
+     * it, 3 the header is older than the trust period (bootstrap from a
+     * recent header whose hash the owner's app supplies over the pairing
+     * channel), 4 the header is from the future (check the device's
+     * clock).
      */
     case BootstrapRejected(
+        /**
+         * Stable code of the reason (1..=4, see above).
+         */code: UInt32, 
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
+     * A device refused an owner recovery; nothing changed. `code` is
+     * stable: 1 wrong chain, 2 header not newer than the trusted one, 3
+     * header from the future, 4 header older than the trust period, 5
+     * header certificate invalid, 6 bad registration proof, 7 device not
+     * registered at the trusted header, 8 signer does not own the device,
+     * 9 bad owner signature.
+     */
+    case RecoveryRejected(
+        /**
+         * Stable code of the reason (1..=9, see above).
+         */code: UInt32, 
         /**
          * Why.
          */reason: String
@@ -4769,31 +5214,36 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
         case 6: return .InvalidSignature
         case 7: return .InvalidPublicKey
         case 8: return .BootstrapRejected(
+            code: try FfiConverterUInt32.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .ProofRejected(
+        case 9: return .RecoveryRejected(
+            code: try FfiConverterUInt32.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 10: return .TransactionRejected(
+        case 10: return .ProofRejected(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .PowExhausted(
+        case 11: return .TransactionRejected(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .Randomness(
+        case 12: return .PowExhausted(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 13: return .AlreadyContributed(
+        case 13: return .Randomness(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 14: return .BudgetExhausted(
+        case 14: return .AlreadyContributed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 15: return .BudgetExhausted(
             remainingMilli: try FfiConverterUInt32.read(from: &buf), 
             askedMilli: try FfiConverterUInt32.read(from: &buf)
             )
-        case 15: return .ChainCode(
+        case 16: return .ChainCode(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 16: return .Internal(
+        case 17: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4841,49 +5291,56 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
         
         
-        case let .BootstrapRejected(reason):
+        case let .BootstrapRejected(code,reason):
             writeInt(&buf, Int32(8))
+            FfiConverterUInt32.write(code, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .RecoveryRejected(code,reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterUInt32.write(code, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .ProofRejected(reason):
-            writeInt(&buf, Int32(9))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .TransactionRejected(reason):
             writeInt(&buf, Int32(10))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .PowExhausted(reason):
+        case let .TransactionRejected(reason):
             writeInt(&buf, Int32(11))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Randomness(reason):
+        case let .PowExhausted(reason):
             writeInt(&buf, Int32(12))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .AlreadyContributed(reason):
+        case let .Randomness(reason):
             writeInt(&buf, Int32(13))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .BudgetExhausted(remainingMilli,askedMilli):
+        case let .AlreadyContributed(reason):
             writeInt(&buf, Int32(14))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .BudgetExhausted(remainingMilli,askedMilli):
+            writeInt(&buf, Int32(15))
             FfiConverterUInt32.write(remainingMilli, into: &buf)
             FfiConverterUInt32.write(askedMilli, into: &buf)
             
         
         case let .ChainCode(reason):
-            writeInt(&buf, Int32(15))
+            writeInt(&buf, Int32(16))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .Internal(reason):
-            writeInt(&buf, Int32(16))
+            writeInt(&buf, Int32(17))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -4913,13 +5370,10 @@ public func FfiConverterTypeItcError_lower(_ value: ItcError) -> RustBuffer {
 public enum LampVerdict: Equatable, Hashable {
     
     /**
-     * Run the command; the lamp now remembers `new_counter`.
+     * Run the command; the lamp has recorded the sender's time in its
+     * replay table (persist [`Lamp::replay_table`] before acting).
      */
-    case allowed(
-        /**
-         * The command's counter.
-         */newCounter: UInt64
-    )
+    case allowed
     /**
      * Refuse it.
      */
@@ -4928,7 +5382,7 @@ public enum LampVerdict: Equatable, Hashable {
          * Why.
          */reason: DenyReason, 
         /**
-         * Stable code of the reason (itc-spv `DenyReason::code`).
+         * Stable code of the reason (itc-spv `DenyReason::code`, 1..=15).
          */code: UInt16, 
         /**
          * Human-readable reason.
@@ -4955,8 +5409,7 @@ public struct FfiConverterTypeLampVerdict: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .allowed(newCounter: try FfiConverterUInt64.read(from: &buf)
-        )
+        case 1: return .allowed
         
         case 2: return .denied(reason: try FfiConverterTypeDenyReason.read(from: &buf), code: try FfiConverterUInt16.read(from: &buf), message: try FfiConverterString.read(from: &buf)
         )
@@ -4969,10 +5422,9 @@ public struct FfiConverterTypeLampVerdict: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .allowed(newCounter):
+        case .allowed:
             writeInt(&buf, Int32(1))
-            FfiConverterUInt64.write(newCounter, into: &buf)
-            
+        
         
         case let .denied(reason,code,message):
             writeInt(&buf, Int32(2))
@@ -5577,6 +6029,30 @@ fileprivate struct FfiConverterOptionTypeGrantInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeUpdateVerdict: FfiConverterRustBuffer {
+    typealias SwiftType = UpdateVerdict?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeUpdateVerdict.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeUpdateVerdict.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
     typealias SwiftType = [UInt32]
 
@@ -5933,6 +6409,16 @@ public func verify(publicKey: Data, domain: SigningDomain, chainId: UInt32, mess
 }
 }
 /**
+ * The default command window: 30 seconds.
+ */
+public func defaultCommandWindowMs() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_default_command_window_ms(uniffiCallStatus
+    )
+})
+}
+/**
  * Two weeks of trust and ten seconds of clock drift.
  */
 public func defaultTrustOptions() -> TrustOptions  {
@@ -5943,23 +6429,68 @@ public func defaultTrustOptions() -> TrustOptions  {
 })
 }
 /**
- * A grantee's signed command for a device, as canonical bytes.
+ * A sender's signed command for a device (the owner's or a grantee's), as
+ * canonical bytes.
  *
- * `action` holds the permission bits the command needs (2 = switch);
- * `counter` must rise with every command the grantee sends to the device.
+ * What the sender puts in it:
+ * * `action`: the permission bits the command needs (2 = switch); at least
+ * one, or the device refuses it ([`DenyReason::EmptyAction`]).
+ * * `time_ms`: the sender's clock in milliseconds since the Unix epoch,
+ * strictly greater than in this sender's previous command to this device
+ * (a sender that sends twice within one millisecond uses its last time
+ * plus one). The device refuses a time more than its command window
+ * (default 30 s) away from its own clock in either direction
+ * ([`DenyReason::CommandTooOld`], [`DenyReason::CommandFromFuture`]) and a
+ * time not above the last one it accepted from this sender
+ * ([`DenyReason::Replayed`]). Senders are tracked separately: one
+ * sender's time never affects another's.
  *
  * # Errors
  * [`ItcError::InvalidArgument`] if `device` is not 32 bytes.
  */
-public func signCommand(grantee: Keypair, chainId: UInt32, device: Data, action: UInt32, counter: UInt64)throws  -> Data  {
+public func signCommand(sender: Keypair, chainId: UInt32, device: Data, action: UInt32, timeMs: UInt64)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_func_sign_command(
-        FfiConverterTypeKeypair_lower(grantee),
+        FfiConverterTypeKeypair_lower(sender),
         FfiConverterUInt32.lower(chainId),
         FfiConverterData.lower(device),
         FfiConverterUInt32.lower(action),
-        FfiConverterUInt64.lower(counter),uniffiCallStatus
+        FfiConverterUInt64.lower(timeMs),uniffiCallStatus
+    )
+})
+}
+/**
+ * The owner's way back for a device that went without headers for longer
+ * than its trust period: the owner signs a recent certified header for the
+ * device, and the device adopts it with [`Lamp::recover`].
+ *
+ * * `trusted_header`: the device's current trusted header (canonical
+ * bytes; the device reports it, [`Lamp::trusted_header`]).
+ * * `update`: a recent header update (header, certificate and its signing
+ * set, which must be present).
+ * * `device_at_trusted`: the device's registration proof at
+ * `trusted_header`, showing the signer owns it there.
+ * * `device_at_new`: the device's registration proof at the new header,
+ * showing the signer still owns it.
+ *
+ * Returns the encoded recovery, to send to the device.
+ *
+ * # Errors
+ * [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+ * for a device key that is not 32 bytes or an update without its
+ * validator set.
+ */
+public func signOwnerRecovery(owner: Keypair, device: Data, trustedHeader: Data, update: Data, deviceAtTrusted: Data, deviceAtNew: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_sign_owner_recovery(
+        FfiConverterTypeKeypair_lower(owner),
+        FfiConverterData.lower(device),
+        FfiConverterData.lower(trustedHeader),
+        FfiConverterData.lower(update),
+        FfiConverterData.lower(deviceAtTrusted),
+        FfiConverterData.lower(deviceAtNew),uniffiCallStatus
     )
 })
 }
@@ -6056,10 +6587,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_func_verify() != 27310) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_func_default_command_window_ms() != 18499) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_func_default_trust_options() != 35349) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_func_sign_command() != 65167) {
+    if (uniffi_itc_ffi_checksum_func_sign_command() != 38304) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 56565) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_func_pairing_message() != 35525) {
@@ -6167,6 +6704,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_devchain_device_proof() != 37674) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_devchain_device_proof_at() != 7148) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_devchain_grant_proof() != 19063) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6176,7 +6716,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_devchain_header_hash() != 54110) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_devchain_header_update() != 62011) {
+    if (uniffi_itc_ffi_checksum_method_devchain_header_update() != 60703) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_height() != 15979) {
@@ -6186,6 +6726,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof() != 61322) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_devchain_rotate_validators() != 32212) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() != 10295) {
@@ -6206,19 +6749,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_keypair_sign() != 20109) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_lamp_handle() != 2341) {
+    if (uniffi_itc_ffi_checksum_method_lamp_handle() != 20770) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lamp_height() != 41227) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_lamp_last_counter() != 40867) {
+    if (uniffi_itc_ffi_checksum_method_lamp_last_time_ms() != 20382) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_lamp_recover() != 60247) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_lamp_replay_table() != 62596) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_lamp_trusted_header() != 62798) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lamp_trusted_state() != 12748) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lamp_update() != 39223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_lightclient_header() != 57241) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lightclient_header_hash() != 58298) {
@@ -6236,7 +6791,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_lightclient_verify_device() != 59974) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_lightclient_verify_grant() != 55115) {
+    if (uniffi_itc_ffi_checksum_method_lightclient_verify_grant() != 29893) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lightclient_verify_transaction() != 6192) {
@@ -6287,13 +6842,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_lamp_new() != 43625) {
+    if (uniffi_itc_ffi_checksum_constructor_lamp_new() != 16479) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() != 9872) {
+    if (uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() != 10852) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_lightclient_load() != 55889) {
+    if (uniffi_itc_ffi_checksum_constructor_lightclient_load() != 48548) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_transaction_decode() != 37218) {

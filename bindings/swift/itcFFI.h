@@ -458,6 +458,11 @@ uint64_t uniffi_itc_ffi_fn_method_devchain_commit_block(uint64_t ptr, RustBuffer
 RustBuffer uniffi_itc_ffi_fn_method_devchain_device_proof(uint64_t ptr, RustBuffer device, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_DEVICE_PROOF_AT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_DEVICE_PROOF_AT
+RustBuffer uniffi_itc_ffi_fn_method_devchain_device_proof_at(uint64_t ptr, RustBuffer device, uint64_t height, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_GRANT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_GRANT_PROOF
 RustBuffer uniffi_itc_ffi_fn_method_devchain_grant_proof(uint64_t ptr, RustBuffer device, RustBuffer grantee, RustCallStatus *_Nonnull out_status
@@ -491,6 +496,11 @@ uint64_t uniffi_itc_ffi_fn_method_devchain_nonce(uint64_t ptr, RustBuffer accoun
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
 RustBuffer uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(uint64_t ptr, RustBuffer campaign_id, RustBuffer member, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_ROTATE_VALIDATORS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_ROTATE_VALIDATORS
+RustBuffer uniffi_itc_ffi_fn_method_devchain_rotate_validators(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
@@ -556,7 +566,7 @@ void uniffi_itc_ffi_fn_free_lamp(uint64_t handle, RustCallStatus *_Nonnull out_s
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LAMP_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LAMP_NEW
-uint64_t uniffi_itc_ffi_fn_constructor_lamp_new(RustBuffer device_public_key, uint64_t freshness_ms, uint64_t light_client, uint64_t last_counter, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_itc_ffi_fn_constructor_lamp_new(RustBuffer device_public_key, uint64_t freshness_ms, uint64_t command_window_ms, uint64_t light_client, RustBuffer replay_table, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_HANDLE
@@ -569,9 +579,24 @@ RustBuffer uniffi_itc_ffi_fn_method_lamp_handle(uint64_t ptr, uint64_t now_ms, R
 uint64_t uniffi_itc_ffi_fn_method_lamp_height(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_LAST_COUNTER
-#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_LAST_COUNTER
-uint64_t uniffi_itc_ffi_fn_method_lamp_last_counter(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_LAST_TIME_MS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_LAST_TIME_MS
+RustBuffer uniffi_itc_ffi_fn_method_lamp_last_time_ms(uint64_t ptr, RustBuffer sender, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_RECOVER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_RECOVER
+void uniffi_itc_ffi_fn_method_lamp_recover(uint64_t ptr, RustBuffer recovery, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_REPLAY_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_REPLAY_TABLE
+RustBuffer uniffi_itc_ffi_fn_method_lamp_replay_table(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_TRUSTED_HEADER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_TRUSTED_HEADER
+RustBuffer uniffi_itc_ffi_fn_method_lamp_trusted_header(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_TRUSTED_STATE
@@ -596,12 +621,17 @@ void uniffi_itc_ffi_fn_free_lightclient(uint64_t handle, RustCallStatus *_Nonnul
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LIGHTCLIENT_BOOTSTRAP
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LIGHTCLIENT_BOOTSTRAP
-uint64_t uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(RustBuffer header, RustBuffer validators, RustBuffer pinned_hash, RustBuffer options, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(RustBuffer header, RustBuffer validators, RustBuffer pinned_hash, RustBuffer options, uint64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LIGHTCLIENT_LOAD
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LIGHTCLIENT_LOAD
 uint64_t uniffi_itc_ffi_fn_constructor_lightclient_load(RustBuffer state, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_HEADER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_HEADER
+RustBuffer uniffi_itc_ffi_fn_method_lightclient_header(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_HEADER_HASH
@@ -631,7 +661,7 @@ RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_device(uint64_t ptr, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_GRANT
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_GRANT
-RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_grant(uint64_t ptr, RustBuffer device, RustBuffer grantee, RustBuffer proof, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_grant(uint64_t ptr, RustBuffer device, RustBuffer grantee, RustBuffer device_proof, RustBuffer grant_proof, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_TRANSACTION
@@ -767,6 +797,12 @@ uint32_t uniffi_itc_ffi_fn_func_dag_required_pow_bits(uint8_t security_level, ui
 void uniffi_itc_ffi_fn_func_verify(RustBuffer public_key, RustBuffer domain, uint32_t chain_id, RustBuffer message, RustBuffer signature, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DEFAULT_COMMAND_WINDOW_MS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DEFAULT_COMMAND_WINDOW_MS
+uint64_t uniffi_itc_ffi_fn_func_default_command_window_ms(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DEFAULT_TRUST_OPTIONS
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DEFAULT_TRUST_OPTIONS
 RustBuffer uniffi_itc_ffi_fn_func_default_trust_options(RustCallStatus *_Nonnull out_status
@@ -775,7 +811,12 @@ RustBuffer uniffi_itc_ffi_fn_func_default_trust_options(RustCallStatus *_Nonnull
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_COMMAND
-RustBuffer uniffi_itc_ffi_fn_func_sign_command(uint64_t grantee, uint32_t chain_id, RustBuffer device, uint32_t action, uint64_t counter, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_itc_ffi_fn_func_sign_command(uint64_t sender, uint32_t chain_id, RustBuffer device, uint32_t action, uint64_t time_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_OWNER_RECOVERY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_OWNER_RECOVERY
+RustBuffer uniffi_itc_ffi_fn_func_sign_owner_recovery(uint64_t owner, RustBuffer device, RustBuffer trusted_header, RustBuffer update, RustBuffer device_at_trusted, RustBuffer device_at_new, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_MESSAGE
@@ -1120,6 +1161,12 @@ uint16_t uniffi_itc_ffi_checksum_func_verify(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DEFAULT_COMMAND_WINDOW_MS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DEFAULT_COMMAND_WINDOW_MS
+uint16_t uniffi_itc_ffi_checksum_func_default_command_window_ms(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DEFAULT_TRUST_OPTIONS
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DEFAULT_TRUST_OPTIONS
 uint16_t uniffi_itc_ffi_checksum_func_default_trust_options(void
@@ -1129,6 +1176,12 @@ uint16_t uniffi_itc_ffi_checksum_func_default_trust_options(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_COMMAND
 uint16_t uniffi_itc_ffi_checksum_func_sign_command(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_OWNER_RECOVERY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_OWNER_RECOVERY
+uint16_t uniffi_itc_ffi_checksum_func_sign_owner_recovery(void
     
 );
 #endif
@@ -1342,6 +1395,12 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_device_proof(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_DEVICE_PROOF_AT
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_DEVICE_PROOF_AT
+uint16_t uniffi_itc_ffi_checksum_method_devchain_device_proof_at(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_GRANT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_GRANT_PROOF
 uint16_t uniffi_itc_ffi_checksum_method_devchain_grant_proof(void
@@ -1381,6 +1440,12 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_nonce(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_PAYMENT_RECEIPT_PROOF
 uint16_t uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_ROTATE_VALIDATORS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_ROTATE_VALIDATORS
+uint16_t uniffi_itc_ffi_checksum_method_devchain_rotate_validators(void
     
 );
 #endif
@@ -1432,9 +1497,27 @@ uint16_t uniffi_itc_ffi_checksum_method_lamp_height(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_LAST_COUNTER
-#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_LAST_COUNTER
-uint16_t uniffi_itc_ffi_checksum_method_lamp_last_counter(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_LAST_TIME_MS
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_LAST_TIME_MS
+uint16_t uniffi_itc_ffi_checksum_method_lamp_last_time_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_RECOVER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_RECOVER
+uint16_t uniffi_itc_ffi_checksum_method_lamp_recover(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_REPLAY_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_REPLAY_TABLE
+uint16_t uniffi_itc_ffi_checksum_method_lamp_replay_table(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_TRUSTED_HEADER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_TRUSTED_HEADER
+uint16_t uniffi_itc_ffi_checksum_method_lamp_trusted_header(void
     
 );
 #endif
@@ -1447,6 +1530,12 @@ uint16_t uniffi_itc_ffi_checksum_method_lamp_trusted_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_UPDATE
 uint16_t uniffi_itc_ffi_checksum_method_lamp_update(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_HEADER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_HEADER
+uint16_t uniffi_itc_ffi_checksum_method_lightclient_header(void
     
 );
 #endif

@@ -46,10 +46,29 @@ pub enum ItcError {
     /// A public key is not a valid curve point (or has small order).
     #[error("invalid public key")]
     InvalidPublicKey,
-    /// A light client refused to start from a header (not the pinned hash,
-    /// or a validator set that did not sign it).
+    /// A light client refused to start from a header. `code` is stable:
+    /// 1 the header is not the pinned one, 2 the validator set did not sign
+    /// it, 3 the header is older than the trust period (bootstrap from a
+    /// recent header whose hash the owner's app supplies over the pairing
+    /// channel), 4 the header is from the future (check the device's
+    /// clock).
     #[error("bootstrap rejected: {reason}")]
     BootstrapRejected {
+        /// Stable code of the reason (1..=4, see above).
+        code: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A device refused an owner recovery; nothing changed. `code` is
+    /// stable: 1 wrong chain, 2 header not newer than the trusted one, 3
+    /// header from the future, 4 header older than the trust period, 5
+    /// header certificate invalid, 6 bad registration proof, 7 device not
+    /// registered at the trusted header, 8 signer does not own the device,
+    /// 9 bad owner signature.
+    #[error("recovery rejected: {reason}")]
+    RecoveryRejected {
+        /// Stable code of the reason (1..=9, see above).
+        code: u32,
         /// Why.
         reason: String,
     },
@@ -117,6 +136,17 @@ impl ItcError {
         }
     }
 
+    /// The stable reason code a refusal carries (bootstrap and recovery
+    /// refusals), 0 for every other error.
+    pub fn reason_code(&self) -> u32 {
+        match self {
+            ItcError::BootstrapRejected { code, .. } | ItcError::RecoveryRejected { code, .. } => {
+                *code
+            }
+            _ => 0,
+        }
+    }
+
     pub(crate) fn invalid_argument(reason: impl Into<String>) -> Self {
         ItcError::InvalidArgument {
             reason: reason.into(),
@@ -144,6 +174,56 @@ impl From<itc_chaincode::node::NodeError> for ItcError {
             other => ItcError::ChainCode {
                 reason: other.to_string(),
             },
+        }
+    }
+}
+
+/// The stable code of a bootstrap refusal (`ItcBootstrapError` in C).
+pub(crate) fn bootstrap_error_code(error: itc_spv::BootstrapError) -> u32 {
+    use itc_spv::BootstrapError as E;
+    match error {
+        E::PinnedHashMismatch => 1,
+        E::ValidatorSetMismatch => 2,
+        E::HeaderTooOld => 3,
+        E::HeaderFromFuture => 4,
+        // itc-spv's enum is non_exhaustive; every variant of the version this
+        // crate builds with is listed above (tested). 0 = not classified.
+        _ => 0,
+    }
+}
+
+/// The stable code of a recovery refusal (`ItcRecoveryError` in C).
+pub(crate) fn recovery_error_code(error: itc_spv::RecoveryError) -> u32 {
+    use itc_spv::RecoveryError as E;
+    match error {
+        E::WrongChain => 1,
+        E::NotNewer => 2,
+        E::HeaderFromFuture => 3,
+        E::HeaderTooOld => 4,
+        E::Certificate(_) => 5,
+        E::BadProof => 6,
+        E::NotRegistered => 7,
+        E::NotOwner => 8,
+        E::BadSignature => 9,
+        // As for bootstrap_error_code.
+        _ => 0,
+    }
+}
+
+impl From<itc_spv::BootstrapError> for ItcError {
+    fn from(error: itc_spv::BootstrapError) -> Self {
+        ItcError::BootstrapRejected {
+            code: bootstrap_error_code(error),
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<itc_spv::RecoveryError> for ItcError {
+    fn from(error: itc_spv::RecoveryError) -> Self {
+        ItcError::RecoveryRejected {
+            code: recovery_error_code(error),
+            reason: error.to_string(),
         }
     }
 }

@@ -8,6 +8,7 @@ import itc
 CHAIN = 7
 SWITCH = 2
 FRESHNESS_MS = 60_000
+WINDOW_MS = 30_000
 
 
 def key(byte: int) -> itc.Keypair:
@@ -91,13 +92,19 @@ class Lighting:
     """The smart-lighting scenario on a dev chain."""
 
     def __init__(self):
-        self.owner, self.lamp_key, self.guest = key(1), key(2), key(3)
+        self.owner, self.lamp_key, self.guest, self.buyer = key(1), key(2), key(3), key(4)
         self.chain = itc.DevChain(
-            CHAIN, 4, [itc.FundedAccount(public_key=self.owner.public_key(), balance=1_000_000)], 1_000
+            CHAIN,
+            4,
+            [
+                itc.FundedAccount(public_key=self.owner.public_key(), balance=1_000_000),
+                itc.FundedAccount(public_key=self.buyer.public_key(), balance=1_000_000),
+            ],
+            1_000,
         )
         pinned = self.chain.header_hash(0)  # shipped in the lamp's firmware
         self.client = itc.LightClient.bootstrap(
-            self.chain.header(0), self.chain.validator_set(0), pinned, itc.default_trust_options()
+            self.chain.header(0), self.chain.validator_set(0), pinned, itc.default_trust_options(), 1_000
         )
         self.time_ms = 1_000
 
@@ -105,9 +112,10 @@ class Lighting:
         self.time_ms += ms
         return self.time_ms
 
-    def commit(self, *payloads):
-        nonce = self.chain.nonce(self.owner.public_key())
-        txs = [itc.Transaction.new_signed(self.owner, CHAIN, nonce + i, 1, p) for i, p in enumerate(payloads)]
+    def commit(self, *payloads, sender=None):
+        sender = sender or self.owner
+        nonce = self.chain.nonce(sender.public_key())
+        txs = [itc.Transaction.new_signed(sender, CHAIN, nonce + i, 1, p) for i, p in enumerate(payloads)]
         height = self.chain.commit_block(txs, self.tick(1_000))
         return height, txs
 
@@ -128,79 +136,230 @@ class Lighting:
             ),
         )
 
-    def command(self, counter, action=SWITCH, sender=None):
-        return itc.sign_command(sender or self.guest, CHAIN, self.lamp_key.public_key(), action, counter)
+    def lamp(self, height):
+        lamp = itc.Lamp(self.lamp_key.public_key(), FRESHNESS_MS, WINDOW_MS, self.client, b"")
+        assert lamp.update(self.chain.header_update(height), self.tick()) == itc.UpdateVerdict.SUCCESS()
+        return lamp
+
+    def command(self, time_ms, action=SWITCH, sender=None):
+        """What a sender puts in a command: the permission bits it needs and
+        its clock in ms, strictly rising from one of its commands to the next."""
+        return itc.sign_command(sender or self.guest, CHAIN, self.lamp_key.public_key(), action, time_ms)
 
     def proof(self, sender=None):
         return self.chain.command_proof(self.lamp_key.public_key(), (sender or self.guest).public_key())
 
+    def grant_status(self, client=None):
+        device, guest = self.lamp_key.public_key(), self.guest.public_key()
+        return (client or self.client).verify_grant(
+            device, guest, self.chain.device_proof(device), self.chain.grant_proof(device, guest)
+        )
+
+
+def verdict_of(handled):
+    assert handled.update is None
+    return handled.command
+
 
 def denied(verdict, reason):
+    if isinstance(verdict, itc.Handled):
+        verdict = verdict.command
     return isinstance(verdict, itc.LampVerdict.DENIED) and verdict.reason == reason
+
+
+ALLOWED = itc.LampVerdict.ALLOWED()
 
 
 def test_the_lighting_flow_allows_a_granted_guest_and_refuses_replay_forgery_and_revocation():
     world = Lighting()
     height, _ = world.register_and_grant()
-    lamp = itc.Lamp(world.lamp_key.public_key(), FRESHNESS_MS, world.client, 0)
-    assert lamp.update(world.chain.header_update(height), world.tick()) == itc.UpdateVerdict.SUCCESS()
+    lamp = world.lamp(height)
 
     proof = world.proof()
-    command = world.command(counter=1)
-    assert lamp.handle(world.tick(), None, command, proof) == itc.LampVerdict.ALLOWED(new_counter=1)
-    assert lamp.last_counter() == 1
+    now = world.tick()
+    command = world.command(now)
+    assert verdict_of(lamp.handle(now, None, command, proof)) == ALLOWED
+    assert lamp.last_time_ms(world.guest.public_key()) == now
 
-    replayed = lamp.handle(world.tick(), None, command, proof)
-    assert denied(replayed, itc.DenyReason.REPLAYED_COUNTER)
+    replayed = verdict_of(lamp.handle(world.tick(), None, command, proof))
+    assert denied(replayed, itc.DenyReason.REPLAYED)
     assert replayed.code == 5
 
-    forged = bytearray(world.command(counter=2))
+    forged = bytearray(world.command(world.tick()))
     forged[-1] ^= 1
-    assert denied(lamp.handle(world.tick(), None, bytes(forged), proof), itc.DenyReason.BAD_SIGNATURE)
+    assert denied(lamp.handle(world.time_ms, None, bytes(forged), proof), itc.DenyReason.BAD_SIGNATURE)
 
     stranger = key(9)
+    now = world.tick()
     assert denied(
-        lamp.handle(world.tick(), None, world.command(3, sender=stranger), world.proof(sender=stranger)),
+        lamp.handle(now, None, world.command(now, sender=stranger), world.proof(sender=stranger)),
         itc.DenyReason.REVOKED,  # the state proves the stranger holds no grant
     )
-    assert denied(
-        lamp.handle(world.tick(), None, world.command(4, action=4), proof),
-        itc.DenyReason.INSUFFICIENT_PERMISSION,
-    )
+    now = world.tick()
+    assert denied(lamp.handle(now, None, world.command(now, action=4), proof), itc.DenyReason.INSUFFICIENT_PERMISSION)
+    before_revocation = lamp.last_time_ms(world.guest.public_key())
 
     height, _ = world.commit(
         itc.Payload.REVOKE_ACCESS(device=world.lamp_key.public_key(), grantee=world.guest.public_key())
     )
     update = world.chain.header_update(height)
-    # The update travels with the command: the lamp adopts it in the same call.
-    stale = lamp.handle(world.tick(), update, world.command(5), proof)
+    # The update travels with the command: the lamp adopts it in the same
+    # call and reports its verdict next to the command's.
+    now = world.tick()
+    stale = lamp.handle(now, update, world.command(now), proof)
+    assert stale.update == itc.UpdateVerdict.SUCCESS()
     assert denied(stale, itc.DenyReason.STALE_HEADER)
     assert lamp.height() == height
-    assert denied(lamp.handle(world.tick(), None, world.command(6), world.proof()), itc.DenyReason.REVOKED)
-    assert lamp.last_counter() == 1
+    now = world.tick()
+    assert denied(lamp.handle(now, None, world.command(now), world.proof()), itc.DenyReason.REVOKED)
+    assert lamp.last_time_ms(world.guest.public_key()) == before_revocation
+
+
+def test_each_sender_has_its_own_replay_state():
+    world = Lighting()
+    height, _ = world.register_and_grant()
+    lamp = world.lamp(height)
+    now = world.tick()
+    # A guest whose clock runs a whole window ahead ...
+    ahead = world.command(now + WINDOW_MS)
+    assert verdict_of(lamp.handle(now, None, ahead, world.proof())) == ALLOWED
+    # ... does not lock the owner out: the owner's honest time is still fresh.
+    owner_command = world.command(now, sender=world.owner)
+    assert verdict_of(lamp.handle(now, None, owner_command, world.proof(sender=world.owner))) == ALLOWED
+    assert lamp.last_time_ms(world.owner.public_key()) == now
+    assert lamp.last_time_ms(world.guest.public_key()) == now + WINDOW_MS
+    # Each replays only against its own last time.
+    assert denied(lamp.handle(now + 1, None, owner_command, world.proof(sender=world.owner)), itc.DenyReason.REPLAYED)
+    assert denied(lamp.handle(now + 1, None, world.command(now + 2), world.proof()), itc.DenyReason.REPLAYED)
+    # Further ahead than the window is refused outright.
+    too_far = world.command(now + WINDOW_MS + 10_000)
+    verdict = verdict_of(lamp.handle(now + 1, None, too_far, world.proof()))
+    assert denied(verdict, itc.DenyReason.COMMAND_FROM_FUTURE) and verdict.code == 12
+    # The table survives a reboot through its bytes.
+    table = lamp.replay_table()
+    restored = itc.Lamp(
+        world.lamp_key.public_key(), FRESHNESS_MS, WINDOW_MS,
+        itc.LightClient.load(lamp.trusted_state(), itc.default_trust_options()), table,
+    )
+    assert restored.last_time_ms(world.owner.public_key()) == now
+    with pytest.raises(itc.ItcError.Decode):
+        itc.Lamp(world.lamp_key.public_key(), FRESHNESS_MS, WINDOW_MS, world.client, b"\xff" + table[1:])
+
+
+def test_a_late_command_and_an_empty_action_are_refused():
+    world = Lighting()
+    height, _ = world.register_and_grant()
+    lamp = world.lamp(height)
+    signed_at = world.tick()
+    recorded = world.command(signed_at)
+    verdict = verdict_of(lamp.handle(signed_at + WINDOW_MS + 1, None, recorded, world.proof()))
+    assert denied(verdict, itc.DenyReason.COMMAND_TOO_OLD) and verdict.code == 13
+    verdict = verdict_of(lamp.handle(signed_at, None, world.command(signed_at + 1, action=0), world.proof()))
+    assert denied(verdict, itc.DenyReason.EMPTY_ACTION) and verdict.code == 14
+    assert itc.default_command_window_ms() == 30_000
 
 
 def test_the_owner_needs_no_grant():
     world = Lighting()
     height, _ = world.register_and_grant()
-    lamp = itc.Lamp(world.lamp_key.public_key(), FRESHNESS_MS, world.client, 0)
-    lamp.update(world.chain.header_update(height), world.tick())
-    verdict = lamp.handle(world.tick(), None, world.command(1, sender=world.owner), world.proof(sender=world.owner))
-    assert verdict == itc.LampVerdict.ALLOWED(new_counter=1)
+    lamp = world.lamp(height)
+    now = world.tick()
+    verdict = lamp.handle(now, None, world.command(now, sender=world.owner), world.proof(sender=world.owner))
+    assert verdict_of(verdict) == ALLOWED
 
 
 def test_an_expired_grant_and_an_old_header_are_refused():
     world = Lighting()
     height, _ = world.register_and_grant(expiry_height=2)
-    lamp = itc.Lamp(world.lamp_key.public_key(), FRESHNESS_MS, world.client, 0)
-    lamp.update(world.chain.header_update(height), world.tick())
-    assert lamp.handle(world.tick(), None, world.command(1), world.proof()) == itc.LampVerdict.ALLOWED(new_counter=1)
+    lamp = world.lamp(height)
+    now = world.tick()
+    assert verdict_of(lamp.handle(now, None, world.command(now), world.proof())) == ALLOWED
     height, _ = world.commit(itc.Payload.BOND(amount=10))
     lamp.update(world.chain.header_update(height), world.tick())
-    assert denied(lamp.handle(world.tick(), None, world.command(2), world.proof()), itc.DenyReason.EXPIRED)
-    # Without newer headers the lamp stops obeying once its header is too old.
+    now = world.tick()
+    assert denied(lamp.handle(now, None, world.command(now), world.proof()), itc.DenyReason.EXPIRED)
+    # Without newer headers the lamp stops obeying once its header is too old
+    # (shown with the owner: the guest's expired grant is refused first, as
+    # authorisation is checked before the header's age).
     late = world.time_ms + FRESHNESS_MS + 1
-    assert denied(lamp.handle(late, None, world.command(3), world.proof()), itc.DenyReason.STALE_HEADER)
+    owner_command = world.command(late, sender=world.owner)
+    assert denied(lamp.handle(late, None, owner_command, world.proof(sender=world.owner)), itc.DenyReason.STALE_HEADER)
+
+
+def test_a_grant_made_before_the_lamp_went_away_and_came_back_is_dead():
+    world = Lighting()
+    height, _ = world.register_and_grant()
+    world.client.update(world.chain.header_update(height), world.tick())
+    status = world.grant_status()
+    assert status.live and status.grant.ownership_seq == 0 and status.device.ownership_seq == 0
+    device = world.lamp_key.public_key()
+    world.commit(itc.Payload.TRANSFER_DEVICE(device=device, new_owner=world.buyer.public_key()))
+    height, _ = world.commit(
+        itc.Payload.TRANSFER_DEVICE(device=device, new_owner=world.owner.public_key()), sender=world.buyer
+    )
+    lamp = world.lamp(height)
+    now = world.tick()
+    verdict = verdict_of(lamp.handle(now, None, world.command(now), world.proof()))
+    assert denied(verdict, itc.DenyReason.NOT_GRANTED) and verdict.code == 8
+    world.client.update(world.chain.header_update(height), world.tick())
+    status = world.grant_status()
+    assert status.grant is not None and status.grant.granted_by == world.owner.public_key()
+    assert status.device.ownership_seq == 2 and not status.live
+
+
+def test_every_deny_reason_has_its_stable_code():
+    names = [
+        "WRONG_CHAIN", "WRONG_DEVICE", "STALE_HEADER", "UNKNOWN_HEADER", "REPLAYED", "BAD_SIGNATURE",
+        "BAD_PROOF", "NOT_GRANTED", "REVOKED", "EXPIRED", "INSUFFICIENT_PERMISSION", "COMMAND_FROM_FUTURE",
+        "COMMAND_TOO_OLD", "EMPTY_ACTION", "BELOW_REPLAY_FLOOR",
+    ]
+    assert [reason.name for reason in itc.DenyReason] == names
+    # The enum is in code order (the stable code is the position plus one);
+    # a verdict carries the code itself.
+    world = Lighting()
+    height, _ = world.register_and_grant()
+    lamp = world.lamp(height)
+    verdict = verdict_of(lamp.handle(world.tick(), None, world.command(0, action=0), world.proof()))
+    assert verdict.reason == itc.DenyReason.EMPTY_ACTION and verdict.code == names.index("EMPTY_ACTION") + 1
+
+
+def test_the_owner_recovers_a_lamp_after_a_trust_period_without_headers():
+    world = Lighting()
+    height, _ = world.register_and_grant()
+    lamp = world.lamp(height)
+    trusted_height = lamp.height()
+    world.tick(itc.default_trust_options().trust_period_ms + 60_000)
+    height, _ = world.commit(itc.Payload.BOND(amount=10))
+    update = world.chain.header_update(height)
+    verdict = lamp.update(update, world.tick())
+    assert isinstance(verdict, itc.UpdateVerdict.INVALID) and verdict.code == 5
+    device = world.lamp_key.public_key()
+    parts = (
+        device, lamp.trusted_header(), update,
+        world.chain.device_proof_at(device, trusted_height), world.chain.device_proof_at(device, height),
+    )
+    with pytest.raises(itc.ItcError.RecoveryRejected) as raised:
+        lamp.recover(itc.sign_owner_recovery(world.guest, *parts), world.time_ms)
+    assert raised.value.code == 8
+    lamp.recover(itc.sign_owner_recovery(world.owner, *parts), world.time_ms)
+    assert lamp.height() == height
+    now = world.tick()
+    assert verdict_of(lamp.handle(now, None, world.command(now), world.proof())) == ALLOWED
+
+
+def test_a_lamp_crosses_an_epoch_boundary_with_a_new_validator_set():
+    world = Lighting()
+    height, _ = world.register_and_grant()
+    lamp = world.lamp(height)
+    new_set = world.chain.rotate_validators()
+    announced, _ = world.commit(itc.Payload.BOND(amount=10))
+    first_new, _ = world.commit(itc.Payload.BOND(amount=10))
+    assert world.chain.validator_set(announced) != new_set
+    assert world.chain.validator_set(first_new) == new_set
+    for h in (announced, first_new):
+        assert lamp.update(world.chain.header_update(h), world.tick()) == itc.UpdateVerdict.SUCCESS()
+    now = world.tick()
+    assert verdict_of(lamp.handle(now, None, world.command(now), world.proof())) == ALLOWED
 
 
 def test_light_client_proves_grant_presence_then_absence_and_survives_save_and_load():
@@ -209,21 +368,28 @@ def test_light_client_proves_grant_presence_then_absence_and_survives_save_and_l
     assert world.client.update(world.chain.header_update(height), world.tick()) == itc.UpdateVerdict.SUCCESS()
     device, guest = world.lamp_key.public_key(), world.guest.public_key()
 
-    grant = world.client.verify_grant(device, guest, world.chain.grant_proof(device, guest))
-    assert grant == itc.GrantInfo(permissions=SWITCH, expiry_height=1_000, granted_by=world.owner.public_key())
+    status = world.grant_status()
+    assert status.grant == itc.GrantInfo(
+        permissions=SWITCH, expiry_height=1_000, granted_by=world.owner.public_key(), ownership_seq=0
+    )
+    assert status.live
     info = world.client.verify_device(device, world.chain.device_proof(device))
-    assert info.owner == world.owner.public_key() and info.security_level == 1
+    assert info.owner == world.owner.public_key() and info.security_level == 1 and info.ownership_seq == 0
 
     saved = world.client.save()
     restored = itc.LightClient.load(saved, itc.default_trust_options())
     assert restored.height() == height and restored.header_hash() == world.client.header_hash()
+    assert restored.header() == world.chain.header(height)
 
     height, _ = world.commit(itc.Payload.REVOKE_ACCESS(device=device, grantee=guest))
     assert restored.update(world.chain.header_update(height), world.tick()) == itc.UpdateVerdict.SUCCESS()
-    assert restored.verify_grant(device, guest, world.chain.grant_proof(device, guest)) is None
+    status = world.grant_status(restored)
+    assert status.grant is None and not status.live
     # A proof made for one grantee does not prove anything about another.
     with pytest.raises(itc.ItcError.ProofRejected):
-        restored.verify_grant(device, world.owner.public_key(), world.chain.grant_proof(device, guest))
+        restored.verify_grant(
+            device, world.owner.public_key(), world.chain.device_proof(device), world.chain.grant_proof(device, guest)
+        )
 
 
 def test_transaction_inclusion_is_verified_against_the_trusted_header():
@@ -243,8 +409,19 @@ def test_bootstrap_refuses_a_header_that_is_not_the_pinned_one():
     with pytest.raises(itc.ItcError.BootstrapRejected):
         itc.LightClient.bootstrap(
             world.chain.header(1), world.chain.validator_set(1), world.chain.header_hash(0),
-            itc.default_trust_options(),
+            itc.default_trust_options(), world.time_ms,
         )
+
+
+def test_bootstrap_refuses_a_header_older_than_the_trust_period_with_a_clear_error():
+    world = Lighting()
+    options = itc.default_trust_options()
+    with pytest.raises(itc.ItcError.BootstrapRejected) as raised:
+        itc.LightClient.bootstrap(
+            world.chain.header(0), world.chain.validator_set(0), world.chain.header_hash(0),
+            options, 1_000 + options.trust_period_ms,
+        )
+    assert raised.value.code == 3 and "older than the trust period" in raised.value.reason
 
 
 def test_a_header_update_for_another_chain_is_invalid_with_a_reason():

@@ -13,6 +13,20 @@
 //! from a binding: [`DevChain::submit_chaincode`] sends a module
 //! transaction, [`DevChain::advance_to`] moves the chain to a deadline, and
 //! the `campaign_*` methods read the campaign's state.
+//!
+//! # Validator sets
+//! The simulated validators start as the genesis set and stay until
+//! [`DevChain::rotate_validators`] simulates an epoch boundary: the next
+//! block names a new, disjoint set of simulated keys as its
+//! `next_validator_set_hash`, and the block after it is signed by that set.
+//! A light client follows across with the adjacent update of the first
+//! block of the new set (or bisects to it), which carries the new set.
+//!
+//! # Proofs at past heights
+//! The ledger proves against its latest state only, so the dev chain keeps,
+//! for every registered device, its registration proof at every block from
+//! its registration on ([`DevChain::device_proof_at`]): what an owner's app
+//! needs for a recovery ([`super::light_client::sign_owner_recovery`]).
 
 use super::chaincode::{campaign_id, PaymentReceiptProof};
 use super::keys::Keypair as FfiKeypair;
@@ -25,19 +39,24 @@ use itc_core::encoding::Decode;
 use itc_core::encoding::Encode;
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
-use itc_core::keys::Keypair;
+use itc_core::keys::{Keypair, PublicKey};
 use itc_core::ledger::{state_key, BlockContext, Ledger};
 use itc_core::merkle;
 use itc_core::types::{Amount, Payload};
 use itc_core::types::{
-    BlockHeader, ChainId, CommitCertificate, ValidatorSet, Vote, VoteKind, VALIDATORS_MAX,
+    BlockHeader, ChainId, CommitCertificate, Validator, ValidatorSet, Vote, VoteKind,
+    VALIDATORS_MAX,
 };
 use itc_spv::{CommandProof, HeaderUpdate, StateEntryProof, TransactionProof};
 use std::sync::{Arc, Mutex};
 
-/// Blocks per epoch on a dev chain: large, so the validator set stays the
-/// simulated one.
+/// Blocks per epoch of the dev chain's *ledger*: large, so the ledger's own
+/// epoch logic never changes the simulated validators; epoch boundaries are
+/// simulated by [`DevChain::rotate_validators`].
 const DEV_EPOCH_LENGTH: u64 = 1 << 40;
+
+/// Weight of each simulated validator.
+const DEV_VALIDATOR_WEIGHT: u64 = 10;
 
 /// The most empty blocks one [`DevChain::advance_to`] call commits.
 pub const ADVANCE_BLOCKS_MAX: u64 = 100_000;
@@ -61,22 +80,68 @@ struct Block {
     certificate: CommitCertificate,
     validators: ValidatorSet,
     transaction_hashes: Vec<Hash>,
+    /// Registration proofs of every device registered by this block, at
+    /// this block's state.
+    device_proofs: Vec<(PublicKey, StateEntryProof)>,
 }
 
 #[derive(Debug)]
 struct State {
     chain_id: ChainId,
+    /// The simulated keys that sign the next block, and their set.
     validator_keys: Vec<Keypair>,
+    validators: ValidatorSet,
+    /// The set announced by [`DevChain::rotate_validators`], which takes
+    /// over after the next block.
+    next: Option<(Vec<Keypair>, ValidatorSet)>,
+    /// How many times the set rotated (part of the simulated keys' seeds).
+    generation: u32,
     ledger: Ledger,
     blocks: Vec<Block>,
+    /// Devices registered so far, whose proofs every block records.
+    devices: Vec<PublicKey>,
+}
+
+/// `count` simulated validator keys of `chain_id` for a set generation.
+fn simulated_keys(chain_id: u32, count: u32, generation: u32) -> Vec<Keypair> {
+    (0..count)
+        .map(|index| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(b"devchain");
+            seed[8..12].copy_from_slice(&chain_id.to_le_bytes());
+            seed[12..16].copy_from_slice(&index.to_le_bytes());
+            seed[16..20].copy_from_slice(&generation.to_le_bytes());
+            Keypair::from_seed(seed)
+        })
+        .collect()
+}
+
+/// The set of `keys`, each of weight [`DEV_VALIDATOR_WEIGHT`].
+fn simulated_set(keys: &[Keypair]) -> Result<ValidatorSet, ItcError> {
+    ValidatorSet::new(
+        keys.iter()
+            .map(|key| Validator {
+                key: key.public(),
+                weight: DEV_VALIDATOR_WEIGHT,
+            })
+            .collect(),
+    )
+    .map_err(|e| ItcError::Internal {
+        reason: format!("simulated validator set: {e}"),
+    })
 }
 
 impl State {
     fn certify(&mut self, mut header: BlockHeader, transaction_hashes: Vec<Hash>) {
-        // The epoch is never reached, so the genesis set signs every block.
-        let validators = self.ledger.validators().clone();
+        // The current set signs; the header announces the rotated set, if
+        // one is pending, as the next one, which then takes over.
+        let validators = self.validators.clone();
         header.validator_set_hash = validators.hash();
-        header.next_validator_set_hash = validators.hash();
+        header.next_validator_set_hash = match &self.next {
+            Some((_, next)) => next.hash(),
+            None => validators.hash(),
+        };
+        header.proposer = self.validator_keys[0].public();
         let hash = header.hash();
         let votes: Vec<Vote> = self
             .validator_keys
@@ -87,12 +152,22 @@ impl State {
             .collect();
         let certificate =
             CommitCertificate::from_votes(self.chain_id, header.height, 0, hash, &votes);
+        let devices = self.devices.clone();
+        let device_proofs = devices
+            .into_iter()
+            .map(|device| (device, self.entry(&state_key::device(&device))))
+            .collect();
         self.blocks.push(Block {
             header,
             certificate,
             validators,
             transaction_hashes,
+            device_proofs,
         });
+        if let Some((keys, set)) = self.next.take() {
+            self.validator_keys = keys;
+            self.validators = set;
+        }
     }
 
     fn block(&self, height: u64) -> Result<&Block, ItcError> {
@@ -143,6 +218,13 @@ impl State {
             .map_err(|e| ItcError::TransactionRejected {
                 reason: e.to_string(),
             })?;
+        for transaction in transactions {
+            if let Payload::RegisterDevice { device, .. } = &transaction.payload {
+                if !self.devices.contains(device) {
+                    self.devices.push(*device);
+                }
+            }
+        }
         let transaction_hashes: Vec<Hash> = transactions.iter().map(|t| t.hash()).collect();
         let header = BlockHeader {
             chain_id: self.chain_id,
@@ -213,15 +295,8 @@ impl DevChain {
                 "validator count must be 1..={VALIDATORS_MAX}"
             )));
         }
-        let validator_keys: Vec<Keypair> = (0..validator_count)
-            .map(|index| {
-                let mut seed = [0u8; 32];
-                seed[..8].copy_from_slice(b"devchain");
-                seed[8..12].copy_from_slice(&chain_id.to_le_bytes());
-                seed[12..16].copy_from_slice(&index.to_le_bytes());
-                Keypair::from_seed(seed)
-            })
-            .collect();
+        let validator_keys = simulated_keys(chain_id, validator_count, 0);
+        let validators = simulated_set(&validator_keys)?;
         let accounts = accounts
             .iter()
             .map(|account| {
@@ -240,7 +315,7 @@ impl DevChain {
                 .iter()
                 .map(|key| GenesisValidator {
                     public_key: key.public(),
-                    weight: 10,
+                    weight: DEV_VALIDATOR_WEIGHT,
                 })
                 .collect(),
             ..Genesis::default()
@@ -270,8 +345,12 @@ impl DevChain {
         let mut state = State {
             chain_id: ChainId(chain_id),
             validator_keys,
+            validators,
+            next: None,
+            generation: 0,
             ledger,
             blocks: Vec::new(),
+            devices: Vec::new(),
         };
         state.certify(header, Vec::new());
         Ok(Arc::new(DevChain {
@@ -326,7 +405,9 @@ impl DevChain {
     }
 
     /// The header update for `height`: header, commit certificate and
-    /// signing set, as a light client takes it.
+    /// signing set, as a light client takes it. The signing set is always
+    /// carried (so the update serves an adjacent step, a skip, a step across
+    /// a validator-set rotation and an owner recovery alike).
     ///
     /// # Errors
     /// [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -402,6 +483,57 @@ impl DevChain {
     pub fn device_proof(&self, device: Vec<u8>) -> Result<Vec<u8>, ItcError> {
         let key = state_key::device(&public_key(&device, "device")?);
         Ok(lock(&self.state).entry(&key).encode())
+    }
+
+    /// Proof of the registration of `device` at the header at `height`:
+    /// recorded for every registered device at every block from its
+    /// registration on, and available for any device at the latest height.
+    /// An owner's app needs it at the device's trusted header for a
+    /// recovery ([`super::light_client::sign_owner_recovery`]).
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] for a bad key, a height not yet
+    /// reached, or a device that was not registered at `height`.
+    pub fn device_proof_at(&self, device: Vec<u8>, height: u64) -> Result<Vec<u8>, ItcError> {
+        let device = public_key(&device, "device")?;
+        let mut state = lock(&self.state);
+        if height == state.ledger.height() {
+            return Ok(state.entry(&state_key::device(&device)).encode());
+        }
+        state
+            .block(height)?
+            .device_proofs
+            .iter()
+            .find(|(d, _)| *d == device)
+            .map(|(_, proof)| proof.encode())
+            .ok_or_else(|| {
+                ItcError::invalid_argument(format!(
+                    "no registration proof of this device at height {height} (not registered yet)"
+                ))
+            })
+    }
+
+    /// Simulate an epoch boundary with a new validator set: the next
+    /// committed block is still signed by the current set but names a new,
+    /// disjoint set of simulated keys (as many, of equal weight) as its next
+    /// set, and every block after it is signed by the new set. Returns the
+    /// new set's canonical bytes. Calling it twice before a block replaces
+    /// the announced set.
+    ///
+    /// # Errors
+    /// [`ItcError::Internal`] if the set cannot be built (a bug).
+    pub fn rotate_validators(&self) -> Result<Vec<u8>, ItcError> {
+        let mut state = lock(&self.state);
+        let generation = state.generation.checked_add(1).ok_or_else(|| {
+            ItcError::invalid_argument("the dev chain rotated its validators too often")
+        })?;
+        let count = state.validator_keys.len() as u32;
+        let keys = simulated_keys(state.chain_id.0, count, generation);
+        let set = simulated_set(&keys)?;
+        let bytes = set.encode();
+        state.generation = generation;
+        state.next = Some((keys, set));
+        Ok(bytes)
     }
 
     /// Proof that `transaction` is in the block at `height`.

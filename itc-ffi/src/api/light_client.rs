@@ -6,8 +6,8 @@ use crate::error::ItcError;
 use itc_core::encoding::{Decode, Encode};
 use itc_core::types::{BlockHeader, ChainId, Permissions, ValidatorSet};
 use itc_spv::{
-    CommandProof, HeaderUpdate, LampConfig, SignedCommand, StateEntryProof, TransactionProof,
-    TrustedState,
+    CommandProof, HeaderUpdate, LampConfig, OwnerRecovery, ReplayTable, SignedCommand,
+    StateEntryProof, TransactionProof, TrustedState,
 };
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -80,36 +80,74 @@ impl From<itc_spv::Verdict> for UpdateVerdict {
     }
 }
 
-/// Why the lamp refused a command.
+/// Why the lamp refused a command. Every reason of itc-spv's
+/// `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum DenyReason {
-    /// The command is for another chain.
+    /// 1: the command is for another chain.
     WrongChain,
-    /// The command is for another device.
+    /// 2: the command is for another device.
     WrongDevice,
-    /// The proofs are against an old header, or the lamp's header is too old.
+    /// 3: the proofs are against an old header, or the lamp's header is
+    /// further than its freshness bound from its clock.
     StaleHeader,
-    /// The proofs are against a header the lamp has not verified.
+    /// 4: the proofs are against a header the lamp has not verified.
     UnknownHeader,
-    /// The counter is not above the last accepted one.
-    ReplayedCounter,
-    /// The sender's signature does not verify (forged or altered command).
+    /// 5: the command's time is not above the last one the lamp accepted
+    /// from this sender (a replay).
+    Replayed,
+    /// 6: the sender's signature does not verify (forged or altered command).
     BadSignature,
-    /// A proof does not hold against the trusted header.
+    /// 7: a proof does not hold against the trusted header.
     BadProof,
-    /// The device is unregistered or the grant's maker no longer owns it.
+    /// 8: the device is unregistered, or the grant was made by someone who
+    /// no longer owns it or under an earlier ownership of the device.
     NotGranted,
-    /// The state proves there is no grant (revoked or never made).
+    /// 9: the state proves there is no grant (revoked or never made).
     Revoked,
-    /// The grant has expired.
+    /// 10: the grant has expired.
     Expired,
-    /// The grant lacks a permission the action needs.
+    /// 11: the grant lacks a permission the action needs.
     InsufficientPermission,
-    /// The counter is further ahead of the lamp's clock than the allowed
-    /// drift (it would lock other senders out).
-    CounterFromFuture,
-    /// A reason newer than these bindings; see the code.
-    Other,
+    /// 12: the command's time is more than the command window ahead of the
+    /// lamp's clock.
+    CommandFromFuture,
+    /// 13: the command's time is more than the command window behind the
+    /// lamp's clock (a recorded command delivered late).
+    CommandTooOld,
+    /// 14: the command asks for no permission bit.
+    EmptyAction,
+    /// 15: the sender is not in the lamp's full replay table and its time is
+    /// not above the table's floor; accepted once the sender's clock passes
+    /// the floor.
+    BelowReplayFloor,
+}
+
+impl DenyReason {
+    /// Every reason, in code order.
+    pub const ALL: [DenyReason; 15] = [
+        DenyReason::WrongChain,
+        DenyReason::WrongDevice,
+        DenyReason::StaleHeader,
+        DenyReason::UnknownHeader,
+        DenyReason::Replayed,
+        DenyReason::BadSignature,
+        DenyReason::BadProof,
+        DenyReason::NotGranted,
+        DenyReason::Revoked,
+        DenyReason::Expired,
+        DenyReason::InsufficientPermission,
+        DenyReason::CommandFromFuture,
+        DenyReason::CommandTooOld,
+        DenyReason::EmptyAction,
+        DenyReason::BelowReplayFloor,
+    ];
+
+    /// The stable code (itc-spv `DenyReason::code`): 1..=15 in the order of
+    /// [`DenyReason::ALL`].
+    pub const fn code(self) -> u16 {
+        self as u16 + 1
+    }
 }
 
 impl From<itc_spv::DenyReason> for DenyReason {
@@ -120,15 +158,23 @@ impl From<itc_spv::DenyReason> for DenyReason {
             Spv::WrongDevice => DenyReason::WrongDevice,
             Spv::StaleHeader => DenyReason::StaleHeader,
             Spv::UnknownHeader => DenyReason::UnknownHeader,
-            Spv::ReplayedCounter => DenyReason::ReplayedCounter,
+            Spv::Replayed => DenyReason::Replayed,
             Spv::BadSignature => DenyReason::BadSignature,
             Spv::BadProof => DenyReason::BadProof,
             Spv::NotGranted => DenyReason::NotGranted,
             Spv::Revoked => DenyReason::Revoked,
             Spv::Expired => DenyReason::Expired,
             Spv::InsufficientPermission => DenyReason::InsufficientPermission,
-            Spv::CounterFromFuture => DenyReason::CounterFromFuture,
-            _ => DenyReason::Other,
+            Spv::CommandFromFuture => DenyReason::CommandFromFuture,
+            Spv::CommandTooOld => DenyReason::CommandTooOld,
+            Spv::EmptyAction => DenyReason::EmptyAction,
+            Spv::BelowReplayFloor => DenyReason::BelowReplayFloor,
+            // itc-spv's enum is non_exhaustive, so the match needs this arm,
+            // but the itc-spv this crate is built with has exactly the
+            // reasons above (the test `every_spv_reason_has_its_own_variant`
+            // fails when it gains one). The verdict stays a refusal and its
+            // `code` the true one.
+            _ => DenyReason::NotGranted,
         }
     }
 }
@@ -136,16 +182,14 @@ impl From<itc_spv::DenyReason> for DenyReason {
 /// The lamp's decision on a command.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum LampVerdict {
-    /// Run the command; the lamp now remembers `new_counter`.
-    Allowed {
-        /// The command's counter.
-        new_counter: u64,
-    },
+    /// Run the command; the lamp has recorded the sender's time in its
+    /// replay table (persist [`Lamp::replay_table`] before acting).
+    Allowed,
     /// Refuse it.
     Denied {
         /// Why.
         reason: DenyReason,
-        /// Stable code of the reason (itc-spv `DenyReason::code`).
+        /// Stable code of the reason (itc-spv `DenyReason::code`, 1..=15).
         code: u16,
         /// Human-readable reason.
         message: String,
@@ -155,12 +199,33 @@ pub enum LampVerdict {
 impl From<itc_spv::LampVerdict> for LampVerdict {
     fn from(verdict: itc_spv::LampVerdict) -> Self {
         match verdict {
-            itc_spv::LampVerdict::Allowed { new_counter } => LampVerdict::Allowed { new_counter },
+            itc_spv::LampVerdict::Allowed => LampVerdict::Allowed,
             itc_spv::LampVerdict::Denied(reason) => LampVerdict::Denied {
                 reason: reason.into(),
                 code: reason.code(),
                 message: reason.to_string(),
             },
+        }
+    }
+}
+
+/// What [`Lamp::handle`] did: the verdict on the header update that came
+/// with the command (if one did) and the verdict on the command.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Handled {
+    /// The update's verdict, `None` when no update came along. An
+    /// [`UpdateVerdict::Invalid`] with code 14 (conflicting header) is
+    /// evidence of a fork: keep the update and report it.
+    pub update: Option<UpdateVerdict>,
+    /// The command's verdict.
+    pub command: LampVerdict,
+}
+
+impl From<itc_spv::Handled> for Handled {
+    fn from(handled: itc_spv::Handled) -> Self {
+        Handled {
+            update: handled.update.map(Into::into),
+            command: handled.command.into(),
         }
     }
 }
@@ -174,6 +239,29 @@ pub struct GrantInfo {
     pub expiry_height: u64,
     /// The owner who made it.
     pub granted_by: Vec<u8>,
+    /// The device's ownership sequence when the grant was made: the grant
+    /// counts only while the device's [`DeviceInfo::ownership_seq`] is still
+    /// this one.
+    pub ownership_seq: u64,
+}
+
+/// What [`LightClient::verify_grant`] proved about a grant at the trusted
+/// header.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct GrantStatus {
+    /// The grant record, `None` when the proof shows there is none (never
+    /// made, or revoked).
+    pub grant: Option<GrantInfo>,
+    /// Whether the grant authorises its grantee now: present, made by the
+    /// device's current owner under the device's current ownership sequence
+    /// (so a grant made before the device changed hands, even if it came
+    /// back, is dead), and not expired at the trusted height. Permissions
+    /// are not judged here: compare [`GrantInfo::permissions`] with the
+    /// action.
+    pub live: bool,
+    /// The device's registration at the trusted header, `None` when the
+    /// device is not registered (then no grant is live).
+    pub device: Option<DeviceInfo>,
 }
 
 /// A device registration proven against the trusted header.
@@ -185,6 +273,31 @@ pub struct DeviceInfo {
     pub security_level: u8,
     /// Hash of off-chain metadata.
     pub metadata_hash: Vec<u8>,
+    /// How many times the device changed hands (0 at registration, one more
+    /// per transfer).
+    pub ownership_seq: u64,
+}
+
+impl From<&itc_core::ledger::DeviceRecord> for DeviceInfo {
+    fn from(record: &itc_core::ledger::DeviceRecord) -> Self {
+        DeviceInfo {
+            owner: record.owner.0.to_vec(),
+            security_level: record.security_level.get(),
+            metadata_hash: record.metadata_hash.0.to_vec(),
+            ownership_seq: record.ownership_seq,
+        }
+    }
+}
+
+impl From<&itc_core::ledger::Grant> for GrantInfo {
+    fn from(grant: &itc_core::ledger::Grant) -> Self {
+        GrantInfo {
+            permissions: grant.permissions.0,
+            expiry_height: grant.expiry_height,
+            granted_by: grant.granted_by.0.to_vec(),
+            ownership_seq: grant.ownership_seq,
+        }
+    }
 }
 
 /// A light client: one trusted header and its validator set.
@@ -203,36 +316,42 @@ impl LightClient {
 #[uniffi::export]
 impl LightClient {
     /// Start trusting `header` (canonical bytes) whose hash the caller pinned
-    /// out of band, signed by `validators` (canonical validator set bytes).
+    /// out of band, signed by `validators` (canonical validator set bytes),
+    /// at the caller's time `now_ms` (milliseconds since the Unix epoch).
     ///
     /// # Errors
-    /// [`ItcError::Decode`] for malformed bytes, [`ItcError::BootstrapRejected`]
-    /// if the header is not the pinned one or the set is not its signer.
+    /// [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+    /// for a pinned hash that is not 32 bytes, [`ItcError::BootstrapRejected`]
+    /// with code 1 if the header is not the pinned one, 2 if the set is not
+    /// its signer, 3 if the header is older than the trust period (a state
+    /// that could never be updated: bootstrap from a recent header whose
+    /// hash the owner's app supplies over the pairing channel), 4 if the
+    /// header is further in the future than the clock drift.
     #[uniffi::constructor]
     pub fn bootstrap(
         header: Vec<u8>,
         validators: Vec<u8>,
         pinned_hash: Vec<u8>,
         options: TrustOptions,
+        now_ms: u64,
     ) -> Result<Arc<Self>, ItcError> {
         let header = BlockHeader::decode(&header)?;
         let validators = ValidatorSet::decode(&validators)?;
         let pinned = hash(&pinned_hash, "pinned hash")?;
-        let trusted = TrustedState::bootstrap(header, validators, &pinned).map_err(|e| {
-            ItcError::BootstrapRejected {
-                reason: e.to_string(),
-            }
-        })?;
+        let options: itc_spv::TrustOptions = options.into();
+        let trusted = TrustedState::bootstrap(header, validators, &pinned, &options, now_ms)?;
         Ok(Arc::new(LightClient {
             trusted: Mutex::new(trusted),
-            options: options.into(),
+            options,
         }))
     }
 
-    /// Load a trusted state saved with [`LightClient::save`].
+    /// Load a trusted state saved with [`LightClient::save`] (or
+    /// [`Lamp::trusted_state`]).
     ///
     /// # Errors
-    /// [`ItcError::Decode`] for malformed or foreign bytes.
+    /// [`ItcError::Decode`] for malformed or foreign bytes (including a
+    /// state saved by an older version).
     #[uniffi::constructor]
     pub fn load(state: Vec<u8>, options: TrustOptions) -> Result<Arc<Self>, ItcError> {
         Ok(Arc::new(LightClient {
@@ -254,6 +373,11 @@ impl LightClient {
     /// Hash of the trusted header.
     pub fn header_hash(&self) -> Vec<u8> {
         lock(&self.trusted).header().hash().0.to_vec()
+    }
+
+    /// The trusted header (canonical bytes).
+    pub fn header(&self) -> Vec<u8> {
+        lock(&self.trusted).header().encode()
     }
 
     /// Verify a newer header (an encoded header update: header, commit
@@ -282,30 +406,43 @@ impl LightClient {
         Ok(proof.transaction.hash().0.to_vec())
     }
 
-    /// The grant of `device` to `grantee` in the trusted state, or `None`
-    /// when the proof shows there is none (never granted, or revoked).
+    /// Whether the grant of `device` to `grantee` authorises its grantee
+    /// now, from two state proofs at the trusted header: `device_proof`, the
+    /// device's registration (who owns it, under which ownership sequence),
+    /// and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
     ///
     /// # Errors
-    /// [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+    /// [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+    /// not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+    /// against the trusted header (or is for another key).
     pub fn verify_grant(
         &self,
         device: Vec<u8>,
         grantee: Vec<u8>,
-        proof: Vec<u8>,
-    ) -> Result<Option<GrantInfo>, ItcError> {
-        let proof = StateEntryProof::decode(&proof)?;
-        let grant = proof
-            .verify_grant(
-                lock(&self.trusted).header(),
-                &public_key(&device, "device")?,
-                &public_key(&grantee, "grantee")?,
-            )
+        device_proof: Vec<u8>,
+        grant_proof: Vec<u8>,
+    ) -> Result<GrantStatus, ItcError> {
+        let device_proof = StateEntryProof::decode(&device_proof)?;
+        let grant_proof = StateEntryProof::decode(&grant_proof)?;
+        let device = public_key(&device, "device")?;
+        let grantee = public_key(&grantee, "grantee")?;
+        let trusted = lock(&self.trusted);
+        let header = trusted.header();
+        let record = device_proof
+            .verify_device(header, &device)
             .map_err(ItcError::proof_rejected)?;
-        Ok(grant.map(|grant| GrantInfo {
-            permissions: grant.permissions.0,
-            expiry_height: grant.expiry_height,
-            granted_by: grant.granted_by.0.to_vec(),
-        }))
+        let grant = grant_proof
+            .verify_grant(header, &device, &grantee)
+            .map_err(ItcError::proof_rejected)?;
+        let live = match (&grant, &record) {
+            (Some(grant), Some(record)) => grant.is_live(record, header.height),
+            _ => false,
+        };
+        Ok(GrantStatus {
+            grant: grant.as_ref().map(GrantInfo::from),
+            live,
+            device: record.as_ref().map(DeviceInfo::from),
+        })
     }
 
     /// The registration of `device` in the trusted state, or `None` when the
@@ -325,41 +462,101 @@ impl LightClient {
                 &public_key(&device, "device")?,
             )
             .map_err(ItcError::proof_rejected)?;
-        Ok(record.map(|record| DeviceInfo {
-            owner: record.owner.0.to_vec(),
-            security_level: record.security_level.get(),
-            metadata_hash: record.metadata_hash.0.to_vec(),
-        }))
+        Ok(record.as_ref().map(DeviceInfo::from))
     }
 }
 
-/// A grantee's signed command for a device, as canonical bytes.
+/// A sender's signed command for a device (the owner's or a grantee's), as
+/// canonical bytes.
 ///
-/// `action` holds the permission bits the command needs (2 = switch);
-/// `counter` must rise with every command the grantee sends to the device.
+/// What the sender puts in it:
+/// * `action`: the permission bits the command needs (2 = switch); at least
+///   one, or the device refuses it ([`DenyReason::EmptyAction`]).
+/// * `time_ms`: the sender's clock in milliseconds since the Unix epoch,
+///   strictly greater than in this sender's previous command to this device
+///   (a sender that sends twice within one millisecond uses its last time
+///   plus one). The device refuses a time more than its command window
+///   (default 30 s) away from its own clock in either direction
+///   ([`DenyReason::CommandTooOld`], [`DenyReason::CommandFromFuture`]) and a
+///   time not above the last one it accepted from this sender
+///   ([`DenyReason::Replayed`]). Senders are tracked separately: one
+///   sender's time never affects another's.
 ///
 /// # Errors
 /// [`ItcError::InvalidArgument`] if `device` is not 32 bytes.
 #[uniffi::export]
 pub fn sign_command(
-    grantee: Arc<Keypair>,
+    sender: Arc<Keypair>,
     chain_id: u32,
     device: Vec<u8>,
     action: u32,
-    counter: u64,
+    time_ms: u64,
 ) -> Result<Vec<u8>, ItcError> {
     Ok(SignedCommand::new_signed(
-        &grantee.inner,
+        &sender.inner,
         ChainId(chain_id),
         public_key(&device, "device")?,
         Permissions(action),
-        counter,
+        time_ms,
     )
     .encode())
 }
 
+/// The owner's way back for a device that went without headers for longer
+/// than its trust period: the owner signs a recent certified header for the
+/// device, and the device adopts it with [`Lamp::recover`].
+///
+/// * `trusted_header`: the device's current trusted header (canonical
+///   bytes; the device reports it, [`Lamp::trusted_header`]).
+/// * `update`: a recent header update (header, certificate and its signing
+///   set, which must be present).
+/// * `device_at_trusted`: the device's registration proof at
+///   `trusted_header`, showing the signer owns it there.
+/// * `device_at_new`: the device's registration proof at the new header,
+///   showing the signer still owns it.
+///
+/// Returns the encoded recovery, to send to the device.
+///
+/// # Errors
+/// [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+/// for a device key that is not 32 bytes or an update without its
+/// validator set.
+#[uniffi::export]
+pub fn sign_owner_recovery(
+    owner: Arc<Keypair>,
+    device: Vec<u8>,
+    trusted_header: Vec<u8>,
+    update: Vec<u8>,
+    device_at_trusted: Vec<u8>,
+    device_at_new: Vec<u8>,
+) -> Result<Vec<u8>, ItcError> {
+    let device = public_key(&device, "device")?;
+    let trusted_header = BlockHeader::decode(&trusted_header)?;
+    let update = HeaderUpdate::decode(&update)?;
+    if update.validators.is_none() {
+        return Err(ItcError::invalid_argument(
+            "a recovery's header update must carry its validator set",
+        ));
+    }
+    Ok(OwnerRecovery::new_signed(
+        &owner.inner,
+        &device,
+        &trusted_header,
+        update,
+        StateEntryProof::decode(&device_at_trusted)?,
+        StateEntryProof::decode(&device_at_new)?,
+    )
+    .encode())
+}
+
+/// The default command window: 30 seconds.
+#[uniffi::export]
+pub fn default_command_window_ms() -> u64 {
+    LampConfig::COMMAND_WINDOW_MS_DEFAULT
+}
+
 /// A lamp (or any device): a light client plus its own key, a freshness
-/// bound and the last accepted command counter.
+/// bound, a command window and a per-sender replay table.
 #[derive(Debug, uniffi::Object)]
 pub struct Lamp {
     inner: Mutex<itc_spv::Lamp>,
@@ -368,29 +565,40 @@ pub struct Lamp {
 #[uniffi::export]
 impl Lamp {
     /// A device with key `device_public_key` trusting `light_client`'s
-    /// current state (copied), obeying only while its trusted header is at
-    /// most `freshness_ms` old, having accepted counters up to
-    /// `last_counter` (0 for none).
+    /// current state (copied) and its trust options, obeying only while its
+    /// trusted header is at most `freshness_ms` old, refusing a command
+    /// whose time is more than `command_window_ms` away from its clock
+    /// ([`default_command_window_ms`]: 30 s), with the replay table
+    /// `replay_table` (bytes saved from [`Lamp::replay_table`]; empty for a
+    /// new device).
     ///
     /// # Errors
-    /// [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+    /// [`ItcError::InvalidArgument`] if the key is not 32 bytes,
+    /// [`ItcError::Decode`] for a malformed replay table.
     #[uniffi::constructor]
     pub fn new(
         device_public_key: Vec<u8>,
         freshness_ms: u64,
+        command_window_ms: u64,
         light_client: Arc<LightClient>,
-        last_counter: u64,
+        replay_table: Vec<u8>,
     ) -> Result<Arc<Self>, ItcError> {
         let config = LampConfig {
             device: public_key(&device_public_key, "device public key")?,
             freshness_ms,
+            command_window_ms,
+        };
+        let replay = if replay_table.is_empty() {
+            ReplayTable::new()
+        } else {
+            ReplayTable::from_bytes(&replay_table)?
         };
         Ok(Arc::new(Lamp {
             inner: Mutex::new(itc_spv::Lamp::new(
                 config,
                 light_client.options,
                 light_client.trusted(),
-                last_counter,
+                replay,
             )),
         }))
     }
@@ -405,9 +613,13 @@ impl Lamp {
     }
 
     /// The lamp's whole check of a command in one call: adopt `update` if
-    /// one came along and verifies, then check chain, device, header,
-    /// freshness, replay counter, signature, registration and grant
-    /// (expiry, permissions). On `Allowed` the counter is remembered.
+    /// one came along and verifies, then check chain, device, a non-empty
+    /// action, the signature, the header, registration and grant (current
+    /// owner, current ownership, expiry, permissions), freshness, the
+    /// command window and the sender's replay state. On
+    /// [`LampVerdict::Allowed`] the sender's time is recorded (persist
+    /// [`Lamp::replay_table`] before acting). The update's verdict is
+    /// returned too: a conflicting header (code 14) is fork evidence.
     ///
     /// # Errors
     /// [`ItcError::Decode`] if the command, proof or update bytes are
@@ -418,7 +630,7 @@ impl Lamp {
         update: Option<Vec<u8>>,
         command: Vec<u8>,
         proof: Vec<u8>,
-    ) -> Result<LampVerdict, ItcError> {
+    ) -> Result<Handled, ItcError> {
         let update = update
             .map(|bytes| HeaderUpdate::decode(&bytes))
             .transpose()?;
@@ -429,18 +641,65 @@ impl Lamp {
             .into())
     }
 
+    /// Adopt the header an owner recovery (from [`sign_owner_recovery`])
+    /// vouches for: the way back after a trust period without headers.
+    /// Persist [`Lamp::trusted_state`] afterwards.
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`] for malformed bytes;
+    /// [`ItcError::RecoveryRejected`] with its code when a check fails
+    /// (nothing changes then).
+    pub fn recover(&self, recovery: Vec<u8>, now_ms: u64) -> Result<(), ItcError> {
+        let recovery = OwnerRecovery::decode(&recovery)?;
+        lock(&self.inner).recover(&recovery, now_ms)?;
+        Ok(())
+    }
+
     /// Height of the lamp's trusted header.
     pub fn height(&self) -> u64 {
         lock(&self.inner).trusted().height()
     }
 
-    /// The last accepted counter (persist it before acting on a command).
-    pub fn last_counter(&self) -> u64 {
-        lock(&self.inner).last_counter()
+    /// The lamp's trusted header (canonical bytes): what the owner's app
+    /// signs a recovery against.
+    pub fn trusted_header(&self) -> Vec<u8> {
+        lock(&self.inner).trusted().header().encode()
+    }
+
+    /// The replay table as versioned bytes (at most a few kilobytes):
+    /// persist it before acting on an allowed command and pass it back to
+    /// [`Lamp::new`] after a reboot.
+    pub fn replay_table(&self) -> Vec<u8> {
+        lock(&self.inner).replay().to_bytes()
+    }
+
+    /// The last time the lamp accepted from `sender`, or `None` if its
+    /// replay table does not remember the sender.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+    pub fn last_time_ms(&self, sender: Vec<u8>) -> Result<Option<u64>, ItcError> {
+        let sender = public_key(&sender, "sender")?;
+        Ok(lock(&self.inner).replay().last(&sender))
     }
 
     /// The trusted state as versioned bytes (persist it).
     pub fn trusted_state(&self) -> Vec<u8> {
         lock(&self.inner).trusted().to_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spv_reason_has_its_own_variant_and_code() {
+        assert_eq!(DenyReason::ALL.len(), itc_spv::DenyReason::ALL.len());
+        for (ours, theirs) in DenyReason::ALL.iter().zip(itc_spv::DenyReason::ALL) {
+            assert_eq!(DenyReason::from(theirs), *ours, "{theirs:?}");
+            assert_eq!(ours.code(), theirs.code(), "{theirs:?}");
+            assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+        }
     }
 }

@@ -392,6 +392,60 @@ pub unsafe extern "C" fn itc_dev_chain_device_proof(
     unsafe { bytes_out(chain, out, capacity, written, body) }
 }
 
+/// Proof of `device`'s registration at the header at `height` (recorded for
+/// every registered device at every block from its registration on; any
+/// device at the latest height), into a caller buffer: what an owner's app
+/// needs for `itc_owner_recovery_sign`. `ITC_STATUS_INVALID_ARGUMENT` for a
+/// height not reached or a device not registered there.
+///
+/// # Safety
+/// `chain` must be a live handle; `device` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+/// bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_device_proof_at(
+    chain: *const ItcDevChain,
+    device: *const u8,
+    height: u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| {
+        // SAFETY: the caller's contract (key argument).
+        let device = unsafe { key(device, "device")? };
+        chain.device_proof_at(device, height)
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// Simulate an epoch boundary with a new validator set: the next committed
+/// block is still signed by the current simulated set but names a new,
+/// disjoint one as its next set, which signs every block after it. The new
+/// set's canonical bytes go into a caller buffer (pass `NULL, 0` and ignore
+/// `ITC_STATUS_BUFFER_TOO_SMALL` only if you do not want them: the rotation
+/// happens either way).
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable.
+///
+/// Thread safety: safe from any thread (serialized internally).
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_rotate_validators(
+    chain: *const ItcDevChain,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| chain.rotate_validators();
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
 /// Proof that `transaction` is in the block at `height`, into a caller
 /// buffer, as [`itc_light_client_verify_transaction`](super::light_client::itc_light_client_verify_transaction)
 /// takes it. `ITC_STATUS_INVALID_ARGUMENT` if the block does not hold it.

@@ -62,7 +62,8 @@ pub enum ItcStatus {
     InvalidPublicKey = 7,
     /// The operating system's random number generator failed.
     RandomnessUnavailable = 8,
-    /// A light client refused to start from a header.
+    /// A light client refused to start from a header;
+    /// [`itc_last_error_reason`] gives the `ItcBootstrapError` code.
     BootstrapRejected = 9,
     /// A transaction or state proof does not hold against the trusted header.
     ProofRejected = 10,
@@ -79,6 +80,9 @@ pub enum ItcStatus {
     /// ChainCode refused (not a member, wrong contract, contract unusable,
     /// store failure).
     ChainCodeRefused = 15,
+    /// A device refused an owner recovery; [`itc_last_error_reason`] gives
+    /// the `ItcRecoveryError` code.
+    RecoveryRejected = 16,
     /// A bug in the library (a panic was caught). Please report it.
     Internal = 99,
 }
@@ -102,6 +106,7 @@ impl ItcError {
             ItcError::AlreadyContributed { .. } => ItcStatus::AlreadyContributed,
             ItcError::BudgetExhausted { .. } => ItcStatus::BudgetExhausted,
             ItcError::ChainCode { .. } => ItcStatus::ChainCodeRefused,
+            ItcError::RecoveryRejected { .. } => ItcStatus::RecoveryRejected,
             ItcError::Internal { .. } => ItcStatus::Internal,
         }
     }
@@ -109,11 +114,13 @@ impl ItcError {
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    static LAST_REASON: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-fn set_last_error(message: &str) {
+fn set_last_error(message: &str, reason: u32) {
     let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
     LAST_ERROR.with(|slot| *slot.borrow_mut() = message);
+    LAST_REASON.with(|slot| slot.set(reason));
 }
 
 /// Run `body`, turning its error or panic into a status and the thread's
@@ -122,7 +129,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), ItcError>) -> ItcStatus {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => ItcStatus::Ok,
         Ok(Err(error)) => {
-            set_last_error(&error.to_string());
+            set_last_error(&error.to_string(), error.reason_code());
             error.status()
         }
         Err(panic) => {
@@ -131,7 +138,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), ItcError>) -> ItcStatus {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".to_string());
-            set_last_error(&ItcError::Internal { reason }.to_string());
+            set_last_error(&ItcError::Internal { reason }.to_string(), 0);
             ItcStatus::Internal
         }
     }
@@ -150,6 +157,18 @@ pub extern "C" fn itc_last_error_message() -> *const c_char {
     LAST_ERROR
         .try_with(|slot| slot.borrow().as_ptr())
         .unwrap_or(c"thread is exiting".as_ptr())
+}
+
+/// The stable reason code of the last failed `itc_*` call on the calling
+/// thread: an `ItcBootstrapError` after `ITC_STATUS_BOOTSTRAP_REJECTED`, an
+/// `ItcRecoveryError` after `ITC_STATUS_RECOVERY_REJECTED`, 0 after any other
+/// failure (and before the first). Successful calls leave it alone, as they
+/// leave [`itc_last_error_message`].
+///
+/// Thread safety: each thread has its own code.
+#[no_mangle]
+pub extern "C" fn itc_last_error_reason() -> u32 {
+    LAST_REASON.try_with(std::cell::Cell::get).unwrap_or(0)
 }
 
 /// A short constant name for a status code (`"ok"`, `"null pointer"`, ...),
@@ -175,6 +194,7 @@ pub extern "C" fn itc_status_name(status: i32) -> *const c_char {
         13 => c"already contributed",
         14 => c"privacy budget exhausted",
         15 => c"chaincode refused",
+        16 => c"recovery rejected",
         99 => c"internal error",
         _ => c"unknown status",
     };

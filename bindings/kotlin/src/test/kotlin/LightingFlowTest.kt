@@ -5,7 +5,7 @@
 import uniffi.itc.DenyReason
 import uniffi.itc.DevChain
 import uniffi.itc.FundedAccount
-import uniffi.itc.GrantInfo
+import uniffi.itc.Handled
 import uniffi.itc.ItcException
 import uniffi.itc.Keypair
 import uniffi.itc.Lamp
@@ -18,6 +18,7 @@ import uniffi.itc.UpdateVerdict
 import uniffi.itc.defaultTrustOptions
 import uniffi.itc.pairingSignature
 import uniffi.itc.signCommand
+import uniffi.itc.signOwnerRecovery
 import uniffi.itc.verify
 import kotlin.test.Test
 import kotlin.test.assertContentEquals
@@ -30,6 +31,7 @@ import kotlin.test.assertTrue
 private const val CHAIN = 7u
 private const val SWITCH = 2u
 private const val FRESHNESS_MS = 60_000uL
+private const val WINDOW_MS = 30_000uL
 
 private fun key(byte: Int) = Keypair.fromSeed(ByteArray(32) { byte.toByte() })
 
@@ -38,13 +40,19 @@ private fun assertDenied(verdict: LampVerdict, reason: DenyReason) {
     assertEquals(reason, verdict.reason)
 }
 
+/** The command's verdict when no header update came along. */
+private fun verdictOf(handled: Handled): LampVerdict {
+    assertNull(handled.update)
+    return handled.command
+}
+
 /** The smart-lighting scenario on a dev chain. */
 private class Lighting {
     val owner = key(1)
     val lampKey = key(2)
     val guest = key(3)
     val chain = DevChain(CHAIN, 4u, listOf(FundedAccount(owner.publicKey(), 1_000_000uL)), 1_000uL)
-    val client = LightClient.bootstrap(chain.header(0uL), chain.validatorSet(0uL), chain.headerHash(0uL), defaultTrustOptions())
+    val client = LightClient.bootstrap(chain.header(0uL), chain.validatorSet(0uL), chain.headerHash(0uL), defaultTrustOptions(), 1_000uL)
     var timeMs = 1_000uL
 
     fun tick(ms: ULong = 100uL): ULong {
@@ -65,7 +73,14 @@ private class Lighting {
         Payload.GrantAccess(lampKey.publicKey(), guest.publicKey(), SWITCH, 1_000uL),
     )
 
-    fun command(counter: ULong, sender: Keypair = guest) = signCommand(sender, CHAIN, lampKey.publicKey(), SWITCH, counter)
+    /** A sender puts in the permission bits it needs and its clock in ms, strictly rising per sender. */
+    fun command(timeMs: ULong, sender: Keypair = guest, action: UInt = SWITCH) = signCommand(sender, CHAIN, lampKey.publicKey(), action, timeMs)
+
+    fun lamp(height: ULong): Lamp {
+        val lamp = Lamp(lampKey.publicKey(), FRESHNESS_MS, WINDOW_MS, client, ByteArray(0))
+        assertEquals(UpdateVerdict.Success, lamp.update(chain.headerUpdate(height), tick()))
+        return lamp
+    }
 
     fun proof(sender: Keypair = guest) = chain.commandProof(lampKey.publicKey(), sender.publicKey())
 }
@@ -128,24 +143,103 @@ class LightingFlowTest {
     fun grantedGuestIsAllowedAndReplayForgeryAndRevocationAreRefused() {
         val world = Lighting()
         val (height, _) = world.registerAndGrant()
-        val lamp = Lamp(world.lampKey.publicKey(), FRESHNESS_MS, world.client, 0uL)
-        assertEquals(UpdateVerdict.Success, lamp.update(world.chain.headerUpdate(height), world.tick()))
+        val lamp = world.lamp(height)
 
         val proof = world.proof()
-        val command = world.command(1uL)
-        assertEquals(LampVerdict.Allowed(1uL), lamp.handle(world.tick(), null, command, proof))
-        assertDenied(lamp.handle(world.tick(), null, command, proof), DenyReason.REPLAYED_COUNTER)
+        val now = world.tick()
+        val command = world.command(now)
+        assertEquals(LampVerdict.Allowed, verdictOf(lamp.handle(now, null, command, proof)))
+        assertDenied(verdictOf(lamp.handle(world.tick(), null, command, proof)), DenyReason.REPLAYED)
 
-        val forged = world.command(2uL)
+        val forged = world.command(world.tick())
         forged[forged.size - 1] = (forged[forged.size - 1].toInt() xor 1).toByte()
-        assertDenied(lamp.handle(world.tick(), null, forged, proof), DenyReason.BAD_SIGNATURE)
+        assertDenied(verdictOf(lamp.handle(world.timeMs, null, forged, proof)), DenyReason.BAD_SIGNATURE)
 
         val (revokedAt, _) = world.commit(Payload.RevokeAccess(world.lampKey.publicKey(), world.guest.publicKey()))
         val update = world.chain.headerUpdate(revokedAt)
-        assertDenied(lamp.handle(world.tick(), update, world.command(3uL), proof), DenyReason.STALE_HEADER)
+        val later = world.tick()
+        val handled = lamp.handle(later, update, world.command(later), proof)
+        assertEquals(UpdateVerdict.Success, handled.update)
+        assertDenied(handled.command, DenyReason.STALE_HEADER)
         assertEquals(revokedAt, lamp.height())
-        assertDenied(lamp.handle(world.tick(), null, world.command(4uL), world.proof()), DenyReason.REVOKED)
-        assertEquals(1uL, lamp.lastCounter())
+        val last = world.tick()
+        assertDenied(verdictOf(lamp.handle(last, null, world.command(last), world.proof())), DenyReason.REVOKED)
+        assertEquals(now, lamp.lastTimeMs(world.guest.publicKey()))
+    }
+
+    @Test
+    fun eachSenderHasItsOwnReplayStateAndAGuestAheadDoesNotLockTheOwnerOut() {
+        val world = Lighting()
+        val (height, _) = world.registerAndGrant()
+        val lamp = world.lamp(height)
+        val now = world.tick()
+        assertEquals(LampVerdict.Allowed, verdictOf(lamp.handle(now, null, world.command(now + WINDOW_MS), world.proof())))
+        val ownerCommand = world.command(now, world.owner)
+        assertEquals(LampVerdict.Allowed, verdictOf(lamp.handle(now, null, ownerCommand, world.proof(world.owner))))
+        assertEquals(now, lamp.lastTimeMs(world.owner.publicKey()))
+        assertEquals(now + WINDOW_MS, lamp.lastTimeMs(world.guest.publicKey()))
+        assertDenied(verdictOf(lamp.handle(now + 1uL, null, ownerCommand, world.proof(world.owner))), DenyReason.REPLAYED)
+        assertDenied(verdictOf(lamp.handle(now + 1uL, null, world.command(now + 2uL), world.proof())), DenyReason.REPLAYED)
+        assertDenied(
+            verdictOf(lamp.handle(now + 1uL, null, world.command(now + WINDOW_MS + 10_000uL), world.proof())),
+            DenyReason.COMMAND_FROM_FUTURE,
+        )
+        val restored = Lamp(world.lampKey.publicKey(), FRESHNESS_MS, WINDOW_MS, world.client, lamp.replayTable())
+        assertEquals(now, restored.lastTimeMs(world.owner.publicKey()))
+    }
+
+    @Test
+    fun aLateCommandAndAnEmptyActionAreRefused() {
+        val world = Lighting()
+        val (height, _) = world.registerAndGrant()
+        val lamp = world.lamp(height)
+        val signedAt = world.tick()
+        val late = verdictOf(lamp.handle(signedAt + WINDOW_MS + 1uL, null, world.command(signedAt), world.proof()))
+        assertDenied(late, DenyReason.COMMAND_TOO_OLD)
+        assertEquals(13.toUShort(), (late as LampVerdict.Denied).code)
+        assertDenied(
+            verdictOf(lamp.handle(signedAt, null, world.command(signedAt + 1uL, action = 0u), world.proof())),
+            DenyReason.EMPTY_ACTION,
+        )
+    }
+
+    @Test
+    fun theOwnerRecoversALampAfterATrustPeriodWithoutHeaders() {
+        val world = Lighting()
+        val (height, _) = world.registerAndGrant()
+        val lamp = world.lamp(height)
+        world.tick(defaultTrustOptions().trustPeriodMs + 60_000uL)
+        val (newHeight, _) = world.commit(Payload.Bond(10uL))
+        val update = world.chain.headerUpdate(newHeight)
+        val expired = lamp.update(update, world.tick())
+        assertIs<UpdateVerdict.Invalid>(expired)
+        assertEquals(5.toUShort(), expired.code)
+        val device = world.lampKey.publicKey()
+        val atTrusted = world.chain.deviceProofAt(device, height)
+        val atNew = world.chain.deviceProofAt(device, newHeight)
+        val refused = assertFailsWith<ItcException.RecoveryRejected> {
+            lamp.recover(signOwnerRecovery(world.guest, device, lamp.trustedHeader(), update, atTrusted, atNew), world.timeMs)
+        }
+        assertEquals(8u, refused.code)
+        lamp.recover(signOwnerRecovery(world.owner, device, lamp.trustedHeader(), update, atTrusted, atNew), world.timeMs)
+        assertEquals(newHeight, lamp.height())
+    }
+
+    @Test
+    fun aLampCrossesAnEpochBoundaryWithANewValidatorSet() {
+        val world = Lighting()
+        val (height, _) = world.registerAndGrant()
+        val lamp = world.lamp(height)
+        val newSet = world.chain.rotateValidators()
+        val (announced, _) = world.commit(Payload.Bond(10uL))
+        val (firstNew, _) = world.commit(Payload.Bond(10uL))
+        assertContentEquals(newSet, world.chain.validatorSet(firstNew))
+        assertTrue(!newSet.contentEquals(world.chain.validatorSet(announced)))
+        for (h in listOf(announced, firstNew)) {
+            assertEquals(UpdateVerdict.Success, lamp.update(world.chain.headerUpdate(h), world.tick()))
+        }
+        val now = world.tick()
+        assertEquals(LampVerdict.Allowed, verdictOf(lamp.handle(now, null, world.command(now), world.proof())))
     }
 
     @Test
@@ -155,9 +249,11 @@ class LightingFlowTest {
         assertEquals(UpdateVerdict.Success, world.client.update(world.chain.headerUpdate(height), world.tick()))
         val device = world.lampKey.publicKey()
         val guest = world.guest.publicKey()
-        val grant = world.client.verifyGrant(device, guest, world.chain.grantProof(device, guest))
-        assertEquals(SWITCH, grant?.permissions)
-        assertContentEquals(world.owner.publicKey(), grant?.grantedBy)
+        val status = world.client.verifyGrant(device, guest, world.chain.deviceProof(device), world.chain.grantProof(device, guest))
+        assertEquals(SWITCH, status.grant?.permissions)
+        assertEquals(0uL, status.grant?.ownershipSeq)
+        assertTrue(status.live)
+        assertContentEquals(world.owner.publicKey(), status.grant?.grantedBy)
         for (tx in txs) {
             assertContentEquals(tx.hash(), world.client.verifyTransaction(world.chain.transactionProof(tx, height)))
         }
@@ -165,9 +261,11 @@ class LightingFlowTest {
         val restored = LightClient.load(world.client.save(), defaultTrustOptions())
         val (revokedAt, _) = world.commit(Payload.RevokeAccess(device, guest))
         assertEquals(UpdateVerdict.Success, restored.update(world.chain.headerUpdate(revokedAt), world.tick()))
-        assertNull(restored.verifyGrant(device, guest, world.chain.grantProof(device, guest)))
+        val gone = restored.verifyGrant(device, guest, world.chain.deviceProof(device), world.chain.grantProof(device, guest))
+        assertNull(gone.grant)
+        assertTrue(!gone.live)
         assertFailsWith<ItcException.ProofRejected> {
-            restored.verifyGrant(device, world.owner.publicKey(), world.chain.grantProof(device, guest))
+            restored.verifyGrant(device, world.owner.publicKey(), world.chain.deviceProof(device), world.chain.grantProof(device, guest))
         }
     }
 
@@ -176,8 +274,12 @@ class LightingFlowTest {
         val world = Lighting()
         world.registerAndGrant()
         assertFailsWith<ItcException.BootstrapRejected> {
-            LightClient.bootstrap(world.chain.header(1uL), world.chain.validatorSet(1uL), world.chain.headerHash(0uL), defaultTrustOptions())
+            LightClient.bootstrap(world.chain.header(1uL), world.chain.validatorSet(1uL), world.chain.headerHash(0uL), defaultTrustOptions(), world.timeMs)
         }
+        val tooOld = assertFailsWith<ItcException.BootstrapRejected> {
+            LightClient.bootstrap(world.chain.header(0uL), world.chain.validatorSet(0uL), world.chain.headerHash(0uL), defaultTrustOptions(), 1_000uL + defaultTrustOptions().trustPeriodMs)
+        }
+        assertEquals(3u, tooOld.code)
     }
 
     @Test

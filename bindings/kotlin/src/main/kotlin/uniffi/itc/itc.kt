@@ -699,9 +699,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_func_verify(
     ): Int
+    external fun uniffi_itc_ffi_checksum_func_default_command_window_ms(
+    ): Int
     external fun uniffi_itc_ffi_checksum_func_default_trust_options(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_sign_command(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_sign_owner_recovery(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_pairing_message(
     ): Int
@@ -773,6 +777,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_device_proof(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_device_proof_at(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_grant_proof(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_header(
@@ -786,6 +792,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_itc_ffi_checksum_method_devchain_nonce(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_rotate_validators(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_submit_chaincode(
     ): Int
@@ -803,11 +811,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lamp_height(
     ): Int
-    external fun uniffi_itc_ffi_checksum_method_lamp_last_counter(
+    external fun uniffi_itc_ffi_checksum_method_lamp_last_time_ms(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_lamp_recover(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_lamp_replay_table(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_lamp_trusted_header(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lamp_trusted_state(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lamp_update(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_lightclient_header(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lightclient_header_hash(
     ): Int
@@ -969,6 +985,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_device_proof(`ptr`: Long,`device`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_device_proof_at(`ptr`: Long,`device`: RustBuffer.ByValue,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_grant_proof(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_header(`ptr`: Long,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -982,6 +1000,8 @@ internal object UniffiLib {
     external fun uniffi_itc_ffi_fn_method_devchain_nonce(`ptr`: Long,`account`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(`ptr`: Long,`campaignId`: RustBuffer.ByValue,`member`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_rotate_validators(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_submit_chaincode(`ptr`: Long,`sender`: Long,`body`: RustBuffer.ByValue,`timeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1007,14 +1027,20 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_free_lamp(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_itc_ffi_fn_constructor_lamp_new(`devicePublicKey`: RustBuffer.ByValue,`freshnessMs`: Long,`lightClient`: Long,`lastCounter`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_constructor_lamp_new(`devicePublicKey`: RustBuffer.ByValue,`freshnessMs`: Long,`commandWindowMs`: Long,`lightClient`: Long,`replayTable`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_lamp_handle(`ptr`: Long,`nowMs`: Long,`update`: RustBuffer.ByValue,`command`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lamp_height(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_itc_ffi_fn_method_lamp_last_counter(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
+    external fun uniffi_itc_ffi_fn_method_lamp_last_time_ms(`ptr`: Long,`sender`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_lamp_recover(`ptr`: Long,`recovery`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_method_lamp_replay_table(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_lamp_trusted_header(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lamp_trusted_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lamp_update(`ptr`: Long,`update`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1023,10 +1049,12 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_free_lightclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(`header`: RustBuffer.ByValue,`validators`: RustBuffer.ByValue,`pinnedHash`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(`header`: RustBuffer.ByValue,`validators`: RustBuffer.ByValue,`pinnedHash`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_constructor_lightclient_load(`state`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_itc_ffi_fn_method_lightclient_header(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_header_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_height(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1037,7 +1065,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_verify_device(`ptr`: Long,`device`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_itc_ffi_fn_method_lightclient_verify_grant(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_method_lightclient_verify_grant(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,`deviceProof`: RustBuffer.ByValue,`grantProof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_verify_transaction(`ptr`: Long,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1091,9 +1119,13 @@ internal object UniffiLib {
     ): Int
     external fun uniffi_itc_ffi_fn_func_verify(`publicKey`: RustBuffer.ByValue,`domain`: RustBuffer.ByValue,`chainId`: Int,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_itc_ffi_fn_func_default_command_window_ms(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_itc_ffi_fn_func_default_trust_options(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_itc_ffi_fn_func_sign_command(`grantee`: Long,`chainId`: Int,`device`: RustBuffer.ByValue,`action`: Int,`counter`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_func_sign_command(`sender`: Long,`chainId`: Int,`device`: RustBuffer.ByValue,`action`: Int,`timeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_sign_owner_recovery(`owner`: Long,`device`: RustBuffer.ByValue,`trustedHeader`: RustBuffer.ByValue,`update`: RustBuffer.ByValue,`deviceAtTrusted`: RustBuffer.ByValue,`deviceAtNew`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_pairing_message(`ownerPublicKey`: RustBuffer.ByValue,`securityLevel`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1254,10 +1286,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_func_verify() and 0xFFFF) != 27310) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_func_default_command_window_ms() and 0xFFFF) != 18499) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_func_default_trust_options() and 0xFFFF) != 35349) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_func_sign_command() and 0xFFFF) != 65167) {
+    if ((lib.uniffi_itc_ffi_checksum_func_sign_command() and 0xFFFF) != 38304) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() and 0xFFFF) != 56565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_func_pairing_message() and 0xFFFF) != 35525) {
@@ -1365,6 +1403,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_device_proof() and 0xFFFF) != 37674) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at() and 0xFFFF) != 7148) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_grant_proof() and 0xFFFF) != 19063) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1374,7 +1415,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_header_hash() and 0xFFFF) != 54110) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_devchain_header_update() and 0xFFFF) != 62011) {
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_header_update() and 0xFFFF) != 60703) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_height() and 0xFFFF) != 15979) {
@@ -1384,6 +1425,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof() and 0xFFFF) != 61322) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators() and 0xFFFF) != 32212) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() and 0xFFFF) != 10295) {
@@ -1404,19 +1448,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_sign() and 0xFFFF) != 20109) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_lamp_handle() and 0xFFFF) != 2341) {
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_handle() and 0xFFFF) != 20770) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_height() and 0xFFFF) != 41227) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_lamp_last_counter() and 0xFFFF) != 40867) {
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_last_time_ms() and 0xFFFF) != 20382) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_recover() and 0xFFFF) != 60247) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_replay_table() and 0xFFFF) != 62596) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_trusted_header() and 0xFFFF) != 62798) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_trusted_state() and 0xFFFF) != 12748) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_update() and 0xFFFF) != 39223) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_header() and 0xFFFF) != 57241) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_header_hash() and 0xFFFF) != 58298) {
@@ -1434,7 +1490,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_device() and 0xFFFF) != 59974) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant() and 0xFFFF) != 55115) {
+    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant() and 0xFFFF) != 29893) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_transaction() and 0xFFFF) != 6192) {
@@ -1485,13 +1541,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() and 0xFFFF) != 1414) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_lamp_new() and 0xFFFF) != 43625) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_lamp_new() and 0xFFFF) != 16479) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() and 0xFFFF) != 9872) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() and 0xFFFF) != 10852) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_lightclient_load() and 0xFFFF) != 55889) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_lightclient_load() and 0xFFFF) != 48548) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_transaction_decode() and 0xFFFF) != 37218) {
@@ -3247,6 +3303,19 @@ public interface DevChainInterface {
     fun `deviceProof`(`device`: kotlin.ByteArray): kotlin.ByteArray
     
     /**
+     * Proof of the registration of `device` at the header at `height`:
+     * recorded for every registered device at every block from its
+     * registration on, and available for any device at the latest height.
+     * An owner's app needs it at the device's trusted header for a
+     * recovery ([`super::light_client::sign_owner_recovery`]).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
+     * reached, or a device that was not registered at `height`.
+     */
+    fun `deviceProofAt`(`device`: kotlin.ByteArray, `height`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -3273,7 +3342,9 @@ public interface DevChainInterface {
     
     /**
      * The header update for `height`: header, commit certificate and
-     * signing set, as a light client takes it.
+     * signing set, as a light client takes it. The signing set is always
+     * carried (so the update serves an adjacent step, a skip, a step across
+     * a validator-set rotation and an owner recovery alike).
      *
      * # Errors
      * [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -3303,6 +3374,19 @@ public interface DevChainInterface {
      * [`ItcError::InvalidArgument`] if the id or key is not 32 bytes.
      */
     fun `paymentReceiptProof`(`campaignId`: kotlin.ByteArray, `member`: kotlin.ByteArray): PaymentReceiptProof
+    
+    /**
+     * Simulate an epoch boundary with a new validator set: the next
+     * committed block is still signed by the current set but names a new,
+     * disjoint set of simulated keys (as many, of equal weight) as its next
+     * set, and every block after it is signed by the new set. Returns the
+     * new set's canonical bytes. Calling it twice before a block replaces
+     * the announced set.
+     *
+     * # Errors
+     * [`ItcError::Internal`] if the set cannot be built (a bug).
+     */
+    fun `rotateValidators`(): kotlin.ByteArray
     
     /**
      * Sign `body` as a ChainCode transaction from `sender` and commit it
@@ -3697,6 +3781,33 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
 
     
     /**
+     * Proof of the registration of `device` at the header at `height`:
+     * recorded for every registered device at every block from its
+     * registration on, and available for any device at the latest height.
+     * An owner's app needs it at the device's trusted header for a
+     * recovery ([`super::light_client::sign_owner_recovery`]).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
+     * reached, or a device that was not registered at `height`.
+     */
+    @Throws(ItcException::class)override fun `deviceProofAt`(`device`: kotlin.ByteArray, `height`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at(
+        it,
+        
+        FfiConverterByteArray.lower(`device`),
+        FfiConverterULong.lower(`height`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -3763,7 +3874,9 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
     
     /**
      * The header update for `height`: header, commit certificate and
-     * signing set, as a light client takes it.
+     * signing set, as a light client takes it. The signing set is always
+     * carried (so the update serves an adjacent step, a skip, a step across
+     * a validator-set rotation and an owner recovery alike).
      *
      * # Errors
      * [`ItcError::InvalidArgument`] for a height not yet reached.
@@ -3838,6 +3951,31 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
         
         FfiConverterByteArray.lower(`campaignId`),
         FfiConverterByteArray.lower(`member`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Simulate an epoch boundary with a new validator set: the next
+     * committed block is still signed by the current set but names a new,
+     * disjoint set of simulated keys (as many, of equal weight) as its next
+     * set, and every block after it is signed by the new set. Returns the
+     * new set's canonical bytes. Calling it twice before a block replaces
+     * the announced set.
+     *
+     * # Errors
+     * [`ItcError::Internal`] if the set cannot be built (a bug).
+     */
+    @Throws(ItcException::class)override fun `rotateValidators`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_rotate_validators(
+        it,
+        _status)
 }
     }
     )
@@ -4420,21 +4558,25 @@ public object FfiConverterTypeKeypair: FfiConverter<Keypair, Long> {
 
 /**
  * A lamp (or any device): a light client plus its own key, a freshness
- * bound and the last accepted command counter.
+ * bound, a command window and a per-sender replay table.
  */
 public interface LampInterface {
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
-     * one came along and verifies, then check chain, device, header,
-     * freshness, replay counter, signature, registration and grant
-     * (expiry, permissions). On `Allowed` the counter is remembered.
+     * one came along and verifies, then check chain, device, a non-empty
+     * action, the signature, the header, registration and grant (current
+     * owner, current ownership, expiry, permissions), freshness, the
+     * command window and the sender's replay state. On
+     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
+     * [`Lamp::replay_table`] before acting). The update's verdict is
+     * returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
      * malformed; every other refusal is a [`LampVerdict::Denied`].
      */
-    fun `handle`(`nowMs`: kotlin.ULong, `update`: kotlin.ByteArray?, `command`: kotlin.ByteArray, `proof`: kotlin.ByteArray): LampVerdict
+    fun `handle`(`nowMs`: kotlin.ULong, `update`: kotlin.ByteArray?, `command`: kotlin.ByteArray, `proof`: kotlin.ByteArray): Handled
     
     /**
      * Height of the lamp's trusted header.
@@ -4442,9 +4584,38 @@ public interface LampInterface {
     fun `height`(): kotlin.ULong
     
     /**
-     * The last accepted counter (persist it before acting on a command).
+     * The last time the lamp accepted from `sender`, or `None` if its
+     * replay table does not remember the sender.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
      */
-    fun `lastCounter`(): kotlin.ULong
+    fun `lastTimeMs`(`sender`: kotlin.ByteArray): kotlin.ULong?
+    
+    /**
+     * Adopt the header an owner recovery (from [`sign_owner_recovery`])
+     * vouches for: the way back after a trust period without headers.
+     * Persist [`Lamp::trusted_state`] afterwards.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for malformed bytes;
+     * [`ItcError::RecoveryRejected`] with its code when a check fails
+     * (nothing changes then).
+     */
+    fun `recover`(`recovery`: kotlin.ByteArray, `nowMs`: kotlin.ULong)
+    
+    /**
+     * The replay table as versioned bytes (at most a few kilobytes):
+     * persist it before acting on an allowed command and pass it back to
+     * [`Lamp::new`] after a reboot.
+     */
+    fun `replayTable`(): kotlin.ByteArray
+    
+    /**
+     * The lamp's trusted header (canonical bytes): what the owner's app
+     * signs a recovery against.
+     */
+    fun `trustedHeader`(): kotlin.ByteArray
     
     /**
      * The trusted state as versioned bytes (persist it).
@@ -4464,7 +4635,7 @@ public interface LampInterface {
 
 /**
  * A lamp (or any device): a light client plus its own key, a freshness
- * bound and the last accepted command counter.
+ * bound, a command window and a per-sender replay table.
  */
 open class Lamp: Disposable, AutoCloseable, LampInterface
 {
@@ -4492,14 +4663,18 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
     }
     /**
      * A device with key `device_public_key` trusting `light_client`'s
-     * current state (copied), obeying only while its trusted header is at
-     * most `freshness_ms` old, having accepted counters up to
-     * `last_counter` (0 for none).
+     * current state (copied) and its trust options, obeying only while its
+     * trusted header is at most `freshness_ms` old, refusing a command
+     * whose time is more than `command_window_ms` away from its clock
+     * ([`default_command_window_ms`]: 30 s), with the replay table
+     * `replay_table` (bytes saved from [`Lamp::replay_table`]; empty for a
+     * new device).
      *
      * # Errors
-     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes,
+     * [`ItcError::Decode`] for a malformed replay table.
      */
-    constructor(`devicePublicKey`: kotlin.ByteArray, `freshnessMs`: kotlin.ULong, `lightClient`: LightClient, `lastCounter`: kotlin.ULong) :
+    constructor(`devicePublicKey`: kotlin.ByteArray, `freshnessMs`: kotlin.ULong, `commandWindowMs`: kotlin.ULong, `lightClient`: LightClient, `replayTable`: kotlin.ByteArray) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_constructor_lamp_new(
@@ -4507,8 +4682,9 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
         
         FfiConverterByteArray.lower(`devicePublicKey`),
         FfiConverterULong.lower(`freshnessMs`),
+        FfiConverterULong.lower(`commandWindowMs`),
         FfiConverterTypeLightClient.lower(`lightClient`),
-        FfiConverterULong.lower(`lastCounter`),_status)
+        FfiConverterByteArray.lower(`replayTable`),_status)
 }
     )
 
@@ -4591,16 +4767,20 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
-     * one came along and verifies, then check chain, device, header,
-     * freshness, replay counter, signature, registration and grant
-     * (expiry, permissions). On `Allowed` the counter is remembered.
+     * one came along and verifies, then check chain, device, a non-empty
+     * action, the signature, the header, registration and grant (current
+     * owner, current ownership, expiry, permissions), freshness, the
+     * command window and the sender's replay state. On
+     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
+     * [`Lamp::replay_table`] before acting). The update's verdict is
+     * returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
      * malformed; every other refusal is a [`LampVerdict::Denied`].
      */
-    @Throws(ItcException::class)override fun `handle`(`nowMs`: kotlin.ULong, `update`: kotlin.ByteArray?, `command`: kotlin.ByteArray, `proof`: kotlin.ByteArray): LampVerdict {
-            return FfiConverterTypeLampVerdict.lift(
+    @Throws(ItcException::class)override fun `handle`(`nowMs`: kotlin.ULong, `update`: kotlin.ByteArray?, `command`: kotlin.ByteArray, `proof`: kotlin.ByteArray): Handled {
+            return FfiConverterTypeHandled.lift(
     callWithHandle {
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_method_lamp_handle(
@@ -4634,12 +4814,78 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
 
     
     /**
-     * The last accepted counter (persist it before acting on a command).
-     */override fun `lastCounter`(): kotlin.ULong {
-            return FfiConverterULong.lift(
+     * The last time the lamp accepted from `sender`, or `None` if its
+     * replay table does not remember the sender.
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `lastTimeMs`(`sender`: kotlin.ByteArray): kotlin.ULong? {
+            return FfiConverterOptionalULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_time_ms(
+        it,
+        
+        FfiConverterByteArray.lower(`sender`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Adopt the header an owner recovery (from [`sign_owner_recovery`])
+     * vouches for: the way back after a trust period without headers.
+     * Persist [`Lamp::trusted_state`] afterwards.
+     *
+     * # Errors
+     * [`ItcError::Decode`] for malformed bytes;
+     * [`ItcError::RecoveryRejected`] with its code when a check fails
+     * (nothing changes then).
+     */
+    @Throws(ItcException::class)override fun `recover`(`recovery`: kotlin.ByteArray, `nowMs`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lamp_recover(
+        it,
+        
+        FfiConverterByteArray.lower(`recovery`),
+        FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The replay table as versioned bytes (at most a few kilobytes):
+     * persist it before acting on an allowed command and pass it back to
+     * [`Lamp::new`] after a reboot.
+     */override fun `replayTable`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
-    UniffiLib.uniffi_itc_ffi_fn_method_lamp_last_counter(
+    UniffiLib.uniffi_itc_ffi_fn_method_lamp_replay_table(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The lamp's trusted header (canonical bytes): what the owner's app
+     * signs a recovery against.
+     */override fun `trustedHeader`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lamp_trusted_header(
         it,
         _status)
 }
@@ -4826,6 +5072,11 @@ public object FfiConverterTypeLamp: FfiConverter<Lamp, Long> {
 public interface LightClientInterface {
     
     /**
+     * The trusted header (canonical bytes).
+     */
+    fun `header`(): kotlin.ByteArray
+    
+    /**
      * Hash of the trusted header.
      */
     fun `headerHash`(): kotlin.ByteArray
@@ -4860,13 +5111,17 @@ public interface LightClientInterface {
     fun `verifyDevice`(`device`: kotlin.ByteArray, `proof`: kotlin.ByteArray): DeviceInfo?
     
     /**
-     * The grant of `device` to `grantee` in the trusted state, or `None`
-     * when the proof shows there is none (never granted, or revoked).
+     * Whether the grant of `device` to `grantee` authorises its grantee
+     * now, from two state proofs at the trusted header: `device_proof`, the
+     * device's registration (who owns it, under which ownership sequence),
+     * and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
      *
      * # Errors
-     * [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+     * not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+     * against the trusted header (or is for another key).
      */
-    fun `verifyGrant`(`device`: kotlin.ByteArray, `grantee`: kotlin.ByteArray, `proof`: kotlin.ByteArray): GrantInfo?
+    fun `verifyGrant`(`device`: kotlin.ByteArray, `grantee`: kotlin.ByteArray, `deviceProof`: kotlin.ByteArray, `grantProof`: kotlin.ByteArray): GrantStatus
     
     /**
      * Check that a transaction is in the trusted header's block; returns
@@ -4986,6 +5241,22 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
 
     
     /**
+     * The trusted header (canonical bytes).
+     */override fun `header`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lightclient_header(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Hash of the trusted header.
      */override fun `headerHash`(): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -5081,14 +5352,18 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
 
     
     /**
-     * The grant of `device` to `grantee` in the trusted state, or `None`
-     * when the proof shows there is none (never granted, or revoked).
+     * Whether the grant of `device` to `grantee` authorises its grantee
+     * now, from two state proofs at the trusted header: `device_proof`, the
+     * device's registration (who owns it, under which ownership sequence),
+     * and `grant_proof`, the grant or its absence (see [`GrantStatus`]).
      *
      * # Errors
-     * [`ItcError::Decode`] or [`ItcError::ProofRejected`].
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
+     * not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
+     * against the trusted header (or is for another key).
      */
-    @Throws(ItcException::class)override fun `verifyGrant`(`device`: kotlin.ByteArray, `grantee`: kotlin.ByteArray, `proof`: kotlin.ByteArray): GrantInfo? {
-            return FfiConverterOptionalTypeGrantInfo.lift(
+    @Throws(ItcException::class)override fun `verifyGrant`(`device`: kotlin.ByteArray, `grantee`: kotlin.ByteArray, `deviceProof`: kotlin.ByteArray, `grantProof`: kotlin.ByteArray): GrantStatus {
+            return FfiConverterTypeGrantStatus.lift(
     callWithHandle {
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_grant(
@@ -5096,7 +5371,8 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
         
         FfiConverterByteArray.lower(`device`),
         FfiConverterByteArray.lower(`grantee`),
-        FfiConverterByteArray.lower(`proof`),_status)
+        FfiConverterByteArray.lower(`deviceProof`),
+        FfiConverterByteArray.lower(`grantProof`),_status)
 }
     }
     )
@@ -5135,13 +5411,19 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
         
     /**
      * Start trusting `header` (canonical bytes) whose hash the caller pinned
-     * out of band, signed by `validators` (canonical validator set bytes).
+     * out of band, signed by `validators` (canonical validator set bytes),
+     * at the caller's time `now_ms` (milliseconds since the Unix epoch).
      *
      * # Errors
-     * [`ItcError::Decode`] for malformed bytes, [`ItcError::BootstrapRejected`]
-     * if the header is not the pinned one or the set is not its signer.
+     * [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+     * for a pinned hash that is not 32 bytes, [`ItcError::BootstrapRejected`]
+     * with code 1 if the header is not the pinned one, 2 if the set is not
+     * its signer, 3 if the header is older than the trust period (a state
+     * that could never be updated: bootstrap from a recent header whose
+     * hash the owner's app supplies over the pairing channel), 4 if the
+     * header is further in the future than the clock drift.
      */
-    @Throws(ItcException::class) fun `bootstrap`(`header`: kotlin.ByteArray, `validators`: kotlin.ByteArray, `pinnedHash`: kotlin.ByteArray, `options`: TrustOptions): LightClient {
+    @Throws(ItcException::class) fun `bootstrap`(`header`: kotlin.ByteArray, `validators`: kotlin.ByteArray, `pinnedHash`: kotlin.ByteArray, `options`: TrustOptions, `nowMs`: kotlin.ULong): LightClient {
             return FfiConverterTypeLightClient.lift(
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(
@@ -5150,7 +5432,8 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
         FfiConverterByteArray.lower(`header`),
         FfiConverterByteArray.lower(`validators`),
         FfiConverterByteArray.lower(`pinnedHash`),
-        FfiConverterTypeTrustOptions.lower(`options`),_status)
+        FfiConverterTypeTrustOptions.lower(`options`),
+        FfiConverterULong.lower(`nowMs`),_status)
 }
     )
     }
@@ -5158,10 +5441,12 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
 
         
     /**
-     * Load a trusted state saved with [`LightClient::save`].
+     * Load a trusted state saved with [`LightClient::save`] (or
+     * [`Lamp::trusted_state`]).
      *
      * # Errors
-     * [`ItcError::Decode`] for malformed or foreign bytes.
+     * [`ItcError::Decode`] for malformed or foreign bytes (including a
+     * state saved by an older version).
      */
     @Throws(ItcException::class) fun `load`(`state`: kotlin.ByteArray, `options`: TrustOptions): LightClient {
             return FfiConverterTypeLightClient.lift(
@@ -6011,6 +6296,12 @@ data class DeviceInfo (
      * Hash of off-chain metadata.
      */
     var `metadataHash`: kotlin.ByteArray
+    , 
+    /**
+     * How many times the device changed hands (0 at registration, one more
+     * per transfer).
+     */
+    var `ownershipSeq`: kotlin.ULong
     
 ){
     
@@ -6030,19 +6321,22 @@ public object FfiConverterTypeDeviceInfo: FfiConverterRustBuffer<DeviceInfo> {
             FfiConverterByteArray.read(buf),
             FfiConverterUByte.read(buf),
             FfiConverterByteArray.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: DeviceInfo) = (
             FfiConverterByteArray.allocationSize(value.`owner`) +
             FfiConverterUByte.allocationSize(value.`securityLevel`) +
-            FfiConverterByteArray.allocationSize(value.`metadataHash`)
+            FfiConverterByteArray.allocationSize(value.`metadataHash`) +
+            FfiConverterULong.allocationSize(value.`ownershipSeq`)
     )
 
     override fun write(value: DeviceInfo, buf: ByteBuffer) {
             FfiConverterByteArray.write(value.`owner`, buf)
             FfiConverterUByte.write(value.`securityLevel`, buf)
             FfiConverterByteArray.write(value.`metadataHash`, buf)
+            FfiConverterULong.write(value.`ownershipSeq`, buf)
     }
 }
 
@@ -6113,6 +6407,13 @@ data class GrantInfo (
      * The owner who made it.
      */
     var `grantedBy`: kotlin.ByteArray
+    , 
+    /**
+     * The device's ownership sequence when the grant was made: the grant
+     * counts only while the device's [`DeviceInfo::ownership_seq`] is still
+     * this one.
+     */
+    var `ownershipSeq`: kotlin.ULong
     
 ){
     
@@ -6132,19 +6433,135 @@ public object FfiConverterTypeGrantInfo: FfiConverterRustBuffer<GrantInfo> {
             FfiConverterUInt.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterByteArray.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: GrantInfo) = (
             FfiConverterUInt.allocationSize(value.`permissions`) +
             FfiConverterULong.allocationSize(value.`expiryHeight`) +
-            FfiConverterByteArray.allocationSize(value.`grantedBy`)
+            FfiConverterByteArray.allocationSize(value.`grantedBy`) +
+            FfiConverterULong.allocationSize(value.`ownershipSeq`)
     )
 
     override fun write(value: GrantInfo, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`permissions`, buf)
             FfiConverterULong.write(value.`expiryHeight`, buf)
             FfiConverterByteArray.write(value.`grantedBy`, buf)
+            FfiConverterULong.write(value.`ownershipSeq`, buf)
+    }
+}
+
+
+
+/**
+ * What [`LightClient::verify_grant`] proved about a grant at the trusted
+ * header.
+ */
+data class GrantStatus (
+    /**
+     * The grant record, `None` when the proof shows there is none (never
+     * made, or revoked).
+     */
+    var `grant`: GrantInfo?
+    , 
+    /**
+     * Whether the grant authorises its grantee now: present, made by the
+     * device's current owner under the device's current ownership sequence
+     * (so a grant made before the device changed hands, even if it came
+     * back, is dead), and not expired at the trusted height. Permissions
+     * are not judged here: compare [`GrantInfo::permissions`] with the
+     * action.
+     */
+    var `live`: kotlin.Boolean
+    , 
+    /**
+     * The device's registration at the trusted header, `None` when the
+     * device is not registered (then no grant is live).
+     */
+    var `device`: DeviceInfo?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGrantStatus: FfiConverterRustBuffer<GrantStatus> {
+    override fun read(buf: ByteBuffer): GrantStatus {
+        return GrantStatus(
+            FfiConverterOptionalTypeGrantInfo.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeDeviceInfo.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GrantStatus) = (
+            FfiConverterOptionalTypeGrantInfo.allocationSize(value.`grant`) +
+            FfiConverterBoolean.allocationSize(value.`live`) +
+            FfiConverterOptionalTypeDeviceInfo.allocationSize(value.`device`)
+    )
+
+    override fun write(value: GrantStatus, buf: ByteBuffer) {
+            FfiConverterOptionalTypeGrantInfo.write(value.`grant`, buf)
+            FfiConverterBoolean.write(value.`live`, buf)
+            FfiConverterOptionalTypeDeviceInfo.write(value.`device`, buf)
+    }
+}
+
+
+
+/**
+ * What [`Lamp::handle`] did: the verdict on the header update that came
+ * with the command (if one did) and the verdict on the command.
+ */
+data class Handled (
+    /**
+     * The update's verdict, `None` when no update came along. An
+     * [`UpdateVerdict::Invalid`] with code 14 (conflicting header) is
+     * evidence of a fork: keep the update and report it.
+     */
+    var `update`: UpdateVerdict?
+    , 
+    /**
+     * The command's verdict.
+     */
+    var `command`: LampVerdict
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHandled: FfiConverterRustBuffer<Handled> {
+    override fun read(buf: ByteBuffer): Handled {
+        return Handled(
+            FfiConverterOptionalTypeUpdateVerdict.read(buf),
+            FfiConverterTypeLampVerdict.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Handled) = (
+            FfiConverterOptionalTypeUpdateVerdict.allocationSize(value.`update`) +
+            FfiConverterTypeLampVerdict.allocationSize(value.`command`)
+    )
+
+    override fun write(value: Handled, buf: ByteBuffer) {
+            FfiConverterOptionalTypeUpdateVerdict.write(value.`update`, buf)
+            FfiConverterTypeLampVerdict.write(value.`command`, buf)
     }
 }
 
@@ -6630,64 +7047,79 @@ public object FfiConverterTypeDagPayload : FfiConverterRustBuffer<DagPayload>{
 
 
 /**
- * Why the lamp refused a command.
+ * Why the lamp refused a command. Every reason of itc-spv's
+ * `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
  */
 
 enum class DenyReason {
     
     /**
-     * The command is for another chain.
+     * 1: the command is for another chain.
      */
     WRONG_CHAIN,
     /**
-     * The command is for another device.
+     * 2: the command is for another device.
      */
     WRONG_DEVICE,
     /**
-     * The proofs are against an old header, or the lamp's header is too old.
+     * 3: the proofs are against an old header, or the lamp's header is
+     * further than its freshness bound from its clock.
      */
     STALE_HEADER,
     /**
-     * The proofs are against a header the lamp has not verified.
+     * 4: the proofs are against a header the lamp has not verified.
      */
     UNKNOWN_HEADER,
     /**
-     * The counter is not above the last accepted one.
+     * 5: the command's time is not above the last one the lamp accepted
+     * from this sender (a replay).
      */
-    REPLAYED_COUNTER,
+    REPLAYED,
     /**
-     * The sender's signature does not verify (forged or altered command).
+     * 6: the sender's signature does not verify (forged or altered command).
      */
     BAD_SIGNATURE,
     /**
-     * A proof does not hold against the trusted header.
+     * 7: a proof does not hold against the trusted header.
      */
     BAD_PROOF,
     /**
-     * The device is unregistered or the grant's maker no longer owns it.
+     * 8: the device is unregistered, or the grant was made by someone who
+     * no longer owns it or under an earlier ownership of the device.
      */
     NOT_GRANTED,
     /**
-     * The state proves there is no grant (revoked or never made).
+     * 9: the state proves there is no grant (revoked or never made).
      */
     REVOKED,
     /**
-     * The grant has expired.
+     * 10: the grant has expired.
      */
     EXPIRED,
     /**
-     * The grant lacks a permission the action needs.
+     * 11: the grant lacks a permission the action needs.
      */
     INSUFFICIENT_PERMISSION,
     /**
-     * The counter is further ahead of the lamp's clock than the allowed
-     * drift (it would lock other senders out).
+     * 12: the command's time is more than the command window ahead of the
+     * lamp's clock.
      */
-    COUNTER_FROM_FUTURE,
+    COMMAND_FROM_FUTURE,
     /**
-     * A reason newer than these bindings; see the code.
+     * 13: the command's time is more than the command window behind the
+     * lamp's clock (a recorded command delivered late).
      */
-    OTHER;
+    COMMAND_TOO_OLD,
+    /**
+     * 14: the command asks for no permission bit.
+     */
+    EMPTY_ACTION,
+    /**
+     * 15: the sender is not in the lamp's full replay table and its time is
+     * not above the table's floor; accepted once the sender's clock passes
+     * the floor.
+     */
+    BELOW_REPLAY_FLOOR;
 
     
 
@@ -6814,10 +7246,19 @@ sealed class ItcException: kotlin.Exception() {
     }
     
     /**
-     * A light client refused to start from a header (not the pinned hash,
-     * or a validator set that did not sign it).
+     * A light client refused to start from a header. `code` is stable:
+     * 1 the header is not the pinned one, 2 the validator set did not sign
+     * it, 3 the header is older than the trust period (bootstrap from a
+     * recent header whose hash the owner's app supplies over the pairing
+     * channel), 4 the header is from the future (check the device's
+     * clock).
      */
     class BootstrapRejected(
+        
+        /**
+         * Stable code of the reason (1..=4, see above).
+         */
+        val `code`: kotlin.UInt, 
         
         /**
          * Why.
@@ -6825,7 +7266,31 @@ sealed class ItcException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : ItcException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = "code=${ `code` }, reason=${ `reason` }"
+    }
+    
+    /**
+     * A device refused an owner recovery; nothing changed. `code` is
+     * stable: 1 wrong chain, 2 header not newer than the trusted one, 3
+     * header from the future, 4 header older than the trust period, 5
+     * header certificate invalid, 6 bad registration proof, 7 device not
+     * registered at the trusted header, 8 signer does not own the device,
+     * 9 bad owner signature.
+     */
+    class RecoveryRejected(
+        
+        /**
+         * Stable code of the reason (1..=9, see above).
+         */
+        val `code`: kotlin.UInt, 
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : ItcException() {
+        override val message
+            get() = "code=${ `code` }, reason=${ `reason` }"
     }
     
     /**
@@ -6987,31 +7452,36 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             6 -> ItcException.InvalidSignature()
             7 -> ItcException.InvalidPublicKey()
             8 -> ItcException.BootstrapRejected(
+                FfiConverterUInt.read(buf),
                 FfiConverterString.read(buf),
                 )
-            9 -> ItcException.ProofRejected(
+            9 -> ItcException.RecoveryRejected(
+                FfiConverterUInt.read(buf),
                 FfiConverterString.read(buf),
                 )
-            10 -> ItcException.TransactionRejected(
+            10 -> ItcException.ProofRejected(
                 FfiConverterString.read(buf),
                 )
-            11 -> ItcException.PowExhausted(
+            11 -> ItcException.TransactionRejected(
                 FfiConverterString.read(buf),
                 )
-            12 -> ItcException.Randomness(
+            12 -> ItcException.PowExhausted(
                 FfiConverterString.read(buf),
                 )
-            13 -> ItcException.AlreadyContributed(
+            13 -> ItcException.Randomness(
                 FfiConverterString.read(buf),
                 )
-            14 -> ItcException.BudgetExhausted(
+            14 -> ItcException.AlreadyContributed(
+                FfiConverterString.read(buf),
+                )
+            15 -> ItcException.BudgetExhausted(
                 FfiConverterUInt.read(buf),
                 FfiConverterUInt.read(buf),
                 )
-            15 -> ItcException.ChainCode(
+            16 -> ItcException.ChainCode(
                 FfiConverterString.read(buf),
                 )
-            16 -> ItcException.Internal(
+            17 -> ItcException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -7056,6 +7526,13 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             is ItcException.BootstrapRejected -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterUInt.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is ItcException.RecoveryRejected -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is ItcException.ProofRejected -> (
@@ -7139,47 +7616,54 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             }
             is ItcException.BootstrapRejected -> {
                 buf.putInt(8)
+                FfiConverterUInt.write(value.`code`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.RecoveryRejected -> {
+                buf.putInt(9)
+                FfiConverterUInt.write(value.`code`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is ItcException.ProofRejected -> {
-                buf.putInt(9)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is ItcException.TransactionRejected -> {
                 buf.putInt(10)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.PowExhausted -> {
+            is ItcException.TransactionRejected -> {
                 buf.putInt(11)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.Randomness -> {
+            is ItcException.PowExhausted -> {
                 buf.putInt(12)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.AlreadyContributed -> {
+            is ItcException.Randomness -> {
                 buf.putInt(13)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.BudgetExhausted -> {
+            is ItcException.AlreadyContributed -> {
                 buf.putInt(14)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.BudgetExhausted -> {
+                buf.putInt(15)
                 FfiConverterUInt.write(value.`remainingMilli`, buf)
                 FfiConverterUInt.write(value.`askedMilli`, buf)
                 Unit
             }
             is ItcException.ChainCode -> {
-                buf.putInt(15)
+                buf.putInt(16)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is ItcException.Internal -> {
-                buf.putInt(16)
+                buf.putInt(17)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -7196,19 +7680,11 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
 sealed class LampVerdict {
     
     /**
-     * Run the command; the lamp now remembers `new_counter`.
+     * Run the command; the lamp has recorded the sender's time in its
+     * replay table (persist [`Lamp::replay_table`] before acting).
      */
-    data class Allowed(
-        /**
-         * The command's counter.
-         */
-        val `newCounter`: kotlin.ULong) : LampVerdict()
-        
-    {
-        
-
-        companion object
-    }
+    object Allowed : LampVerdict()
+    
     
     /**
      * Refuse it.
@@ -7219,7 +7695,7 @@ sealed class LampVerdict {
          */
         val `reason`: uniffi.itc.DenyReason, 
         /**
-         * Stable code of the reason (itc-spv `DenyReason::code`).
+         * Stable code of the reason (itc-spv `DenyReason::code`, 1..=15).
          */
         val `code`: kotlin.UShort, 
         /**
@@ -7249,9 +7725,7 @@ sealed class LampVerdict {
 public object FfiConverterTypeLampVerdict : FfiConverterRustBuffer<LampVerdict>{
     override fun read(buf: ByteBuffer): LampVerdict {
         return when(buf.getInt()) {
-            1 -> LampVerdict.Allowed(
-                FfiConverterULong.read(buf),
-                )
+            1 -> LampVerdict.Allowed
             2 -> LampVerdict.Denied(
                 FfiConverterTypeDenyReason.read(buf),
                 FfiConverterUShort.read(buf),
@@ -7266,7 +7740,6 @@ public object FfiConverterTypeLampVerdict : FfiConverterRustBuffer<LampVerdict>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterULong.allocationSize(value.`newCounter`)
             )
         }
         is LampVerdict.Denied -> {
@@ -7284,7 +7757,6 @@ public object FfiConverterTypeLampVerdict : FfiConverterRustBuffer<LampVerdict>{
         when(value) {
             is LampVerdict.Allowed -> {
                 buf.putInt(1)
-                FfiConverterULong.write(value.`newCounter`, buf)
                 Unit
             }
             is LampVerdict.Denied -> {
@@ -8017,6 +8489,38 @@ public object FfiConverterOptionalTypeGrantInfo: FfiConverterRustBuffer<GrantInf
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeUpdateVerdict: FfiConverterRustBuffer<UpdateVerdict?> {
+    override fun read(buf: ByteBuffer): UpdateVerdict? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeUpdateVerdict.read(buf)
+    }
+
+    override fun allocationSize(value: UpdateVerdict?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeUpdateVerdict.allocationSize(value)
+        }
+    }
+
+    override fun write(value: UpdateVerdict?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeUpdateVerdict.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceUInt: FfiConverterRustBuffer<List<kotlin.UInt>> {
     override fun read(buf: ByteBuffer): List<kotlin.UInt> {
         val len = buf.getInt()
@@ -8434,6 +8938,19 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
     
 
         /**
+         * The default command window: 30 seconds.
+         */ fun `defaultCommandWindowMs`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_default_command_window_ms(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
          * Two weeks of trust and ten seconds of clock drift.
          */ fun `defaultTrustOptions`(): TrustOptions {
             return FfiConverterTypeTrustOptions.lift(
@@ -8447,25 +8964,74 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
     
 
         /**
-         * A grantee's signed command for a device, as canonical bytes.
+         * A sender's signed command for a device (the owner's or a grantee's), as
+         * canonical bytes.
          *
-         * `action` holds the permission bits the command needs (2 = switch);
-         * `counter` must rise with every command the grantee sends to the device.
+         * What the sender puts in it:
+         * * `action`: the permission bits the command needs (2 = switch); at least
+         * one, or the device refuses it ([`DenyReason::EmptyAction`]).
+         * * `time_ms`: the sender's clock in milliseconds since the Unix epoch,
+         * strictly greater than in this sender's previous command to this device
+         * (a sender that sends twice within one millisecond uses its last time
+         * plus one). The device refuses a time more than its command window
+         * (default 30 s) away from its own clock in either direction
+         * ([`DenyReason::CommandTooOld`], [`DenyReason::CommandFromFuture`]) and a
+         * time not above the last one it accepted from this sender
+         * ([`DenyReason::Replayed`]). Senders are tracked separately: one
+         * sender's time never affects another's.
          *
          * # Errors
          * [`ItcError::InvalidArgument`] if `device` is not 32 bytes.
          */
-    @Throws(ItcException::class) fun `signCommand`(`grantee`: Keypair, `chainId`: kotlin.UInt, `device`: kotlin.ByteArray, `action`: kotlin.UInt, `counter`: kotlin.ULong): kotlin.ByteArray {
+    @Throws(ItcException::class) fun `signCommand`(`sender`: Keypair, `chainId`: kotlin.UInt, `device`: kotlin.ByteArray, `action`: kotlin.UInt, `timeMs`: kotlin.ULong): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_func_sign_command(
     
         
-        FfiConverterTypeKeypair.lower(`grantee`),
+        FfiConverterTypeKeypair.lower(`sender`),
         FfiConverterUInt.lower(`chainId`),
         FfiConverterByteArray.lower(`device`),
         FfiConverterUInt.lower(`action`),
-        FfiConverterULong.lower(`counter`),_status)
+        FfiConverterULong.lower(`timeMs`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The owner's way back for a device that went without headers for longer
+         * than its trust period: the owner signs a recent certified header for the
+         * device, and the device adopts it with [`Lamp::recover`].
+         *
+         * * `trusted_header`: the device's current trusted header (canonical
+         * bytes; the device reports it, [`Lamp::trusted_header`]).
+         * * `update`: a recent header update (header, certificate and its signing
+         * set, which must be present).
+         * * `device_at_trusted`: the device's registration proof at
+         * `trusted_header`, showing the signer owns it there.
+         * * `device_at_new`: the device's registration proof at the new header,
+         * showing the signer still owns it.
+         *
+         * Returns the encoded recovery, to send to the device.
+         *
+         * # Errors
+         * [`ItcError::Decode`] for malformed bytes, [`ItcError::InvalidArgument`]
+         * for a device key that is not 32 bytes or an update without its
+         * validator set.
+         */
+    @Throws(ItcException::class) fun `signOwnerRecovery`(`owner`: Keypair, `device`: kotlin.ByteArray, `trustedHeader`: kotlin.ByteArray, `update`: kotlin.ByteArray, `deviceAtTrusted`: kotlin.ByteArray, `deviceAtNew`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_sign_owner_recovery(
+    
+        
+        FfiConverterTypeKeypair.lower(`owner`),
+        FfiConverterByteArray.lower(`device`),
+        FfiConverterByteArray.lower(`trustedHeader`),
+        FfiConverterByteArray.lower(`update`),
+        FfiConverterByteArray.lower(`deviceAtTrusted`),
+        FfiConverterByteArray.lower(`deviceAtNew`),_status)
 }
     )
     }
