@@ -390,12 +390,14 @@ enum ItcRecoveryError
   ITC_RECOVERY_ERROR_HEADER_TOO_OLD = 4,
   // The new header's certificate or validator set does not hold.
   ITC_RECOVERY_ERROR_CERTIFICATE = 5,
-  // A registration proof does not hold against its header.
+  // The registration proof does not hold against the new header.
   ITC_RECOVERY_ERROR_BAD_PROOF = 6,
-  // The trusted header shows the device is not registered.
-  ITC_RECOVERY_ERROR_NOT_REGISTERED = 7,
-  // The signer is not the device's owner at both headers.
-  ITC_RECOVERY_ERROR_NOT_OWNER = 8,
+  // The device never proved its owner (it handled no command with a
+  // registration proof): re-pair it instead.
+  ITC_RECOVERY_ERROR_NO_PROVEN_OWNER = 7,
+  // The new header shows another owner, or another ownership, than the
+  // one the device proved.
+  ITC_RECOVERY_ERROR_OWNER_CHANGED = 8,
   // The owner's signature does not verify (or names another trusted
   // header than the device's).
   ITC_RECOVERY_ERROR_BAD_SIGNATURE = 9,
@@ -1207,25 +1209,6 @@ ItcStatus itc_dev_chain_device_proof(const ItcDevChain *chain,
                                      size_t capacity,
                                      size_t *written);
 
-// Proof of `device`'s registration at the header at `height` (recorded for
-// every registered device at every block from its registration on; any
-// device at the latest height), into a caller buffer: what an owner's app
-// needs for `itc_owner_recovery_sign`. `ITC_STATUS_INVALID_ARGUMENT` for a
-// height not reached or a device not registered there.
-//
-// # Safety
-// `chain` must be a live handle; `device` must point to
-// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
-// bytes; `written` writable.
-//
-// Thread safety: safe from any thread.
-ItcStatus itc_dev_chain_device_proof_at(const ItcDevChain *chain,
-                                        const uint8_t *device,
-                                        uint64_t height,
-                                        uint8_t *out,
-                                        size_t capacity,
-                                        size_t *written);
-
 // Simulate an epoch boundary with a new validator set: the next committed
 // block is still signed by the current simulated set but names a new,
 // disjoint one as its next set, which signs every block after it. The new
@@ -1761,9 +1744,10 @@ ItcStatus itc_lamp_recover(const ItcLamp *lamp,
 // The owner's side of a recovery: sign, with `owner`, a recent certified
 // header for `device`, whose current trusted header is `trusted_header`
 // (the device reports it: [`itc_lamp_trusted_header`]). `update` is a
-// recent header update carrying its validator set; `device_at_trusted` and
-// `device_at_new` are the device's registration proofs at the trusted and
-// at the new header (a dev chain gives them: `itc_dev_chain_device_proof_at`).
+// recent header update carrying its validator set; `device_proof` is the
+// device's registration proof at the new header (a dev chain gives it:
+// `itc_dev_chain_device_proof`). The device checks the signer against the
+// owner it proved itself from the commands it handled.
 // The encoded recovery goes into a caller buffer, for [`itc_lamp_recover`].
 //
 // # Safety
@@ -1778,10 +1762,8 @@ ItcStatus itc_owner_recovery_sign(const ItcKeypair *owner,
                                   size_t trusted_header_len,
                                   const uint8_t *update,
                                   size_t update_len,
-                                  const uint8_t *device_at_trusted,
-                                  size_t device_at_trusted_len,
-                                  const uint8_t *device_at_new,
-                                  size_t device_at_new_len,
+                                  const uint8_t *device_proof,
+                                  size_t device_proof_len,
                                   uint8_t *out,
                                   size_t capacity,
                                   size_t *written);

@@ -554,7 +554,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_sign_command() != 38304:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 56565:
+    if lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 43296:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_verify() != 27310:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -631,8 +631,6 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_method_devchain_commit_block() != 21861:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_device_proof() != 37674:
-        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at() != 7148:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_grant_proof() != 19063:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -919,9 +917,6 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_commit_block.restype = ctypes
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof.restype = ctypes.c_uint16
-_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at.argtypes = (
-)
-_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_grant_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_grant_proof.restype = ctypes.c_uint16
@@ -1147,7 +1142,6 @@ _UniffiLib.uniffi_itc_ffi_fn_func_sign_command.argtypes = (
 _UniffiLib.uniffi_itc_ffi_fn_func_sign_command.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_sign_owner_recovery.argtypes = (
     ctypes.c_uint64,
-    _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1385,13 +1379,6 @@ _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof.restype = _UniffiRustBuffer
-_UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at.argtypes = (
-    ctypes.c_uint64,
-    _UniffiRustBuffer,
-    ctypes.c_uint64,
-    ctypes.POINTER(_UniffiRustCallStatus),
-)
-_UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_grant_proof.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -6164,19 +6151,6 @@ class DevChainProtocol(typing.Protocol):
         [`ItcError::InvalidArgument`] if the key is not 32 bytes.
 """
         raise NotImplementedError
-    def device_proof_at(self, device: bytes,height: int) -> bytes:
-        """
-        Proof of the registration of `device` at the header at `height`:
-        recorded for every registered device at every block from its
-        registration on, and available for any device at the latest height.
-        An owner's app needs it at the device's trusted header for a
-        recovery ([`super::light_client::sign_owner_recovery`]).
-
-        # Errors
-        [`ItcError::InvalidArgument`] for a bad key, a height not yet
-        reached, or a device that was not registered at `height`.
-"""
-        raise NotImplementedError
     def grant_proof(self, device: bytes,grantee: bytes) -> bytes:
         """
         Proof of the grant of `device` to `grantee` (or of its absence) at the
@@ -6575,35 +6549,6 @@ class DevChain(DevChainProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def device_proof_at(self, device: bytes,height: int) -> bytes:
-        """
-        Proof of the registration of `device` at the header at `height`:
-        recorded for every registered device at every block from its
-        registration on, and available for any device at the latest height.
-        An owner's app needs it at the device's trusted header for a
-        recovery ([`super::light_client::sign_owner_recovery`]).
-
-        # Errors
-        [`ItcError::InvalidArgument`] for a bad key, a height not yet
-        reached, or a device that was not registered at `height`.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(device)
-
-        _UniffiFfiConverterUInt64.check_lower(height)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(device),
-            _UniffiFfiConverterUInt64.lower(height),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7956,7 +7901,7 @@ def sign_command(sender: Keypair,chain_id: int,device: bytes,action: int,time_ms
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-def sign_owner_recovery(owner: Keypair,device: bytes,trusted_header: bytes,update: bytes,device_at_trusted: bytes,device_at_new: bytes) -> bytes:
+def sign_owner_recovery(owner: Keypair,device: bytes,trusted_header: bytes,update: bytes,device_proof: bytes) -> bytes:
     """
     The owner's way back for a device that went without headers for longer
     than its trust period: the owner signs a recent certified header for the
@@ -7966,10 +7911,10 @@ def sign_owner_recovery(owner: Keypair,device: bytes,trusted_header: bytes,updat
     bytes; the device reports it, [`Lamp::trusted_header`]).
     * `update`: a recent header update (header, certificate and its signing
     set, which must be present).
-    * `device_at_trusted`: the device's registration proof at
-    `trusted_header`, showing the signer owns it there.
-    * `device_at_new`: the device's registration proof at the new header,
-    showing the signer still owns it.
+    * `device_proof`: the device's registration proof at the new header,
+    showing the signer still owns it, under the same ownership. (The
+    device checks the signer against the owner it proved itself, from the
+    commands it handled.)
 
     Returns the encoded recovery, to send to the device.
 
@@ -7987,16 +7932,13 @@ def sign_owner_recovery(owner: Keypair,device: bytes,trusted_header: bytes,updat
 
     _UniffiFfiConverterBytes.check_lower(update)
 
-    _UniffiFfiConverterBytes.check_lower(device_at_trusted)
-
-    _UniffiFfiConverterBytes.check_lower(device_at_new)
+    _UniffiFfiConverterBytes.check_lower(device_proof)
     _uniffi_lowered_args = (
         _UniffiFfiConverterTypeKeypair.lower(owner),
         _UniffiFfiConverterBytes.lower(device),
         _UniffiFfiConverterBytes.lower(trusted_header),
         _UniffiFfiConverterBytes.lower(update),
-        _UniffiFfiConverterBytes.lower(device_at_trusted),
-        _UniffiFfiConverterBytes.lower(device_at_new),
+        _UniffiFfiConverterBytes.lower(device_proof),
     )
     _uniffi_lift_return = _UniffiFfiConverterBytes.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeItcError

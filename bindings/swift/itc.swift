@@ -1530,19 +1530,6 @@ public protocol DevChainProtocol: AnyObject, Sendable {
     func deviceProof(device: Data) throws  -> Data
     
     /**
-     * Proof of the registration of `device` at the header at `height`:
-     * recorded for every registered device at every block from its
-     * registration on, and available for any device at the latest height.
-     * An owner's app needs it at the device's trusted header for a
-     * recovery ([`super::light_client::sign_owner_recovery`]).
-     *
-     * # Errors
-     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
-     * reached, or a device that was not registered at `height`.
-     */
-    func deviceProofAt(device: Data, height: UInt64) throws  -> Data
-    
-    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -1902,28 +1889,6 @@ open func deviceProof(device: Data)throws  -> Data  {
     uniffi_itc_ffi_fn_method_devchain_device_proof(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(device),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Proof of the registration of `device` at the header at `height`:
-     * recorded for every registered device at every block from its
-     * registration on, and available for any device at the latest height.
-     * An owner's app needs it at the device's trusted header for a
-     * recovery ([`super::light_client::sign_owner_recovery`]).
-     *
-     * # Errors
-     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
-     * reached, or a device that was not registered at `height`.
-     */
-open func deviceProofAt(device: Data, height: UInt64)throws  -> Data  {
-    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
-        uniffiCallStatus in
-    uniffi_itc_ffi_fn_method_devchain_device_proof_at(
-            self.uniffiCloneHandle(),
-        FfiConverterData.lower(device),
-        FfiConverterUInt64.lower(height),uniffiCallStatus
     )
 })
 }
@@ -6469,10 +6434,10 @@ public func signCommand(sender: Keypair, chainId: UInt32, device: Data, action: 
  * bytes; the device reports it, [`Lamp::trusted_header`]).
  * * `update`: a recent header update (header, certificate and its signing
  * set, which must be present).
- * * `device_at_trusted`: the device's registration proof at
- * `trusted_header`, showing the signer owns it there.
- * * `device_at_new`: the device's registration proof at the new header,
- * showing the signer still owns it.
+ * * `device_proof`: the device's registration proof at the new header,
+ * showing the signer still owns it, under the same ownership. (The
+ * device checks the signer against the owner it proved itself, from the
+ * commands it handled.)
  *
  * Returns the encoded recovery, to send to the device.
  *
@@ -6481,7 +6446,7 @@ public func signCommand(sender: Keypair, chainId: UInt32, device: Data, action: 
  * for a device key that is not 32 bytes or an update without its
  * validator set.
  */
-public func signOwnerRecovery(owner: Keypair, device: Data, trustedHeader: Data, update: Data, deviceAtTrusted: Data, deviceAtNew: Data)throws  -> Data  {
+public func signOwnerRecovery(owner: Keypair, device: Data, trustedHeader: Data, update: Data, deviceProof: Data)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_func_sign_owner_recovery(
@@ -6489,8 +6454,7 @@ public func signOwnerRecovery(owner: Keypair, device: Data, trustedHeader: Data,
         FfiConverterData.lower(device),
         FfiConverterData.lower(trustedHeader),
         FfiConverterData.lower(update),
-        FfiConverterData.lower(deviceAtTrusted),
-        FfiConverterData.lower(deviceAtNew),uniffiCallStatus
+        FfiConverterData.lower(deviceProof),uniffiCallStatus
     )
 })
 }
@@ -6596,7 +6560,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_func_sign_command() != 38304) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 56565) {
+    if (uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 43296) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_func_pairing_message() != 35525) {
@@ -6702,9 +6666,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_device_proof() != 37674) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_itc_ffi_checksum_method_devchain_device_proof_at() != 7148) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_devchain_grant_proof() != 19063) {

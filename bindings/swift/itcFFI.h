@@ -458,11 +458,6 @@ uint64_t uniffi_itc_ffi_fn_method_devchain_commit_block(uint64_t ptr, RustBuffer
 RustBuffer uniffi_itc_ffi_fn_method_devchain_device_proof(uint64_t ptr, RustBuffer device, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_DEVICE_PROOF_AT
-#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_DEVICE_PROOF_AT
-RustBuffer uniffi_itc_ffi_fn_method_devchain_device_proof_at(uint64_t ptr, RustBuffer device, uint64_t height, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_GRANT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_GRANT_PROOF
 RustBuffer uniffi_itc_ffi_fn_method_devchain_grant_proof(uint64_t ptr, RustBuffer device, RustBuffer grantee, RustCallStatus *_Nonnull out_status
@@ -816,7 +811,7 @@ RustBuffer uniffi_itc_ffi_fn_func_sign_command(uint64_t sender, uint32_t chain_i
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_OWNER_RECOVERY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_OWNER_RECOVERY
-RustBuffer uniffi_itc_ffi_fn_func_sign_owner_recovery(uint64_t owner, RustBuffer device, RustBuffer trusted_header, RustBuffer update, RustBuffer device_at_trusted, RustBuffer device_at_new, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_itc_ffi_fn_func_sign_owner_recovery(uint64_t owner, RustBuffer device, RustBuffer trusted_header, RustBuffer update, RustBuffer device_proof, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_MESSAGE
@@ -1392,12 +1387,6 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_commit_block(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_DEVICE_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_DEVICE_PROOF
 uint16_t uniffi_itc_ffi_checksum_method_devchain_device_proof(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_DEVICE_PROOF_AT
-#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_DEVICE_PROOF_AT
-uint16_t uniffi_itc_ffi_checksum_method_devchain_device_proof_at(void
     
 );
 #endif

@@ -202,8 +202,8 @@ pub(crate) fn recovery_error_code(error: itc_spv::RecoveryError) -> u32 {
         E::HeaderTooOld => 4,
         E::Certificate(_) => 5,
         E::BadProof => 6,
-        E::NotRegistered => 7,
-        E::NotOwner => 8,
+        E::NoProvenOwner => 7,
+        E::OwnerChanged => 8,
         E::BadSignature => 9,
         // As for bootstrap_error_code.
         _ => 0,

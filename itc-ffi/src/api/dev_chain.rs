@@ -21,12 +21,6 @@
 //! `next_validator_set_hash`, and the block after it is signed by that set.
 //! A light client follows across with the adjacent update of the first
 //! block of the new set (or bisects to it), which carries the new set.
-//!
-//! # Proofs at past heights
-//! The ledger proves against its latest state only, so the dev chain keeps,
-//! for every registered device, its registration proof at every block from
-//! its registration on ([`DevChain::device_proof_at`]): what an owner's app
-//! needs for a recovery ([`super::light_client::sign_owner_recovery`]).
 
 use super::chaincode::{campaign_id, PaymentReceiptProof};
 use super::keys::Keypair as FfiKeypair;
@@ -39,7 +33,7 @@ use itc_core::encoding::Decode;
 use itc_core::encoding::Encode;
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
-use itc_core::keys::{Keypair, PublicKey};
+use itc_core::keys::Keypair;
 use itc_core::ledger::{state_key, BlockContext, Ledger};
 use itc_core::merkle;
 use itc_core::types::{Amount, Payload};
@@ -80,9 +74,6 @@ struct Block {
     certificate: CommitCertificate,
     validators: ValidatorSet,
     transaction_hashes: Vec<Hash>,
-    /// Registration proofs of every device registered by this block, at
-    /// this block's state.
-    device_proofs: Vec<(PublicKey, StateEntryProof)>,
 }
 
 #[derive(Debug)]
@@ -98,8 +89,6 @@ struct State {
     generation: u32,
     ledger: Ledger,
     blocks: Vec<Block>,
-    /// Devices registered so far, whose proofs every block records.
-    devices: Vec<PublicKey>,
 }
 
 /// `count` simulated validator keys of `chain_id` for a set generation.
@@ -152,17 +141,11 @@ impl State {
             .collect();
         let certificate =
             CommitCertificate::from_votes(self.chain_id, header.height, 0, hash, &votes);
-        let devices = self.devices.clone();
-        let device_proofs = devices
-            .into_iter()
-            .map(|device| (device, self.entry(&state_key::device(&device))))
-            .collect();
         self.blocks.push(Block {
             header,
             certificate,
             validators,
             transaction_hashes,
-            device_proofs,
         });
         if let Some((keys, set)) = self.next.take() {
             self.validator_keys = keys;
@@ -218,13 +201,6 @@ impl State {
             .map_err(|e| ItcError::TransactionRejected {
                 reason: e.to_string(),
             })?;
-        for transaction in transactions {
-            if let Payload::RegisterDevice { device, .. } = &transaction.payload {
-                if !self.devices.contains(device) {
-                    self.devices.push(*device);
-                }
-            }
-        }
         let transaction_hashes: Vec<Hash> = transactions.iter().map(|t| t.hash()).collect();
         let header = BlockHeader {
             chain_id: self.chain_id,
@@ -350,7 +326,6 @@ impl DevChain {
             generation: 0,
             ledger,
             blocks: Vec::new(),
-            devices: Vec::new(),
         };
         state.certify(header, Vec::new());
         Ok(Arc::new(DevChain {
@@ -483,34 +458,6 @@ impl DevChain {
     pub fn device_proof(&self, device: Vec<u8>) -> Result<Vec<u8>, ItcError> {
         let key = state_key::device(&public_key(&device, "device")?);
         Ok(lock(&self.state).entry(&key).encode())
-    }
-
-    /// Proof of the registration of `device` at the header at `height`:
-    /// recorded for every registered device at every block from its
-    /// registration on, and available for any device at the latest height.
-    /// An owner's app needs it at the device's trusted header for a
-    /// recovery ([`super::light_client::sign_owner_recovery`]).
-    ///
-    /// # Errors
-    /// [`ItcError::InvalidArgument`] for a bad key, a height not yet
-    /// reached, or a device that was not registered at `height`.
-    pub fn device_proof_at(&self, device: Vec<u8>, height: u64) -> Result<Vec<u8>, ItcError> {
-        let device = public_key(&device, "device")?;
-        let mut state = lock(&self.state);
-        if height == state.ledger.height() {
-            return Ok(state.entry(&state_key::device(&device)).encode());
-        }
-        state
-            .block(height)?
-            .device_proofs
-            .iter()
-            .find(|(d, _)| *d == device)
-            .map(|(_, proof)| proof.encode())
-            .ok_or_else(|| {
-                ItcError::invalid_argument(format!(
-                    "no registration proof of this device at height {height} (not registered yet)"
-                ))
-            })
     }
 
     /// Simulate an epoch boundary with a new validator set: the next

@@ -510,10 +510,10 @@ pub fn sign_command(
 ///   bytes; the device reports it, [`Lamp::trusted_header`]).
 /// * `update`: a recent header update (header, certificate and its signing
 ///   set, which must be present).
-/// * `device_at_trusted`: the device's registration proof at
-///   `trusted_header`, showing the signer owns it there.
-/// * `device_at_new`: the device's registration proof at the new header,
-///   showing the signer still owns it.
+/// * `device_proof`: the device's registration proof at the new header,
+///   showing the signer still owns it, under the same ownership. (The
+///   device checks the signer against the owner it proved itself, from the
+///   commands it handled.)
 ///
 /// Returns the encoded recovery, to send to the device.
 ///
@@ -527,8 +527,7 @@ pub fn sign_owner_recovery(
     device: Vec<u8>,
     trusted_header: Vec<u8>,
     update: Vec<u8>,
-    device_at_trusted: Vec<u8>,
-    device_at_new: Vec<u8>,
+    device_proof: Vec<u8>,
 ) -> Result<Vec<u8>, ItcError> {
     let device = public_key(&device, "device")?;
     let trusted_header = BlockHeader::decode(&trusted_header)?;
@@ -543,8 +542,7 @@ pub fn sign_owner_recovery(
         &device,
         &trusted_header,
         update,
-        StateEntryProof::decode(&device_at_trusted)?,
-        StateEntryProof::decode(&device_at_new)?,
+        StateEntryProof::decode(&device_proof)?,
     )
     .encode())
 }

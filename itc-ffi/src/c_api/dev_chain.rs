@@ -392,36 +392,6 @@ pub unsafe extern "C" fn itc_dev_chain_device_proof(
     unsafe { bytes_out(chain, out, capacity, written, body) }
 }
 
-/// Proof of `device`'s registration at the header at `height` (recorded for
-/// every registered device at every block from its registration on; any
-/// device at the latest height), into a caller buffer: what an owner's app
-/// needs for `itc_owner_recovery_sign`. `ITC_STATUS_INVALID_ARGUMENT` for a
-/// height not reached or a device not registered there.
-///
-/// # Safety
-/// `chain` must be a live handle; `device` must point to
-/// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
-/// bytes; `written` writable.
-///
-/// Thread safety: safe from any thread.
-#[no_mangle]
-pub unsafe extern "C" fn itc_dev_chain_device_proof_at(
-    chain: *const ItcDevChain,
-    device: *const u8,
-    height: u64,
-    out: *mut u8,
-    capacity: usize,
-    written: *mut usize,
-) -> ItcStatus {
-    let body = |chain: &DevChain| {
-        // SAFETY: the caller's contract (key argument).
-        let device = unsafe { key(device, "device")? };
-        chain.device_proof_at(device, height)
-    };
-    // SAFETY: the caller's contract above.
-    unsafe { bytes_out(chain, out, capacity, written, body) }
-}
-
 /// Simulate an epoch boundary with a new validator set: the next committed
 /// block is still signed by the current simulated set but names a new,
 /// disjoint one as its next set, which signs every block after it. The new

@@ -145,12 +145,14 @@ pub enum ItcRecoveryError {
     HeaderTooOld = 4,
     /// The new header's certificate or validator set does not hold.
     Certificate = 5,
-    /// A registration proof does not hold against its header.
+    /// The registration proof does not hold against the new header.
     BadProof = 6,
-    /// The trusted header shows the device is not registered.
-    NotRegistered = 7,
-    /// The signer is not the device's owner at both headers.
-    NotOwner = 8,
+    /// The device never proved its owner (it handled no command with a
+    /// registration proof): re-pair it instead.
+    NoProvenOwner = 7,
+    /// The new header shows another owner, or another ownership, than the
+    /// one the device proved.
+    OwnerChanged = 8,
     /// The owner's signature does not verify (or names another trusted
     /// header than the device's).
     BadSignature = 9,
@@ -998,9 +1000,10 @@ pub unsafe extern "C" fn itc_lamp_recover(
 /// The owner's side of a recovery: sign, with `owner`, a recent certified
 /// header for `device`, whose current trusted header is `trusted_header`
 /// (the device reports it: [`itc_lamp_trusted_header`]). `update` is a
-/// recent header update carrying its validator set; `device_at_trusted` and
-/// `device_at_new` are the device's registration proofs at the trusted and
-/// at the new header (a dev chain gives them: `itc_dev_chain_device_proof_at`).
+/// recent header update carrying its validator set; `device_proof` is the
+/// device's registration proof at the new header (a dev chain gives it:
+/// `itc_dev_chain_device_proof`). The device checks the signer against the
+/// owner it proved itself from the commands it handled.
 /// The encoded recovery goes into a caller buffer, for [`itc_lamp_recover`].
 ///
 /// # Safety
@@ -1017,10 +1020,8 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
     trusted_header_len: usize,
     update: *const u8,
     update_len: usize,
-    device_at_trusted: *const u8,
-    device_at_trusted_len: usize,
-    device_at_new: *const u8,
-    device_at_new_len: usize,
+    device_proof: *const u8,
+    device_proof_len: usize,
     out: *mut u8,
     capacity: usize,
     written: *mut usize,
@@ -1028,18 +1029,13 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
     guard(|| {
         // SAFETY: the caller's contract above.
         let owner = unsafe { handle_ref(owner, "owner")? };
-        // SAFETY: the caller's contract above (five reads).
-        let (device, trusted_header, update, at_trusted, at_new) = unsafe {
+        // SAFETY: the caller's contract above (four reads).
+        let (device, trusted_header, update, device_proof) = unsafe {
             (
                 read_array::<ITC_PUBLIC_KEY_LEN>(device, "device")?,
                 read_slice(trusted_header, trusted_header_len, "trusted_header")?,
                 read_slice(update, update_len, "update")?,
-                read_slice(
-                    device_at_trusted,
-                    device_at_trusted_len,
-                    "device_at_trusted",
-                )?,
-                read_slice(device_at_new, device_at_new_len, "device_at_new")?,
+                read_slice(device_proof, device_proof_len, "device_proof")?,
             )
         };
         let keypair = Arc::new(Keypair {
@@ -1050,8 +1046,7 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
             device.to_vec(),
             trusted_header.to_vec(),
             update.to_vec(),
-            at_trusted.to_vec(),
-            at_new.to_vec(),
+            device_proof.to_vec(),
         )?;
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&bytes, out, capacity, written) }
@@ -1240,8 +1235,8 @@ mod tests {
                 ItcRecoveryError::Certificate,
             ),
             (R::BadProof, ItcRecoveryError::BadProof),
-            (R::NotRegistered, ItcRecoveryError::NotRegistered),
-            (R::NotOwner, ItcRecoveryError::NotOwner),
+            (R::NoProvenOwner, ItcRecoveryError::NoProvenOwner),
+            (R::OwnerChanged, ItcRecoveryError::OwnerChanged),
             (R::BadSignature, ItcRecoveryError::BadSignature),
         ];
         for (error, c) in recovery {

@@ -208,6 +208,9 @@ class LightingFlowTest {
         val world = Lighting()
         val (height, _) = world.registerAndGrant()
         val lamp = world.lamp(height)
+        // One command proves the lamp's registration, hence its owner.
+        val now = world.tick()
+        assertEquals(LampVerdict.Allowed, verdictOf(lamp.handle(now, null, world.command(now), world.proof())))
         world.tick(defaultTrustOptions().trustPeriodMs + 60_000uL)
         val (newHeight, _) = world.commit(Payload.Bond(10uL))
         val update = world.chain.headerUpdate(newHeight)
@@ -215,13 +218,12 @@ class LightingFlowTest {
         assertIs<UpdateVerdict.Invalid>(expired)
         assertEquals(5.toUShort(), expired.code)
         val device = world.lampKey.publicKey()
-        val atTrusted = world.chain.deviceProofAt(device, height)
-        val atNew = world.chain.deviceProofAt(device, newHeight)
+        val proof = world.chain.deviceProof(device)
         val refused = assertFailsWith<ItcException.RecoveryRejected> {
-            lamp.recover(signOwnerRecovery(world.guest, device, lamp.trustedHeader(), update, atTrusted, atNew), world.timeMs)
+            lamp.recover(signOwnerRecovery(world.guest, device, lamp.trustedHeader(), update, proof), world.timeMs)
         }
-        assertEquals(8u, refused.code)
-        lamp.recover(signOwnerRecovery(world.owner, device, lamp.trustedHeader(), update, atTrusted, atNew), world.timeMs)
+        assertEquals(9u, refused.code)
+        lamp.recover(signOwnerRecovery(world.owner, device, lamp.trustedHeader(), update, proof), world.timeMs)
         assertEquals(newHeight, lamp.height())
     }
 

@@ -777,8 +777,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_device_proof(
     ): Int
-    external fun uniffi_itc_ffi_checksum_method_devchain_device_proof_at(
-    ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_grant_proof(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_header(
@@ -985,8 +983,6 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_device_proof(`ptr`: Long,`device`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_itc_ffi_fn_method_devchain_device_proof_at(`ptr`: Long,`device`: RustBuffer.ByValue,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_grant_proof(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_header(`ptr`: Long,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1125,7 +1121,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_sign_command(`sender`: Long,`chainId`: Int,`device`: RustBuffer.ByValue,`action`: Int,`timeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_itc_ffi_fn_func_sign_owner_recovery(`owner`: Long,`device`: RustBuffer.ByValue,`trustedHeader`: RustBuffer.ByValue,`update`: RustBuffer.ByValue,`deviceAtTrusted`: RustBuffer.ByValue,`deviceAtNew`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_func_sign_owner_recovery(`owner`: Long,`device`: RustBuffer.ByValue,`trustedHeader`: RustBuffer.ByValue,`update`: RustBuffer.ByValue,`deviceProof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_pairing_message(`ownerPublicKey`: RustBuffer.ByValue,`securityLevel`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1295,7 +1291,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_func_sign_command() and 0xFFFF) != 38304) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() and 0xFFFF) != 56565) {
+    if ((lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() and 0xFFFF) != 43296) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_func_pairing_message() and 0xFFFF) != 35525) {
@@ -1401,9 +1397,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_device_proof() and 0xFFFF) != 37674) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_itc_ffi_checksum_method_devchain_device_proof_at() and 0xFFFF) != 7148) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_grant_proof() and 0xFFFF) != 19063) {
@@ -3303,19 +3296,6 @@ public interface DevChainInterface {
     fun `deviceProof`(`device`: kotlin.ByteArray): kotlin.ByteArray
     
     /**
-     * Proof of the registration of `device` at the header at `height`:
-     * recorded for every registered device at every block from its
-     * registration on, and available for any device at the latest height.
-     * An owner's app needs it at the device's trusted header for a
-     * recovery ([`super::light_client::sign_owner_recovery`]).
-     *
-     * # Errors
-     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
-     * reached, or a device that was not registered at `height`.
-     */
-    fun `deviceProofAt`(`device`: kotlin.ByteArray, `height`: kotlin.ULong): kotlin.ByteArray
-    
-    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -3773,33 +3753,6 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
         it,
         
         FfiConverterByteArray.lower(`device`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Proof of the registration of `device` at the header at `height`:
-     * recorded for every registered device at every block from its
-     * registration on, and available for any device at the latest height.
-     * An owner's app needs it at the device's trusted header for a
-     * recovery ([`super::light_client::sign_owner_recovery`]).
-     *
-     * # Errors
-     * [`ItcError::InvalidArgument`] for a bad key, a height not yet
-     * reached, or a device that was not registered at `height`.
-     */
-    @Throws(ItcException::class)override fun `deviceProofAt`(`device`: kotlin.ByteArray, `height`: kotlin.ULong): kotlin.ByteArray {
-            return FfiConverterByteArray.lift(
-    callWithHandle {
-    uniffiRustCallWithError(ItcException) { _status ->
-    UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof_at(
-        it,
-        
-        FfiConverterByteArray.lower(`device`),
-        FfiConverterULong.lower(`height`),_status)
 }
     }
     )
@@ -9008,10 +8961,10 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
          * bytes; the device reports it, [`Lamp::trusted_header`]).
          * * `update`: a recent header update (header, certificate and its signing
          * set, which must be present).
-         * * `device_at_trusted`: the device's registration proof at
-         * `trusted_header`, showing the signer owns it there.
-         * * `device_at_new`: the device's registration proof at the new header,
-         * showing the signer still owns it.
+         * * `device_proof`: the device's registration proof at the new header,
+         * showing the signer still owns it, under the same ownership. (The
+         * device checks the signer against the owner it proved itself, from the
+         * commands it handled.)
          *
          * Returns the encoded recovery, to send to the device.
          *
@@ -9020,7 +8973,7 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
          * for a device key that is not 32 bytes or an update without its
          * validator set.
          */
-    @Throws(ItcException::class) fun `signOwnerRecovery`(`owner`: Keypair, `device`: kotlin.ByteArray, `trustedHeader`: kotlin.ByteArray, `update`: kotlin.ByteArray, `deviceAtTrusted`: kotlin.ByteArray, `deviceAtNew`: kotlin.ByteArray): kotlin.ByteArray {
+    @Throws(ItcException::class) fun `signOwnerRecovery`(`owner`: Keypair, `device`: kotlin.ByteArray, `trustedHeader`: kotlin.ByteArray, `update`: kotlin.ByteArray, `deviceProof`: kotlin.ByteArray): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     uniffiRustCallWithError(ItcException) { _status ->
     UniffiLib.uniffi_itc_ffi_fn_func_sign_owner_recovery(
@@ -9030,8 +8983,7 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
         FfiConverterByteArray.lower(`device`),
         FfiConverterByteArray.lower(`trustedHeader`),
         FfiConverterByteArray.lower(`update`),
-        FfiConverterByteArray.lower(`deviceAtTrusted`),
-        FfiConverterByteArray.lower(`deviceAtNew`),_status)
+        FfiConverterByteArray.lower(`deviceProof`),_status)
 }
     )
     }
