@@ -465,14 +465,14 @@ int main(void) {
            "after a trust period of silence headers no longer verify (trusted state expired)");
     /* The lamp proved its owner from the commands it handled; the owner's app
      * sends the registration proof at the new header. */
-    Buffer trusted_header, device_proof, recovery;
+    Buffer trusted_header, recovery_proof, recovery;
     CHECK(itc_lamp_trusted_header(lamp, trusted_header.data, sizeof trusted_header.data,
                                   &trusted_header.len));
-    CHECK(itc_dev_chain_device_proof(chain, lamp_pk, device_proof.data, sizeof device_proof.data,
-                                     &device_proof.len));
+    CHECK(itc_dev_chain_device_proof(chain, lamp_pk, recovery_proof.data, sizeof recovery_proof.data,
+                                 &recovery_proof.len));
     CHECK(itc_dev_chain_header_update(chain, advanced, update.data, sizeof update.data, &update.len));
     CHECK(itc_owner_recovery_sign(guest, lamp_pk, trusted_header.data, trusted_header.len,
-                                  update.data, update.len, device_proof.data, device_proof.len,
+                                  update.data, update.len, recovery_proof.data, recovery_proof.len,
                                   recovery.data, sizeof recovery.data, &recovery.len));
     status = itc_lamp_recover(lamp, recovery.data, recovery.len, now + 20);
     EXPECT(status == ITC_STATUS_RECOVERY_REJECTED &&
@@ -480,7 +480,7 @@ int main(void) {
            "a recovery signed by someone other than the owner is refused (bad signature)");
     printf("     message: %s\n", itc_last_error_message());
     CHECK(itc_owner_recovery_sign(owner, lamp_pk, trusted_header.data, trusted_header.len,
-                                  update.data, update.len, device_proof.data, device_proof.len,
+                                  update.data, update.len, recovery_proof.data, recovery_proof.len,
                                   recovery.data, sizeof recovery.data, &recovery.len));
     CHECK(itc_lamp_recover(lamp, recovery.data, recovery.len, now + 20));
     CHECK(itc_lamp_height(lamp, &lamp_height));
