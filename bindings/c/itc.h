@@ -1360,7 +1360,8 @@ ItcStatus itc_dev_chain_payment_receipt_proof(const ItcDevChain *chain,
 //
 // On success `*out` is a new handle to free with [`itc_keypair_free`].
 // The library wipes its own copies of the seed; the `seed` buffer stays
-// the caller's to wipe (see [`itc_keypair_seed`] for how).
+// the caller's to wipe (see [`itc_keypair_seed`] for how). An all-zero
+// seed (an uninitialised buffer) is `ITC_STATUS_INVALID_ARGUMENT`.
 //
 // # Safety
 // `seed` must point to [`ITC_SEED_LEN`] readable bytes; `out` must be

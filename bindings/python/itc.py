@@ -662,7 +662,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_keypair_sign() != 20109:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 65169:
+    if lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 17970:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -5564,7 +5564,8 @@ class Keypair(KeypairProtocol):
         freed without being wiped.
 
         # Errors
-        [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+        [`ItcError::InvalidArgument`] if the seed is not 32 bytes or is all
+        zeros.
 """
         
         _UniffiFfiConverterBytes.check_lower(seed)

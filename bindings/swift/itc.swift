@@ -2229,7 +2229,8 @@ open class Keypair: KeypairProtocol, @unchecked Sendable {
      * freed without being wiped.
      *
      * # Errors
-     * [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+     * [`ItcError::InvalidArgument`] if the seed is not 32 bytes or is all
+     * zeros.
      */
 public static func fromSeed(seed: Data)throws  -> Keypair  {
     return try  FfiConverterTypeKeypair_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
@@ -6797,7 +6798,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_constructor_devchain_new() != 29619) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 65169) {
+    if (uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 17970) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414) {

@@ -56,7 +56,8 @@ impl Keypair {
     /// freed without being wiped.
     ///
     /// # Errors
-    /// [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+    /// [`ItcError::InvalidArgument`] if the seed is not 32 bytes or is all
+    /// zeros.
     #[uniffi::constructor]
     pub fn from_seed(seed: Vec<u8>) -> Result<Arc<Self>, ItcError> {
         // Wiped on every path, errors included.
@@ -137,6 +138,12 @@ mod tests {
                 Err(ItcError::InvalidArgument { .. })
             ));
         }
+        // The all-zero seed (an uninitialised buffer) is a typed refusal,
+        // not a panic inside ed25519-compact.
+        assert!(matches!(
+            Keypair::from_seed(vec![0; 32]),
+            Err(ItcError::InvalidArgument { .. })
+        ));
     }
 
     #[test]

@@ -1528,7 +1528,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_constructor_devchain_new() and 0xFFFF) != 29619) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() and 0xFFFF) != 65169) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() and 0xFFFF) != 17970) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() and 0xFFFF) != 1414) {
@@ -4352,7 +4352,8 @@ open class Keypair: Disposable, AutoCloseable, KeypairInterface
      * freed without being wiped.
      *
      * # Errors
-     * [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+     * [`ItcError::InvalidArgument`] if the seed is not 32 bytes or is all
+     * zeros.
      */
     @Throws(ItcException::class) fun `fromSeed`(`seed`: kotlin.ByteArray): Keypair {
             return FfiConverterTypeKeypair.lift(
