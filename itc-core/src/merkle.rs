@@ -255,6 +255,7 @@ impl Decode for InclusionProof {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     /// RFC 6962 section 2.1 MTH, written as the recursive definition.
     fn reference_root(leaves: &[Hash]) -> Hash {
