@@ -1653,10 +1653,15 @@ ItcStatus itc_lamp_update(const ItcLamp *lamp,
 // (current owner, current ownership, expiry, permissions), freshness, the
 // command window and the sender's replay state. A refusal is
 // `ITC_STATUS_OK` with `allowed = false` and a `deny_reason`; on `allowed`
-// the lamp records the sender's time (persist [`itc_lamp_replay_table`]
-// before acting). The update's verdict is reported in `has_update` /
-// `update` (a conflicting header is fork evidence). Malformed bytes are
-// `ITC_STATUS_DECODE_FAILED`.
+// the lamp records the sender's time. The call can change both the replay
+// table and the trusted state (an adopted header, the owner the lamp
+// proved, which [`itc_lamp_recover`] needs): persist
+// [`itc_lamp_replay_table`] *and* [`itc_lamp_trusted_state`] after every
+// call, before acting on an allowed command. The update's verdict is
+// reported in `has_update` / `update` (read `update` only when
+// `has_update` is true; a conflicting header is fork evidence). Malformed
+// bytes are `ITC_STATUS_DECODE_FAILED`; a null `out_verdict` is refused
+// before anything changes.
 //
 // # Safety
 // `lamp` must be a live handle; `update` null or `update_len` readable

@@ -284,6 +284,16 @@ int main(void) {
                memcmp(decoded.device, lamp_pk, ITC_PUBLIC_KEY_LEN) == 0 && decoded.time_ms == now,
            "command decoded: from the guest, for this lamp, with the guest's time");
 
+    /* A call the library refuses (no place for the verdict) changes nothing:
+     * the command is not recorded, so it is still allowed below. */
+    ItcStatus refused = itc_lamp_handle(lamp, now, NULL, 0, command.data, command.len,
+                                        proof_at_1.data, proof_at_1.len, NULL);
+    bool stored = true;
+    uint64_t stored_time = 0;
+    CHECK(itc_lamp_last_time(lamp, guest_pk, &stored, &stored_time));
+    EXPECT(refused == ITC_STATUS_NULL_POINTER && !stored,
+           "a call with no place for its verdict is refused before the lamp acts");
+
     ItcLampVerdict verdict = handle(lamp, now, &command, &proof_at_1);
     EXPECT(verdict.allowed && !verdict.has_update, "fresh command allowed");
 

@@ -666,7 +666,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_lamp_handle() != 20770:
+    if lib.uniffi_itc_ffi_checksum_method_lamp_handle() != 9124:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lamp_height() != 41227:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -6851,9 +6851,12 @@ class LampProtocol(typing.Protocol):
         action, the signature, the header, registration and grant (current
         owner, current ownership, expiry, permissions), freshness, the
         command window and the sender's replay state. On
-        [`LampVerdict::Allowed`] the sender's time is recorded (persist
-        [`Lamp::replay_table`] before acting). The update's verdict is
-        returned too: a conflicting header (code 14) is fork evidence.
+        [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+        change both the replay table and the trusted state (an adopted
+        header, the owner the lamp proved, which [`Lamp::recover`] needs):
+        persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+        every call, before acting on an allowed command. The update's verdict
+        is returned too: a conflicting header (code 14) is fork evidence.
 
         # Errors
         [`ItcError::Decode`] if the command, proof or update bytes are
@@ -6984,9 +6987,12 @@ class Lamp(LampProtocol):
         action, the signature, the header, registration and grant (current
         owner, current ownership, expiry, permissions), freshness, the
         command window and the sender's replay state. On
-        [`LampVerdict::Allowed`] the sender's time is recorded (persist
-        [`Lamp::replay_table`] before acting). The update's verdict is
-        returned too: a conflicting header (code 14) is fork evidence.
+        [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+        change both the replay table and the trusted state (an adopted
+        header, the owner the lamp proved, which [`Lamp::recover`] needs):
+        persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+        every call, before acting on an allowed command. The update's verdict
+        is returned too: a conflicting header (code 14) is fork evidence.
 
         # Errors
         [`ItcError::Decode`] if the command, proof or update bytes are

@@ -2366,9 +2366,12 @@ public protocol LampProtocol: AnyObject, Sendable {
      * action, the signature, the header, registration and grant (current
      * owner, current ownership, expiry, permissions), freshness, the
      * command window and the sender's replay state. On
-     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
-     * [`Lamp::replay_table`] before acting). The update's verdict is
-     * returned too: a conflicting header (code 14) is fork evidence.
+     * [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+     * change both the replay table and the trusted state (an adopted
+     * header, the owner the lamp proved, which [`Lamp::recover`] needs):
+     * persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+     * every call, before acting on an allowed command. The update's verdict
+     * is returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
@@ -2518,9 +2521,12 @@ public convenience init(devicePublicKey: Data, freshnessMs: UInt64, commandWindo
      * action, the signature, the header, registration and grant (current
      * owner, current ownership, expiry, permissions), freshness, the
      * command window and the sender's replay state. On
-     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
-     * [`Lamp::replay_table`] before acting). The update's verdict is
-     * returned too: a conflicting header (code 14) is fork evidence.
+     * [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+     * change both the replay table and the trusted state (an adopted
+     * header, the owner the lamp proved, which [`Lamp::recover`] needs):
+     * persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+     * every call, before acting on an allowed command. The update's verdict
+     * is returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
@@ -6711,7 +6717,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_keypair_sign() != 20109) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_lamp_handle() != 20770) {
+    if (uniffi_itc_ffi_checksum_method_lamp_handle() != 9124) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lamp_height() != 41227) {

@@ -615,9 +615,12 @@ impl Lamp {
     /// action, the signature, the header, registration and grant (current
     /// owner, current ownership, expiry, permissions), freshness, the
     /// command window and the sender's replay state. On
-    /// [`LampVerdict::Allowed`] the sender's time is recorded (persist
-    /// [`Lamp::replay_table`] before acting). The update's verdict is
-    /// returned too: a conflicting header (code 14) is fork evidence.
+    /// [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+    /// change both the replay table and the trusted state (an adopted
+    /// header, the owner the lamp proved, which [`Lamp::recover`] needs):
+    /// persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+    /// every call, before acting on an allowed command. The update's verdict
+    /// is returned too: a conflicting header (code 14) is fork evidence.
     ///
     /// # Errors
     /// [`ItcError::Decode`] if the command, proof or update bytes are

@@ -6,8 +6,8 @@
 
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN, ITC_SIGNATURE_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, require_out,
+    store_handle, write_array, write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::keys::Keypair;
 use crate::api::light_client::{
@@ -507,6 +507,7 @@ pub unsafe extern "C" fn itc_light_client_update(
     guard(|| {
         // SAFETY: the caller's contract above.
         let client = unsafe { handle_ref(light_client, "light_client")? };
+        require_out(out_verdict, "out_verdict")?;
         // SAFETY: the caller's contract above.
         let update = unsafe { read_slice(update, update_len, "update")? };
         let verdict = client.inner.update(update.to_vec(), now_ms)?;
@@ -808,6 +809,7 @@ pub unsafe extern "C" fn itc_lamp_update(
     guard(|| {
         // SAFETY: the caller's contract above.
         let lamp = unsafe { handle_ref(lamp, "lamp")? };
+        require_out(out_verdict, "out_verdict")?;
         // SAFETY: the caller's contract above.
         let update = unsafe { read_slice(update, update_len, "update")? };
         let verdict = lamp.inner.update(update.to_vec(), now_ms)?;
@@ -822,10 +824,15 @@ pub unsafe extern "C" fn itc_lamp_update(
 /// (current owner, current ownership, expiry, permissions), freshness, the
 /// command window and the sender's replay state. A refusal is
 /// `ITC_STATUS_OK` with `allowed = false` and a `deny_reason`; on `allowed`
-/// the lamp records the sender's time (persist [`itc_lamp_replay_table`]
-/// before acting). The update's verdict is reported in `has_update` /
-/// `update` (a conflicting header is fork evidence). Malformed bytes are
-/// `ITC_STATUS_DECODE_FAILED`.
+/// the lamp records the sender's time. The call can change both the replay
+/// table and the trusted state (an adopted header, the owner the lamp
+/// proved, which [`itc_lamp_recover`] needs): persist
+/// [`itc_lamp_replay_table`] *and* [`itc_lamp_trusted_state`] after every
+/// call, before acting on an allowed command. The update's verdict is
+/// reported in `has_update` / `update` (read `update` only when
+/// `has_update` is true; a conflicting header is fork evidence). Malformed
+/// bytes are `ITC_STATUS_DECODE_FAILED`; a null `out_verdict` is refused
+/// before anything changes.
 ///
 /// # Safety
 /// `lamp` must be a live handle; `update` null or `update_len` readable
@@ -848,6 +855,7 @@ pub unsafe extern "C" fn itc_lamp_handle(
     guard(|| {
         // SAFETY: the caller's contract above.
         let lamp = unsafe { handle_ref(lamp, "lamp")? };
+        require_out(out_verdict, "out_verdict")?;
         let update = if update.is_null() {
             None
         } else {

@@ -373,6 +373,18 @@ pub(crate) unsafe fn write_value<T>(
     Ok(())
 }
 
+/// Refuse a null out-pointer *before* a call changes any state, so a
+/// caller's error path never drops the result of a call that acted (a
+/// command the lamp already recorded, a header it already adopted).
+pub(crate) fn require_out<T>(ptr: *mut T, argument: &'static str) -> Result<(), ItcError> {
+    if ptr.is_null() {
+        return Err(ItcError::NullPointer {
+            argument: argument.into(),
+        });
+    }
+    Ok(())
+}
+
 /// Copy `bytes` into the caller's buffer `out[..capacity]`, storing the
 /// length in `*written` (also when the buffer is too small).
 ///

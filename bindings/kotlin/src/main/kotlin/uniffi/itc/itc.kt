@@ -1441,7 +1441,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_sign() and 0xFFFF) != 20109) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_lamp_handle() and 0xFFFF) != 20770) {
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_handle() and 0xFFFF) != 9124) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_height() and 0xFFFF) != 41227) {
@@ -4522,9 +4522,12 @@ public interface LampInterface {
      * action, the signature, the header, registration and grant (current
      * owner, current ownership, expiry, permissions), freshness, the
      * command window and the sender's replay state. On
-     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
-     * [`Lamp::replay_table`] before acting). The update's verdict is
-     * returned too: a conflicting header (code 14) is fork evidence.
+     * [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+     * change both the replay table and the trusted state (an adopted
+     * header, the owner the lamp proved, which [`Lamp::recover`] needs):
+     * persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+     * every call, before acting on an allowed command. The update's verdict
+     * is returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
@@ -4725,9 +4728,12 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
      * action, the signature, the header, registration and grant (current
      * owner, current ownership, expiry, permissions), freshness, the
      * command window and the sender's replay state. On
-     * [`LampVerdict::Allowed`] the sender's time is recorded (persist
-     * [`Lamp::replay_table`] before acting). The update's verdict is
-     * returned too: a conflicting header (code 14) is fork evidence.
+     * [`LampVerdict::Allowed`] the sender's time is recorded. The call can
+     * change both the replay table and the trusted state (an adopted
+     * header, the owner the lamp proved, which [`Lamp::recover`] needs):
+     * persist [`Lamp::replay_table`] *and* [`Lamp::trusted_state`] after
+     * every call, before acting on an allowed command. The update's verdict
+     * is returned too: a conflicting header (code 14) is fork evidence.
      *
      * # Errors
      * [`ItcError::Decode`] if the command, proof or update bytes are
