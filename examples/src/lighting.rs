@@ -254,32 +254,21 @@ fn committed(result: &Result<u64, String>) -> String {
 }
 
 fn describe(handled: &Result<Handled, String>) -> String {
-    let update = match handled {
-        // A header the lamp already trusts, sent again: nothing to say.
-        Ok(Handled {
-            update: Some(Verdict::Invalid(InvalidReason::NonIncreasingHeight)),
-            ..
-        }) => String::new(),
-        Ok(Handled {
-            update: Some(Verdict::Invalid(reason)),
-            ..
-        }) => format!(" (header update refused: {reason})"),
-        Ok(Handled {
-            update: Some(Verdict::NotEnoughTrust),
-            ..
-        }) => " (header update needs bisection)".to_string(),
-        _ => String::new(),
+    let handled = match handled {
+        Ok(handled) => handled,
+        Err(e) => return format!("undecodable: {e}"),
     };
-    match handled {
-        Ok(Handled {
-            command: LampVerdict::Allowed,
-            ..
-        }) => format!("allowed{update}"),
-        Ok(Handled {
-            command: LampVerdict::Denied(reason),
-            ..
-        }) => format!("refused: {reason}{update}"),
-        Err(e) => format!("undecodable: {e}"),
+    let update = match handled.update {
+        // A header the lamp already trusts, sent again: nothing to say.
+        None
+        | Some(Verdict::Success)
+        | Some(Verdict::Invalid(InvalidReason::NonIncreasingHeight)) => String::new(),
+        Some(Verdict::Invalid(reason)) => format!(" (header update refused: {reason})"),
+        Some(Verdict::NotEnoughTrust) => " (header update needs bisection)".to_string(),
+    };
+    match handled.command {
+        LampVerdict::Allowed => format!("allowed{update}"),
+        LampVerdict::Denied(reason) => format!("refused: {reason}{update}"),
     }
 }
 

@@ -229,9 +229,14 @@ impl Grant {
     /// registration is `device`, at a state of height `height`: made by the
     /// current owner under the current ownership, and not expired.
     pub fn is_live(&self, device: &DeviceRecord, height: u64) -> bool {
-        self.granted_by == device.owner
-            && self.ownership_seq == device.ownership_seq
-            && self.expiry_height > height
+        self.is_current(device) && self.expiry_height > height
+    }
+
+    /// Whether the grant was made by the device's current owner under its
+    /// current ownership (`device` is its current registration); expiry
+    /// aside, this is what makes a grant count.
+    pub fn is_current(&self, device: &DeviceRecord) -> bool {
+        self.granted_by == device.owner && self.ownership_seq == device.ownership_seq
     }
 }
 

@@ -511,7 +511,7 @@ fn authorize(
         .verify_grant(header, &command.device, &command.grantee)
         .map_err(|_| DenyReason::BadProof)?
         .ok_or(DenyReason::Revoked)?;
-    if grant.granted_by != record.owner || grant.ownership_seq != record.ownership_seq {
+    if !grant.is_current(&record) {
         return Err(DenyReason::NotGranted);
     }
     if grant.expiry_height <= header.height {
