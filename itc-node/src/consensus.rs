@@ -1,0 +1,459 @@
+//! The replica thread: one OS thread owns the PBFT replica (with its DAG
+//! side chain) and its redb storage, and is the only code that touches
+//! them.
+//!
+//! It takes inputs from two bounded channels, peer messages (already
+//! gated and queued fairly per peer by [`crate::net`]) and control
+//! requests from the API, handles up to
+//! [`crate::config::ConsensusSection::batch_inputs_max`] of them, then
+//! persists the replica's outputs in **one** durable redb transaction
+//! (group commit) before it hands the messages that batch released to the
+//! network. A node killed at any moment therefore restarts with every vote
+//! it ever sent, and never signs a conflicting one.
+//!
+//! Queries from the API run as closures on this thread ([`Control::Query`]),
+//! so they see one consistent state: the ledger after the last committed
+//! block and that block's header.
+
+use crate::metrics::Metrics;
+use itc_core::hash::Hash;
+use itc_core::keys::PublicKey;
+use itc_core::storage::{RedbStorage, Storage, StorageError, WriteBatch};
+use itc_core::types::Transaction;
+use itc_dag::{DagConfig, DagTransaction, Tangle};
+use itc_pbft::{Decision, Recipient, Replica};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// What the replica thread owns; queries borrow it.
+pub struct Core {
+    /// The replica, with its DAG side chain.
+    pub replica: Replica<Tangle>,
+    /// Its storage (blocks, votes, DAG, the node's transaction index).
+    pub storage: RedbStorage,
+}
+
+/// A closure run on the replica thread.
+pub type Query = Box<dyn FnOnce(&mut Core) + Send>;
+
+/// Why a submitted transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refused {
+    /// The replica refused it (invalid, duplicate, nonce, pool full).
+    #[error("{0}")]
+    Rejected(String),
+    /// The node is shutting down or its replica stopped.
+    #[error("node stopping")]
+    Stopping,
+    /// Too many submissions are waiting for the replica.
+    #[error("busy: too many submissions waiting")]
+    Busy,
+}
+
+/// Inputs from the API to the replica thread.
+pub enum Control {
+    /// Admit a client transaction into the pool; `gossip` re-publishes it
+    /// to peers once admitted.
+    Submit {
+        /// The transaction.
+        tx: Box<Transaction>,
+        /// Where to answer (the transaction's hash), if anyone waits.
+        reply: Option<oneshot::Sender<Result<Hash, Refused>>>,
+        /// Publish it on the gossip topic once admitted.
+        gossip: bool,
+    },
+    /// Attach a DAG transaction to the tangle.
+    Dag {
+        /// The transaction.
+        tx: Box<DagTransaction>,
+        /// Where to answer (its id).
+        reply: Option<oneshot::Sender<Result<Hash, Refused>>>,
+        /// Publish it on the gossip topic once attached.
+        gossip: bool,
+    },
+    /// Run a closure on the replica thread.
+    Query(Query),
+    /// Stop after persisting.
+    Stop,
+}
+
+/// What the replica thread asks the network task to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Send a consensus message.
+    Consensus {
+        /// To whom.
+        to: Recipient,
+        /// Encoded message.
+        bytes: Vec<u8>,
+    },
+    /// Publish a client transaction.
+    GossipTransaction(Vec<u8>),
+    /// Publish a DAG transaction.
+    GossipDag(Vec<u8>),
+}
+
+/// A summary the API reads without waiting for the replica thread.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StatusSnapshot {
+    /// Height of the last committed block.
+    pub height: u64,
+    /// Hash of that block (hex).
+    pub last_block_hash: String,
+    /// Current view.
+    pub view: u64,
+    /// Key of the current primary (hex).
+    pub primary: String,
+    /// Whether the replica is in a view change.
+    pub view_change: bool,
+    /// Transactions in the pool.
+    pub pool: usize,
+    /// DAG transactions in the tangle.
+    pub dag_transactions: usize,
+    /// Why the replica halted, if it did.
+    pub halted: Option<String>,
+}
+
+/// State shared between the replica thread, the network task and the API.
+pub struct Shared {
+    /// This node's key.
+    pub me: PublicKey,
+    /// The chain id.
+    pub chain_id: u32,
+    /// Keys of the current validator set (peers whose consensus messages
+    /// are accepted).
+    pub validators: RwLock<BTreeSet<PublicKey>>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The last status.
+    pub status: RwLock<StatusSnapshot>,
+}
+
+/// Transactions whose admission time is kept for the latency histogram.
+pub const LATENCY_TRACKED_MAX: usize = 100_000;
+
+/// Key prefix of the node's transaction index (hash → height) in storage.
+pub const TX_INDEX_PREFIX: &[u8] = b"node/tx/";
+
+/// The storage key under which a committed transaction's height is kept.
+pub fn tx_index_key(hash: &Hash) -> Vec<u8> {
+    let mut key = TX_INDEX_PREFIX.to_vec();
+    key.extend_from_slice(&hash.0);
+    key
+}
+
+const TX_INDEX_HEIGHT_KEY: &[u8] = b"node/txidx-height";
+
+/// The height at which a committed transaction is, from the index.
+///
+/// # Errors
+/// [`StorageError`] if storage cannot be read or the entry is corrupt.
+pub fn committed_height(storage: &impl Storage, hash: &Hash) -> Result<Option<u64>, StorageError> {
+    storage
+        .get(&tx_index_key(hash))?
+        .map(|b| {
+            <[u8; 8]>::try_from(b.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StorageError::Corrupted("tx index"))
+        })
+        .transpose()
+}
+
+/// Milliseconds since the Unix epoch (the node's clock; the replica only
+/// sees it as an input).
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The running replica thread's inputs.
+pub struct ReplicaThread {
+    /// Control requests (bounded).
+    pub control: mpsc::Receiver<Control>,
+    /// Peer messages, already gated (bounded).
+    pub peers: mpsc::Receiver<(PublicKey, Vec<u8>)>,
+    /// Where outbound traffic goes (bounded; full = dropped).
+    pub outbound: mpsc::Sender<Outbound>,
+    /// Heights committed, for waiters.
+    pub height: watch::Sender<u64>,
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// Inputs per persisted batch.
+    pub batch_inputs_max: usize,
+}
+
+/// Open the replica from `storage` (a fresh chain from the genesis in
+/// `config`, or whatever the storage holds).
+///
+/// # Errors
+/// A readable message if the DAG or the replica cannot be reopened.
+pub fn open_core(
+    config: itc_pbft::Config,
+    storage: RedbStorage,
+    now_ms: u64,
+) -> Result<Core, String> {
+    let params = config
+        .genesis
+        .params()
+        .map_err(|e| format!("genesis: {e}"))?;
+    let mut dag = DagConfig::for_chain(&params);
+    dag.persist = true;
+    let tangle =
+        Tangle::restore(dag, &storage, now_ms).map_err(|e| format!("restoring the DAG: {e}"))?;
+    let replica = Replica::open_with_anchoring(config, &storage, tangle)
+        .map_err(|e| format!("opening the replica: {e}"))?;
+    Ok(Core { replica, storage })
+}
+
+impl ReplicaThread {
+    /// Run until [`Control::Stop`] or until every control sender is gone.
+    /// Returns the core (for tests) or the storage error that stopped it.
+    ///
+    /// # Errors
+    /// [`StorageError`] if a batch could not be persisted: nothing it
+    /// released was sent, and the node must restart from disk.
+    pub fn run(mut self, mut core: Core) -> Result<Core, StorageError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| StorageError::Backend(format!("runtime: {e}")))?;
+        let mut admitted: HashMap<Hash, Instant> = HashMap::new();
+        let mut admitted_order: VecDeque<Hash> = VecDeque::new();
+        self.catch_up_index(&mut core)?;
+        self.after_batch(&mut core, Vec::new(), &mut admitted, &mut admitted_order)?;
+        loop {
+            let now = wall_clock_ms();
+            let wait = core
+                .replica
+                .next_deadline()
+                .map(|d| d.saturating_sub(now))
+                .unwrap_or(1_000)
+                .min(1_000);
+            let mut gossip = Vec::new();
+            let first = runtime.block_on(async {
+                tokio::select! {
+                    c = self.control.recv() => Some(c.map(Input::Control).unwrap_or(Input::Closed)),
+                    m = self.peers.recv() => m.map(Input::Peer),
+                    _ = tokio::time::sleep(Duration::from_millis(wait)) => None,
+                }
+            });
+            let mut stop = false;
+            let mut inputs = first.into_iter().collect::<Vec<_>>();
+            // Drain more inputs without waiting: one persist per batch.
+            while inputs.len() < self.batch_inputs_max {
+                let next = match self.peers.try_recv() {
+                    Ok(m) => Input::Peer(m),
+                    Err(_) => match self.control.try_recv() {
+                        Ok(c) => Input::Control(c),
+                        Err(_) => break,
+                    },
+                };
+                inputs.push(next);
+            }
+            let now = wall_clock_ms();
+            for input in inputs {
+                match input {
+                    Input::Peer((from, bytes)) => {
+                        let _ = core.replica.handle_message(now, from, &bytes);
+                    }
+                    Input::Control(Control::Submit {
+                        tx,
+                        reply,
+                        gossip: g,
+                    }) => {
+                        let hash = tx.hash();
+                        let bytes = g.then(|| itc_core::encoding::Encode::encode(&*tx));
+                        let result = core
+                            .replica
+                            .submit_transaction(now, *tx)
+                            .map(|()| hash)
+                            .map_err(|e| Refused::Rejected(e.to_string()));
+                        if result.is_ok() {
+                            if let Some(bytes) = bytes {
+                                gossip.push(Outbound::GossipTransaction(bytes));
+                            }
+                            if reply.is_some() && admitted.len() < LATENCY_TRACKED_MAX {
+                                admitted.insert(hash, Instant::now());
+                                admitted_order.push_back(hash);
+                            }
+                        }
+                        if let Some(reply) = reply {
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Input::Control(Control::Dag {
+                        tx,
+                        reply,
+                        gossip: g,
+                    }) => {
+                        let id = tx.id();
+                        let bytes = g.then(|| itc_core::encoding::Encode::encode(&*tx));
+                        let (tangle, ledger) = core.replica.anchoring_with_ledger();
+                        let result = tangle
+                            .attach(*tx, now, ledger)
+                            .map(|_| id)
+                            .map_err(|e| Refused::Rejected(e.to_string()));
+                        core.replica.tick(now);
+                        if result.is_ok() {
+                            if let Some(bytes) = bytes {
+                                gossip.push(Outbound::GossipDag(bytes));
+                            }
+                        }
+                        if let Some(reply) = reply {
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Input::Control(Control::Query(query)) => query(&mut core),
+                    Input::Control(Control::Stop) | Input::Closed => stop = true,
+                }
+            }
+            if core.replica.next_deadline().is_some_and(|d| d <= now) {
+                core.replica.tick(now);
+            }
+            let committed = self.persist_and_send(&mut core, gossip)?;
+            self.after_batch(&mut core, committed, &mut admitted, &mut admitted_order)?;
+            if stop {
+                return Ok(core);
+            }
+        }
+    }
+
+    fn persist_and_send(
+        &mut self,
+        core: &mut Core,
+        gossip: Vec<Outbound>,
+    ) -> Result<Vec<Decision>, StorageError> {
+        let persisted = core.replica.ready().persist(&mut core.storage)?;
+        for outgoing in persisted.messages {
+            let bytes = outgoing.to_bytes();
+            self.send(Outbound::Consensus {
+                to: outgoing.to,
+                bytes,
+            });
+        }
+        for message in gossip {
+            self.send(message);
+        }
+        Ok(persisted.committed)
+    }
+
+    fn send(&self, message: Outbound) {
+        if self.outbound.try_send(message).is_err() {
+            // A full queue drops the message like a congested link; the
+            // protocol retransmits.
+            self.shared.metrics.dropped_queue_full.inc();
+        }
+    }
+
+    /// Index committed transactions, update metrics, the status and the
+    /// validator set the network gates on.
+    fn after_batch(
+        &mut self,
+        core: &mut Core,
+        committed: Vec<Decision>,
+        admitted: &mut HashMap<Hash, Instant>,
+        admitted_order: &mut VecDeque<Hash>,
+    ) -> Result<(), StorageError> {
+        if !committed.is_empty() {
+            let mut batch = WriteBatch::new();
+            let mut last = 0;
+            for decision in &committed {
+                let height = decision.block.header.height;
+                last = height;
+                for tx in &decision.block.transactions {
+                    let hash = tx.hash();
+                    batch.put(tx_index_key(&hash), height.to_be_bytes().to_vec());
+                    self.shared.metrics.committed_transactions.inc();
+                    if let Some(t) = admitted.remove(&hash) {
+                        self.shared
+                            .metrics
+                            .commit_latency_us
+                            .observe(t.elapsed().as_micros() as f64);
+                    }
+                }
+            }
+            batch.put(TX_INDEX_HEIGHT_KEY.to_vec(), last.to_be_bytes().to_vec());
+            core.storage.write(batch)?;
+            // Forget admissions that never committed here (bounded map).
+            while admitted_order.len() > admitted.len().saturating_mul(2).max(1024) {
+                if let Some(h) = admitted_order.pop_front() {
+                    admitted.remove(&h);
+                }
+            }
+        }
+        let replica = &core.replica;
+        let height = replica.executed_height();
+        let metrics = &self.shared.metrics;
+        metrics.height.set(height as i64);
+        metrics.view.set(replica.view() as i64);
+        metrics.pool.set(replica.pool_len() as i64);
+        metrics
+            .dag_transactions
+            .set(replica.anchoring().len() as i64);
+        let snapshot = StatusSnapshot {
+            height,
+            last_block_hash: itc_core::hex::encode(&replica.last_block_hash().0),
+            view: replica.view(),
+            primary: itc_core::hex::encode(&replica.primary().0),
+            view_change: !matches!(replica.status(), itc_pbft::Status::Normal),
+            pool: replica.pool_len(),
+            dag_transactions: replica.anchoring().len(),
+            halted: replica.halted().map(str::to_string),
+        };
+        if let Ok(mut status) = self.shared.status.write() {
+            *status = snapshot;
+        }
+        let keys: BTreeSet<PublicKey> = replica
+            .validators()
+            .validators()
+            .iter()
+            .map(|v| v.key)
+            .collect();
+        if let Ok(mut validators) = self.shared.validators.write() {
+            if *validators != keys {
+                *validators = keys;
+            }
+        }
+        self.height.send_if_modified(|h| {
+            let changed = *h != height;
+            *h = height;
+            changed
+        });
+        Ok(())
+    }
+
+    /// Index blocks committed before a crash that the index missed.
+    fn catch_up_index(&mut self, core: &mut Core) -> Result<(), StorageError> {
+        let indexed = core
+            .storage
+            .get(TX_INDEX_HEIGHT_KEY)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        let executed = core.replica.executed_height();
+        let mut next = indexed + 1;
+        while next <= executed {
+            let decisions = itc_pbft::persist::load_decision_range(&core.storage, next, 64)?;
+            if decisions.is_empty() {
+                // Blocks below a state-transfer snapshot are not stored.
+                break;
+            }
+            next += decisions.len() as u64;
+            let mut admitted = HashMap::new();
+            let mut order = VecDeque::new();
+            self.after_batch(core, decisions, &mut admitted, &mut order)?;
+        }
+        Ok(())
+    }
+}
+
+enum Input {
+    Peer((PublicKey, Vec<u8>)),
+    Control(Control),
+    Closed,
+}
