@@ -35,6 +35,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod consensus;
+pub mod harness;
 pub mod keys;
 pub mod metrics;
 pub mod net;

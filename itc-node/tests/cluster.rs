@@ -2,14 +2,12 @@
 //! are committed on every node, with equal headers (hence state roots) at
 //! every height.
 
-mod support;
-
+use itc_node::harness::Cluster;
 use std::time::{Duration, Instant};
-use support::Cluster;
 
 #[test]
 fn four_processes_commit_a_thousand_http_transactions_with_equal_state() {
-    let cluster = Cluster::start("cluster", 4);
+    let cluster = Cluster::start(env!("CARGO_BIN_EXE_itc-node").as_ref(), "cluster", 4);
     let senders = 4;
     let per_sender = 250u64;
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -1,13 +1,16 @@
-//! A cluster of `itc-node` processes on loopback for integration tests:
-//! every process is killed when the cluster is dropped, every wait has a
-//! deadline, and failures name the node and show its log's tail.
-#![allow(dead_code)]
+//! A cluster of `itc-node` processes on loopback, for integration tests,
+//! benchmarks and scripts: every process is killed when the cluster is
+//! dropped, every wait has a deadline, and failures name the node and show
+//! its log's tail.
+//!
+//! The binary to run is given by the caller (tests pass
+//! `env!("CARGO_BIN_EXE_itc-node")`).
 
+use crate::client::{Client, ClientError};
+use crate::node::ReadyInfo;
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::types::{Amount, ChainId, Payload, Transaction};
-use itc_node::client::{Client, ClientError};
-use itc_node::node::ReadyInfo;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,16 +40,14 @@ pub struct Cluster {
     pub accounts: Vec<Keypair>,
     /// The chain id.
     pub chain_id: u32,
-}
-
-fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_itc-node")
+    /// The `itc-node` binary.
+    pub binary: PathBuf,
 }
 
 impl Cluster {
     /// Write a testnet of `validators` nodes and start them all.
-    pub fn start(name: &str, validators: usize) -> Cluster {
-        let mut cluster = Cluster::init(name, validators, |_| {});
+    pub fn start(binary: &Path, name: &str, validators: usize) -> Cluster {
+        let mut cluster = Cluster::init(binary, name, validators, |_| {});
         for i in 0..validators {
             cluster.spawn(i);
         }
@@ -59,28 +60,32 @@ impl Cluster {
     /// Write a testnet without starting it; `edit` may change each node's
     /// configuration text (index, text) before it is written back.
     pub fn init(
+        binary: &Path,
         name: &str,
         validators: usize,
-        edit: impl Fn(&mut itc_node::config::NodeConfig),
+        edit: impl Fn(&mut crate::config::NodeConfig),
     ) -> Cluster {
         let dir = std::env::temp_dir().join(format!(
             "itc-node-{name}-{}-{}",
             std::process::id(),
-            Instant::now().elapsed().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        let options = itc_node::testnet::TestnetOptions {
+        let options = crate::testnet::TestnetOptions {
             validators,
             accounts: 8,
             chain_id: 7,
             epoch_length: 1000,
             seed: Some(42),
         };
-        let net = itc_node::testnet::init(&dir, &options).expect("testnet init");
+        let net = crate::testnet::init(&dir, &options).expect("testnet init");
         let mut nodes = Vec::new();
         for path in &net.configs {
             let mut config =
-                itc_node::config::NodeConfig::from_toml(&std::fs::read_to_string(path).unwrap())
+                crate::config::NodeConfig::from_toml(&std::fs::read_to_string(path).unwrap())
                     .unwrap();
             // Quicker view changes for tests.
             config.consensus.view_change_timeout_ms = 1_000;
@@ -88,7 +93,7 @@ impl Cluster {
             edit(&mut config);
             std::fs::write(path, config.to_toml()).unwrap();
             let node_dir = path.parent().unwrap().to_path_buf();
-            let key = itc_node::keys::read_key_file(&node_dir.join("node.key")).unwrap();
+            let key = crate::keys::read_key_file(&node_dir.join("node.key")).unwrap();
             nodes.push(NodeProcess {
                 dir: node_dir,
                 child: None,
@@ -99,18 +104,20 @@ impl Cluster {
         let accounts = net
             .accounts
             .iter()
-            .map(|p| itc_node::keys::read_key_file(p).unwrap())
+            .map(|p| crate::keys::read_key_file(p).unwrap())
             .collect();
         Cluster {
             dir,
             nodes,
             accounts,
             chain_id: options.chain_id,
+            binary: binary.to_path_buf(),
         }
     }
 
     /// Start node `i` (its ready file is removed first).
     pub fn spawn(&mut self, i: usize) {
+        let binary = self.binary.clone();
         let node = &mut self.nodes[i];
         assert!(node.child.is_none(), "node {i} already runs");
         let _ = std::fs::remove_file(node.dir.join("ready.json"));
@@ -119,7 +126,7 @@ impl Cluster {
             .append(true)
             .open(node.dir.join("log"))
             .unwrap();
-        let child = Command::new(binary())
+        let child = Command::new(&binary)
             .args(["run", "--config"])
             .arg(node.dir.join("config.toml"))
             .env(
@@ -326,9 +333,4 @@ impl Drop for Cluster {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// Path helper.
-pub fn exists(path: &Path) -> bool {
-    path.exists()
 }
