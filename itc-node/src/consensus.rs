@@ -235,10 +235,11 @@ impl ReplicaThread {
                 .unwrap_or(1_000)
                 .min(1_000);
             let mut gossip = Vec::new();
+            let peers_open = !self.peers.is_closed() || !self.peers.is_empty();
             let first = runtime.block_on(async {
                 tokio::select! {
                     c = self.control.recv() => Some(c.map(Input::Control).unwrap_or(Input::Closed)),
-                    m = self.peers.recv() => m.map(Input::Peer),
+                    Some(m) = self.peers.recv(), if peers_open => Some(Input::Peer(m)),
                     _ = tokio::time::sleep(Duration::from_millis(wait)) => None,
                 }
             });
