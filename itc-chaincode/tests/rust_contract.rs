@@ -148,7 +148,7 @@ fn synthetic_household(seed: u64) -> Vec<Vec<u8>> {
     }
     timed.sort_by_key(|(t, _)| *t);
     let mut records: Vec<Vec<u8>> = timed.into_iter().map(|(_, r)| r).collect();
-    if seed % 3 == 0 && !records.is_empty() {
+    if seed.is_multiple_of(3) && !records.is_empty() {
         let at = rng.below(records.len() as u64) as usize;
         records.insert(at, vec![1, 2, 3]);
     }

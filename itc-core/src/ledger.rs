@@ -1025,7 +1025,7 @@ impl Ledger {
                 error,
             })?;
         let mut next_set = None;
-        if context.height % self.params.epoch_length == 0 {
+        if context.height.is_multiple_of(self.params.epoch_length) {
             next_set = self.end_epoch(&mut view)?;
         }
         let block = view.into_overlay();

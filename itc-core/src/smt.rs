@@ -975,18 +975,18 @@ mod tests {
         let mut tree = SparseMerkleTree::new();
         let mut model = BTreeMap::new();
         for step in 0..3000 {
-            let key = if rng.next() % 2 == 0 {
+            let key = if rng.next().is_multiple_of(2) {
                 rng.hash()
             } else {
                 clustered_key(&mut rng)
             };
-            let key = if rng.next() % 3 == 0 && !model.is_empty() {
+            let key = if rng.next().is_multiple_of(3) && !model.is_empty() {
                 let nth = (rng.next() % model.len() as u64) as usize;
                 *model.keys().nth(nth).unwrap()
             } else {
                 key
             };
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 assert_eq!(tree.remove(&key), model.remove(&key));
             } else {
                 let value = rng.hash();
@@ -1031,7 +1031,7 @@ mod tests {
             assert_eq!(StateProof::decode(&proof.encode()), Ok(proof));
         }
         for _ in 0..300 {
-            let key = if rng.next() % 2 == 0 {
+            let key = if rng.next().is_multiple_of(2) {
                 rng.hash()
             } else {
                 clustered_key(&mut rng)

@@ -40,6 +40,8 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Bound;
+#[cfg(feature = "redb")]
+use redb::{ReadableDatabase as _, ReadableTable as _};
 
 /// Largest number of entries one [`Storage::scan_prefix`] call returns.
 /// Larger limits are clamped to this value, so a single scan stays bounded;
@@ -63,6 +65,19 @@ pub enum StorageError {
     /// by backends that detect corruption without further detail.
     #[error("storage corrupted: {0}")]
     Corrupted(&'static str),
+    /// The database file is in an older on-disk format that this build can
+    /// no longer read. `RedbStorage` raises it for a file written by redb 2
+    /// (redb file format v2, as itc 0.1 wrote it): open that file once with
+    /// redb 2.6 and call its `Database::upgrade()`, or recreate it.
+    #[error(
+        "storage file is in redb file format v{format_version}, which this build cannot read \
+         (file written by redb 2, as itc 0.1 wrote it): upgrade it once with redb 2.6 \
+         `Database::upgrade()`, or recreate it"
+    )]
+    UpgradeRequired {
+        /// The file format version found in the file.
+        format_version: u8,
+    },
 }
 
 /// One operation of a [`WriteBatch`].
@@ -353,6 +368,22 @@ impl Storage for MemoryStorage {
 ///
 /// After an I/O error redb refuses further work until the database is
 /// reopened; [`RedbStorage::open`] then recovers the last durable commit.
+///
+/// # On-disk format and file lock
+///
+/// The file is in redb file format v3, which redb 3 and later (this build
+/// uses redb 5) read and write. Files written by redb 2 (format v2, as
+/// itc 0.1 with redb 2.6 wrote them) are refused with
+/// [`StorageError::UpgradeRequired`]: open such a file once with redb 2.6
+/// and call its `Database::upgrade()`, or recreate it.
+///
+/// [`RedbStorage::open`] opens the file in redb's default
+/// [`redb::ConcurrencyMode::ExclusiveWriter`] mode: it takes an exclusive
+/// lock on the whole file for as long as the `RedbStorage` lives, so a
+/// second open of the same file, by this or another process, fails with
+/// [`StorageError::Backend`] ("already open") instead of sharing it. The
+/// lock is released when the `RedbStorage` is dropped (or its process
+/// exits).
 #[cfg(feature = "redb")]
 #[derive(Debug)]
 pub struct RedbStorage {
@@ -369,6 +400,18 @@ fn redb_error(error: impl core::fmt::Display) -> StorageError {
     StorageError::Backend(error.to_string())
 }
 
+/// Like [`redb_error`], but a file in an old on-disk format becomes
+/// [`StorageError::UpgradeRequired`].
+#[cfg(feature = "redb")]
+fn redb_open_error(error: redb::DatabaseError) -> StorageError {
+    match error {
+        redb::DatabaseError::UpgradeRequired(format_version) => {
+            StorageError::UpgradeRequired { format_version }
+        }
+        other => redb_error(other),
+    }
+}
+
 #[cfg(feature = "redb")]
 impl RedbStorage {
     /// Open the database file at `path`, creating it (and its table) if it
@@ -376,11 +419,13 @@ impl RedbStorage {
     /// process crashed.
     ///
     /// # Errors
+    /// [`StorageError::UpgradeRequired`] if the file was written by redb 2
+    /// (file format v2; see [`RedbStorage`]).
     /// [`StorageError::Backend`] if the file cannot be created or opened,
     /// is not a redb database, or is already open (in this or another
     /// process).
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, StorageError> {
-        let db = redb::Database::create(path).map_err(redb_error)?;
+        let db = redb::Database::create(path).map_err(redb_open_error)?;
         Self::from_database(db)
     }
 
@@ -402,7 +447,8 @@ impl RedbStorage {
     /// operations, to check that nothing of it survives.
     fn write_ops(&self, ops: Vec<BatchOp>, fail_after: Option<usize>) -> Result<(), StorageError> {
         let mut txn = self.db.begin_write().map_err(redb_error)?;
-        txn.set_durability(redb::Durability::Immediate);
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(redb_error)?;
         // Values come from untrusted peers. redb's default one-phase commit
         // trusts a non-cryptographic checksum to detect a torn commit, and
         // its documentation recommends two-phase commit for malicious input.
@@ -468,7 +514,7 @@ impl Storage for RedbStorage {
         let table = txn.open_table(REDB_TABLE).map_err(redb_error)?;
         let start = scan_start(prefix, start_after);
         let range = table
-            .range::<&[u8]>((start, Bound::Unbounded))
+            .range((start, Bound::<&[u8]>::Unbounded))
             .map_err(redb_error)?;
         for entry in range {
             let (key, value) = entry.map_err(redb_error)?;

@@ -90,7 +90,7 @@ impl Chain {
         let epoch = self.ledger.params().epoch_length;
         loop {
             self.apply(&[]).unwrap();
-            if self.ledger.height() % epoch == 0 {
+            if self.ledger.height().is_multiple_of(epoch) {
                 break;
             }
         }

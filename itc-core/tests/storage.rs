@@ -360,6 +360,32 @@ mod redb_backend {
         assert!(RedbStorage::open(&path).is_err());
     }
 
+    /// A file whose commit slots say redb file format v2 (what redb 2.6,
+    /// and so itc 0.1, wrote) is refused with a typed error that says how
+    /// to upgrade it, not with an opaque backend error.
+    #[test]
+    fn redb2_file_format_is_upgrade_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        {
+            let mut storage = RedbStorage::open(&path).unwrap();
+            put(&mut storage, b"view", b"1");
+        }
+        // Layout shared by formats v2 and v3: a 64-byte header, then two
+        // 128-byte commit slots whose first byte is the format version.
+        let mut bytes = std::fs::read(&path).unwrap();
+        assert_eq!((bytes[64], bytes[192]), (3, 3), "redb 5 writes format v3");
+        bytes[64] = 2;
+        bytes[192] = 2;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let error = RedbStorage::open(&path).unwrap_err();
+        assert_eq!(error, StorageError::UpgradeRequired { format_version: 2 });
+        let message = error.to_string();
+        assert!(message.contains("redb 2"), "{message}");
+        assert!(message.contains("Database::upgrade()"), "{message}");
+    }
+
     /// An in-memory disk for redb that "loses power" after a budget of
     /// mutating I/O calls: from then on every call fails, and whatever was
     /// written before stays. Reopening on the same bytes is a restart.
@@ -396,33 +422,35 @@ mod redb_backend {
     }
 
     impl redb::StorageBackend for CrashDisk {
-        fn len(&self) -> std::io::Result<u64> {
+        fn len(&self) -> Result<u64, redb::BackendError> {
             Ok(self.bytes.lock().unwrap().len() as u64)
         }
 
-        fn read(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), redb::BackendError> {
             if self.crashed() {
-                return Err(std::io::Error::other("power lost"));
+                return Err(std::io::Error::other("power lost").into());
             }
             let bytes = self.bytes.lock().unwrap();
             let start = offset as usize;
-            bytes
-                .get(start..start + len)
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| std::io::Error::other("read past end"))
+            out.copy_from_slice(
+                bytes
+                    .get(start..start + out.len())
+                    .ok_or_else(|| std::io::Error::other("read past end"))?,
+            );
+            Ok(())
         }
 
-        fn set_len(&self, len: u64) -> std::io::Result<()> {
+        fn set_len(&self, len: u64) -> Result<(), redb::BackendError> {
             self.spend()?;
             self.bytes.lock().unwrap().resize(len as usize, 0);
             Ok(())
         }
 
-        fn sync_data(&self, _eventual: bool) -> std::io::Result<()> {
-            self.spend()
+        fn sync_data(&self) -> Result<(), redb::BackendError> {
+            Ok(self.spend()?)
         }
 
-        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        fn write(&self, offset: u64, data: &[u8]) -> Result<(), redb::BackendError> {
             self.spend()?;
             let mut bytes = self.bytes.lock().unwrap();
             let start = offset as usize;

@@ -1178,7 +1178,7 @@ proptest! {
         prop_assert!(set.is_quorum(smallest_quorum));
         prop_assert!(!set.is_quorum(smallest_quorum - 1));
         prop_assert!(set.is_quorum(total));
-        if total % 3 == 0 {
+        if total.is_multiple_of(3) {
             prop_assert!(!set.is_quorum(2 * total / 3), "exactly two thirds is a quorum");
             prop_assert!(!set.exceeds_one_third(total / 3), "exactly one third exceeds a third");
         }

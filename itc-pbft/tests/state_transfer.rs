@@ -510,7 +510,7 @@ fn long_outage(seed: u64) -> Scenario {
         replica: 3,
         from_ms: 1,
         until_ms: 10_000,
-        crash: seed % 2 == 0,
+        crash: seed.is_multiple_of(2),
     });
     s
 }
