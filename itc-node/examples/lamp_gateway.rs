@@ -71,7 +71,9 @@ const LAMP_LEVEL: SecurityLevel = match SecurityLevel::new(1) {
 };
 
 #[derive(Parser)]
-#[command(about = "Drive an itc-spv lamp from a node's API: the smart-lighting flow across processes")]
+#[command(
+    about = "Drive an itc-spv lamp from a node's API: the smart-lighting flow across processes"
+)]
 struct Args {
     /// A node's API URL (repeat for every node; the gateway fails over).
     /// Without it, the gateway starts its own 4-node cluster.
@@ -167,9 +169,9 @@ impl Gateway {
         let hash: Hash = loop {
             match self.any(|c| c.submit(&tx)) {
                 Ok(hash) => break hash,
-                Err(ClientError::Api { status, message, .. }) if status != 503 => {
-                    return Err(format!("rejected: {message}"))
-                }
+                Err(ClientError::Api {
+                    status, message, ..
+                }) if status != 503 => return Err(format!("rejected: {message}")),
                 Err(e) if Instant::now() >= deadline => return Err(e.to_string()),
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
@@ -373,13 +375,12 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
     g.step("guest turns the lamp on", "allowed", outcome);
 
     // 4. The same packet again.
-    let outcome = on.and_then(|p| {
-        expect(
-            lamp_receives(&mut lamp, &p),
-            Some(DenyReason::Replayed),
-        )
-    });
-    g.step("the guest's packet is replayed", "refused: replayed", outcome);
+    let outcome = on.and_then(|p| expect(lamp_receives(&mut lamp, &p), Some(DenyReason::Replayed)));
+    g.step(
+        "the guest's packet is replayed",
+        "refused: replayed",
+        outcome,
+    );
 
     // 5. The attacker signs a command in the guest's name.
     let outcome = granted.clone().and_then(|(update, proof)| {
@@ -401,7 +402,10 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
 
     // 6. The primary is killed.
     let before = g.status_of_live();
-    let view_before = before.as_ref().and_then(|s| s["view"].as_u64()).unwrap_or(0);
+    let view_before = before
+        .as_ref()
+        .and_then(|s| s["view"].as_u64())
+        .unwrap_or(0);
     let primary = before
         .as_ref()
         .and_then(|s| s["primary"].as_str())
@@ -410,8 +414,8 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
     let crashed = match &mut crash {
         Crash::None => None,
         Crash::Cluster(cluster) => {
-            let index = (0..cluster.nodes.len())
-                .find(|i| hex::encode(&cluster.nodes[*i].key.0) == primary);
+            let index =
+                (0..cluster.nodes.len()).find(|i| hex::encode(&cluster.nodes[*i].key.0) == primary);
             Some(match index {
                 Some(i) => {
                     cluster.kill(i);
@@ -421,7 +425,9 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
                             .as_ref()
                             .is_none_or(|k| k.base() != c.base())
                     });
-                    Ok(format!("node {i} (primary, view {view_before}) killed with SIGKILL"))
+                    Ok(format!(
+                        "node {i} (primary, view {view_before}) killed with SIGKILL"
+                    ))
                 }
                 None => Err(format!("primary {primary} is not a cluster node")),
             })
@@ -445,7 +451,11 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
         ),
     };
     if let Some(outcome) = crashed {
-        g.step("the primary validator is killed (kill -9)", "killed", outcome);
+        g.step(
+            "the primary validator is killed (kill -9)",
+            "killed",
+            outcome,
+        );
     }
 
     // 7. The owner revokes; it commits after the view change.
@@ -466,7 +476,10 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
             let deadline = Instant::now() + VIEW_CHANGE_WAIT;
             loop {
                 let status = g.status_of_live();
-                let view = status.as_ref().and_then(|s| s["view"].as_u64()).unwrap_or(0);
+                let view = status
+                    .as_ref()
+                    .and_then(|s| s["view"].as_u64())
+                    .unwrap_or(0);
                 let now_primary = status
                     .as_ref()
                     .and_then(|s| s["primary"].as_str())
@@ -498,14 +511,16 @@ fn flow(g: &mut Gateway, mut crash: Crash<'_>) {
     );
 
     // 8. The guest tries again with a current proof (at the newer header).
-    let outcome = g.proof_packet(&device, &guest_key).and_then(|(update, proof)| {
-        let packet = Packet {
-            update,
-            proof,
-            command: g.command(&guest, guest_key, device),
-        };
-        expect(lamp_receives(&mut lamp, &packet), Some(DenyReason::Revoked))
-    });
+    let outcome = g
+        .proof_packet(&device, &guest_key)
+        .and_then(|(update, proof)| {
+            let packet = Packet {
+                update,
+                proof,
+                command: g.command(&guest, guest_key, device),
+            };
+            expect(lamp_receives(&mut lamp, &packet), Some(DenyReason::Revoked))
+        });
     g.step(
         "guest tries again (proof at the newer header)",
         "refused: revoked",
@@ -569,11 +584,7 @@ fn node_binary() -> Result<PathBuf, String> {
     }
 }
 
-fn gateway(
-    urls: &[String],
-    genesis: &Genesis,
-    owner: Keypair,
-) -> Result<Gateway, String> {
+fn gateway(urls: &[String], genesis: &Genesis, owner: Keypair) -> Result<Gateway, String> {
     let nodes: Vec<Client> = urls.iter().map(|u| Client::new(u)).collect();
     let options = TrustOptions::DEFAULT;
     let first = nodes
@@ -631,7 +642,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(0) => {
-            println!("all steps as expected ({:.1} s)", started.elapsed().as_secs_f64());
+            println!(
+                "all steps as expected ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
             ExitCode::SUCCESS
         }
         Ok(failures) => {
@@ -649,8 +663,11 @@ fn own_cluster(args: &Args) -> Result<usize, String> {
     let binary = node_binary()?;
     println!("starting 4 validators ({})", binary.display());
     let mut cluster = Cluster::start(&binary, "lamp-gateway", 4);
-    let urls: Vec<String> = (0..4).map(|i| cluster.client(i).base().to_string()).collect();
-    let genesis = verify::read_genesis(&cluster.dir.join("genesis.json")).map_err(|e| e.to_string())?;
+    let urls: Vec<String> = (0..4)
+        .map(|i| cluster.client(i).base().to_string())
+        .collect();
+    let genesis =
+        verify::read_genesis(&cluster.dir.join("genesis.json")).map_err(|e| e.to_string())?;
     let owner = cluster.accounts[0].clone();
     let mut g = gateway(&urls, &genesis, owner)?;
     let crash = if args.no_crash {

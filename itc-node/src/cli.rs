@@ -470,8 +470,7 @@ fn query_verified(query: QueryCommand, options: &QueryOptions) -> Result<Value, 
     let value = entry.value.as_deref();
     let mut out = match state_query {
         StateQuery::Account(key) => {
-            let state: AccountState =
-                verify::decode_value(value, "account")?.unwrap_or_default();
+            let state: AccountState = verify::decode_value(value, "account")?.unwrap_or_default();
             json!({
                 "account": hex::encode(&key.0),
                 "balance": state.balance.0,

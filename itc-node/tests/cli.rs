@@ -47,7 +47,8 @@ fn cli(args: &[&str]) -> Run {
 fn ok(args: &[&str]) -> Value {
     let run = cli(args);
     assert_eq!(run.code, 0, "itc-node {args:?} failed: {}", run.stderr);
-    run.json.unwrap_or_else(|| panic!("itc-node {args:?}: no JSON on stdout"))
+    run.json
+        .unwrap_or_else(|| panic!("itc-node {args:?}: no JSON on stdout"))
 }
 
 fn s(path: &Path) -> &str {
@@ -116,8 +117,14 @@ fn serve(mut stream: TcpStream, upstream: &Client, tamper: fn(&str, &mut Value))
             status,
             code,
             message,
-        }) => (status, serde_json::json!({"error": code, "message": message})),
-        Err(e) => (502, serde_json::json!({"error": "proxy", "message": e.to_string()})),
+        }) => (
+            status,
+            serde_json::json!({"error": code, "message": message}),
+        ),
+        Err(e) => (
+            502,
+            serde_json::json!({"error": "proxy", "message": e.to_string()}),
+        ),
     };
     let body = body.to_string();
     let _ = write!(
@@ -186,14 +193,29 @@ fn cli_sends_lighting_transactions_and_verifies_what_it_reads() {
 
     // Token transfer to the guest, committed.
     let tx = ok(&[
-        "tx", "transfer", "--to", s(&key("guest.key")), "--amount", "500",
-        "--node", &n0, "--key", s(&owner_file),
+        "tx",
+        "transfer",
+        "--to",
+        s(&key("guest.key")),
+        "--amount",
+        "500",
+        "--node",
+        &n0,
+        "--key",
+        s(&owner_file),
     ]);
     assert_eq!(tx["committed"], true, "{tx}");
     assert_eq!(tx["nonce"], 0);
     let account = ok(&[
-        "query", "account", &guest_hex, "--node", &n1, "--genesis", s(&genesis),
-        "--trust", s(&trust),
+        "query",
+        "account",
+        &guest_hex,
+        "--node",
+        &n1,
+        "--genesis",
+        s(&genesis),
+        "--trust",
+        s(&trust),
     ]);
     assert_eq!(account["verified"], true);
     assert_eq!(account["balance"], 500, "{account}");
@@ -203,25 +225,59 @@ fn cli_sends_lighting_transactions_and_verifies_what_it_reads() {
 
     // Register the lamp with its pairing signature, grant the guest.
     let register = ok(&[
-        "tx", "register-device", "--device-key", s(&key("lamp.key")), "--metadata",
-        "lamp model L1", "--node", &n0, "--key", s(&owner_file),
+        "tx",
+        "register-device",
+        "--device-key",
+        s(&key("lamp.key")),
+        "--metadata",
+        "lamp model L1",
+        "--node",
+        &n0,
+        "--key",
+        s(&owner_file),
     ]);
     assert_eq!(register["device"], lamp_hex.as_str());
     assert_eq!(register["nonce"], 1, "the nonce comes from the node");
     ok(&[
-        "tx", "grant", "--device", &lamp_hex, "--grantee", &guest_hex, "--permissions",
-        "switch,read", "--expiry-height", "1000", "--node", &n1, "--key", s(&owner_file),
+        "tx",
+        "grant",
+        "--device",
+        &lamp_hex,
+        "--grantee",
+        &guest_hex,
+        "--permissions",
+        "switch,read",
+        "--expiry-height",
+        "1000",
+        "--node",
+        &n1,
+        "--key",
+        s(&owner_file),
     ]);
     // Read through another node, continuing from the trust file.
     let device = ok(&[
-        "query", "device", &lamp_hex, "--node", &n2, "--trust", s(&trust),
+        "query",
+        "device",
+        &lamp_hex,
+        "--node",
+        &n2,
+        "--trust",
+        s(&trust),
     ]);
     assert_eq!(device["registered"], true, "{device}");
     assert_eq!(device["record"]["owner"], owner.as_str());
     assert_eq!(device["record"]["ownership_seq"], 0);
     let grant = ok(&[
-        "query", "grant", &lamp_hex, &guest_hex, "--node", &n2, "--genesis", s(&genesis),
-        "--trust", s(&trust),
+        "query",
+        "grant",
+        &lamp_hex,
+        &guest_hex,
+        "--node",
+        &n2,
+        "--genesis",
+        s(&genesis),
+        "--trust",
+        s(&trust),
     ]);
     assert_eq!(grant["granted"], true, "{grant}");
     assert_eq!(grant["grant"]["permissions"], 3);
@@ -230,56 +286,123 @@ fn cli_sends_lighting_transactions_and_verifies_what_it_reads() {
 
     // Revoke: the grant is proven absent.
     ok(&[
-        "tx", "revoke", "--device", &lamp_hex, "--grantee", &guest_hex, "--node", &n0,
-        "--key", s(&owner_file),
+        "tx",
+        "revoke",
+        "--device",
+        &lamp_hex,
+        "--grantee",
+        &guest_hex,
+        "--node",
+        &n0,
+        "--key",
+        s(&owner_file),
     ]);
     let grant = ok(&[
-        "query", "grant", &lamp_hex, &guest_hex, "--node", &n0, "--genesis", s(&genesis),
+        "query",
+        "grant",
+        &lamp_hex,
+        &guest_hex,
+        "--node",
+        &n0,
+        "--genesis",
+        s(&genesis),
     ]);
     assert_eq!(grant["granted"], false, "{grant}");
     assert_eq!(grant["verified"], true);
 
     // Hand the lamp to the guest; the former owner can no longer grant.
     ok(&[
-        "tx", "transfer-device", "--device", &lamp_hex, "--new-owner", &guest_hex,
-        "--node", &n0, "--key", s(&owner_file),
+        "tx",
+        "transfer-device",
+        "--device",
+        &lamp_hex,
+        "--new-owner",
+        &guest_hex,
+        "--node",
+        &n0,
+        "--key",
+        s(&owner_file),
     ]);
     let device = ok(&[
-        "query", "device", &lamp_hex, "--node", &n0, "--trust", s(&trust),
+        "query",
+        "device",
+        &lamp_hex,
+        "--node",
+        &n0,
+        "--trust",
+        s(&trust),
     ]);
     assert_eq!(device["record"]["owner"], guest_hex.as_str(), "{device}");
     assert_eq!(device["record"]["ownership_seq"], 1);
     let refused = cli(&[
-        "tx", "grant", "--device", &lamp_hex, "--grantee", &guest_hex, "--permissions",
-        "switch", "--expiry-height", "1000", "--node", &n0, "--key", s(&owner_file),
-        "--timeout-secs", "20",
+        "tx",
+        "grant",
+        "--device",
+        &lamp_hex,
+        "--grantee",
+        &guest_hex,
+        "--permissions",
+        "switch",
+        "--expiry-height",
+        "1000",
+        "--node",
+        &n0,
+        "--key",
+        s(&owner_file),
+        "--timeout-secs",
+        "20",
     ]);
-    assert_eq!(refused.code, 1, "a grant by a former owner: {}", refused.stderr);
+    assert_eq!(
+        refused.code, 1,
+        "a grant by a former owner: {}",
+        refused.stderr
+    );
     assert!(refused.json.is_none());
 
     // Another chain's genesis (other validators): nothing is believed.
     let mut other: itc_core::genesis::Genesis =
-        itc_core::genesis::Genesis::from_json(&std::fs::read_to_string(&genesis).unwrap())
-            .unwrap();
+        itc_core::genesis::Genesis::from_json(&std::fs::read_to_string(&genesis).unwrap()).unwrap();
     for (i, v) in other.validators.iter_mut().enumerate() {
         v.public_key = itc_core::keys::Keypair::from_seed([0x70 + i as u8; 32]).public();
     }
     let other_genesis = files.join("other-genesis.json");
     std::fs::write(&other_genesis, other.to_json()).unwrap();
     let run = cli(&[
-        "query", "account", &guest_hex, "--node", &n0, "--genesis", s(&other_genesis),
+        "query",
+        "account",
+        &guest_hex,
+        "--node",
+        &n0,
+        "--genesis",
+        s(&other_genesis),
     ]);
     assert_eq!(run.code, 3, "wrong genesis accepted: {}", run.stderr);
     assert!(run.json.is_none());
-    assert!(run.stderr.contains("genesis validator set"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("genesis validator set"),
+        "{}",
+        run.stderr
+    );
 
     // A node that inflates a balance, proof value included: refused.
     let honest = ok(&[
-        "query", "account", &owner, "--node", &n0, "--genesis", s(&genesis),
+        "query",
+        "account",
+        &owner,
+        "--node",
+        &n0,
+        "--genesis",
+        s(&genesis),
     ]);
     let proxy = Proxy::start(Client::new(&n0), inflate_balance);
     let run = cli(&[
-        "query", "account", &owner, "--node", &proxy.url, "--genesis", s(&genesis),
+        "query",
+        "account",
+        &owner,
+        "--node",
+        &proxy.url,
+        "--genesis",
+        s(&genesis),
     ]);
     assert_eq!(run.code, 3, "tampered proof accepted: {:?}", run.json);
     assert!(run.json.is_none());
@@ -289,7 +412,13 @@ fn cli_sends_lighting_transactions_and_verifies_what_it_reads() {
     // A node that forges the latest header: refused.
     let proxy = Proxy::start(Client::new(&n0), forge_latest_header);
     let run = cli(&[
-        "query", "account", &owner, "--node", &proxy.url, "--genesis", s(&genesis),
+        "query",
+        "account",
+        &owner,
+        "--node",
+        &proxy.url,
+        "--genesis",
+        s(&genesis),
     ]);
     assert_eq!(run.code, 3, "forged header accepted: {:?}", run.json);
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
@@ -297,7 +426,13 @@ fn cli_sends_lighting_transactions_and_verifies_what_it_reads() {
 
     // The honest answer still verifies (the refusals were the proxies').
     let again = ok(&[
-        "query", "account", &owner, "--node", &n0, "--genesis", s(&genesis),
+        "query",
+        "account",
+        &owner,
+        "--node",
+        &n0,
+        "--genesis",
+        s(&genesis),
     ]);
     assert_eq!(again["balance"], honest["balance"]);
 
