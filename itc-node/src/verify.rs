@@ -556,3 +556,73 @@ pub fn open_trust(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use itc_core::keys::Keypair;
+    use itc_core::types::{BlockHeader, ChainId, Validator, ValidatorSet};
+
+    fn trusted() -> TrustedState {
+        let key = Keypair::from_seed([3; 32]).public();
+        let set = ValidatorSet::new(vec![Validator { key, weight: 1 }]).unwrap();
+        let header = BlockHeader {
+            chain_id: ChainId(7),
+            height: 5,
+            previous_hash: Hash::ZERO,
+            tx_root: Hash::ZERO,
+            tx_count: 0,
+            state_root: Hash::ZERO,
+            dag_anchor_root: Hash::ZERO,
+            dag_anchor_hash: Hash::ZERO,
+            validator_set_hash: set.hash(),
+            next_validator_set_hash: set.hash(),
+            time_ms: 1_000,
+            proposer: key,
+            view: 0,
+        };
+        let hash = header.hash();
+        TrustedState::bootstrap(header, set, &hash, &TrustOptions::DEFAULT, 2_000).unwrap()
+    }
+
+    #[test]
+    fn trust_file_round_trips_and_refuses_damage() {
+        let dir = std::env::temp_dir().join(format!("itc-verify-trust-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("trust.hex");
+        assert!(
+            load_trust(&path).unwrap().is_none(),
+            "missing file: no state"
+        );
+        let state = trusted();
+        save_trust(&path, &state).unwrap();
+        assert_eq!(load_trust(&path).unwrap(), Some(state));
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        assert!(matches!(
+            load_trust(&path),
+            Err(VerifyError::TrustFile { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn queries_name_their_route_and_state_key() {
+        let device = PublicKey([1; 32]);
+        let grantee = PublicKey([2; 32]);
+        let grant = StateQuery::Grant { device, grantee };
+        assert_eq!(
+            grant.path(),
+            format!("/v1/grants/{}/{}", "01".repeat(32), "02".repeat(32))
+        );
+        assert_eq!(grant.state_key(), state_key::grant(&device, &grantee));
+        assert_eq!(
+            StateQuery::Account(device).state_key(),
+            state_key::account(&device)
+        );
+        assert_ne!(
+            StateQuery::Device(device).state_key(),
+            StateQuery::Account(device).state_key()
+        );
+    }
+}

@@ -359,6 +359,28 @@ fn cli_sends_lighting_transactions_and_verifies_what_it_reads() {
     );
     assert!(refused.json.is_none());
 
+    // --no-wait returns once the node admitted it; the commit follows.
+    let quick = ok(&[
+        "tx",
+        "transfer",
+        "--to",
+        &guest_hex,
+        "--amount",
+        "1",
+        "--no-wait",
+        "--node",
+        &n1,
+        "--key",
+        s(&owner_file),
+    ]);
+    assert_eq!(quick["committed"], false, "{quick}");
+    let hash =
+        itc_core::hash::Hash(hex::decode_array::<32>(quick["hash"].as_str().unwrap()).unwrap());
+    cluster
+        .client(1)
+        .wait_committed(&hash, Duration::from_secs(30))
+        .unwrap();
+
     // Another chain's genesis (other validators): nothing is believed.
     let mut other: itc_core::genesis::Genesis =
         itc_core::genesis::Genesis::from_json(&std::fs::read_to_string(&genesis).unwrap()).unwrap();
