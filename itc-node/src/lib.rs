@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod consensus;
@@ -41,3 +42,4 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod testnet;
+pub mod verify;

@@ -1,5 +1,9 @@
 //! The `itc-node` command: run a node, write a local testnet, and talk to a
-//! running node as a client.
+//! running node as a client (`keygen`, `tx ...`, `query ...`; see
+//! [`itc_node::cli`]).
+//!
+//! Exit status: 0 on success, 1 on a failure, 2 on a usage error, 3 when a
+//! query's answer did not verify.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -37,6 +41,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    #[command(flatten)]
+    Client(itc_node::cli::ClientCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +77,18 @@ fn main() -> std::process::ExitCode {
             }
         }),
         Command::Run { config } => run(config),
+        Command::Client(command) => {
+            return match itc_node::cli::run(command) {
+                Ok(value) => {
+                    println!("{value}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("itc-node: {error}");
+                    std::process::ExitCode::from(error.exit_code())
+                }
+            };
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
