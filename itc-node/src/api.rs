@@ -374,8 +374,7 @@ async fn transaction(
     let found = on_replica(
         &node,
         move |core: &mut Core| -> Result<Option<(u64, String)>, String> {
-            let Some(height) =
-                committed_height(&core.storage, &hash).map_err(|e| e.to_string())?
+            let Some(height) = committed_height(&core.storage, &hash).map_err(|e| e.to_string())?
             else {
                 return Ok(None);
             };
@@ -417,10 +416,12 @@ fn load_decision(core: &Core, height: u64) -> Result<Option<itc_pbft::Decision>,
     if let Some(d) = core.replica.decision(height) {
         return Ok(Some(d.clone()));
     }
-    Ok(itc_pbft::persist::load_decision_range(&core.storage, height, 1)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .next())
+    Ok(
+        itc_pbft::persist::load_decision_range(&core.storage, height, 1)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next(),
+    )
 }
 
 /// The light-client update for the block at `height` (hex), with its
@@ -680,7 +681,10 @@ async fn dag_work(
             .map_err(|e| e.to_string());
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&issuer.0[..8]);
-        (tangle.select_tips(now, u64::from_le_bytes(seed) ^ now), bits)
+        (
+            tangle.select_tips(now, u64::from_le_bytes(seed) ^ now),
+            bits,
+        )
     })
     .await?;
     let bits = bits.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e))?;
