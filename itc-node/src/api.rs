@@ -32,8 +32,9 @@ use crate::consensus::{committed_height, Core, Refused};
 use crate::node::NodeHandle;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
@@ -183,10 +184,40 @@ pub fn router(handle: NodeHandle, config: &HttpSection) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
+        .layer(axum::middleware::from_fn_with_state(
+            config.body_bytes_max,
+            refuse_announced_oversize,
+        ))
         .layer(tower::limit::ConcurrencyLimitLayer::new(
             config.concurrency_max,
         ))
         .with_state(handle)
+}
+
+/// Answer 413 at once when the `Content-Length` a client announces is over
+/// the limit, before the body is read: a client that sent
+/// `Expect: 100-continue` (curl does for large bodies) gets the answer
+/// without uploading anything. Bodies without a length (chunked) are cut
+/// at the limit by [`DefaultBodyLimit`] while they are read.
+async fn refuse_announced_oversize(
+    State(max): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match announced {
+        Some(length) if length > max as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a body of {length} bytes is over the limit of {max}"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// Run `work` (which waits for the replica), giving up after

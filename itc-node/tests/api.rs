@@ -840,12 +840,47 @@ fn malformed_input_gets_a_json_4xx_and_the_node_keeps_committing() {
         }
     }
 
+    // A client that announces an oversized body and waits for
+    // `100 Continue` gets the 413 without uploading it.
+    let answer = announce_body(&node, BODY_MAX as u64 * 640);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    assert!(answer.contains("\"too_large\""), "{answer}");
+
     // The node still admits and commits, and nothing was lost.
     let (_, height) = node.commit(&Transaction::decode(&valid).unwrap());
     assert!(height >= 1);
     assert!(node.client.committed_at(&committed).unwrap().is_some());
     assert_eq!(node.nonce(2), 2);
     eprintln!("{} malformed cases: {:?}", cases.len(), started.elapsed());
+}
+
+/// Send only the head of a POST that announces `length` bytes and
+/// `Expect: 100-continue`; return what the node answers (bounded wait).
+fn announce_body(node: &TestNode, length: u64) -> String {
+    use std::io::{Read, Write};
+    let address = node.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let head = format!(
+        "POST /v1/transactions HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("write head");
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Read until the JSON body is complete, the node closes, or the deadline.
+    while Instant::now() < deadline && !received.ends_with(b"}") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
 }
 
 #[test]
