@@ -1,23 +1,42 @@
 //! The HTTP client API (axum) for gateways, apps and light clients.
 //!
-//! Every answer is JSON; binary objects (transactions, proofs, header
-//! updates) travel as lowercase hex of their canonical encoding, which is
-//! what the bindings and `itc-spv` decode. Proofs are against the header of
-//! the last committed block, which the answer names (`height`,
-//! `header_hash`); a client checks them with `itc-spv` against a header it
-//! trusts. Errors are `{"error": code, "message": text}` with a 4xx or 5xx
-//! status, never a dropped connection. The routes are listed in
-//! `itc-node/openapi.json`.
+//! Every answer is JSON (except `/metrics`, which is OpenMetrics text);
+//! binary objects (transactions, proofs, header updates, validator sets)
+//! travel as lowercase hex of their canonical encoding, which is what the
+//! bindings and `itc-spv` decode. Proofs are against the header of the last
+//! committed block, which the answer names (`height`, `header_hash`); a
+//! client checks them with `itc-spv` against a header it trusts (fetch it
+//! with `GET /v1/headers/{height}`).
+//!
+//! Errors are `{"error": code, "message": text}` ([`ApiError`]) with a 4xx
+//! or 5xx status, never a dropped connection: unknown routes (404), wrong
+//! methods (405, with an `Allow` header), path parameters that do not parse
+//! (400), bodies over [`crate::config::HttpSection::body_bytes_max`] (413),
+//! content types the API does not read (415), transactions the replica
+//! refuses (422), and a replica that is busy, stopping or slow (503).
+//!
+//! The routes are [`ROUTES`]; the router is built from that list, and
+//! `itc-node/openapi.json` ([`OPENAPI_JSON`], served at `/openapi.json`)
+//! documents each of them. `tests/api.rs` checks that the two agree.
+//!
+//! Transaction bodies (`POST /v1/transactions`, `POST /v1/dag/transactions`)
+//! are the canonical encoding, sent as one of:
+//! - `application/octet-stream`: the raw bytes;
+//! - `text/plain`, `application/x-www-form-urlencoded` (what `curl -d`
+//!   sends) or no content type: hex text, optionally `0x`-prefixed, with
+//!   surrounding whitespace ignored;
+//! - `application/json`: a JSON string of hex, or `{"tx": "<hex>"}`.
 
 use crate::config::HttpSection;
 use crate::consensus::{committed_height, Core, Refused};
 use crate::node::NodeHandle;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use itc_core::encoding::{Decode, Encode};
 use itc_core::hash::Hash;
@@ -29,16 +48,44 @@ use itc_dag::DagTransaction;
 use itc_spv::proof::{StateEntryProof, TransactionProof};
 use itc_spv::HeaderUpdate;
 use serde_json::{json, Value};
+use std::future::Future;
+use std::time::Duration;
 
 /// The committed OpenAPI document the server implements.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
-/// An API error: status, stable code and message.
+/// Every route the API serves, as `(method, path)` with axum's (and
+/// OpenAPI's) `{parameter}` syntax. The router is built from this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/status"),
+    ("GET", "/v1/validators"),
+    ("POST", "/v1/transactions"),
+    ("GET", "/v1/transactions/{hash}"),
+    ("GET", "/v1/headers/latest"),
+    ("GET", "/v1/headers/{height}"),
+    ("GET", "/v1/accounts/{key}"),
+    ("GET", "/v1/devices/{key}"),
+    ("GET", "/v1/grants/{device}/{grantee}"),
+    ("GET", "/v1/command-proof/{device}/{grantee}"),
+    ("POST", "/v1/dag/transactions"),
+    ("GET", "/v1/dag/transactions/{id}"),
+    ("GET", "/v1/dag/work/{issuer}"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+];
+
+/// How long a request waits for the replica thread (a query, or the
+/// admission of a submitted transaction) before it answers 503 `timeout`.
+pub const REPLICA_WAIT: Duration = Duration::from_secs(10);
+
+/// An API error: status, stable code and message. Its JSON body is
+/// `{"error": code, "message": message}`.
 #[derive(Debug)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable machine-readable code.
+    /// Stable machine-readable code (`bad_hex`, `not_found`, `busy`, ...;
+    /// the list is the `Error` schema of `openapi.json`).
     pub code: &'static str,
     /// Human-readable detail.
     pub message: String,
@@ -93,29 +140,110 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
-/// Build the router.
+/// The handler of one entry of [`ROUTES`].
+fn endpoint(method: &str, path: &str) -> Option<MethodRouter<NodeHandle>> {
+    Some(match (method, path) {
+        ("GET", "/v1/status") => get(status),
+        ("GET", "/v1/validators") => get(validators),
+        ("POST", "/v1/transactions") => post(submit_transaction),
+        ("GET", "/v1/transactions/{hash}") => get(transaction),
+        ("GET", "/v1/headers/latest") => get(latest_header),
+        ("GET", "/v1/headers/{height}") => get(header_at),
+        ("GET", "/v1/accounts/{key}") => get(account),
+        ("GET", "/v1/devices/{key}") => get(device),
+        ("GET", "/v1/grants/{device}/{grantee}") => get(grant),
+        ("GET", "/v1/command-proof/{device}/{grantee}") => get(command_proof),
+        ("POST", "/v1/dag/transactions") => post(submit_dag),
+        ("GET", "/v1/dag/transactions/{id}") => get(dag_transaction),
+        ("GET", "/v1/dag/work/{issuer}") => get(dag_work),
+        ("GET", "/metrics") => get(metrics),
+        ("GET", "/openapi.json") => get(openapi),
+        _ => return None,
+    })
+}
+
+/// Build the router: every entry of [`ROUTES`], a JSON 404 for unknown
+/// paths, a JSON 405 for known paths with another method, the body limit
+/// and the concurrency limit of `config`.
 pub fn router(handle: NodeHandle, config: &HttpSection) -> Router {
-    Router::new()
-        .route("/v1/status", get(status))
-        .route("/v1/transactions", post(submit_transaction))
-        .route("/v1/transactions/{hash}", get(transaction))
-        .route("/v1/headers/latest", get(latest_header))
-        .route("/v1/headers/{height}", get(header_at))
-        .route("/v1/accounts/{key}", get(account))
-        .route("/v1/devices/{key}", get(device))
-        .route("/v1/grants/{device}/{grantee}", get(grant))
-        .route("/v1/command-proof/{device}/{grantee}", get(command_proof))
-        .route("/v1/dag/transactions", post(submit_dag))
-        .route("/v1/dag/transactions/{id}", get(dag_transaction))
-        .route("/v1/dag/work/{issuer}", get(dag_work))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+    let mut router = Router::new();
+    for (method, path) in ROUTES {
+        match endpoint(method, path) {
+            Some(endpoint) => router = router.route(path, endpoint),
+            // Unreachable: a unit test checks that every route has one.
+            None => tracing::error!(method, path, "route without a handler"),
+        }
+    }
+    router
         .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route (see the Allow header)",
+            )
+        })
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
+        .layer(axum::middleware::from_fn_with_state(
+            config.body_bytes_max,
+            refuse_announced_oversize,
+        ))
         .layer(tower::limit::ConcurrencyLimitLayer::new(
             config.concurrency_max,
         ))
         .with_state(handle)
+}
+
+/// Answer 413 at once when the `Content-Length` a client announces is over
+/// the limit, before the body is read: a client that sent
+/// `Expect: 100-continue` (curl does for large bodies) gets the answer
+/// without uploading anything. Bodies without a length (chunked) are cut
+/// at the limit by [`DefaultBodyLimit`] while they are read.
+async fn refuse_announced_oversize(
+    State(max): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match announced {
+        Some(length) if length > max as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a body of {length} bytes is over the limit of {max}"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// Run `work` (which waits for the replica), giving up after
+/// [`REPLICA_WAIT`].
+async fn within<R>(work: impl Future<Output = Result<R, Refused>>) -> Result<R, ApiError> {
+    match tokio::time::timeout(REPLICA_WAIT, work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the replica did not answer in time; retry",
+        )),
+    }
+}
+
+/// Run `f` on the replica thread (bounded by [`REPLICA_WAIT`]).
+async fn on_replica<R: Send + 'static>(
+    node: &NodeHandle,
+    f: impl FnOnce(&mut Core) -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    within(node.query(f)).await
+}
+
+fn path_param<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    path.map(|Path(value)| value)
+        .map_err(|rejection| ApiError::bad_request("bad_path", rejection.body_text()))
 }
 
 fn parse_key(text: &str, what: &str) -> Result<PublicKey, ApiError> {
@@ -124,14 +252,42 @@ fn parse_key(text: &str, what: &str) -> Result<PublicKey, ApiError> {
         .map_err(|_| ApiError::bad_request("bad_key", format!("{what}: expected 64 hex digits")))
 }
 
-fn parse_hash(text: &str) -> Result<Hash, ApiError> {
+fn parse_hash(text: &str, what: &str) -> Result<Hash, ApiError> {
     hex::decode_array::<32>(text)
         .map(Hash)
-        .map_err(|_| ApiError::bad_request("bad_hash", "expected 64 hex digits"))
+        .map_err(|_| ApiError::bad_request("bad_hash", format!("{what}: expected 64 hex digits")))
 }
 
-/// The body as canonical bytes: raw for `application/octet-stream`, else
-/// hex text (optionally `0x`-prefixed) or a JSON string / `{"tx": hex}`.
+/// How a request body is to be read.
+enum BodyKind {
+    Binary,
+    HexText,
+    Json,
+}
+
+fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(BodyKind::HexText);
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match essence.as_str() {
+        "application/octet-stream" => Ok(BodyKind::Binary),
+        "application/json" => Ok(BodyKind::Json),
+        "" | "text/plain" | "application/x-www-form-urlencoded" => Ok(BodyKind::HexText),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/octet-stream, hex as text/plain, or application/json",
+        )),
+    }
+}
+
+/// The body as canonical bytes (see the module documentation).
 fn body_bytes(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -145,22 +301,20 @@ fn body_bytes(
         };
         ApiError::new(status, code, rejection.body_text())
     })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.starts_with("application/octet-stream") {
+    let kind = body_kind(headers)?;
+    if let BodyKind::Binary = kind {
         return Ok(body.to_vec());
     }
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("bad_body", "body is neither binary nor hex text"))?;
-    let text = if content_type.starts_with("application/json") {
+        .map_err(|_| ApiError::bad_request("bad_body", "a text body must be UTF-8 hex"))?;
+    let owned;
+    let text = if let BodyKind::Json = kind {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| ApiError::bad_request("bad_json", e.to_string()))?;
-        match value {
+        owned = match value {
             Value::String(s) => s,
-            Value::Object(map) => match map.get("tx") {
-                Some(Value::String(s)) => s.clone(),
+            Value::Object(mut map) => match map.remove("tx") {
+                Some(Value::String(s)) => s,
                 _ => {
                     return Err(ApiError::bad_request(
                         "bad_json",
@@ -169,17 +323,22 @@ fn body_bytes(
                 }
             },
             _ => return Err(ApiError::bad_request("bad_json", "expected a hex string")),
-        }
+        };
+        owned.as_str()
     } else {
-        text.to_string()
+        text
     };
     let trimmed = text.trim();
     let trimmed = trimmed.strip_prefix("0x").unwrap_or(trimmed);
-    hex::decode(trimmed).map_err(|_| ApiError::bad_request("bad_hex", "body is not valid hex"))
+    hex::decode(trimmed).map_err(|e| ApiError::bad_request("bad_hex", format!("body: {e}")))
 }
 
 fn ok(value: Value) -> ApiResult {
     Ok(Json(value).into_response())
+}
+
+fn accepted(value: Value) -> ApiResult {
+    Ok((StatusCode::ACCEPTED, Json(value)).into_response())
 }
 
 async fn status(State(node): State<NodeHandle>) -> ApiResult {
@@ -188,7 +347,7 @@ async fn status(State(node): State<NodeHandle>) -> ApiResult {
         .status
         .read()
         .map(|s| s.clone())
-        .map_err(|_| ApiError::internal("status lock"))?;
+        .map_err(|_| ApiError::internal("status lock poisoned"))?;
     let mut value =
         serde_json::to_value(snapshot).map_err(|e| ApiError::internal(e.to_string()))?;
     value["chain_id"] = json!(node.shared.chain_id);
@@ -204,6 +363,28 @@ async fn status(State(node): State<NodeHandle>) -> ApiResult {
     ok(value)
 }
 
+async fn validators(State(node): State<NodeHandle>) -> ApiResult {
+    let (height, set) = on_replica(&node, |core: &mut Core| {
+        (
+            core.replica.executed_height(),
+            core.replica.validators().clone(),
+        )
+    })
+    .await?;
+    let list: Vec<Value> = set
+        .validators()
+        .iter()
+        .map(|v| json!({"public_key": hex::encode(&v.key.0), "weight": v.weight}))
+        .collect();
+    ok(json!({
+        "height": height,
+        "set_hash": hex::encode(&set.hash().0),
+        "total_weight": set.total_weight(),
+        "validators": list,
+        "encoded": hex::encode(&set.encode()),
+    }))
+}
+
 async fn submit_transaction(
     State(node): State<NodeHandle>,
     headers: HeaderMap,
@@ -212,45 +393,46 @@ async fn submit_transaction(
     let bytes = body_bytes(&headers, body)?;
     let tx = Transaction::decode(&bytes)
         .map_err(|e| ApiError::bad_request("bad_transaction", e.to_string()))?;
-    let hash = node.submit(tx).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"hash": hex::encode(&hash.0)})),
-    )
-        .into_response())
+    let hash = within(node.submit(tx)).await?;
+    accepted(json!({"hash": hex::encode(&hash.0)}))
 }
 
-async fn transaction(State(node): State<NodeHandle>, Path(hash): Path<String>) -> ApiResult {
-    let hash = parse_hash(&hash)?;
-    let found = node
-        .query(
-            move |core: &mut Core| -> Result<Option<(u64, String)>, String> {
-                let Some(height) =
-                    committed_height(&core.storage, &hash).map_err(|e| e.to_string())?
-                else {
-                    return Ok(None);
-                };
-                let decision = load_decision(core, height)?;
-                let hashes: Vec<Hash> = decision
-                    .block
-                    .transactions
-                    .iter()
-                    .map(|t| t.hash())
-                    .collect();
-                let Some(index) = hashes.iter().position(|h| *h == hash) else {
-                    return Err("index names a block without the transaction".into());
-                };
-                let inclusion = itc_core::merkle::prove(&hashes, index)
-                    .ok_or_else(|| "inclusion proof out of range".to_string())?;
-                let proof = TransactionProof {
-                    transaction: decision.block.transactions[index].clone(),
-                    inclusion,
-                };
-                Ok(Some((height, hex::encode(&proof.encode()))))
-            },
-        )
-        .await?
-        .map_err(ApiError::internal)?;
+async fn transaction(
+    State(node): State<NodeHandle>,
+    hash: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let hash = parse_hash(&path_param(hash)?, "transaction hash")?;
+    let found = on_replica(
+        &node,
+        move |core: &mut Core| -> Result<Option<(u64, String)>, String> {
+            let Some(height) = committed_height(&core.storage, &hash).map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let Some(decision) = load_decision(core, height)? else {
+                // Below a state-transfer snapshot: the block is not here.
+                return Ok(None);
+            };
+            let hashes: Vec<Hash> = decision
+                .block
+                .transactions
+                .iter()
+                .map(|t| t.hash())
+                .collect();
+            let Some(index) = hashes.iter().position(|h| *h == hash) else {
+                return Err("the index names a block without the transaction".into());
+            };
+            let inclusion = itc_core::merkle::prove(&hashes, index)
+                .ok_or_else(|| "inclusion proof out of range".to_string())?;
+            let proof = TransactionProof {
+                transaction: decision.block.transactions[index].clone(),
+                inclusion,
+            };
+            Ok(Some((height, hex::encode(&proof.encode()))))
+        },
+    )
+    .await?
+    .map_err(ApiError::internal)?;
     match found {
         Some((height, proof)) => ok(json!({
             "hash": hex::encode(&hash.0), "height": height, "proof": proof
@@ -259,24 +441,28 @@ async fn transaction(State(node): State<NodeHandle>, Path(hash): Path<String>) -
     }
 }
 
-fn load_decision(core: &Core, height: u64) -> Result<itc_pbft::Decision, String> {
+/// The committed block at `height` and its certificate, from memory or
+/// storage; `None` if this node does not hold it.
+fn load_decision(core: &Core, height: u64) -> Result<Option<itc_pbft::Decision>, String> {
     if let Some(d) = core.replica.decision(height) {
-        return Ok(d.clone());
+        return Ok(Some(d.clone()));
     }
-    itc_pbft::persist::load_decision_range(&core.storage, height, 1)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("block {height} is not stored here"))
+    Ok(
+        itc_pbft::persist::load_decision_range(&core.storage, height, 1)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next(),
+    )
 }
 
+/// The light-client update for the block at `height` (hex), with its
+/// decision; `None` if there is no such committed block here.
 fn header_update(core: &Core, height: u64) -> Result<Option<(itc_pbft::Decision, String)>, String> {
     if height == 0 || height > core.replica.executed_height() {
         return Ok(None);
     }
-    let decision = match load_decision(core, height) {
-        Ok(d) => d,
-        Err(_) => return Ok(None),
+    let Some(decision) = load_decision(core, height)? else {
+        return Ok(None);
     };
     let update = HeaderUpdate {
         header: decision.block.header.clone(),
@@ -287,13 +473,12 @@ fn header_update(core: &Core, height: u64) -> Result<Option<(itc_pbft::Decision,
 }
 
 async fn header_json(node: NodeHandle, height: Option<u64>) -> ApiResult {
-    let found = node
-        .query(move |core: &mut Core| {
-            let height = height.unwrap_or(core.replica.executed_height());
-            header_update(core, height)
-        })
-        .await?
-        .map_err(ApiError::internal)?;
+    let found = on_replica(&node, move |core: &mut Core| {
+        let height = height.unwrap_or(core.replica.executed_height());
+        header_update(core, height)
+    })
+    .await?
+    .map_err(ApiError::internal)?;
     match found {
         Some((decision, update)) => ok(json!({
             "height": decision.block.header.height,
@@ -308,25 +493,31 @@ async fn latest_header(State(node): State<NodeHandle>) -> ApiResult {
     header_json(node, None).await
 }
 
-async fn header_at(State(node): State<NodeHandle>, Path(height): Path<String>) -> ApiResult {
-    let height: u64 = height
-        .parse()
-        .map_err(|_| ApiError::bad_request("bad_height", "height must be a decimal integer"))?;
+async fn header_at(
+    State(node): State<NodeHandle>,
+    height: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let height: u64 = path_param(height)?.parse().map_err(|_| {
+        ApiError::bad_request("bad_height", "height must be a decimal integer below 2^64")
+    })?;
     header_json(node, Some(height)).await
 }
 
-/// Proofs of `keys` against the last committed header.
+/// Proofs of `keys` against the last committed header: its height, its
+/// hash ([`Hash::ZERO`] before the first block) and one proof per key.
 async fn prove(
     node: &NodeHandle,
     keys: Vec<Hash>,
 ) -> Result<(u64, Hash, Vec<StateEntryProof>), ApiError> {
-    node.query(move |core: &mut Core| {
+    on_replica(node, move |core: &mut Core| {
         let height = core.replica.executed_height();
-        let header_hash = core
-            .replica
-            .decision(height)
-            .map(|d| d.block.header.hash())
-            .unwrap_or(Hash::ZERO);
+        let header_hash = if height == 0 {
+            Hash::ZERO
+        } else {
+            load_decision(core, height)?
+                .map(|d| d.block.header.hash())
+                .ok_or_else(|| format!("block {height} is not stored here"))?
+        };
         let mut proofs = Vec::new();
         for key in &keys {
             let (value, proof) = core
@@ -342,10 +533,21 @@ async fn prove(
     .map_err(|e: String| ApiError::internal(e))
 }
 
-async fn account(State(node): State<NodeHandle>, Path(key): Path<String>) -> ApiResult {
-    let key = parse_key(&key, "account")?;
+/// The single proof of a one-key [`prove`].
+fn single(proofs: Vec<StateEntryProof>) -> Result<StateEntryProof, ApiError> {
+    proofs
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("no proof"))
+}
+
+async fn account(
+    State(node): State<NodeHandle>,
+    key: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let key = parse_key(&path_param(key)?, "account")?;
     let (height, header_hash, proofs) = prove(&node, vec![state_key::account(&key)]).await?;
-    let entry = &proofs[0];
+    let entry = single(proofs)?;
     let state = entry
         .value
         .as_deref()
@@ -363,10 +565,13 @@ async fn account(State(node): State<NodeHandle>, Path(key): Path<String>) -> Api
     }))
 }
 
-async fn device(State(node): State<NodeHandle>, Path(key): Path<String>) -> ApiResult {
-    let key = parse_key(&key, "device")?;
+async fn device(
+    State(node): State<NodeHandle>,
+    key: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let key = parse_key(&path_param(key)?, "device")?;
     let (height, header_hash, proofs) = prove(&node, vec![state_key::device(&key)]).await?;
-    let entry = &proofs[0];
+    let entry = single(proofs)?;
     let record = entry
         .value
         .as_deref()
@@ -377,7 +582,7 @@ async fn device(State(node): State<NodeHandle>, Path(key): Path<String>) -> ApiR
         "device": hex::encode(&key.0),
         "record": record.map(|r| json!({
             "owner": hex::encode(&r.owner.0),
-            "security_level": format!("{:?}", r.security_level),
+            "security_level": r.security_level.get(),
             "metadata_hash": hex::encode(&r.metadata_hash.0),
             "ownership_seq": r.ownership_seq,
         })),
@@ -389,13 +594,14 @@ async fn device(State(node): State<NodeHandle>, Path(key): Path<String>) -> ApiR
 
 async fn grant(
     State(node): State<NodeHandle>,
-    Path((device, grantee)): Path<(String, String)>,
+    keys: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
+    let (device, grantee) = path_param(keys)?;
     let device = parse_key(&device, "device")?;
     let grantee = parse_key(&grantee, "grantee")?;
     let (height, header_hash, proofs) =
         prove(&node, vec![state_key::grant(&device, &grantee)]).await?;
-    let entry = &proofs[0];
+    let entry = single(proofs)?;
     let grant = entry
         .value
         .as_deref()
@@ -419,35 +625,36 @@ async fn grant(
 
 async fn command_proof(
     State(node): State<NodeHandle>,
-    Path((device, grantee)): Path<(String, String)>,
+    keys: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult {
+    let (device, grantee) = path_param(keys)?;
     let device = parse_key(&device, "device")?;
     let grantee = parse_key(&grantee, "grantee")?;
-    let found = node
-        .query(
-            move |core: &mut Core| -> Result<Option<(u64, String, String)>, String> {
-                let height = core.replica.executed_height();
-                let Some((decision, update)) = header_update(core, height)? else {
-                    return Ok(None);
-                };
-                let ledger = core.replica.ledger();
-                let entry = |key: Hash| {
-                    ledger
-                        .prove_committed(&key)
-                        .map(|(value, proof)| StateEntryProof { value, proof })
-                        .ok_or_else(|| "state not committed".to_string())
-                };
-                let proof = itc_spv::command::CommandProof {
-                    header_height: height,
-                    header_hash: decision.block.header.hash(),
-                    device: entry(state_key::device(&device))?,
-                    grant: entry(state_key::grant(&device, &grantee))?,
-                };
-                Ok(Some((height, hex::encode(&proof.encode()), update)))
-            },
-        )
-        .await?
-        .map_err(ApiError::internal)?;
+    let found = on_replica(
+        &node,
+        move |core: &mut Core| -> Result<Option<(u64, String, String)>, String> {
+            let height = core.replica.executed_height();
+            let Some((decision, update)) = header_update(core, height)? else {
+                return Ok(None);
+            };
+            let ledger = core.replica.ledger();
+            let entry = |key: Hash| {
+                ledger
+                    .prove_committed(&key)
+                    .map(|(value, proof)| StateEntryProof { value, proof })
+                    .ok_or_else(|| "state not committed".to_string())
+            };
+            let proof = itc_spv::command::CommandProof {
+                header_height: height,
+                header_hash: decision.block.header.hash(),
+                device: entry(state_key::device(&device))?,
+                grant: entry(state_key::grant(&device, &grantee))?,
+            };
+            Ok(Some((height, hex::encode(&proof.encode()), update)))
+        },
+    )
+    .await?
+    .map_err(ApiError::internal)?;
     match found {
         Some((height, proof, update)) => ok(json!({
             "height": height, "proof": proof, "header_update": update
@@ -464,24 +671,22 @@ async fn submit_dag(
     let bytes = body_bytes(&headers, body)?;
     let tx = DagTransaction::decode(&bytes)
         .map_err(|e| ApiError::bad_request("bad_transaction", e.to_string()))?;
-    let id = node.submit_dag(tx).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"id": hex::encode(&id.0)})),
-    )
-        .into_response())
+    let id = within(node.submit_dag(tx)).await?;
+    accepted(json!({"id": hex::encode(&id.0)}))
 }
 
-async fn dag_transaction(State(node): State<NodeHandle>, Path(id): Path<String>) -> ApiResult {
-    let id = parse_hash(&id)?;
-    let (status, proof) = node
-        .query(move |core: &mut Core| {
-            let tangle = core.replica.anchoring();
-            let status = tangle.status(&id);
-            let proof = tangle.prove(&id).map(|p| hex::encode(&p.encode()));
-            (status, proof)
-        })
-        .await?;
+async fn dag_transaction(
+    State(node): State<NodeHandle>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let id = parse_hash(&path_param(id)?, "DAG transaction id")?;
+    let (status, proof) = on_replica(&node, move |core: &mut Core| {
+        let tangle = core.replica.anchoring();
+        let status = tangle.status(&id);
+        let proof = tangle.prove(&id).map(|p| hex::encode(&p.encode()));
+        (status, proof)
+    })
+    .await?;
     let (name, height) = match status {
         itc_dag::TxStatus::Unknown => return Err(ApiError::not_found("unknown DAG transaction")),
         itc_dag::TxStatus::Pending => ("pending", None),
@@ -494,19 +699,25 @@ async fn dag_transaction(State(node): State<NodeHandle>, Path(id): Path<String>)
     }))
 }
 
-async fn dag_work(State(node): State<NodeHandle>, Path(issuer): Path<String>) -> ApiResult {
-    let issuer = parse_key(&issuer, "issuer")?;
-    let (tips, bits) = node
-        .query(move |core: &mut Core| {
-            let now = crate::consensus::wall_clock_ms();
-            let (tangle, ledger) = core.replica.anchoring_with_ledger();
-            let bits = tangle
-                .required_bits(&issuer, now, ledger)
-                .map_err(|e| e.to_string());
-            let seed = u64::from_le_bytes(issuer.0[..8].try_into().unwrap_or([0; 8])) ^ now;
-            (tangle.select_tips(now, seed), bits)
-        })
-        .await?;
+async fn dag_work(
+    State(node): State<NodeHandle>,
+    issuer: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let issuer = parse_key(&path_param(issuer)?, "issuer")?;
+    let (tips, bits) = on_replica(&node, move |core: &mut Core| {
+        let now = crate::consensus::wall_clock_ms();
+        let (tangle, ledger) = core.replica.anchoring_with_ledger();
+        let bits = tangle
+            .required_bits(&issuer, now, ledger)
+            .map_err(|e| e.to_string());
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&issuer.0[..8]);
+        (
+            tangle.select_tips(now, u64::from_le_bytes(seed) ^ now),
+            bits,
+        )
+    })
+    .await?;
     let bits = bits.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", e))?;
     ok(json!({
         "tips": tips.iter().map(|t| hex::encode(&t.0)).collect::<Vec<_>>(),
@@ -527,4 +738,41 @@ async fn metrics(State(node): State<NodeHandle>) -> Response {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_handler_and_is_listed_once() {
+        for (method, path) in ROUTES {
+            assert!(endpoint(method, path).is_some(), "{method} {path}");
+        }
+        let mut seen: Vec<_> = ROUTES.to_vec();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), ROUTES.len(), "a route is listed twice");
+    }
+
+    #[test]
+    fn content_types_choose_how_the_body_is_read() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            body_bytes(&headers, Ok(Bytes::from_static(b"\"0x0aFF\"")))
+        };
+        assert_eq!(with("application/json; charset=utf-8").unwrap(), [10, 255]);
+        assert_eq!(
+            with("application/octet-stream").unwrap(),
+            b"\"0x0aFF\"".to_vec()
+        );
+        assert_eq!(with("text/plain").unwrap_err().code, "bad_hex");
+        assert_eq!(
+            with("image/png").unwrap_err().status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        let plain = body_bytes(&HeaderMap::new(), Ok(Bytes::from_static(b" 0x0aff\n")));
+        assert_eq!(plain.unwrap(), [10, 255]);
+    }
 }
