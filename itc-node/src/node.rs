@@ -347,11 +347,3 @@ impl Node {
         self.replica.as_ref().is_none_or(|t| t.is_finished())
     }
 }
-
-/// Refusals as HTTP-friendly strings (used by the API).
-pub fn refused_status(refused: &Refused) -> u16 {
-    match refused {
-        Refused::Rejected(_) => 422,
-        Refused::Busy | Refused::Stopping => 503,
-    }
-}

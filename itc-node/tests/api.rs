@@ -329,7 +329,7 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 }
 
 fn is_hex_of_bytes(s: &str) -> bool {
-    s.len() % 2 == 0
+    s.len().is_multiple_of(2)
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
