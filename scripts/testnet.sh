@@ -3,7 +3,8 @@
 #
 #   bash scripts/testnet.sh
 #
-# 1. Builds itc-node and its examples (debug; CARGO_TARGET_DIR is honoured).
+# 1. Builds itc-node and its examples (debug; CARGO_TARGET_DIR is honoured;
+#    ITC_PROFILE=test reuses what `cargo test` built, as CI does).
 # 2. `itc-node init --testnet 4 --dir <tmpdir>`: keys, genesis, configs on
 #    free loopback ports.
 # 3. Starts the four validators as separate processes and waits until each
@@ -82,7 +83,7 @@ fail() {
 status() { curl -fsS --max-time 5 "$1/v1/status"; }
 
 echo "== build (debug)"
-(cd "$ROOT" && timeout 1800 cargo build -p itc-node --bins --examples --quiet) || fail "build"
+(cd "$ROOT" && timeout 1800 cargo build --profile "${ITC_PROFILE:-dev}" -p itc-node --bins --examples --quiet) || fail "build"
 
 echo "== init --testnet 4 --dir $DIR"
 "$BIN" init --testnet 4 --dir "$DIR" >/dev/null || fail "init"
