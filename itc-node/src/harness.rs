@@ -37,7 +37,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn serial() -> MutexGuard<'static, ()> {
     // A test that panicked while holding the lock has dropped its cluster
     // (and killed its processes): the lock is still good.
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Deadline for waits that should finish in seconds.
@@ -633,18 +635,25 @@ impl Cluster {
                             }
                             // An earlier attempt whose answer was lost got
                             // in (pool duplicate) or is already committed.
-                            Err(ClientError::Api { status: 422, message, .. })
-                                if message.contains("duplicate") || message.contains("stale nonce") =>
+                            Err(ClientError::Api {
+                                status: 422,
+                                message,
+                                ..
+                            }) if message.contains("duplicate")
+                                || message.contains("stale nonce") =>
                             {
                                 log.unacknowledged.push((log.next_nonce, tx.hash()));
                                 log.next_nonce += 1;
                             }
                             // Gossip of the previous nonce has not reached this
                             // node yet, or it is busy: try again.
-                            Err(ClientError::Api { status: 422, message, .. })
-                                if message.contains("future nonce")
-                                    || message.contains("too far ahead")
-                                    || message.contains("pool full") =>
+                            Err(ClientError::Api {
+                                status: 422,
+                                message,
+                                ..
+                            }) if message.contains("future nonce")
+                                || message.contains("too far ahead")
+                                || message.contains("pool full") =>
                             {
                                 std::thread::sleep(Duration::from_millis(20));
                             }
@@ -739,8 +748,9 @@ impl Cluster {
         i: usize,
     ) -> Result<Vec<itc_pbft::Decision>, itc_core::storage::StorageError> {
         assert!(self.nodes[i].child.is_none(), "node {i} still runs");
-        let storage =
-            itc_core::storage::RedbStorage::open(self.nodes[i].dir.join("data").join("chain.redb"))?;
+        let storage = itc_core::storage::RedbStorage::open(
+            self.nodes[i].dir.join("data").join("chain.redb"),
+        )?;
         let mut blocks = Vec::new();
         let mut next = 1;
         loop {
@@ -764,7 +774,11 @@ pub fn assert_blocks_hold_once(blocks: &[itc_pbft::Decision], logs: &[SenderLog]
     let mut seen: BTreeSet<(PublicKey, u64)> = BTreeSet::new();
     let mut scanned = 0;
     for (k, decision) in blocks.iter().enumerate() {
-        assert_eq!(decision.block.header.height, k as u64 + 1, "blocks from height 1");
+        assert_eq!(
+            decision.block.header.height,
+            k as u64 + 1,
+            "blocks from height 1"
+        );
         for tx in &decision.block.transactions {
             scanned += 1;
             *count.entry(tx.hash()).or_default() += 1;

@@ -17,14 +17,23 @@ fn a_backup_killed_under_load_restarts_and_catches_up() {
     let victim = (primary + 1) % 4;
     let others: Vec<usize> = (0..4).filter(|i| *i != victim).collect();
     let load = cluster.start_load(&[0, 1, 2, 3], &others, PACE);
-    assert!(load.wait_more(200, Duration::from_secs(20)), "no load before the kill");
+    assert!(
+        load.wait_more(200, Duration::from_secs(20)),
+        "no load before the kill"
+    );
     cluster.kill(victim);
     let at_kill = cluster.max_height();
     // The three others keep committing without it.
-    assert!(load.wait_more(300, Duration::from_secs(20)), "no load after the kill");
+    assert!(
+        load.wait_more(300, Duration::from_secs(20)),
+        "no load after the kill"
+    );
     cluster.wait_height(at_kill + 3, Duration::from_secs(20));
     cluster.restart(victim);
-    assert!(load.wait_more(200, Duration::from_secs(20)), "no load after the restart");
+    assert!(
+        load.wait_more(200, Duration::from_secs(20)),
+        "no load after the restart"
+    );
     let logs = load.stop();
     let top = cluster.max_height();
     cluster.wait_node_height(victim, top, Duration::from_secs(30));
@@ -45,20 +54,29 @@ fn the_primary_killed_under_load_loses_nothing_and_commits_each_acknowledged_onc
     let old_primary = cluster.primary(0);
     let backups: Vec<usize> = (0..4).filter(|i| *i != old_primary).collect();
     let load = cluster.start_load(&[0, 1, 2, 3], &backups, PACE);
-    assert!(load.wait_more(300, Duration::from_secs(20)), "no load before the kill");
+    assert!(
+        load.wait_more(300, Duration::from_secs(20)),
+        "no load before the kill"
+    );
     cluster.kill(old_primary);
     // Blocks committed before the kill, as a survivor saw them.
     let before = cluster.min_height();
     assert!(before > 0, "nothing committed before the kill");
-    let committed_before: Vec<(String, String)> =
-        (1..=before).map(|h| cluster.header(backups[0], h)).collect();
+    let committed_before: Vec<(String, String)> = (1..=before)
+        .map(|h| cluster.header(backups[0], h))
+        .collect();
 
     // View change: a view above 0 with another primary, on every survivor.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let views: Vec<(u64, usize)> = backups
             .iter()
-            .map(|&i| (cluster.status(i)["view"].as_u64().unwrap(), cluster.primary(i)))
+            .map(|&i| {
+                (
+                    cluster.status(i)["view"].as_u64().unwrap(),
+                    cluster.primary(i),
+                )
+            })
             .collect();
         if views
             .iter()
@@ -70,11 +88,17 @@ fn the_primary_killed_under_load_loses_nothing_and_commits_each_acknowledged_onc
         std::thread::sleep(Duration::from_millis(100));
     }
     // The new view commits.
-    assert!(load.wait_more(300, Duration::from_secs(30)), "no load after the view change");
+    assert!(
+        load.wait_more(300, Duration::from_secs(30)),
+        "no load after the view change"
+    );
     cluster.wait_height(before + 3, Duration::from_secs(30));
 
     cluster.restart(old_primary);
-    assert!(load.wait_more(100, Duration::from_secs(20)), "no load after the restart");
+    assert!(
+        load.wait_more(100, Duration::from_secs(20)),
+        "no load after the restart"
+    );
     let logs = load.stop();
     let top = cluster.max_height();
     cluster.wait_node_height(old_primary, top, Duration::from_secs(30));
@@ -91,7 +115,11 @@ fn the_primary_killed_under_load_loses_nothing_and_commits_each_acknowledged_onc
     }
     // Scan the blocks of a survivor: each acknowledged transaction once.
     let survivor = backups[0];
-    assert!(cluster.terminate(survivor), "clean stop\n{}", cluster.log_tail(survivor));
+    assert!(
+        cluster.terminate(survivor),
+        "clean stop\n{}",
+        cluster.log_tail(survivor)
+    );
     let blocks = cluster.stored_blocks(survivor).unwrap();
     assert!(blocks.len() as u64 >= height);
     let scanned = assert_blocks_hold_once(&blocks, &logs);

@@ -22,12 +22,14 @@ struct Proxies {
     stop: Arc<AtomicBool>,
     cut: Arc<Mutex<Vec<bool>>>,
     open: Open,
+    reserved: Vec<u16>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Proxies {
-    fn new(nodes: usize) -> Proxies {
+    fn new(nodes: usize, reserved: Vec<u16>) -> Proxies {
         Proxies {
+            reserved,
             stop: Arc::new(AtomicBool::new(false)),
             cut: Arc::new(Mutex::new(vec![false; nodes])),
             open: Arc::default(),
@@ -38,7 +40,14 @@ impl Proxies {
     /// A proxy from node `from` to node `to` (listening at `target`);
     /// returns its address.
     fn add(&mut self, from: usize, to: usize, target: SocketAddr) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        // Not on a port the testnet reserved for a node (freed at init).
+        let listener = loop {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            if !self.reserved.contains(&port) {
+                break listener;
+            }
+        };
         listener.set_nonblocking(true).unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, cut, open) = (self.stop.clone(), self.cut.clone(), self.open.clone());
@@ -135,8 +144,13 @@ fn socket_of(multiaddr: &str) -> SocketAddr {
 fn a_partitioned_node_catches_up_when_the_partition_heals() {
     let started = Instant::now();
     let mut cluster = Cluster::init(BIN.as_ref(), "partition", 4, |_| {});
-    let mut proxies = Proxies::new(4);
     let listen: Vec<SocketAddr> = (0..4).map(|i| socket_of(&cluster.p2p_address(i))).collect();
+    let mut reserved: Vec<u16> = listen.iter().map(SocketAddr::port).collect();
+    for i in 0..4 {
+        let http: SocketAddr = cluster.config(i).http.listen.parse().unwrap();
+        reserved.push(http.port());
+    }
+    let mut proxies = Proxies::new(4, reserved);
     let keys: Vec<String> = cluster
         .nodes
         .iter()
@@ -172,7 +186,9 @@ fn a_partitioned_node_catches_up_when_the_partition_heals() {
     let majority_at = cluster.max_height();
     // The majority goes on; the minority does not move.
     assert!(load.wait_more(400, Duration::from_secs(30)));
-    cluster.wait_height(majority_at + 5, Duration::from_secs(30));
+    for &i in &majority {
+        cluster.wait_node_height(i, majority_at + 5, Duration::from_secs(30));
+    }
     let minority_now = cluster.client(victim).height().unwrap();
     let majority_now = majority
         .iter()
@@ -186,7 +202,18 @@ fn a_partitioned_node_catches_up_when_the_partition_heals() {
     assert!(majority_now >= majority_at + 5);
 
     proxies.heal(victim);
-    let reached = cluster.wait_node_height(victim, majority_now, Duration::from_secs(40));
+    let reached = match cluster
+        .client(victim)
+        .wait_height(majority_now, Duration::from_secs(40))
+    {
+        Ok(h) => h,
+        Err(e) => {
+            for i in 0..4 {
+                eprintln!("node {i} status: {}", cluster.status(i));
+            }
+            panic!("node {victim} did not catch up after the heal: {e}");
+        }
+    };
     let logs = load.stop();
     let top = cluster.max_height();
     cluster.wait_node_height(victim, top, Duration::from_secs(30));
