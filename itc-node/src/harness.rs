@@ -5,15 +5,42 @@
 //!
 //! The binary to run is given by the caller (tests pass
 //! `env!("CARGO_BIN_EXE_itc-node")`).
+//!
+//! Only one cluster runs at a time in a process: [`Cluster::init`] takes a
+//! process-wide lock that the cluster holds until it is dropped, so tests
+//! of one file that would fight for the cores run one after the other
+//! (a test must not hold two clusters at once).
+//!
+//! Fault injection: [`Cluster::kill`] (`kill -9`), [`Cluster::terminate`]
+//! (SIGTERM), [`Cluster::restart`] on the same data, [`Cluster::delete_data`],
+//! per-node [`Cluster::pid`] and [`Cluster::rss_bytes`], [`Cluster::metric`]
+//! scraped from `/metrics`, a client [`Load`] that records every
+//! acknowledged transaction, and [`Cluster::assert_committed_once`] /
+//! [`Cluster::stored_blocks`] to prove each one was committed exactly once.
 
 use crate::client::{Client, ClientError};
 use crate::node::ReadyInfo;
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::types::{Amount, ChainId, Payload, Transaction};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// One cluster at a time per process (see the module documentation).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    // A test that panicked while holding the lock has dropped its cluster
+    // (and killed its processes): the lock is still good.
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Deadline for waits that should finish in seconds.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -42,6 +69,8 @@ pub struct Cluster {
     pub chain_id: u32,
     /// The `itc-node` binary.
     pub binary: PathBuf,
+    /// Held while the cluster lives; dropped after its processes.
+    _serial: MutexGuard<'static, ()>,
 }
 
 impl Cluster {
@@ -65,6 +94,7 @@ impl Cluster {
         validators: usize,
         edit: impl Fn(&mut crate::config::NodeConfig),
     ) -> Cluster {
+        let serial = serial();
         let dir = std::env::temp_dir().join(format!(
             "itc-node-{name}-{}-{}",
             std::process::id(),
@@ -112,6 +142,7 @@ impl Cluster {
             accounts,
             chain_id: options.chain_id,
             binary: binary.to_path_buf(),
+            _serial: serial,
         }
     }
 
@@ -332,5 +363,500 @@ impl Drop for Cluster {
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// The resident set size of process `pid` in bytes (`VmRSS` of
+/// `/proc/PID/status`), if it runs (Linux only).
+pub fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Parse the OpenMetrics text of `/metrics` into `name → value` (labels
+/// kept as part of the name, e.g. `itc_commit_latency_us_bucket{le="250.0"}`).
+pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.trim().to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+impl Cluster {
+    /// The configuration file of node `i`.
+    pub fn config_path(&self, i: usize) -> PathBuf {
+        self.nodes[i].dir.join("config.toml")
+    }
+
+    /// Node `i`'s configuration as written (paths relative to its
+    /// directory).
+    pub fn config(&self, i: usize) -> crate::config::NodeConfig {
+        let text = std::fs::read_to_string(self.config_path(i)).expect("config file");
+        crate::config::NodeConfig::from_toml(&text).expect("config")
+    }
+
+    /// Change node `i`'s configuration (takes effect at its next start).
+    pub fn edit_config(&self, i: usize, edit: impl FnOnce(&mut crate::config::NodeConfig)) {
+        let mut config = self.config(i);
+        edit(&mut config);
+        std::fs::write(self.config_path(i), config.to_toml()).expect("write config");
+    }
+
+    /// Node `i`'s p2p listen address (fixed at init, kept across restarts).
+    pub fn p2p_address(&self, i: usize) -> String {
+        self.config(i).p2p.listen
+    }
+
+    /// Start node `i` on its existing data and wait until it is ready.
+    pub fn restart(&mut self, i: usize) -> &Client {
+        self.spawn(i);
+        self.wait_ready(i)
+    }
+
+    /// Delete node `i`'s data directory (the node must be stopped).
+    pub fn delete_data(&mut self, i: usize) {
+        assert!(self.nodes[i].child.is_none(), "node {i} still runs");
+        let data = self.nodes[i].dir.join("data");
+        std::fs::remove_dir_all(&data)
+            .unwrap_or_else(|e| panic!("removing {}: {e}", data.display()));
+    }
+
+    /// The process id of node `i`, if it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i].child.as_ref().map(Child::id)
+    }
+
+    /// Node `i`'s resident set size in bytes, if it runs.
+    pub fn rss_bytes(&self, i: usize) -> Option<u64> {
+        rss_of(self.pid(i)?)
+    }
+
+    /// Whether node `i`'s process is still alive (reaps it if it exited).
+    pub fn is_alive(&mut self, i: usize) -> bool {
+        match self.nodes[i].child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Node `i`'s whole log.
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.nodes[i].dir.join("log")).unwrap_or_default()
+    }
+
+    /// Node `i`'s `/v1/status`.
+    pub fn status(&self, i: usize) -> serde_json::Value {
+        self.client(i)
+            .status()
+            .unwrap_or_else(|e| panic!("node {i} status: {e}\n{}", self.log_tail(i)))
+    }
+
+    /// Node `i`'s metrics, scraped from `/metrics` ([`parse_metrics`]).
+    ///
+    /// # Errors
+    /// [`ClientError::Transport`] if the node cannot be reached.
+    pub fn metrics(&self, i: usize) -> Result<BTreeMap<String, f64>, ClientError> {
+        let url = format!("{}/metrics", self.client(i).base());
+        let text = ureq::get(&url)
+            .call()
+            .and_then(|r| r.into_body().read_to_string())
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(parse_metrics(&text))
+    }
+
+    /// One metric of node `i` (0 if the node does not export it yet).
+    /// Counters carry the OpenMetrics `_total` suffix:
+    /// `cluster.metric(0, "itc_refused_frames_total")`.
+    pub fn metric(&self, i: usize, name: &str) -> f64 {
+        self.metrics(i)
+            .unwrap_or_else(|e| panic!("node {i} metrics: {e}"))
+            .get(name)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// SIGTERM node `i` and wait (at most 20 s, then `kill -9`) for it to
+    /// exit; returns its exit status, `None` if it did not exit in time or
+    /// did not run.
+    pub fn terminate_status(&mut self, i: usize) -> Option<ExitStatus> {
+        let mut child = self.nodes[i].child.take()?;
+        self.nodes[i].client = None;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The highest height every running node has reached.
+    pub fn min_height(&self) -> u64 {
+        self.running()
+            .into_iter()
+            .map(|i| self.client(i).height().unwrap_or(0))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// The highest height any running node has reached.
+    pub fn max_height(&self) -> u64 {
+        self.running()
+            .into_iter()
+            .map(|i| self.client(i).height().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Wait until node `i` reaches `height`, failing with its log.
+    pub fn wait_node_height(&self, i: usize, height: u64, timeout: Duration) -> u64 {
+        self.client(i)
+            .wait_height(height, timeout)
+            .unwrap_or_else(|e| panic!("node {i}: {e}\n{}", self.log_tail(i)))
+    }
+
+    /// Check that the running nodes have the same header at every height
+    /// in `from..=to`.
+    pub fn assert_same_chain_range(&self, from: u64, to: u64) {
+        let running = self.running();
+        for h in from.max(1)..=to {
+            let first = self.header(running[0], h);
+            for &i in &running[1..] {
+                assert_eq!(self.header(i, h), first, "node {i} differs at height {h}");
+            }
+        }
+    }
+
+    /// The lowest height whose header node `i` serves (blocks below a
+    /// state-transfer snapshot are not stored), searched up to `top`.
+    pub fn lowest_served_header(&self, i: usize, top: u64) -> Option<u64> {
+        let served = |h: u64| {
+            self.client(i)
+                .get(&format!("/v1/headers/{h}"))
+                .map(|_| true)
+                .unwrap_or(false)
+        };
+        if !served(top) {
+            return None;
+        }
+        // Served heights form a suffix: binary search its start.
+        let (mut low, mut high) = (1, top);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if served(mid) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        Some(low)
+    }
+
+    /// Start client threads, one per account in `accounts`, that submit
+    /// transfers over HTTP to the nodes in `targets` (each thread starts on
+    /// `targets[k % len]` and moves on when its node is unreachable) until
+    /// [`Load::stop`]; each waits `pace` after an acknowledgement.
+    pub fn start_load(&self, accounts: &[usize], targets: &[usize], pace: Duration) -> Load {
+        assert!(!targets.is_empty(), "load needs a target node");
+        let stop = Arc::new(AtomicBool::new(false));
+        let acknowledged = Arc::new(AtomicU64::new(0));
+        let clients: Vec<Client> = targets.iter().map(|&t| self.client(t).clone()).collect();
+        let threads = accounts
+            .iter()
+            .enumerate()
+            .map(|(k, &account)| {
+                let key = self.accounts[account].clone();
+                let to = self.accounts[(account + 1) % self.accounts.len()].public();
+                let chain = ChainId(self.chain_id);
+                let clients = clients.clone();
+                let stop = stop.clone();
+                let acknowledged = acknowledged.clone();
+                std::thread::spawn(move || {
+                    let mut log = SenderLog {
+                        account,
+                        acknowledged: Vec::new(),
+                        unacknowledged: Vec::new(),
+                        next_nonce: 0,
+                        errors: Vec::new(),
+                    };
+                    let mut target = k % clients.len();
+                    // The account's next nonce, from the first node that answers.
+                    loop {
+                        if stop.load(Ordering::Relaxed) {
+                            return log;
+                        }
+                        match clients[target].account(&key.public()) {
+                            Ok((_, nonce)) => {
+                                log.next_nonce = nonce;
+                                break;
+                            }
+                            Err(_) => {
+                                target = (target + 1) % clients.len();
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                        }
+                    }
+                    while !stop.load(Ordering::Relaxed) {
+                        let tx = Transaction::new_signed(
+                            &key,
+                            chain,
+                            log.next_nonce,
+                            Amount(1),
+                            Payload::Transfer {
+                                to,
+                                amount: Amount(1),
+                            },
+                        );
+                        match clients[target].submit(&tx) {
+                            Ok(hash) => {
+                                log.acknowledged.push((log.next_nonce, hash));
+                                log.next_nonce += 1;
+                                acknowledged.fetch_add(1, Ordering::Relaxed);
+                                std::thread::sleep(pace);
+                            }
+                            // An earlier attempt whose answer was lost got
+                            // in (pool duplicate) or is already committed.
+                            Err(ClientError::Api {
+                                status: 422,
+                                message,
+                                ..
+                            }) if message.contains("duplicate")
+                                || message.contains("stale nonce") =>
+                            {
+                                log.unacknowledged.push((log.next_nonce, tx.hash()));
+                                log.next_nonce += 1;
+                            }
+                            // Gossip of the previous nonce has not reached this
+                            // node yet, or it is busy: try again.
+                            Err(ClientError::Api {
+                                status: 422,
+                                message,
+                                ..
+                            }) if message.contains("future nonce")
+                                || message.contains("too far ahead")
+                                || message.contains("pool full") =>
+                            {
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            Err(ClientError::Api { status: 503, .. }) => {
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            Err(ClientError::Transport(_)) | Err(ClientError::Timeout(_)) => {
+                                target = (target + 1) % clients.len();
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            Err(other) => {
+                                if log.errors.len() < 16 {
+                                    log.errors.push(other.to_string());
+                                }
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                        }
+                    }
+                    log
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            acknowledged,
+            threads,
+        }
+    }
+
+    /// Wait until every transaction the senders got in (acknowledged or
+    /// not) is committed on every running node, then check that each
+    /// acknowledged one sits at one height, the same on every node, and that
+    /// every sender's committed nonce equals the number it got in (each
+    /// transfer applied once: a second application would move the nonce).
+    pub fn assert_committed_once(&self, logs: &[SenderLog], timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for log in logs {
+            assert!(
+                log.errors.is_empty(),
+                "sender {}: {:?}",
+                log.account,
+                log.errors
+            );
+            let key = self.accounts[log.account].public();
+            for i in self.running() {
+                loop {
+                    let nonce = self.client(i).account(&key).map(|(_, n)| n).unwrap_or(0);
+                    if nonce == log.next_nonce {
+                        break;
+                    }
+                    assert!(
+                        nonce < log.next_nonce,
+                        "node {i}: sender {} nonce {nonce} above the {} it got in",
+                        log.account,
+                        log.next_nonce
+                    );
+                    assert!(
+                        Instant::now() < deadline,
+                        "node {i}: sender {} committed nonce {nonce}, expected {}\n{}",
+                        log.account,
+                        log.next_nonce,
+                        self.log_tail(i)
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        let running = self.running();
+        for log in logs {
+            for (nonce, hash) in &log.acknowledged {
+                let heights: Vec<Option<u64>> = running
+                    .iter()
+                    .map(|&i| self.client(i).committed_at(hash).unwrap())
+                    .collect();
+                assert!(
+                    heights[0].is_some() && heights.iter().all(|h| *h == heights[0]),
+                    "sender {} nonce {nonce}: heights {heights:?} on nodes {running:?}",
+                    log.account
+                );
+            }
+        }
+    }
+
+    /// Every block node `i` stored, read from its database (the node must be
+    /// stopped: redb opens a file once). Blocks below a state-transfer
+    /// snapshot are not stored; the list starts at the first stored height.
+    ///
+    /// # Errors
+    /// [`itc_core::storage::StorageError`] if the database cannot be read.
+    pub fn stored_blocks(
+        &self,
+        i: usize,
+    ) -> Result<Vec<itc_pbft::Decision>, itc_core::storage::StorageError> {
+        assert!(self.nodes[i].child.is_none(), "node {i} still runs");
+        let storage = itc_core::storage::RedbStorage::open(
+            self.nodes[i].dir.join("data").join("chain.redb"),
+        )?;
+        let mut blocks = Vec::new();
+        let mut next = 1;
+        loop {
+            let batch = itc_pbft::persist::load_decision_range(&storage, next, 256)?;
+            if batch.is_empty() {
+                break;
+            }
+            next += batch.len() as u64;
+            blocks.extend(batch);
+        }
+        Ok(blocks)
+    }
+}
+
+/// Check, on the blocks of one node ([`Cluster::stored_blocks`], from
+/// height 1), that every acknowledged transaction of `logs` appears exactly
+/// once and that no (sender, nonce) appears twice; returns the number of
+/// transactions scanned.
+pub fn assert_blocks_hold_once(blocks: &[itc_pbft::Decision], logs: &[SenderLog]) -> usize {
+    let mut count: BTreeMap<Hash, usize> = BTreeMap::new();
+    let mut seen: BTreeSet<(PublicKey, u64)> = BTreeSet::new();
+    let mut scanned = 0;
+    for (k, decision) in blocks.iter().enumerate() {
+        assert_eq!(
+            decision.block.header.height,
+            k as u64 + 1,
+            "blocks from height 1"
+        );
+        for tx in &decision.block.transactions {
+            scanned += 1;
+            *count.entry(tx.hash()).or_default() += 1;
+            assert!(
+                seen.insert((tx.sender, tx.nonce)),
+                "(sender, nonce {}) committed twice",
+                tx.nonce
+            );
+        }
+    }
+    for log in logs {
+        for (nonce, hash) in &log.acknowledged {
+            assert_eq!(
+                count.get(hash).copied().unwrap_or(0),
+                1,
+                "sender {} nonce {nonce} in the blocks",
+                log.account
+            );
+        }
+    }
+    scanned
+}
+
+/// What one load thread did.
+#[derive(Debug, Clone)]
+pub struct SenderLog {
+    /// The account index (into [`Cluster::accounts`]).
+    pub account: usize,
+    /// (nonce, hash) of every transaction a node acknowledged (202).
+    pub acknowledged: Vec<(u64, Hash)>,
+    /// (nonce, hash) of transactions whose acknowledgement was lost (the
+    /// node died while answering) but which a later attempt found admitted.
+    pub unacknowledged: Vec<(u64, Hash)>,
+    /// The next nonce: every nonce below it got in.
+    pub next_nonce: u64,
+    /// Unexpected refusals (at most 16).
+    pub errors: Vec<String>,
+}
+
+/// Client threads submitting transfers ([`Cluster::start_load`]).
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<AtomicU64>,
+    threads: Vec<JoinHandle<SenderLog>>,
+}
+
+impl Load {
+    /// Transactions acknowledged so far.
+    pub fn acknowledged(&self) -> u64 {
+        self.acknowledged.load(Ordering::Relaxed)
+    }
+
+    /// Wait (at most `timeout`) until at least `count` more transactions
+    /// than now are acknowledged; returns whether they were.
+    pub fn wait_more(&self, count: u64, timeout: Duration) -> bool {
+        let target = self.acknowledged() + count;
+        let deadline = Instant::now() + timeout;
+        while self.acknowledged() < target {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
+    /// Stop the threads and return what each did.
+    pub fn stop(mut self) -> Vec<SenderLog> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads
+            .drain(..)
+            .map(|t| t.join().expect("load thread"))
+            .collect()
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }

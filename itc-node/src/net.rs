@@ -47,10 +47,14 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// Length-prefixed frames (4-byte big-endian length, then the bytes),
 /// capped before anything is read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FrameCodec {
     /// Largest request accepted.
     pub request_bytes_max: usize,
+    /// Counts inbound frames refused while reading (oversized, truncated):
+    /// libp2p's request-response reports no event when `read_request`
+    /// fails, so the codec counts them itself.
+    pub refused: prometheus_client::metrics::counter::Counter,
 }
 
 async fn read_frame<T: futures::AsyncRead + Unpin + Send>(
@@ -98,7 +102,11 @@ impl request_response::Codec for FrameCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        read_frame(io, self.request_bytes_max).await
+        let frame = read_frame(io, self.request_bytes_max).await;
+        if frame.is_err() {
+            self.refused.inc();
+        }
+        frame
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
@@ -259,6 +267,20 @@ pub fn build_swarm(
     chain_id: u32,
     config: &P2pSection,
 ) -> Result<Swarm<Behaviour>, NetError> {
+    build_swarm_counting(key, chain_id, config, Default::default())
+}
+
+/// [`build_swarm`], counting refused inbound frames in `refused` (the
+/// node passes its `itc_refused_frames` counter).
+///
+/// # Errors
+/// [`NetError::Setup`] if a transport or the listener fails.
+pub fn build_swarm_counting(
+    key: &Keypair,
+    chain_id: u32,
+    config: &P2pSection,
+    refused: prometheus_client::metrics::counter::Counter,
+) -> Result<Swarm<Behaviour>, NetError> {
     let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
     let identity = crate::keys::libp2p_identity(key);
     let config = config.clone();
@@ -286,6 +308,7 @@ pub fn build_swarm(
             let consensus = request_response::Behaviour::with_codec(
                 FrameCodec {
                     request_bytes_max: config.request_bytes_max,
+                    refused: refused.clone(),
                 },
                 [(
                     StreamProtocol::new(CONSENSUS_PROTOCOL),
@@ -566,8 +589,8 @@ impl NetworkTask {
                     }
                 }
                 request_response::Event::InboundFailure { peer, error, .. } => {
+                    // Frames refused while reading are counted by the codec.
                     tracing::debug!(%peer, %error, "inbound consensus stream failed");
-                    self.shared.metrics.refused_frames.inc();
                 }
                 request_response::Event::ResponseSent { .. } => {}
             },

@@ -6,7 +6,7 @@ use crate::consensus::{
 };
 use crate::keys::{peer_id_of, read_key_file};
 use crate::metrics::Metrics;
-use crate::net::{build_swarm, NetworkTask};
+use crate::net::NetworkTask;
 use itc_core::genesis::Genesis;
 use itc_core::hash::Hash;
 use itc_core::keys::PublicKey;
@@ -230,7 +230,12 @@ pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         .map_err(|e| NodeError::Replica(e.to_string()))?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let swarm = build_swarm(&key, chain_id, &config.p2p)?;
+    let swarm = crate::net::build_swarm_counting(
+        &key,
+        chain_id,
+        &config.p2p,
+        shared.metrics.refused_frames.clone(),
+    )?;
     let mut peers = Vec::new();
     for peer in &config.peers {
         let public = itc_core::hex::decode_array::<32>(&peer.public_key)
