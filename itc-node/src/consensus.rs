@@ -147,6 +147,23 @@ pub fn tx_index_key(hash: &Hash) -> Vec<u8> {
 
 const TX_INDEX_HEIGHT_KEY: &[u8] = b"node/txidx-height";
 
+/// Key prefix of the transactions this node acknowledged (202) and has not
+/// yet seen committed: written in the same atomic batch as the replica's
+/// state before the acknowledgement leaves, so a node killed at any moment
+/// resubmits them on restart.
+pub const POOL_PREFIX: &[u8] = b"node/pool/";
+
+/// Most acknowledged transactions read back after a restart.
+pub const ACKNOWLEDGED_RESUBMIT_MAX: usize = itc_pbft::config::POOL_TRANSACTIONS_MAX;
+
+fn pool_key(hash: &Hash) -> Vec<u8> {
+    let mut key = POOL_PREFIX.to_vec();
+    key.extend_from_slice(&hash.0);
+    key
+}
+
+type Reply = oneshot::Sender<Result<Hash, Refused>>;
+
 /// The height at which a committed transaction is, from the index.
 ///
 /// # Errors
@@ -225,6 +242,7 @@ impl ReplicaThread {
         let mut admitted: HashMap<Hash, Instant> = HashMap::new();
         let mut admitted_order: VecDeque<Hash> = VecDeque::new();
         self.catch_up_index(&mut core)?;
+        self.resubmit_acknowledged(&mut core)?;
         self.after_batch(&mut core, Vec::new(), &mut admitted, &mut admitted_order)?;
         loop {
             let now = wall_clock_ms();
@@ -235,6 +253,8 @@ impl ReplicaThread {
                 .unwrap_or(1_000)
                 .min(1_000);
             let mut gossip = Vec::new();
+            let mut replies: Vec<(Reply, Result<Hash, Refused>)> = Vec::new();
+            let mut acknowledged = WriteBatch::new();
             let peers_open = !self.peers.is_closed() || !self.peers.is_empty();
             let first = runtime.block_on(async {
                 tokio::select! {
@@ -268,6 +288,9 @@ impl ReplicaThread {
                         gossip: g,
                     }) => {
                         let hash = tx.hash();
+                        let record = reply
+                            .is_some()
+                            .then(|| itc_core::encoding::Encode::encode(&*tx));
                         let bytes = g.then(|| itc_core::encoding::Encode::encode(&*tx));
                         let result = core
                             .replica
@@ -278,13 +301,19 @@ impl ReplicaThread {
                             if let Some(bytes) = bytes {
                                 gossip.push(Outbound::GossipTransaction(bytes));
                             }
+                            if let Some(record) = record {
+                                // Acknowledged only once durable: the
+                                // record is written with this batch and
+                                // resubmitted after a restart.
+                                acknowledged.put(pool_key(&hash), record);
+                            }
                             if reply.is_some() && admitted.len() < LATENCY_TRACKED_MAX {
                                 admitted.insert(hash, Instant::now());
                                 admitted_order.push_back(hash);
                             }
                         }
                         if let Some(reply) = reply {
-                            let _ = reply.send(result);
+                            replies.push((reply, result));
                         }
                     }
                     Input::Control(Control::Dag {
@@ -306,7 +335,7 @@ impl ReplicaThread {
                             }
                         }
                         if let Some(reply) = reply {
-                            let _ = reply.send(result);
+                            replies.push((reply, result));
                         }
                     }
                     Input::Control(Control::Query(query)) => query(&mut core),
@@ -316,7 +345,10 @@ impl ReplicaThread {
             if core.replica.next_deadline().is_some_and(|d| d <= now) {
                 core.replica.tick(now);
             }
-            let committed = self.persist_and_send(&mut core, gossip)?;
+            let committed = self.persist_and_send(&mut core, gossip, acknowledged)?;
+            for (reply, result) in replies {
+                let _ = reply.send(result);
+            }
             self.after_batch(&mut core, committed, &mut admitted, &mut admitted_order)?;
             if stop {
                 return Ok(core);
@@ -328,8 +360,11 @@ impl ReplicaThread {
         &mut self,
         core: &mut Core,
         gossip: Vec<Outbound>,
+        acknowledged: WriteBatch,
     ) -> Result<Vec<Decision>, StorageError> {
-        let persisted = core.replica.ready().persist(&mut core.storage)?;
+        let mut ready = core.replica.ready();
+        ready.add_writes(acknowledged);
+        let persisted = ready.persist(&mut core.storage)?;
         for outgoing in persisted.messages {
             let bytes = outgoing.to_bytes();
             self.send(Outbound::Consensus {
@@ -369,6 +404,7 @@ impl ReplicaThread {
                 for tx in &decision.block.transactions {
                     let hash = tx.hash();
                     batch.put(tx_index_key(&hash), height.to_be_bytes().to_vec());
+                    batch.delete(pool_key(&hash));
                     self.shared.metrics.committed_transactions.inc();
                     if let Some(t) = admitted.remove(&hash) {
                         self.shared
@@ -425,6 +461,57 @@ impl ReplicaThread {
             *h = height;
             changed
         });
+        Ok(())
+    }
+
+    /// Put the transactions this node acknowledged but did not see
+    /// committed before it stopped back into the pool (in sender and nonce
+    /// order); forget those the ledger no longer takes (committed, or
+    /// superseded).
+    fn resubmit_acknowledged(&mut self, core: &mut Core) -> Result<(), StorageError> {
+        let mut records = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = core.storage.scan_prefix(
+                POOL_PREFIX,
+                after.as_deref(),
+                itc_core::storage::SCAN_LIMIT_MAX,
+            )?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            records.extend(page);
+            if records.len() > ACKNOWLEDGED_RESUBMIT_MAX {
+                break;
+            }
+        }
+        let mut forget = WriteBatch::new();
+        let mut transactions = Vec::new();
+        for (key, value) in records {
+            match <Transaction as itc_core::encoding::Decode>::decode(&value) {
+                Ok(tx) => transactions.push((key, tx)),
+                Err(_) => forget.delete(key),
+            }
+        }
+        transactions.sort_by_key(|(_, tx)| (tx.sender, tx.nonce));
+        let now = wall_clock_ms();
+        let mut kept = 0usize;
+        for (key, tx) in transactions {
+            match core.replica.submit_transaction(now, tx.clone()) {
+                Ok(()) => {
+                    kept += 1;
+                    self.send(Outbound::GossipTransaction(
+                        itc_core::encoding::Encode::encode(&tx),
+                    ));
+                }
+                Err(_) => forget.delete(key),
+            }
+        }
+        if !forget.is_empty() {
+            core.storage.write(forget)?;
+        }
+        if kept > 0 {
+            tracing::info!(kept, "acknowledged transactions back in the pool");
+        }
         Ok(())
     }
 

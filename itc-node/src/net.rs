@@ -44,6 +44,10 @@ pub const CONSENSUS_PROTOCOL: &str = "/itc/consensus/1";
 /// Largest response frame (responses are empty acknowledgements).
 pub const RESPONSE_BYTES_MAX: usize = 64;
 const READ_CHUNK: usize = 64 * 1024;
+/// On shutdown, how long the network keeps running at least (gossip of the
+/// last admitted transactions) and at most (answers to the last requests).
+const DRAIN_MIN: Duration = Duration::from_millis(200);
+const DRAIN_MAX: Duration = Duration::from_secs(2);
 
 /// Length-prefixed frames (4-byte big-endian length, then the bytes),
 /// capped before anything is read.
@@ -378,6 +382,7 @@ impl NetworkTask {
         let (tx_topic, dag_topic) = (topic(chain, "tx"), topic(chain, "dag"));
         enum Step {
             Stop,
+            Drain,
             Event(Box<SwarmEvent<BehaviourEvent>>),
             Outbound(Outbound),
             Deliver,
@@ -391,7 +396,8 @@ impl NetworkTask {
                 event = self.swarm.select_next_some() => Step::Event(Box::new(event)),
                 out = self.outbound.recv() => match out {
                     Some(out) => Step::Outbound(out),
-                    None => Step::Stop,
+                    // The replica stopped: send what it released, then stop.
+                    None => Step::Drain,
                 },
                 permit = self.inbound.reserve(), if !fair.is_empty() => match permit {
                     Ok(permit) => {
@@ -400,12 +406,42 @@ impl NetworkTask {
                         }
                         Step::Deliver
                     }
-                    Err(_) => Step::Stop,
+                    Err(_) => Step::Drain,
                 },
                 _ = tick.tick() => Step::Tick,
             };
             match step {
                 Step::Stop => return,
+                Step::Drain => {
+                    while let Ok(out) = self.outbound.try_recv() {
+                        self.on_outbound(out, &mut in_flight, &tx_topic, &dag_topic);
+                    }
+                    // Poll the swarm until the last requests are answered
+                    // and gossip had a moment to leave (bounded).
+                    let started = Instant::now();
+                    loop {
+                        let pending: usize = in_flight.values().sum();
+                        let elapsed = started.elapsed();
+                        if elapsed >= DRAIN_MAX || (pending == 0 && elapsed >= DRAIN_MIN) {
+                            return;
+                        }
+                        let event = tokio::select! {
+                            _ = shutdown.changed() => {
+                                if *shutdown.borrow() { return } else { continue }
+                            }
+                            event = self.swarm.select_next_some() => event,
+                            _ = tokio::time::sleep(Duration::from_millis(20)) => continue,
+                        };
+                        self.on_event(
+                            event,
+                            &mut fair,
+                            &mut in_flight,
+                            &mut redial,
+                            &tx_topic,
+                            &dag_topic,
+                        );
+                    }
+                }
                 Step::Event(event) => self.on_event(
                     *event,
                     &mut fair,

@@ -139,8 +139,10 @@ pub struct Node {
     /// Handle to the replica.
     pub handle: NodeHandle,
     shutdown: watch::Sender<bool>,
+    http_stop: watch::Sender<bool>,
     replica: Option<std::thread::JoinHandle<Result<Core, itc_core::storage::StorageError>>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    net_task: tokio::task::JoinHandle<()>,
+    http_task: tokio::task::JoinHandle<()>,
 }
 
 /// What `ready_file` contains.
@@ -261,7 +263,7 @@ pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         peers,
         listening: listening_tx,
     };
-    let mut tasks = vec![tokio::spawn(task.run(shutdown_rx.clone()))];
+    let net_task = tokio::spawn(task.run(shutdown_rx.clone()));
     let p2p_addrs = match tokio::time::timeout(
         std::time::Duration::from_secs(10),
         listening_rx.wait_for(|a| !a.is_empty()),
@@ -288,15 +290,15 @@ pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         .local_addr()
         .map_err(|e| NodeError::Http(e.to_string()))?;
     let router = crate::api::router(handle.clone(), &config.http);
-    let mut http_shutdown = shutdown_rx.clone();
-    tasks.push(tokio::spawn(async move {
+    let (http_stop, mut http_shutdown) = watch::channel(false);
+    let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = http_shutdown.wait_for(|s| *s).await;
         });
         if let Err(error) = serve.await {
             tracing::error!(%error, "http server");
         }
-    }));
+    });
     tracing::info!(%http_addr, p2p = ?p2p_addrs, key = %itc_core::hex::encode(&key.public().0), "node started");
     let node = Node {
         public_key: key.public(),
@@ -304,8 +306,10 @@ pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
         p2p_addrs,
         handle,
         shutdown,
+        http_stop,
         replica: Some(replica),
-        tasks,
+        net_task,
+        http_task,
     };
     if let Some(path) = &config.node.ready_file {
         let info = ReadyInfo {
@@ -330,8 +334,12 @@ impl Node {
     /// # Errors
     /// The storage error that had already stopped the replica, if any.
     pub async fn shutdown(mut self) -> Result<(), NodeError> {
+        use std::time::Duration;
+        // 1. The API stops taking requests and finishes those in flight.
+        let _ = self.http_stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.http_task).await;
+        // 2. The replica persists its last batch and closes the database.
         let _ = self.handle.control.send(Control::Stop).await;
-        let _ = self.shutdown.send(true);
         let result = match self.replica.take() {
             Some(thread) => tokio::task::spawn_blocking(move || thread.join())
                 .await
@@ -341,8 +349,14 @@ impl Node {
                 .map_err(|e| NodeError::Storage(e.to_string())),
             None => Ok(()),
         };
-        for task in self.tasks.drain(..) {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        // 3. The network sends what the replica released (its outbound
+        //    queue closed with the replica) and stops; bounded.
+        if tokio::time::timeout(Duration::from_secs(3), &mut self.net_task)
+            .await
+            .is_err()
+        {
+            let _ = self.shutdown.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.net_task).await;
         }
         result
     }

@@ -110,6 +110,14 @@ impl Ready {
         core::mem::take(&mut self.messages)
     }
 
+    /// Add a driver's own writes (for example a node's record of the
+    /// transactions it acknowledged) to this batch, so that they become
+    /// durable in the same atomic write as the replica's, with no extra
+    /// flush. They must not use the replica's key prefixes.
+    pub fn add_writes(&mut self, batch: WriteBatch) {
+        self.writes.extend(batch);
+    }
+
     /// The writes to make durable.
     pub fn writes(&self) -> &WriteBatch {
         &self.writes
