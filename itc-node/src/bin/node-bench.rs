@@ -11,8 +11,8 @@
 //! `target/release/node-bench`, `target/release/itc-node`); `--node-bin
 //! PATH` or the `ITC_NODE_BIN` environment variable names another one.
 //! `cargo run --bin node-bench` builds only node-bench, so build the
-//! package first (above); the bench refuses to run if the sibling is
-//! missing and warns if it is older than node-bench itself.
+//! package first (above): the bench refuses to run if the sibling is
+//! missing, and a sibling left from an older build runs as it is.
 //!
 //! Figures (`--json` prints one object with `figures` and `context`):
 //!
@@ -165,23 +165,11 @@ fn node_binary(given: Option<PathBuf>) -> Result<PathBuf> {
             .map(|d| d.join("itc-node"))
             .ok_or_else(|| BenchError("current executable has no directory".into()))?,
     };
-    let Ok(meta) = std::fs::metadata(&path) else {
+    if !path.is_file() {
         return fail(format!(
             "{} not found: build it first (cargo build --release -p itc-node) or pass --node-bin PATH",
             path.display()
         ));
-    };
-    if let (Ok(node), Ok(bench)) = (
-        meta.modified(),
-        std::fs::metadata(&me).and_then(|m| m.modified()),
-    ) {
-        if node + Duration::from_secs(60) < bench {
-            eprintln!(
-                "node-bench: warning: {} is older than node-bench; it may be stale \
-                 (cargo build --release -p itc-node)",
-                path.display()
-            );
-        }
     }
     Ok(path)
 }
@@ -217,7 +205,9 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
     figures.insert("fsync_us_p50", fsync_p50);
     context.insert("fsync_us_p99".into(), round(fsync_p99).into());
     phase_s.insert("fsync".into(), round(t.elapsed().as_secs_f64()).into());
-    progress(&format!("fsync p50 {fsync_p50:.0} µs, p99 {fsync_p99:.0} µs"));
+    progress(&format!(
+        "fsync p50 {fsync_p50:.0} µs, p99 {fsync_p99:.0} µs"
+    ));
 
     let t = Instant::now();
     let baseline = in_process_tx_per_s(
@@ -243,14 +233,22 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
     // Warm up: connections, first blocks.
     for (a, nonce) in nonces.iter_mut().enumerate() {
         let tx = cluster.transfer(a, *nonce);
-        let hash = submit(cluster.client(a % VALIDATORS), &tx, Instant::now() + PHASE_DEADLINE)?;
+        let hash = submit(
+            cluster.client(a % VALIDATORS),
+            &tx,
+            Instant::now() + PHASE_DEADLINE,
+        )?;
         *nonce += 1;
-        cluster.client(a % VALIDATORS).wait_committed(&hash, Duration::from_secs(60))?;
+        cluster
+            .client(a % VALIDATORS)
+            .wait_committed(&hash, Duration::from_secs(60))?;
     }
 
     // Latency: one transaction at a time.
     let t = Instant::now();
-    let before: Vec<String> = (0..VALIDATORS).map(|i| metrics_text(cluster.client(i))).collect();
+    let before: Vec<String> = (0..VALIDATORS)
+        .map(|i| metrics_text(cluster.client(i)))
+        .collect();
     let mut latencies = Vec::with_capacity(sizes.latency_samples);
     for k in 0..sizes.latency_samples {
         let a = k % cluster.accounts.len();
@@ -259,13 +257,18 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
         nonces[a] += 1;
         latencies.push(one_commit_us(cluster.client(node), &tx)?);
     }
-    let after: Vec<String> = (0..VALIDATORS).map(|i| metrics_text(cluster.client(i))).collect();
+    let after: Vec<String> = (0..VALIDATORS)
+        .map(|i| metrics_text(cluster.client(i)))
+        .collect();
     latencies.sort_by(f64::total_cmp);
     let (p50, p99) = (quantile(&latencies, 0.50), quantile(&latencies, 0.99));
     figures.insert("node_commit_latency_us_p50", p50);
     figures.insert("node_commit_latency_us_p99", p99);
     context.insert("latency_samples".into(), latencies.len().into());
-    context.insert("latency_us_max".into(), round(latencies[latencies.len() - 1]).into());
+    context.insert(
+        "latency_us_max".into(),
+        round(latencies[latencies.len() - 1]).into(),
+    );
     let histogram = histogram_delta(&before, &after);
     context.insert(
         "metrics_commit_latency_us_p50_le".into(),
@@ -294,8 +297,9 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
         round(nonces.iter().sum::<u64>() as f64 / height.max(1) as f64).into(),
     );
     phase_s.insert("saturation".into(), round(t.elapsed().as_secs_f64()).into());
-    progress(&format!("saturation {tx_per_s:.0} tx/s ({count} transactions in {elapsed:.1} s)"),
-    );
+    progress(&format!(
+        "saturation {tx_per_s:.0} tx/s ({count} transactions in {elapsed:.1} s)"
+    ));
     let mut rss = Vec::new();
     for node in &cluster.nodes {
         let pid = node
@@ -306,7 +310,10 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
         rss.push(rss_bytes(pid)?);
     }
     let total: u64 = nonces.iter().sum();
-    figures.insert("node_rss_bytes", rss.iter().copied().max().unwrap_or(0) as f64);
+    figures.insert(
+        "node_rss_bytes",
+        rss.iter().copied().max().unwrap_or(0) as f64,
+    );
     context.insert("rss_bytes_per_validator".into(), rss.clone().into());
     context.insert("rss_after_transactions".into(), total.into());
     progress(&format!("RSS after {total} transactions: {rss:?}"));
@@ -320,28 +327,42 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
     context.insert("catch_up_s".into(), round(seconds).into());
     context.insert("one_tx_blocks_per_s".into(), round(production).into());
     phase_s.insert("catch_up".into(), round(t.elapsed().as_secs_f64()).into());
-    progress(&format!("catch-up of {blocks} blocks in {seconds:.1} s (produced at {production:.0} blocks/s)"),
-    );
+    progress(&format!(
+        "catch-up of {blocks} blocks in {seconds:.1} s (produced at {production:.0} blocks/s)"
+    ));
 
     context.insert("quick".into(), quick.into());
     context.insert("validators".into(), VALIDATORS.into());
     context.insert("accounts".into(), nonces.len().into());
     context.insert("nonce_window".into(), WINDOW.into());
-    context.insert("baseline_transactions".into(), sizes.baseline_transactions.into());
+    context.insert(
+        "baseline_transactions".into(),
+        sizes.baseline_transactions.into(),
+    );
     context.insert(
         "latency_method".into(),
         "client-side: POST /v1/transactions to committed on the receiving node (status polled every 200 us)".into(),
     );
     context.insert(
         "baseline_method".into(),
-        "4 replicas, one thread, MemoryStorage, no link delay, same genesis and nonce window".into(),
+        "4 replicas, one thread, MemoryStorage, no link delay, same genesis and nonce window"
+            .into(),
     );
-    context.insert("cpus".into(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0).into());
+    context.insert(
+        "cpus".into(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+            .into(),
+    );
     context.insert("load_average_before".into(), load_before.into());
     context.insert("load_average_after".into(), load_average().into());
     context.insert("node_binary".into(), binary.display().to_string().into());
     context.insert("phase_seconds".into(), phase_s.into());
-    context.insert("wall_s".into(), round(started.elapsed().as_secs_f64()).into());
+    context.insert(
+        "wall_s".into(),
+        round(started.elapsed().as_secs_f64()).into(),
+    );
     context.insert("crate_version".into(), env!("CARGO_PKG_VERSION").into());
 
     if json {
@@ -469,7 +490,11 @@ fn histogram_delta(before: &[String], after: &[String]) -> Vec<(f64, u64)> {
             .filter_map(|l| {
                 let rest = &l["itc_commit_latency_us_bucket{le=\"".len()..];
                 let (le, count) = rest.split_once("\"} ")?;
-                let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().ok()?
+                };
                 Some((le, count.trim().parse().ok()?))
             })
             .collect()
@@ -531,7 +556,10 @@ fn saturate(cluster: &Cluster, nonces: &mut [u64], count: u64) -> Result<(u64, f
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| fail("a client thread panicked")))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| fail("a client thread panicked"))
+            })
             .collect()
     });
     for nonce in nonces.iter_mut() {
@@ -579,7 +607,9 @@ fn catch_up(binary: &Path, blocks: u64) -> Result<(u64, f64, f64)> {
     // One block everywhere, then take down a backup.
     let tx = cluster.transfer(0, 0);
     let hash = submit(cluster.client(0), &tx, Instant::now() + PHASE_DEADLINE)?;
-    cluster.client(0).wait_committed(&hash, Duration::from_secs(60))?;
+    cluster
+        .client(0)
+        .wait_committed(&hash, Duration::from_secs(60))?;
     let start_height = cluster.client(0).height()?;
     cluster.wait_height(start_height, Duration::from_secs(60));
     let primary = cluster.primary(0);
@@ -621,7 +651,10 @@ fn catch_up(binary: &Path, blocks: u64) -> Result<(u64, f64, f64)> {
         stop.store(true, Ordering::Relaxed);
         let mut out: Vec<Result<()>> = handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| fail("a client thread panicked")))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| fail("a client thread panicked"))
+            })
             .collect();
         out.push(reached);
         out
@@ -634,7 +667,9 @@ fn catch_up(binary: &Path, blocks: u64) -> Result<(u64, f64, f64)> {
     loop {
         std::thread::sleep(Duration::from_millis(300));
         let now = cluster.client(up[0]).height()?;
-        let pool = cluster.client(up[0]).status()?["pool"].as_u64().unwrap_or(0);
+        let pool = cluster.client(up[0]).status()?["pool"]
+            .as_u64()
+            .unwrap_or(0);
         if now == settled && pool == 0 {
             break;
         }
@@ -667,7 +702,9 @@ fn catch_up(binary: &Path, blocks: u64) -> Result<(u64, f64, f64)> {
     let (hash_up, _) = cluster.header(up[0], settled);
     let (hash_down, _) = cluster.header(down, settled);
     if hash_up != hash_down {
-        return fail(format!("node {down} caught up to a different header at {settled}"));
+        return fail(format!(
+            "node {down} caught up to a different header at {settled}"
+        ));
     }
     Ok((settled - down_height, seconds, production))
 }
@@ -692,7 +729,8 @@ fn in_process_tx_per_s(
         let storage = MemoryStorage::new();
         let mut config = itc_pbft::Config::new(key.clone(), genesis.clone());
         // As the nodes run (ChainCode on, default block size).
-        config.block_transactions_max = itc_node::config::ConsensusSection::default().block_transactions_max;
+        config.block_transactions_max =
+            itc_node::config::ConsensusSection::default().block_transactions_max;
         config
             .modules
             .push(Arc::new(itc_chaincode::campaign::ChainCode::new()));
@@ -714,7 +752,10 @@ fn in_process_tx_per_s(
                         ChainId(genesis.chain_id),
                         nonce,
                         Amount(1),
-                        Payload::Transfer { to, amount: Amount(1) },
+                        Payload::Transfer {
+                            to,
+                            amount: Amount(1),
+                        },
                     )
                 })
                 .collect()
