@@ -277,6 +277,7 @@ impl ReplicaThread {
                 inputs.push(next);
             }
             let now = wall_clock_ms();
+            tracing::trace!(inputs = inputs.len(), "replica batch");
             for input in inputs {
                 match input {
                     Input::Peer((from, bytes)) => {
@@ -365,6 +366,11 @@ impl ReplicaThread {
         let mut ready = core.replica.ready();
         ready.add_writes(acknowledged);
         let persisted = ready.persist(&mut core.storage)?;
+        tracing::trace!(
+            messages = persisted.messages.len(),
+            committed = persisted.committed.len(),
+            "replica persisted"
+        );
         for outgoing in persisted.messages {
             let bytes = outgoing.to_bytes();
             self.send(Outbound::Consensus {

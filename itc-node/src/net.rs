@@ -540,6 +540,7 @@ impl NetworkTask {
                         continue;
                     }
                     *count += 1;
+                    tracing::trace!(to = %peer, bytes = bytes.len(), "consensus send");
                     self.swarm
                         .behaviour_mut()
                         .consensus
@@ -604,6 +605,7 @@ impl NetworkTask {
                             .send_response(channel, Vec::new());
                         match itc_key_of(&peer) {
                             Some(key) if self.is_validator(&key) => {
+                                tracing::trace!(from = %peer, bytes = request.len(), "consensus recv");
                                 if !fair.push(key, request) {
                                     self.shared.metrics.dropped_queue_full.inc();
                                 }
