@@ -69,6 +69,9 @@ pub struct Cluster {
     pub chain_id: u32,
     /// The `itc-node` binary.
     pub binary: PathBuf,
+    /// Per node: a command that [`Cluster::spawn`] runs the binary through
+    /// (empty: run it directly). See [`Cluster::set_launcher`].
+    launchers: Vec<Vec<String>>,
     /// Held while the cluster lives; dropped after its processes.
     _serial: MutexGuard<'static, ()>,
 }
@@ -138,6 +141,7 @@ impl Cluster {
             .collect();
         Cluster {
             dir,
+            launchers: vec![Vec::new(); nodes.len()],
             nodes,
             accounts,
             chain_id: options.chain_id,
@@ -157,7 +161,15 @@ impl Cluster {
             .append(true)
             .open(node.dir.join("log"))
             .unwrap();
-        let child = Command::new(&binary)
+        let mut command = match self.launchers[i].split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
+        let child = command
             .args(["run", "--config"])
             .arg(node.dir.join("config.toml"))
             .env(
@@ -171,6 +183,16 @@ impl Cluster {
             .expect("spawn itc-node");
         node.child = Some(child);
         node.client = None;
+    }
+
+    /// Run node `i` through `prefix` from its next [`Cluster::spawn`] on:
+    /// the command becomes `prefix... BINARY run --config ...`, e.g.
+    /// `["ip", "netns", "exec", "NAME"]` to start it in a network
+    /// namespace. The prefix must `exec` the binary (not fork it), so that
+    /// the process the cluster kills is the node itself. An empty prefix
+    /// runs the binary directly (the default).
+    pub fn set_launcher(&mut self, i: usize, prefix: Vec<String>) {
+        self.launchers[i] = prefix;
     }
 
     /// Wait for node `i`'s ready file and API.
