@@ -56,15 +56,34 @@ fn unsupported() -> Option<String> {
     if !cfg!(target_os = "linux") {
         return Some("network namespaces are Linux-only".into());
     }
-    match Command::new("id").arg("-u").output() {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "0" => {}
-        Ok(out) => {
-            return Some(format!(
-                "not root (uid {})",
-                String::from_utf8_lossy(&out.stdout).trim()
-            ))
-        }
-        Err(e) => return Some(format!("`id -u` failed: {e}")),
+    // Effective uid and capabilities, as `id -u` and `capsh` would see them.
+    let status = match std::fs::read_to_string("/proc/self/status") {
+        Ok(text) => text,
+        Err(e) => return Some(format!("cannot read /proc/self/status: {e}")),
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let uid = field("Uid:");
+    if uid.get(1) != Some(&"0") {
+        return Some(format!(
+            "not root (effective uid {})",
+            uid.get(1).unwrap_or(&"?")
+        ));
+    }
+    // `ip netns` needs CAP_SYS_ADMIN (21, mounts) and CAP_NET_ADMIN (12).
+    let caps = field("CapEff:")
+        .first()
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or(0);
+    if caps & (1 << 12) == 0 || caps & (1 << 21) == 0 {
+        return Some(format!(
+            "root without CAP_NET_ADMIN or CAP_SYS_ADMIN (CapEff {caps:#x})"
+        ));
     }
     match Command::new("ip").arg("-V").stdout(Stdio::null()).status() {
         Ok(status) if status.success() => None,
@@ -85,8 +104,9 @@ struct Netns {
     nodes: Vec<String>,
     /// Management veth ends in the root namespace.
     root_links: Vec<String>,
-    /// First two octets after `10.` of the data subnet `10.a.b.0/24`; the
-    /// management links use `10.a.(b+1).0/24`.
+    /// `(a, b)` of the data subnet `10.a.b.0/24` (inside the namespaces
+    /// only); the management links use /30s of `10.a.(b+1).0/24`, whose
+    /// root-namespace routes show a concurrent run that the subnet is taken.
     net: (u8, u8),
 }
 
@@ -125,10 +145,9 @@ impl Netns {
                 net,
                 tag,
             };
-            return match netns.build(count) {
-                Ok(()) => Ok(netns),
-                Err(e) => Err(e), // dropping `netns` removes what was made
-            };
+            // On an error, dropping `netns` removes what was made.
+            netns.build(count)?;
+            return Ok(netns);
         }
         Err(format!("no free namespace name or subnet: {last}"))
     }
