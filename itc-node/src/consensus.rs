@@ -164,6 +164,43 @@ fn pool_key(hash: &Hash) -> Vec<u8> {
 
 type Reply = oneshot::Sender<Result<Hash, Refused>>;
 
+/// Every this many committed heights, the records of acknowledged
+/// transactions that can no longer commit (their nonce is below the
+/// sender's) are forgotten: the pool drops such transactions without a
+/// commit, and their records would otherwise stay until a restart.
+pub const ACKNOWLEDGED_PRUNE_INTERVAL: u64 = 64;
+
+fn prune_acknowledged(core: &mut Core) -> Result<(), StorageError> {
+    const PAGE: usize = 4_096;
+    let mut after: Option<Vec<u8>> = None;
+    let mut forget = WriteBatch::new();
+    let mut scanned = 0usize;
+    loop {
+        let page = core
+            .storage
+            .scan_prefix(POOL_PREFIX, after.as_deref(), PAGE)?;
+        let full = page.len() == PAGE;
+        for (key, value) in page {
+            scanned += 1;
+            let stale = match <Transaction as itc_core::encoding::Decode>::decode(&value) {
+                Ok(tx) => tx.nonce < core.replica.ledger().account(&tx.sender).nonce,
+                Err(_) => true,
+            };
+            if stale {
+                forget.delete(key.clone());
+            }
+            after = Some(key);
+        }
+        if !full || scanned > ACKNOWLEDGED_RESUBMIT_MAX {
+            break;
+        }
+    }
+    if !forget.is_empty() {
+        core.storage.write(forget)?;
+    }
+    Ok(())
+}
+
 /// The height at which a committed transaction is, from the index.
 ///
 /// # Errors
@@ -422,6 +459,12 @@ impl ReplicaThread {
             }
             batch.put(TX_INDEX_HEIGHT_KEY.to_vec(), last.to_be_bytes().to_vec());
             core.storage.write(batch)?;
+            let first = committed[0].block.header.height;
+            if first / ACKNOWLEDGED_PRUNE_INTERVAL != last / ACKNOWLEDGED_PRUNE_INTERVAL
+                || first.is_multiple_of(ACKNOWLEDGED_PRUNE_INTERVAL)
+            {
+                prune_acknowledged(core)?;
+            }
             // Forget admissions that never committed here (bounded map).
             while admitted_order.len() > admitted.len().saturating_mul(2).max(1024) {
                 if let Some(h) = admitted_order.pop_front() {
