@@ -244,6 +244,8 @@ impl ReplicaThread {
         self.catch_up_index(&mut core)?;
         self.resubmit_acknowledged(&mut core)?;
         self.after_batch(&mut core, Vec::new(), &mut admitted, &mut admitted_order)?;
+        let mut last_commit = Instant::now();
+        let mut view_change_since: Option<Instant> = None;
         loop {
             let now = wall_clock_ms();
             let wait = core
@@ -282,6 +284,22 @@ impl ReplicaThread {
                 match input {
                     Input::Peer((from, bytes)) => {
                         let _ = core.replica.handle_message(now, from, &bytes);
+                    }
+                    Input::Control(Control::Submit {
+                        tx,
+                        reply: None,
+                        gossip: false,
+                    }) => {
+                        // Gossiped by a peer: its origin already sent it to
+                        // every validator, so admit it without the
+                        // broadcast `submit_transaction` makes (which
+                        // multiplied every transaction's messages by the
+                        // number of validators that heard the gossip
+                        // first).
+                        let me = self.shared.me;
+                        let _ = core
+                            .replica
+                            .handle(now, me, itc_pbft::Message::Request(*tx));
                     }
                     Input::Control(Control::Submit {
                         tx,
@@ -343,10 +361,45 @@ impl ReplicaThread {
                     Input::Control(Control::Stop) | Input::Closed => stop = true,
                 }
             }
+            let normal_before_tick = matches!(core.replica.status(), itc_pbft::Status::Normal);
             if core.replica.next_deadline().is_some_and(|d| d <= now) {
                 core.replica.tick(now);
             }
+            if view_change_since.is_none()
+                && !matches!(core.replica.status(), itc_pbft::Status::Normal)
+            {
+                view_change_since = Some(Instant::now());
+                // Why: this replica's own request timer fired (no commit
+                // for a whole timeout while it held executable work), or
+                // it joined view changes that peers sent.
+                tracing::info!(
+                    view = core.replica.view(),
+                    height = core.replica.executed_height(),
+                    pool = core.replica.pool_len(),
+                    since_commit_ms = last_commit.elapsed().as_millis() as u64,
+                    cause = if normal_before_tick {
+                        "own timer"
+                    } else {
+                        "peers"
+                    },
+                    "view change started"
+                );
+            }
             let committed = self.persist_and_send(&mut core, gossip, acknowledged)?;
+            if !committed.is_empty() {
+                last_commit = Instant::now();
+            }
+            if view_change_since.is_some()
+                && matches!(core.replica.status(), itc_pbft::Status::Normal)
+            {
+                if let Some(since) = view_change_since.take() {
+                    tracing::info!(
+                        view = core.replica.view(),
+                        took_ms = since.elapsed().as_millis() as u64,
+                        "view change done"
+                    );
+                }
+            }
             for (reply, result) in replies {
                 let _ = reply.send(result);
             }
@@ -389,6 +442,7 @@ impl ReplicaThread {
             // A full queue drops the message like a congested link; the
             // protocol retransmits.
             self.shared.metrics.dropped_queue_full.inc();
+            self.shared.metrics.dropped_outbound_channel.inc();
         }
     }
 

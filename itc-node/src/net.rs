@@ -537,6 +537,7 @@ impl NetworkTask {
                     let count = in_flight.entry(peer).or_default();
                     if *count >= self.config.outbound_queue_per_peer {
                         self.shared.metrics.dropped_queue_full.inc();
+                        self.shared.metrics.dropped_outbound_in_flight.inc();
                         continue;
                     }
                     *count += 1;
@@ -608,6 +609,7 @@ impl NetworkTask {
                                 tracing::trace!(from = %peer, bytes = request.len(), "consensus recv");
                                 if !fair.push(key, request) {
                                     self.shared.metrics.dropped_queue_full.inc();
+                                    self.shared.metrics.dropped_inbound_queue.inc();
                                 }
                             }
                             _ => {
@@ -660,6 +662,7 @@ impl NetworkTask {
                     Some(control) => {
                         if self.control.try_send(control).is_err() {
                             self.shared.metrics.dropped_queue_full.inc();
+                            self.shared.metrics.dropped_gossip.inc();
                             gossipsub::MessageAcceptance::Ignore
                         } else {
                             gossipsub::MessageAcceptance::Accept
