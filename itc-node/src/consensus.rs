@@ -135,6 +135,14 @@ pub struct Shared {
 /// Transactions whose admission time is kept for the latency histogram.
 pub const LATENCY_TRACKED_MAX: usize = 100_000;
 
+/// How long after forwarding a pooled transaction to the primary the
+/// node forwards it again (the replica asks after every retransmission
+/// interval without a commit).
+pub const FORWARD_REPEAT: Duration = Duration::from_millis(1_000);
+
+/// Most forwarded transactions remembered (one pool's worth).
+pub const FORWARDED_TRACKED_MAX: usize = itc_pbft::config::POOL_TRANSACTIONS_MAX;
+
 /// Key prefix of the node's transaction index (hash → height) in storage.
 pub const TX_INDEX_PREFIX: &[u8] = b"node/tx/";
 
@@ -245,6 +253,7 @@ impl ReplicaThread {
         self.resubmit_acknowledged(&mut core)?;
         self.after_batch(&mut core, Vec::new(), &mut admitted, &mut admitted_order)?;
         let mut last_commit = Instant::now();
+        let mut forwarded: HashMap<Hash, Instant> = HashMap::new();
         let mut view_change_since: Option<Instant> = None;
         loop {
             let now = wall_clock_ms();
@@ -283,6 +292,11 @@ impl ReplicaThread {
             for input in inputs {
                 match input {
                     Input::Peer((from, bytes)) => {
+                        tracing::trace!(
+                            tag = bytes.first().copied(),
+                            len = bytes.len(),
+                            "replica handles"
+                        );
                         let _ = core.replica.handle_message(now, from, &bytes);
                     }
                     Input::Control(Control::Submit {
@@ -385,7 +399,8 @@ impl ReplicaThread {
                     "view change started"
                 );
             }
-            let committed = self.persist_and_send(&mut core, gossip, acknowledged)?;
+            let committed =
+                self.persist_and_send(&mut core, gossip, acknowledged, &mut forwarded)?;
             if !committed.is_empty() {
                 last_commit = Instant::now();
             }
@@ -415,6 +430,7 @@ impl ReplicaThread {
         core: &mut Core,
         gossip: Vec<Outbound>,
         acknowledged: WriteBatch,
+        forwarded: &mut HashMap<Hash, Instant>,
     ) -> Result<Vec<Decision>, StorageError> {
         let mut ready = core.replica.ready();
         ready.add_writes(acknowledged);
@@ -424,7 +440,31 @@ impl ReplicaThread {
             committed = persisted.committed.len(),
             "replica persisted"
         );
+        let now = Instant::now();
+        let mut pruned = false;
         for outgoing in persisted.messages {
+            // A backup re-forwards up to FORWARD_TRANSACTIONS_MAX pooled
+            // transactions to the primary after every retransmission
+            // interval without a commit: at saturation (blocks slower
+            // than the interval) that was hundreds of requests every
+            // interval from every backup, queued at the primary ahead of
+            // the votes that would have ended the block. Forward each
+            // transaction at most once per FORWARD_REPEAT.
+            if let (Recipient::One(_), itc_pbft::Message::Request(tx)) =
+                (&outgoing.to, &outgoing.message)
+            {
+                if !pruned {
+                    forwarded.retain(|_, at| now.duration_since(*at) < FORWARD_REPEAT);
+                    pruned = true;
+                }
+                let hash = tx.hash();
+                if forwarded.contains_key(&hash) || forwarded.len() >= FORWARDED_TRACKED_MAX {
+                    self.shared.metrics.forwards_skipped.inc();
+                    continue;
+                }
+                forwarded.insert(hash, now);
+            }
+            tracing::trace!(kind = outgoing.message.kind(), "replica sends");
             let bytes = outgoing.to_bytes();
             self.send(Outbound::Consensus {
                 to: outgoing.to,

@@ -43,6 +43,10 @@ pub struct Metrics {
     /// Of `dropped_queue_full`: gossiped transactions that did not reach
     /// the replica thread (its control channel stayed full).
     pub dropped_gossip: Counter,
+    /// Forwards of a pooled transaction to the primary that the node did
+    /// not send because it forwarded the same one less than
+    /// [`crate::consensus::FORWARD_REPEAT`] ago.
+    pub forwards_skipped: Counter,
 }
 
 impl Default for Metrics {
@@ -84,6 +88,7 @@ impl Metrics {
             dropped_outbound_in_flight: Counter::default(),
             dropped_inbound_queue: Counter::default(),
             dropped_gossip: Counter::default(),
+            forwards_skipped: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -147,6 +152,11 @@ impl Metrics {
             "dropped_gossip",
             "Of dropped_queue_full: gossiped transactions not delivered to the replica",
             metrics.dropped_gossip.clone(),
+        );
+        registry.register(
+            "forwards_skipped",
+            "Transactions not forwarded to the primary again: forwarded less than a second ago",
+            metrics.forwards_skipped.clone(),
         );
         Metrics {
             registry,

@@ -513,7 +513,9 @@ fn node_counters(cluster: &Cluster) -> serde_json::Map<String, serde_json::Value
             let Some((name, value)) = line.split_once(' ') else {
                 continue;
             };
-            let wanted = name == "itc_view" || name.starts_with("itc_dropped_");
+            let wanted = name == "itc_view"
+                || name.starts_with("itc_dropped_")
+                || name.starts_with("itc_forwards_");
             if !wanted || name.ends_with("_created") {
                 continue;
             }
