@@ -807,6 +807,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn votes_overtake_queued_client_transactions() {
+        let peer = PublicKey([1; 32]);
+        let mut inbound = Inbound::new(8, 1 << 20);
+        for i in 0..4u8 {
+            assert!(inbound.push(peer, vec![REQUEST_TAG, i]));
+        }
+        assert!(inbound.push(peer, vec![2, 7]), "a vote");
+        assert_eq!(inbound.pop(), Some((peer, vec![2, 7])), "the vote first");
+        for i in 0..4u8 {
+            assert_eq!(
+                inbound.pop(),
+                Some((peer, vec![REQUEST_TAG, i])),
+                "then in order"
+            );
+        }
+        assert!(inbound.is_empty());
+    }
+
+    #[test]
+    fn held_client_transactions_are_released_in_order_as_answers_come() {
+        let peer = PeerId::random();
+        let mut flow = Outflow::default();
+        flow.in_flight.insert(peer, REQUESTS_IN_FLIGHT_MAX);
+        flow.held
+            .entry(peer)
+            .or_default()
+            .extend([vec![REQUEST_TAG, 1], vec![REQUEST_TAG, 2]]);
+        assert!(flow.release(&peer).is_empty(), "nothing while at the cap");
+        flow.done(&peer);
+        assert_eq!(flow.release(&peer), vec![vec![REQUEST_TAG, 1]]);
+        assert_eq!(flow.pending(), REQUESTS_IN_FLIGHT_MAX + 1);
+        flow.forget(&peer);
+        assert_eq!(flow.pending(), 0, "a closed connection forgets its queue");
+    }
+
+    #[test]
     fn fair_queue_takes_peers_in_turn_and_bounds_each() {
         let (a, b) = (PublicKey([1; 32]), PublicKey([2; 32]));
         let mut queue = FairQueue::new(3, 100);
