@@ -135,6 +135,14 @@ pub struct Shared {
 /// Transactions whose admission time is kept for the latency histogram.
 pub const LATENCY_TRACKED_MAX: usize = 100_000;
 
+/// How long after forwarding a pooled transaction to the primary the
+/// node forwards it again (the replica asks after every retransmission
+/// interval without a commit).
+pub const FORWARD_REPEAT: Duration = Duration::from_millis(1_000);
+
+/// Most forwarded transactions remembered (one pool's worth).
+pub const FORWARDED_TRACKED_MAX: usize = itc_pbft::config::POOL_TRANSACTIONS_MAX;
+
 /// Key prefix of the node's transaction index (hash → height) in storage.
 pub const TX_INDEX_PREFIX: &[u8] = b"node/tx/";
 
@@ -281,6 +289,9 @@ impl ReplicaThread {
         self.catch_up_index(&mut core)?;
         self.resubmit_acknowledged(&mut core)?;
         self.after_batch(&mut core, Vec::new(), &mut admitted, &mut admitted_order)?;
+        let mut last_commit = Instant::now();
+        let mut forwarded: HashMap<Hash, Instant> = HashMap::new();
+        let mut view_change_since: Option<Instant> = None;
         loop {
             let now = wall_clock_ms();
             let wait = core
@@ -318,7 +329,28 @@ impl ReplicaThread {
             for input in inputs {
                 match input {
                     Input::Peer((from, bytes)) => {
+                        tracing::trace!(
+                            tag = bytes.first().copied(),
+                            len = bytes.len(),
+                            "replica handles"
+                        );
                         let _ = core.replica.handle_message(now, from, &bytes);
+                    }
+                    Input::Control(Control::Submit {
+                        tx,
+                        reply: None,
+                        gossip: false,
+                    }) => {
+                        // Gossiped by a peer: its origin already sent it to
+                        // every validator, so admit it without the
+                        // broadcast `submit_transaction` makes (which
+                        // multiplied every transaction's messages by the
+                        // number of validators that heard the gossip
+                        // first).
+                        let me = self.shared.me;
+                        let _ = core
+                            .replica
+                            .handle(now, me, itc_pbft::Message::Request(*tx));
                     }
                     Input::Control(Control::Submit {
                         tx,
@@ -380,10 +412,46 @@ impl ReplicaThread {
                     Input::Control(Control::Stop) | Input::Closed => stop = true,
                 }
             }
+            let normal_before_tick = matches!(core.replica.status(), itc_pbft::Status::Normal);
             if core.replica.next_deadline().is_some_and(|d| d <= now) {
                 core.replica.tick(now);
             }
-            let committed = self.persist_and_send(&mut core, gossip, acknowledged)?;
+            if view_change_since.is_none()
+                && !matches!(core.replica.status(), itc_pbft::Status::Normal)
+            {
+                view_change_since = Some(Instant::now());
+                // Why: this replica's own request timer fired (no commit
+                // for a whole timeout while it held executable work), or
+                // it joined view changes that peers sent.
+                tracing::info!(
+                    view = core.replica.view(),
+                    height = core.replica.executed_height(),
+                    pool = core.replica.pool_len(),
+                    since_commit_ms = last_commit.elapsed().as_millis() as u64,
+                    cause = if normal_before_tick {
+                        "own timer"
+                    } else {
+                        "peers"
+                    },
+                    "view change started"
+                );
+            }
+            let committed =
+                self.persist_and_send(&mut core, gossip, acknowledged, &mut forwarded)?;
+            if !committed.is_empty() {
+                last_commit = Instant::now();
+            }
+            if view_change_since.is_some()
+                && matches!(core.replica.status(), itc_pbft::Status::Normal)
+            {
+                if let Some(since) = view_change_since.take() {
+                    tracing::info!(
+                        view = core.replica.view(),
+                        took_ms = since.elapsed().as_millis() as u64,
+                        "view change done"
+                    );
+                }
+            }
             for (reply, result) in replies {
                 let _ = reply.send(result);
             }
@@ -399,6 +467,7 @@ impl ReplicaThread {
         core: &mut Core,
         gossip: Vec<Outbound>,
         acknowledged: WriteBatch,
+        forwarded: &mut HashMap<Hash, Instant>,
     ) -> Result<Vec<Decision>, StorageError> {
         let mut ready = core.replica.ready();
         ready.add_writes(acknowledged);
@@ -408,7 +477,31 @@ impl ReplicaThread {
             committed = persisted.committed.len(),
             "replica persisted"
         );
+        let now = Instant::now();
+        let mut pruned = false;
         for outgoing in persisted.messages {
+            // A backup re-forwards up to FORWARD_TRANSACTIONS_MAX pooled
+            // transactions to the primary after every retransmission
+            // interval without a commit: at saturation (blocks slower
+            // than the interval) that was hundreds of requests every
+            // interval from every backup, queued at the primary ahead of
+            // the votes that would have ended the block. Forward each
+            // transaction at most once per FORWARD_REPEAT.
+            if let (Recipient::One(_), itc_pbft::Message::Request(tx)) =
+                (&outgoing.to, &outgoing.message)
+            {
+                if !pruned {
+                    forwarded.retain(|_, at| now.duration_since(*at) < FORWARD_REPEAT);
+                    pruned = true;
+                }
+                let hash = tx.hash();
+                if forwarded.contains_key(&hash) || forwarded.len() >= FORWARDED_TRACKED_MAX {
+                    self.shared.metrics.forwards_skipped.inc();
+                    continue;
+                }
+                forwarded.insert(hash, now);
+            }
+            tracing::trace!(kind = outgoing.message.kind(), "replica sends");
             let bytes = outgoing.to_bytes();
             self.send(Outbound::Consensus {
                 to: outgoing.to,
@@ -426,6 +519,7 @@ impl ReplicaThread {
             // A full queue drops the message like a congested link; the
             // protocol retransmits.
             self.shared.metrics.dropped_queue_full.inc();
+            self.shared.metrics.dropped_outbound_channel.inc();
         }
     }
 

@@ -31,6 +31,22 @@ pub struct Metrics {
     pub dropped_queue_full: Counter<u64, AtomicU64>,
     /// Frames refused by the codec (oversized or malformed).
     pub refused_frames: Counter,
+    /// Of `dropped_queue_full`: messages the replica thread released that
+    /// did not fit the channel to the network task.
+    pub dropped_outbound_channel: Counter,
+    /// Of `dropped_queue_full`: consensus messages not sent because the
+    /// peer already had `outbound_queue_per_peer` requests in flight.
+    pub dropped_outbound_in_flight: Counter,
+    /// Of `dropped_queue_full`: consensus messages received from a peer
+    /// whose inbound queue was full.
+    pub dropped_inbound_queue: Counter,
+    /// Of `dropped_queue_full`: gossiped transactions that did not reach
+    /// the replica thread (its control channel stayed full).
+    pub dropped_gossip: Counter,
+    /// Forwards of a pooled transaction to the primary that the node did
+    /// not send because it forwarded the same one less than
+    /// [`crate::consensus::FORWARD_REPEAT`] ago.
+    pub forwards_skipped: Counter,
 }
 
 impl Default for Metrics {
@@ -68,6 +84,11 @@ impl Metrics {
             dropped_non_validator: Counter::default(),
             dropped_queue_full: Counter::default(),
             refused_frames: Counter::default(),
+            dropped_outbound_channel: Counter::default(),
+            dropped_outbound_in_flight: Counter::default(),
+            dropped_inbound_queue: Counter::default(),
+            dropped_gossip: Counter::default(),
+            forwards_skipped: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -111,6 +132,31 @@ impl Metrics {
             "refused_frames",
             "Peer frames refused: oversized or malformed",
             metrics.refused_frames.clone(),
+        );
+        registry.register(
+            "dropped_outbound_channel",
+            "Of dropped_queue_full: released by the replica, the channel to the network was full",
+            metrics.dropped_outbound_channel.clone(),
+        );
+        registry.register(
+            "dropped_outbound_in_flight",
+            "Of dropped_queue_full: consensus sends over the per-peer in-flight cap",
+            metrics.dropped_outbound_in_flight.clone(),
+        );
+        registry.register(
+            "dropped_inbound_queue",
+            "Of dropped_queue_full: consensus messages over a peer's inbound queue",
+            metrics.dropped_inbound_queue.clone(),
+        );
+        registry.register(
+            "dropped_gossip",
+            "Of dropped_queue_full: gossiped transactions not delivered to the replica",
+            metrics.dropped_gossip.clone(),
+        );
+        registry.register(
+            "forwards_skipped",
+            "Transactions not forwarded to the primary again: forwarded less than a second ago",
+            metrics.forwards_skipped.clone(),
         );
         Metrics {
             registry,

@@ -223,6 +223,97 @@ impl FairQueue {
     }
 }
 
+/// Inbound consensus messages in two fair queues: client transactions
+/// (`Request`s, which backups forward to the primary in bulk when a block
+/// is slow) wait behind the protocol's own messages, so a burst of them
+/// cannot delay the pre-prepares and votes that would end it.
+#[derive(Debug)]
+struct Inbound {
+    protocol: FairQueue,
+    requests: FairQueue,
+}
+
+/// The first byte of an encoded `itc_pbft::Message::Request`.
+const REQUEST_TAG: u8 = 0;
+
+impl Inbound {
+    fn new(messages_max: usize, bytes_max: usize) -> Self {
+        Inbound {
+            protocol: FairQueue::new(messages_max, bytes_max),
+            requests: FairQueue::new(messages_max, bytes_max),
+        }
+    }
+
+    fn push(&mut self, peer: PublicKey, bytes: Vec<u8>) -> bool {
+        if bytes.first() == Some(&REQUEST_TAG) {
+            self.requests.push(peer, bytes)
+        } else {
+            self.protocol.push(peer, bytes)
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.protocol.is_empty() && self.requests.is_empty()
+    }
+
+    fn pop(&mut self) -> Option<(PublicKey, Vec<u8>)> {
+        self.protocol.pop().or_else(|| self.requests.pop())
+    }
+}
+
+/// Client transactions (`Request`s) in flight to one peer, at most: the
+/// rest wait here, in order, so that a burst of them (every pooled
+/// transaction a backup forwards to the primary) cannot fill the
+/// connection's streams ahead of the pre-prepares and votes, which are
+/// sent at once.
+pub const REQUESTS_IN_FLIGHT_MAX: usize = 16;
+
+/// Outbound consensus requests per peer: those in flight, and the client
+/// transactions held back by [`REQUESTS_IN_FLIGHT_MAX`].
+#[derive(Debug, Default)]
+struct Outflow {
+    in_flight: HashMap<PeerId, usize>,
+    held: HashMap<PeerId, VecDeque<Vec<u8>>>,
+}
+
+impl Outflow {
+    fn pending(&self) -> usize {
+        self.in_flight.values().sum::<usize>()
+            + self.held.values().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// A request to `peer` was answered or failed.
+    fn done(&mut self, peer: &PeerId) {
+        if let Some(c) = self.in_flight.get_mut(peer) {
+            *c = c.saturating_sub(1);
+        }
+    }
+
+    /// Held requests to `peer` that may now be sent.
+    fn release(&mut self, peer: &PeerId) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let in_flight = self.in_flight.entry(*peer).or_default();
+        if let Some(queue) = self.held.get_mut(peer) {
+            while *in_flight < REQUESTS_IN_FLIGHT_MAX {
+                let Some(bytes) = queue.pop_front() else {
+                    break;
+                };
+                *in_flight += 1;
+                out.push(bytes);
+            }
+            if queue.is_empty() {
+                self.held.remove(peer);
+            }
+        }
+        out
+    }
+
+    fn forget(&mut self, peer: &PeerId) {
+        self.in_flight.remove(peer);
+        self.held.remove(peer);
+    }
+}
+
 struct Redial {
     address: Multiaddr,
     next_attempt: Instant,
@@ -358,8 +449,8 @@ impl NetworkTask {
     /// Run until `shutdown` turns true.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let per_peer_bytes = self.config.request_bytes_max.saturating_mul(2);
-        let mut fair = FairQueue::new(self.config.inbound_queue_per_peer, per_peer_bytes);
-        let mut in_flight: HashMap<PeerId, usize> = HashMap::new();
+        let mut fair = Inbound::new(self.config.inbound_queue_per_peer, per_peer_bytes);
+        let mut in_flight = Outflow::default();
         let now = Instant::now();
         let mut redial: HashMap<PeerId, Redial> = self
             .peers
@@ -420,7 +511,7 @@ impl NetworkTask {
                     // and gossip had a moment to leave (bounded).
                     let started = Instant::now();
                     loop {
-                        let pending: usize = in_flight.values().sum();
+                        let pending = in_flight.pending();
                         let elapsed = started.elapsed();
                         if elapsed >= DRAIN_MAX || (pending == 0 && elapsed >= DRAIN_MIN) {
                             return;
@@ -514,7 +605,7 @@ impl NetworkTask {
     fn on_outbound(
         &mut self,
         out: Outbound,
-        in_flight: &mut HashMap<PeerId, usize>,
+        in_flight: &mut Outflow,
         tx_topic: &gossipsub::IdentTopic,
         dag_topic: &gossipsub::IdentTopic,
     ) {
@@ -534,9 +625,20 @@ impl NetworkTask {
                     if !self.swarm.is_connected(&peer) {
                         continue; // the redial loop reconnects; the protocol retransmits
                     }
-                    let count = in_flight.entry(peer).or_default();
+                    let count = in_flight.in_flight.entry(peer).or_default();
+                    if bytes.first() == Some(&REQUEST_TAG) && *count >= REQUESTS_IN_FLIGHT_MAX {
+                        let held = in_flight.held.entry(peer).or_default();
+                        if held.len() >= self.config.outbound_queue_per_peer {
+                            self.shared.metrics.dropped_queue_full.inc();
+                            self.shared.metrics.dropped_outbound_in_flight.inc();
+                        } else {
+                            held.push_back(bytes.clone());
+                        }
+                        continue;
+                    }
                     if *count >= self.config.outbound_queue_per_peer {
                         self.shared.metrics.dropped_queue_full.inc();
+                        self.shared.metrics.dropped_outbound_in_flight.inc();
                         continue;
                     }
                     *count += 1;
@@ -564,12 +666,24 @@ impl NetworkTask {
         }
     }
 
+    /// Send the client transactions held for `peer` that fit under
+    /// [`REQUESTS_IN_FLIGHT_MAX`].
+    fn send_held(&mut self, peer: &PeerId, flow: &mut Outflow) {
+        for bytes in flow.release(peer) {
+            tracing::trace!(to = %peer, bytes = bytes.len(), "consensus send");
+            self.swarm
+                .behaviour_mut()
+                .consensus
+                .send_request(peer, bytes);
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn on_event(
         &mut self,
         event: SwarmEvent<BehaviourEvent>,
-        fair: &mut FairQueue,
-        in_flight: &mut HashMap<PeerId, usize>,
+        fair: &mut Inbound,
+        in_flight: &mut Outflow,
         redial: &mut HashMap<PeerId, Redial>,
         tx_topic: &gossipsub::IdentTopic,
         dag_topic: &gossipsub::IdentTopic,
@@ -591,7 +705,7 @@ impl NetworkTask {
                 ..
             } => {
                 tracing::debug!(peer = %peer_id, "disconnected");
-                in_flight.remove(&peer_id);
+                in_flight.forget(&peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Consensus(event)) => match event {
                 request_response::Event::Message { peer, message, .. } => match message {
@@ -608,6 +722,7 @@ impl NetworkTask {
                                 tracing::trace!(from = %peer, bytes = request.len(), "consensus recv");
                                 if !fair.push(key, request) {
                                     self.shared.metrics.dropped_queue_full.inc();
+                                    self.shared.metrics.dropped_inbound_queue.inc();
                                 }
                             }
                             _ => {
@@ -616,14 +731,14 @@ impl NetworkTask {
                         }
                     }
                     request_response::Message::Response { .. } => {
-                        if let Some(c) = in_flight.get_mut(&peer) {
-                            *c = c.saturating_sub(1);
-                        }
+                        in_flight.done(&peer);
+                        self.send_held(&peer, in_flight);
                     }
                 },
                 request_response::Event::OutboundFailure { peer, .. } => {
-                    if let Some(c) = in_flight.get_mut(&peer) {
-                        *c = c.saturating_sub(1);
+                    in_flight.done(&peer);
+                    if self.swarm.is_connected(&peer) {
+                        self.send_held(&peer, in_flight);
                     }
                 }
                 request_response::Event::InboundFailure { peer, error, .. } => {
@@ -660,6 +775,7 @@ impl NetworkTask {
                     Some(control) => {
                         if self.control.try_send(control).is_err() {
                             self.shared.metrics.dropped_queue_full.inc();
+                            self.shared.metrics.dropped_gossip.inc();
                             gossipsub::MessageAcceptance::Ignore
                         } else {
                             gossipsub::MessageAcceptance::Accept
@@ -689,6 +805,42 @@ impl NetworkTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn votes_overtake_queued_client_transactions() {
+        let peer = PublicKey([1; 32]);
+        let mut inbound = Inbound::new(8, 1 << 20);
+        for i in 0..4u8 {
+            assert!(inbound.push(peer, vec![REQUEST_TAG, i]));
+        }
+        assert!(inbound.push(peer, vec![2, 7]), "a vote");
+        assert_eq!(inbound.pop(), Some((peer, vec![2, 7])), "the vote first");
+        for i in 0..4u8 {
+            assert_eq!(
+                inbound.pop(),
+                Some((peer, vec![REQUEST_TAG, i])),
+                "then in order"
+            );
+        }
+        assert!(inbound.is_empty());
+    }
+
+    #[test]
+    fn held_client_transactions_are_released_in_order_as_answers_come() {
+        let peer = PeerId::random();
+        let mut flow = Outflow::default();
+        flow.in_flight.insert(peer, REQUESTS_IN_FLIGHT_MAX);
+        flow.held
+            .entry(peer)
+            .or_default()
+            .extend([vec![REQUEST_TAG, 1], vec![REQUEST_TAG, 2]]);
+        assert!(flow.release(&peer).is_empty(), "nothing while at the cap");
+        flow.done(&peer);
+        assert_eq!(flow.release(&peer), vec![vec![REQUEST_TAG, 1]]);
+        assert_eq!(flow.pending(), REQUESTS_IN_FLIGHT_MAX + 1);
+        flow.forget(&peer);
+        assert_eq!(flow.pending(), 0, "a closed connection forgets its queue");
+    }
 
     #[test]
     fn fair_queue_takes_peers_in_turn_and_bounds_each() {

@@ -26,8 +26,9 @@
 //!   from `/metrics` over the same window and reported in `context` as
 //!   bucket upper bounds.
 //! - `node_commit_tx_per_s`: transfers committed per second at saturation:
-//!   one client thread per funded account (8), each pipelining its nonces
-//!   up to the pool's window ([`itc_pbft::config::POOL_NONCE_AHEAD_MAX`]
+//!   [`SUBMITTERS_PER_ACCOUNT`] client threads per funded account (8), each
+//!   submitting every fourth nonce without waiting for commits, up to the
+//!   pool's window ([`itc_pbft::config::POOL_NONCE_AHEAD_MAX`]
 //!   ahead of its committed nonce) into one node, from the first submission
 //!   until the last transaction of every account is committed on node 0.
 //! - `pbft_commit_tx_per_s`: the in-process baseline of the same run: four
@@ -64,6 +65,11 @@ use std::time::{Duration, Instant};
 const VALIDATORS: usize = 4;
 /// How far ahead of its committed nonce an account may submit.
 const WINDOW: u64 = itc_pbft::config::POOL_NONCE_AHEAD_MAX;
+/// Client threads per account in the saturation phase, each submitting
+/// every `SUBMITTERS_PER_ACCOUNT`-th nonce: a 202 waits for the node's
+/// next durable batch, so one synchronous submitter per account measures
+/// the round trip of that batch, not what the nodes can commit.
+const SUBMITTERS_PER_ACCOUNT: u64 = 4;
 /// Longest a single phase may take before the bench gives up.
 const PHASE_DEADLINE: Duration = Duration::from_secs(600);
 /// Status poll interval while timing one transaction.
@@ -297,6 +303,22 @@ fn run(quick: bool, json: bool, node_bin: Option<PathBuf>) -> Result<()> {
         round(nonces.iter().sum::<u64>() as f64 / height.max(1) as f64).into(),
     );
     phase_s.insert("saturation".into(), round(t.elapsed().as_secs_f64()).into());
+    context.insert(
+        "after_saturation_per_node".into(),
+        node_counters(&cluster).into(),
+    );
+    let view_changes: Vec<serde_json::Value> = (0..VALIDATORS)
+        .flat_map(|i| {
+            cluster
+                .log(i)
+                .lines()
+                .filter(|l| l.contains("view change"))
+                .map(|l| format!("node {i}: {l}").into())
+                .collect::<Vec<_>>()
+        })
+        .take(40)
+        .collect();
+    context.insert("view_change_log".into(), view_changes.into());
     progress(&format!(
         "saturation {tx_per_s:.0} tx/s ({count} transactions in {elapsed:.1} s)"
     ));
@@ -481,6 +503,34 @@ fn metrics_text(client: &Client) -> String {
     response.body_mut().read_to_string().unwrap_or_default()
 }
 
+/// Each node's view and drop counters (by drop site), name → one value
+/// per node, read from `/metrics`.
+fn node_counters(cluster: &Cluster) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for node in 0..VALIDATORS {
+        let text = metrics_text(cluster.client(node));
+        for line in text.lines() {
+            let Some((name, value)) = line.split_once(' ') else {
+                continue;
+            };
+            let wanted = name == "itc_view"
+                || name.starts_with("itc_dropped_")
+                || name.starts_with("itc_forwards_");
+            if !wanted || name.ends_with("_created") {
+                continue;
+            }
+            let value: f64 = value.trim().parse().unwrap_or(-1.0);
+            let entry = out
+                .entry(name.to_string())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(values) = entry {
+                values.push(value.into());
+            }
+        }
+    }
+    out
+}
+
 /// `itc_commit_latency_us` bucket counts (upper bound, cumulative count)
 /// summed over nodes, `after` minus `before`.
 fn histogram_delta(before: &[String], after: &[String]) -> Vec<(f64, u64)> {
@@ -530,8 +580,9 @@ fn histogram_quantile(buckets: &[(f64, u64)], q: f64) -> f64 {
         .unwrap_or(-1.0)
 }
 
-/// Submit `count` more transfers over all accounts at once (one client
-/// thread per account, into node `account % 4`), pipelined within the
+/// Submit `count` more transfers over all accounts at once
+/// ([`SUBMITTERS_PER_ACCOUNT`] client threads per account, into node
+/// `account % 4`), pipelined within the
 /// nonce window; returns the count and the seconds until the last of
 /// every account is committed on node 0.
 fn saturate(cluster: &Cluster, nonces: &mut [u64], count: u64) -> Result<(u64, f64)> {
@@ -543,11 +594,15 @@ fn saturate(cluster: &Cluster, nonces: &mut [u64], count: u64) -> Result<(u64, f
         let handles: Vec<_> = nonces
             .iter()
             .enumerate()
-            .map(|(a, &first)| {
+            .flat_map(|(a, &first)| (0..SUBMITTERS_PER_ACCOUNT).map(move |j| (a, first, j)))
+            .filter(|&(_, _, j)| j < per_account)
+            .map(|(a, first, j)| {
                 let client = cluster.client(a % VALIDATORS).clone();
                 scope.spawn(move || {
                     let mut last = None;
-                    for nonce in first..first + per_account {
+                    let nonces =
+                        (first + j..first + per_account).step_by(SUBMITTERS_PER_ACCOUNT as usize);
+                    for nonce in nonces {
                         last = Some(submit(&client, &cluster.transfer(a, nonce), deadline)?);
                     }
                     last.ok_or_else(|| BenchError("nothing submitted".into()))
