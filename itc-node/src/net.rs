@@ -44,6 +44,12 @@ pub const CONSENSUS_PROTOCOL: &str = "/itc/consensus/1";
 /// Largest response frame (responses are empty acknowledgements).
 pub const RESPONSE_BYTES_MAX: usize = 64;
 const READ_CHUNK: usize = 64 * 1024;
+/// Gossip messages kept while no peer subscribes to their topic.
+pub const UNPUBLISHED_MAX: usize = 4_096;
+/// How long such a message is retried before it is dropped.
+pub const UNPUBLISHED_AGE_MAX: Duration = Duration::from_secs(60);
+type Unpublished = (Instant, gossipsub::IdentTopic, Vec<u8>);
+
 /// On shutdown, how long the network keeps running at least (gossip of the
 /// last admitted transactions) and at most (answers to the last requests).
 const DRAIN_MIN: Duration = Duration::from_millis(200);
@@ -467,6 +473,7 @@ impl NetworkTask {
             })
             .collect();
         let mut allowed = self.refresh_allowed(&mut Vec::new());
+        let mut unpublished: VecDeque<Unpublished> = VecDeque::new();
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let chain = self.shared.chain_id;
@@ -505,7 +512,13 @@ impl NetworkTask {
                 Step::Stop => return,
                 Step::Drain => {
                     while let Ok(out) = self.outbound.try_recv() {
-                        self.on_outbound(out, &mut in_flight, &tx_topic, &dag_topic);
+                        self.on_outbound(
+                            out,
+                            &mut in_flight,
+                            &mut unpublished,
+                            &tx_topic,
+                            &dag_topic,
+                        );
                     }
                     // Poll the swarm until the last requests are answered
                     // and gossip had a moment to leave (bounded).
@@ -541,9 +554,12 @@ impl NetworkTask {
                     &tx_topic,
                     &dag_topic,
                 ),
-                Step::Outbound(out) => self.on_outbound(out, &mut in_flight, &tx_topic, &dag_topic),
+                Step::Outbound(out) => {
+                    self.on_outbound(out, &mut in_flight, &mut unpublished, &tx_topic, &dag_topic)
+                }
                 Step::Deliver => {}
                 Step::Tick => {
+                    self.retry_unpublished(&mut unpublished);
                     allowed = self.refresh_allowed(&mut allowed);
                     self.redial(&mut redial);
                     let peers = self.swarm.connected_peers().count();
@@ -606,6 +622,7 @@ impl NetworkTask {
         &mut self,
         out: Outbound,
         in_flight: &mut Outflow,
+        unpublished: &mut VecDeque<Unpublished>,
         tx_topic: &gossipsub::IdentTopic,
         dag_topic: &gossipsub::IdentTopic,
     ) {
@@ -650,19 +667,45 @@ impl NetworkTask {
                 }
             }
             Outbound::GossipTransaction(bytes) => {
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(tx_topic.clone(), bytes);
+                self.publish(tx_topic, bytes, Instant::now(), unpublished);
             }
             Outbound::GossipDag(bytes) => {
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(dag_topic.clone(), bytes);
+                self.publish(dag_topic, bytes, Instant::now(), unpublished);
             }
+        }
+    }
+
+    /// Publish on `topic`; while no peer has subscribed yet (a node that
+    /// just started, or one cut off), keep the message and try again on
+    /// the next ticks, for at most [`UNPUBLISHED_AGE_MAX`] and
+    /// [`UNPUBLISHED_MAX`] messages.
+    fn publish(
+        &mut self,
+        topic: &gossipsub::IdentTopic,
+        bytes: Vec<u8>,
+        first_tried: Instant,
+        unpublished: &mut VecDeque<Unpublished>,
+    ) {
+        let result = self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(topic.clone(), bytes.clone());
+        if let Err(gossipsub::PublishError::NoPeersSubscribedToTopic) = result {
+            if first_tried.elapsed() < UNPUBLISHED_AGE_MAX && unpublished.len() < UNPUBLISHED_MAX {
+                unpublished.push_back((first_tried, topic.clone(), bytes));
+            } else {
+                self.shared.metrics.dropped_gossip.inc();
+            }
+        }
+    }
+
+    fn retry_unpublished(&mut self, unpublished: &mut VecDeque<Unpublished>) {
+        if unpublished.is_empty() || self.swarm.connected_peers().next().is_none() {
+            return;
+        }
+        for (first_tried, topic, bytes) in std::mem::take(unpublished) {
+            self.publish(&topic, bytes, first_tried, unpublished);
         }
     }
 
