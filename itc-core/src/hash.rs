@@ -57,6 +57,11 @@ pub enum Domain {
     Genesis,
     /// A view-change message, referenced by its digest in a new view.
     ViewChange,
+    /// A firmware image, hashed as it streams in ([`crate::firmware`]).
+    FirmwareImage,
+    /// Derivation of a sealing (HPKE) key pair from a signing seed, and the
+    /// short identifier of a sealing public key ([`crate::seal`]).
+    SealKey,
 }
 
 impl Domain {
@@ -79,6 +84,8 @@ impl Domain {
             Domain::DagAnchor => b"itc:anch",
             Domain::Genesis => b"itc:gen\0",
             Domain::ViewChange => b"itc:vchg",
+            Domain::FirmwareImage => b"itc:fwim",
+            Domain::SealKey => b"itc:seal",
         }
     }
 }

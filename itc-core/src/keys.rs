@@ -60,6 +60,12 @@ pub enum SigningDomain {
     /// A device owner's vouching for a new trusted header, to bring a light
     /// client back after it went without headers for a trust period.
     DeviceRecovery,
+    /// A device's binding of a sealing (encryption) public key to its
+    /// signing key ([`crate::seal::key_binding_message`]).
+    SealKeyBinding,
+    /// A manufacturer's release key signing a firmware manifest
+    /// ([`crate::firmware::FirmwareManifest`]).
+    FirmwareRelease,
 }
 
 impl SigningDomain {
@@ -73,6 +79,8 @@ impl SigningDomain {
             SigningDomain::DeviceCommand => b"command\0",
             SigningDomain::DagTransaction => b"dagtx\0\0\0",
             SigningDomain::DeviceRecovery => b"recover\0",
+            SigningDomain::SealKeyBinding => b"sealkey\0",
+            SigningDomain::FirmwareRelease => b"firmware",
         }
     }
 }

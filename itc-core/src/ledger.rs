@@ -80,10 +80,12 @@
 //! ```
 
 use crate::encoding::{write_vec, Decode, DecodeError, Encode, Reader};
+use crate::firmware::{ProductRecord, ReleaseRecord};
 use crate::genesis::{Genesis, GenesisError};
 use crate::hash::{Domain, Hash};
 use crate::keys::{PublicKey, SigningDomain};
 use crate::module::{LedgerModule, ModuleContext, ModuleError, ModuleState};
+use crate::seal::SealKeyRecord;
 use crate::smt::{SparseMerkleTree, StateProof};
 use crate::storage::{Storage, StorageError, WriteBatch};
 use crate::types::{
@@ -176,6 +178,23 @@ pub mod state_key {
     /// A ledger module's escrow total (an [`Amount`]; absent when zero).
     pub fn module_escrow(module: u8) -> Hash {
         key(8, &[&[module]])
+    }
+
+    /// The sealing public key of an account or device for a suite
+    /// ([`crate::seal::SealKeyRecord`]).
+    pub fn seal_key(subject: &PublicKey, suite: crate::seal::Suite) -> Hash {
+        key(9, &[&subject.0, &[suite.id()]])
+    }
+
+    /// A firmware product line ([`crate::firmware::ProductRecord`]).
+    pub fn product(product: u64) -> Hash {
+        key(10, &[&product.to_le_bytes()])
+    }
+
+    /// A firmware product's current release
+    /// ([`crate::firmware::ReleaseRecord`]).
+    pub fn release(product: u64) -> Hash {
+        key(11, &[&product.to_le_bytes()])
     }
 }
 
@@ -388,6 +407,43 @@ pub enum TxError {
     /// The ledger module refused the transaction.
     #[error("{0}")]
     Module(ModuleError),
+    /// A sealing key's rotation number is not the next one (0 for a first
+    /// key, then the current one plus 1).
+    #[error("seal key sequence: expected {expected}, found {found}")]
+    SealKeySequence {
+        /// The next rotation number.
+        expected: u32,
+        /// The payload's.
+        found: u32,
+    },
+    /// A device's sealing key came without a valid binding signature of the
+    /// device, or the sender's own key came with one.
+    #[error("bad seal key binding")]
+    BadSealKeyBinding,
+    /// The product is registered by another manufacturer.
+    #[error("product registered by another manufacturer")]
+    NotManufacturer,
+    /// No such product is registered.
+    #[error("unknown product")]
+    UnknownProduct,
+    /// The manifest is not signed by the product's release key.
+    #[error("bad release signature")]
+    BadReleaseSignature,
+    /// The manifest's fields are inconsistent (empty or oversized image, or
+    /// a minimum version above its version).
+    #[error("malformed firmware manifest")]
+    MalformedManifest,
+    /// The release is not newer than the product's current release.
+    #[error("release {found} not newer than current {current}")]
+    StaleRelease {
+        /// The current release's version.
+        current: u32,
+        /// The manifest's version.
+        found: u32,
+    },
+    /// There is no unrevoked current release of that version to revoke.
+    #[error("no such release")]
+    NoSuchRelease,
 }
 
 /// Why a block could not be applied. The ledger is unchanged.
@@ -1316,6 +1372,128 @@ impl Ledger {
                 if *amount == Amount::ZERO {
                     return Err(TxError::ZeroAmount);
                 }
+                Ok(())
+            }
+            Payload::PublishSealKey {
+                subject,
+                suite,
+                public_key,
+                key_seq,
+                subject_signature,
+            } => {
+                if public_key.len() != suite.public_key_len() {
+                    return Err(TxError::BadSealKeyBinding);
+                }
+                match subject_signature {
+                    None if *subject == tx.sender => {}
+                    Some(signature) if *subject != tx.sender => {
+                        owned_device(view, subject)?;
+                        subject
+                            .verify(
+                                SigningDomain::SealKeyBinding,
+                                self.params.chain_id,
+                                &crate::seal::key_binding_message(
+                                    subject, *suite, *key_seq, public_key,
+                                ),
+                                signature,
+                            )
+                            .map_err(|_| TxError::BadSealKeyBinding)?;
+                    }
+                    _ => return Err(TxError::BadSealKeyBinding),
+                }
+                let key = state_key::seal_key(subject, *suite);
+                let current: Option<SealKeyRecord> = view.get(&key)?;
+                let expected = match current {
+                    None => 0,
+                    Some(record) => record
+                        .key_seq
+                        .checked_add(1)
+                        .ok_or(TxError::AmountOverflow)?,
+                };
+                if *key_seq != expected {
+                    return Err(TxError::SealKeySequence {
+                        expected,
+                        found: *key_seq,
+                    });
+                }
+                let record = SealKeyRecord {
+                    suite: *suite,
+                    public_key: public_key.clone(),
+                    key_seq: *key_seq,
+                    published_height: context.height,
+                };
+                view.put(key, &record);
+                Ok(())
+            }
+            Payload::RegisterProduct {
+                product,
+                release_key,
+            } => {
+                let key = state_key::product(*product);
+                let record = match view.get::<ProductRecord>(&key)? {
+                    None => ProductRecord {
+                        manufacturer: tx.sender,
+                        release_key: *release_key,
+                        key_seq: 0,
+                    },
+                    Some(current) if current.manufacturer == tx.sender => ProductRecord {
+                        release_key: *release_key,
+                        key_seq: current
+                            .key_seq
+                            .checked_add(1)
+                            .ok_or(TxError::AmountOverflow)?,
+                        ..current
+                    },
+                    Some(_) => return Err(TxError::NotManufacturer),
+                };
+                view.put(key, &record);
+                Ok(())
+            }
+            Payload::PublishRelease {
+                manifest,
+                signature,
+            } => {
+                if !manifest.is_well_formed() {
+                    return Err(TxError::MalformedManifest);
+                }
+                let product: ProductRecord = view
+                    .get(&state_key::product(manifest.product))?
+                    .ok_or(TxError::UnknownProduct)?;
+                manifest
+                    .verify(&product.release_key, self.params.chain_id, signature)
+                    .map_err(|_| TxError::BadReleaseSignature)?;
+                let key = state_key::release(manifest.product);
+                if let Some(current) = view.get::<ReleaseRecord>(&key)? {
+                    if manifest.version <= current.manifest.version {
+                        return Err(TxError::StaleRelease {
+                            current: current.manifest.version,
+                            found: manifest.version,
+                        });
+                    }
+                }
+                let record = ReleaseRecord {
+                    manifest: *manifest,
+                    signature: *signature,
+                    revoked: false,
+                    published_height: context.height,
+                };
+                view.put(key, &record);
+                Ok(())
+            }
+            Payload::RevokeRelease { product, version } => {
+                let record: ProductRecord = view
+                    .get(&state_key::product(*product))?
+                    .ok_or(TxError::UnknownProduct)?;
+                if record.manufacturer != tx.sender {
+                    return Err(TxError::NotManufacturer);
+                }
+                let key = state_key::release(*product);
+                let mut release: ReleaseRecord = view
+                    .get(&key)?
+                    .filter(|r: &ReleaseRecord| r.manifest.version == *version && !r.revoked)
+                    .ok_or(TxError::NoSuchRelease)?;
+                release.revoked = true;
+                view.put(key, &release);
                 Ok(())
             }
             Payload::Module { module, body } => {

@@ -12,12 +12,17 @@
 //! * [`ledger`]: the deterministic state machine that applies blocks.
 //! * [`module`]: the hook through which ledger modules (ChainCode) run
 //!   inside block execution, with their state in the same tree.
+//! * [`seal`]: sealed payloads (HPKE with X25519 or X-Wing) to keys
+//!   published on chain.
+//! * [`firmware`]: firmware manifests, product and release records, and
+//!   the streaming image hash for updates through the chain.
 //! * [`storage`]: a key-value interface with atomic batches, in memory or on
 //!   the redb embedded database.
 //!
 //! # Features
 //! * `std` (default): `std::error::Error` impls and `std` support in dependencies.
 //!   Without it the crate is `no_std` + `alloc`, for the light client.
+//! * `seal` (default): the HPKE functions of [`seal`] (works without `std`).
 //! * `redb`: [`storage::RedbStorage`], a durable store for nodes.
 //!
 //! # Example: sign, encode, decode
@@ -46,6 +51,7 @@
 extern crate alloc;
 
 pub mod encoding;
+pub mod firmware;
 pub mod genesis;
 pub mod hash;
 pub mod hex;
@@ -53,6 +59,7 @@ pub mod keys;
 pub mod ledger;
 pub mod merkle;
 pub mod module;
+pub mod seal;
 pub mod smt;
 pub mod storage;
 pub mod types;

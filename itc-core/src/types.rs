@@ -4,9 +4,11 @@
 //! signatures are computed over exactly those bytes.
 
 use crate::encoding::{write_bytes, write_option, write_vec, Decode, DecodeError, Encode, Reader};
+use crate::firmware::FirmwareManifest;
 use crate::hash::{Domain, Hash};
 use crate::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
 use crate::merkle;
+use crate::seal::Suite;
 use alloc::vec::Vec;
 
 /// Most transactions one block may carry.
@@ -206,6 +208,53 @@ pub enum Payload {
         /// [`MODULE_BODY_MAX`] bytes.
         body: Vec<u8>,
     },
+    /// Publish, or rotate, the sealing (HPKE) public key of `subject` for
+    /// `suite` ([`crate::seal`]): the sender's own key (`subject` is the
+    /// sender, no `subject_signature`), or the key of a device the sender
+    /// owns, with the device's signature
+    /// ([`SigningDomain::SealKeyBinding`](crate::keys::SigningDomain::SealKeyBinding))
+    /// over [`crate::seal::key_binding_message`].
+    PublishSealKey {
+        /// The account or device whose key it is.
+        subject: PublicKey,
+        /// The suite.
+        suite: Suite,
+        /// The public key, [`Suite::public_key_len`] bytes.
+        public_key: Vec<u8>,
+        /// 0 for the first key of (`subject`, `suite`), then one more at
+        /// every rotation.
+        key_seq: u32,
+        /// The device's binding signature when `subject` is a device.
+        subject_signature: Option<Signature>,
+    },
+    /// Register a firmware product line with the sender as its manufacturer
+    /// and `release_key` as the key that signs its releases; the
+    /// manufacturer sends it again to rotate the release key
+    /// ([`crate::firmware`]).
+    RegisterProduct {
+        /// The product's id, claimed by the first to register it.
+        product: u64,
+        /// The key that signs the product's manifests.
+        release_key: PublicKey,
+    },
+    /// Publish a firmware release: a manifest signed by the product's
+    /// release key, newer than the product's current release.
+    PublishRelease {
+        /// The manifest.
+        manifest: FirmwareManifest,
+        /// The release key's signature
+        /// ([`FirmwareManifest::sign`](crate::firmware::FirmwareManifest::sign)).
+        signature: Signature,
+    },
+    /// Revoke a product's current release (the manufacturer only): devices
+    /// refuse it until a newer release is published.
+    RevokeRelease {
+        /// The product.
+        product: u64,
+        /// The current release's version (a guard against revoking a newer
+        /// release than intended).
+        version: u32,
+    },
 }
 
 impl Payload {
@@ -220,6 +269,10 @@ impl Payload {
             Payload::Unbond { .. } => 6,
             Payload::DagDeposit { .. } => 7,
             Payload::Module { .. } => 8,
+            Payload::PublishSealKey { .. } => 9,
+            Payload::RegisterProduct { .. } => 10,
+            Payload::PublishRelease { .. } => 11,
+            Payload::RevokeRelease { .. } => 12,
         }
     }
 }
@@ -269,6 +322,37 @@ impl Encode for Payload {
                 out.push(*module);
                 write_bytes(out, body);
             }
+            Payload::PublishSealKey {
+                subject,
+                suite,
+                public_key,
+                key_seq,
+                subject_signature,
+            } => {
+                subject.encode_to(out);
+                suite.encode_to(out);
+                write_bytes(out, public_key);
+                key_seq.encode_to(out);
+                write_option(out, subject_signature);
+            }
+            Payload::RegisterProduct {
+                product,
+                release_key,
+            } => {
+                product.encode_to(out);
+                release_key.encode_to(out);
+            }
+            Payload::PublishRelease {
+                manifest,
+                signature,
+            } => {
+                manifest.encode_to(out);
+                signature.encode_to(out);
+            }
+            Payload::RevokeRelease { product, version } => {
+                product.encode_to(out);
+                version.encode_to(out);
+            }
         }
     }
 }
@@ -312,6 +396,29 @@ impl Decode for Payload {
             8 => Payload::Module {
                 module: r.read_u8()?,
                 body: r.read_bytes("module body", MODULE_BODY_MAX)?,
+            },
+            9 => {
+                let subject = Decode::decode_from(r)?;
+                let suite = Suite::decode_from(r)?;
+                Payload::PublishSealKey {
+                    subject,
+                    suite,
+                    public_key: crate::seal::read_public_key(r, suite)?,
+                    key_seq: r.read_u32()?,
+                    subject_signature: r.read_option()?,
+                }
+            }
+            10 => Payload::RegisterProduct {
+                product: r.read_u64()?,
+                release_key: Decode::decode_from(r)?,
+            },
+            11 => Payload::PublishRelease {
+                manifest: Decode::decode_from(r)?,
+                signature: Decode::decode_from(r)?,
+            },
+            12 => Payload::RevokeRelease {
+                product: r.read_u64()?,
+                version: r.read_u32()?,
             },
             tag => {
                 return Err(DecodeError::InvalidTag {
