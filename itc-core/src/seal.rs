@@ -302,6 +302,7 @@ pub struct SealedPayload {
 
 impl SealedPayload {
     /// The header bytes every layer authenticates: version, suite, context.
+    #[cfg(feature = "seal")]
     fn header(suite: Suite, context: &SealContext) -> Vec<u8> {
         let mut out = Vec::with_capacity(b"itc-seal".len() + 2 + SealContext::ENCODED_LEN);
         out.extend_from_slice(b"itc-seal");

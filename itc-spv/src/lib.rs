@@ -14,6 +14,8 @@
 //! * [`replay`]: per-sender replay protection in a fixed-size table.
 //! * [`recovery`]: the owner's way back for a device that went without
 //!   headers for a trust period.
+//! * [`firmware`]: whether a release proven on chain may be installed, and
+//!   the streaming check of its image.
 //! * [`fork`]: two certified headers at one height become evidence naming
 //!   the validators that signed both.
 //!
@@ -104,6 +106,7 @@ extern crate alloc;
 
 pub mod command;
 pub mod dag;
+pub mod firmware;
 pub mod fork;
 pub mod proof;
 pub mod recovery;
@@ -116,6 +119,7 @@ pub use command::{
     COMMAND_VERSION,
 };
 pub use dag::{AnchorCommitment, DagFinality, DagFinalityProof, DagProofError};
+pub use firmware::{check_release, DeviceFirmware, ImageCheck, UpdateOffer, UpdateRefusal};
 pub use fork::{detect_fork, ForkError, ForkEvidence};
 pub use proof::{
     verify_state_absent, verify_state_value, verify_transaction, verify_transaction_hash,

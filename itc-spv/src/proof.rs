@@ -9,13 +9,15 @@ use itc_core::encoding::{write_bytes, Decode, DecodeError, Encode, Reader};
 use itc_core::hash::Hash;
 use itc_core::ledger::{state_key, value_hash, DeviceRecord, Grant};
 use itc_core::merkle::{InclusionProof, MerkleError};
+use itc_core::seal::{SealKeyRecord, Suite};
 use itc_core::smt::{ProofError, StateProof};
 use itc_core::types::{BlockHeader, Transaction};
 use itc_core::PublicKey;
 
-/// Longest state value a proof may carry. Ledger records are tens of bytes;
-/// this bounds what a hostile proof can make the device hold.
-pub const STATE_VALUE_BYTES_MAX: usize = 1024;
+/// Longest state value a proof may carry. Ledger records are tens of bytes,
+/// an X-Wing sealing key record 1,233; this bounds what a hostile proof can
+/// make the device hold.
+pub const STATE_VALUE_BYTES_MAX: usize = 1280;
 
 /// Why a proof does not hold against a header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -164,6 +166,27 @@ impl StateEntryProof {
         device: &PublicKey,
     ) -> Result<Option<DeviceRecord>, SpvProofError> {
         self.verify_record(header, &state_key::device(device))
+    }
+
+    /// The proven sealing key of `subject` (an account or a device) for
+    /// `suite`, or `None` if it has published none: what a sender seals to,
+    /// so a relay cannot substitute its own key.
+    ///
+    /// # Errors
+    /// [`SpvProofError`] if the proof fails or the value is not a key
+    /// record of `suite`.
+    pub fn verify_seal_key(
+        &self,
+        header: &BlockHeader,
+        subject: &PublicKey,
+        suite: Suite,
+    ) -> Result<Option<SealKeyRecord>, SpvProofError> {
+        let record: Option<SealKeyRecord> =
+            self.verify_record(header, &state_key::seal_key(subject, suite))?;
+        match record {
+            Some(record) if record.suite != suite => Err(SpvProofError::MalformedValue),
+            other => Ok(other),
+        }
     }
 
     fn verify_record<T: Decode>(
