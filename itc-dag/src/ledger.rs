@@ -480,7 +480,7 @@ impl<'a> LedgerView<'a> {
                     self.put(*to, receiver);
                 }
             }
-            DagPayload::Data { .. } | DagPayload::Command { .. } => {
+            DagPayload::Data { .. } | DagPayload::Command { .. } | DagPayload::Sealed { .. } => {
                 issuer.sequences.record(tx.sequence);
                 self.put(tx.issuer, issuer);
             }

@@ -1950,6 +1950,14 @@ fn payload_heap(payload: &DagPayload) -> usize {
         DagPayload::Data { record } => record.capacity(),
         DagPayload::Command { command, .. } => command.capacity(),
         DagPayload::Transfer { .. } => 0,
+        DagPayload::Sealed { payload } => {
+            payload.ciphertext.capacity()
+                + payload
+                    .recipients
+                    .iter()
+                    .map(|r| core::mem::size_of_val(r) + r.encapsulated_key.capacity())
+                    .sum::<usize>()
+        }
     }
 }
 

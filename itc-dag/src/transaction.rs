@@ -19,6 +19,7 @@ use itc_core::encoding::{write_bytes, write_vec, Decode, DecodeError, Encode, Re
 use itc_core::hash::{Domain, Hash, Hasher};
 use itc_core::keys::{Keypair, PublicKey, Signature, SignatureError, SigningDomain};
 use itc_core::keys::{PUBLIC_KEY_LEN, SIGNATURE_LEN};
+use itc_core::seal::{SealedPayload, Suite};
 use itc_core::types::{Amount, ChainId};
 
 /// Fewest parents a DAG transaction approves.
@@ -29,11 +30,17 @@ pub const PARENTS_MAX: usize = 8;
 pub const DATA_RECORD_MAX: usize = 1024;
 /// Largest device command a DAG transaction carries, in bytes.
 pub const COMMAND_MAX: usize = 256;
+/// Most recipients of a sealed record.
+pub const SEALED_RECIPIENTS_MAX: usize = 4;
+/// Largest sealed record's encoding: a [`DATA_RECORD_MAX`]-byte plaintext
+/// sealed with the largest suite (X-Wing) to [`SEALED_RECIPIENTS_MAX`]
+/// recipients.
+pub const SEALED_RECORD_MAX: usize = DATA_RECORD_MAX + Suite::XWing.overhead(SEALED_RECIPIENTS_MAX);
 /// Bytes after the essence: nonce and signature.
 pub const TRAILER_LEN: usize = 8 + SIGNATURE_LEN;
 /// Largest possible encoding of a DAG transaction.
 pub const TRANSACTION_ENCODED_MAX: usize =
-    4 + 4 + 32 * PARENTS_MAX + PUBLIC_KEY_LEN + 8 + 1 + 4 + DATA_RECORD_MAX + TRAILER_LEN;
+    4 + 4 + 32 * PARENTS_MAX + PUBLIC_KEY_LEN + 8 + 1 + SEALED_RECORD_MAX + TRAILER_LEN;
 
 const _: () = assert!(PARENTS_MIN >= 2 && PARENTS_MIN <= PARENTS_MAX);
 const _: () = assert!(COMMAND_MAX + PUBLIC_KEY_LEN <= DATA_RECORD_MAX);
@@ -64,6 +71,15 @@ pub enum DagPayload {
         /// The command bytes (product-defined).
         command: Vec<u8>,
     },
+    /// A data record sealed to its readers ([`itc_core::seal`]): validators
+    /// order it and learn only its size. Its [`SealContext`](itc_core::seal::SealContext)
+    /// must name this transaction's chain, issuer and sequence, so it opens
+    /// only here; at most [`DATA_RECORD_MAX`] bytes of plaintext and
+    /// [`SEALED_RECIPIENTS_MAX`] recipients.
+    Sealed {
+        /// The sealed record.
+        payload: SealedPayload,
+    },
 }
 
 impl DagPayload {
@@ -72,6 +88,7 @@ impl DagPayload {
             DagPayload::Data { .. } => 0,
             DagPayload::Transfer { .. } => 1,
             DagPayload::Command { .. } => 2,
+            DagPayload::Sealed { .. } => 3,
         }
     }
 }
@@ -89,6 +106,7 @@ impl Encode for DagPayload {
                 device.encode_to(out);
                 write_bytes(out, command);
             }
+            DagPayload::Sealed { payload } => payload.encode_to(out),
         }
     }
 }
@@ -111,6 +129,13 @@ impl Decode for DagPayload {
                 device: Decode::decode_from(r)?,
                 command: r.read_bytes("dag command", COMMAND_MAX)?,
             },
+            3 => {
+                let payload = SealedPayload::decode_from(r)?;
+                if !sealed_within_caps(&payload) {
+                    return Err(DecodeError::InvalidValue("dag sealed record too large"));
+                }
+                DagPayload::Sealed { payload }
+            }
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "dag payload",
@@ -119,6 +144,11 @@ impl Decode for DagPayload {
             }
         })
     }
+}
+
+/// Whether a sealed record is within the DAG's caps.
+fn sealed_within_caps(payload: &SealedPayload) -> bool {
+    payload.plaintext_len() <= DATA_RECORD_MAX && payload.recipients.len() <= SEALED_RECIPIENTS_MAX
 }
 
 /// Why a DAG transaction is malformed (independent of any DAG state).
@@ -137,6 +167,10 @@ pub enum TransactionError {
     /// A transfer of zero.
     #[error("transfer of zero")]
     ZeroTransfer,
+    /// A sealed record bound to another chain, issuer or sequence than its
+    /// transaction's.
+    #[error("sealed record bound to another chain, issuer or sequence")]
+    SealedContextMismatch,
     /// The transaction is for another chain.
     #[error("wrong chain id {found:?}, expected {expected:?}")]
     WrongChain {
@@ -244,6 +278,18 @@ impl DagTransaction {
             }
             DagPayload::Transfer { amount, .. } if *amount == Amount::ZERO => {
                 return Err(TransactionError::ZeroTransfer)
+            }
+            DagPayload::Sealed { payload } => {
+                if !sealed_within_caps(payload) {
+                    return Err(TransactionError::PayloadTooLarge);
+                }
+                let context = &payload.context;
+                if context.chain_id != self.chain_id
+                    || context.device != self.issuer
+                    || context.sequence != self.sequence
+                {
+                    return Err(TransactionError::SealedContextMismatch);
+                }
             }
             _ => {}
         }
