@@ -10,7 +10,7 @@ fn smart_lighting_scenario_has_every_expected_outcome() {
             step.name, step.expected, step.outcome
         );
     }
-    assert_eq!(report.steps.len(), 17, "every step ran");
+    assert_eq!(report.steps.len(), 19, "every step ran");
     assert!(report.view_change_virtual_ms > 0);
     assert!(report.dag_finality_us > 0);
 }
