@@ -416,6 +416,10 @@ pub enum TxError {
         /// The payload's.
         found: u32,
     },
+    /// The sealing public key is not a usable key of its suite
+    /// ([`crate::seal::public_key_is_valid`]).
+    #[error("invalid seal public key")]
+    InvalidSealKey,
     /// A device's sealing key came without a valid binding signature of the
     /// device, or the sender's own key came with one.
     #[error("bad seal key binding")]
@@ -1381,8 +1385,8 @@ impl Ledger {
                 key_seq,
                 subject_signature,
             } => {
-                if public_key.len() != suite.public_key_len() {
-                    return Err(TxError::BadSealKeyBinding);
+                if !crate::seal::public_key_is_valid(*suite, public_key) {
+                    return Err(TxError::InvalidSealKey);
                 }
                 match subject_signature {
                     None if *subject == tx.sender => {}

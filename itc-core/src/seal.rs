@@ -266,6 +266,31 @@ pub fn key_binding_message(
     out
 }
 
+/// Whether `public_key` is a usable public key of `suite`, decided without
+/// any cryptography (so every validator, with or without the `seal`
+/// feature, decides alike): the suite's length, and for X-Wing an ML-KEM-768
+/// encapsulation key whose 768 12-bit coefficients are all below the
+/// modulus 3,329 (the FIPS 203 input check), followed by 32 bytes of seed
+/// and the 32-byte X25519 key. A key that fails it would make every seal
+/// that includes it fail.
+pub fn public_key_is_valid(suite: Suite, public_key: &[u8]) -> bool {
+    if public_key.len() != suite.public_key_len() {
+        return false;
+    }
+    match suite {
+        Suite::X25519 => true,
+        Suite::XWing => {
+            const Q: u16 = 3329;
+            const POLY_BYTES: usize = 3 * 384;
+            public_key[..POLY_BYTES].chunks_exact(3).all(|b| {
+                let first = u16::from(b[0]) | (u16::from(b[1] & 0x0F) << 8);
+                let second = u16::from(b[1] >> 4) | (u16::from(b[2]) << 4);
+                first < Q && second < Q
+            })
+        }
+    }
+}
+
 /// The short identifier of a sealing public key that a payload carries per
 /// recipient, so a reader finds its wrapped key without trying each.
 pub fn key_id(suite: Suite, public_key: &[u8]) -> [u8; KEY_ID_LEN] {
@@ -440,7 +465,7 @@ mod crypto {
 
     enum SecretInner {
         X25519(<X25519HkdfSha256 as Kem>::PrivateKey),
-        XWing(<XWing as Kem>::PrivateKey),
+        XWing(alloc::boxed::Box<<XWing as Kem>::PrivateKey>),
     }
 
     impl core::fmt::Debug for SealSecretKey {
@@ -482,7 +507,7 @@ mod crypto {
                 Suite::XWing => {
                     let (secret, public) = XWing::derive_keypair(ikm);
                     SealSecretKey {
-                        inner: SecretInner::XWing(secret),
+                        inner: SecretInner::XWing(alloc::boxed::Box::new(secret)),
                         public: public.to_bytes().to_vec(),
                     }
                 }
@@ -829,6 +854,14 @@ mod tests {
         assert!(check_public_key(Suite::X25519, &key).is_ok());
         let xwing = keys(Suite::XWing, 1).pop().unwrap();
         assert!(check_public_key(Suite::XWing, &xwing.public_key()).is_ok());
+        assert!(public_key_is_valid(Suite::XWing, &xwing.public_key()));
+        assert!(public_key_is_valid(Suite::X25519, &key));
+        // The crate-free check agrees with the HPKE library on bad keys.
+        let mut bad = xwing.public_key();
+        bad[..3].copy_from_slice(&[0xFF, 0xFF, 0xFF]);
+        assert!(!public_key_is_valid(Suite::XWing, &bad));
+        assert!(check_public_key(Suite::XWing, &bad).is_err());
+        assert!(!public_key_is_valid(Suite::XWing, &bad[..1215]));
         let sealed = seal(suite, &context(0), &[&key], b"x", &mut rng).unwrap();
         assert_eq!(
             sealed.open(&xwing, &context(0)),

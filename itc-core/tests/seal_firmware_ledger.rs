@@ -376,7 +376,13 @@ fn a_public_key_of_the_wrong_length_does_not_decode_and_is_refused() {
     let root = net.ledger.state_root();
     assert_eq!(
         net.refused(&owner, own_key(&owner, Suite::X25519, 0, vec![5; 33])),
-        TxError::BadSealKeyBinding
+        TxError::InvalidSealKey
+    );
+    // An X-Wing key of the right length whose ML-KEM part is out of range
+    // (it would make every seal that includes it fail) is refused.
+    assert_eq!(
+        net.refused(&owner, own_key(&owner, Suite::XWing, 0, vec![0xFF; 1216])),
+        TxError::InvalidSealKey
     );
     assert_eq!(net.ledger.state_root(), root);
 }
