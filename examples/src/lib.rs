@@ -6,3 +6,4 @@ pub mod analytics;
 pub mod chaincode_bench;
 pub mod cluster;
 pub mod lighting;
+pub mod seal_bench;

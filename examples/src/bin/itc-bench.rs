@@ -123,6 +123,18 @@ fn main() {
         );
     }
 
+    if run("seal") {
+        figures.extend(itc_examples::seal_bench::figures(quick));
+        figures.insert(
+            "seal_xwing_1r_in_signatures",
+            figures["seal_us_xwing_1r"] * verify_per_s / 1e6,
+        );
+        figures.insert(
+            "open_xwing_1r_in_signatures",
+            figures["open_us_xwing_1r"] * verify_per_s / 1e6,
+        );
+    }
+
     if json {
         let figures_json: serde_json::Map<String, serde_json::Value> = figures
             .iter()
