@@ -8,9 +8,16 @@
 //! (`.bss`); the firmware checks that at boot. For every case it prints one
 //! JSON object over semihosting with both verdicts, whether they are the
 //! expected ones, the instructions each step took, the peak heap and the
-//! replay table's state; at the end the peak stack and heap of the whole
-//! run. It exits QEMU with status 0 only if every verdict is the expected
-//! one.
+//! replay table's state.
+//!
+//! Then the same lamp checks firmware updates ([`update`]): header updates
+//! for the blocks that publish a release or rotate the release key, offers
+//! checked at its trusted header, and a 64 KiB image streamed through the
+//! hash; one JSON object per update case. Images built with feature
+//! `seal-x25519` or `seal-xwing` then seal a reading to the owner's proven
+//! key ([`seal`]) and print the sealed payload. At the end the firmware
+//! prints the peak stack and heap of the whole run, and exits QEMU with
+//! status 0 only if every verdict is the expected one.
 //!
 //! Vectors: `cargo run -p itc-examples --bin lamp-vectors -- DIR`, then build
 //! with `ITC_LAMP_VECTORS_DIR=DIR` (default `target/vectors`).
@@ -25,7 +32,10 @@ use alloc::string::String;
 
 mod clock;
 mod heap;
+#[cfg(any(feature = "seal-x25519", feature = "seal-xwing"))]
+mod seal;
 mod stack;
+mod update;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
@@ -48,13 +58,14 @@ struct Case {
     expected: LampVerdict,
 }
 
-/// The host's vectors: `CASES`, `TRUSTED_STATE`, `DEVICE_KEY` and the
-/// lamp's settings.
+/// The host's vectors: `CASES`, `TRUSTED_STATE`, `DEVICE_KEY`, the lamp's
+/// settings, `UPDATE_CASES` and the offered image's parameters.
 mod vectors {
     use super::Case;
+    use crate::update::UpdateCase;
     // What the generated file may name, whether or not this set of cases does.
     #[allow(unused_imports)]
-    use itc_spv::{DenyReason, InvalidReason, LampVerdict, TrustOptions, Verdict};
+    use itc_spv::{DenyReason, InvalidReason, LampVerdict, TrustOptions, UpdateRefusal, Verdict};
     include!(concat!(env!("ITC_LAMP_VECTORS_DIR"), "/cases.rs"));
 }
 
@@ -224,6 +235,96 @@ fn boot(instructions_per_tick: u32) -> Option<&'static mut Lamp> {
     Some(lamp)
 }
 
+/// `Installed(version)` or the refusal's name: no quotes or backslashes.
+fn update_verdict(verdict: &Result<u32, itc_spv::UpdateRefusal>) -> String {
+    match verdict {
+        Ok(version) => format!("Installed({version})"),
+        Err(refusal) => format!("{refusal:?}"),
+    }
+}
+
+/// Print one update case as a JSON object; true if both verdicts are the
+/// expected ones. `image_instructions` is the hashing alone: receiving and
+/// hashing the chunks, less receiving them again without the hash.
+#[inline(never)]
+fn report_update_case(
+    case: &update::UpdateCase,
+    outcome: &update::UpdateOutcome,
+    running: u32,
+    lamp: &Lamp,
+    instructions_per_tick: u32,
+) -> bool {
+    let ok = outcome.update == case.expected_update && outcome.verdict == case.expected;
+    let header = match outcome.update {
+        Some(verdict) => format!("\"{verdict:?}\""),
+        None => String::from("null"),
+    };
+    let expected_header = match case.expected_update {
+        Some(verdict) => format!("\"{verdict:?}\""),
+        None => String::from("null"),
+    };
+    let image_ticks = outcome.image_ticks.saturating_sub(outcome.receive_ticks);
+    hprintln!(
+        "{{\"update_case\":\"{}\",\"ok\":{},\"header\":{},\"expected_header\":{},\"verdict\":\"{}\",\"expected\":\"{}\",\"running_version\":{},\"header_update_instructions\":{},\"check_instructions\":{},\"image_instructions\":{},\"receive_instructions\":{},\"image_bytes\":{},\"heap_requested_peak_bytes\":{},\"heap_used_peak_bytes\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"trusted_height\":{}}}",
+        case.name,
+        ok,
+        header,
+        expected_header,
+        update_verdict(&outcome.verdict),
+        update_verdict(&case.expected),
+        running,
+        outcome.update_ticks * instructions_per_tick,
+        outcome.check_ticks * instructions_per_tick,
+        image_ticks * instructions_per_tick,
+        outcome.receive_ticks * instructions_per_tick,
+        outcome.image_bytes,
+        outcome.heap_requested_peak,
+        outcome.heap_used_peak,
+        outcome.stack_peak,
+        outcome.stack_base,
+        lamp.trusted().height()
+    );
+    ok
+}
+
+/// Print the sealed payload as a JSON object (its bytes in hex, written in
+/// pieces so that no large string is allocated); true if there is one.
+#[cfg(any(feature = "seal-x25519", feature = "seal-xwing"))]
+#[inline(never)]
+fn report_seal(outcome: &seal::SealOutcome, instructions_per_tick: u32) -> bool {
+    use cortex_m_semihosting::hprint;
+    let (sealed, error) = match &outcome.sealed {
+        Ok(bytes) => (&bytes[..], None),
+        Err(error) => (&[][..], Some(*error)),
+    };
+    hprint!(
+        "{{\"seal\":\"{}\",\"ok\":{},\"error\":\"{}\",\"sealed_bytes\":{},\"key_proof_instructions\":{},\"seal_instructions\":{},\"heap_requested_peak_bytes\":{},\"heap_used_peak_bytes\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"sealed_hex\":\"",
+        seal::SUITE_NAME,
+        error.is_none(),
+        error.unwrap_or(""),
+        sealed.len(),
+        outcome.key_ticks * instructions_per_tick,
+        outcome.seal_ticks * instructions_per_tick,
+        outcome.heap_requested_peak,
+        outcome.heap_used_peak,
+        outcome.stack_peak,
+        outcome.stack_base
+    );
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for piece in sealed.chunks(64) {
+        let mut text = [0u8; 128];
+        for (byte, pair) in piece.iter().zip(text.chunks_mut(2)) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        // Hex digits are ASCII.
+        let text = core::str::from_utf8(&text[..2 * piece.len()]).unwrap_or("");
+        hprint!("{}", text);
+    }
+    hprintln!("\"}}");
+    error.is_none()
+}
+
 /// Peaks over the whole run.
 #[derive(Default)]
 struct Peaks {
@@ -237,7 +338,7 @@ struct Peaks {
 fn report_summary(failures: u32, peaks: &Peaks, instructions_per_tick: u32) {
     hprintln!(
         "{{\"summary\":{{\"cases\":{},\"failures\":{},\"stack_peak_bytes\":{},\"stack_harness_bytes\":{},\"stack_region_bytes\":{},\"heap_arena_bytes\":{},\"heap_used_peak_bytes\":{},\"heap_requested_peak_bytes\":{},\"heap_live_at_end_bytes\":{},\"instructions_per_tick\":{}}}}}",
-        vectors::CASES.len(),
+        vectors::CASES.len() + vectors::UPDATE_CASES.len(),
         failures,
         peaks.stack,
         peaks.stack_harness,
@@ -286,6 +387,36 @@ fn main() -> ! {
         peaks.stack_harness = peaks.stack_harness.max(outcome.stack_base);
         peaks.heap_used = peaks.heap_used.max(outcome.heap_used_peak);
         peaks.heap_requested = peaks.heap_requested.max(outcome.heap_requested_peak);
+    }
+    // Firmware updates, on the same lamp, which runs what it installs.
+    let mut running = vectors::FIRMWARE_VERSION;
+    for case in vectors::UPDATE_CASES {
+        let stack_base = stack::paint();
+        let mut outcome = update::run_update_case(lamp, running, case);
+        outcome.stack_peak = stack::peak();
+        outcome.stack_base = stack_base;
+        if !report_update_case(case, &outcome, running, lamp, instructions_per_tick) {
+            failures += 1;
+        }
+        if let Ok(version) = outcome.verdict {
+            running = version;
+        }
+        peaks.stack = peaks.stack.max(outcome.stack_peak);
+        peaks.stack_harness = peaks.stack_harness.max(outcome.stack_base);
+        peaks.heap_used = peaks.heap_used.max(outcome.heap_used_peak);
+        peaks.heap_requested = peaks.heap_requested.max(outcome.heap_requested_peak);
+    }
+    // Sealing, in the images that carry a suite; reported on its own line,
+    // its peaks are not part of the summary's.
+    #[cfg(any(feature = "seal-x25519", feature = "seal-xwing"))]
+    {
+        let stack_base = stack::paint();
+        let mut outcome = seal::run_seal(lamp);
+        outcome.stack_peak = stack::peak();
+        outcome.stack_base = stack_base;
+        if !report_seal(&outcome, instructions_per_tick) {
+            failures += 1;
+        }
     }
     report_summary(failures, &peaks, instructions_per_tick);
     exit(failures == 0)

@@ -1,6 +1,7 @@
 //! Test vectors for the lamp's check on a microcontroller.
 //!
 //! `cargo run -p itc-examples --bin lamp-vectors -- OUT_DIR`
+//! `cargo run -p itc-examples --bin lamp-vectors -- --open x25519|xwing SEALED_HEX_FILE`
 //!
 //! Builds a real chain with itc-core's [`Ledger`]: four weighted validators
 //! at genesis, an owner who registers a lamp (with the lamp's pairing
@@ -15,6 +16,18 @@
 //! sender's command time is its own clock (the guest's phone runs 20 s
 //! fast), so the per-sender replay table is exercised as in the field.
 //!
+//! Then firmware updates: at height 5 a manufacturer registers the lamp's
+//! product line with release key K1 and publishes release 1.1 (the manifest
+//! of a 64 KiB image), and the owner publishes its sealing keys (X25519 and
+//! X-Wing); at height 6 the manufacturer publishes 1.2, still signed by K1,
+//! and rotates the release key to K2 in the same block. The lamp, at 1.0,
+//! verifies both headers and is offered: 1.1 with one image byte flipped
+//! (`ImageHashMismatch`), 1.1 (installed), 1.1 again (`NotNewer`), a relay's
+//! release record signed by its own key (`BadProof`), 1.2 under the rotated
+//! key (`BadSignature`) and the superseded offer of 1.1 at header 6
+//! (`BadProof`). The image is not written: [`image_byte`] computes it, and the
+//! firmware has the same function.
+//!
 //! Everything is written to `OUT_DIR` as canonical encoded bytes:
 //!
 //! * `trusted_state.bin`: the lamp's flash state ([`TrustedState::to_bytes`],
@@ -23,26 +36,43 @@
 //! * `NN-case.update.bin` (when the case brings one): a [`HeaderUpdate`];
 //! * `NN-case.command.bin`: a [`SignedCommand`];
 //! * `NN-case.proof.bin`: a [`CommandProof`];
+//! * `uNN-case.update.bin`, `uNN-case.offer.bin`: the update cases' header
+//!   updates and [`UpdateOffer`]s (one file per distinct offer);
 //! * `expected.json`: every case with its times and expected verdicts;
-//! * `cases.rs`: the same as Rust, for the firmware to `include!`.
+//! * `cases.rs`: the same as Rust, for the firmware to `include!`, with
+//!   `UPDATE_CASES` and the image's parameters;
+//! * `seal.rs`, `seal_key_*.proof.bin`, `owner_key.bin`, `seal_reading.bin`,
+//!   `seal_rng_seed.bin`: what the seal images need (the reading, its
+//!   context, the RNG seed standing for the TRNG, and the proofs of the
+//!   owner's sealing keys at the lamp's last header).
+//!
+//! `--open SUITE FILE` is the host's side of the seal images: it opens the
+//! payload the firmware printed (hex) with the owner's secret key
+//! (`SealSecretKey::derive(owner seed, suite, 0)`), fails unless it opens to
+//! the reading in the lamp's context, and says whether the bytes equal the
+//! host's own seal with the same RNG seed.
 //!
 //! Before writing, the generator runs every case through [`Lamp`] on the
 //! host and refuses to write vectors whose verdict is not the expected one,
 //! so the firmware and the host agree by construction.
 
-use itc_core::encoding::Encode;
+use itc_core::encoding::{Decode, Encode};
+use itc_core::firmware::{FirmwareManifest, ImageHasher, ReleaseRecord};
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, SigningDomain};
 use itc_core::ledger::{state_key, BlockContext, Ledger};
+use itc_core::seal::rand_core::SeedableRng;
+use itc_core::seal::{seal, ChaCha20Rng, SealContext, SealSecretKey, SealedPayload, Suite};
 use itc_core::types::{
     pairing_message, Amount, Block, BlockHeader, ChainId, CommitCertificate, Payload, Permissions,
     SecurityLevel, Transaction, ValidatorSet, Vote, VoteKind,
 };
 use itc_core::PublicKey;
 use itc_spv::{
-    CommandProof, DenyReason, HeaderUpdate, InvalidReason, Lamp, LampConfig, LampVerdict,
-    ReplayTable, SignedCommand, StateEntryProof, TrustOptions, TrustedState, Verdict,
+    check_release, CommandProof, DenyReason, DeviceFirmware, HeaderUpdate, InvalidReason, Lamp,
+    LampConfig, LampVerdict, ReplayTable, SignedCommand, StateEntryProof, TrustOptions,
+    TrustedState, UpdateOffer, UpdateRefusal, Verdict,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -76,6 +106,53 @@ const VISITOR_EXPIRY_HEIGHT: u64 = 3;
 /// The friend's grant never expires, but dies with the first ownership.
 const FRIEND_EXPIRY_HEIGHT: u64 = 1_000;
 
+/// The lamp's product line on chain.
+const PRODUCT: u64 = 0x1A4B;
+/// Versions are `major * 1_000_000 + minor * 1_000 + patch`: the lamp runs
+/// 1.0, the manufacturer publishes 1.1, then 1.2.
+const V1_0: u32 = 1_000_000;
+const V1_1: u32 = 1_001_000;
+const V1_2: u32 = 1_002_000;
+/// Size of the 1.1 image.
+const IMAGE_BYTES: u32 = 64 * 1024;
+/// The image arrives in chunks of this size, as over a radio link.
+const IMAGE_CHUNK_BYTES: u32 = 256;
+/// Seed of the image's byte generator ([`image_byte`]).
+const IMAGE_SEED: u32 = 0x11A4_0B01;
+/// The byte the "tampered" case flips (XOR 1).
+const TAMPERED_OFFSET: u32 = 40_000;
+/// The largest image the lamp's update slot holds.
+const SLOT_BYTES: u32 = 128 * 1024;
+/// The sealed reading's position in the lamp's stream.
+const SEAL_SEQUENCE: u64 = 1;
+/// The lamp's reading that the seal firmware images seal to the owner.
+const SEAL_READING: &[u8; 64] =
+    b"{\"on\":true,\"mw\":4200,\"lux\":310,\"mdegc\":41250,\"seq\":1,\"v\":1}     ";
+/// Stands for the lamp's TRNG: the seed of the `ChaCha20Rng` the firmware
+/// seals with. Fixed, so the host can reproduce the device's sealed bytes.
+const SEAL_RNG_SEED: [u8; 32] = [0x5E; 32];
+
+/// Byte `offset` of the 1.1 image. The image is computed, not stored: the
+/// firmware cannot hold 64 KiB of vectors, so it generates each chunk as it
+/// would receive it, with the same function
+/// (examples/firmware/src/update.rs). If the two functions ever differ, the
+/// firmware's "installed" case fails with `ImageHashMismatch`.
+fn image_byte(seed: u32, offset: u32) -> u8 {
+    let x = offset.wrapping_mul(0x9E37_79B1).rotate_left(11) ^ seed;
+    (x ^ (x >> 16) ^ (x >> 24)) as u8
+}
+
+/// The 1.1 image, with byte `tamper` flipped if given.
+fn image(tamper: Option<u32>) -> Vec<u8> {
+    let mut image: Vec<u8> = (0..IMAGE_BYTES)
+        .map(|i| image_byte(IMAGE_SEED, i))
+        .collect();
+    if let Some(offset) = tamper {
+        image[offset as usize] ^= 1;
+    }
+    image
+}
+
 fn time_of(height: u64) -> u64 {
     GENESIS_MS + height * BLOCK_MS
 }
@@ -91,6 +168,12 @@ struct Keys {
     /// Buys the lamp at height 4 and hands it back in the same block.
     buyer: Keypair,
     lamp: Keypair,
+    /// Makes the lamp: registers its product line and publishes releases.
+    manufacturer: Keypair,
+    /// Signs the product's releases until it is rotated out at height 6.
+    release_key: Keypair,
+    /// The release key from height 6 on.
+    next_release_key: Keypair,
     /// Knows no secret of the chain: forges signatures and certificates.
     stranger: Vec<Keypair>,
 }
@@ -108,6 +191,9 @@ impl Keys {
             visitor: Keypair::from_seed([5; 32]),
             friend: Keypair::from_seed([6; 32]),
             buyer: Keypair::from_seed([7; 32]),
+            manufacturer: Keypair::from_seed([8; 32]),
+            release_key: Keypair::from_seed([9; 32]),
+            next_release_key: Keypair::from_seed([10; 32]),
             stranger: (201..205)
                 .map(|seed| Keypair::from_seed([seed; 32]))
                 .collect(),
@@ -130,13 +216,19 @@ impl Chain {
             chain_id: CHAIN.0,
             genesis_time_ms: GENESIS_MS,
             epoch_length: 1_000_000,
-            accounts: [&keys.owner, &keys.guest, &keys.visitor, &keys.buyer]
-                .iter()
-                .map(|k| GenesisAccount {
-                    public_key: k.public(),
-                    balance: 1_000_000,
-                })
-                .collect(),
+            accounts: [
+                &keys.owner,
+                &keys.guest,
+                &keys.visitor,
+                &keys.buyer,
+                &keys.manufacturer,
+            ]
+            .iter()
+            .map(|k| GenesisAccount {
+                public_key: k.public(),
+                balance: 1_000_000,
+            })
+            .collect(),
             validators: keys
                 .validators
                 .iter()
@@ -209,6 +301,60 @@ impl Chain {
             grantee,
         };
         self.transaction(&owner, payload)
+    }
+
+    /// The manufacturer registers the lamp's product line, or rotates its
+    /// release key.
+    fn register_product(&mut self, release_key: PublicKey) -> Transaction {
+        let manufacturer = self.keys.manufacturer.clone();
+        let payload = Payload::RegisterProduct {
+            product: PRODUCT,
+            release_key,
+        };
+        self.transaction(&manufacturer, payload)
+    }
+
+    /// The manufacturer publishes `manifest`, signed by `release_key`.
+    fn publish_release(
+        &mut self,
+        manifest: FirmwareManifest,
+        release_key: &Keypair,
+    ) -> Transaction {
+        let manufacturer = self.keys.manufacturer.clone();
+        let payload = Payload::PublishRelease {
+            manifest,
+            signature: manifest.sign(release_key, CHAIN),
+        };
+        self.transaction(&manufacturer, payload)
+    }
+
+    /// The owner publishes its first sealing key of `suite`.
+    fn publish_seal_key(&mut self, suite: Suite) -> Transaction {
+        let owner = self.keys.owner.clone();
+        let key = SealSecretKey::derive(&owner.seed(), suite, 0);
+        let payload = Payload::PublishSealKey {
+            subject: owner.public(),
+            suite,
+            public_key: key.public_key(),
+            key_seq: 0,
+            subject_signature: None,
+        };
+        self.transaction(&owner, payload)
+    }
+
+    /// The proof of state entry `key` at the latest header.
+    fn prove(&mut self, key: &Hash) -> StateEntryProof {
+        let (value, proof) = self.ledger.prove(key);
+        StateEntryProof { value, proof }
+    }
+
+    /// The proofs of the product's record and current release at the latest
+    /// header: what a phone hands the lamp with an image.
+    fn update_offer(&mut self) -> UpdateOffer {
+        UpdateOffer {
+            product: self.prove(&state_key::product(PRODUCT)),
+            release: self.prove(&state_key::release(PRODUCT)),
+        }
     }
 
     /// Apply a block, build its header and certify it with every validator.
@@ -310,10 +456,49 @@ struct Case {
     expected: LampVerdict,
 }
 
+/// A firmware update the lamp is offered after the command cases: maybe a
+/// header update first, then the offer (checked at the lamp's trusted
+/// header) and the 1.1 image streamed in chunks.
+struct UpdateCase {
+    name: &'static str,
+    what: &'static str,
+    now_ms: u64,
+    update: Option<(HeaderUpdate, Verdict)>,
+    offer: UpdateOffer,
+    /// The image byte flipped on the way, if any.
+    tamper: Option<u32>,
+    /// The version installed, or the refusal. The lamp starts at 1.0 and
+    /// runs what it installed from then on.
+    expected: Result<u32, UpdateRefusal>,
+}
+
+/// The owner's sealing key of a suite, with its proof at the lamp's last
+/// trusted header.
+struct SealKeyCase {
+    suite: Suite,
+    public_key: Vec<u8>,
+    proof: StateEntryProof,
+}
+
+/// Everything the generator writes.
+struct Scenario {
+    trusted: TrustedState,
+    device: PublicKey,
+    cases: Vec<Case>,
+    updates: Vec<UpdateCase>,
+    owner: PublicKey,
+    seal_keys: Vec<SealKeyCase>,
+}
+
 /// The scenario. The lamp was pinned to height 1 (register and grants);
 /// height 2 is empty; height 3 revokes the guest; height 4 transfers the
 /// lamp to the buyer and back. The lamp's clock `now_ms` never goes back.
-fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
+///
+/// Then the firmware update: height 5 registers the product (release key
+/// K1), publishes 1.1 (a 64 KiB image, signed by K1) and the owner's sealing
+/// keys; height 6 publishes 1.2, still signed by K1, and rotates the release
+/// key to K2 in the same block, so 1.2 is current but no longer verifiable.
+fn scenario() -> Result<Scenario, String> {
     let mut chain = Chain::new()?;
     let (guest, visitor, friend) = (
         chain.keys.guest.public(),
@@ -497,13 +682,141 @@ fn scenario() -> Result<(TrustedState, PublicKey, Vec<Case>), String> {
             expected: LampVerdict::Denied(DenyReason::StaleHeader),
         },
     ];
-    Ok((trusted, keys.lamp.public(), cases))
+
+    // Heights 5 and 6: the firmware releases and the owner's sealing keys.
+    let release_key = chain.keys.release_key.clone();
+    let manifest_11 = FirmwareManifest {
+        product: PRODUCT,
+        version: V1_1,
+        image_hash: ImageHasher::hash(&image(None)),
+        image_size: IMAGE_BYTES,
+        min_version: V1_0,
+    };
+    let register = chain.register_product(release_key.public());
+    let publish = chain.publish_release(manifest_11, &release_key);
+    let seal_x25519 = chain.publish_seal_key(Suite::X25519);
+    let seal_xwing = chain.publish_seal_key(Suite::XWing);
+    let fifth = chain.apply(vec![register, publish, seal_x25519, seal_xwing])?;
+    let offer_5 = chain.update_offer();
+    // A relay's own release record for a 1.2 it signed, in place of the
+    // proven one.
+    let mut forged_offer = offer_5.clone();
+    let relay_manifest = FirmwareManifest {
+        version: V1_2,
+        image_hash: ImageHasher::hash(b"the relay's image"),
+        ..manifest_11
+    };
+    forged_offer.release.value = Some(
+        ReleaseRecord {
+            manifest: relay_manifest,
+            signature: relay_manifest.sign(&chain.keys.stranger[1], CHAIN),
+            revoked: false,
+            published_height: 5,
+        }
+        .encode(),
+    );
+    let manifest_12 = FirmwareManifest {
+        version: V1_2,
+        image_hash: ImageHasher::hash(b"firmware 1.2"),
+        image_size: 12,
+        ..manifest_11
+    };
+    let publish = chain.publish_release(manifest_12, &release_key);
+    let next_release_key = chain.keys.next_release_key.public();
+    let rotate = chain.register_product(next_release_key);
+    let sixth = chain.apply(vec![publish, rotate])?;
+    let offer_6 = chain.update_offer();
+    let owner_key = chain.keys.owner.clone();
+    let mut seal_keys = Vec::new();
+    for suite in Suite::ALL {
+        seal_keys.push(SealKeyCase {
+            suite,
+            public_key: SealSecretKey::derive(&owner_key.seed(), suite, 0).public_key(),
+            proof: chain.prove(&state_key::seal_key(&owner, suite)),
+        });
+    }
+
+    // The lamp's clock went on from the last command case.
+    let now_ms = stale_lamp_now + 1_000;
+    let updates = vec![
+        UpdateCase {
+            name: "update_tampered",
+            what: "header 5 (release 1.1 published), then the 1.1 image with one byte flipped",
+            now_ms,
+            update: Some((fifth, Verdict::Success)),
+            offer: offer_5.clone(),
+            tamper: Some(TAMPERED_OFFSET),
+            expected: Err(UpdateRefusal::ImageHashMismatch),
+        },
+        UpdateCase {
+            name: "update_installed",
+            what: "the current release 1.1 over the 64 KiB image, streamed in chunks: installed",
+            now_ms,
+            update: None,
+            offer: offer_5.clone(),
+            tamper: None,
+            expected: Ok(V1_1),
+        },
+        UpdateCase {
+            name: "update_reinstall",
+            what: "the same offer again, now that the lamp runs 1.1",
+            now_ms,
+            update: None,
+            offer: offer_5.clone(),
+            tamper: None,
+            expected: Err(UpdateRefusal::NotNewer),
+        },
+        UpdateCase {
+            name: "update_forged_release",
+            what: "a relay's release record for a 1.2 signed by its own key, with the proof of 1.1",
+            now_ms,
+            update: None,
+            offer: forged_offer,
+            tamper: None,
+            expected: Err(UpdateRefusal::BadProof),
+        },
+        UpdateCase {
+            name: "update_rotated_key",
+            what: "header 6: 1.2 is current but signed by the release key rotated out in the \
+                   same block",
+            now_ms,
+            update: Some((sixth, Verdict::Success)),
+            offer: offer_6,
+            tamper: None,
+            expected: Err(UpdateRefusal::BadSignature),
+        },
+        UpdateCase {
+            name: "update_superseded",
+            what: "the offer of 1.1 (proofs at height 5) replayed at header 6",
+            now_ms,
+            update: None,
+            offer: offer_5,
+            tamper: None,
+            expected: Err(UpdateRefusal::BadProof),
+        },
+    ];
+    Ok(Scenario {
+        trusted,
+        device: chain.keys.lamp.public(),
+        cases,
+        updates,
+        owner,
+        seal_keys,
+    })
 }
 
-/// Run the cases through one [`Lamp`] on the host, as the firmware will.
-fn check_on_host(trusted: &TrustedState, device: PublicKey, cases: &[Case]) -> Vec<String> {
-    let config = LampConfig {
+/// Run the cases through one [`Lamp`] on the host, as the firmware will:
+/// the command cases, then the update cases, then the sealing keys' proofs
+/// at the last trusted header.
+fn check_on_host(scenario: &Scenario) -> Vec<String> {
+    let Scenario {
+        trusted,
         device,
+        cases,
+        ..
+    } = scenario;
+    let config = LampConfig {
+        device: *device,
         freshness_ms: FRESHNESS_MS,
         command_window_ms: COMMAND_WINDOW_MS,
     };
@@ -528,7 +841,60 @@ fn check_on_host(trusted: &TrustedState, device: PublicKey, cases: &[Case]) -> V
             ));
         }
     }
+    let mut running = V1_0;
+    for case in &scenario.updates {
+        if let Some((update, expected)) = &case.update {
+            let verdict = lamp.update(update, case.now_ms);
+            if verdict != *expected {
+                failures.push(format!(
+                    "{}: header verdict {verdict:?}, expected {expected:?}",
+                    case.name
+                ));
+            }
+        }
+        let verdict = check_update(lamp.trusted().header(), running, case);
+        if verdict != case.expected {
+            failures.push(format!(
+                "{}: update verdict {verdict:?}, expected {:?}",
+                case.name, case.expected
+            ));
+        }
+        if let Ok(version) = verdict {
+            running = version;
+        }
+    }
+    for key in &scenario.seal_keys {
+        let proven = key
+            .proof
+            .verify_seal_key(lamp.trusted().header(), &scenario.owner, key.suite);
+        match proven {
+            Ok(Some(record)) if record.public_key == key.public_key => {}
+            other => failures.push(format!(
+                "{:?} sealing key: proof gives {other:?}",
+                key.suite
+            )),
+        }
+    }
     failures
+}
+
+/// The lamp's update check at `header` for a device running `running`:
+/// the offer, then the image in chunks.
+fn check_update(
+    header: &BlockHeader,
+    running: u32,
+    case: &UpdateCase,
+) -> Result<u32, UpdateRefusal> {
+    let device = DeviceFirmware {
+        product: PRODUCT,
+        version: running,
+        image_size_max: SLOT_BYTES,
+    };
+    let mut check = check_release(header, CHAIN, &device, &case.offer)?;
+    for chunk in image(case.tamper).chunks(IMAGE_CHUNK_BYTES as usize) {
+        check.update(chunk)?;
+    }
+    check.finish().map(|manifest| manifest.version)
 }
 
 fn rust_lamp_verdict(verdict: &LampVerdict) -> String {
@@ -557,12 +923,13 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(dir.join(name), bytes).map_err(|e| format!("write {name}: {e}"))
 }
 
-fn write_vectors(
-    dir: &Path,
-    trusted: &TrustedState,
-    device: &PublicKey,
-    cases: &[Case],
-) -> Result<(), String> {
+fn write_vectors(dir: &Path, scenario: &Scenario) -> Result<(), String> {
+    let Scenario {
+        trusted,
+        device,
+        cases,
+        ..
+    } = scenario;
     std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     write(dir, "trusted_state.bin", &trusted.to_bytes())?;
     write(dir, "device_key.bin", &device.0)?;
@@ -636,7 +1003,9 @@ fn write_vectors(
         }));
     }
     rust.push_str("];\n");
+    let json_updates = write_update_cases(dir, &scenario.updates, &mut rust)?;
     write(dir, "cases.rs", rust.as_bytes())?;
+    write_seal_vectors(dir, scenario)?;
 
     let expected = serde_json::json!({
         "chain_id": CHAIN.0,
@@ -648,36 +1017,246 @@ fn write_vectors(
         "trusted_state": "trusted_state.bin",
         "trusted_state_bytes": trusted.to_bytes().len(),
         "device_key": "device_key.bin",
+        "case_count": json_cases.len(),
         "cases": json_cases,
+        "product": PRODUCT,
+        "firmware_version": V1_0,
+        "image_bytes": IMAGE_BYTES,
+        "image_chunk_bytes": IMAGE_CHUNK_BYTES,
+        "image_seed": IMAGE_SEED,
+        "update_case_count": json_updates.len(),
+        "update_cases": json_updates,
+        "seal_sequence": SEAL_SEQUENCE,
+        "seal_reading": String::from_utf8_lossy(SEAL_READING),
+        "seal_suites": scenario.seal_keys.iter().map(|k| suite_name(k.suite)).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&expected).map_err(|e| e.to_string())?;
     write(dir, "expected.json", text.as_bytes())
 }
 
-fn run() -> Result<PathBuf, String> {
-    let mut args = std::env::args_os().skip(1);
-    let dir = match (args.next(), args.next()) {
-        (Some(dir), None) => PathBuf::from(dir),
-        _ => return Err("usage: lamp-vectors OUT_DIR".to_string()),
+/// The update cases: `UPDATE_CASES` and the image's parameters in
+/// `cases.rs`, one `.offer.bin` per distinct offer (and `.update.bin` per
+/// header update); returns their JSON descriptions.
+fn write_update_cases(
+    dir: &Path,
+    updates: &[UpdateCase],
+    rust: &mut String,
+) -> Result<Vec<serde_json::Value>, String> {
+    let _ = writeln!(
+        rust,
+        "\n/// The lamp's product line.\n\
+         pub const PRODUCT: u64 = {PRODUCT};\n\
+         /// The version the lamp runs before the update cases.\n\
+         pub const FIRMWARE_VERSION: u32 = {V1_0};\n\
+         /// The largest image the lamp's update slot holds.\n\
+         pub const SLOT_BYTES: u32 = {SLOT_BYTES};\n\
+         /// Size of the offered image.\n\
+         pub const IMAGE_BYTES: u32 = {IMAGE_BYTES};\n\
+         /// The image arrives in chunks of this size.\n\
+         pub const IMAGE_CHUNK_BYTES: usize = {IMAGE_CHUNK_BYTES};\n\
+         /// Seed of the image's byte generator.\n\
+         pub const IMAGE_SEED: u32 = {IMAGE_SEED:#010x};\n\n\
+         /// The firmware update cases, after the command cases.\n\
+         pub static UPDATE_CASES: &[UpdateCase] = &["
+    );
+    let mut offers: BTreeMap<Vec<u8>, String> = BTreeMap::new();
+    let mut json = Vec::new();
+    for (index, case) in updates.iter().enumerate() {
+        let stem = format!("u{:02}-{}", index + 1, case.name);
+        let (rust_update, rust_update_verdict, update_file) = match &case.update {
+            Some((update, verdict)) => {
+                let file = format!("{stem}.update.bin");
+                write(dir, &file, &update.encode())?;
+                (
+                    format!("Some(include_bytes!(\"{file}\"))"),
+                    format!("Some({})", rust_header_verdict(verdict)),
+                    Some(file),
+                )
+            }
+            None => ("None".to_string(), "None".to_string(), None),
+        };
+        let offer = case.offer.encode();
+        let offer_file = match offers.get(&offer) {
+            Some(file) => file.clone(),
+            None => {
+                let file = format!("{stem}.offer.bin");
+                write(dir, &file, &offer)?;
+                offers.insert(offer, file.clone());
+                file
+            }
+        };
+        let rust_expected = match case.expected {
+            Ok(version) => format!("Ok({version})"),
+            Err(refusal) => format!("Err(UpdateRefusal::{refusal:?})"),
+        };
+        let rust_tamper = match case.tamper {
+            Some(offset) => format!("Some({offset})"),
+            None => "None".to_string(),
+        };
+        let _ = writeln!(
+            rust,
+            "    UpdateCase {{\n        name: \"{}\",\n        now_ms: {},\n        update: {rust_update},\n        \
+             expected_update: {rust_update_verdict},\n        offer: include_bytes!(\"{offer_file}\"),\n        \
+             tamper: {rust_tamper},\n        expected: {rust_expected},\n    }},",
+            case.name, case.now_ms
+        );
+        json.push(serde_json::json!({
+            "update_case": case.name,
+            "what": case.what,
+            "now_ms": case.now_ms,
+            "update": update_file,
+            "expected_update": case.update.as_ref().map(|(_, verdict)| format!("{verdict:?}")),
+            "offer": offer_file,
+            "tamper": case.tamper,
+            "expected": match case.expected {
+                Ok(version) => format!("Installed({version})"),
+                Err(refusal) => format!("{refusal:?}"),
+            },
+        }));
+    }
+    rust.push_str("];\n");
+    Ok(json)
+}
+
+/// The lowercase name of a suite, as the script's JSON and `--open` use it.
+fn suite_name(suite: Suite) -> &'static str {
+    match suite {
+        Suite::X25519 => "x25519",
+        _ => "xwing",
+    }
+}
+
+fn parse_suite(name: &str) -> Option<Suite> {
+    Suite::ALL
+        .into_iter()
+        .find(|suite| suite_name(*suite) == name)
+}
+
+/// `seal.rs`, which only the seal firmware images include: the reading,
+/// its context, the RNG seed and, per suite, the proof of the owner's
+/// sealing key at the lamp's last trusted header.
+fn write_seal_vectors(dir: &Path, scenario: &Scenario) -> Result<(), String> {
+    write(dir, "owner_key.bin", &scenario.owner.0)?;
+    write(dir, "seal_reading.bin", SEAL_READING)?;
+    write(dir, "seal_rng_seed.bin", &SEAL_RNG_SEED)?;
+    let mut rust = format!(
+        "// Generated by `cargo run -p itc-examples --bin lamp-vectors`. Do not edit.\n\n\
+         /// The sealed reading's position in the lamp's stream.\n\
+         pub const SEAL_SEQUENCE: u64 = {SEAL_SEQUENCE};\n\
+         /// The reading the lamp seals to its owner.\n\
+         pub static SEAL_READING: &[u8; 64] = include_bytes!(\"seal_reading.bin\");\n\
+         /// Stands for the lamp's TRNG output: the seed of its ChaCha20Rng.\n\
+         pub static SEAL_RNG_SEED: &[u8; 32] = include_bytes!(\"seal_rng_seed.bin\");\n\
+         /// The owner's signing key: whose sealing key the proofs show.\n\
+         pub static OWNER_KEY: &[u8; 32] = include_bytes!(\"owner_key.bin\");\n"
+    );
+    for key in &scenario.seal_keys {
+        let name = suite_name(key.suite);
+        let file = format!("seal_key_{name}.proof.bin");
+        write(dir, &file, &key.proof.encode())?;
+        let _ = writeln!(
+            rust,
+            "/// Proof of the owner's {name} sealing key at the lamp's last trusted header.\n\
+             pub static SEAL_KEY_PROOF_{}: &[u8] = include_bytes!(\"{file}\");",
+            name.to_uppercase()
+        );
+    }
+    write(dir, "seal.rs", rust.as_bytes())
+}
+
+/// The context the lamp seals its reading in.
+fn seal_context() -> SealContext {
+    SealContext {
+        chain_id: CHAIN,
+        device: Keys::new().lamp.public(),
+        sequence: SEAL_SEQUENCE,
+    }
+}
+
+/// `--open SUITE FILE`: open what the firmware sealed (hex in FILE) with the
+/// owner's secret key, derived here, and compare with the reading; also seal
+/// on the host with the firmware's RNG seed and compare the bytes. Prints
+/// one JSON object; fails unless the payload opens to the reading.
+fn open(suite: &str, file: &Path) -> Result<(), String> {
+    let suite = parse_suite(suite).ok_or_else(|| format!("unknown suite {suite}"))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
+    let sealed = unhex(text.trim()).ok_or("the sealed payload is not hex")?;
+    let payload = SealedPayload::decode(&sealed).map_err(|e| format!("the sealed payload: {e}"))?;
+    let owner = Keys::new().owner;
+    let key = SealSecretKey::derive(&owner.seed(), suite, 0);
+    let context = seal_context();
+    let opened = payload.open(&key, &context);
+    let mut rng = ChaCha20Rng::from_seed(SEAL_RNG_SEED);
+    let host = seal(
+        suite,
+        &context,
+        &[&key.public_key()],
+        SEAL_READING,
+        &mut rng,
+    )
+    .map_err(|e| format!("sealing on the host: {e}"))?
+    .encode();
+    let opens_to_reading = opened.as_deref() == Ok(&SEAL_READING[..]);
+    println!(
+        "{}",
+        serde_json::json!({
+            "suite": suite_name(suite),
+            "sealed_bytes": sealed.len(),
+            "expected_sealed_bytes": SEAL_READING.len() + suite.overhead(1),
+            "opened": opens_to_reading,
+            "error": opened.err().map(|e| e.to_string()),
+            "same_bytes_as_host_seal": host == sealed,
+        })
+    );
+    if !opens_to_reading {
+        return Err(format!(
+            "the {} payload from the firmware does not open to the reading",
+            suite_name(suite)
+        ));
+    }
+    Ok(())
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn run() -> Result<(), String> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let dir = match args.as_slice() {
+        [dir] => PathBuf::from(dir),
+        [flag, suite, file] if flag == "--open" => {
+            let suite = suite.to_str().ok_or("the suite is not UTF-8")?;
+            return open(suite, Path::new(file));
+        }
+        _ => return Err(USAGE.to_string()),
     };
-    let (trusted, device, cases) = scenario()?;
-    let failures = check_on_host(&trusted, device, &cases);
+    let scenario = scenario()?;
+    let failures = check_on_host(&scenario);
     if !failures.is_empty() {
         return Err(format!(
             "the host disagrees with the expected verdicts:\n  {}",
             failures.join("\n  ")
         ));
     }
-    write_vectors(&dir, &trusted, &device, &cases)?;
-    Ok(dir)
+    write_vectors(&dir, &scenario)?;
+    println!("lamp vectors written to {}", dir.display());
+    Ok(())
 }
+
+const USAGE: &str =
+    "usage: lamp-vectors OUT_DIR | lamp-vectors --open x25519|xwing SEALED_HEX_FILE";
 
 fn main() -> ExitCode {
     match run() {
-        Ok(dir) => {
-            println!("lamp vectors written to {}", dir.display());
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("lamp-vectors: {message}");
             ExitCode::FAILURE
