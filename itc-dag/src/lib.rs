@@ -1,7 +1,7 @@
 //! DAG side chain of ITC: PoW-stamped device transactions, solidification,
 //! fast tip selection, and finality from main-chain (PBFT) anchors.
 //!
-//! * [`transaction`]: [`DagTransaction`] (2..=8 parents, issuer, sequence,
+//! * [`transaction`]: [`DagTransaction`] (1..=8 parents, issuer, sequence,
 //!   payload, nonce, signature), canonical encoding, id.
 //! * [`pow`]: BLAKE2b proof of work, difficulty from the issuer's security
 //!   level and recent issue rate, a bounded solver.

@@ -62,7 +62,7 @@ pub const CONFIRMATION_CONE_MAX: usize = 1 << 20;
 pub const ANCHOR_RECORDS_MAX: usize = 1_024;
 /// Most approvers a pre-confirmation walk visits.
 pub const PRECONFIRMATION_WALK_MAX: usize = 10_000;
-/// Number of genesis entry points (a first transaction needs two parents).
+/// Number of genesis entry points (a first transaction approves both).
 pub const GENESIS_ENTRY_POINTS: usize = 2;
 /// Anchor tips a proposal gives to the oldest unconfirmed transactions
 /// (by arrival), whatever their tip score, so fresh traffic never starves
@@ -76,6 +76,9 @@ pub const ROOT_WALK_MAX: usize = 16_384;
 pub const ANCHOR_SCAN_MAX: usize = 4_096;
 /// Most refused deposits remembered ([`Tangle::refused_deposits`]).
 pub const REFUSED_DEPOSITS_MAX: usize = 1_024;
+/// Parents [`Tangle::select_tips`] pads a selection to from the latest
+/// anchors' tips when the pool runs short (if they are young enough).
+pub const PARENTS_PADDED: usize = 2;
 /// Most recent anchor tips kept as fallback parents when the tip pool runs dry.
 pub const FALLBACK_TIPS_MAX: usize = 8;
 
@@ -1097,20 +1100,45 @@ impl Tangle {
     /// Up to [`TipParams::parents`] tips to approve, in canonical order:
     /// drawn uniformly from the non-lazy tips (semi-lazy ones only when
     /// those run short), never lazy ones, at most `per_issuer_max` per
-    /// issuer in the pool. Falls back to the latest anchor's tips (or
-    /// genesis) so at least two are returned. Deterministic given the call
+    /// issuer in the pool. Pads to [`PARENTS_PADDED`] with the latest
+    /// anchors' tips that are still young (genesis on a new DAG), and
+    /// returns at least one. Deterministic given the call
     /// history and `seed`.
     pub fn select_tips(&mut self, now_ms: u64, seed: u64) -> Vec<Hash> {
         self.pool.expire(&self.config.tips, now_ms);
         let mut rng = SplitMix64::new(seed);
         let mut chosen = self.pool.select(self.config.tips.parents, &mut rng);
-        for fallback in &self.fallback {
-            if chosen.len() >= PARENTS_MIN {
+        // Pad to two parents (weaving) with the latest anchors' tips, but
+        // only with those young enough not to make the transaction lazy: on
+        // a quiet DAG whose latest anchor confirmed a single transaction,
+        // an older second parent would make every new transaction too deep
+        // to anchor and stop the side chain for good. One parent is valid.
+        let latest = self.latest_height;
+        let below_max_depth = self.config.tips.below_max_depth;
+        let young = |id: &Hash| match self.status(id) {
+            TxStatus::Confirmed { height } | TxStatus::EntryPoint { height } => {
+                latest.saturating_sub(height) <= below_max_depth
+            }
+            _ => false,
+        };
+        let padding: Vec<Hash> = self
+            .fallback
+            .iter()
+            .filter(|id| young(id))
+            .copied()
+            .collect();
+        for id in padding {
+            if chosen.len() >= PARENTS_PADDED {
                 break;
             }
-            if !chosen.contains(fallback) {
-                chosen.push(*fallback);
+            if !chosen.contains(&id) {
+                chosen.push(id);
             }
+        }
+        if chosen.len() < PARENTS_MIN {
+            // Nothing young at all (cannot happen while the latest anchor's
+            // tips are kept): the freshest fallback is the best there is.
+            chosen.extend(self.fallback.first().copied());
         }
         chosen.sort_unstable();
         chosen

@@ -67,7 +67,7 @@ pub struct TipParams {
     /// Lazy (never selected, never confirmed by an honest proposer, pruned)
     /// if the oldest root is more than this many anchors old.
     pub below_max_depth: u64,
-    /// Parents a selection returns when the pool allows (2..=8).
+    /// Parents a selection returns when the pool allows (1..=8).
     pub parents: usize,
 }
 

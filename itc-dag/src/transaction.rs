@@ -3,7 +3,7 @@
 //! Layout (every field in [`itc_core::encoding`]'s canonical form):
 //!
 //! ```text
-//! essence   = chain_id u32 | parents (u32 count, 2..=8 hashes, strictly ascending)
+//! essence   = chain_id u32 | parents (u32 count, 1..=8 hashes, strictly ascending)
 //!           | issuer 32 | sequence u64 | payload
 //! encoding  = essence | nonce u64 | signature 64
 //! signature = issuer's ed25519 over essence, SigningDomain::DagTransaction, chain_id
@@ -23,7 +23,7 @@ use itc_core::seal::{SealedPayload, Suite};
 use itc_core::types::{Amount, ChainId};
 
 /// Fewest parents a DAG transaction approves.
-pub const PARENTS_MIN: usize = 2;
+pub const PARENTS_MIN: usize = 1;
 /// Most parents a DAG transaction approves.
 pub const PARENTS_MAX: usize = 8;
 /// Largest data record a DAG transaction carries, in bytes.
@@ -42,7 +42,7 @@ pub const TRAILER_LEN: usize = 8 + SIGNATURE_LEN;
 pub const TRANSACTION_ENCODED_MAX: usize =
     4 + 4 + 32 * PARENTS_MAX + PUBLIC_KEY_LEN + 8 + 1 + SEALED_RECORD_MAX + TRAILER_LEN;
 
-const _: () = assert!(PARENTS_MIN >= 2 && PARENTS_MIN <= PARENTS_MAX);
+const _: () = assert!(PARENTS_MIN >= 1 && PARENTS_MIN <= PARENTS_MAX);
 const _: () = assert!(COMMAND_MAX + PUBLIC_KEY_LEN <= DATA_RECORD_MAX);
 
 /// What a DAG transaction carries.
@@ -156,7 +156,7 @@ fn sealed_within_caps(payload: &SealedPayload) -> bool {
 #[non_exhaustive]
 pub enum TransactionError {
     /// Fewer than [`PARENTS_MIN`] or more than [`PARENTS_MAX`] parents.
-    #[error("{0} parents, expected 2 to 8")]
+    #[error("{0} parents, expected 1 to 8")]
     ParentCount(usize),
     /// Parents are not strictly ascending (unsorted or repeated).
     #[error("parents not strictly ascending")]
@@ -374,7 +374,7 @@ impl Encode for DagTransaction {
 }
 
 impl Decode for DagTransaction {
-    /// Strict: parent count 2..=8 and strictly ascending, capped payloads,
+    /// Strict: parent count 1..=8 and strictly ascending, capped payloads,
     /// no zero transfer.
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let chain_id = Decode::decode_from(r)?;
@@ -383,7 +383,7 @@ impl Decode for DagTransaction {
             TransactionError::ParentsNotCanonical => {
                 DecodeError::NonCanonical("dag parents not strictly ascending")
             }
-            _ => DecodeError::InvalidValue("dag transaction with fewer than two parents"),
+            _ => DecodeError::InvalidValue("dag transaction with no parent or more than eight"),
         })?;
         Ok(DagTransaction {
             chain_id,
@@ -490,9 +490,12 @@ mod tests {
         let mut t = tx.clone();
         t.parents[1] = t.parents[0];
         assert!(DagTransaction::decode(&t.encode()).is_err());
-        // One parent, nine parents.
+        // No parent, nine parents (one is enough: a quiet DAG may offer
+        // only one young tip).
         let mut t = tx.clone();
         t.parents.truncate(1);
+        assert!(DagTransaction::decode(&t.encode()).is_ok());
+        t.parents.clear();
         assert!(DagTransaction::decode(&t.encode()).is_err());
         let mut t = tx.clone();
         t.parents = (0u8..9).map(|i| Hash([i; 32])).collect();
@@ -570,7 +573,7 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(64))]
             #[test]
             fn canonical_encoding_round_trips(
-                parents in proptest::collection::btree_set(any::<[u8; 32]>(), 2..=8),
+                parents in proptest::collection::btree_set(any::<[u8; 32]>(), 1..=8),
                 issuer in any::<[u8; 32]>(),
                 sequence in any::<u64>(),
                 nonce in any::<u64>(),

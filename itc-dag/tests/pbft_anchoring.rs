@@ -505,6 +505,45 @@ fn an_idle_dag_stays_anchorable_while_the_main_chain_moves_on() {
     assert_agreement(&net);
 }
 
+/// A device that reports rarely: each reading is alone in its anchor and
+/// more main-chain blocks than the depth limits pass between readings, so
+/// a reading's second parent cannot be a young transaction. Every reading
+/// must still be anchored (it pads with genesis, which never ages); before
+/// the fix the second reading was too deep and the DAG stopped for good.
+#[test]
+fn rare_lone_readings_far_apart_are_all_anchored() {
+    let mut net = Net::new(4);
+    let all = [0, 1, 2, 3];
+    let device = key(7);
+    let depth = net.nodes[0].anchoring().config().anchor_depth_max;
+    let mut nonce = 0;
+    for reading in 0..4u64 {
+        for _ in 0..depth + 5 {
+            let primary = net.index_of(net.nodes[0].primary());
+            net.now += 1;
+            let tx = net.transfer_tx(nonce);
+            nonce += 1;
+            net.nodes[primary].submit_transaction(net.now, tx).unwrap();
+            let out = net.drain_all();
+            net.flood(out);
+        }
+        let tx = net.issue((reading % 4) as usize, &device, reading, &all);
+        net.tick(200);
+        for node in &net.nodes {
+            assert!(
+                matches!(
+                    node.anchoring().status(&tx.id()),
+                    TxStatus::Confirmed { .. }
+                ),
+                "reading {reading} at height {}: {:?}",
+                node.executed_height(),
+                node.anchoring().status(&tx.id())
+            );
+        }
+        assert_agreement(&net);
+    }
+}
+
 #[test]
 fn a_validators_dag_store_stays_bounded_as_anchors_go_by() {
     let mut net = Net::new(4);
