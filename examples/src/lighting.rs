@@ -556,21 +556,6 @@ pub fn run() -> Report {
         t,
     );
 
-    // 8b. Readings sealed to the people entitled to them (on the DAG while
-    // it is young: see sealed.rs on why this comes before the plain reading).
-    let t = Instant::now();
-    let (outcome, ok) = match sealed::sealed_readings(&mut s, &mut lamp) {
-        Ok(outcome) => (outcome, true),
-        Err(e) => (e, false),
-    };
-    s.record(
-        "lamp seals readings to the owner and a READ grantee, then the grantee is revoked",
-        "both open the first reading; after the revocation only the owner opens the next; validators see ciphertext",
-        outcome,
-        ok,
-        t,
-    );
-
     // 9. The primary crashes; the owner grants again; the chain goes on.
     let t = Instant::now();
     let replica = s.cluster.any_replica();
@@ -686,7 +671,21 @@ pub fn run() -> Report {
         t,
     );
 
-    // 12. Firmware 1.1 through the chain.
+    // 12. Readings sealed to the people entitled to them.
+    let t = Instant::now();
+    let (outcome, ok) = match sealed::sealed_readings(&mut s, &mut lamp) {
+        Ok(outcome) => (outcome, true),
+        Err(e) => (e, false),
+    };
+    s.record(
+        "lamp seals readings to the owner and a READ grantee, then the grantee is revoked",
+        "both open the first reading; after the revocation only the owner opens the next; validators see ciphertext",
+        outcome,
+        ok,
+        t,
+    );
+
+    // 13. Firmware 1.1 through the chain.
     let t = Instant::now();
     let (outcome, ok) = match firmware::firmware_update(&mut s, &mut lamp) {
         Ok(outcome) => (outcome, true),

@@ -1,14 +1,9 @@
 //! The lamp's readings sealed to the people entitled to them, with keys it
 //! proves from the chain (step 12 of the scenario).
 //!
-//! The step runs while the demo's DAG is young (before height 15). Found
-//! while writing it: on a DAG whose first anchor confirms a single
-//! transaction at a height above the tip rules' `below_max_depth` (15), every
-//! later transaction must pad its second parent with a genesis entry point
-//! (root 0) and is never anchorable, so the side chain stops for good on a
-//! quiet network. Reported in issue 14's closing note for the consensus
-//! work of issue 15; a busy DAG (two or more transactions per anchor) is
-//! not affected.
+//! It runs after the plain DAG reading, each reading alone in its anchor and
+//! far from the previous one: the case that stopped the side chain before
+//! itc-dag allowed a transaction a single young parent.
 
 use super::*;
 use itc_core::seal::rand_core::SeedableRng;
