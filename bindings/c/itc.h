@@ -26,6 +26,8 @@ typedef struct ItcDagTransaction ItcDagTransaction;
 typedef struct ItcDataNode ItcDataNode;
 typedef struct ItcContribution ItcContribution;
 typedef struct ItcCampaignResult ItcCampaignResult;
+typedef struct ItcSealKey ItcSealKey;
+typedef struct ItcImageCheck ItcImageCheck;
 
 // Bytes of one lamp event record.
 #define LAMP_EVENT_BYTES 16
@@ -63,6 +65,15 @@ typedef struct ItcCampaignResult ItcCampaignResult;
 
 // Length of a hash in bytes.
 #define ITC_HASH_LEN 32
+
+// Length of a key id ([`itc_seal_key_id`]).
+#define ITC_SEAL_KEY_ID_LEN 8
+
+// Longest sealing public key of any suite (X-Wing's 1,216 bytes).
+#define ITC_SEAL_PUBLIC_KEY_MAX 1216
+
+// Most recipients of one sealed payload.
+#define ITC_SEAL_RECIPIENTS_MAX 8
 
 // Length of a pairing message ([`itc_pairing_message`]) in bytes.
 #define ITC_PAIRING_MESSAGE_LEN 33
@@ -115,6 +126,12 @@ enum ItcStatus
   // A device refused an owner recovery; [`itc_last_error_reason`] gives
   // the `ItcRecoveryError` code.
   ITC_STATUS_RECOVERY_REJECTED = 16,
+  // A payload could not be sealed or opened; [`itc_last_error_reason`]
+  // gives the `ItcSealRefusal` code.
+  ITC_STATUS_SEAL_REFUSED = 17,
+  // A device refused a firmware update; [`itc_last_error_reason`] gives
+  // the `ItcUpdateRefusal` code.
+  ITC_STATUS_UPDATE_REFUSED = 18,
   // A bug in the library (a panic was caught). Please report it.
   ITC_STATUS_INTERNAL = 99,
 };
@@ -207,6 +224,18 @@ enum ItcPayloadKind
   ITC_PAYLOAD_KIND_UNBOND = 6,
   // Deposit `amount` to the sender's balance on the DAG side chain.
   ITC_PAYLOAD_KIND_DAG_DEPOSIT = 7,
+  // Publish the sealing key of `account` (the subject: the sender, or a
+  // device with `has_signature` and its binding `signature`) for `suite`
+  // at rotation `key_seq`. The public key itself is variable-length: read
+  // it with [`itc_transaction_seal_public_key`]; build with
+  // [`itc_transaction_new_publish_seal_key`] (not [`itc_transaction_new`]).
+  ITC_PAYLOAD_KIND_PUBLISH_SEAL_KEY = 8,
+  // Register `product` with release key `account`.
+  ITC_PAYLOAD_KIND_REGISTER_PRODUCT = 9,
+  // Publish the release `manifest` with the release key's `signature`.
+  ITC_PAYLOAD_KIND_PUBLISH_RELEASE = 10,
+  // Revoke `product`'s current release, of version `version`.
+  ITC_PAYLOAD_KIND_REVOKE_RELEASE = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -410,6 +439,108 @@ typedef uint32_t ItcRecoveryError;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An HPKE suite for sealed payloads. The numbers are the suite bytes of
+// the encoding (stable).
+enum ItcSealSuite
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305: 32-byte
+  // public keys.
+  ITC_SEAL_SUITE_X25519 = 1,
+  // The X-Wing hybrid KEM (X25519 + ML-KEM-768), HKDF-SHA256,
+  // ChaCha20-Poly1305: 1,216-byte public keys; stays sealed against a
+  // future quantum computer.
+  ITC_SEAL_SUITE_X_WING = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcSealSuite ItcSealSuite;
+#else
+typedef uint8_t ItcSealSuite;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a payload could not be sealed or opened. The numbers are stable
+// (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+enum ItcSealRefusal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No recipient was given.
+  ITC_SEAL_REFUSAL_NO_RECIPIENTS = 1,
+  // More recipients than a payload holds (8; 4 in a DAG record).
+  ITC_SEAL_REFUSAL_TOO_MANY_RECIPIENTS = 2,
+  // The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+  ITC_SEAL_REFUSAL_PLAINTEXT_TOO_LONG = 3,
+  // A recipient's public key is not a valid key of the suite.
+  ITC_SEAL_REFUSAL_INVALID_PUBLIC_KEY = 4,
+  // The key and the payload are of different suites.
+  ITC_SEAL_REFUSAL_SUITE_MISMATCH = 5,
+  // The payload is bound to another chain, device or sequence than the
+  // reader expects (moved or replayed elsewhere).
+  ITC_SEAL_REFUSAL_CONTEXT_MISMATCH = 6,
+  // The payload has no entry for this key (not sealed to it, or sealed
+  // to an earlier rotation of it).
+  ITC_SEAL_REFUSAL_NOT_A_RECIPIENT = 7,
+  // Authentication failed: the wrong key, or the payload was altered.
+  ITC_SEAL_REFUSAL_OPEN_FAILED = 8,
+  // Key encapsulation failed (a degenerate public key).
+  ITC_SEAL_REFUSAL_ENCAPSULATION = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcSealRefusal ItcSealRefusal;
+#else
+typedef uint32_t ItcSealRefusal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a device refuses an update. The numbers are itc-spv's stable
+// `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+// `ITC_STATUS_UPDATE_REFUSED`).
+enum ItcUpdateRefusal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A proof does not hold against the trusted header.
+  ITC_UPDATE_REFUSAL_BAD_PROOF = 1,
+  // The chain has no such product.
+  ITC_UPDATE_REFUSAL_UNKNOWN_PRODUCT = 2,
+  // The product has no release.
+  ITC_UPDATE_REFUSAL_NO_RELEASE = 3,
+  // The proven release is for another product.
+  ITC_UPDATE_REFUSAL_WRONG_PRODUCT = 4,
+  // The manifest is not signed by the product's current release key.
+  ITC_UPDATE_REFUSAL_BAD_SIGNATURE = 5,
+  // The current release is revoked.
+  ITC_UPDATE_REFUSAL_REVOKED = 6,
+  // The release is not newer than the running version (rollback or
+  // reinstall).
+  ITC_UPDATE_REFUSAL_NOT_NEWER = 7,
+  // The running version is older than the release's minimum.
+  ITC_UPDATE_REFUSAL_BELOW_MINIMUM = 8,
+  // The image is larger than the device can hold.
+  ITC_UPDATE_REFUSAL_IMAGE_TOO_LARGE = 9,
+  // More bytes than the manifest's size arrived.
+  ITC_UPDATE_REFUSAL_IMAGE_TOO_LONG = 10,
+  // Fewer bytes than the manifest's size arrived.
+  ITC_UPDATE_REFUSAL_IMAGE_TOO_SHORT = 11,
+  // The image does not hash to the manifest's hash (tampered or wrong
+  // image).
+  ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcUpdateRefusal ItcUpdateRefusal;
+#else
+typedef uint32_t ItcUpdateRefusal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Why the lamp refused a command. Every reason of itc-spv's
 // `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
 typedef struct DenyReason DenyReason;
@@ -442,6 +573,30 @@ typedef struct {
   // Free number that tells apart two otherwise equal campaigns.
   uint64_t label;
 } ItcOpenCampaignParams;
+
+// A firmware release's manifest as plain data.
+typedef struct {
+  // The product line.
+  uint64_t product;
+  // The release's version (numbers only grow).
+  uint32_t version;
+  // [`itc_firmware_image_hash`] of the image.
+  uint8_t image_hash[ITC_HASH_LEN];
+  // The image's exact length, 1 byte to 16 MiB.
+  uint32_t image_size;
+  // The oldest version that may install it directly (at most `version`).
+  uint32_t min_version;
+} ItcFirmwareManifest;
+
+// What a device knows about itself.
+typedef struct {
+  // Its product line.
+  uint64_t product;
+  // The version it runs.
+  uint32_t version;
+  // The largest image it can store.
+  uint32_t image_size_max;
+} ItcDeviceFirmware;
 
 // The verdict on a header update.
 typedef struct {
@@ -520,6 +675,34 @@ typedef struct {
   uint8_t signature[ITC_SIGNATURE_LEN];
 } ItcCommandFields;
 
+// What a sealed payload is bound to: it opens only in the same context.
+typedef struct {
+  // The chain.
+  uint32_t chain_id;
+  // The device the data belongs to.
+  uint8_t device[ITC_PUBLIC_KEY_LEN];
+  // The position in the device's stream (for a DAG record: the
+  // transaction's sequence).
+  uint64_t sequence;
+} ItcSealContext;
+
+// A sealing key proven at a light client's trusted header.
+typedef struct {
+  // False if the proof shows the subject published no key of the suite;
+  // the other fields are then zero.
+  bool present;
+  // The suite (an `ItcSealSuite` number).
+  uint8_t suite;
+  // The rotation number (0 for the first key).
+  uint32_t key_seq;
+  // The height of the block that published it.
+  uint64_t published_height;
+  // Bytes of `public_key` in use (32 for X25519, 1,216 for X-Wing).
+  size_t public_key_len;
+  // The public key to seal to, in the first `public_key_len` bytes.
+  uint8_t public_key[ITC_SEAL_PUBLIC_KEY_MAX];
+} ItcSealKeyRecord;
+
 // A payload as plain data. Fields a kind does not use are zero.
 typedef struct {
   // An [`ItcPayloadKind`] number.
@@ -541,6 +724,21 @@ typedef struct {
   uint32_t permissions;
   // First height at which the grant no longer holds (GrantAccess).
   uint64_t expiry_height;
+  // The product (RegisterProduct, RevokeRelease).
+  uint64_t product;
+  // The release's version (RevokeRelease).
+  uint32_t version;
+  // The manifest (PublishRelease).
+  ItcFirmwareManifest manifest;
+  // Whether `signature` is set (PublishSealKey).
+  bool has_signature;
+  // The release key's signature (PublishRelease) or the device's binding
+  // signature (PublishSealKey with a device subject).
+  uint8_t signature[ITC_SIGNATURE_LEN];
+  // An `ItcSealSuite` number (PublishSealKey).
+  uint8_t suite;
+  // The rotation number (PublishSealKey).
+  uint32_t key_seq;
 } ItcPayload;
 
 // Every field of a transaction as plain data.
@@ -577,7 +775,9 @@ const char *itc_last_error_message(void);
 
 // The stable reason code of the last failed `itc_*` call on the calling
 // thread: an `ItcBootstrapError` after `ITC_STATUS_BOOTSTRAP_REJECTED`, an
-// `ItcRecoveryError` after `ITC_STATUS_RECOVERY_REJECTED`, 0 after any other
+// `ItcRecoveryError` after `ITC_STATUS_RECOVERY_REJECTED`, an
+// `ItcSealRefusal` after `ITC_STATUS_SEAL_REFUSED`, an `ItcUpdateRefusal`
+// after `ITC_STATUS_UPDATE_REFUSED`, 0 after any other
 // failure (and before the first). Successful calls leave it alone, as they
 // leave [`itc_last_error_message`].
 //
@@ -942,6 +1142,28 @@ ItcStatus itc_dag_transaction_new_data(const ItcKeypair *issuer,
                                        const uint8_t *record,
                                        size_t record_len,
                                        ItcDagTransaction **out);
+
+// Build and sign a DAG transaction carrying a sealed data record: an
+// encoded sealed payload ([`itc_seal`](super::seal::itc_seal)) whose
+// context is this transaction's chain, issuer (as the device) and
+// `sequence`, with at most 1,024 bytes of plaintext and 4 recipients;
+// otherwise as [`itc_dag_transaction_new_data`]. Sealed bytes that do not
+// decode are `ITC_STATUS_DECODE_FAILED`; a payload bound elsewhere or over
+// the caps is `ITC_STATUS_INVALID_ARGUMENT`.
+//
+// # Safety
+// As [`itc_dag_transaction_new_data`], with `sealed` pointing to
+// `sealed_len` readable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dag_transaction_new_sealed(const ItcKeypair *issuer,
+                                         uint32_t chain_id,
+                                         const uint8_t *parents,
+                                         size_t parent_count,
+                                         uint64_t sequence,
+                                         const uint8_t *sealed,
+                                         size_t sealed_len,
+                                         ItcDagTransaction **out);
 
 // Build and sign a DAG micro-transfer of `amount` (more than zero) to
 // `to`; otherwise as [`itc_dag_transaction_new_data`].
@@ -1355,6 +1577,131 @@ ItcStatus itc_dev_chain_payment_receipt_proof(const ItcDevChain *chain,
                                               uint8_t *out,
                                               size_t capacity,
                                               size_t *written);
+
+// Proof of `subject`'s sealing key for `suite` (an `ItcSealSuite` number),
+// or of its absence, at the latest header, into a caller buffer; checked
+// by [`itc_light_client_verify_seal_key`](super::seal::itc_light_client_verify_seal_key).
+//
+// # Safety
+// `chain` must be a live handle; `subject` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_seal_key_proof(const ItcDevChain *chain,
+                                       const uint8_t *subject,
+                                       uint8_t suite,
+                                       uint8_t *out,
+                                       size_t capacity,
+                                       size_t *written);
+
+// The update offer for `product` at the latest header (the proofs of the
+// product's record and of its current release), into a caller buffer;
+// checked by
+// [`itc_lamp_check_firmware_update`](super::firmware::itc_lamp_check_firmware_update).
+//
+// # Safety
+// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_dev_chain_firmware_offer(const ItcDevChain *chain,
+                                       uint64_t product,
+                                       uint8_t *out,
+                                       size_t capacity,
+                                       size_t *written);
+
+// The hash a manifest names for an image of `image_len` bytes.
+//
+// # Safety
+// `image` must point to `image_len` readable bytes; `out_hash` to
+// [`ITC_HASH_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_firmware_image_hash(const uint8_t *image, size_t image_len, uint8_t *out_hash);
+
+// The release key's signature over `manifest` for chain `chain_id`, for
+// [`itc_transaction_new_publish_release`](super::transaction::itc_transaction_new_publish_release).
+// A malformed manifest (empty or oversized image, `min_version` above
+// `version`) is `ITC_STATUS_INVALID_ARGUMENT`.
+//
+// # Safety
+// `release_key` must be a live key pair handle; `manifest` must point to a
+// readable [`ItcFirmwareManifest`]; `out_signature` to
+// [`ITC_SIGNATURE_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread; `release_key` may be shared.
+ItcStatus itc_firmware_manifest_sign(const ItcKeypair *release_key,
+                                     uint32_t chain_id,
+                                     const ItcFirmwareManifest *manifest,
+                                     uint8_t *out_signature);
+
+// Whether the release an update offer proves (the encoded proofs of the
+// product's record and of its current release, from a phone, a gateway, a
+// peer or [`itc_dev_chain_firmware_offer`](super::dev_chain::itc_dev_chain_firmware_offer))
+// may be installed on `device`, at the light client's trusted header and
+// for its chain. On success `*out` is a new [`ItcImageCheck`]; a refusal is
+// `ITC_STATUS_UPDATE_REFUSED` with the `ItcUpdateRefusal` code (bad proof,
+// unknown product, no release, wrong product, bad signature, revoked, not
+// newer, below minimum, image too large) and a null `*out`.
+//
+// # Safety
+// `light_client` must be a live handle; `device` must point to a readable
+// [`ItcDeviceFirmware`]; `offer` to `offer_len` readable bytes; `out`
+// writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_check_firmware_update(const ItcLightClient *light_client,
+                                                 const ItcDeviceFirmware *device,
+                                                 const uint8_t *offer,
+                                                 size_t offer_len,
+                                                 ItcImageCheck **out);
+
+// [`itc_light_client_check_firmware_update`] at the lamp's trusted header.
+//
+// # Safety
+// As [`itc_light_client_check_firmware_update`], with `lamp` a live handle.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_lamp_check_firmware_update(const ItcLamp *lamp,
+                                         const ItcDeviceFirmware *device,
+                                         const uint8_t *offer,
+                                         size_t offer_len,
+                                         ItcImageCheck **out);
+
+// Feed the next `chunk_len` bytes of the image. More bytes than the
+// manifest's size is `ITC_STATUS_UPDATE_REFUSED` with
+// `ITC_UPDATE_REFUSAL_IMAGE_TOO_LONG`; the check is then over (every
+// further call is `ITC_STATUS_INVALID_ARGUMENT`).
+//
+// # Safety
+// `check` must be a live handle; `chunk` must point to `chunk_len`
+// readable bytes.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_image_check_update(const ItcImageCheck *check,
+                                 const uint8_t *chunk,
+                                 size_t chunk_len);
+
+// Finish: the image had exactly the manifest's size and hash; the
+// manifest to install goes into `*out_manifest`. Otherwise
+// `ITC_STATUS_UPDATE_REFUSED` with `ITC_UPDATE_REFUSAL_IMAGE_TOO_SHORT` or
+// `ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH`. The check is over either way;
+// free the handle.
+//
+// # Safety
+// `check` must be a live handle; `out_manifest` writable.
+//
+// Thread safety: safe from any thread (serialized internally).
+ItcStatus itc_image_check_finish(const ItcImageCheck *check, ItcFirmwareManifest *out_manifest);
+
+// Free an image check handle. Null is a no-op.
+//
+// # Safety
+// `check` must be null or a live handle from this library.
+//
+// Thread safety: must not run concurrently with any use of the handle.
+ItcStatus itc_image_check_free(ItcImageCheck *check);
 
 // Derive a key pair from a 32-byte secret seed (deterministic).
 //
@@ -1832,6 +2179,155 @@ ItcStatus itc_command_sign(const ItcKeypair *grantee,
 // Thread safety: safe from any thread.
 ItcStatus itc_command_decode(const uint8_t *bytes, size_t len, ItcCommandFields *out_fields);
 
+// Derive the sealing key of rotation `key_seq` for `suite` (an
+// `ItcSealSuite` number) from a 32-byte secret seed (for example a
+// device's or an account's signing seed: one secret for both).
+//
+// # Safety
+// `seed` must point to [`ITC_SEED_LEN`] readable bytes; `out` writable.
+// On success `*out` is a new handle to free with [`itc_seal_key_free`].
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_seal_key_derive(const uint8_t *seed,
+                              uint8_t suite,
+                              uint32_t key_seq,
+                              ItcSealKey **out);
+
+// The key's suite (an `ItcSealSuite` number).
+//
+// # Safety
+// `key` must be a live handle; `out_suite` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_seal_key_suite(const ItcSealKey *key, uint8_t *out_suite);
+
+// The public key to publish (32 bytes for X25519, 1,216 for X-Wing; at
+// most [`ITC_SEAL_PUBLIC_KEY_MAX`]), into a caller buffer.
+//
+// # Safety
+// `key` must be a live handle; `out` null or `capacity` writable bytes;
+// `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_seal_key_public_key(const ItcSealKey *key,
+                                  uint8_t *out,
+                                  size_t capacity,
+                                  size_t *written);
+
+// The key id a sealed payload names its recipients by.
+//
+// # Safety
+// `key` must be a live handle; `out_id` must point to
+// [`ITC_SEAL_KEY_ID_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_seal_key_id(const ItcSealKey *key, uint8_t *out_id);
+
+// Free a sealing key handle (its secret is wiped). Null is a no-op.
+//
+// # Safety
+// `key` must be null or a live handle from this library.
+//
+// Thread safety: must not run concurrently with any use of the handle.
+ItcStatus itc_seal_key_free(ItcSealKey *key);
+
+// Bytes a sealed payload of `plaintext_len` bytes to `recipient_count`
+// recipients takes: the capacity [`itc_seal`] needs. 0 for an unknown
+// suite.
+//
+// Thread safety: safe from any thread.
+size_t itc_sealed_len(uint8_t suite, size_t recipient_count, size_t plaintext_len);
+
+// Seal `plaintext` in `context` to `recipient_count` (1..=8) public keys of
+// `suite` with the operating system's random generator, and write the
+// encoded sealed payload into a caller buffer: encrypted once, the content
+// key wrapped per recipient. Size the buffer with [`itc_sealed_len`] (a
+// too-small buffer wastes the sealing: call again).
+//
+// `recipients[i]` points to `recipient_lens[i]` bytes (32 for X25519, 1,216
+// for X-Wing), for example a key proven with
+// [`itc_light_client_verify_seal_key`].
+// A refusal is `ITC_STATUS_SEAL_REFUSED` with an `ItcSealRefusal` code
+// (no recipients, too many, plaintext too long, invalid public key).
+//
+// # Safety
+// `context` must point to a readable [`ItcSealContext`]; `recipients` and
+// `recipient_lens` to `recipient_count` readable entries, each
+// `recipients[i]` to `recipient_lens[i]` readable bytes; `plaintext` to
+// `plaintext_len`; `out` null or `capacity` writable bytes; `written`
+// writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_seal(uint8_t suite,
+                   const ItcSealContext *context,
+                   const uint8_t *const *recipients,
+                   const size_t *recipient_lens,
+                   size_t recipient_count,
+                   const uint8_t *plaintext,
+                   size_t plaintext_len,
+                   uint8_t *out,
+                   size_t capacity,
+                   size_t *written);
+
+// Open an encoded sealed payload with `key`, if it is bound to `expected`
+// (the chain, device and sequence the reader expects), writing the
+// plaintext into a caller buffer. Malformed bytes are
+// `ITC_STATUS_DECODE_FAILED`; a refusal is `ITC_STATUS_SEAL_REFUSED` with
+// an `ItcSealRefusal` code: context mismatch (moved to another chain,
+// device or position), suite mismatch, not a recipient, open failed
+// (altered, or the wrong key).
+//
+// # Safety
+// `key` must be a live handle; `expected` must point to a readable
+// [`ItcSealContext`]; `sealed` to `sealed_len` readable bytes; `out` null
+// or `capacity` writable bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_seal_open(const ItcSealKey *key,
+                        const ItcSealContext *expected,
+                        const uint8_t *sealed,
+                        size_t sealed_len,
+                        uint8_t *out,
+                        size_t capacity,
+                        size_t *written);
+
+// The device's binding signature over its own sealing key (`suite`,
+// rotation `key_seq`, `public_key`) for chain `chain_id`, which its owner
+// puts into [`itc_transaction_new_publish_seal_key`](super::transaction::itc_transaction_new_publish_seal_key).
+//
+// # Safety
+// `device` must be a live key pair handle; `public_key` must point to
+// `public_key_len` readable bytes; `out_signature` to
+// [`ITC_SIGNATURE_LEN`] writable bytes.
+//
+// Thread safety: safe from any thread; `device` may be shared.
+ItcStatus itc_seal_key_binding_signature(const ItcKeypair *device,
+                                         uint32_t chain_id,
+                                         uint8_t suite,
+                                         uint32_t key_seq,
+                                         const uint8_t *public_key,
+                                         size_t public_key_len,
+                                         uint8_t *out_signature);
+
+// Check a state proof of `subject`'s sealing key for `suite` against the
+// light client's trusted header (a proven absence is success with
+// `present = false`); seal to the key it returns, so a relay cannot
+// substitute its own. A proof that does not hold (or holds another suite's
+// record) is `ITC_STATUS_PROOF_REJECTED`.
+//
+// # Safety
+// `light_client` must be a live handle; `subject` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `proof` to `proof_len`;
+// `out_record` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_light_client_verify_seal_key(const ItcLightClient *light_client,
+                                           const uint8_t *subject,
+                                           uint8_t suite,
+                                           const uint8_t *proof,
+                                           size_t proof_len,
+                                           ItcSealKeyRecord *out_record);
+
 // Build and sign a transaction with any payload.
 //
 // # Safety
@@ -2066,6 +2562,94 @@ ItcStatus itc_transaction_fields(const ItcTransaction *transaction,
 //
 // Thread safety: must not run concurrently with any use of `transaction`.
 ItcStatus itc_transaction_free(ItcTransaction *transaction);
+
+// Build and sign the publication of a sealing public key: `subject` is the
+// sender's own key (then `subject_signature` must be null) or a device the
+// sender owns (then `subject_signature` points to the device's binding
+// signature from [`itc_seal_key_binding_signature`](super::seal::itc_seal_key_binding_signature)).
+// `key_seq` is 0 for the subject's first key of `suite` (an `ItcSealSuite`
+// number), then one more at every rotation. A public key of the wrong
+// length or an invalid point is `ITC_STATUS_INVALID_ARGUMENT`.
+//
+// # Safety
+// As for [`itc_transaction_new`]; `subject` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes, `public_key` to `public_key_len`,
+// `subject_signature` be null or point to [`ITC_SIGNATURE_LEN`].
+//
+// Thread safety: safe from any thread; `sender` may be shared.
+ItcStatus itc_transaction_new_publish_seal_key(const ItcKeypair *sender,
+                                               uint32_t chain_id,
+                                               uint64_t nonce,
+                                               uint64_t fee,
+                                               const uint8_t *subject,
+                                               uint8_t suite,
+                                               const uint8_t *public_key,
+                                               size_t public_key_len,
+                                               uint32_t key_seq,
+                                               const uint8_t *subject_signature,
+                                               ItcTransaction **out);
+
+// The public key a PublishSealKey transaction publishes, into a caller
+// buffer (at most `ITC_SEAL_PUBLIC_KEY_MAX` bytes). Another payload kind is
+// `ITC_STATUS_INVALID_ARGUMENT`.
+//
+// # Safety
+// `transaction` must be a live handle; `out` null or `capacity` writable
+// bytes; `written` writable.
+//
+// Thread safety: safe from any thread.
+ItcStatus itc_transaction_seal_public_key(const ItcTransaction *transaction,
+                                          uint8_t *out,
+                                          size_t capacity,
+                                          size_t *written);
+
+// Build and sign the registration of product line `product` with
+// `release_key` (or, by its manufacturer, the rotation of its release key).
+//
+// # Safety
+// As for [`itc_transaction_new`]; `release_key` must point to
+// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+//
+// Thread safety: safe from any thread; `sender` may be shared.
+ItcStatus itc_transaction_new_register_product(const ItcKeypair *sender,
+                                               uint32_t chain_id,
+                                               uint64_t nonce,
+                                               uint64_t fee,
+                                               uint64_t product,
+                                               const uint8_t *release_key,
+                                               ItcTransaction **out);
+
+// Build and sign the publication of a firmware release: `manifest` and
+// the release key's `signature` over it
+// ([`itc_firmware_manifest_sign`](super::firmware::itc_firmware_manifest_sign)).
+//
+// # Safety
+// As for [`itc_transaction_new`]; `manifest` must point to a readable
+// [`ItcFirmwareManifest`], `signature` to [`ITC_SIGNATURE_LEN`] bytes.
+//
+// Thread safety: safe from any thread; `sender` may be shared.
+ItcStatus itc_transaction_new_publish_release(const ItcKeypair *sender,
+                                              uint32_t chain_id,
+                                              uint64_t nonce,
+                                              uint64_t fee,
+                                              const ItcFirmwareManifest *manifest,
+                                              const uint8_t *signature,
+                                              ItcTransaction **out);
+
+// Build and sign the revocation of `product`'s current release, of version
+// `version` (a guard against revoking a newer release than intended).
+//
+// # Safety
+// As for [`itc_transaction_new`].
+//
+// Thread safety: safe from any thread; `sender` may be shared.
+ItcStatus itc_transaction_new_revoke_release(const ItcKeypair *sender,
+                                             uint32_t chain_id,
+                                             uint64_t nonce,
+                                             uint64_t fee,
+                                             uint64_t product,
+                                             uint32_t version,
+                                             ItcTransaction **out);
 
 #ifdef __cplusplus
 }  // extern "C"

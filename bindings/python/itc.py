@@ -534,13 +534,21 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_decode_campaign_result() != 8799:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_decode_firmware_manifest() != 9109:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_default_command_window_ms() != 18499:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_default_trust_options() != 35349:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_deploy_tx_body() != 57163:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_encode_firmware_manifest() != 11667:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_encode_lamp_event() != 31607:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_firmware_image_hash() != 14790:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_firmware_manifest_sign() != 59818:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract() != 37051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -551,6 +559,16 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_func_pairing_message() != 35525:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_pairing_signature() != 21047:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_seal() != 22813:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_seal_key_binding_message() != 48702:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_seal_key_binding_signature() != 41085:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_sealed_info() != 48413:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_func_sealed_overhead() != 45025:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_func_sign_command() != 38304:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -584,7 +602,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 45381:
+    if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 31847:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_datanode_account() != 39051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -632,6 +650,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_device_proof() != 37674:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_firmware_offer() != 54723:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_grant_proof() != 19063:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_header() != 14295:
@@ -648,6 +668,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators() != 32212:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_devchain_seal_key_proof() != 29797:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() != 10295:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_devchain_transaction_proof() != 62485:
@@ -655,6 +677,12 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_method_devchain_validator_set() != 15995:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_devchain_new() != 29619:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_imagecheck_finish() != 11953:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_imagecheck_manifest() != 34236:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_imagecheck_update() != 31976:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_keypair_public_key() != 53220:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -665,6 +693,8 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed() != 17970:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() != 683:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lamp_handle() != 9124:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -684,6 +714,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_lamp_new() != 16479:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() != 6526:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_header() != 57241:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_header_hash() != 58298:
@@ -698,11 +730,25 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant() != 29893:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key() != 26851:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_verify_transaction() != 6192:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap() != 10852:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_lightclient_load() != 48548:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_sealkey_key_id() != 59941:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_sealkey_open() != 55619:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_sealkey_public_key() != 32374:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_method_sealkey_suite() != 50764:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_constructor_sealkey_derive() != 5396:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair() != 65334:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_transaction_chain_id() != 36804:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -770,6 +816,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_record.restype = ctypes.
 _UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_result.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_decode_campaign_result.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_decode_firmware_manifest.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_decode_firmware_manifest.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_command_window_ms.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_default_command_window_ms.restype = ctypes.c_uint16
@@ -779,9 +828,18 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_default_trust_options.restype = ctypes.c
 _UniffiLib.uniffi_itc_ffi_checksum_func_deploy_tx_body.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_deploy_tx_body.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_encode_firmware_manifest.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_encode_firmware_manifest.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_encode_lamp_event.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_encode_lamp_event.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_firmware_image_hash.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_firmware_image_hash.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_firmware_manifest_sign.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_firmware_manifest_sign.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_lamp_analytics_contract.restype = ctypes.c_uint16
@@ -797,6 +855,21 @@ _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_message.restype = ctypes.c_uint1
 _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_signature.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_pairing_signature.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_seal.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_seal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_seal_key_binding_message.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_seal_key_binding_message.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_seal_key_binding_signature.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_seal_key_binding_signature.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_sealed_info.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_sealed_info.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_func_sealed_overhead.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_func_sealed_overhead.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_func_sign_command.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_func_sign_command.restype = ctypes.c_uint16
@@ -917,6 +990,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_commit_block.restype = ctypes
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_device_proof.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_firmware_offer.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_firmware_offer.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_grant_proof.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_grant_proof.restype = ctypes.c_uint16
@@ -941,6 +1017,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_payment_receipt_proof.restype
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_seal_key_proof.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_devchain_seal_key_proof.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode.restype = ctypes.c_uint16
@@ -953,6 +1032,15 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_devchain_validator_set.restype = ctype
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_devchain_new.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_devchain_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_imagecheck_finish.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_imagecheck_finish.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_imagecheck_manifest.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_imagecheck_manifest.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_imagecheck_update.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_imagecheck_update.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_keypair_public_key.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_keypair_public_key.restype = ctypes.c_uint16
@@ -968,6 +1056,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_constructor_keypair_from_seed.restype = ctype
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_keypair_generate.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_keypair_generate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_handle.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_handle.restype = ctypes.c_uint16
@@ -995,6 +1086,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_lamp_update.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_lamp_new.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_lamp_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_header.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_header.restype = ctypes.c_uint16
@@ -1016,6 +1110,9 @@ _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_device.restype = ct
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_transaction.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_lightclient_verify_transaction.restype = ctypes.c_uint16
@@ -1025,6 +1122,24 @@ _UniffiLib.uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap.restype = c
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_lightclient_load.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_constructor_lightclient_load.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_key_id.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_key_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_open.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_public_key.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_public_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_suite.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_method_sealkey_suite.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_sealkey_derive.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_sealkey_derive.restype = ctypes.c_uint16
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair.argtypes = (
+)
+_UniffiLib.uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair.restype = ctypes.c_uint16
 _UniffiLib.uniffi_itc_ffi_checksum_method_transaction_chain_id.argtypes = (
 )
 _UniffiLib.uniffi_itc_ffi_checksum_method_transaction_chain_id.restype = ctypes.c_uint16
@@ -1083,6 +1198,11 @@ _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_decode_campaign_result.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_decode_firmware_manifest.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_decode_firmware_manifest.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_default_command_window_ms.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1096,6 +1216,11 @@ _UniffiLib.uniffi_itc_ffi_fn_func_deploy_tx_body.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_deploy_tx_body.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_encode_firmware_manifest.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_encode_firmware_manifest.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
@@ -1103,6 +1228,18 @@ _UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_firmware_image_hash.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_firmware_image_hash.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_firmware_manifest_sign.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_firmware_manifest_sign.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_func_lamp_analytics_contract.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -1131,6 +1268,42 @@ _UniffiLib.uniffi_itc_ffi_fn_func_pairing_signature.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_func_pairing_signature.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_seal.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_seal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_message.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_message.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_signature.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_signature.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_sealed_info.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_sealed_info.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_func_sealed_overhead.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_func_sealed_overhead.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_func_sign_command.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
@@ -1379,6 +1552,12 @@ _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_device_proof.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_firmware_offer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_firmware_offer.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_grant_proof.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1427,6 +1606,13 @@ _UniffiLib.uniffi_itc_ffi_fn_method_devchain_rotate_validators.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_rotate_validators.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_seal_key_proof.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_devchain_seal_key_proof.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_devchain_submit_chaincode.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1456,6 +1642,22 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_devchain_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_devchain_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_finish.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_finish.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_manifest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_manifest.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_update.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_update.restype = None
 _UniffiLib.uniffi_itc_ffi_fn_method_keypair_public_key.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1483,6 +1685,13 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_keypair_generate.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_keypair_generate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_check_firmware_update.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lamp_check_firmware_update.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_lamp_handle.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -1541,6 +1750,13 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_lamp_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_lamp_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_lightclient_check_firmware_update.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lightclient_check_firmware_update.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_header.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1584,6 +1800,14 @@ _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_grant.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_grant.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_seal_key.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_seal_key.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_transaction.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1605,6 +1829,42 @@ _UniffiLib.uniffi_itc_ffi_fn_constructor_lightclient_load.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_constructor_lightclient_load.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_key_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_key_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_open.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_open.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_public_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_public_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_suite.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_method_sealkey_suite.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_derive.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_derive.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_from_keypair.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_from_keypair.restype = ctypes.c_uint64
 _UniffiLib.uniffi_itc_ffi_fn_method_transaction_chain_id.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1694,6 +1954,16 @@ _UniffiLib.uniffi_itc_ffi_fn_free_devchain.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_free_devchain.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_clone_imagecheck.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_clone_imagecheck.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_free_imagecheck.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_free_imagecheck.restype = None
 _UniffiLib.uniffi_itc_ffi_fn_clone_keypair.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1724,6 +1994,16 @@ _UniffiLib.uniffi_itc_ffi_fn_free_lightclient.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_free_lightclient.restype = None
+_UniffiLib.uniffi_itc_ffi_fn_clone_sealkey.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_clone_sealkey.restype = ctypes.c_uint64
+_UniffiLib.uniffi_itc_ffi_fn_free_sealkey.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_itc_ffi_fn_free_sealkey.restype = None
 _UniffiLib.uniffi_itc_ffi_fn_clone_transaction.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -2136,6 +2416,51 @@ class _UniffiFfiConverterTypeContributionSummary(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt32.write(value.epsilon_milli, buf)
         _UniffiFfiConverterUInt32.write(value.remaining_milli, buf)
 
+@dataclass
+class DeviceFirmware:
+    """
+    What a device knows about itself.
+"""
+    def __init__(self, *, product:int, version:int, image_size_max:int):
+        self.product = product
+        self.version = version
+        self.image_size_max = image_size_max
+        
+        
+
+    
+    def __str__(self):
+        return "DeviceFirmware(product={}, version={}, image_size_max={})".format(self.product, self.version, self.image_size_max)
+    def __eq__(self, other):
+        if self.product != other.product:
+            return False
+        if self.version != other.version:
+            return False
+        if self.image_size_max != other.image_size_max:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDeviceFirmware(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DeviceFirmware(
+            product=_UniffiFfiConverterUInt64.read(buf),
+            version=_UniffiFfiConverterUInt32.read(buf),
+            image_size_max=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.product)
+        _UniffiFfiConverterUInt32.check_lower(value.version)
+        _UniffiFfiConverterUInt32.check_lower(value.image_size_max)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.product, buf)
+        _UniffiFfiConverterUInt32.write(value.version, buf)
+        _UniffiFfiConverterUInt32.write(value.image_size_max, buf)
+
 class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u8"
     VALUE_MIN = 0
@@ -2199,6 +2524,64 @@ class _UniffiFfiConverterTypeDeviceInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt8.write(value.security_level, buf)
         _UniffiFfiConverterBytes.write(value.metadata_hash, buf)
         _UniffiFfiConverterUInt64.write(value.ownership_seq, buf)
+
+@dataclass
+class FirmwareManifest:
+    """
+    A firmware release's manifest: what the release key signs and the
+    device checks.
+"""
+    def __init__(self, *, product:int, version:int, image_hash:bytes, image_size:int, min_version:int):
+        self.product = product
+        self.version = version
+        self.image_hash = image_hash
+        self.image_size = image_size
+        self.min_version = min_version
+        
+        
+
+    
+    def __str__(self):
+        return "FirmwareManifest(product={}, version={}, image_hash={}, image_size={}, min_version={})".format(self.product, self.version, self.image_hash, self.image_size, self.min_version)
+    def __eq__(self, other):
+        if self.product != other.product:
+            return False
+        if self.version != other.version:
+            return False
+        if self.image_hash != other.image_hash:
+            return False
+        if self.image_size != other.image_size:
+            return False
+        if self.min_version != other.min_version:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeFirmwareManifest(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return FirmwareManifest(
+            product=_UniffiFfiConverterUInt64.read(buf),
+            version=_UniffiFfiConverterUInt32.read(buf),
+            image_hash=_UniffiFfiConverterBytes.read(buf),
+            image_size=_UniffiFfiConverterUInt32.read(buf),
+            min_version=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.product)
+        _UniffiFfiConverterUInt32.check_lower(value.version)
+        _UniffiFfiConverterBytes.check_lower(value.image_hash)
+        _UniffiFfiConverterUInt32.check_lower(value.image_size)
+        _UniffiFfiConverterUInt32.check_lower(value.min_version)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.product, buf)
+        _UniffiFfiConverterUInt32.write(value.version, buf)
+        _UniffiFfiConverterBytes.write(value.image_hash, buf)
+        _UniffiFfiConverterUInt32.write(value.image_size, buf)
+        _UniffiFfiConverterUInt32.write(value.min_version, buf)
 
 @dataclass
 class FundedAccount:
@@ -3215,6 +3598,230 @@ class _UniffiFfiConverterTypePaymentReceiptProof(_UniffiConverterRustBuffer):
         _UniffiFfiConverterBytes.write(value.proof, buf)
 
 @dataclass
+class SealContext:
+    """
+    What a sealed payload is bound to: a payload sealed in one context opens
+    only in the same one.
+"""
+    def __init__(self, *, chain_id:int, device:bytes, sequence:int):
+        self.chain_id = chain_id
+        self.device = device
+        self.sequence = sequence
+        
+        
+
+    
+    def __str__(self):
+        return "SealContext(chain_id={}, device={}, sequence={})".format(self.chain_id, self.device, self.sequence)
+    def __eq__(self, other):
+        if self.chain_id != other.chain_id:
+            return False
+        if self.device != other.device:
+            return False
+        if self.sequence != other.sequence:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSealContext(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SealContext(
+            chain_id=_UniffiFfiConverterUInt32.read(buf),
+            device=_UniffiFfiConverterBytes.read(buf),
+            sequence=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.chain_id)
+        _UniffiFfiConverterBytes.check_lower(value.device)
+        _UniffiFfiConverterUInt64.check_lower(value.sequence)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.chain_id, buf)
+        _UniffiFfiConverterBytes.write(value.device, buf)
+        _UniffiFfiConverterUInt64.write(value.sequence, buf)
+
+
+
+
+
+
+class SealSuite(enum.Enum):
+    """
+    An HPKE suite for sealed payloads. The numbers are the suite bytes of
+    the encoding (stable).
+"""
+    
+    X25519 = 1
+    """
+    DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305: 32-byte
+    public keys.
+"""
+    
+    X_WING = 2
+    """
+    The X-Wing hybrid KEM (X25519 + ML-KEM-768), HKDF-SHA256,
+    ChaCha20-Poly1305: 1,216-byte public keys; stays sealed against a
+    future quantum computer.
+"""
+    
+
+
+class _UniffiFfiConverterTypeSealSuite(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return SealSuite.X25519
+        if variant == 2:
+            return SealSuite.X_WING
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == SealSuite.X25519:
+            return
+        if value == SealSuite.X_WING:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == SealSuite.X25519:
+            buf.write_i32(1)
+        if value == SealSuite.X_WING:
+            buf.write_i32(2)
+
+
+
+@dataclass
+class SealKeyInfo:
+    """
+    A sealing key proven at a light client's trusted header.
+"""
+    def __init__(self, *, suite:SealSuite, public_key:bytes, key_seq:int, published_height:int):
+        self.suite = suite
+        self.public_key = public_key
+        self.key_seq = key_seq
+        self.published_height = published_height
+        
+        
+
+    
+    def __str__(self):
+        return "SealKeyInfo(suite={}, public_key={}, key_seq={}, published_height={})".format(self.suite, self.public_key, self.key_seq, self.published_height)
+    def __eq__(self, other):
+        if self.suite != other.suite:
+            return False
+        if self.public_key != other.public_key:
+            return False
+        if self.key_seq != other.key_seq:
+            return False
+        if self.published_height != other.published_height:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSealKeyInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SealKeyInfo(
+            suite=_UniffiFfiConverterTypeSealSuite.read(buf),
+            public_key=_UniffiFfiConverterBytes.read(buf),
+            key_seq=_UniffiFfiConverterUInt32.read(buf),
+            published_height=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeSealSuite.check_lower(value.suite)
+        _UniffiFfiConverterBytes.check_lower(value.public_key)
+        _UniffiFfiConverterUInt32.check_lower(value.key_seq)
+        _UniffiFfiConverterUInt64.check_lower(value.published_height)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeSealSuite.write(value.suite, buf)
+        _UniffiFfiConverterBytes.write(value.public_key, buf)
+        _UniffiFfiConverterUInt32.write(value.key_seq, buf)
+        _UniffiFfiConverterUInt64.write(value.published_height, buf)
+
+class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBytes.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBytes.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBytes.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class SealedInfo:
+    """
+    What anyone can read from a sealed payload without a key.
+"""
+    def __init__(self, *, suite:SealSuite, context:SealContext, recipient_key_ids:typing.List[bytes], plaintext_len:int):
+        self.suite = suite
+        self.context = context
+        self.recipient_key_ids = recipient_key_ids
+        self.plaintext_len = plaintext_len
+        
+        
+
+    
+    def __str__(self):
+        return "SealedInfo(suite={}, context={}, recipient_key_ids={}, plaintext_len={})".format(self.suite, self.context, self.recipient_key_ids, self.plaintext_len)
+    def __eq__(self, other):
+        if self.suite != other.suite:
+            return False
+        if self.context != other.context:
+            return False
+        if self.recipient_key_ids != other.recipient_key_ids:
+            return False
+        if self.plaintext_len != other.plaintext_len:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSealedInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SealedInfo(
+            suite=_UniffiFfiConverterTypeSealSuite.read(buf),
+            context=_UniffiFfiConverterTypeSealContext.read(buf),
+            recipient_key_ids=_UniffiFfiConverterSequenceBytes.read(buf),
+            plaintext_len=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeSealSuite.check_lower(value.suite)
+        _UniffiFfiConverterTypeSealContext.check_lower(value.context)
+        _UniffiFfiConverterSequenceBytes.check_lower(value.recipient_key_ids)
+        _UniffiFfiConverterUInt32.check_lower(value.plaintext_len)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeSealSuite.write(value.suite, buf)
+        _UniffiFfiConverterTypeSealContext.write(value.context, buf)
+        _UniffiFfiConverterSequenceBytes.write(value.recipient_key_ids, buf)
+        _UniffiFfiConverterUInt32.write(value.plaintext_len, buf)
+
+@dataclass
 class SpentRecord:
     """
     One charge of the privacy budget: what was shared, when, at what cost.
@@ -3430,6 +4037,39 @@ class DagPayload:
                 return False
             return True
 
+    @dataclass
+    class SEALED:
+        """
+        A sealed data record: an encoded sealed payload
+        ([`seal`](super::seal::seal)) whose context is this transaction's
+        chain, issuer (as the device) and sequence, with at most 1,024 bytes
+        of plaintext and 4 recipients. Validators learn only its size.
+"""
+        
+        def __init__(self, payload:bytes):
+            self.payload = payload
+            
+            """
+        The encoded sealed payload.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "DagPayload.SEALED(payload={})".format(self.payload)
+        def __eq__(self, other):
+            if not isinstance(other, DagPayload):
+                return NotImplemented
+            if not other.is_SEALED():
+                return False
+            if self.payload != other.payload:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -3446,6 +4086,10 @@ class DagPayload:
         return isinstance(self, DagPayload.COMMAND)
     def is_command(self) -> bool:
         return isinstance(self, DagPayload.COMMAND)
+    def is_SEALED(self) -> bool:
+        return isinstance(self, DagPayload.SEALED)
+    def is_sealed(self) -> bool:
+        return isinstance(self, DagPayload.SEALED)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -3454,6 +4098,7 @@ class DagPayload:
 DagPayload.DATA = type("DagPayload.DATA", (DagPayload.DATA, DagPayload,), {})  # type: ignore
 DagPayload.TRANSFER = type("DagPayload.TRANSFER", (DagPayload.TRANSFER, DagPayload,), {})  # type: ignore
 DagPayload.COMMAND = type("DagPayload.COMMAND", (DagPayload.COMMAND, DagPayload,), {})  # type: ignore
+DagPayload.SEALED = type("DagPayload.SEALED", (DagPayload.SEALED, DagPayload,), {})  # type: ignore
 
 
 
@@ -3476,6 +4121,10 @@ class _UniffiFfiConverterTypeDagPayload(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterBytes.read(buf),
                 _UniffiFfiConverterBytes.read(buf),
             )
+        if variant == 4:
+            return DagPayload.SEALED(
+                _UniffiFfiConverterBytes.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -3490,6 +4139,9 @@ class _UniffiFfiConverterTypeDagPayload(_UniffiConverterRustBuffer):
         if value.is_COMMAND():
             _UniffiFfiConverterBytes.check_lower(value.device)
             _UniffiFfiConverterBytes.check_lower(value.command)
+            return
+        if value.is_SEALED():
+            _UniffiFfiConverterBytes.check_lower(value.payload)
             return
         raise ValueError(value)
 
@@ -3506,6 +4158,301 @@ class _UniffiFfiConverterTypeDagPayload(_UniffiConverterRustBuffer):
             buf.write_i32(3)
             _UniffiFfiConverterBytes.write(value.device, buf)
             _UniffiFfiConverterBytes.write(value.command, buf)
+        if value.is_SEALED():
+            buf.write_i32(4)
+            _UniffiFfiConverterBytes.write(value.payload, buf)
+
+
+
+
+
+
+
+
+class SealRefusal(enum.Enum):
+    """
+    Why a payload could not be sealed or opened. The numbers are stable
+    (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+"""
+    
+    NO_RECIPIENTS = 1
+    """
+    No recipient was given.
+"""
+    
+    TOO_MANY_RECIPIENTS = 2
+    """
+    More recipients than a payload holds (8; 4 in a DAG record).
+"""
+    
+    PLAINTEXT_TOO_LONG = 3
+    """
+    The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+"""
+    
+    INVALID_PUBLIC_KEY = 4
+    """
+    A recipient's public key is not a valid key of the suite.
+"""
+    
+    SUITE_MISMATCH = 5
+    """
+    The key and the payload are of different suites.
+"""
+    
+    CONTEXT_MISMATCH = 6
+    """
+    The payload is bound to another chain, device or sequence than the
+    reader expects (moved or replayed elsewhere).
+"""
+    
+    NOT_A_RECIPIENT = 7
+    """
+    The payload has no entry for this key (not sealed to it, or sealed
+    to an earlier rotation of it).
+"""
+    
+    OPEN_FAILED = 8
+    """
+    Authentication failed: the wrong key, or the payload was altered.
+"""
+    
+    ENCAPSULATION = 9
+    """
+    Key encapsulation failed (a degenerate public key).
+"""
+    
+
+
+class _UniffiFfiConverterTypeSealRefusal(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return SealRefusal.NO_RECIPIENTS
+        if variant == 2:
+            return SealRefusal.TOO_MANY_RECIPIENTS
+        if variant == 3:
+            return SealRefusal.PLAINTEXT_TOO_LONG
+        if variant == 4:
+            return SealRefusal.INVALID_PUBLIC_KEY
+        if variant == 5:
+            return SealRefusal.SUITE_MISMATCH
+        if variant == 6:
+            return SealRefusal.CONTEXT_MISMATCH
+        if variant == 7:
+            return SealRefusal.NOT_A_RECIPIENT
+        if variant == 8:
+            return SealRefusal.OPEN_FAILED
+        if variant == 9:
+            return SealRefusal.ENCAPSULATION
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == SealRefusal.NO_RECIPIENTS:
+            return
+        if value == SealRefusal.TOO_MANY_RECIPIENTS:
+            return
+        if value == SealRefusal.PLAINTEXT_TOO_LONG:
+            return
+        if value == SealRefusal.INVALID_PUBLIC_KEY:
+            return
+        if value == SealRefusal.SUITE_MISMATCH:
+            return
+        if value == SealRefusal.CONTEXT_MISMATCH:
+            return
+        if value == SealRefusal.NOT_A_RECIPIENT:
+            return
+        if value == SealRefusal.OPEN_FAILED:
+            return
+        if value == SealRefusal.ENCAPSULATION:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == SealRefusal.NO_RECIPIENTS:
+            buf.write_i32(1)
+        if value == SealRefusal.TOO_MANY_RECIPIENTS:
+            buf.write_i32(2)
+        if value == SealRefusal.PLAINTEXT_TOO_LONG:
+            buf.write_i32(3)
+        if value == SealRefusal.INVALID_PUBLIC_KEY:
+            buf.write_i32(4)
+        if value == SealRefusal.SUITE_MISMATCH:
+            buf.write_i32(5)
+        if value == SealRefusal.CONTEXT_MISMATCH:
+            buf.write_i32(6)
+        if value == SealRefusal.NOT_A_RECIPIENT:
+            buf.write_i32(7)
+        if value == SealRefusal.OPEN_FAILED:
+            buf.write_i32(8)
+        if value == SealRefusal.ENCAPSULATION:
+            buf.write_i32(9)
+
+
+
+
+
+
+
+
+class UpdateRefusal(enum.Enum):
+    """
+    Why a device refuses an update. The numbers are itc-spv's stable
+    `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+    `ITC_STATUS_UPDATE_REFUSED`).
+"""
+    
+    BAD_PROOF = 1
+    """
+    A proof does not hold against the trusted header.
+"""
+    
+    UNKNOWN_PRODUCT = 2
+    """
+    The chain has no such product.
+"""
+    
+    NO_RELEASE = 3
+    """
+    The product has no release.
+"""
+    
+    WRONG_PRODUCT = 4
+    """
+    The proven release is for another product.
+"""
+    
+    BAD_SIGNATURE = 5
+    """
+    The manifest is not signed by the product's current release key.
+"""
+    
+    REVOKED = 6
+    """
+    The current release is revoked.
+"""
+    
+    NOT_NEWER = 7
+    """
+    The release is not newer than the running version (rollback or
+    reinstall).
+"""
+    
+    BELOW_MINIMUM = 8
+    """
+    The running version is older than the release's minimum.
+"""
+    
+    IMAGE_TOO_LARGE = 9
+    """
+    The image is larger than the device can hold.
+"""
+    
+    IMAGE_TOO_LONG = 10
+    """
+    More bytes than the manifest's size arrived.
+"""
+    
+    IMAGE_TOO_SHORT = 11
+    """
+    Fewer bytes than the manifest's size arrived.
+"""
+    
+    IMAGE_HASH_MISMATCH = 12
+    """
+    The image does not hash to the manifest's hash (tampered or wrong
+    image).
+"""
+    
+
+
+class _UniffiFfiConverterTypeUpdateRefusal(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return UpdateRefusal.BAD_PROOF
+        if variant == 2:
+            return UpdateRefusal.UNKNOWN_PRODUCT
+        if variant == 3:
+            return UpdateRefusal.NO_RELEASE
+        if variant == 4:
+            return UpdateRefusal.WRONG_PRODUCT
+        if variant == 5:
+            return UpdateRefusal.BAD_SIGNATURE
+        if variant == 6:
+            return UpdateRefusal.REVOKED
+        if variant == 7:
+            return UpdateRefusal.NOT_NEWER
+        if variant == 8:
+            return UpdateRefusal.BELOW_MINIMUM
+        if variant == 9:
+            return UpdateRefusal.IMAGE_TOO_LARGE
+        if variant == 10:
+            return UpdateRefusal.IMAGE_TOO_LONG
+        if variant == 11:
+            return UpdateRefusal.IMAGE_TOO_SHORT
+        if variant == 12:
+            return UpdateRefusal.IMAGE_HASH_MISMATCH
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == UpdateRefusal.BAD_PROOF:
+            return
+        if value == UpdateRefusal.UNKNOWN_PRODUCT:
+            return
+        if value == UpdateRefusal.NO_RELEASE:
+            return
+        if value == UpdateRefusal.WRONG_PRODUCT:
+            return
+        if value == UpdateRefusal.BAD_SIGNATURE:
+            return
+        if value == UpdateRefusal.REVOKED:
+            return
+        if value == UpdateRefusal.NOT_NEWER:
+            return
+        if value == UpdateRefusal.BELOW_MINIMUM:
+            return
+        if value == UpdateRefusal.IMAGE_TOO_LARGE:
+            return
+        if value == UpdateRefusal.IMAGE_TOO_LONG:
+            return
+        if value == UpdateRefusal.IMAGE_TOO_SHORT:
+            return
+        if value == UpdateRefusal.IMAGE_HASH_MISMATCH:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == UpdateRefusal.BAD_PROOF:
+            buf.write_i32(1)
+        if value == UpdateRefusal.UNKNOWN_PRODUCT:
+            buf.write_i32(2)
+        if value == UpdateRefusal.NO_RELEASE:
+            buf.write_i32(3)
+        if value == UpdateRefusal.WRONG_PRODUCT:
+            buf.write_i32(4)
+        if value == UpdateRefusal.BAD_SIGNATURE:
+            buf.write_i32(5)
+        if value == UpdateRefusal.REVOKED:
+            buf.write_i32(6)
+        if value == UpdateRefusal.NOT_NEWER:
+            buf.write_i32(7)
+        if value == UpdateRefusal.BELOW_MINIMUM:
+            buf.write_i32(8)
+        if value == UpdateRefusal.IMAGE_TOO_LARGE:
+            buf.write_i32(9)
+        if value == UpdateRefusal.IMAGE_TOO_LONG:
+            buf.write_i32(10)
+        if value == UpdateRefusal.IMAGE_TOO_SHORT:
+            buf.write_i32(11)
+        if value == UpdateRefusal.IMAGE_HASH_MISMATCH:
+            buf.write_i32(12)
 
 
 
@@ -3770,6 +4717,48 @@ class ItcError:  # type: ignore
         def __repr__(self):
             return "ItcError.ChainCode({})".format(str(self))
     _UniffiTempItcError.ChainCode = ChainCode # type: ignore
+    class SealRefused(_UniffiTempItcError):
+        """
+        A payload could not be sealed or opened; `code` is the stable
+        [`SealRefusal`](crate::api::seal::SealRefusal) number (1 no
+        recipients, 2 too many, 3 plaintext too long, 4 invalid public key, 5
+        suite mismatch, 6 context mismatch, 7 not a recipient, 8 open failed,
+        9 encapsulation failed).
+"""
+        
+        def __init__(self, refusal, code, reason):
+            super().__init__(", ".join([
+                "refusal={!r}".format(refusal),
+                "code={!r}".format(code),
+                "reason={!r}".format(reason),
+            ]))
+            self.refusal = refusal
+            self.code = code
+            self.reason = reason
+
+        def __repr__(self):
+            return "ItcError.SealRefused({})".format(str(self))
+    _UniffiTempItcError.SealRefused = SealRefused # type: ignore
+    class UpdateRefused(_UniffiTempItcError):
+        """
+        A device refused a firmware update; `code` is the stable
+        [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
+        (itc-spv's codes 1..=12).
+"""
+        
+        def __init__(self, refusal, code, reason):
+            super().__init__(", ".join([
+                "refusal={!r}".format(refusal),
+                "code={!r}".format(code),
+                "reason={!r}".format(reason),
+            ]))
+            self.refusal = refusal
+            self.code = code
+            self.reason = reason
+
+        def __repr__(self):
+            return "ItcError.UpdateRefused({})".format(str(self))
+    _UniffiTempItcError.UpdateRefused = UpdateRefused # type: ignore
     class Internal(_UniffiTempItcError):
         """
         A bug in the library (a caught panic). Please report it.
@@ -3859,6 +4848,18 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 17:
+            return ItcError.SealRefused(
+                _UniffiFfiConverterTypeSealRefusal.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 18:
+            return ItcError.UpdateRefused(
+                _UniffiFfiConverterTypeUpdateRefusal.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 19:
             return ItcError.Internal(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -3913,6 +4914,16 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterUInt32.check_lower(value.asked_milli)
             return
         if isinstance(value, ItcError.ChainCode):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, ItcError.SealRefused):
+            _UniffiFfiConverterTypeSealRefusal.check_lower(value.refusal)
+            _UniffiFfiConverterUInt32.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
+        if isinstance(value, ItcError.UpdateRefused):
+            _UniffiFfiConverterTypeUpdateRefusal.check_lower(value.refusal)
+            _UniffiFfiConverterUInt32.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.reason)
             return
         if isinstance(value, ItcError.Internal):
@@ -3970,9 +4981,44 @@ class _UniffiFfiConverterTypeItcError(_UniffiConverterRustBuffer):
         if isinstance(value, ItcError.ChainCode):
             buf.write_i32(16)
             _UniffiFfiConverterString.write(value.reason, buf)
-        if isinstance(value, ItcError.Internal):
+        if isinstance(value, ItcError.SealRefused):
             buf.write_i32(17)
+            _UniffiFfiConverterTypeSealRefusal.write(value.refusal, buf)
+            _UniffiFfiConverterUInt32.write(value.code, buf)
             _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.UpdateRefused):
+            buf.write_i32(18)
+            _UniffiFfiConverterTypeUpdateRefusal.write(value.refusal, buf)
+            _UniffiFfiConverterUInt32.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, ItcError.Internal):
+            buf.write_i32(19)
+            _UniffiFfiConverterString.write(value.reason, buf)
+
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 
 
 
@@ -4339,6 +5385,189 @@ class Payload:
                 return False
             return True
 
+    @dataclass
+    class PUBLISH_SEAL_KEY:
+        """
+        Publish a sealing public key (rotation `key_seq`: 0 for the first key
+        of (`subject`, `suite`), then one more at every rotation). The
+        sender's own key: `subject` = the sender, no signature. A device's
+        key (sent by its owner): `subject` = the device, with the device's
+        [`seal_key_binding_signature`](super::seal::seal_key_binding_signature).
+"""
+        
+        def __init__(self, subject:bytes, suite:SealSuite, public_key:bytes, key_seq:int, subject_signature:typing.Optional[bytes]):
+            self.subject = subject
+            
+            """
+        The account or device whose key it is (32 bytes).
+"""
+        
+            self.suite = suite
+            
+            """
+        The suite.
+"""
+        
+            self.public_key = public_key
+            
+            """
+        The public key (32 bytes for X25519, 1,216 for X-Wing).
+"""
+        
+            self.key_seq = key_seq
+            
+            """
+        The rotation number.
+"""
+        
+            self.subject_signature = subject_signature
+            
+            """
+        The device's binding signature (64 bytes) when `subject` is a
+        device.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Payload.PUBLISH_SEAL_KEY(subject={}, suite={}, public_key={}, key_seq={}, subject_signature={})".format(self.subject, self.suite, self.public_key, self.key_seq, self.subject_signature)
+        def __eq__(self, other):
+            if not isinstance(other, Payload):
+                return NotImplemented
+            if not other.is_PUBLISH_SEAL_KEY():
+                return False
+            if self.subject != other.subject:
+                return False
+            if self.suite != other.suite:
+                return False
+            if self.public_key != other.public_key:
+                return False
+            if self.key_seq != other.key_seq:
+                return False
+            if self.subject_signature != other.subject_signature:
+                return False
+            return True
+
+    @dataclass
+    class REGISTER_PRODUCT:
+        """
+        Register a product line (the first to register an id owns it), or
+        rotate its release key (its manufacturer only).
+"""
+        
+        def __init__(self, product:int, release_key:bytes):
+            self.product = product
+            
+            """
+        The product's id.
+"""
+        
+            self.release_key = release_key
+            
+            """
+        The key that signs its manifests (32 bytes).
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Payload.REGISTER_PRODUCT(product={}, release_key={})".format(self.product, self.release_key)
+        def __eq__(self, other):
+            if not isinstance(other, Payload):
+                return NotImplemented
+            if not other.is_REGISTER_PRODUCT():
+                return False
+            if self.product != other.product:
+                return False
+            if self.release_key != other.release_key:
+                return False
+            return True
+
+    @dataclass
+    class PUBLISH_RELEASE:
+        """
+        Publish a firmware release, newer than the product's current one.
+"""
+        
+        def __init__(self, manifest:FirmwareManifest, signature:bytes):
+            self.manifest = manifest
+            
+            """
+        The manifest.
+"""
+        
+            self.signature = signature
+            
+            """
+        The release key's signature
+        ([`firmware_manifest_sign`](super::firmware::firmware_manifest_sign), 64 bytes).
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Payload.PUBLISH_RELEASE(manifest={}, signature={})".format(self.manifest, self.signature)
+        def __eq__(self, other):
+            if not isinstance(other, Payload):
+                return NotImplemented
+            if not other.is_PUBLISH_RELEASE():
+                return False
+            if self.manifest != other.manifest:
+                return False
+            if self.signature != other.signature:
+                return False
+            return True
+
+    @dataclass
+    class REVOKE_RELEASE:
+        """
+        Revoke a product's current release (its manufacturer only).
+"""
+        
+        def __init__(self, product:int, version:int):
+            self.product = product
+            
+            """
+        The product.
+"""
+        
+            self.version = version
+            
+            """
+        The current release's version (a guard).
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Payload.REVOKE_RELEASE(product={}, version={})".format(self.product, self.version)
+        def __eq__(self, other):
+            if not isinstance(other, Payload):
+                return NotImplemented
+            if not other.is_REVOKE_RELEASE():
+                return False
+            if self.product != other.product:
+                return False
+            if self.version != other.version:
+                return False
+            return True
+
     
 
     # For each variant, we have `is_NAME` and `is_name` methods for easily checking
@@ -4379,6 +5608,22 @@ class Payload:
         return isinstance(self, Payload.MODULE)
     def is_module(self) -> bool:
         return isinstance(self, Payload.MODULE)
+    def is_PUBLISH_SEAL_KEY(self) -> bool:
+        return isinstance(self, Payload.PUBLISH_SEAL_KEY)
+    def is_publish_seal_key(self) -> bool:
+        return isinstance(self, Payload.PUBLISH_SEAL_KEY)
+    def is_REGISTER_PRODUCT(self) -> bool:
+        return isinstance(self, Payload.REGISTER_PRODUCT)
+    def is_register_product(self) -> bool:
+        return isinstance(self, Payload.REGISTER_PRODUCT)
+    def is_PUBLISH_RELEASE(self) -> bool:
+        return isinstance(self, Payload.PUBLISH_RELEASE)
+    def is_publish_release(self) -> bool:
+        return isinstance(self, Payload.PUBLISH_RELEASE)
+    def is_REVOKE_RELEASE(self) -> bool:
+        return isinstance(self, Payload.REVOKE_RELEASE)
+    def is_revoke_release(self) -> bool:
+        return isinstance(self, Payload.REVOKE_RELEASE)
     
 
 # Now, a little trick - we make each nested variant class be a subclass of the main
@@ -4393,6 +5638,10 @@ Payload.BOND = type("Payload.BOND", (Payload.BOND, Payload,), {})  # type: ignor
 Payload.UNBOND = type("Payload.UNBOND", (Payload.UNBOND, Payload,), {})  # type: ignore
 Payload.DAG_DEPOSIT = type("Payload.DAG_DEPOSIT", (Payload.DAG_DEPOSIT, Payload,), {})  # type: ignore
 Payload.MODULE = type("Payload.MODULE", (Payload.MODULE, Payload,), {})  # type: ignore
+Payload.PUBLISH_SEAL_KEY = type("Payload.PUBLISH_SEAL_KEY", (Payload.PUBLISH_SEAL_KEY, Payload,), {})  # type: ignore
+Payload.REGISTER_PRODUCT = type("Payload.REGISTER_PRODUCT", (Payload.REGISTER_PRODUCT, Payload,), {})  # type: ignore
+Payload.PUBLISH_RELEASE = type("Payload.PUBLISH_RELEASE", (Payload.PUBLISH_RELEASE, Payload,), {})  # type: ignore
+Payload.REVOKE_RELEASE = type("Payload.REVOKE_RELEASE", (Payload.REVOKE_RELEASE, Payload,), {})  # type: ignore
 
 
 
@@ -4447,6 +5696,29 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterUInt8.read(buf),
                 _UniffiFfiConverterBytes.read(buf),
             )
+        if variant == 10:
+            return Payload.PUBLISH_SEAL_KEY(
+                _UniffiFfiConverterBytes.read(buf),
+                _UniffiFfiConverterTypeSealSuite.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterOptionalBytes.read(buf),
+            )
+        if variant == 11:
+            return Payload.REGISTER_PRODUCT(
+                _UniffiFfiConverterUInt64.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        if variant == 12:
+            return Payload.PUBLISH_RELEASE(
+                _UniffiFfiConverterTypeFirmwareManifest.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        if variant == 13:
+            return Payload.REVOKE_RELEASE(
+                _UniffiFfiConverterUInt64.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4487,6 +5759,25 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
         if value.is_MODULE():
             _UniffiFfiConverterUInt8.check_lower(value.module)
             _UniffiFfiConverterBytes.check_lower(value.body)
+            return
+        if value.is_PUBLISH_SEAL_KEY():
+            _UniffiFfiConverterBytes.check_lower(value.subject)
+            _UniffiFfiConverterTypeSealSuite.check_lower(value.suite)
+            _UniffiFfiConverterBytes.check_lower(value.public_key)
+            _UniffiFfiConverterUInt32.check_lower(value.key_seq)
+            _UniffiFfiConverterOptionalBytes.check_lower(value.subject_signature)
+            return
+        if value.is_REGISTER_PRODUCT():
+            _UniffiFfiConverterUInt64.check_lower(value.product)
+            _UniffiFfiConverterBytes.check_lower(value.release_key)
+            return
+        if value.is_PUBLISH_RELEASE():
+            _UniffiFfiConverterTypeFirmwareManifest.check_lower(value.manifest)
+            _UniffiFfiConverterBytes.check_lower(value.signature)
+            return
+        if value.is_REVOKE_RELEASE():
+            _UniffiFfiConverterUInt64.check_lower(value.product)
+            _UniffiFfiConverterUInt32.check_lower(value.version)
             return
         raise ValueError(value)
 
@@ -4529,6 +5820,25 @@ class _UniffiFfiConverterTypePayload(_UniffiConverterRustBuffer):
             buf.write_i32(9)
             _UniffiFfiConverterUInt8.write(value.module, buf)
             _UniffiFfiConverterBytes.write(value.body, buf)
+        if value.is_PUBLISH_SEAL_KEY():
+            buf.write_i32(10)
+            _UniffiFfiConverterBytes.write(value.subject, buf)
+            _UniffiFfiConverterTypeSealSuite.write(value.suite, buf)
+            _UniffiFfiConverterBytes.write(value.public_key, buf)
+            _UniffiFfiConverterUInt32.write(value.key_seq, buf)
+            _UniffiFfiConverterOptionalBytes.write(value.subject_signature, buf)
+        if value.is_REGISTER_PRODUCT():
+            buf.write_i32(11)
+            _UniffiFfiConverterUInt64.write(value.product, buf)
+            _UniffiFfiConverterBytes.write(value.release_key, buf)
+        if value.is_PUBLISH_RELEASE():
+            buf.write_i32(12)
+            _UniffiFfiConverterTypeFirmwareManifest.write(value.manifest, buf)
+            _UniffiFfiConverterBytes.write(value.signature, buf)
+        if value.is_REVOKE_RELEASE():
+            buf.write_i32(13)
+            _UniffiFfiConverterUInt64.write(value.product, buf)
+            _UniffiFfiConverterUInt32.write(value.version, buf)
 
 
 
@@ -4626,29 +5936,6 @@ class _UniffiFfiConverterTypeSigningDomain(_UniffiConverterRustBuffer):
             buf.write_i32(6)
 
 
-
-class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterBytes.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterBytes.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterBytes.read(buf) for i in range(count)
-        ]
 
 
 class DagTransactionProtocol(typing.Protocol):
@@ -4762,7 +6049,10 @@ class DagTransaction(DagTransactionProtocol):
         [`DagTransaction::solve_pow`] before sending.
 
         # Errors
-        [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+        [`ItcError::InvalidArgument`] for a malformed parent list or payload
+        (a sealed record bound to another chain, issuer or sequence, or over
+        the DAG's caps), [`ItcError::Decode`] for sealed bytes that are not a
+        sealed payload.
 """
         
         _UniffiFfiConverterTypeKeypair.check_lower(issuer)
@@ -5491,31 +6781,6 @@ class _UniffiFfiConverterTypeDataNode:
     def write(cls, value: DataNode, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
-class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterBytes.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterBytes.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterBytes.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
 
 class KeypairProtocol(typing.Protocol):
     """
@@ -6152,6 +7417,15 @@ class DevChainProtocol(typing.Protocol):
         [`ItcError::InvalidArgument`] if the key is not 32 bytes.
 """
         raise NotImplementedError
+    def firmware_offer(self, product: int) -> bytes:
+        """
+        The update offer for `product` at the latest header: the proofs of
+        the product's record and of its current release (or of their
+        absence), encoded as a device's
+        [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+        takes them.
+"""
+        raise NotImplementedError
     def grant_proof(self, device: bytes,grantee: bytes) -> bytes:
         """
         Proof of the grant of `device` to `grantee` (or of its absence) at the
@@ -6223,6 +7497,16 @@ class DevChainProtocol(typing.Protocol):
 
         # Errors
         [`ItcError::Internal`] if the set cannot be built (a bug).
+"""
+        raise NotImplementedError
+    def seal_key_proof(self, subject: bytes,suite: SealSuite) -> bytes:
+        """
+        Proof of the sealing key of `subject` for `suite` (or of its absence)
+        at the latest header, for
+        [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the key is not 32 bytes.
 """
         raise NotImplementedError
     def submit_chaincode(self, sender: Keypair,body: bytes,time_ms: int) -> int:
@@ -6553,6 +7837,28 @@ class DevChain(DevChainProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def firmware_offer(self, product: int) -> bytes:
+        """
+        The update offer for `product` at the latest header: the proofs of
+        the product's record and of its current release (or of their
+        absence), encoded as a device's
+        [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+        takes them.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(product)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(product),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_firmware_offer,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def grant_proof(self, device: bytes,grantee: bytes) -> bytes:
         """
         Proof of the grant of `device` to `grantee` (or of its absence) at the
@@ -6730,6 +8036,32 @@ class DevChain(DevChainProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal_key_proof(self, subject: bytes,suite: SealSuite) -> bytes:
+        """
+        Proof of the sealing key of `subject` for `suite` (or of its absence)
+        at the latest header, for
+        [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(subject)
+
+        _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(subject),
+            _UniffiFfiConverterTypeSealSuite.lower(suite),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_devchain_seal_key_proof,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def submit_chaincode(self, sender: Keypair,body: bytes,time_ms: int) -> int:
         """
         Sign `body` as a ChainCode transaction from `sender` and commit it
@@ -6838,12 +8170,184 @@ class _UniffiFfiConverterTypeDevChain:
         buf.write_u64(cls.lower(value))
 
 
+class ImageCheckProtocol(typing.Protocol):
+    """
+    The streaming check of an image against an accepted manifest: feed the
+    image in chunks of any size with [`ImageCheck::update`], then call
+    [`ImageCheck::finish`]; install only after `finish` succeeds. Memory is
+    constant whatever the image's size. After a refusal or `finish` the check
+    is over: every further call is refused.
+"""
+    
+    def finish(self, ) -> FirmwareManifest:
+        """
+        Finish: the image had exactly the manifest's size and hash; returns
+        the manifest to install.
+
+        # Errors
+        [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooShort`] or
+        [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
+        once the check is over.
+"""
+        raise NotImplementedError
+    def manifest(self, ) -> FirmwareManifest:
+        """
+        The accepted manifest (version, size, hash).
+
+        # Errors
+        [`ItcError::InvalidArgument`] once the check is over.
+"""
+        raise NotImplementedError
+    def update(self, chunk: bytes) -> None:
+        """
+        Feed the next chunk of the image.
+
+        # Errors
+        [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooLong`] as
+        soon as more bytes arrive than the manifest's size (the check is then
+        over); [`ItcError::InvalidArgument`] once the check is over.
+"""
+        raise NotImplementedError
+
+class ImageCheck(ImageCheckProtocol):
+    """
+    The streaming check of an image against an accepted manifest: feed the
+    image in chunks of any size with [`ImageCheck::update`], then call
+    [`ImageCheck::finish`]; install only after `finish` succeeds. Memory is
+    constant whatever the image's size. After a refusal or `finish` the check
+    is over: every further call is refused.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_free_imagecheck, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_clone_imagecheck, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def finish(self, ) -> FirmwareManifest:
+        """
+        Finish: the image had exactly the manifest's size and hash; returns
+        the manifest to install.
+
+        # Errors
+        [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooShort`] or
+        [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
+        once the check is over.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFirmwareManifest.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_finish,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def manifest(self, ) -> FirmwareManifest:
+        """
+        The accepted manifest (version, size, hash).
+
+        # Errors
+        [`ItcError::InvalidArgument`] once the check is over.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeFirmwareManifest.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_manifest,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def update(self, chunk: bytes) -> None:
+        """
+        Feed the next chunk of the image.
+
+        # Errors
+        [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooLong`] as
+        soon as more bytes arrive than the manifest's size (the check is then
+        over); [`ItcError::InvalidArgument`] once the check is over.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(chunk)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(chunk),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_update,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeImageCheck:
+    @staticmethod
+    def lift(value: int) -> ImageCheck:
+        return ImageCheck._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: ImageCheck):
+        if not isinstance(value, ImageCheck):
+            raise TypeError("Expected ImageCheck instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ImageCheck) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> ImageCheck:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ImageCheck, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class LampProtocol(typing.Protocol):
     """
     A lamp (or any device): a light client plus its own key, a freshness
     bound, a command window and a per-sender replay table.
 """
     
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+        """
+        The lamp's firmware update check against its trusted header (see
+        [`LightClient::check_firmware_update`]).
+
+        # Errors
+        As [`LightClient::check_firmware_update`].
+"""
+        raise NotImplementedError
     def handle(self, now_ms: int,update: typing.Optional[bytes],command: bytes,proof: bytes) -> Handled:
         """
         The lamp's whole check of a command in one call: adopt `update` if
@@ -6980,6 +8484,31 @@ class Lamp(LampProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+        """
+        The lamp's firmware update check against its trusted header (see
+        [`LightClient::check_firmware_update`]).
+
+        # Errors
+        As [`LightClient::check_firmware_update`].
+"""
+        
+        _UniffiFfiConverterTypeDeviceFirmware.check_lower(device)
+
+        _UniffiFfiConverterBytes.check_lower(offer)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeDeviceFirmware.lower(device),
+            _UniffiFfiConverterBytes.lower(offer),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeImageCheck.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lamp_check_firmware_update,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def handle(self, now_ms: int,update: typing.Optional[bytes],command: bytes,proof: bytes) -> Handled:
         """
         The lamp's whole check of a command in one call: adopt `update` if
@@ -7188,12 +8717,51 @@ class _UniffiFfiConverterTypeLamp:
     def write(cls, value: Lamp, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
+class _UniffiFfiConverterOptionalTypeSealKeyInfo(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeSealKeyInfo.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeSealKeyInfo.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeSealKeyInfo.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 
 class LightClientProtocol(typing.Protocol):
     """
     A light client: one trusted header and its validator set.
 """
     
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+        """
+        Whether the release an update offer (the encoded proofs of the
+        product's record and of its current release, from a phone, a gateway,
+        a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+        may be installed on `device`, at the trusted header and for its
+        chain. On success, stream the image into the returned [`ImageCheck`].
+
+        # Errors
+        [`ItcError::Decode`] for bytes that are not an offer;
+        [`ItcError::UpdateRefused`] with the first check that failed
+        ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+"""
+        raise NotImplementedError
     def header(self, ) -> bytes:
         """
         The trusted header (canonical bytes).
@@ -7244,6 +8812,20 @@ class LightClientProtocol(typing.Protocol):
         [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a key that is
         not 32 bytes, or [`ItcError::ProofRejected`] if a proof does not hold
         against the trusted header (or is for another key).
+"""
+        raise NotImplementedError
+    def verify_seal_key(self, subject: bytes,suite: SealSuite,proof: bytes) -> typing.Optional[SealKeyInfo]:
+        """
+        The sealing key of `subject` for `suite` proven at the trusted header
+        (a state proof, for example from a node or
+        [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+        or `None` when the proof shows the subject has published none. Seal
+        to the returned key: a relay cannot substitute its own.
+
+        # Errors
+        [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+        is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+        hold against the trusted header or holds another suite's record.
 """
         raise NotImplementedError
     def verify_transaction(self, proof: bytes) -> bytes:
@@ -7350,6 +8932,36 @@ class LightClient(LightClientProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+        """
+        Whether the release an update offer (the encoded proofs of the
+        product's record and of its current release, from a phone, a gateway,
+        a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+        may be installed on `device`, at the trusted header and for its
+        chain. On success, stream the image into the returned [`ImageCheck`].
+
+        # Errors
+        [`ItcError::Decode`] for bytes that are not an offer;
+        [`ItcError::UpdateRefused`] with the first check that failed
+        ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+"""
+        
+        _UniffiFfiConverterTypeDeviceFirmware.check_lower(device)
+
+        _UniffiFfiConverterBytes.check_lower(offer)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeDeviceFirmware.lower(device),
+            _UniffiFfiConverterBytes.lower(offer),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeImageCheck.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_check_firmware_update,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def header(self, ) -> bytes:
         """
         The trusted header (canonical bytes).
@@ -7496,6 +9108,39 @@ class LightClient(LightClientProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify_seal_key(self, subject: bytes,suite: SealSuite,proof: bytes) -> typing.Optional[SealKeyInfo]:
+        """
+        The sealing key of `subject` for `suite` proven at the trusted header
+        (a state proof, for example from a node or
+        [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+        or `None` when the proof shows the subject has published none. Seal
+        to the returned key: a relay cannot substitute its own.
+
+        # Errors
+        [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+        is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+        hold against the trusted header or holds another suite's record.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(subject)
+
+        _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+        _UniffiFfiConverterBytes.check_lower(proof)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(subject),
+            _UniffiFfiConverterTypeSealSuite.lower(suite),
+            _UniffiFfiConverterBytes.lower(proof),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeSealKeyInfo.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_seal_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def verify_transaction(self, proof: bytes) -> bytes:
         """
         Check that a transaction is in the trusted header's block; returns
@@ -7546,6 +9191,229 @@ class _UniffiFfiConverterTypeLightClient:
 
     @classmethod
     def write(cls, value: LightClient, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class SealKeyProtocol(typing.Protocol):
+    """
+    A recipient's sealing key pair (secret), derived from a 32-byte seed,
+    a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+    ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+"""
+    
+    def key_id(self, ) -> bytes:
+        """
+        The key id a payload names its recipients by (8 bytes).
+"""
+        raise NotImplementedError
+    def open(self, sealed: bytes,expected: SealContext) -> bytes:
+        """
+        Open an encoded sealed payload, if it is bound to `expected` (the
+        chain, device and sequence the reader expects).
+
+        # Errors
+        [`ItcError::Decode`] for bytes that are not a sealed payload,
+        [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+        [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+        [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+        [`SealRefusal::OpenFailed`].
+"""
+        raise NotImplementedError
+    def public_key(self, ) -> bytes:
+        """
+        The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+"""
+        raise NotImplementedError
+    def suite(self, ) -> SealSuite:
+        """
+        The suite.
+"""
+        raise NotImplementedError
+
+class SealKey(SealKeyProtocol):
+    """
+    A recipient's sealing key pair (secret), derived from a 32-byte seed,
+    a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+    ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def derive(cls, seed: bytes,suite: SealSuite,key_seq: int) -> SealKey:
+        """
+        Derive the key of rotation `key_seq` for `suite` from a 32-byte
+        secret seed (deterministic: one secret, every rotation).
+
+        # Errors
+        [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(seed)
+
+        _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+        _UniffiFfiConverterUInt32.check_lower(key_seq)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(seed),
+            _UniffiFfiConverterTypeSealSuite.lower(suite),
+            _UniffiFfiConverterUInt32.lower(key_seq),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSealKey.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_derive,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def from_keypair(cls, keypair: Keypair,suite: SealSuite,key_seq: int) -> SealKey:
+        """
+        Derive the key of rotation `key_seq` for `suite` from a signing key
+        pair's seed (an account's or a device's: one secret for both).
+"""
+        
+        _UniffiFfiConverterTypeKeypair.check_lower(keypair)
+
+        _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+        _UniffiFfiConverterUInt32.check_lower(key_seq)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeKeypair.lower(keypair),
+            _UniffiFfiConverterTypeSealSuite.lower(suite),
+            _UniffiFfiConverterUInt32.lower(key_seq),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSealKey.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_from_keypair,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_free_sealkey, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_itc_ffi_fn_clone_sealkey, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def key_id(self, ) -> bytes:
+        """
+        The key id a payload names its recipients by (8 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_sealkey_key_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def open(self, sealed: bytes,expected: SealContext) -> bytes:
+        """
+        Open an encoded sealed payload, if it is bound to `expected` (the
+        chain, device and sequence the reader expects).
+
+        # Errors
+        [`ItcError::Decode`] for bytes that are not a sealed payload,
+        [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+        [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+        [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+        [`SealRefusal::OpenFailed`].
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(sealed)
+
+        _UniffiFfiConverterTypeSealContext.check_lower(expected)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(sealed),
+            _UniffiFfiConverterTypeSealContext.lower(expected),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_sealkey_open,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def public_key(self, ) -> bytes:
+        """
+        The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_sealkey_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def suite(self, ) -> SealSuite:
+        """
+        The suite.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSealSuite.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_itc_ffi_fn_method_sealkey_suite,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeSealKey:
+    @staticmethod
+    def lift(value: int) -> SealKey:
+        return SealKey._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: SealKey):
+        if not isinstance(value, SealKey):
+            raise TypeError("Expected SealKey instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: SealKey) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> SealKey:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: SealKey, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 class _UniffiFfiConverterSequenceTypeFundedAccount(_UniffiConverterRustBuffer):
@@ -7668,6 +9536,27 @@ def decode_campaign_result(bytes: bytes) -> CampaignResultInfo:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def decode_firmware_manifest(bytes: bytes) -> FirmwareManifest:
+    """
+    Decode a manifest from the bytes a release record or transaction holds
+    (for tools); strict.
+
+    # Errors
+    [`ItcError::Decode`].
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(bytes)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(bytes),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeFirmwareManifest.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_decode_firmware_manifest,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def default_command_window_ms() -> int:
     """
     The default command window: 30 seconds.
@@ -7718,6 +9607,26 @@ def deploy_tx_body(code: bytes) -> bytes:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def encode_firmware_manifest(manifest: FirmwareManifest) -> bytes:
+    """
+    The canonical bytes of a manifest (what the release key signs).
+
+    # Errors
+    [`ItcError::InvalidArgument`] for a malformed manifest.
+"""
+    
+    _UniffiFfiConverterTypeFirmwareManifest.check_lower(manifest)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeFirmwareManifest.lower(manifest),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_encode_firmware_manifest,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def encode_lamp_event(time_s: int,model: int,on: bool) -> bytes:
     """
     One lamp event as the reference contract reads it: 16 bytes,
@@ -7740,6 +9649,51 @@ def encode_lamp_event(time_s: int,model: int,on: bool) -> bytes:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_itc_ffi_fn_func_encode_lamp_event,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def firmware_image_hash(image: bytes) -> bytes:
+    """
+    The hash a manifest names for `image` (32 bytes, BLAKE2b-256 in the
+    firmware-image domain).
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(image)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(image),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_firmware_image_hash,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def firmware_manifest_sign(release_key: Keypair,chain_id: int,manifest: FirmwareManifest) -> bytes:
+    """
+    The release key's signature over `manifest` for chain `chain_id` (64
+    bytes), for [`Payload::PublishRelease`](super::transaction::Payload::PublishRelease).
+
+    # Errors
+    [`ItcError::InvalidArgument`] for a malformed manifest.
+"""
+    
+    _UniffiFfiConverterTypeKeypair.check_lower(release_key)
+
+    _UniffiFfiConverterUInt32.check_lower(chain_id)
+
+    _UniffiFfiConverterTypeFirmwareManifest.check_lower(manifest)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeKeypair.lower(release_key),
+        _UniffiFfiConverterUInt32.lower(chain_id),
+        _UniffiFfiConverterTypeFirmwareManifest.lower(manifest),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_firmware_manifest_sign,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -7859,6 +9813,152 @@ def pairing_signature(device: Keypair,chain_id: int,owner_public_key: bytes,secu
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_itc_ffi_fn_func_pairing_signature,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def seal(suite: SealSuite,context: SealContext,recipients: typing.List[bytes],plaintext: bytes) -> bytes:
+    """
+    Seal `plaintext` in `context` to each of `recipients` (1..=8 public keys
+    of `suite`, for example proven with
+    [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key))
+    with the operating system's random generator; returns the encoded sealed
+    payload (encrypted once, the content key wrapped per recipient).
+
+    # Errors
+    [`ItcError::InvalidArgument`] for a device key that is not 32 bytes;
+    [`ItcError::SealRefused`] with [`SealRefusal::NoRecipients`],
+    [`SealRefusal::TooManyRecipients`], [`SealRefusal::PlaintextTooLong`] or
+    [`SealRefusal::InvalidPublicKey`].
+"""
+    
+    _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+    _UniffiFfiConverterTypeSealContext.check_lower(context)
+
+    _UniffiFfiConverterSequenceBytes.check_lower(recipients)
+
+    _UniffiFfiConverterBytes.check_lower(plaintext)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeSealSuite.lower(suite),
+        _UniffiFfiConverterTypeSealContext.lower(context),
+        _UniffiFfiConverterSequenceBytes.lower(recipients),
+        _UniffiFfiConverterBytes.lower(plaintext),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_seal,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def seal_key_binding_message(subject: bytes,suite: SealSuite,key_seq: int,public_key: bytes) -> bytes:
+    """
+    What a device signs (in the seal-key binding domain) to bind a sealing
+    public key to its signing key `subject`: the subject, the suite, the
+    rotation number and the public key.
+
+    # Errors
+    [`ItcError::InvalidArgument`] if `subject` is not 32 bytes or the public
+    key is not of the suite's length.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(subject)
+
+    _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+    _UniffiFfiConverterUInt32.check_lower(key_seq)
+
+    _UniffiFfiConverterBytes.check_lower(public_key)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(subject),
+        _UniffiFfiConverterTypeSealSuite.lower(suite),
+        _UniffiFfiConverterUInt32.lower(key_seq),
+        _UniffiFfiConverterBytes.lower(public_key),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_message,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def seal_key_binding_signature(device: Keypair,chain_id: int,suite: SealSuite,key_seq: int,public_key: bytes) -> bytes:
+    """
+    The device's binding signature over its own sealing key (64 bytes), for
+    [`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)
+    with `subject` = the device, sent by its owner. The ledger refuses the
+    key without it, or with a signature for another suite, rotation or key.
+
+    # Errors
+    [`ItcError::InvalidArgument`] if the public key is not of the suite's
+    length.
+"""
+    
+    _UniffiFfiConverterTypeKeypair.check_lower(device)
+
+    _UniffiFfiConverterUInt32.check_lower(chain_id)
+
+    _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+    _UniffiFfiConverterUInt32.check_lower(key_seq)
+
+    _UniffiFfiConverterBytes.check_lower(public_key)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeKeypair.lower(device),
+        _UniffiFfiConverterUInt32.lower(chain_id),
+        _UniffiFfiConverterTypeSealSuite.lower(suite),
+        _UniffiFfiConverterUInt32.lower(key_seq),
+        _UniffiFfiConverterBytes.lower(public_key),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_signature,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def sealed_info(sealed: bytes) -> SealedInfo:
+    """
+    Read what a sealed payload shows without a key: suite, context,
+    recipients' key ids and plaintext length.
+
+    # Errors
+    [`ItcError::Decode`] for bytes that are not a sealed payload.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(sealed)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(sealed),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeSealedInfo.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeItcError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_sealed_info,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def sealed_overhead(suite: SealSuite,recipients: int) -> int:
+    """
+    Bytes a sealed payload adds to its plaintext with `recipients`
+    recipients.
+"""
+    
+    _UniffiFfiConverterTypeSealSuite.check_lower(suite)
+
+    _UniffiFfiConverterUInt32.check_lower(recipients)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeSealSuite.lower(suite),
+        _UniffiFfiConverterUInt32.lower(recipients),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_itc_ffi_fn_func_sealed_overhead,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -8031,14 +10131,19 @@ __all__ = [
     "UpdateVerdict",
     "DenyReason",
     "LampVerdict",
+    "SealSuite",
     "DagPayload",
+    "SealRefusal",
+    "UpdateRefusal",
     "ItcError",
     "Payload",
     "SigningDomain",
     "CampaignInfo",
     "CampaignResultInfo",
     "ContributionSummary",
+    "DeviceFirmware",
     "DeviceInfo",
+    "FirmwareManifest",
     "FundedAccount",
     "GrantInfo",
     "GrantStatus",
@@ -8046,6 +10151,9 @@ __all__ = [
     "OpenCampaignParams",
     "OpenedCampaign",
     "PaymentReceiptProof",
+    "SealContext",
+    "SealKeyInfo",
+    "SealedInfo",
     "SpentRecord",
     "TrustOptions",
     "chaincode_module_id",
@@ -8053,15 +10161,24 @@ __all__ = [
     "dag_required_pow_bits",
     "decode_campaign_record",
     "decode_campaign_result",
+    "decode_firmware_manifest",
     "default_command_window_ms",
     "default_trust_options",
     "deploy_tx_body",
+    "encode_firmware_manifest",
     "encode_lamp_event",
+    "firmware_image_hash",
+    "firmware_manifest_sign",
     "lamp_analytics_contract",
     "lamp_analytics_schema",
     "open_campaign_tx_body",
     "pairing_message",
     "pairing_signature",
+    "seal",
+    "seal_key_binding_message",
+    "seal_key_binding_signature",
+    "sealed_info",
+    "sealed_overhead",
     "sign_command",
     "sign_owner_recovery",
     "verify",
@@ -8076,8 +10193,12 @@ __all__ = [
     "TransactionProtocol",
     "DevChain",
     "DevChainProtocol",
+    "ImageCheck",
+    "ImageCheckProtocol",
     "Lamp",
     "LampProtocol",
     "LightClient",
     "LightClientProtocol",
+    "SealKey",
+    "SealKeyProtocol",
 ]

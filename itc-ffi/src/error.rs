@@ -121,6 +121,32 @@ pub enum ItcError {
         /// Why.
         reason: String,
     },
+    /// A payload could not be sealed or opened; `code` is the stable
+    /// [`SealRefusal`](crate::api::seal::SealRefusal) number (1 no
+    /// recipients, 2 too many, 3 plaintext too long, 4 invalid public key, 5
+    /// suite mismatch, 6 context mismatch, 7 not a recipient, 8 open failed,
+    /// 9 encapsulation failed).
+    #[error("seal refused: {reason}")]
+    SealRefused {
+        /// Why, as an enum.
+        refusal: crate::api::seal::SealRefusal,
+        /// The refusal's stable code.
+        code: u32,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A device refused a firmware update; `code` is the stable
+    /// [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
+    /// (itc-spv's codes 1..=12).
+    #[error("update refused: {reason}")]
+    UpdateRefused {
+        /// Why, as an enum.
+        refusal: crate::api::firmware::UpdateRefusal,
+        /// The refusal's stable code.
+        code: u32,
+        /// Why, in words.
+        reason: String,
+    },
     /// A bug in the library (a caught panic). Please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -136,13 +162,14 @@ impl ItcError {
         }
     }
 
-    /// The stable reason code a refusal carries (bootstrap and recovery
-    /// refusals), 0 for every other error.
+    /// The stable reason code a refusal carries (bootstrap, recovery, seal
+    /// and update refusals), 0 for every other error.
     pub fn reason_code(&self) -> u32 {
         match self {
-            ItcError::BootstrapRejected { code, .. } | ItcError::RecoveryRejected { code, .. } => {
-                *code
-            }
+            ItcError::BootstrapRejected { code, .. }
+            | ItcError::RecoveryRejected { code, .. }
+            | ItcError::SealRefused { code, .. }
+            | ItcError::UpdateRefused { code, .. } => *code,
             _ => 0,
         }
     }

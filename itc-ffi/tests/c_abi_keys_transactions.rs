@@ -1,5 +1,6 @@
 //! The C ABI for keys and transactions, called the way C calls it.
 
+use itc_ffi::c_api::firmware::ItcFirmwareManifest;
 use itc_ffi::c_api::keys::*;
 use itc_ffi::c_api::transaction::*;
 use itc_ffi::c_api::{itc_last_error_message, itc_status_name, ItcStatus};
@@ -435,6 +436,19 @@ fn tampered_or_truncated_bytes_are_refused() {
                 pairing_signature: [0; 64],
                 permissions: 0,
                 expiry_height: 0,
+                product: 0,
+                version: 0,
+                manifest: ItcFirmwareManifest {
+                    product: 0,
+                    version: 0,
+                    image_hash: [0; 32],
+                    image_size: 0,
+                    min_version: 0,
+                },
+                has_signature: false,
+                signature: [0; 64],
+                suite: 0,
+                key_seq: 0,
             },
             signature: [0; 64],
         };

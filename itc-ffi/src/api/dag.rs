@@ -32,6 +32,14 @@ pub enum DagPayload {
         /// The command bytes (product-defined).
         command: Vec<u8>,
     },
+    /// A sealed data record: an encoded sealed payload
+    /// ([`seal`](super::seal::seal)) whose context is this transaction's
+    /// chain, issuer (as the device) and sequence, with at most 1,024 bytes
+    /// of plaintext and 4 recipients. Validators learn only its size.
+    Sealed {
+        /// The encoded sealed payload.
+        payload: Vec<u8>,
+    },
 }
 
 impl DagPayload {
@@ -48,6 +56,9 @@ impl DagPayload {
                 device: public_key(device, "device")?,
                 command: command.clone(),
             },
+            DagPayload::Sealed { payload } => itc_dag::DagPayload::Sealed {
+                payload: itc_core::seal::SealedPayload::decode(payload)?,
+            },
         })
     }
 
@@ -63,6 +74,9 @@ impl DagPayload {
             itc_dag::DagPayload::Command { device, command } => DagPayload::Command {
                 device: device.0.to_vec(),
                 command: command.clone(),
+            },
+            itc_dag::DagPayload::Sealed { payload } => DagPayload::Sealed {
+                payload: payload.encode(),
             },
             _ => {
                 return Err(ItcError::Internal {
@@ -109,7 +123,10 @@ impl DagTransaction {
     /// [`DagTransaction::solve_pow`] before sending.
     ///
     /// # Errors
-    /// [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+    /// [`ItcError::InvalidArgument`] for a malformed parent list or payload
+    /// (a sealed record bound to another chain, issuer or sequence, or over
+    /// the DAG's caps), [`ItcError::Decode`] for sealed bytes that are not a
+    /// sealed payload.
     #[uniffi::constructor]
     pub fn new_signed(
         issuer: Arc<Keypair>,

@@ -26,6 +26,7 @@ use super::chaincode::{campaign_id, PaymentReceiptProof};
 use super::keys::Keypair as FfiKeypair;
 use super::light_client::lock;
 use super::public_key;
+use super::seal::SealSuite;
 use super::transaction::Transaction;
 use crate::error::ItcError;
 use itc_chaincode::campaign::{keys as cc_keys, ChainCode, ChainCodeTx, MODULE_ID};
@@ -41,6 +42,7 @@ use itc_core::types::{
     BlockHeader, ChainId, CommitCertificate, Validator, ValidatorSet, Vote, VoteKind,
     VALIDATORS_MAX,
 };
+use itc_spv::firmware::UpdateOffer;
 use itc_spv::{CommandProof, HeaderUpdate, StateEntryProof, TransactionProof};
 use std::sync::{Arc, Mutex};
 
@@ -458,6 +460,31 @@ impl DevChain {
     pub fn device_proof(&self, device: Vec<u8>) -> Result<Vec<u8>, ItcError> {
         let key = state_key::device(&public_key(&device, "device")?);
         Ok(lock(&self.state).entry(&key).encode())
+    }
+
+    /// Proof of the sealing key of `subject` for `suite` (or of its absence)
+    /// at the latest header, for
+    /// [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+    pub fn seal_key_proof(&self, subject: Vec<u8>, suite: SealSuite) -> Result<Vec<u8>, ItcError> {
+        let key = state_key::seal_key(&public_key(&subject, "subject")?, suite.to_core());
+        Ok(lock(&self.state).entry(&key).encode())
+    }
+
+    /// The update offer for `product` at the latest header: the proofs of
+    /// the product's record and of its current release (or of their
+    /// absence), encoded as a device's
+    /// [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+    /// takes them.
+    pub fn firmware_offer(&self, product: u64) -> Vec<u8> {
+        let mut state = lock(&self.state);
+        UpdateOffer {
+            product: state.entry(&state_key::product(product)),
+            release: state.entry(&state_key::release(product)),
+        }
+        .encode()
     }
 
     /// Simulate an epoch boundary with a new validator set: the next

@@ -1,6 +1,8 @@
 //! The light client and the lamp's check, for the UniFFI bindings.
 
+use super::firmware::{check_offer, DeviceFirmware, ImageCheck};
 use super::keys::Keypair;
+use super::seal::SealSuite;
 use super::{hash, public_key};
 use crate::error::ItcError;
 use itc_core::encoding::{Decode, Encode};
@@ -300,6 +302,19 @@ impl From<&itc_core::ledger::Grant> for GrantInfo {
     }
 }
 
+/// A sealing key proven at a light client's trusted header.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SealKeyInfo {
+    /// The suite.
+    pub suite: SealSuite,
+    /// The public key to seal to.
+    pub public_key: Vec<u8>,
+    /// Its rotation number (0 for the first key).
+    pub key_seq: u32,
+    /// The height of the block that published it.
+    pub published_height: u64,
+}
+
 /// A light client: one trusted header and its validator set.
 #[derive(Debug, uniffi::Object)]
 pub struct LightClient {
@@ -445,6 +460,54 @@ impl LightClient {
         })
     }
 
+    /// The sealing key of `subject` for `suite` proven at the trusted header
+    /// (a state proof, for example from a node or
+    /// [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+    /// or `None` when the proof shows the subject has published none. Seal
+    /// to the returned key: a relay cannot substitute its own.
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+    /// is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+    /// hold against the trusted header or holds another suite's record.
+    pub fn verify_seal_key(
+        &self,
+        subject: Vec<u8>,
+        suite: SealSuite,
+        proof: Vec<u8>,
+    ) -> Result<Option<SealKeyInfo>, ItcError> {
+        let proof = StateEntryProof::decode(&proof)?;
+        let subject = public_key(&subject, "subject")?;
+        let record = proof
+            .verify_seal_key(lock(&self.trusted).header(), &subject, suite.to_core())
+            .map_err(ItcError::proof_rejected)?;
+        Ok(record.map(|record| SealKeyInfo {
+            suite,
+            public_key: record.public_key,
+            key_seq: record.key_seq,
+            published_height: record.published_height,
+        }))
+    }
+
+    /// Whether the release an update offer (the encoded proofs of the
+    /// product's record and of its current release, from a phone, a gateway,
+    /// a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+    /// may be installed on `device`, at the trusted header and for its
+    /// chain. On success, stream the image into the returned [`ImageCheck`].
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`] for bytes that are not an offer;
+    /// [`ItcError::UpdateRefused`] with the first check that failed
+    /// ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+    pub fn check_firmware_update(
+        &self,
+        device: DeviceFirmware,
+        offer: Vec<u8>,
+    ) -> Result<Arc<ImageCheck>, ItcError> {
+        let header = lock(&self.trusted).header().clone();
+        Ok(ImageCheck::wrap(check_offer(&header, device, &offer)?))
+    }
+
     /// The registration of `device` in the trusted state, or `None` when the
     /// proof shows it is not registered.
     ///
@@ -558,6 +621,13 @@ pub fn default_command_window_ms() -> u64 {
 #[derive(Debug, uniffi::Object)]
 pub struct Lamp {
     inner: Mutex<itc_spv::Lamp>,
+}
+
+impl Lamp {
+    /// The lamp's trusted header.
+    pub(crate) fn header(&self) -> BlockHeader {
+        lock(&self.inner).trusted().header().clone()
+    }
 }
 
 #[uniffi::export]
@@ -687,6 +757,20 @@ impl Lamp {
     /// The trusted state as versioned bytes (persist it).
     pub fn trusted_state(&self) -> Vec<u8> {
         lock(&self.inner).trusted().to_bytes()
+    }
+
+    /// The lamp's firmware update check against its trusted header (see
+    /// [`LightClient::check_firmware_update`]).
+    ///
+    /// # Errors
+    /// As [`LightClient::check_firmware_update`].
+    pub fn check_firmware_update(
+        &self,
+        device: DeviceFirmware,
+        offer: Vec<u8>,
+    ) -> Result<Arc<ImageCheck>, ItcError> {
+        let header = lock(&self.inner).trusted().header().clone();
+        Ok(ImageCheck::wrap(check_offer(&header, device, &offer)?))
     }
 }
 

@@ -8,8 +8,10 @@
 pub mod chaincode;
 pub mod dag;
 pub mod dev_chain;
+pub mod firmware;
 pub mod keys;
 pub mod light_client;
+pub mod seal;
 pub mod transaction;
 
 use crate::error::ItcError;

@@ -1,6 +1,8 @@
 //! Transactions for the UniFFI bindings.
 
+use super::firmware::{signature, FirmwareManifest};
 use super::keys::Keypair;
+use super::seal::{check_seal_public_key, SealSuite};
 use super::{array, hash, public_key};
 use crate::error::ItcError;
 use itc_core::encoding::{Decode, Encode};
@@ -78,6 +80,47 @@ pub enum Payload {
         /// The module's own encoding of what to do.
         body: Vec<u8>,
     },
+    /// Publish a sealing public key (rotation `key_seq`: 0 for the first key
+    /// of (`subject`, `suite`), then one more at every rotation). The
+    /// sender's own key: `subject` = the sender, no signature. A device's
+    /// key (sent by its owner): `subject` = the device, with the device's
+    /// [`seal_key_binding_signature`](super::seal::seal_key_binding_signature).
+    PublishSealKey {
+        /// The account or device whose key it is (32 bytes).
+        subject: Vec<u8>,
+        /// The suite.
+        suite: SealSuite,
+        /// The public key (32 bytes for X25519, 1,216 for X-Wing).
+        public_key: Vec<u8>,
+        /// The rotation number.
+        key_seq: u32,
+        /// The device's binding signature (64 bytes) when `subject` is a
+        /// device.
+        subject_signature: Option<Vec<u8>>,
+    },
+    /// Register a product line (the first to register an id owns it), or
+    /// rotate its release key (its manufacturer only).
+    RegisterProduct {
+        /// The product's id.
+        product: u64,
+        /// The key that signs its manifests (32 bytes).
+        release_key: Vec<u8>,
+    },
+    /// Publish a firmware release, newer than the product's current one.
+    PublishRelease {
+        /// The manifest.
+        manifest: FirmwareManifest,
+        /// The release key's signature
+        /// ([`firmware_manifest_sign`](super::firmware::firmware_manifest_sign), 64 bytes).
+        signature: Vec<u8>,
+    },
+    /// Revoke a product's current release (its manufacturer only).
+    RevokeRelease {
+        /// The product.
+        product: u64,
+        /// The current release's version (a guard).
+        version: u32,
+    },
 }
 
 impl Payload {
@@ -140,6 +183,43 @@ impl Payload {
                     body: body.clone(),
                 }
             }
+            Payload::PublishSealKey {
+                subject,
+                suite,
+                public_key: key,
+                key_seq,
+                subject_signature,
+            } => {
+                check_seal_public_key(*suite, key)?;
+                Core::PublishSealKey {
+                    subject: public_key(subject, "subject")?,
+                    suite: suite.to_core(),
+                    public_key: key.clone(),
+                    key_seq: *key_seq,
+                    subject_signature: subject_signature
+                        .as_ref()
+                        .map(|s| signature(s, "subject signature"))
+                        .transpose()?,
+                }
+            }
+            Payload::RegisterProduct {
+                product,
+                release_key,
+            } => Core::RegisterProduct {
+                product: *product,
+                release_key: public_key(release_key, "release key")?,
+            },
+            Payload::PublishRelease {
+                manifest,
+                signature: release_signature,
+            } => Core::PublishRelease {
+                manifest: manifest.to_core()?,
+                signature: signature(release_signature, "release signature")?,
+            },
+            Payload::RevokeRelease { product, version } => Core::RevokeRelease {
+                product: *product,
+                version: *version,
+            },
         })
     }
 
@@ -186,6 +266,37 @@ impl Payload {
             Core::Module { module, body } => Payload::Module {
                 module: *module,
                 body: body.clone(),
+            },
+            Core::PublishSealKey {
+                subject,
+                suite,
+                public_key,
+                key_seq,
+                subject_signature,
+            } => Payload::PublishSealKey {
+                subject: subject.0.to_vec(),
+                suite: SealSuite::from_core(*suite)?,
+                public_key: public_key.clone(),
+                key_seq: *key_seq,
+                subject_signature: subject_signature.map(|s| s.0.to_vec()),
+            },
+            Core::RegisterProduct {
+                product,
+                release_key,
+            } => Payload::RegisterProduct {
+                product: *product,
+                release_key: release_key.0.to_vec(),
+            },
+            Core::PublishRelease {
+                manifest,
+                signature,
+            } => Payload::PublishRelease {
+                manifest: FirmwareManifest::from_core(manifest),
+                signature: signature.0.to_vec(),
+            },
+            Core::RevokeRelease { product, version } => Payload::RevokeRelease {
+                product: *product,
+                version: *version,
             },
             _ => {
                 return Err(ItcError::Internal {

@@ -119,6 +119,50 @@ pub unsafe extern "C" fn itc_dag_transaction_new_data(
     }
 }
 
+/// Build and sign a DAG transaction carrying a sealed data record: an
+/// encoded sealed payload ([`itc_seal`](super::seal::itc_seal)) whose
+/// context is this transaction's chain, issuer (as the device) and
+/// `sequence`, with at most 1,024 bytes of plaintext and 4 recipients;
+/// otherwise as [`itc_dag_transaction_new_data`]. Sealed bytes that do not
+/// decode are `ITC_STATUS_DECODE_FAILED`; a payload bound elsewhere or over
+/// the caps is `ITC_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As [`itc_dag_transaction_new_data`], with `sealed` pointing to
+/// `sealed_len` readable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dag_transaction_new_sealed(
+    issuer: *const ItcKeypair,
+    chain_id: u32,
+    parents: *const u8,
+    parent_count: usize,
+    sequence: u64,
+    sealed: *const u8,
+    sealed_len: usize,
+    out: *mut *mut ItcDagTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(DagPayload::Sealed {
+            // SAFETY: the caller's contract above.
+            payload: unsafe { read_slice(sealed, sealed_len, "sealed")? }.to_vec(),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe {
+        build(
+            issuer,
+            chain_id,
+            parents,
+            parent_count,
+            sequence,
+            payload,
+            out,
+        )
+    }
+}
+
 /// Build and sign a DAG micro-transfer of `amount` (more than zero) to
 /// `to`; otherwise as [`itc_dag_transaction_new_data`].
 ///

@@ -667,3 +667,54 @@ pub unsafe extern "C" fn itc_dev_chain_payment_receipt_proof(
         }
     })
 }
+
+/// Proof of `subject`'s sealing key for `suite` (an `ItcSealSuite` number),
+/// or of its absence, at the latest header, into a caller buffer; checked
+/// by [`itc_light_client_verify_seal_key`](super::seal::itc_light_client_verify_seal_key).
+///
+/// # Safety
+/// `chain` must be a live handle; `subject` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes; `out` null or `capacity` writable
+/// bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_seal_key_proof(
+    chain: *const ItcDevChain,
+    subject: *const u8,
+    suite: u8,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| {
+        // SAFETY: the caller's contract (key argument).
+        let subject = unsafe { key(subject, "subject")? };
+        chain.seal_key_proof(subject, crate::api::seal::SealSuite::from_id(suite)?)
+    };
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}
+
+/// The update offer for `product` at the latest header (the proofs of the
+/// product's record and of its current release), into a caller buffer;
+/// checked by
+/// [`itc_lamp_check_firmware_update`](super::firmware::itc_lamp_check_firmware_update).
+///
+/// # Safety
+/// `chain` must be a live handle; `out` null or `capacity` writable bytes;
+/// `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_dev_chain_firmware_offer(
+    chain: *const ItcDevChain,
+    product: u64,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    let body = |chain: &DevChain| Ok(chain.firmware_offer(product));
+    // SAFETY: the caller's contract above.
+    unsafe { bytes_out(chain, out, capacity, written, body) }
+}

@@ -342,7 +342,7 @@ unsafe impl Handle for ItcLightClient {
 #[repr(C)]
 pub struct ItcLamp {
     magic: u64,
-    inner: Arc<Lamp>,
+    pub(crate) inner: Arc<Lamp>,
 }
 
 // SAFETY: `#[repr(C)]` with the tag first.

@@ -28,8 +28,10 @@
 pub mod chaincode;
 pub mod dag;
 pub mod dev_chain;
+pub mod firmware;
 pub mod keys;
 pub mod light_client;
+pub mod seal;
 pub mod transaction;
 
 use crate::error::ItcError;
@@ -83,6 +85,12 @@ pub enum ItcStatus {
     /// A device refused an owner recovery; [`itc_last_error_reason`] gives
     /// the `ItcRecoveryError` code.
     RecoveryRejected = 16,
+    /// A payload could not be sealed or opened; [`itc_last_error_reason`]
+    /// gives the `ItcSealRefusal` code.
+    SealRefused = 17,
+    /// A device refused a firmware update; [`itc_last_error_reason`] gives
+    /// the `ItcUpdateRefusal` code.
+    UpdateRefused = 18,
     /// A bug in the library (a panic was caught). Please report it.
     Internal = 99,
 }
@@ -107,6 +115,8 @@ impl ItcError {
             ItcError::BudgetExhausted { .. } => ItcStatus::BudgetExhausted,
             ItcError::ChainCode { .. } => ItcStatus::ChainCodeRefused,
             ItcError::RecoveryRejected { .. } => ItcStatus::RecoveryRejected,
+            ItcError::SealRefused { .. } => ItcStatus::SealRefused,
+            ItcError::UpdateRefused { .. } => ItcStatus::UpdateRefused,
             ItcError::Internal { .. } => ItcStatus::Internal,
         }
     }
@@ -161,7 +171,9 @@ pub extern "C" fn itc_last_error_message() -> *const c_char {
 
 /// The stable reason code of the last failed `itc_*` call on the calling
 /// thread: an `ItcBootstrapError` after `ITC_STATUS_BOOTSTRAP_REJECTED`, an
-/// `ItcRecoveryError` after `ITC_STATUS_RECOVERY_REJECTED`, 0 after any other
+/// `ItcRecoveryError` after `ITC_STATUS_RECOVERY_REJECTED`, an
+/// `ItcSealRefusal` after `ITC_STATUS_SEAL_REFUSED`, an `ItcUpdateRefusal`
+/// after `ITC_STATUS_UPDATE_REFUSED`, 0 after any other
 /// failure (and before the first). Successful calls leave it alone, as they
 /// leave [`itc_last_error_message`].
 ///
@@ -195,6 +207,8 @@ pub extern "C" fn itc_status_name(status: i32) -> *const c_char {
         14 => c"privacy budget exhausted",
         15 => c"chaincode refused",
         16 => c"recovery rejected",
+        17 => c"seal refused",
+        18 => c"update refused",
         99 => c"internal error",
         _ => c"unknown status",
     };

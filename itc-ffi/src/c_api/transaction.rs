@@ -1,6 +1,7 @@
 //! Transactions: build and sign every main-chain payload, encode, decode,
 //! inspect, hash.
 
+use super::firmware::{read_manifest, ItcFirmwareManifest};
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN, ITC_SIGNATURE_LEN};
 use super::{
     clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
@@ -33,6 +34,18 @@ pub enum ItcPayloadKind {
     Unbond = 6,
     /// Deposit `amount` to the sender's balance on the DAG side chain.
     DagDeposit = 7,
+    /// Publish the sealing key of `account` (the subject: the sender, or a
+    /// device with `has_signature` and its binding `signature`) for `suite`
+    /// at rotation `key_seq`. The public key itself is variable-length: read
+    /// it with [`itc_transaction_seal_public_key`]; build with
+    /// [`itc_transaction_new_publish_seal_key`] (not [`itc_transaction_new`]).
+    PublishSealKey = 8,
+    /// Register `product` with release key `account`.
+    RegisterProduct = 9,
+    /// Publish the release `manifest` with the release key's `signature`.
+    PublishRelease = 10,
+    /// Revoke `product`'s current release, of version `version`.
+    RevokeRelease = 11,
 }
 
 /// A payload as plain data. Fields a kind does not use are zero.
@@ -58,6 +71,21 @@ pub struct ItcPayload {
     pub permissions: u32,
     /// First height at which the grant no longer holds (GrantAccess).
     pub expiry_height: u64,
+    /// The product (RegisterProduct, RevokeRelease).
+    pub product: u64,
+    /// The release's version (RevokeRelease).
+    pub version: u32,
+    /// The manifest (PublishRelease).
+    pub manifest: ItcFirmwareManifest,
+    /// Whether `signature` is set (PublishSealKey).
+    pub has_signature: bool,
+    /// The release key's signature (PublishRelease) or the device's binding
+    /// signature (PublishSealKey with a device subject).
+    pub signature: [u8; ITC_SIGNATURE_LEN],
+    /// An `ItcSealSuite` number (PublishSealKey).
+    pub suite: u8,
+    /// The rotation number (PublishSealKey).
+    pub key_seq: u32,
 }
 
 impl ItcPayload {
@@ -72,6 +100,19 @@ impl ItcPayload {
             pairing_signature: [0; ITC_SIGNATURE_LEN],
             permissions: 0,
             expiry_height: 0,
+            product: 0,
+            version: 0,
+            manifest: ItcFirmwareManifest {
+                product: 0,
+                version: 0,
+                image_hash: [0; ITC_HASH_LEN],
+                image_size: 0,
+                min_version: 0,
+            },
+            has_signature: false,
+            signature: [0; ITC_SIGNATURE_LEN],
+            suite: 0,
+            key_seq: 0,
         }
     }
 
@@ -128,6 +169,43 @@ impl ItcPayload {
                 amount: amount.0,
                 ..Self::empty(ItcPayloadKind::DagDeposit)
             },
+            Payload::PublishSealKey {
+                subject,
+                suite,
+                key_seq,
+                subject_signature,
+                ..
+            } => ItcPayload {
+                account: subject.0,
+                suite: suite.id(),
+                key_seq: *key_seq,
+                has_signature: subject_signature.is_some(),
+                signature: subject_signature.map_or([0; ITC_SIGNATURE_LEN], |s| s.0),
+                ..Self::empty(ItcPayloadKind::PublishSealKey)
+            },
+            Payload::RegisterProduct {
+                product,
+                release_key,
+            } => ItcPayload {
+                product: *product,
+                account: release_key.0,
+                ..Self::empty(ItcPayloadKind::RegisterProduct)
+            },
+            Payload::PublishRelease {
+                manifest,
+                signature,
+            } => ItcPayload {
+                product: manifest.product,
+                version: manifest.version,
+                manifest: ItcFirmwareManifest::from_core(manifest),
+                signature: signature.0,
+                ..Self::empty(ItcPayloadKind::PublishRelease)
+            },
+            Payload::RevokeRelease { product, version } => ItcPayload {
+                product: *product,
+                version: *version,
+                ..Self::empty(ItcPayloadKind::RevokeRelease)
+            },
             // A variable-length body has no place in this fixed-size struct.
             Payload::Module { module, body } => {
                 return Err(ItcError::invalid_argument(format!(
@@ -176,6 +254,24 @@ impl ItcPayload {
             5 => Payload::Bond { amount },
             6 => Payload::Unbond { amount },
             7 => Payload::DagDeposit { amount },
+            8 => {
+                return Err(ItcError::invalid_argument(
+                    "a PublishSealKey payload carries a variable-length key: build it with \
+                     itc_transaction_new_publish_seal_key",
+                ))
+            }
+            9 => Payload::RegisterProduct {
+                product: self.product,
+                release_key: account,
+            },
+            10 => Payload::PublishRelease {
+                manifest: self.manifest.to_core()?,
+                signature: Signature(self.signature),
+            },
+            11 => Payload::RevokeRelease {
+                product: self.product,
+                version: self.version,
+            },
             other => {
                 return Err(ItcError::invalid_argument(format!(
                     "unknown payload kind {other}"
@@ -724,4 +820,171 @@ pub unsafe extern "C" fn itc_transaction_fields(
 pub unsafe extern "C" fn itc_transaction_free(transaction: *mut ItcTransaction) -> ItcStatus {
     // SAFETY: the caller's contract above.
     guard(|| unsafe { free_handle(transaction, "transaction") })
+}
+
+/// Build and sign the publication of a sealing public key: `subject` is the
+/// sender's own key (then `subject_signature` must be null) or a device the
+/// sender owns (then `subject_signature` points to the device's binding
+/// signature from [`itc_seal_key_binding_signature`](super::seal::itc_seal_key_binding_signature)).
+/// `key_seq` is 0 for the subject's first key of `suite` (an `ItcSealSuite`
+/// number), then one more at every rotation. A public key of the wrong
+/// length or an invalid point is `ITC_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `subject` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes, `public_key` to `public_key_len`,
+/// `subject_signature` be null or point to [`ITC_SIGNATURE_LEN`].
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_publish_seal_key(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    subject: *const u8,
+    suite: u8,
+    public_key: *const u8,
+    public_key_len: usize,
+    key_seq: u32,
+    subject_signature: *const u8,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        let suite = crate::api::seal::SealSuite::from_id(suite)?;
+        // SAFETY: the caller's contract above.
+        let key = unsafe { read_slice(public_key, public_key_len, "public_key")? };
+        crate::api::seal::check_seal_public_key(suite, key)?;
+        let subject_signature = if subject_signature.is_null() {
+            None
+        } else {
+            // SAFETY: the caller's contract above.
+            Some(Signature(unsafe {
+                read_array(subject_signature, "subject_signature")?
+            }))
+        };
+        Ok(Payload::PublishSealKey {
+            // SAFETY: the caller's contract above.
+            subject: PublicKey(unsafe { read_array(subject, "subject")? }),
+            suite: suite.to_core(),
+            public_key: key.to_vec(),
+            key_seq,
+            subject_signature,
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// The public key a PublishSealKey transaction publishes, into a caller
+/// buffer (at most `ITC_SEAL_PUBLIC_KEY_MAX` bytes). Another payload kind is
+/// `ITC_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `transaction` must be a live handle; `out` null or `capacity` writable
+/// bytes; `written` writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_seal_public_key(
+    transaction: *const ItcTransaction,
+    out: *mut u8,
+    capacity: usize,
+    written: *mut usize,
+) -> ItcStatus {
+    guard(|| {
+        // SAFETY: the caller's contract above.
+        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+        match &transaction.transaction.payload {
+            Payload::PublishSealKey { public_key, .. } => {
+                // SAFETY: the caller's contract above.
+                unsafe { write_buffer(public_key, out, capacity, written) }
+            }
+            _ => Err(ItcError::invalid_argument(
+                "not a PublishSealKey transaction",
+            )),
+        }
+    })
+}
+
+/// Build and sign the registration of product line `product` with
+/// `release_key` (or, by its manufacturer, the rotation of its release key).
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `release_key` must point to
+/// [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_register_product(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    product: u64,
+    release_key: *const u8,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::RegisterProduct {
+            product,
+            // SAFETY: the caller's contract above.
+            release_key: PublicKey(unsafe { read_array(release_key, "release_key")? }),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign the publication of a firmware release: `manifest` and
+/// the release key's `signature` over it
+/// ([`itc_firmware_manifest_sign`](super::firmware::itc_firmware_manifest_sign)).
+///
+/// # Safety
+/// As for [`itc_transaction_new`]; `manifest` must point to a readable
+/// [`ItcFirmwareManifest`], `signature` to [`ITC_SIGNATURE_LEN`] bytes.
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_publish_release(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    manifest: *const ItcFirmwareManifest,
+    signature: *const u8,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || {
+        Ok(Payload::PublishRelease {
+            // SAFETY: the caller's contract above.
+            manifest: unsafe { read_manifest(manifest)? },
+            // SAFETY: the caller's contract above.
+            signature: Signature(unsafe { read_array(signature, "signature")? }),
+        })
+    };
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
+}
+
+/// Build and sign the revocation of `product`'s current release, of version
+/// `version` (a guard against revoking a newer release than intended).
+///
+/// # Safety
+/// As for [`itc_transaction_new`].
+///
+/// Thread safety: safe from any thread; `sender` may be shared.
+#[no_mangle]
+pub unsafe extern "C" fn itc_transaction_new_revoke_release(
+    sender: *const ItcKeypair,
+    chain_id: u32,
+    nonce: u64,
+    fee: u64,
+    product: u64,
+    version: u32,
+    out: *mut *mut ItcTransaction,
+) -> ItcStatus {
+    let payload = || Ok(Payload::RevokeRelease { product, version });
+    // SAFETY: forwarded contract.
+    unsafe { build(sender, chain_id, nonce, fee, payload, out) }
 }

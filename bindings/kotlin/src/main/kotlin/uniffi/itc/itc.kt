@@ -697,6 +697,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_func_dag_required_pow_bits(
     ): Int
+    external fun uniffi_itc_ffi_checksum_func_decode_firmware_manifest(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_encode_firmware_manifest(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_firmware_image_hash(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_firmware_manifest_sign(
+    ): Int
     external fun uniffi_itc_ffi_checksum_func_verify(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_default_command_window_ms(
@@ -706,6 +714,16 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_itc_ffi_checksum_func_sign_command(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_sign_owner_recovery(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_seal(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_seal_key_binding_message(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_seal_key_binding_signature(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_sealed_info(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_func_sealed_overhead(
     ): Int
     external fun uniffi_itc_ffi_checksum_func_pairing_message(
     ): Int
@@ -777,6 +795,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_device_proof(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_firmware_offer(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_grant_proof(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_header(
@@ -793,17 +813,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_rotate_validators(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_devchain_seal_key_proof(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_submit_chaincode(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_transaction_proof(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_devchain_validator_set(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_imagecheck_finish(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_imagecheck_manifest(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_imagecheck_update(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_keypair_public_key(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_keypair_seed(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_keypair_sign(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_lamp_check_firmware_update(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lamp_handle(
     ): Int
@@ -821,6 +851,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lamp_update(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_lightclient_header(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lightclient_header_hash(
@@ -835,7 +867,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_itc_ffi_checksum_method_lightclient_verify_grant(
     ): Int
+    external fun uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key(
+    ): Int
     external fun uniffi_itc_ffi_checksum_method_lightclient_verify_transaction(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_sealkey_key_id(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_sealkey_open(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_sealkey_public_key(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_method_sealkey_suite(
     ): Int
     external fun uniffi_itc_ffi_checksum_method_transaction_chain_id(
     ): Int
@@ -872,6 +914,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap(
     ): Int
     external fun uniffi_itc_ffi_checksum_constructor_lightclient_load(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_constructor_sealkey_derive(
+    ): Int
+    external fun uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair(
     ): Int
     external fun uniffi_itc_ffi_checksum_constructor_transaction_decode(
     ): Int
@@ -983,6 +1029,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_device_proof(`ptr`: Long,`device`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_firmware_offer(`ptr`: Long,`product`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_grant_proof(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_header(`ptr`: Long,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -999,12 +1047,24 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_rotate_validators(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_devchain_seal_key_proof(`ptr`: Long,`subject`: RustBuffer.ByValue,`suite`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_submit_chaincode(`ptr`: Long,`sender`: Long,`body`: RustBuffer.ByValue,`timeMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_devchain_transaction_proof(`ptr`: Long,`transaction`: Long,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_devchain_validator_set(`ptr`: Long,`height`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_clone_imagecheck(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_free_imagecheck(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_method_imagecheck_finish(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_imagecheck_manifest(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_imagecheck_update(`ptr`: Long,`chunk`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_itc_ffi_fn_clone_keypair(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_free_keypair(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1024,6 +1084,8 @@ internal object UniffiLib {
     external fun uniffi_itc_ffi_fn_free_lamp(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_itc_ffi_fn_constructor_lamp_new(`devicePublicKey`: RustBuffer.ByValue,`freshnessMs`: Long,`commandWindowMs`: Long,`lightClient`: Long,`replayTable`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_lamp_check_firmware_update(`ptr`: Long,`device`: RustBuffer.ByValue,`offer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_lamp_handle(`ptr`: Long,`nowMs`: Long,`update`: RustBuffer.ByValue,`command`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1049,6 +1111,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_constructor_lightclient_load(`state`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(`ptr`: Long,`device`: RustBuffer.ByValue,`offer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_itc_ffi_fn_method_lightclient_header(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_header_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1063,7 +1127,25 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_verify_grant(`ptr`: Long,`device`: RustBuffer.ByValue,`grantee`: RustBuffer.ByValue,`deviceProof`: RustBuffer.ByValue,`grantProof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_lightclient_verify_seal_key(`ptr`: Long,`subject`: RustBuffer.ByValue,`suite`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_method_lightclient_verify_transaction(`ptr`: Long,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_clone_sealkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_free_sealkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_itc_ffi_fn_constructor_sealkey_derive(`seed`: RustBuffer.ByValue,`suite`: RustBuffer.ByValue,`keySeq`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_constructor_sealkey_from_keypair(`keypair`: Long,`suite`: RustBuffer.ByValue,`keySeq`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_itc_ffi_fn_method_sealkey_key_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_sealkey_open(`ptr`: Long,`sealed`: RustBuffer.ByValue,`expected`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_sealkey_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_method_sealkey_suite(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_clone_transaction(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1113,6 +1195,14 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_dag_required_pow_bits(`securityLevel`: Byte,`recent`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
+    external fun uniffi_itc_ffi_fn_func_decode_firmware_manifest(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_encode_firmware_manifest(`manifest`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_firmware_image_hash(`image`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_firmware_manifest_sign(`releaseKey`: Long,`chainId`: Int,`manifest`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_verify(`publicKey`: RustBuffer.ByValue,`domain`: RustBuffer.ByValue,`chainId`: Int,`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_itc_ffi_fn_func_default_command_window_ms(uniffi_out_err: UniffiRustCallStatus, 
@@ -1123,6 +1213,16 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_sign_owner_recovery(`owner`: Long,`device`: RustBuffer.ByValue,`trustedHeader`: RustBuffer.ByValue,`update`: RustBuffer.ByValue,`deviceProof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_seal(`suite`: RustBuffer.ByValue,`context`: RustBuffer.ByValue,`recipients`: RustBuffer.ByValue,`plaintext`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_seal_key_binding_message(`subject`: RustBuffer.ByValue,`suite`: RustBuffer.ByValue,`keySeq`: Int,`publicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_seal_key_binding_signature(`device`: Long,`chainId`: Int,`suite`: RustBuffer.ByValue,`keySeq`: Int,`publicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_sealed_info(`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_itc_ffi_fn_func_sealed_overhead(`suite`: RustBuffer.ByValue,`recipients`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_itc_ffi_fn_func_pairing_message(`ownerPublicKey`: RustBuffer.ByValue,`securityLevel`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_itc_ffi_fn_func_pairing_signature(`device`: Long,`chainId`: Int,`ownerPublicKey`: RustBuffer.ByValue,`securityLevel`: Byte,uniffi_out_err: UniffiRustCallStatus, 
@@ -1279,6 +1379,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_func_dag_required_pow_bits() and 0xFFFF) != 31075) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_func_decode_firmware_manifest() and 0xFFFF) != 9109) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_encode_firmware_manifest() and 0xFFFF) != 11667) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_firmware_image_hash() and 0xFFFF) != 14790) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_firmware_manifest_sign() and 0xFFFF) != 59818) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_func_verify() and 0xFFFF) != 27310) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1292,6 +1404,21 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_func_sign_owner_recovery() and 0xFFFF) != 43296) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_seal() and 0xFFFF) != 22813) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_seal_key_binding_message() and 0xFFFF) != 48702) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_seal_key_binding_signature() and 0xFFFF) != 41085) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_sealed_info() and 0xFFFF) != 48413) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_func_sealed_overhead() and 0xFFFF) != 45025) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_func_pairing_message() and 0xFFFF) != 35525) {
@@ -1399,6 +1526,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_device_proof() and 0xFFFF) != 37674) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_firmware_offer() and 0xFFFF) != 54723) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_grant_proof() and 0xFFFF) != 19063) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1423,6 +1553,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_rotate_validators() and 0xFFFF) != 32212) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_devchain_seal_key_proof() and 0xFFFF) != 29797) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() and 0xFFFF) != 10295) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1432,6 +1565,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_devchain_validator_set() and 0xFFFF) != 15995) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_imagecheck_finish() and 0xFFFF) != 11953) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_imagecheck_manifest() and 0xFFFF) != 34236) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_imagecheck_update() and 0xFFFF) != 31976) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_public_key() and 0xFFFF) != 53220) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1439,6 +1581,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_sign() and 0xFFFF) != 20109) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() and 0xFFFF) != 683) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_handle() and 0xFFFF) != 9124) {
@@ -1465,6 +1610,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_update() and 0xFFFF) != 39223) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() and 0xFFFF) != 6526) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_header() and 0xFFFF) != 57241) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1486,7 +1634,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_grant() and 0xFFFF) != 29893) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key() and 0xFFFF) != 26851) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_verify_transaction() and 0xFFFF) != 6192) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_sealkey_key_id() and 0xFFFF) != 59941) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_sealkey_open() and 0xFFFF) != 55619) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_sealkey_public_key() and 0xFFFF) != 32374) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_method_sealkey_suite() and 0xFFFF) != 50764) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_transaction_chain_id() and 0xFFFF) != 36804) {
@@ -1522,7 +1685,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() and 0xFFFF) != 62113) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() and 0xFFFF) != 45381) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() and 0xFFFF) != 31847) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_devchain_new() and 0xFFFF) != 29619) {
@@ -1541,6 +1704,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_lightclient_load() and 0xFFFF) != 48548) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_constructor_sealkey_derive() and 0xFFFF) != 5396) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair() and 0xFFFF) != 65334) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_transaction_decode() and 0xFFFF) != 37218) {
@@ -2431,7 +2600,10 @@ open class DagTransaction: Disposable, AutoCloseable, DagTransactionInterface
      * [`DagTransaction::solve_pow`] before sending.
      *
      * # Errors
-     * [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+     * [`ItcError::InvalidArgument`] for a malformed parent list or payload
+     * (a sealed record bound to another chain, issuer or sequence, or over
+     * the DAG's caps), [`ItcError::Decode`] for sealed bytes that are not a
+     * sealed payload.
      */
     @Throws(ItcException::class) fun `newSigned`(`issuer`: Keypair, `chainId`: kotlin.UInt, `parents`: List<kotlin.ByteArray>, `sequence`: kotlin.ULong, `payload`: DagPayload): DagTransaction {
             return FfiConverterTypeDagTransaction.lift(
@@ -3296,6 +3468,15 @@ public interface DevChainInterface {
     fun `deviceProof`(`device`: kotlin.ByteArray): kotlin.ByteArray
     
     /**
+     * The update offer for `product` at the latest header: the proofs of
+     * the product's record and of its current release (or of their
+     * absence), encoded as a device's
+     * [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+     * takes them.
+     */
+    fun `firmwareOffer`(`product`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -3367,6 +3548,16 @@ public interface DevChainInterface {
      * [`ItcError::Internal`] if the set cannot be built (a bug).
      */
     fun `rotateValidators`(): kotlin.ByteArray
+    
+    /**
+     * Proof of the sealing key of `subject` for `suite` (or of its absence)
+     * at the latest header, for
+     * [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     */
+    fun `sealKeyProof`(`subject`: kotlin.ByteArray, `suite`: SealSuite): kotlin.ByteArray
     
     /**
      * Sign `body` as a ChainCode transaction from `sender` and commit it
@@ -3761,6 +3952,27 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
 
     
     /**
+     * The update offer for `product` at the latest header: the proofs of
+     * the product's record and of its current release (or of their
+     * absence), encoded as a device's
+     * [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+     * takes them.
+     */override fun `firmwareOffer`(`product`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_firmware_offer(
+        it,
+        
+        FfiConverterULong.lower(`product`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -3937,6 +4149,30 @@ open class DevChain: Disposable, AutoCloseable, DevChainInterface
 
     
     /**
+     * Proof of the sealing key of `subject` for `suite` (or of its absence)
+     * at the latest header, for
+     * [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     */
+    @Throws(ItcException::class)override fun `sealKeyProof`(`subject`: kotlin.ByteArray, `suite`: SealSuite): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_devchain_seal_key_proof(
+        it,
+        
+        FfiConverterByteArray.lower(`subject`),
+        FfiConverterTypeSealSuite.lower(`suite`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Sign `body` as a ChainCode transaction from `sender` and commit it
      * alone in the next block at `time_ms`; returns the block's height.
      *
@@ -4040,6 +4276,354 @@ public object FfiConverterTypeDevChain: FfiConverter<DevChain, Long> {
     override fun allocationSize(value: DevChain) = 8UL
 
     override fun write(value: DevChain, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The streaming check of an image against an accepted manifest: feed the
+ * image in chunks of any size with [`ImageCheck::update`], then call
+ * [`ImageCheck::finish`]; install only after `finish` succeeds. Memory is
+ * constant whatever the image's size. After a refusal or `finish` the check
+ * is over: every further call is refused.
+ */
+public interface ImageCheckInterface {
+    
+    /**
+     * Finish: the image had exactly the manifest's size and hash; returns
+     * the manifest to install.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooShort`] or
+     * [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
+     * once the check is over.
+     */
+    fun `finish`(): FirmwareManifest
+    
+    /**
+     * The accepted manifest (version, size, hash).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] once the check is over.
+     */
+    fun `manifest`(): FirmwareManifest
+    
+    /**
+     * Feed the next chunk of the image.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooLong`] as
+     * soon as more bytes arrive than the manifest's size (the check is then
+     * over); [`ItcError::InvalidArgument`] once the check is over.
+     */
+    fun `update`(`chunk`: kotlin.ByteArray)
+    
+    companion object
+}
+
+/**
+ * The streaming check of an image against an accepted manifest: feed the
+ * image in chunks of any size with [`ImageCheck::update`], then call
+ * [`ImageCheck::finish`]; install only after `finish` succeeds. Memory is
+ * constant whatever the image's size. After a refusal or `finish` the check
+ * is over: every further call is refused.
+ */
+open class ImageCheck: Disposable, AutoCloseable, ImageCheckInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_itc_ffi_fn_free_imagecheck(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_itc_ffi_fn_clone_imagecheck(handle, status)
+        }
+    }
+
+    
+    /**
+     * Finish: the image had exactly the manifest's size and hash; returns
+     * the manifest to install.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooShort`] or
+     * [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
+     * once the check is over.
+     */
+    @Throws(ItcException::class)override fun `finish`(): FirmwareManifest {
+            return FfiConverterTypeFirmwareManifest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_finish(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The accepted manifest (version, size, hash).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] once the check is over.
+     */
+    @Throws(ItcException::class)override fun `manifest`(): FirmwareManifest {
+            return FfiConverterTypeFirmwareManifest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_manifest(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Feed the next chunk of the image.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooLong`] as
+     * soon as more bytes arrive than the manifest's size (the check is then
+     * over); [`ItcError::InvalidArgument`] once the check is over.
+     */
+    @Throws(ItcException::class)override fun `update`(`chunk`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_imagecheck_update(
+        it,
+        
+        FfiConverterByteArray.lower(`chunk`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeImageCheck: FfiConverter<ImageCheck, Long> {
+    override fun lower(value: ImageCheck): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ImageCheck {
+        return ImageCheck(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ImageCheck {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ImageCheck) = 8UL
+
+    override fun write(value: ImageCheck, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -4517,6 +5101,15 @@ public object FfiConverterTypeKeypair: FfiConverter<Keypair, Long> {
 public interface LampInterface {
     
     /**
+     * The lamp's firmware update check against its trusted header (see
+     * [`LightClient::check_firmware_update`]).
+     *
+     * # Errors
+     * As [`LightClient::check_firmware_update`].
+     */
+    fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck
+    
+    /**
      * The lamp's whole check of a command in one call: adopt `update` if
      * one came along and verifies, then check chain, device, a non-empty
      * action, the signature, the header, registration and grant (current
@@ -4720,6 +5313,29 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
             UniffiLib.uniffi_itc_ffi_fn_clone_lamp(handle, status)
         }
     }
+
+    
+    /**
+     * The lamp's firmware update check against its trusted header (see
+     * [`LightClient::check_firmware_update`]).
+     *
+     * # Errors
+     * As [`LightClient::check_firmware_update`].
+     */
+    @Throws(ItcException::class)override fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck {
+            return FfiConverterTypeImageCheck.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lamp_check_firmware_update(
+        it,
+        
+        FfiConverterTypeDeviceFirmware.lower(`device`),
+        FfiConverterByteArray.lower(`offer`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -5032,6 +5648,20 @@ public object FfiConverterTypeLamp: FfiConverter<Lamp, Long> {
 public interface LightClientInterface {
     
     /**
+     * Whether the release an update offer (the encoded proofs of the
+     * product's record and of its current release, from a phone, a gateway,
+     * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+     * may be installed on `device`, at the trusted header and for its
+     * chain. On success, stream the image into the returned [`ImageCheck`].
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not an offer;
+     * [`ItcError::UpdateRefused`] with the first check that failed
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+     */
+    fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck
+    
+    /**
      * The trusted header (canonical bytes).
      */
     fun `header`(): kotlin.ByteArray
@@ -5082,6 +5712,20 @@ public interface LightClientInterface {
      * against the trusted header (or is for another key).
      */
     fun `verifyGrant`(`device`: kotlin.ByteArray, `grantee`: kotlin.ByteArray, `deviceProof`: kotlin.ByteArray, `grantProof`: kotlin.ByteArray): GrantStatus
+    
+    /**
+     * The sealing key of `subject` for `suite` proven at the trusted header
+     * (a state proof, for example from a node or
+     * [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+     * or `None` when the proof shows the subject has published none. Seal
+     * to the returned key: a relay cannot substitute its own.
+     *
+     * # Errors
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+     * is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+     * hold against the trusted header or holds another suite's record.
+     */
+    fun `verifySealKey`(`subject`: kotlin.ByteArray, `suite`: SealSuite, `proof`: kotlin.ByteArray): SealKeyInfo?
     
     /**
      * Check that a transaction is in the trusted header's block; returns
@@ -5198,6 +5842,34 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
             UniffiLib.uniffi_itc_ffi_fn_clone_lightclient(handle, status)
         }
     }
+
+    
+    /**
+     * Whether the release an update offer (the encoded proofs of the
+     * product's record and of its current release, from a phone, a gateway,
+     * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+     * may be installed on `device`, at the trusted header and for its
+     * chain. On success, stream the image into the returned [`ImageCheck`].
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not an offer;
+     * [`ItcError::UpdateRefused`] with the first check that failed
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+     */
+    @Throws(ItcException::class)override fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck {
+            return FfiConverterTypeImageCheck.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(
+        it,
+        
+        FfiConverterTypeDeviceFirmware.lower(`device`),
+        FfiConverterByteArray.lower(`offer`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -5341,6 +6013,35 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
 
     
     /**
+     * The sealing key of `subject` for `suite` proven at the trusted header
+     * (a state proof, for example from a node or
+     * [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+     * or `None` when the proof shows the subject has published none. Seal
+     * to the returned key: a relay cannot substitute its own.
+     *
+     * # Errors
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+     * is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+     * hold against the trusted header or holds another suite's record.
+     */
+    @Throws(ItcException::class)override fun `verifySealKey`(`subject`: kotlin.ByteArray, `suite`: SealSuite, `proof`: kotlin.ByteArray): SealKeyInfo? {
+            return FfiConverterOptionalTypeSealKeyInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_lightclient_verify_seal_key(
+        it,
+        
+        FfiConverterByteArray.lower(`subject`),
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterByteArray.lower(`proof`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Check that a transaction is in the trusted header's block; returns
      * the transaction's hash.
      *
@@ -5446,6 +6147,397 @@ public object FfiConverterTypeLightClient: FfiConverter<LightClient, Long> {
     override fun allocationSize(value: LightClient) = 8UL
 
     override fun write(value: LightClient, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A recipient's sealing key pair (secret), derived from a 32-byte seed,
+ * a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+ * ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+ */
+public interface SealKeyInterface {
+    
+    /**
+     * The key id a payload names its recipients by (8 bytes).
+     */
+    fun `keyId`(): kotlin.ByteArray
+    
+    /**
+     * Open an encoded sealed payload, if it is bound to `expected` (the
+     * chain, device and sequence the reader expects).
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not a sealed payload,
+     * [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+     * [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+     * [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+     * [`SealRefusal::OpenFailed`].
+     */
+    fun `open`(`sealed`: kotlin.ByteArray, `expected`: SealContext): kotlin.ByteArray
+    
+    /**
+     * The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+     */
+    fun `publicKey`(): kotlin.ByteArray
+    
+    /**
+     * The suite.
+     */
+    fun `suite`(): SealSuite
+    
+    companion object
+}
+
+/**
+ * A recipient's sealing key pair (secret), derived from a 32-byte seed,
+ * a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+ * ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+ */
+open class SealKey: Disposable, AutoCloseable, SealKeyInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_itc_ffi_fn_free_sealkey(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_itc_ffi_fn_clone_sealkey(handle, status)
+        }
+    }
+
+    
+    /**
+     * The key id a payload names its recipients by (8 bytes).
+     */override fun `keyId`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_sealkey_key_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Open an encoded sealed payload, if it is bound to `expected` (the
+     * chain, device and sequence the reader expects).
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not a sealed payload,
+     * [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+     * [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+     * [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+     * [`SealRefusal::OpenFailed`].
+     */
+    @Throws(ItcException::class)override fun `open`(`sealed`: kotlin.ByteArray, `expected`: SealContext): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_sealkey_open(
+        it,
+        
+        FfiConverterByteArray.lower(`sealed`),
+        FfiConverterTypeSealContext.lower(`expected`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+     */override fun `publicKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_sealkey_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The suite.
+     */override fun `suite`(): SealSuite {
+            return FfiConverterTypeSealSuite.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_method_sealkey_suite(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Derive the key of rotation `key_seq` for `suite` from a 32-byte
+     * secret seed (deterministic: one secret, every rotation).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+     */
+    @Throws(ItcException::class) fun `derive`(`seed`: kotlin.ByteArray, `suite`: SealSuite, `keySeq`: kotlin.UInt): SealKey {
+            return FfiConverterTypeSealKey.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_derive(
+    
+        
+        FfiConverterByteArray.lower(`seed`),
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterUInt.lower(`keySeq`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Derive the key of rotation `key_seq` for `suite` from a signing key
+     * pair's seed (an account's or a device's: one secret for both).
+     */ fun `fromKeypair`(`keypair`: Keypair, `suite`: SealSuite, `keySeq`: kotlin.UInt): SealKey {
+            return FfiConverterTypeSealKey.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_constructor_sealkey_from_keypair(
+    
+        
+        FfiConverterTypeKeypair.lower(`keypair`),
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterUInt.lower(`keySeq`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealKey: FfiConverter<SealKey, Long> {
+    override fun lower(value: SealKey): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SealKey {
+        return SealKey(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SealKey {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SealKey) = 8UL
+
+    override fun write(value: SealKey, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -6239,6 +7331,61 @@ public object FfiConverterTypeContributionSummary: FfiConverterRustBuffer<Contri
 
 
 /**
+ * What a device knows about itself.
+ */
+data class DeviceFirmware (
+    /**
+     * Its product line.
+     */
+    var `product`: kotlin.ULong
+    , 
+    /**
+     * The version it runs.
+     */
+    var `version`: kotlin.UInt
+    , 
+    /**
+     * The largest image it can store.
+     */
+    var `imageSizeMax`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceFirmware: FfiConverterRustBuffer<DeviceFirmware> {
+    override fun read(buf: ByteBuffer): DeviceFirmware {
+        return DeviceFirmware(
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DeviceFirmware) = (
+            FfiConverterULong.allocationSize(value.`product`) +
+            FfiConverterUInt.allocationSize(value.`version`) +
+            FfiConverterUInt.allocationSize(value.`imageSizeMax`)
+    )
+
+    override fun write(value: DeviceFirmware, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`product`, buf)
+            FfiConverterUInt.write(value.`version`, buf)
+            FfiConverterUInt.write(value.`imageSizeMax`, buf)
+    }
+}
+
+
+
+/**
  * A device registration proven against the trusted header.
  */
 data class DeviceInfo (
@@ -6297,6 +7444,78 @@ public object FfiConverterTypeDeviceInfo: FfiConverterRustBuffer<DeviceInfo> {
             FfiConverterUByte.write(value.`securityLevel`, buf)
             FfiConverterByteArray.write(value.`metadataHash`, buf)
             FfiConverterULong.write(value.`ownershipSeq`, buf)
+    }
+}
+
+
+
+/**
+ * A firmware release's manifest: what the release key signs and the
+ * device checks.
+ */
+data class FirmwareManifest (
+    /**
+     * The product line.
+     */
+    var `product`: kotlin.ULong
+    , 
+    /**
+     * The release's version (numbers only grow).
+     */
+    var `version`: kotlin.UInt
+    , 
+    /**
+     * [`firmware_image_hash`] of the image (32 bytes).
+     */
+    var `imageHash`: kotlin.ByteArray
+    , 
+    /**
+     * The image's exact length, 1 byte to 16 MiB.
+     */
+    var `imageSize`: kotlin.UInt
+    , 
+    /**
+     * The oldest version that may install it directly (at most `version`).
+     */
+    var `minVersion`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFirmwareManifest: FfiConverterRustBuffer<FirmwareManifest> {
+    override fun read(buf: ByteBuffer): FirmwareManifest {
+        return FirmwareManifest(
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FirmwareManifest) = (
+            FfiConverterULong.allocationSize(value.`product`) +
+            FfiConverterUInt.allocationSize(value.`version`) +
+            FfiConverterByteArray.allocationSize(value.`imageHash`) +
+            FfiConverterUInt.allocationSize(value.`imageSize`) +
+            FfiConverterUInt.allocationSize(value.`minVersion`)
+    )
+
+    override fun write(value: FirmwareManifest, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`product`, buf)
+            FfiConverterUInt.write(value.`version`, buf)
+            FfiConverterByteArray.write(value.`imageHash`, buf)
+            FfiConverterUInt.write(value.`imageSize`, buf)
+            FfiConverterUInt.write(value.`minVersion`, buf)
     }
 }
 
@@ -6745,6 +7964,189 @@ public object FfiConverterTypePaymentReceiptProof: FfiConverterRustBuffer<Paymen
 
 
 /**
+ * What a sealed payload is bound to: a payload sealed in one context opens
+ * only in the same one.
+ */
+data class SealContext (
+    /**
+     * The chain.
+     */
+    var `chainId`: kotlin.UInt
+    , 
+    /**
+     * The device the data belongs to (32-byte public key).
+     */
+    var `device`: kotlin.ByteArray
+    , 
+    /**
+     * The position in the device's stream (for a DAG record: the
+     * transaction's sequence).
+     */
+    var `sequence`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealContext: FfiConverterRustBuffer<SealContext> {
+    override fun read(buf: ByteBuffer): SealContext {
+        return SealContext(
+            FfiConverterUInt.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SealContext) = (
+            FfiConverterUInt.allocationSize(value.`chainId`) +
+            FfiConverterByteArray.allocationSize(value.`device`) +
+            FfiConverterULong.allocationSize(value.`sequence`)
+    )
+
+    override fun write(value: SealContext, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`chainId`, buf)
+            FfiConverterByteArray.write(value.`device`, buf)
+            FfiConverterULong.write(value.`sequence`, buf)
+    }
+}
+
+
+
+/**
+ * A sealing key proven at a light client's trusted header.
+ */
+data class SealKeyInfo (
+    /**
+     * The suite.
+     */
+    var `suite`: SealSuite
+    , 
+    /**
+     * The public key to seal to.
+     */
+    var `publicKey`: kotlin.ByteArray
+    , 
+    /**
+     * Its rotation number (0 for the first key).
+     */
+    var `keySeq`: kotlin.UInt
+    , 
+    /**
+     * The height of the block that published it.
+     */
+    var `publishedHeight`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealKeyInfo: FfiConverterRustBuffer<SealKeyInfo> {
+    override fun read(buf: ByteBuffer): SealKeyInfo {
+        return SealKeyInfo(
+            FfiConverterTypeSealSuite.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SealKeyInfo) = (
+            FfiConverterTypeSealSuite.allocationSize(value.`suite`) +
+            FfiConverterByteArray.allocationSize(value.`publicKey`) +
+            FfiConverterUInt.allocationSize(value.`keySeq`) +
+            FfiConverterULong.allocationSize(value.`publishedHeight`)
+    )
+
+    override fun write(value: SealKeyInfo, buf: ByteBuffer) {
+            FfiConverterTypeSealSuite.write(value.`suite`, buf)
+            FfiConverterByteArray.write(value.`publicKey`, buf)
+            FfiConverterUInt.write(value.`keySeq`, buf)
+            FfiConverterULong.write(value.`publishedHeight`, buf)
+    }
+}
+
+
+
+/**
+ * What anyone can read from a sealed payload without a key.
+ */
+data class SealedInfo (
+    /**
+     * The suite.
+     */
+    var `suite`: SealSuite
+    , 
+    /**
+     * The context it is bound to.
+     */
+    var `context`: SealContext
+    , 
+    /**
+     * The recipients' key ids (8 bytes each, [`SealKey::key_id`]).
+     */
+    var `recipientKeyIds`: List<kotlin.ByteArray>
+    , 
+    /**
+     * The plaintext's length in bytes.
+     */
+    var `plaintextLen`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealedInfo: FfiConverterRustBuffer<SealedInfo> {
+    override fun read(buf: ByteBuffer): SealedInfo {
+        return SealedInfo(
+            FfiConverterTypeSealSuite.read(buf),
+            FfiConverterTypeSealContext.read(buf),
+            FfiConverterSequenceByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SealedInfo) = (
+            FfiConverterTypeSealSuite.allocationSize(value.`suite`) +
+            FfiConverterTypeSealContext.allocationSize(value.`context`) +
+            FfiConverterSequenceByteArray.allocationSize(value.`recipientKeyIds`) +
+            FfiConverterUInt.allocationSize(value.`plaintextLen`)
+    )
+
+    override fun write(value: SealedInfo, buf: ByteBuffer) {
+            FfiConverterTypeSealSuite.write(value.`suite`, buf)
+            FfiConverterTypeSealContext.write(value.`context`, buf)
+            FfiConverterSequenceByteArray.write(value.`recipientKeyIds`, buf)
+            FfiConverterUInt.write(value.`plaintextLen`, buf)
+    }
+}
+
+
+
+/**
  * One charge of the privacy budget: what was shared, when, at what cost.
  */
 data class SpentRecord (
@@ -6922,6 +8324,24 @@ sealed class DagPayload {
         companion object
     }
     
+    /**
+     * A sealed data record: an encoded sealed payload
+     * ([`seal`](super::seal::seal)) whose context is this transaction's
+     * chain, issuer (as the device) and sequence, with at most 1,024 bytes
+     * of plaintext and 4 recipients. Validators learn only its size.
+     */
+    data class Sealed(
+        /**
+         * The encoded sealed payload.
+         */
+        val `payload`: kotlin.ByteArray) : DagPayload()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -6947,6 +8367,9 @@ public object FfiConverterTypeDagPayload : FfiConverterRustBuffer<DagPayload>{
                 )
             3 -> DagPayload.Command(
                 FfiConverterByteArray.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            4 -> DagPayload.Sealed(
                 FfiConverterByteArray.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -6977,6 +8400,13 @@ public object FfiConverterTypeDagPayload : FfiConverterRustBuffer<DagPayload>{
                 + FfiConverterByteArray.allocationSize(value.`command`)
             )
         }
+        is DagPayload.Sealed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`payload`)
+            )
+        }
     }
 
     override fun write(value: DagPayload, buf: ByteBuffer) {
@@ -6996,6 +8426,11 @@ public object FfiConverterTypeDagPayload : FfiConverterRustBuffer<DagPayload>{
                 buf.putInt(3)
                 FfiConverterByteArray.write(value.`device`, buf)
                 FfiConverterByteArray.write(value.`command`, buf)
+                Unit
+            }
+            is DagPayload.Sealed -> {
+                buf.putInt(4)
+                FfiConverterByteArray.write(value.`payload`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7362,6 +8797,60 @@ sealed class ItcException: kotlin.Exception() {
     }
     
     /**
+     * A payload could not be sealed or opened; `code` is the stable
+     * [`SealRefusal`](crate::api::seal::SealRefusal) number (1 no
+     * recipients, 2 too many, 3 plaintext too long, 4 invalid public key, 5
+     * suite mismatch, 6 context mismatch, 7 not a recipient, 8 open failed,
+     * 9 encapsulation failed).
+     */
+    class SealRefused(
+        
+        /**
+         * Why, as an enum.
+         */
+        val `refusal`: SealRefusal, 
+        
+        /**
+         * The refusal's stable code.
+         */
+        val `code`: kotlin.UInt, 
+        
+        /**
+         * Why, in words.
+         */
+        val `reason`: kotlin.String
+        ) : ItcException() {
+        override val message
+            get() = "refusal=${ `refusal` }, code=${ `code` }, reason=${ `reason` }"
+    }
+    
+    /**
+     * A device refused a firmware update; `code` is the stable
+     * [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
+     * (itc-spv's codes 1..=12).
+     */
+    class UpdateRefused(
+        
+        /**
+         * Why, as an enum.
+         */
+        val `refusal`: UpdateRefusal, 
+        
+        /**
+         * The refusal's stable code.
+         */
+        val `code`: kotlin.UInt, 
+        
+        /**
+         * Why, in words.
+         */
+        val `reason`: kotlin.String
+        ) : ItcException() {
+        override val message
+            get() = "refusal=${ `refusal` }, code=${ `code` }, reason=${ `reason` }"
+    }
+    
+    /**
      * A bug in the library (a caught panic). Please report it.
      */
     class Internal(
@@ -7441,7 +8930,17 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             16 -> ItcException.ChainCode(
                 FfiConverterString.read(buf),
                 )
-            17 -> ItcException.Internal(
+            17 -> ItcException.SealRefused(
+                FfiConverterTypeSealRefusal.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterString.read(buf),
+                )
+            18 -> ItcException.UpdateRefused(
+                FfiConverterTypeUpdateRefusal.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterString.read(buf),
+                )
+            19 -> ItcException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -7529,6 +9028,20 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
             is ItcException.ChainCode -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is ItcException.SealRefused -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterTypeSealRefusal.allocationSize(value.`refusal`)
+                + FfiConverterUInt.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is ItcException.UpdateRefused -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterTypeUpdateRefusal.allocationSize(value.`refusal`)
+                + FfiConverterUInt.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is ItcException.Internal -> (
@@ -7622,8 +9135,22 @@ public object FfiConverterTypeItcError : FfiConverterRustBuffer<ItcException> {
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is ItcException.Internal -> {
+            is ItcException.SealRefused -> {
                 buf.putInt(17)
+                FfiConverterTypeSealRefusal.write(value.`refusal`, buf)
+                FfiConverterUInt.write(value.`code`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.UpdateRefused -> {
+                buf.putInt(18)
+                FfiConverterTypeUpdateRefusal.write(value.`refusal`, buf)
+                FfiConverterUInt.write(value.`code`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is ItcException.Internal -> {
+                buf.putInt(19)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -7916,6 +9443,101 @@ sealed class Payload {
         companion object
     }
     
+    /**
+     * Publish a sealing public key (rotation `key_seq`: 0 for the first key
+     * of (`subject`, `suite`), then one more at every rotation). The
+     * sender's own key: `subject` = the sender, no signature. A device's
+     * key (sent by its owner): `subject` = the device, with the device's
+     * [`seal_key_binding_signature`](super::seal::seal_key_binding_signature).
+     */
+    data class PublishSealKey(
+        /**
+         * The account or device whose key it is (32 bytes).
+         */
+        val `subject`: kotlin.ByteArray, 
+        /**
+         * The suite.
+         */
+        val `suite`: uniffi.itc.SealSuite, 
+        /**
+         * The public key (32 bytes for X25519, 1,216 for X-Wing).
+         */
+        val `publicKey`: kotlin.ByteArray, 
+        /**
+         * The rotation number.
+         */
+        val `keySeq`: kotlin.UInt, 
+        /**
+         * The device's binding signature (64 bytes) when `subject` is a
+         * device.
+         */
+        val `subjectSignature`: kotlin.ByteArray?) : Payload()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Register a product line (the first to register an id owns it), or
+     * rotate its release key (its manufacturer only).
+     */
+    data class RegisterProduct(
+        /**
+         * The product's id.
+         */
+        val `product`: kotlin.ULong, 
+        /**
+         * The key that signs its manifests (32 bytes).
+         */
+        val `releaseKey`: kotlin.ByteArray) : Payload()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Publish a firmware release, newer than the product's current one.
+     */
+    data class PublishRelease(
+        /**
+         * The manifest.
+         */
+        val `manifest`: uniffi.itc.FirmwareManifest, 
+        /**
+         * The release key's signature
+         * ([`firmware_manifest_sign`](super::firmware::firmware_manifest_sign), 64 bytes).
+         */
+        val `signature`: kotlin.ByteArray) : Payload()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Revoke a product's current release (its manufacturer only).
+     */
+    data class RevokeRelease(
+        /**
+         * The product.
+         */
+        val `product`: kotlin.ULong, 
+        /**
+         * The current release's version (a guard).
+         */
+        val `version`: kotlin.UInt) : Payload()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -7968,6 +9590,25 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
             9 -> Payload.Module(
                 FfiConverterUByte.read(buf),
                 FfiConverterByteArray.read(buf),
+                )
+            10 -> Payload.PublishSealKey(
+                FfiConverterByteArray.read(buf),
+                FfiConverterTypeSealSuite.read(buf),
+                FfiConverterByteArray.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterOptionalByteArray.read(buf),
+                )
+            11 -> Payload.RegisterProduct(
+                FfiConverterULong.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            12 -> Payload.PublishRelease(
+                FfiConverterTypeFirmwareManifest.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            13 -> Payload.RevokeRelease(
+                FfiConverterULong.read(buf),
+                FfiConverterUInt.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -8047,6 +9688,41 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
                 + FfiConverterByteArray.allocationSize(value.`body`)
             )
         }
+        is Payload.PublishSealKey -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterByteArray.allocationSize(value.`subject`)
+                + FfiConverterTypeSealSuite.allocationSize(value.`suite`)
+                + FfiConverterByteArray.allocationSize(value.`publicKey`)
+                + FfiConverterUInt.allocationSize(value.`keySeq`)
+                + FfiConverterOptionalByteArray.allocationSize(value.`subjectSignature`)
+            )
+        }
+        is Payload.RegisterProduct -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`product`)
+                + FfiConverterByteArray.allocationSize(value.`releaseKey`)
+            )
+        }
+        is Payload.PublishRelease -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeFirmwareManifest.allocationSize(value.`manifest`)
+                + FfiConverterByteArray.allocationSize(value.`signature`)
+            )
+        }
+        is Payload.RevokeRelease -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`product`)
+                + FfiConverterUInt.allocationSize(value.`version`)
+            )
+        }
     }
 
     override fun write(value: Payload, buf: ByteBuffer) {
@@ -8106,7 +9782,155 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
                 FfiConverterByteArray.write(value.`body`, buf)
                 Unit
             }
+            is Payload.PublishSealKey -> {
+                buf.putInt(10)
+                FfiConverterByteArray.write(value.`subject`, buf)
+                FfiConverterTypeSealSuite.write(value.`suite`, buf)
+                FfiConverterByteArray.write(value.`publicKey`, buf)
+                FfiConverterUInt.write(value.`keySeq`, buf)
+                FfiConverterOptionalByteArray.write(value.`subjectSignature`, buf)
+                Unit
+            }
+            is Payload.RegisterProduct -> {
+                buf.putInt(11)
+                FfiConverterULong.write(value.`product`, buf)
+                FfiConverterByteArray.write(value.`releaseKey`, buf)
+                Unit
+            }
+            is Payload.PublishRelease -> {
+                buf.putInt(12)
+                FfiConverterTypeFirmwareManifest.write(value.`manifest`, buf)
+                FfiConverterByteArray.write(value.`signature`, buf)
+                Unit
+            }
+            is Payload.RevokeRelease -> {
+                buf.putInt(13)
+                FfiConverterULong.write(value.`product`, buf)
+                FfiConverterUInt.write(value.`version`, buf)
+                Unit
+            }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Why a payload could not be sealed or opened. The numbers are stable
+ * (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+ */
+
+enum class SealRefusal(val value: kotlin.UInt) {
+    
+    /**
+     * No recipient was given.
+     */
+    NO_RECIPIENTS(1u),
+    /**
+     * More recipients than a payload holds (8; 4 in a DAG record).
+     */
+    TOO_MANY_RECIPIENTS(2u),
+    /**
+     * The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+     */
+    PLAINTEXT_TOO_LONG(3u),
+    /**
+     * A recipient's public key is not a valid key of the suite.
+     */
+    INVALID_PUBLIC_KEY(4u),
+    /**
+     * The key and the payload are of different suites.
+     */
+    SUITE_MISMATCH(5u),
+    /**
+     * The payload is bound to another chain, device or sequence than the
+     * reader expects (moved or replayed elsewhere).
+     */
+    CONTEXT_MISMATCH(6u),
+    /**
+     * The payload has no entry for this key (not sealed to it, or sealed
+     * to an earlier rotation of it).
+     */
+    NOT_A_RECIPIENT(7u),
+    /**
+     * Authentication failed: the wrong key, or the payload was altered.
+     */
+    OPEN_FAILED(8u),
+    /**
+     * Key encapsulation failed (a degenerate public key).
+     */
+    ENCAPSULATION(9u);
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealRefusal: FfiConverterRustBuffer<SealRefusal> {
+    override fun read(buf: ByteBuffer) = try {
+        SealRefusal.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SealRefusal) = 4UL
+
+    override fun write(value: SealRefusal, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * An HPKE suite for sealed payloads. The numbers are the suite bytes of
+ * the encoding (stable).
+ */
+
+enum class SealSuite(val value: kotlin.UByte) {
+    
+    /**
+     * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305: 32-byte
+     * public keys.
+     */
+    X25519(1u),
+    /**
+     * The X-Wing hybrid KEM (X25519 + ML-KEM-768), HKDF-SHA256,
+     * ChaCha20-Poly1305: 1,216-byte public keys; stays sealed against a
+     * future quantum computer.
+     */
+    X_WING(2u);
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealSuite: FfiConverterRustBuffer<SealSuite> {
+    override fun read(buf: ByteBuffer) = try {
+        SealSuite.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SealSuite) = 4UL
+
+    override fun write(value: SealSuite, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -8167,6 +9991,93 @@ public object FfiConverterTypeSigningDomain: FfiConverterRustBuffer<SigningDomai
     override fun allocationSize(value: SigningDomain) = 4UL
 
     override fun write(value: SigningDomain, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why a device refuses an update. The numbers are itc-spv's stable
+ * `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+ * `ITC_STATUS_UPDATE_REFUSED`).
+ */
+
+enum class UpdateRefusal(val value: kotlin.UInt) {
+    
+    /**
+     * A proof does not hold against the trusted header.
+     */
+    BAD_PROOF(1u),
+    /**
+     * The chain has no such product.
+     */
+    UNKNOWN_PRODUCT(2u),
+    /**
+     * The product has no release.
+     */
+    NO_RELEASE(3u),
+    /**
+     * The proven release is for another product.
+     */
+    WRONG_PRODUCT(4u),
+    /**
+     * The manifest is not signed by the product's current release key.
+     */
+    BAD_SIGNATURE(5u),
+    /**
+     * The current release is revoked.
+     */
+    REVOKED(6u),
+    /**
+     * The release is not newer than the running version (rollback or
+     * reinstall).
+     */
+    NOT_NEWER(7u),
+    /**
+     * The running version is older than the release's minimum.
+     */
+    BELOW_MINIMUM(8u),
+    /**
+     * The image is larger than the device can hold.
+     */
+    IMAGE_TOO_LARGE(9u),
+    /**
+     * More bytes than the manifest's size arrived.
+     */
+    IMAGE_TOO_LONG(10u),
+    /**
+     * Fewer bytes than the manifest's size arrived.
+     */
+    IMAGE_TOO_SHORT(11u),
+    /**
+     * The image does not hash to the manifest's hash (tampered or wrong
+     * image).
+     */
+    IMAGE_HASH_MISMATCH(12u);
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUpdateRefusal: FfiConverterRustBuffer<UpdateRefusal> {
+    override fun read(buf: ByteBuffer) = try {
+        UpdateRefusal.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: UpdateRefusal) = 4UL
+
+    override fun write(value: UpdateRefusal, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -8439,6 +10350,38 @@ public object FfiConverterOptionalTypeGrantInfo: FfiConverterRustBuffer<GrantInf
         } else {
             buf.put(1)
             FfiConverterTypeGrantInfo.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSealKeyInfo: FfiConverterRustBuffer<SealKeyInfo?> {
+    override fun read(buf: ByteBuffer): SealKeyInfo? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSealKeyInfo.read(buf)
+    }
+
+    override fun allocationSize(value: SealKeyInfo?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSealKeyInfo.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SealKeyInfo?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSealKeyInfo.write(value, buf)
         }
     }
 }
@@ -8875,6 +10818,79 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
     
 
         /**
+         * Decode a manifest from the bytes a release record or transaction holds
+         * (for tools); strict.
+         *
+         * # Errors
+         * [`ItcError::Decode`].
+         */
+    @Throws(ItcException::class) fun `decodeFirmwareManifest`(`bytes`: kotlin.ByteArray): FirmwareManifest {
+            return FfiConverterTypeFirmwareManifest.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_decode_firmware_manifest(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The canonical bytes of a manifest (what the release key signs).
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] for a malformed manifest.
+         */
+    @Throws(ItcException::class) fun `encodeFirmwareManifest`(`manifest`: FirmwareManifest): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_encode_firmware_manifest(
+    
+        
+        FfiConverterTypeFirmwareManifest.lower(`manifest`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The hash a manifest names for `image` (32 bytes, BLAKE2b-256 in the
+         * firmware-image domain).
+         */ fun `firmwareImageHash`(`image`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_firmware_image_hash(
+    
+        
+        FfiConverterByteArray.lower(`image`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The release key's signature over `manifest` for chain `chain_id` (64
+         * bytes), for [`Payload::PublishRelease`](super::transaction::Payload::PublishRelease).
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] for a malformed manifest.
+         */
+    @Throws(ItcException::class) fun `firmwareManifestSign`(`releaseKey`: Keypair, `chainId`: kotlin.UInt, `manifest`: FirmwareManifest): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_firmware_manifest_sign(
+    
+        
+        FfiConverterTypeKeypair.lower(`releaseKey`),
+        FfiConverterUInt.lower(`chainId`),
+        FfiConverterTypeFirmwareManifest.lower(`manifest`),_status)
+}
+    )
+    }
+    
+
+        /**
          * Verify a domain- and chain-bound signature strictly.
          *
          * # Errors
@@ -8991,6 +11007,119 @@ public object FfiConverterSequenceTypeSpentRecord: FfiConverterRustBuffer<List<S
         FfiConverterByteArray.lower(`trustedHeader`),
         FfiConverterByteArray.lower(`update`),
         FfiConverterByteArray.lower(`deviceProof`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Seal `plaintext` in `context` to each of `recipients` (1..=8 public keys
+         * of `suite`, for example proven with
+         * [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key))
+         * with the operating system's random generator; returns the encoded sealed
+         * payload (encrypted once, the content key wrapped per recipient).
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] for a device key that is not 32 bytes;
+         * [`ItcError::SealRefused`] with [`SealRefusal::NoRecipients`],
+         * [`SealRefusal::TooManyRecipients`], [`SealRefusal::PlaintextTooLong`] or
+         * [`SealRefusal::InvalidPublicKey`].
+         */
+    @Throws(ItcException::class) fun `seal`(`suite`: SealSuite, `context`: SealContext, `recipients`: List<kotlin.ByteArray>, `plaintext`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_seal(
+    
+        
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterTypeSealContext.lower(`context`),
+        FfiConverterSequenceByteArray.lower(`recipients`),
+        FfiConverterByteArray.lower(`plaintext`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * What a device signs (in the seal-key binding domain) to bind a sealing
+         * public key to its signing key `subject`: the subject, the suite, the
+         * rotation number and the public key.
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] if `subject` is not 32 bytes or the public
+         * key is not of the suite's length.
+         */
+    @Throws(ItcException::class) fun `sealKeyBindingMessage`(`subject`: kotlin.ByteArray, `suite`: SealSuite, `keySeq`: kotlin.UInt, `publicKey`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_message(
+    
+        
+        FfiConverterByteArray.lower(`subject`),
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterUInt.lower(`keySeq`),
+        FfiConverterByteArray.lower(`publicKey`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The device's binding signature over its own sealing key (64 bytes), for
+         * [`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)
+         * with `subject` = the device, sent by its owner. The ledger refuses the
+         * key without it, or with a signature for another suite, rotation or key.
+         *
+         * # Errors
+         * [`ItcError::InvalidArgument`] if the public key is not of the suite's
+         * length.
+         */
+    @Throws(ItcException::class) fun `sealKeyBindingSignature`(`device`: Keypair, `chainId`: kotlin.UInt, `suite`: SealSuite, `keySeq`: kotlin.UInt, `publicKey`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_seal_key_binding_signature(
+    
+        
+        FfiConverterTypeKeypair.lower(`device`),
+        FfiConverterUInt.lower(`chainId`),
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterUInt.lower(`keySeq`),
+        FfiConverterByteArray.lower(`publicKey`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Read what a sealed payload shows without a key: suite, context,
+         * recipients' key ids and plaintext length.
+         *
+         * # Errors
+         * [`ItcError::Decode`] for bytes that are not a sealed payload.
+         */
+    @Throws(ItcException::class) fun `sealedInfo`(`sealed`: kotlin.ByteArray): SealedInfo {
+            return FfiConverterTypeSealedInfo.lift(
+    uniffiRustCallWithError(ItcException) { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_sealed_info(
+    
+        
+        FfiConverterByteArray.lower(`sealed`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Bytes a sealed payload adds to its plaintext with `recipients`
+         * recipients.
+         */ fun `sealedOverhead`(`suite`: SealSuite, `recipients`: kotlin.UInt): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_itc_ffi_fn_func_sealed_overhead(
+    
+        
+        FfiConverterTypeSealSuite.lower(`suite`),
+        FfiConverterUInt.lower(`recipients`),_status)
 }
     )
     }

@@ -1,0 +1,426 @@
+//! Sealed payloads (HPKE, RFC 9180) and sealing keys on chain, for the
+//! UniFFI bindings; the enums [`SealSuite`] and [`SealRefusal`] are shared
+//! with the C ABI (`ItcSealSuite`, `ItcSealRefusal`), so each stable number
+//! is written once.
+
+use super::keys::Keypair;
+use super::public_key;
+use crate::error::ItcError;
+use itc_core::encoding::{Decode, Encode};
+use itc_core::keys::{SigningDomain, SEED_LEN};
+use itc_core::seal::{SealError, SealSecretKey, SealedPayload, Suite};
+use itc_core::types::ChainId;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// An HPKE suite for sealed payloads. The numbers are the suite bytes of
+/// the encoding (stable).
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SealSuite {
+    /// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305: 32-byte
+    /// public keys.
+    X25519 = 1,
+    /// The X-Wing hybrid KEM (X25519 + ML-KEM-768), HKDF-SHA256,
+    /// ChaCha20-Poly1305: 1,216-byte public keys; stays sealed against a
+    /// future quantum computer.
+    XWing = 2,
+}
+
+impl SealSuite {
+    /// Every suite.
+    ///
+    /// (Rust only: not in the C header.)
+    /// cbindgen:ignore
+    pub const ALL: [SealSuite; 2] = [SealSuite::X25519, SealSuite::XWing];
+
+    /// The suite with number `id`.
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] for an unknown number.
+    pub fn from_id(id: u8) -> Result<Self, ItcError> {
+        match id {
+            1 => Ok(SealSuite::X25519),
+            2 => Ok(SealSuite::XWing),
+            _ => Err(ItcError::invalid_argument(format!(
+                "unknown seal suite {id}"
+            ))),
+        }
+    }
+
+    pub(crate) fn to_core(self) -> Suite {
+        match self {
+            SealSuite::X25519 => Suite::X25519,
+            SealSuite::XWing => Suite::XWing,
+        }
+    }
+
+    pub(crate) fn from_core(suite: Suite) -> Result<Self, ItcError> {
+        SealSuite::from_id(suite.id())
+    }
+}
+
+/// Why a payload could not be sealed or opened. The numbers are stable
+/// (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SealRefusal {
+    /// No recipient was given.
+    NoRecipients = 1,
+    /// More recipients than a payload holds (8; 4 in a DAG record).
+    TooManyRecipients = 2,
+    /// The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+    PlaintextTooLong = 3,
+    /// A recipient's public key is not a valid key of the suite.
+    InvalidPublicKey = 4,
+    /// The key and the payload are of different suites.
+    SuiteMismatch = 5,
+    /// The payload is bound to another chain, device or sequence than the
+    /// reader expects (moved or replayed elsewhere).
+    ContextMismatch = 6,
+    /// The payload has no entry for this key (not sealed to it, or sealed
+    /// to an earlier rotation of it).
+    NotARecipient = 7,
+    /// Authentication failed: the wrong key, or the payload was altered.
+    OpenFailed = 8,
+    /// Key encapsulation failed (a degenerate public key).
+    Encapsulation = 9,
+}
+
+impl SealRefusal {
+    /// Every refusal, in code order.
+    ///
+    /// (Rust only: not in the C header.)
+    /// cbindgen:ignore
+    pub const ALL: [SealRefusal; 9] = [
+        SealRefusal::NoRecipients,
+        SealRefusal::TooManyRecipients,
+        SealRefusal::PlaintextTooLong,
+        SealRefusal::InvalidPublicKey,
+        SealRefusal::SuiteMismatch,
+        SealRefusal::ContextMismatch,
+        SealRefusal::NotARecipient,
+        SealRefusal::OpenFailed,
+        SealRefusal::Encapsulation,
+    ];
+
+    /// The stable code.
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The refusal for an itc-core error (`None` for a kind newer than the
+    /// bindings).
+    pub fn from_core(error: SealError) -> Option<Self> {
+        Some(match error {
+            SealError::NoRecipients => SealRefusal::NoRecipients,
+            SealError::TooManyRecipients(_) => SealRefusal::TooManyRecipients,
+            SealError::PlaintextTooLong(_) => SealRefusal::PlaintextTooLong,
+            SealError::InvalidPublicKey => SealRefusal::InvalidPublicKey,
+            SealError::SuiteMismatch => SealRefusal::SuiteMismatch,
+            SealError::ContextMismatch => SealRefusal::ContextMismatch,
+            SealError::NotARecipient => SealRefusal::NotARecipient,
+            SealError::OpenFailed => SealRefusal::OpenFailed,
+            SealError::Encapsulation => SealRefusal::Encapsulation,
+            _ => return None,
+        })
+    }
+}
+
+impl From<SealError> for ItcError {
+    fn from(error: SealError) -> Self {
+        match SealRefusal::from_core(error) {
+            Some(refusal) => ItcError::SealRefused {
+                refusal,
+                code: refusal.code(),
+                reason: error.to_string(),
+            },
+            None => ItcError::Internal {
+                reason: format!("seal error not known to the bindings: {error}"),
+            },
+        }
+    }
+}
+
+/// What a sealed payload is bound to: a payload sealed in one context opens
+/// only in the same one.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SealContext {
+    /// The chain.
+    pub chain_id: u32,
+    /// The device the data belongs to (32-byte public key).
+    pub device: Vec<u8>,
+    /// The position in the device's stream (for a DAG record: the
+    /// transaction's sequence).
+    pub sequence: u64,
+}
+
+impl SealContext {
+    pub(crate) fn to_core(&self) -> Result<itc_core::seal::SealContext, ItcError> {
+        Ok(itc_core::seal::SealContext {
+            chain_id: ChainId(self.chain_id),
+            device: public_key(&self.device, "device")?,
+            sequence: self.sequence,
+        })
+    }
+
+    fn from_core(context: &itc_core::seal::SealContext) -> Self {
+        SealContext {
+            chain_id: context.chain_id.0,
+            device: context.device.0.to_vec(),
+            sequence: context.sequence,
+        }
+    }
+}
+
+/// What anyone can read from a sealed payload without a key.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SealedInfo {
+    /// The suite.
+    pub suite: SealSuite,
+    /// The context it is bound to.
+    pub context: SealContext,
+    /// The recipients' key ids (8 bytes each, [`SealKey::key_id`]).
+    pub recipient_key_ids: Vec<Vec<u8>>,
+    /// The plaintext's length in bytes.
+    pub plaintext_len: u32,
+}
+
+/// A recipient's sealing key pair (secret), derived from a 32-byte seed,
+/// a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+/// ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+#[derive(Debug, uniffi::Object)]
+pub struct SealKey {
+    pub(crate) inner: SealSecretKey,
+}
+
+#[uniffi::export]
+impl SealKey {
+    /// Derive the key of rotation `key_seq` for `suite` from a 32-byte
+    /// secret seed (deterministic: one secret, every rotation).
+    ///
+    /// # Errors
+    /// [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+    #[uniffi::constructor]
+    pub fn derive(seed: Vec<u8>, suite: SealSuite, key_seq: u32) -> Result<Arc<Self>, ItcError> {
+        let seed = Zeroizing::new(seed);
+        let seed = Zeroizing::new(super::array::<SEED_LEN>(&seed, "seed")?);
+        Ok(Arc::new(SealKey {
+            inner: SealSecretKey::derive(&seed, suite.to_core(), key_seq),
+        }))
+    }
+
+    /// Derive the key of rotation `key_seq` for `suite` from a signing key
+    /// pair's seed (an account's or a device's: one secret for both).
+    #[uniffi::constructor]
+    pub fn from_keypair(keypair: Arc<Keypair>, suite: SealSuite, key_seq: u32) -> Arc<Self> {
+        let seed = keypair.inner.seed();
+        Arc::new(SealKey {
+            inner: SealSecretKey::derive(&seed, suite.to_core(), key_seq),
+        })
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> SealSuite {
+        // Every suite the bindings derive has a SealSuite.
+        SealSuite::from_core(self.inner.suite()).unwrap_or(SealSuite::X25519)
+    }
+
+    /// The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+    pub fn public_key(&self) -> Vec<u8> {
+        self.inner.public_key()
+    }
+
+    /// The key id a payload names its recipients by (8 bytes).
+    pub fn key_id(&self) -> Vec<u8> {
+        self.inner.key_id().to_vec()
+    }
+
+    /// Open an encoded sealed payload, if it is bound to `expected` (the
+    /// chain, device and sequence the reader expects).
+    ///
+    /// # Errors
+    /// [`ItcError::Decode`] for bytes that are not a sealed payload,
+    /// [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+    /// [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+    /// [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+    /// [`SealRefusal::OpenFailed`].
+    pub fn open(&self, sealed: Vec<u8>, expected: SealContext) -> Result<Vec<u8>, ItcError> {
+        let expected = expected.to_core()?;
+        let payload = SealedPayload::decode(&sealed)?;
+        Ok(payload.open(&self.inner, &expected)?)
+    }
+}
+
+/// Seal `plaintext` in `context` to each of `recipients` (1..=8 public keys
+/// of `suite`, for example proven with
+/// [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key))
+/// with the operating system's random generator; returns the encoded sealed
+/// payload (encrypted once, the content key wrapped per recipient).
+///
+/// # Errors
+/// [`ItcError::InvalidArgument`] for a device key that is not 32 bytes;
+/// [`ItcError::SealRefused`] with [`SealRefusal::NoRecipients`],
+/// [`SealRefusal::TooManyRecipients`], [`SealRefusal::PlaintextTooLong`] or
+/// [`SealRefusal::InvalidPublicKey`].
+#[uniffi::export]
+pub fn seal(
+    suite: SealSuite,
+    context: SealContext,
+    recipients: Vec<Vec<u8>>,
+    plaintext: Vec<u8>,
+) -> Result<Vec<u8>, ItcError> {
+    seal_bytes(
+        suite.to_core(),
+        &context.to_core()?,
+        &recipients.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        &plaintext,
+    )
+}
+
+/// Seal with the OS random generator and encode (shared with the C ABI).
+/// The recipient count is checked before sealing, so no work is done for a
+/// list that cannot be sealed.
+pub(crate) fn seal_bytes(
+    suite: Suite,
+    context: &itc_core::seal::SealContext,
+    recipients: &[&[u8]],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ItcError> {
+    let sealed = std::panic::catch_unwind(|| {
+        itc_core::seal::seal_with_os_rng(suite, context, recipients, plaintext)
+    })
+    .map_err(|_| ItcError::Randomness {
+        reason: "the operating system's random generator failed".into(),
+    })??;
+    Ok(sealed.encode())
+}
+
+/// Read what a sealed payload shows without a key: suite, context,
+/// recipients' key ids and plaintext length.
+///
+/// # Errors
+/// [`ItcError::Decode`] for bytes that are not a sealed payload.
+#[uniffi::export]
+pub fn sealed_info(sealed: Vec<u8>) -> Result<SealedInfo, ItcError> {
+    let payload = SealedPayload::decode(&sealed)?;
+    Ok(SealedInfo {
+        suite: SealSuite::from_core(payload.suite)?,
+        context: SealContext::from_core(&payload.context),
+        recipient_key_ids: payload
+            .recipients
+            .iter()
+            .map(|r| r.key_id.to_vec())
+            .collect(),
+        plaintext_len: u32::try_from(payload.plaintext_len()).unwrap_or(u32::MAX),
+    })
+}
+
+/// What a device signs (in the seal-key binding domain) to bind a sealing
+/// public key to its signing key `subject`: the subject, the suite, the
+/// rotation number and the public key.
+///
+/// # Errors
+/// [`ItcError::InvalidArgument`] if `subject` is not 32 bytes or the public
+/// key is not of the suite's length.
+#[uniffi::export]
+pub fn seal_key_binding_message(
+    subject: Vec<u8>,
+    suite: SealSuite,
+    key_seq: u32,
+    public_key: Vec<u8>,
+) -> Result<Vec<u8>, ItcError> {
+    let subject = super::public_key(&subject, "subject")?;
+    check_seal_public_key(suite, &public_key)?;
+    Ok(itc_core::seal::key_binding_message(
+        &subject,
+        suite.to_core(),
+        key_seq,
+        &public_key,
+    ))
+}
+
+/// The device's binding signature over its own sealing key (64 bytes), for
+/// [`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)
+/// with `subject` = the device, sent by its owner. The ledger refuses the
+/// key without it, or with a signature for another suite, rotation or key.
+///
+/// # Errors
+/// [`ItcError::InvalidArgument`] if the public key is not of the suite's
+/// length.
+#[uniffi::export]
+pub fn seal_key_binding_signature(
+    device: Arc<Keypair>,
+    chain_id: u32,
+    suite: SealSuite,
+    key_seq: u32,
+    public_key: Vec<u8>,
+) -> Result<Vec<u8>, ItcError> {
+    Ok(binding_signature(&device.inner, chain_id, suite, key_seq, &public_key)?.to_vec())
+}
+
+/// Shared with the C ABI.
+pub(crate) fn binding_signature(
+    device: &itc_core::keys::Keypair,
+    chain_id: u32,
+    suite: SealSuite,
+    key_seq: u32,
+    public_key: &[u8],
+) -> Result<[u8; 64], ItcError> {
+    check_seal_public_key(suite, public_key)?;
+    let message =
+        itc_core::seal::key_binding_message(&device.public(), suite.to_core(), key_seq, public_key);
+    Ok(device
+        .sign(SigningDomain::SealKeyBinding, ChainId(chain_id), &message)
+        .0)
+}
+
+/// A public key of the suite's length, and a valid point.
+pub(crate) fn check_seal_public_key(suite: SealSuite, public_key: &[u8]) -> Result<(), ItcError> {
+    let expected = suite.to_core().public_key_len();
+    if public_key.len() != expected {
+        return Err(ItcError::invalid_argument(format!(
+            "a {suite:?} public key is {expected} bytes, got {}",
+            public_key.len()
+        )));
+    }
+    itc_core::seal::check_public_key(suite.to_core(), public_key)
+        .map_err(|_| ItcError::invalid_argument(format!("not a valid {suite:?} public key")))
+}
+
+/// Bytes a sealed payload adds to its plaintext with `recipients`
+/// recipients.
+#[uniffi::export]
+pub fn sealed_overhead(suite: SealSuite, recipients: u32) -> u64 {
+    suite.to_core().overhead(recipients as usize) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_seal_error_has_a_refusal_with_its_own_code() {
+        let errors = [
+            SealError::NoRecipients,
+            SealError::TooManyRecipients(9),
+            SealError::PlaintextTooLong(1),
+            SealError::InvalidPublicKey,
+            SealError::SuiteMismatch,
+            SealError::ContextMismatch,
+            SealError::NotARecipient,
+            SealError::OpenFailed,
+            SealError::Encapsulation,
+        ];
+        for (error, refusal) in errors.iter().zip(SealRefusal::ALL) {
+            assert_eq!(SealRefusal::from_core(*error), Some(refusal));
+        }
+    }
+
+    #[test]
+    fn suites_match_the_core_numbers() {
+        for suite in SealSuite::ALL {
+            assert_eq!(suite as u8, suite.to_core().id());
+        }
+    }
+}
