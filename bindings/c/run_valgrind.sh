@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the C demos (lamp_demo.c: the smart-lighting flow; chaincode_demo.c:
-# a ChainCode campaign) against the static itc-ffi library and run each under
+# a ChainCode campaign; seal_firmware_demo.c: sealed readings and a firmware
+# update) against the static itc-ffi library and run each under
 # valgrind; exits non-zero on any leak, invalid access or failed check.
 #
 #   bash bindings/c/run_valgrind.sh
@@ -15,7 +16,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 cargo build -p itc-ffi
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-for demo in lamp_demo chaincode_demo; do
+for demo in lamp_demo chaincode_demo seal_firmware_demo; do
     out="$target_dir/${demo}_valgrind"
     cc -std=c11 -g -O0 -Wall -Wextra -Werror -pedantic -I bindings/c \
         -o "$out" "bindings/c/$demo.c" "$target_dir/debug/libitc_ffi.a" -lpthread -ldl -lm
