@@ -39,12 +39,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use itc_core::encoding::{Decode, Encode};
+use itc_core::firmware::{ProductRecord, ReleaseRecord};
 use itc_core::hash::Hash;
 use itc_core::hex;
 use itc_core::keys::PublicKey;
 use itc_core::ledger::state_key;
+use itc_core::seal::{SealKeyRecord, Suite};
 use itc_core::types::Transaction;
 use itc_dag::DagTransaction;
+use itc_spv::firmware::UpdateOffer;
 use itc_spv::proof::{StateEntryProof, TransactionProof};
 use itc_spv::HeaderUpdate;
 use serde_json::{json, Value};
@@ -70,6 +73,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/dag/transactions"),
     ("GET", "/v1/dag/transactions/{id}"),
     ("GET", "/v1/dag/work/{issuer}"),
+    ("GET", "/v1/seal-keys/{key}/{suite}"),
+    ("GET", "/v1/firmware/{product}"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
 ];
@@ -156,6 +161,8 @@ fn endpoint(method: &str, path: &str) -> Option<MethodRouter<NodeHandle>> {
         ("POST", "/v1/dag/transactions") => post(submit_dag),
         ("GET", "/v1/dag/transactions/{id}") => get(dag_transaction),
         ("GET", "/v1/dag/work/{issuer}") => get(dag_work),
+        ("GET", "/v1/seal-keys/{key}/{suite}") => get(seal_key),
+        ("GET", "/v1/firmware/{product}") => get(firmware),
         ("GET", "/metrics") => get(metrics),
         ("GET", "/openapi.json") => get(openapi),
         _ => return None,
@@ -589,6 +596,102 @@ async fn device(
         "height": height,
         "header_hash": hex::encode(&header_hash.0),
         "proof": hex::encode(&entry.encode()),
+    }))
+}
+
+/// The sealing key an account or device published for a suite (1 X25519,
+/// 2 X-Wing), with its state proof: what a sender seals to.
+async fn seal_key(
+    State(node): State<NodeHandle>,
+    params: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult {
+    let (key, suite) = path_param(params)?;
+    let key = parse_key(&key, "key")?;
+    let suite = suite
+        .parse::<u8>()
+        .ok()
+        .and_then(Suite::from_id)
+        .ok_or_else(|| ApiError::bad_request("bad_suite", "suite: 1 (X25519) or 2 (X-Wing)"))?;
+    let (height, header_hash, proofs) =
+        prove(&node, vec![state_key::seal_key(&key, suite)]).await?;
+    let entry = single(proofs)?;
+    let record = entry
+        .value
+        .as_deref()
+        .map(SealKeyRecord::decode)
+        .transpose()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    ok(json!({
+        "key": hex::encode(&key.0),
+        "suite": suite.id(),
+        "record": record.map(|r| json!({
+            "public_key": hex::encode(&r.public_key),
+            "key_seq": r.key_seq,
+            "published_height": r.published_height,
+        })),
+        "height": height,
+        "header_hash": hex::encode(&header_hash.0),
+        "proof": hex::encode(&entry.encode()),
+    }))
+}
+
+/// A firmware product's record and current release with their state
+/// proofs, and the `itc_spv::firmware::UpdateOffer` a device checks.
+async fn firmware(
+    State(node): State<NodeHandle>,
+    product: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let product: u64 = path_param(product)?.parse().map_err(|_| {
+        ApiError::bad_request(
+            "bad_product",
+            "product must be a decimal integer below 2^64",
+        )
+    })?;
+    let (height, header_hash, proofs) = prove(
+        &node,
+        vec![state_key::product(product), state_key::release(product)],
+    )
+    .await?;
+    let mut proofs = proofs.into_iter();
+    let (Some(product_entry), Some(release_entry)) = (proofs.next(), proofs.next()) else {
+        return Err(ApiError::internal("missing proof"));
+    };
+    let decode_err = |e: itc_core::DecodeError| ApiError::internal(e.to_string());
+    let product_record = product_entry
+        .value
+        .as_deref()
+        .map(ProductRecord::decode)
+        .transpose()
+        .map_err(decode_err)?;
+    let release = release_entry
+        .value
+        .as_deref()
+        .map(ReleaseRecord::decode)
+        .transpose()
+        .map_err(decode_err)?;
+    let offer = UpdateOffer {
+        product: product_entry,
+        release: release_entry,
+    };
+    ok(json!({
+        "product": product,
+        "record": product_record.map(|r| json!({
+            "manufacturer": hex::encode(&r.manufacturer.0),
+            "release_key": hex::encode(&r.release_key.0),
+            "key_seq": r.key_seq,
+        })),
+        "release": release.map(|r| json!({
+            "version": r.manifest.version,
+            "image_hash": hex::encode(&r.manifest.image_hash.0),
+            "image_size": r.manifest.image_size,
+            "min_version": r.manifest.min_version,
+            "signature": hex::encode(&r.signature.0),
+            "revoked": r.revoked,
+            "published_height": r.published_height,
+        })),
+        "height": height,
+        "header_hash": hex::encode(&header_hash.0),
+        "offer": hex::encode(&offer.encode()),
     }))
 }
 

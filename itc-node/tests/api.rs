@@ -4,9 +4,11 @@
 //! `itc-spv` verifies against the header it names.
 
 use itc_core::encoding::{Decode, Encode};
+use itc_core::firmware::{FirmwareManifest, ImageHasher};
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, SigningDomain};
 use itc_core::ledger::{state_key, AccountState};
+use itc_core::seal::{SealSecretKey, Suite};
 use itc_core::types::{
     pairing_message, Amount, ChainId, Payload, Permissions, SecurityLevel, Threshold, Transaction,
 };
@@ -17,6 +19,7 @@ use itc_node::client::Client;
 use itc_node::config::NodeConfig;
 use itc_node::node::Node;
 use itc_node::testnet::{init, TestnetOptions};
+use itc_spv::firmware::{check_release, DeviceFirmware, UpdateOffer};
 use itc_spv::{CommandProof, HeaderUpdate, StateEntryProof, TransactionProof, TrustedState};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
@@ -31,6 +34,8 @@ const BODY_MAX: usize = 16 * 1024;
 const COMMIT_WAIT: Duration = Duration::from_secs(30);
 /// Grant expiry used by the fixture.
 const EXPIRY: u64 = 1_000;
+/// The firmware product the tests publish.
+const PRODUCT: u64 = 0x1A4B;
 
 /// The committed document, parsed.
 fn document() -> Value {
@@ -243,6 +248,54 @@ impl TestNode {
         );
         self.client.submit(&register).expect("register");
         self.commit(&grant)
+    }
+
+    /// Account 0 publishes its X-Wing sealing key; account 2 registers
+    /// product [`PRODUCT`] and publishes release 2 of a 3,000-byte image.
+    /// Returns the sealing key, the release key and the image.
+    fn publish_seal_key_and_release(&self) -> (SealSecretKey, Keypair, Vec<u8>) {
+        let seal_key = SealSecretKey::derive(&self.accounts[0].seed(), Suite::XWing, 0);
+        let publish = self.transaction(
+            0,
+            self.nonce(0),
+            Payload::PublishSealKey {
+                subject: self.accounts[0].public(),
+                suite: Suite::XWing,
+                public_key: seal_key.public_key(),
+                key_seq: 0,
+                subject_signature: None,
+            },
+        );
+        self.commit(&publish);
+        let release_key = Keypair::from_seed([0x52; 32]);
+        let image: Vec<u8> = (0..3_000u32).map(|i| (i % 251) as u8).collect();
+        let manifest = FirmwareManifest {
+            product: PRODUCT,
+            version: 2,
+            image_hash: ImageHasher::hash(&image),
+            image_size: image.len() as u32,
+            min_version: 1,
+        };
+        let nonce = self.nonce(2);
+        let register = self.transaction(
+            2,
+            nonce,
+            Payload::RegisterProduct {
+                product: PRODUCT,
+                release_key: release_key.public(),
+            },
+        );
+        let release = self.transaction(
+            2,
+            nonce + 1,
+            Payload::PublishRelease {
+                manifest,
+                signature: manifest.sign(&release_key, ChainId(CHAIN)),
+            },
+        );
+        self.client.submit(&register).expect("register product");
+        self.commit(&release);
+        (seal_key, release_key, image)
     }
 
     /// A DAG data transaction by the lamp, with parents and proof of work
@@ -508,6 +561,7 @@ fn server_matches_its_openapi_document() {
     assert_eq!(served_doc.json(), doc);
 
     let (grant_hash, grant_height) = node.register_and_grant();
+    let (seal_key, release_key, image) = node.publish_seal_key_and_release();
     let dag = node.dag_transaction(0);
     let dag_id = node
         .client
@@ -533,6 +587,8 @@ fn server_matches_its_openapi_document() {
             ("{grantee}", key_hex(&node.accounts[1].public())),
             ("{id}", dag_id.clone()),
             ("{issuer}", key_hex(&node.lamp.public())),
+            ("{suite}", Suite::XWing.id().to_string()),
+            ("{product}", PRODUCT.to_string()),
         ] {
             concrete = concrete.replace(name, &value);
         }
@@ -573,6 +629,49 @@ fn server_matches_its_openapi_document() {
         conforms(&doc, method, path, &answer)
             .unwrap_or_else(|e| panic!("{e}\nanswer: {}", answer.text));
     }
+
+    // The sealing key and the firmware offer verify with itc-spv against
+    // the header they name, and the lamp would install the image.
+    let answer = node
+        .client
+        .get(&format!(
+            "/v1/seal-keys/{}/{}",
+            key_hex(&node.accounts[0].public()),
+            Suite::XWing.id()
+        ))
+        .unwrap();
+    let header = node.header(answer["height"].as_u64().unwrap()).header;
+    let entry = StateEntryProof::decode(&unhex(&answer["proof"])).unwrap();
+    let record = entry
+        .verify_seal_key(&header, &node.accounts[0].public(), Suite::XWing)
+        .unwrap()
+        .expect("published");
+    assert_eq!(record.public_key, seal_key.public_key());
+    assert_eq!(
+        answer["record"]["public_key"],
+        hex::encode(&record.public_key)
+    );
+    let answer = node.client.get(&format!("/v1/firmware/{PRODUCT}")).unwrap();
+    assert_eq!(
+        answer["record"]["release_key"],
+        key_hex(&release_key.public())
+    );
+    assert_eq!(answer["release"]["version"], 2);
+    assert_eq!(answer["release"]["revoked"], false);
+    let header = node.header(answer["height"].as_u64().unwrap()).header;
+    let offer = UpdateOffer::decode(&unhex(&answer["offer"])).unwrap();
+    let device = DeviceFirmware {
+        product: PRODUCT,
+        version: 1,
+        image_size_max: 1 << 20,
+    };
+    let mut check = check_release(&header, ChainId(CHAIN), &device, &offer).unwrap();
+    for chunk in image.chunks(500) {
+        check.update(chunk).unwrap();
+    }
+    assert_eq!(check.finish().unwrap().version, 2);
+    let unknown = node.client.get("/v1/firmware/7").unwrap();
+    assert!(unknown["record"].is_null() && unknown["release"].is_null());
 
     // Documented errors have the documented shape.
     let missing = node.call(
@@ -782,6 +881,24 @@ fn malformed_input_gets_a_json_4xx_and_the_node_keeps_committing() {
             "/v1/dag/work/zz".into(),
             400,
             "bad_key",
+        ),
+        get(
+            "/v1/seal-keys/{key}/{suite}",
+            format!("/v1/seal-keys/{key}/3"),
+            400,
+            "bad_suite",
+        ),
+        get(
+            "/v1/seal-keys/{key}/{suite}",
+            "/v1/seal-keys/zz/1".into(),
+            400,
+            "bad_key",
+        ),
+        get(
+            "/v1/firmware/{product}",
+            "/v1/firmware/-1".into(),
+            400,
+            "bad_product",
         ),
         get("", "/nowhere".into(), 404, "not_found"),
         get("", "/v1/accounts".into(), 404, "not_found"),
