@@ -13,7 +13,8 @@
 //!    older, superseded manifest is not what the proof shows, so it cannot
 //!    be replayed (Uptane's freeze and rollback attacks need the device's
 //!    header to be old: the device refuses headers older than what it
-//!    trusts, and the trust period bounds how old that is);
+//!    trusts, and [`check_release_at`] refuses a trusted header older than
+//!    the device's freshness window);
 //! 3. the manifest is signed by the product's current release key (Uptane's
 //!    targets role, SUIT's authenticated manifest), so a manifest signed by
 //!    another key, or by a rotated-out key, is refused even if a ledger
@@ -120,6 +121,11 @@ pub enum UpdateRefusal {
     /// The image does not hash to the manifest's hash.
     #[error("image hash mismatch")]
     ImageHashMismatch = 12,
+    /// The trusted header is older than the device accepts for an update
+    /// ([`check_release_at`]): what it shows as current may have been
+    /// superseded or revoked since (a freeze attack).
+    #[error("trusted header too old")]
+    StaleHeader = 13,
 }
 
 impl UpdateRefusal {
@@ -177,6 +183,29 @@ pub fn check_release(
         manifest,
         hasher: ImageHasher::new(),
     })
+}
+
+/// [`check_release`] at the device's clock: refuses with
+/// [`UpdateRefusal::StaleHeader`] if the trusted header is more than
+/// `header_age_max_ms` older than `now_ms`, so a relay that withholds newer
+/// headers cannot get a release installed that the chain has since revoked
+/// or superseded (Uptane's freeze attack). Use the age the device already
+/// uses for commands (for example the lamp's freshness window).
+///
+/// # Errors
+/// As [`check_release`], and [`UpdateRefusal::StaleHeader`].
+pub fn check_release_at(
+    header: &BlockHeader,
+    chain_id: ChainId,
+    device: &DeviceFirmware,
+    offer: &UpdateOffer,
+    now_ms: u64,
+    header_age_max_ms: u64,
+) -> Result<ImageCheck, UpdateRefusal> {
+    if now_ms.saturating_sub(header.time_ms) > header_age_max_ms {
+        return Err(UpdateRefusal::StaleHeader);
+    }
+    check_release(header, chain_id, device, offer)
 }
 
 fn proven<T: Decode>(

@@ -119,7 +119,9 @@ pub use command::{
     COMMAND_VERSION,
 };
 pub use dag::{AnchorCommitment, DagFinality, DagFinalityProof, DagProofError};
-pub use firmware::{check_release, DeviceFirmware, ImageCheck, UpdateOffer, UpdateRefusal};
+pub use firmware::{
+    check_release, check_release_at, DeviceFirmware, ImageCheck, UpdateOffer, UpdateRefusal,
+};
 pub use fork::{detect_fork, ForkError, ForkEvidence};
 pub use proof::{
     verify_state_absent, verify_state_value, verify_transaction, verify_transaction_hash,

@@ -11,7 +11,7 @@ use itc_core::keys::{Keypair, SigningDomain};
 use itc_core::ledger::state_key;
 use itc_core::seal::{key_binding_message, SealSecretKey, Suite};
 use itc_core::types::{BlockHeader, Payload};
-use itc_spv::{check_release, DeviceFirmware, UpdateOffer, UpdateRefusal};
+use itc_spv::{check_release, check_release_at, DeviceFirmware, UpdateOffer, UpdateRefusal};
 
 const PRODUCT: u64 = 0x1A4B;
 const V1_0: u32 = 1_000_000;
@@ -214,6 +214,34 @@ fn after_a_key_rotation_what_the_old_key_signed_is_refused() {
     assert_eq!(
         check_release(&header, CHAIN, &lamp_at(V1_0), &offer).err(),
         Some(UpdateRefusal::BadSignature)
+    );
+}
+
+#[test]
+fn a_stale_trusted_header_is_refused_at_the_devices_clock() {
+    let mut r = released();
+    let (header, offer) = current_offer(&mut r.chain);
+    let window = 60_000;
+    let fresh = check_release_at(
+        &header,
+        CHAIN,
+        &lamp_at(V1_0),
+        &offer,
+        header.time_ms + window,
+        window,
+    );
+    assert!(fresh.is_ok());
+    assert_eq!(
+        check_release_at(
+            &header,
+            CHAIN,
+            &lamp_at(V1_0),
+            &offer,
+            header.time_ms + window + 1,
+            window
+        )
+        .err(),
+        Some(UpdateRefusal::StaleHeader)
     );
 }
 

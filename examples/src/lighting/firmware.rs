@@ -4,7 +4,7 @@
 
 use super::*;
 use itc_core::firmware::{FirmwareManifest, ImageHasher};
-use itc_spv::firmware::{check_release, DeviceFirmware, UpdateOffer, UpdateRefusal};
+use itc_spv::firmware::{check_release_at, DeviceFirmware, UpdateOffer, UpdateRefusal};
 
 /// The lamp's product line.
 pub(super) const LAMP_PRODUCT: u64 = 0x4C31;
@@ -56,13 +56,23 @@ fn refused(s: &mut Scenario, who: &Keypair, payload: Payload) -> Result<String, 
 /// Stream `image` into the lamp's check of `offer` at its trusted header.
 fn install(
     lamp: &Lamp,
+    now_ms: u64,
     firmware: &DeviceFirmware,
     offer: &UpdateOffer,
     image: &[u8],
 ) -> Result<FirmwareManifest, UpdateRefusal> {
     // Over the air: the offer travels as bytes.
     let offer = UpdateOffer::decode(&offer.encode()).map_err(|_| UpdateRefusal::BadProof)?;
-    let mut check = check_release(lamp.trusted().header(), CHAIN, firmware, &offer)?;
+    // The header must be as fresh as for a command: a relay that withholds
+    // newer headers cannot get a since-revoked release installed.
+    let mut check = check_release_at(
+        lamp.trusted().header(),
+        CHAIN,
+        firmware,
+        &offer,
+        now_ms,
+        LAMP_FRESHNESS_MS,
+    )?;
     for chunk in image.chunks(CHUNK_BYTES) {
         check.update(chunk)?;
     }
@@ -132,6 +142,7 @@ pub(super) fn firmware_update(s: &mut Scenario, lamp: &mut Lamp) -> Result<Strin
         return Err(format!("lamp refused the header: {verdict:?}"));
     }
     let offer = offer(s);
+    let now = s.cluster.now_ms;
     let mut firmware = DeviceFirmware {
         product: LAMP_PRODUCT,
         version: LAMP_VERSION,
@@ -139,7 +150,7 @@ pub(super) fn firmware_update(s: &mut Scenario, lamp: &mut Lamp) -> Result<Strin
     };
     let mut tampered = image.clone();
     tampered[IMAGE_BYTES / 2] ^= 0x01;
-    let tampered_result = install(lamp, &firmware, &offer, &tampered);
+    let tampered_result = install(lamp, now, &firmware, &offer, &tampered);
     if tampered_result != Err(UpdateRefusal::ImageHashMismatch) {
         return Err(format!("tampered image: {tampered_result:?}"));
     }
@@ -152,15 +163,15 @@ pub(super) fn firmware_update(s: &mut Scenario, lamp: &mut Lamp) -> Result<Strin
         record.manifest = rogue;
         *value = record.encode();
     }
-    let forged_result = install(lamp, &firmware, &forged, &image);
+    let forged_result = install(lamp, now, &firmware, &forged, &image);
     if forged_result != Err(UpdateRefusal::BadProof) {
         return Err(format!("forged manifest: {forged_result:?}"));
     }
-    let installed = install(lamp, &firmware, &offer, &image)
+    let installed = install(lamp, now, &firmware, &offer, &image)
         .map_err(|e| format!("genuine image refused: {e}"))?;
     firmware.version = installed.version;
     // The same release again, now that the lamp runs it.
-    let again = install(lamp, &firmware, &offer, &image);
+    let again = install(lamp, now, &firmware, &offer, &image);
     if again != Err(UpdateRefusal::NotNewer) {
         return Err(format!("reinstall: {again:?}"));
     }
