@@ -1124,7 +1124,7 @@ ItcStatus itc_chaincode_verify_payment_receipt(const uint8_t *header,
                                                uint64_t *out_amount);
 
 // Build and sign a DAG transaction carrying a data record (at most 1024
-// bytes), approving `parent_count` (2..=8) parents given as ids of
+// bytes), approving `parent_count` (1..=8) parents given as ids of
 // [`ITC_HASH_LEN`] bytes back to back. The nonce is 0: run
 // [`itc_dag_transaction_solve_pow`] before sending.
 //

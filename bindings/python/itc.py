@@ -602,7 +602,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 31847:
+    if lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 26207:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_datanode_account() != 39051:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -6044,7 +6044,7 @@ class DagTransaction(DagTransactionProtocol):
     @classmethod
     def new_signed(cls, issuer: Keypair,chain_id: int,parents: typing.List[bytes],sequence: int,payload: DagPayload) -> DagTransaction:
         """
-        Build and sign a DAG transaction approving `parents` (2..=8 ids of
+        Build and sign a DAG transaction approving `parents` (1..=8 ids of
         32 bytes; sorted and deduplicated here), with nonce 0. Run
         [`DagTransaction::solve_pow`] before sending.
 

@@ -779,7 +779,7 @@ public static func decode(bytes: Data)throws  -> DagTransaction  {
 }
     
     /**
-     * Build and sign a DAG transaction approving `parents` (2..=8 ids of
+     * Build and sign a DAG transaction approving `parents` (1..=8 ids of
      * 32 bytes; sorted and deduplicated here), with nonce 0. Run
      * [`DagTransaction::solve_pow`] before sending.
      *
@@ -8652,7 +8652,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 31847) {
+    if (uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 26207) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_devchain_new() != 29619) {

@@ -110,13 +110,13 @@ fn malformed_dag_transactions_are_refused() {
         itc_keypair_from_seed([4; 32].as_ptr(), &mut issuer);
         let parents = parents();
         let mut tx = ptr::null_mut();
-        // One parent is too few.
+        // No parent is too few (one is enough since itc-dag allows 1..=8).
         assert_eq!(
             itc_dag_transaction_new_command(
                 issuer,
                 CHAIN,
                 parents.as_ptr(),
-                1,
+                0,
                 0,
                 [9; 32].as_ptr(),
                 b"on".as_ptr(),

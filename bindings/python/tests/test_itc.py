@@ -485,4 +485,4 @@ def test_dag_proof_of_work_stops_at_the_iteration_bound():
     with pytest.raises(itc.ItcError.PowExhausted):
         tx.solve_pow(40, 100)
     with pytest.raises(itc.ItcError.InvalidArgument):
-        itc.DagTransaction.new_signed(key(4), CHAIN, [bytes([1] * 32)], 0, itc.DagPayload.DATA(record=b""))
+        itc.DagTransaction.new_signed(key(4), CHAIN, [], 0, itc.DagPayload.DATA(record=b""))

@@ -118,7 +118,7 @@ impl DagTransaction {
 
 #[uniffi::export]
 impl DagTransaction {
-    /// Build and sign a DAG transaction approving `parents` (2..=8 ids of
+    /// Build and sign a DAG transaction approving `parents` (1..=8 ids of
     /// 32 bytes; sorted and deduplicated here), with nonce 0. Run
     /// [`DagTransaction::solve_pow`] before sending.
     ///

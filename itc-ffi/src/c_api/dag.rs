@@ -78,7 +78,7 @@ unsafe fn build(
 }
 
 /// Build and sign a DAG transaction carrying a data record (at most 1024
-/// bytes), approving `parent_count` (2..=8) parents given as ids of
+/// bytes), approving `parent_count` (1..=8) parents given as ids of
 /// [`ITC_HASH_LEN`] bytes back to back. The nonce is 0: run
 /// [`itc_dag_transaction_solve_pow`] before sending.
 ///

@@ -1685,7 +1685,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() and 0xFFFF) != 62113) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() and 0xFFFF) != 31847) {
+    if ((lib.uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() and 0xFFFF) != 26207) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_constructor_devchain_new() and 0xFFFF) != 29619) {
@@ -2595,7 +2595,7 @@ open class DagTransaction: Disposable, AutoCloseable, DagTransactionInterface
 
         
     /**
-     * Build and sign a DAG transaction approving `parents` (2..=8 ids of
+     * Build and sign a DAG transaction approving `parents` (1..=8 ids of
      * 32 bytes; sorted and deduplicated here), with nonce 0. Run
      * [`DagTransaction::solve_pow`] before sending.
      *
