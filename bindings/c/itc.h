@@ -499,7 +499,7 @@ typedef uint32_t ItcSealRefusal;
 #endif // __cplusplus
 
 // Why a device refuses an update. The numbers are itc-spv's stable
-// `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+// `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
 // `ITC_STATUS_UPDATE_REFUSED`).
 enum ItcUpdateRefusal
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -532,6 +532,11 @@ enum ItcUpdateRefusal
   // The image does not hash to the manifest's hash (tampered or wrong
   // image).
   ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH = 12,
+  // The trusted header is older than the device accepts for an update:
+  // the release may have been revoked or superseded since (a freeze
+  // attack by a relay that withholds newer headers). Update the header
+  // first.
+  ITC_UPDATE_REFUSAL_STALE_HEADER = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1640,10 +1645,15 @@ ItcStatus itc_firmware_manifest_sign(const ItcKeypair *release_key,
 // product's record and of its current release, from a phone, a gateway, a
 // peer or [`itc_dev_chain_firmware_offer`](super::dev_chain::itc_dev_chain_firmware_offer))
 // may be installed on `device`, at the light client's trusted header and
-// for its chain. On success `*out` is a new [`ItcImageCheck`]; a refusal is
-// `ITC_STATUS_UPDATE_REFUSED` with the `ItcUpdateRefusal` code (bad proof,
-// unknown product, no release, wrong product, bad signature, revoked, not
-// newer, below minimum, image too large) and a null `*out`.
+// for its chain, at the device's clock `now_ms` (milliseconds since the
+// Unix epoch). A trusted header more than `header_age_max_ms` older than
+// `now_ms` is refused (`ITC_UPDATE_REFUSAL_STALE_HEADER`: a relay that
+// withholds newer headers cannot get a since-revoked release installed;
+// use the age the device accepts for commands). On success `*out` is a new
+// [`ItcImageCheck`]; a refusal is `ITC_STATUS_UPDATE_REFUSED` with the
+// `ItcUpdateRefusal` code (bad proof, unknown product, no release, wrong
+// product, bad signature, revoked, not newer, below minimum, image too
+// large, stale header) and a null `*out`.
 //
 // # Safety
 // `light_client` must be a live handle; `device` must point to a readable
@@ -1655,9 +1665,13 @@ ItcStatus itc_light_client_check_firmware_update(const ItcLightClient *light_cli
                                                  const ItcDeviceFirmware *device,
                                                  const uint8_t *offer,
                                                  size_t offer_len,
+                                                 uint64_t now_ms,
+                                                 uint64_t header_age_max_ms,
                                                  ItcImageCheck **out);
 
-// [`itc_light_client_check_firmware_update`] at the lamp's trusted header.
+// [`itc_light_client_check_firmware_update`] at the lamp's trusted header,
+// with the lamp's freshness bound (as for a command) as the oldest header
+// it accepts.
 //
 // # Safety
 // As [`itc_light_client_check_firmware_update`], with `lamp` a live handle.
@@ -1667,6 +1681,7 @@ ItcStatus itc_lamp_check_firmware_update(const ItcLamp *lamp,
                                          const ItcDeviceFirmware *device,
                                          const uint8_t *offer,
                                          size_t offer_len,
+                                         uint64_t now_ms,
                                          ItcImageCheck **out);
 
 // Feed the next `chunk_len` bytes of the image. More bytes than the

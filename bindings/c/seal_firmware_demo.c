@@ -238,6 +238,7 @@ int main(void) {
         ItcImageCheck *check = NULL;
         uint8_t signature[ITC_SIGNATURE_LEN];
         size_t offer_len = 0;
+        uint64_t now_ms = 0;
         for (i = 0; i < IMAGE_LEN; i++) {
             image[i] = (uint8_t)(i * 7 + 3);
         }
@@ -254,19 +255,20 @@ int main(void) {
                                                   signature, &tx));
         height = commit(chain, tx, 5000);
         follow(chain, lamp, height, 5100, buf);
+        now_ms = 5200;
 
         device.product = PRODUCT;
         device.version = V1_0;
         device.image_size_max = 1u << 20;
         CHECK(itc_dev_chain_firmware_offer(chain, PRODUCT, buf, BIG, &offer_len));
-        CHECK(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, &check));
+        CHECK(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, now_ms, &check));
         EXPECT(stream(check, image, IMAGE_LEN, &installed) == ITC_STATUS_OK &&
                    installed.version == V1_1,
                "firmware 1.1 verified and installed");
         CHECK(itc_image_check_free(check));
 
         image[1000] ^= 0xFF;
-        CHECK(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, &check));
+        CHECK(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, now_ms, &check));
         EXPECT(stream(check, image, IMAGE_LEN, &installed) == ITC_STATUS_UPDATE_REFUSED &&
                    itc_last_error_reason() == ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH,
                "tampered image refused");
@@ -274,7 +276,7 @@ int main(void) {
         image[1000] ^= 0xFF;
 
         device.version = V1_1;
-        EXPECT(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, &check) ==
+        EXPECT(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, now_ms, &check) ==
                        ITC_STATUS_UPDATE_REFUSED &&
                    itc_last_error_reason() == ITC_UPDATE_REFUSAL_NOT_NEWER && check == NULL,
                "old version refused (not newer)");
@@ -284,11 +286,19 @@ int main(void) {
                                                  V1_1, &tx));
         height = commit(chain, tx, 6000);
         follow(chain, lamp, height, 6100, buf);
+        now_ms = 6200;
         CHECK(itc_dev_chain_firmware_offer(chain, PRODUCT, buf, BIG, &offer_len));
-        EXPECT(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, &check) ==
+        EXPECT(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, now_ms, &check) ==
                        ITC_STATUS_UPDATE_REFUSED &&
                    itc_last_error_reason() == ITC_UPDATE_REFUSAL_REVOKED,
                "revoked release refused");
+        /* A lamp whose header is older than its freshness window refuses:
+         * a relay withholding newer headers cannot get an update through. */
+        now_ms = 6000 + 60001;
+        EXPECT(itc_lamp_check_firmware_update(lamp, &device, buf, offer_len, now_ms, &check) ==
+                       ITC_STATUS_UPDATE_REFUSED &&
+                   itc_last_error_reason() == ITC_UPDATE_REFUSAL_STALE_HEADER,
+               "update at a stale header refused");
     }
 
     CHECK(itc_seal_key_free(owner_seal));

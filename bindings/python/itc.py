@@ -694,7 +694,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_keypair_generate() != 1414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() != 683:
+    if lib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() != 1220:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lamp_handle() != 9124:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -714,7 +714,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_constructor_lamp_new() != 16479:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() != 6526:
+    if lib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() != 65448:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_itc_ffi_checksum_method_lightclient_header() != 57241:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1689,6 +1689,7 @@ _UniffiLib.uniffi_itc_ffi_fn_method_lamp_check_firmware_update.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_lamp_check_firmware_update.restype = ctypes.c_uint64
@@ -1754,6 +1755,8 @@ _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_check_firmware_update.argtypes =
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_itc_ffi_fn_method_lightclient_check_firmware_update.restype = ctypes.c_uint64
@@ -4301,7 +4304,7 @@ class _UniffiFfiConverterTypeSealRefusal(_UniffiConverterRustBuffer):
 class UpdateRefusal(enum.Enum):
     """
     Why a device refuses an update. The numbers are itc-spv's stable
-    `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+    `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
     `ITC_STATUS_UPDATE_REFUSED`).
 """
     
@@ -4367,6 +4370,14 @@ class UpdateRefusal(enum.Enum):
     image).
 """
     
+    STALE_HEADER = 13
+    """
+    The trusted header is older than the device accepts for an update:
+    the release may have been revoked or superseded since (a freeze
+    attack by a relay that withholds newer headers). Update the header
+    first.
+"""
+    
 
 
 class _UniffiFfiConverterTypeUpdateRefusal(_UniffiConverterRustBuffer):
@@ -4397,6 +4408,8 @@ class _UniffiFfiConverterTypeUpdateRefusal(_UniffiConverterRustBuffer):
             return UpdateRefusal.IMAGE_TOO_SHORT
         if variant == 12:
             return UpdateRefusal.IMAGE_HASH_MISMATCH
+        if variant == 13:
+            return UpdateRefusal.STALE_HEADER
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -4424,6 +4437,8 @@ class _UniffiFfiConverterTypeUpdateRefusal(_UniffiConverterRustBuffer):
         if value == UpdateRefusal.IMAGE_TOO_SHORT:
             return
         if value == UpdateRefusal.IMAGE_HASH_MISMATCH:
+            return
+        if value == UpdateRefusal.STALE_HEADER:
             return
         raise ValueError(value)
 
@@ -4453,6 +4468,8 @@ class _UniffiFfiConverterTypeUpdateRefusal(_UniffiConverterRustBuffer):
             buf.write_i32(11)
         if value == UpdateRefusal.IMAGE_HASH_MISMATCH:
             buf.write_i32(12)
+        if value == UpdateRefusal.STALE_HEADER:
+            buf.write_i32(13)
 
 
 
@@ -4743,7 +4760,7 @@ class ItcError:  # type: ignore
         """
         A device refused a firmware update; `code` is the stable
         [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
-        (itc-spv's codes 1..=12).
+        (itc-spv's codes 1..=13).
 """
         
         def __init__(self, refusal, code, reason):
@@ -8339,10 +8356,12 @@ class LampProtocol(typing.Protocol):
     bound, a command window and a per-sender replay table.
 """
     
-    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes,now_ms: int) -> ImageCheck:
         """
         The lamp's firmware update check against its trusted header (see
-        [`LightClient::check_firmware_update`]).
+        [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+        its freshness bound as the oldest header it accepts (as for a
+        command).
 
         # Errors
         As [`LightClient::check_firmware_update`].
@@ -8484,10 +8503,12 @@ class Lamp(LampProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes,now_ms: int) -> ImageCheck:
         """
         The lamp's firmware update check against its trusted header (see
-        [`LightClient::check_firmware_update`]).
+        [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+        its freshness bound as the oldest header it accepts (as for a
+        command).
 
         # Errors
         As [`LightClient::check_firmware_update`].
@@ -8496,10 +8517,13 @@ class Lamp(LampProtocol):
         _UniffiFfiConverterTypeDeviceFirmware.check_lower(device)
 
         _UniffiFfiConverterBytes.check_lower(offer)
+
+        _UniffiFfiConverterUInt64.check_lower(now_ms)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterTypeDeviceFirmware.lower(device),
             _UniffiFfiConverterBytes.lower(offer),
+            _UniffiFfiConverterUInt64.lower(now_ms),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeImageCheck.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeItcError
@@ -8748,18 +8772,23 @@ class LightClientProtocol(typing.Protocol):
     A light client: one trusted header and its validator set.
 """
     
-    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes,now_ms: int,header_age_max_ms: int) -> ImageCheck:
         """
         Whether the release an update offer (the encoded proofs of the
         product's record and of its current release, from a phone, a gateway,
         a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
         may be installed on `device`, at the trusted header and for its
-        chain. On success, stream the image into the returned [`ImageCheck`].
+        chain, at the device's clock `now_ms`. A trusted header more than
+        `header_age_max_ms` older than `now_ms` is refused
+        ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+        a relay that withholds newer headers cannot get a since-revoked
+        release installed (use the age the device accepts for commands). On
+        success, stream the image into the returned [`ImageCheck`].
 
         # Errors
         [`ItcError::Decode`] for bytes that are not an offer;
         [`ItcError::UpdateRefused`] with the first check that failed
-        ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+        ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
 """
         raise NotImplementedError
     def header(self, ) -> bytes:
@@ -8932,27 +8961,38 @@ class LightClient(LightClientProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def check_firmware_update(self, device: DeviceFirmware,offer: bytes) -> ImageCheck:
+    def check_firmware_update(self, device: DeviceFirmware,offer: bytes,now_ms: int,header_age_max_ms: int) -> ImageCheck:
         """
         Whether the release an update offer (the encoded proofs of the
         product's record and of its current release, from a phone, a gateway,
         a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
         may be installed on `device`, at the trusted header and for its
-        chain. On success, stream the image into the returned [`ImageCheck`].
+        chain, at the device's clock `now_ms`. A trusted header more than
+        `header_age_max_ms` older than `now_ms` is refused
+        ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+        a relay that withholds newer headers cannot get a since-revoked
+        release installed (use the age the device accepts for commands). On
+        success, stream the image into the returned [`ImageCheck`].
 
         # Errors
         [`ItcError::Decode`] for bytes that are not an offer;
         [`ItcError::UpdateRefused`] with the first check that failed
-        ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+        ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
 """
         
         _UniffiFfiConverterTypeDeviceFirmware.check_lower(device)
 
         _UniffiFfiConverterBytes.check_lower(offer)
+
+        _UniffiFfiConverterUInt64.check_lower(now_ms)
+
+        _UniffiFfiConverterUInt64.check_lower(header_age_max_ms)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterTypeDeviceFirmware.lower(device),
             _UniffiFfiConverterBytes.lower(offer),
+            _UniffiFfiConverterUInt64.lower(now_ms),
+            _UniffiFfiConverterUInt64.lower(header_age_max_ms),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeImageCheck.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeItcError

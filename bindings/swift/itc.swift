@@ -2619,12 +2619,14 @@ public protocol LampProtocol: AnyObject, Sendable {
     
     /**
      * The lamp's firmware update check against its trusted header (see
-     * [`LightClient::check_firmware_update`]).
+     * [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+     * its freshness bound as the oldest header it accepts (as for a
+     * command).
      *
      * # Errors
      * As [`LightClient::check_firmware_update`].
      */
-    func checkFirmwareUpdate(device: DeviceFirmware, offer: Data) throws  -> ImageCheck
+    func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64) throws  -> ImageCheck
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
@@ -2783,18 +2785,21 @@ public convenience init(devicePublicKey: Data, freshnessMs: UInt64, commandWindo
     
     /**
      * The lamp's firmware update check against its trusted header (see
-     * [`LightClient::check_firmware_update`]).
+     * [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+     * its freshness bound as the oldest header it accepts (as for a
+     * command).
      *
      * # Errors
      * As [`LightClient::check_firmware_update`].
      */
-open func checkFirmwareUpdate(device: DeviceFirmware, offer: Data)throws  -> ImageCheck  {
+open func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64)throws  -> ImageCheck  {
     return try  FfiConverterTypeImageCheck_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_method_lamp_check_firmware_update(
             self.uniffiCloneHandle(),
         FfiConverterTypeDeviceFirmware_lower(device),
-        FfiConverterData.lower(offer),uniffiCallStatus
+        FfiConverterData.lower(offer),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
     )
 })
 }
@@ -2994,14 +2999,19 @@ public protocol LightClientProtocol: AnyObject, Sendable {
      * product's record and of its current release, from a phone, a gateway,
      * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
      * may be installed on `device`, at the trusted header and for its
-     * chain. On success, stream the image into the returned [`ImageCheck`].
+     * chain, at the device's clock `now_ms`. A trusted header more than
+     * `header_age_max_ms` older than `now_ms` is refused
+     * ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+     * a relay that withholds newer headers cannot get a since-revoked
+     * release installed (use the age the device accepts for commands). On
+     * success, stream the image into the returned [`ImageCheck`].
      *
      * # Errors
      * [`ItcError::Decode`] for bytes that are not an offer;
      * [`ItcError::UpdateRefused`] with the first check that failed
-     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
      */
-    func checkFirmwareUpdate(device: DeviceFirmware, offer: Data) throws  -> ImageCheck
+    func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64, headerAgeMaxMs: UInt64) throws  -> ImageCheck
     
     /**
      * The trusted header (canonical bytes).
@@ -3185,20 +3195,27 @@ public static func load(state: Data, options: TrustOptions)throws  -> LightClien
      * product's record and of its current release, from a phone, a gateway,
      * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
      * may be installed on `device`, at the trusted header and for its
-     * chain. On success, stream the image into the returned [`ImageCheck`].
+     * chain, at the device's clock `now_ms`. A trusted header more than
+     * `header_age_max_ms` older than `now_ms` is refused
+     * ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+     * a relay that withholds newer headers cannot get a since-revoked
+     * release installed (use the age the device accepts for commands). On
+     * success, stream the image into the returned [`ImageCheck`].
      *
      * # Errors
      * [`ItcError::Decode`] for bytes that are not an offer;
      * [`ItcError::UpdateRefused`] with the first check that failed
-     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
      */
-open func checkFirmwareUpdate(device: DeviceFirmware, offer: Data)throws  -> ImageCheck  {
+open func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64, headerAgeMaxMs: UInt64)throws  -> ImageCheck  {
     return try  FfiConverterTypeImageCheck_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
         uniffiCallStatus in
     uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(
             self.uniffiCloneHandle(),
         FfiConverterTypeDeviceFirmware_lower(device),
-        FfiConverterData.lower(offer),uniffiCallStatus
+        FfiConverterData.lower(offer),
+        FfiConverterUInt64.lower(nowMs),
+        FfiConverterUInt64.lower(headerAgeMaxMs),uniffiCallStatus
     )
 })
 }
@@ -6204,7 +6221,7 @@ enum ItcError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * A device refused a firmware update; `code` is the stable
      * [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
-     * (itc-spv's codes 1..=12).
+     * (itc-spv's codes 1..=13).
      */
     case UpdateRefused(
         /**
@@ -7221,7 +7238,7 @@ public func FfiConverterTypeSigningDomain_lower(_ value: SigningDomain) -> RustB
 
 /**
  * Why a device refuses an update. The numbers are itc-spv's stable
- * `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+ * `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
  * `ITC_STATUS_UPDATE_REFUSED`).
  */
 
@@ -7277,6 +7294,13 @@ public enum UpdateRefusal: UInt32, Equatable, Hashable {
      * image).
      */
     case imageHashMismatch = 12
+    /**
+     * The trusted header is older than the device accepts for an update:
+     * the release may have been revoked or superseded since (a freeze
+     * attack by a relay that withholds newer headers). Update the header
+     * first.
+     */
+    case staleHeader = 13
 
 
 
@@ -7321,6 +7345,8 @@ public struct FfiConverterTypeUpdateRefusal: FfiConverterRustBuffer {
         case 11: return .imageTooShort
         
         case 12: return .imageHashMismatch
+        
+        case 13: return .staleHeader
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7376,6 +7402,10 @@ public struct FfiConverterTypeUpdateRefusal: FfiConverterRustBuffer {
         
         case .imageHashMismatch:
             writeInt(&buf, Int32(12))
+        
+        
+        case .staleHeader:
+            writeInt(&buf, Int32(13))
         
         }
     }
@@ -8550,7 +8580,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_keypair_sign() != 20109) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() != 683) {
+    if (uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() != 1220) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lamp_handle() != 9124) {
@@ -8577,7 +8607,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_lamp_update() != 39223) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() != 6526) {
+    if (uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() != 65448) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lightclient_header() != 57241) {

@@ -601,7 +601,7 @@ uint64_t uniffi_itc_ffi_fn_constructor_lamp_new(RustBuffer device_public_key, ui
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_CHECK_FIRMWARE_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_CHECK_FIRMWARE_UPDATE
-uint64_t uniffi_itc_ffi_fn_method_lamp_check_firmware_update(uint64_t ptr, RustBuffer device, RustBuffer offer, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_itc_ffi_fn_method_lamp_check_firmware_update(uint64_t ptr, RustBuffer device, RustBuffer offer, uint64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_HANDLE
@@ -666,7 +666,7 @@ uint64_t uniffi_itc_ffi_fn_constructor_lightclient_load(RustBuffer state, RustBu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_CHECK_FIRMWARE_UPDATE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_CHECK_FIRMWARE_UPDATE
-uint64_t uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(uint64_t ptr, RustBuffer device, RustBuffer offer, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(uint64_t ptr, RustBuffer device, RustBuffer offer, uint64_t now_ms, uint64_t header_age_max_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_HEADER

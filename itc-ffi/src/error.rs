@@ -137,7 +137,7 @@ pub enum ItcError {
     },
     /// A device refused a firmware update; `code` is the stable
     /// [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
-    /// (itc-spv's codes 1..=12).
+    /// (itc-spv's codes 1..=13).
     #[error("update refused: {reason}")]
     UpdateRefused {
         /// Why, as an enum.

@@ -16,6 +16,7 @@ fn c_seal_firmware_demo_compiles_against_the_header_and_passes_every_check() {
             "tampered image refused",
             "old version refused (not newer)",
             "revoked release refused",
+            "update at a stale header refused",
         ],
     );
 }

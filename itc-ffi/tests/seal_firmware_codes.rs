@@ -61,6 +61,7 @@ fn refusal_suite_and_status_numbers_never_change() {
             (UpdateRefusal::ImageTooLong, 10),
             (UpdateRefusal::ImageTooShort, 11),
             (UpdateRefusal::ImageHashMismatch, 12),
+            (UpdateRefusal::StaleHeader, 13),
         ]
     );
     assert_eq!(SealSuite::X25519 as u8, 1);
@@ -79,6 +80,7 @@ fn refusal_suite_and_status_numbers_never_change() {
         "ITC_SEAL_REFUSAL_CONTEXT_MISMATCH = 6,",
         "ITC_SEAL_REFUSAL_NOT_A_RECIPIENT = 7,",
         "ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH = 12,",
+        "ITC_UPDATE_REFUSAL_STALE_HEADER = 13,",
         "ITC_SEAL_SUITE_X_WING = 2,",
         "ITC_STATUS_SEAL_REFUSED = 17,",
         "ITC_STATUS_UPDATE_REFUSED = 18,",
@@ -236,7 +238,7 @@ fn both_layers_refuse_an_old_version_with_the_same_code() {
         version: 2,
         image_size_max: 1 << 20,
     };
-    match client.check_firmware_update(current, offer.clone()) {
+    match client.check_firmware_update(current, offer.clone(), 2_200, 60_000) {
         Err(ItcError::UpdateRefused { refusal, code, .. }) => {
             assert_eq!((refusal, code), (UpdateRefusal::NotNewer, 7))
         }
@@ -271,11 +273,28 @@ fn both_layers_refuse_an_old_version_with_the_same_code() {
                 &old,
                 offer.as_ptr(),
                 offer.len(),
+                2_200,
+                60_000,
                 &mut check
             ),
             ItcStatus::UpdateRefused
         );
         assert_eq!(itc_last_error_reason(), UpdateRefusal::NotNewer.code());
+        // A header older than the device accepts: refused before anything
+        // else (the release may have been revoked since).
+        assert_eq!(
+            itc_light_client_check_firmware_update(
+                c_client,
+                &old,
+                offer.as_ptr(),
+                offer.len(),
+                2_000 + 60_001,
+                60_000,
+                &mut check
+            ),
+            ItcStatus::UpdateRefused
+        );
+        assert_eq!(itc_last_error_reason(), UpdateRefusal::StaleHeader.code());
         assert!(check.is_null());
         // Version 1 accepts; the image streams in two chunks.
         let device = ItcDeviceFirmware { version: 1, ..old };
@@ -285,6 +304,8 @@ fn both_layers_refuse_an_old_version_with_the_same_code() {
                 &device,
                 offer.as_ptr(),
                 offer.len(),
+                2_200,
+                60_000,
                 &mut check
             ),
             ItcStatus::Ok
@@ -308,7 +329,15 @@ fn both_layers_refuse_an_old_version_with_the_same_code() {
         );
         assert_eq!(itc_image_check_free(check), ItcStatus::Ok);
         assert_eq!(
-            itc_light_client_check_firmware_update(c_client, &device, b"x".as_ptr(), 1, &mut check),
+            itc_light_client_check_firmware_update(
+                c_client,
+                &device,
+                b"x".as_ptr(),
+                1,
+                2_200,
+                60_000,
+                &mut check
+            ),
             ItcStatus::DecodeFailed
         );
         assert_eq!(itc_light_client_free(c_client), ItcStatus::Ok);

@@ -13,6 +13,8 @@ CHAIN = 7
 PRODUCT = 42
 V1_0 = 1_000_000
 V1_1 = 1_001_000
+NOW = 3_200  # the lamp's clock during the update (ms)
+AGE_MAX = 60_000  # the oldest trusted header the device accepts for an update
 IMAGE = bytes((i * 7 + 3) % 256 for i in range(64 * 1024))
 
 
@@ -196,7 +198,7 @@ def test_the_lamp_installs_firmware_1_1_and_refuses_tampered_old_and_foreign_rel
     device = itc.DeviceFirmware(product=PRODUCT, version=V1_0, image_size_max=1 << 20)
     offer = chain.firmware_offer(PRODUCT)
 
-    check = lamp.check_firmware_update(device, offer)
+    check = lamp.check_firmware_update(device, offer, NOW)
     assert check.manifest() == release
     installed = stream(check, IMAGE)
     assert installed.version == V1_1
@@ -204,31 +206,37 @@ def test_the_lamp_installs_firmware_1_1_and_refuses_tampered_old_and_foreign_rel
     # A tampered image: refused at the end (hash), nothing to install.
     tampered = bytearray(IMAGE)
     tampered[1000] ^= 0xFF
-    check = client.check_firmware_update(device, offer)
+    check = client.check_firmware_update(device, offer, NOW, AGE_MAX)
     assert update_refusal(lambda: stream(check, bytes(tampered))) == (itc.UpdateRefusal.IMAGE_HASH_MISMATCH, 12)
     with pytest.raises(itc.ItcError.InvalidArgument):
         check.finish()  # the check is over
-    check = client.check_firmware_update(device, offer)
+    check = client.check_firmware_update(device, offer, NOW, AGE_MAX)
     assert update_refusal(lambda: stream(check, IMAGE + b"x"))[1] == 10
-    check = client.check_firmware_update(device, offer)
+    check = client.check_firmware_update(device, offer, NOW, AGE_MAX)
     assert update_refusal(lambda: stream(check, IMAGE[:-1]))[1] == 11
 
     # An old version (the lamp already runs 1.1): no rollback, no reinstall.
     running_1_1 = itc.DeviceFirmware(product=PRODUCT, version=V1_1, image_size_max=1 << 20)
-    assert update_refusal(lambda: lamp.check_firmware_update(running_1_1, offer)) == (itc.UpdateRefusal.NOT_NEWER, 7)
+    assert update_refusal(lambda: lamp.check_firmware_update(running_1_1, offer, NOW)) == (itc.UpdateRefusal.NOT_NEWER, 7)
     small = itc.DeviceFirmware(product=PRODUCT, version=V1_0, image_size_max=1024)
-    assert update_refusal(lambda: lamp.check_firmware_update(small, offer))[1] == 9
+    assert update_refusal(lambda: lamp.check_firmware_update(small, offer, NOW))[1] == 9
     other = itc.DeviceFirmware(product=PRODUCT + 1, version=V1_0, image_size_max=1 << 20)
-    assert update_refusal(lambda: lamp.check_firmware_update(other, chain.firmware_offer(PRODUCT + 1)))[1] == 2
+    assert update_refusal(lambda: lamp.check_firmware_update(other, chain.firmware_offer(PRODUCT + 1), NOW))[1] == 2
     # The offer for another product's proofs does not pass for this one.
-    assert update_refusal(lambda: lamp.check_firmware_update(device, chain.firmware_offer(PRODUCT + 1)))[1] == 1
+    assert update_refusal(lambda: lamp.check_firmware_update(device, chain.firmware_offer(PRODUCT + 1), NOW))[1] == 1
 
     # The manufacturer revokes 1.1: a lamp that has seen it refuses.
     revoke = itc.Payload.REVOKE_RELEASE(product=PRODUCT, version=V1_1)
     height = commit(chain, MAKER, revoke, 4_000)
     assert lamp.update(chain.header_update(height), 4_100) == itc.UpdateVerdict.SUCCESS()
-    assert update_refusal(lambda: lamp.check_firmware_update(device, chain.firmware_offer(PRODUCT)))[1] == 6
+    assert update_refusal(lambda: lamp.check_firmware_update(device, chain.firmware_offer(PRODUCT), 4_200))[1] == 6
     # A stale offer (proofs at the previous header) no longer holds.
-    assert update_refusal(lambda: lamp.check_firmware_update(device, offer))[1] == 1
+    assert update_refusal(lambda: lamp.check_firmware_update(device, offer, 4_200))[1] == 1
     with pytest.raises(itc.ItcError.Decode):
-        lamp.check_firmware_update(device, b"garbage")
+        lamp.check_firmware_update(device, b"garbage", 4_200)
+    # A header older than the lamp's freshness window (60 s): refused first,
+    # so a relay that withholds newer headers cannot get an update through.
+    late = 4_000 + 60_001
+    assert update_refusal(lambda: lamp.check_firmware_update(device, offer, late)) == (
+        itc.UpdateRefusal.STALE_HEADER, 13)
+    assert update_refusal(lambda: client.check_firmware_update(device, offer, late, 60_000))[1] == 13

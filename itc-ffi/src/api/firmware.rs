@@ -15,7 +15,7 @@ use itc_spv::firmware::UpdateOffer;
 use std::sync::{Arc, Mutex};
 
 /// Why a device refuses an update. The numbers are itc-spv's stable
-/// `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+/// `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
 /// `ITC_STATUS_UPDATE_REFUSED`).
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -46,6 +46,11 @@ pub enum UpdateRefusal {
     /// The image does not hash to the manifest's hash (tampered or wrong
     /// image).
     ImageHashMismatch = 12,
+    /// The trusted header is older than the device accepts for an update:
+    /// the release may have been revoked or superseded since (a freeze
+    /// attack by a relay that withholds newer headers). Update the header
+    /// first.
+    StaleHeader = 13,
 }
 
 impl UpdateRefusal {
@@ -53,7 +58,7 @@ impl UpdateRefusal {
     ///
     /// (Rust only: not in the C header.)
     /// cbindgen:ignore
-    pub const ALL: [UpdateRefusal; 12] = [
+    pub const ALL: [UpdateRefusal; 13] = [
         UpdateRefusal::BadProof,
         UpdateRefusal::UnknownProduct,
         UpdateRefusal::NoRelease,
@@ -66,6 +71,7 @@ impl UpdateRefusal {
         UpdateRefusal::ImageTooLong,
         UpdateRefusal::ImageTooShort,
         UpdateRefusal::ImageHashMismatch,
+        UpdateRefusal::StaleHeader,
     ];
 
     /// The stable code.
@@ -187,18 +193,23 @@ pub fn firmware_manifest_sign(
 }
 
 /// The device's decision on an offer at `header` (a header the device
-/// trusts): an [`ImageCheck`] or the refusal.
+/// trusts), at the device's clock `now_ms`, refusing a header more than
+/// `header_age_max_ms` old: an [`ImageCheck`] or the refusal.
 pub(crate) fn check_offer(
     header: &BlockHeader,
     device: DeviceFirmware,
     offer: &[u8],
+    now_ms: u64,
+    header_age_max_ms: u64,
 ) -> Result<itc_spv::firmware::ImageCheck, ItcError> {
     let offer = UpdateOffer::decode(offer)?;
-    Ok(itc_spv::firmware::check_release(
+    Ok(itc_spv::firmware::check_release_at(
         header,
         header.chain_id,
         &device.into(),
         &offer,
+        now_ms,
+        header_age_max_ms,
     )?)
 }
 
@@ -311,6 +322,7 @@ mod tests {
             Spv::ImageTooLong,
             Spv::ImageTooShort,
             Spv::ImageHashMismatch,
+            Spv::StaleHeader,
         ];
         for (core, ours) in spv.into_iter().zip(UpdateRefusal::ALL) {
             assert_eq!(UpdateRefusal::from_core(core), Some(ours));

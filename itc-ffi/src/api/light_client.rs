@@ -493,19 +493,32 @@ impl LightClient {
     /// product's record and of its current release, from a phone, a gateway,
     /// a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
     /// may be installed on `device`, at the trusted header and for its
-    /// chain. On success, stream the image into the returned [`ImageCheck`].
+    /// chain, at the device's clock `now_ms`. A trusted header more than
+    /// `header_age_max_ms` older than `now_ms` is refused
+    /// ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+    /// a relay that withholds newer headers cannot get a since-revoked
+    /// release installed (use the age the device accepts for commands). On
+    /// success, stream the image into the returned [`ImageCheck`].
     ///
     /// # Errors
     /// [`ItcError::Decode`] for bytes that are not an offer;
     /// [`ItcError::UpdateRefused`] with the first check that failed
-    /// ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+    /// ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
     pub fn check_firmware_update(
         &self,
         device: DeviceFirmware,
         offer: Vec<u8>,
+        now_ms: u64,
+        header_age_max_ms: u64,
     ) -> Result<Arc<ImageCheck>, ItcError> {
         let header = lock(&self.trusted).header().clone();
-        Ok(ImageCheck::wrap(check_offer(&header, device, &offer)?))
+        Ok(ImageCheck::wrap(check_offer(
+            &header,
+            device,
+            &offer,
+            now_ms,
+            header_age_max_ms,
+        )?))
     }
 
     /// The registration of `device` in the trusted state, or `None` when the
@@ -624,9 +637,10 @@ pub struct Lamp {
 }
 
 impl Lamp {
-    /// The lamp's trusted header.
-    pub(crate) fn header(&self) -> BlockHeader {
-        lock(&self.inner).trusted().header().clone()
+    /// The lamp's trusted header and freshness bound.
+    pub(crate) fn header_and_freshness(&self) -> (BlockHeader, u64) {
+        let lamp = lock(&self.inner);
+        (lamp.trusted().header().clone(), lamp.config().freshness_ms)
     }
 }
 
@@ -760,7 +774,9 @@ impl Lamp {
     }
 
     /// The lamp's firmware update check against its trusted header (see
-    /// [`LightClient::check_firmware_update`]).
+    /// [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+    /// its freshness bound as the oldest header it accepts (as for a
+    /// command).
     ///
     /// # Errors
     /// As [`LightClient::check_firmware_update`].
@@ -768,9 +784,16 @@ impl Lamp {
         &self,
         device: DeviceFirmware,
         offer: Vec<u8>,
+        now_ms: u64,
     ) -> Result<Arc<ImageCheck>, ItcError> {
-        let header = lock(&self.inner).trusted().header().clone();
-        Ok(ImageCheck::wrap(check_offer(&header, device, &offer)?))
+        let (header, freshness_ms) = self.header_and_freshness();
+        Ok(ImageCheck::wrap(check_offer(
+            &header,
+            device,
+            &offer,
+            now_ms,
+            freshness_ms,
+        )?))
     }
 }
 

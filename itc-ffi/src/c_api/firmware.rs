@@ -161,10 +161,11 @@ unsafe impl Handle for ItcImageCheck {
 /// # Safety
 /// As [`itc_light_client_check_firmware_update`].
 unsafe fn check(
-    header: impl FnOnce() -> Result<itc_core::types::BlockHeader, ItcError>,
+    header: impl FnOnce() -> Result<(itc_core::types::BlockHeader, u64), ItcError>,
     device: *const ItcDeviceFirmware,
     offer: *const u8,
     offer_len: usize,
+    now_ms: u64,
     out: *mut *mut ItcImageCheck,
 ) -> ItcStatus {
     // SAFETY: forwarded contract.
@@ -184,7 +185,9 @@ unsafe fn check(
         };
         // SAFETY: forwarded contract.
         let offer = unsafe { read_slice(offer, offer_len, "offer")? };
-        let check = crate::api::firmware::check_offer(&header()?, device, offer)?;
+        let (header, header_age_max_ms) = header()?;
+        let check =
+            crate::api::firmware::check_offer(&header, device, offer, now_ms, header_age_max_ms)?;
         let handle = ItcImageCheck {
             magic: ItcImageCheck::MAGIC,
             inner: ImageCheck::wrap(check),
@@ -198,10 +201,15 @@ unsafe fn check(
 /// product's record and of its current release, from a phone, a gateway, a
 /// peer or [`itc_dev_chain_firmware_offer`](super::dev_chain::itc_dev_chain_firmware_offer))
 /// may be installed on `device`, at the light client's trusted header and
-/// for its chain. On success `*out` is a new [`ItcImageCheck`]; a refusal is
-/// `ITC_STATUS_UPDATE_REFUSED` with the `ItcUpdateRefusal` code (bad proof,
-/// unknown product, no release, wrong product, bad signature, revoked, not
-/// newer, below minimum, image too large) and a null `*out`.
+/// for its chain, at the device's clock `now_ms` (milliseconds since the
+/// Unix epoch). A trusted header more than `header_age_max_ms` older than
+/// `now_ms` is refused (`ITC_UPDATE_REFUSAL_STALE_HEADER`: a relay that
+/// withholds newer headers cannot get a since-revoked release installed;
+/// use the age the device accepts for commands). On success `*out` is a new
+/// [`ItcImageCheck`]; a refusal is `ITC_STATUS_UPDATE_REFUSED` with the
+/// `ItcUpdateRefusal` code (bad proof, unknown product, no release, wrong
+/// product, bad signature, revoked, not newer, below minimum, image too
+/// large, stale header) and a null `*out`.
 ///
 /// # Safety
 /// `light_client` must be a live handle; `device` must point to a readable
@@ -215,18 +223,22 @@ pub unsafe extern "C" fn itc_light_client_check_firmware_update(
     device: *const ItcDeviceFirmware,
     offer: *const u8,
     offer_len: usize,
+    now_ms: u64,
+    header_age_max_ms: u64,
     out: *mut *mut ItcImageCheck,
 ) -> ItcStatus {
     let header = || {
         // SAFETY: the caller's contract above.
         let client = unsafe { handle_ref(light_client, "light_client")? };
-        Ok(client.inner.trusted().header().clone())
+        Ok((client.inner.trusted().header().clone(), header_age_max_ms))
     };
     // SAFETY: the caller's contract above.
-    unsafe { check(header, device, offer, offer_len, out) }
+    unsafe { check(header, device, offer, offer_len, now_ms, out) }
 }
 
-/// [`itc_light_client_check_firmware_update`] at the lamp's trusted header.
+/// [`itc_light_client_check_firmware_update`] at the lamp's trusted header,
+/// with the lamp's freshness bound (as for a command) as the oldest header
+/// it accepts.
 ///
 /// # Safety
 /// As [`itc_light_client_check_firmware_update`], with `lamp` a live handle.
@@ -238,15 +250,16 @@ pub unsafe extern "C" fn itc_lamp_check_firmware_update(
     device: *const ItcDeviceFirmware,
     offer: *const u8,
     offer_len: usize,
+    now_ms: u64,
     out: *mut *mut ItcImageCheck,
 ) -> ItcStatus {
     let header = || {
         // SAFETY: the caller's contract above.
         let lamp = unsafe { handle_ref(lamp, "lamp")? };
-        Ok(lamp.inner.header())
+        Ok(lamp.inner.header_and_freshness())
     };
     // SAFETY: the caller's contract above.
-    unsafe { check(header, device, offer, offer_len, out) }
+    unsafe { check(header, device, offer, offer_len, now_ms, out) }
 }
 
 /// Feed the next `chunk_len` bytes of the image. More bytes than the

@@ -98,21 +98,26 @@ class SealFirmwareTest {
         val running = DeviceFirmware(PRODUCT, V1_0, 1u shl 20)
         val offer = chain.firmwareOffer(PRODUCT)
 
-        val check = device.checkFirmwareUpdate(running, offer)
+        val check = device.checkFirmwareUpdate(running, offer, 3_200uL)
         image.toList().chunked(4096).forEach { check.update(it.toByteArray()) }
         assertEquals(V1_1, check.finish().version)
 
         val tampered = image.copyOf().also { it[1000] = (it[1000].toInt() xor 0xFF).toByte() }
-        val second = device.checkFirmwareUpdate(running, offer)
+        val second = device.checkFirmwareUpdate(running, offer, 3_200uL)
         second.update(tampered)
         val refused = assertFailsWith<ItcException.UpdateRefused> { second.finish() }
         assertEquals(UpdateRefusal.IMAGE_HASH_MISMATCH, refused.refusal)
         assertEquals(12u, refused.code)
 
         val old = assertFailsWith<ItcException.UpdateRefused> {
-            device.checkFirmwareUpdate(DeviceFirmware(PRODUCT, V1_1, 1u shl 20), offer)
+            device.checkFirmwareUpdate(DeviceFirmware(PRODUCT, V1_1, 1u shl 20), offer, 3_200uL)
         }
         assertEquals(UpdateRefusal.NOT_NEWER, old.refusal)
         assertEquals(7u, old.code)
+
+        val stale = assertFailsWith<ItcException.UpdateRefused> {
+            device.checkFirmwareUpdate(running, offer, 3_000uL + 60_001uL)
+        }
+        assertEquals(UpdateRefusal.STALE_HEADER, stale.refusal)
     }
 }

@@ -1085,7 +1085,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_itc_ffi_fn_constructor_lamp_new(`devicePublicKey`: RustBuffer.ByValue,`freshnessMs`: Long,`commandWindowMs`: Long,`lightClient`: Long,`replayTable`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_itc_ffi_fn_method_lamp_check_firmware_update(`ptr`: Long,`device`: RustBuffer.ByValue,`offer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_method_lamp_check_firmware_update(`ptr`: Long,`device`: RustBuffer.ByValue,`offer`: RustBuffer.ByValue,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_lamp_handle(`ptr`: Long,`nowMs`: Long,`update`: RustBuffer.ByValue,`command`: RustBuffer.ByValue,`proof`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1111,7 +1111,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_itc_ffi_fn_constructor_lightclient_load(`state`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(`ptr`: Long,`device`: RustBuffer.ByValue,`offer`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(`ptr`: Long,`device`: RustBuffer.ByValue,`offer`: RustBuffer.ByValue,`nowMs`: Long,`headerAgeMaxMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_itc_ffi_fn_method_lightclient_header(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1583,7 +1583,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_keypair_sign() and 0xFFFF) != 20109) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() and 0xFFFF) != 683) {
+    if ((lib.uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() and 0xFFFF) != 1220) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_handle() and 0xFFFF) != 9124) {
@@ -1610,7 +1610,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_itc_ffi_checksum_method_lamp_update() and 0xFFFF) != 39223) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() and 0xFFFF) != 6526) {
+    if ((lib.uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() and 0xFFFF) != 65448) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_itc_ffi_checksum_method_lightclient_header() and 0xFFFF) != 57241) {
@@ -5102,12 +5102,14 @@ public interface LampInterface {
     
     /**
      * The lamp's firmware update check against its trusted header (see
-     * [`LightClient::check_firmware_update`]).
+     * [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+     * its freshness bound as the oldest header it accepts (as for a
+     * command).
      *
      * # Errors
      * As [`LightClient::check_firmware_update`].
      */
-    fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck
+    fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray, `nowMs`: kotlin.ULong): ImageCheck
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
@@ -5317,12 +5319,14 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
     
     /**
      * The lamp's firmware update check against its trusted header (see
-     * [`LightClient::check_firmware_update`]).
+     * [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+     * its freshness bound as the oldest header it accepts (as for a
+     * command).
      *
      * # Errors
      * As [`LightClient::check_firmware_update`].
      */
-    @Throws(ItcException::class)override fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck {
+    @Throws(ItcException::class)override fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray, `nowMs`: kotlin.ULong): ImageCheck {
             return FfiConverterTypeImageCheck.lift(
     callWithHandle {
     uniffiRustCallWithError(ItcException) { _status ->
@@ -5330,7 +5334,8 @@ open class Lamp: Disposable, AutoCloseable, LampInterface
         it,
         
         FfiConverterTypeDeviceFirmware.lower(`device`),
-        FfiConverterByteArray.lower(`offer`),_status)
+        FfiConverterByteArray.lower(`offer`),
+        FfiConverterULong.lower(`nowMs`),_status)
 }
     }
     )
@@ -5652,14 +5657,19 @@ public interface LightClientInterface {
      * product's record and of its current release, from a phone, a gateway,
      * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
      * may be installed on `device`, at the trusted header and for its
-     * chain. On success, stream the image into the returned [`ImageCheck`].
+     * chain, at the device's clock `now_ms`. A trusted header more than
+     * `header_age_max_ms` older than `now_ms` is refused
+     * ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+     * a relay that withholds newer headers cannot get a since-revoked
+     * release installed (use the age the device accepts for commands). On
+     * success, stream the image into the returned [`ImageCheck`].
      *
      * # Errors
      * [`ItcError::Decode`] for bytes that are not an offer;
      * [`ItcError::UpdateRefused`] with the first check that failed
-     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
      */
-    fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck
+    fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray, `nowMs`: kotlin.ULong, `headerAgeMaxMs`: kotlin.ULong): ImageCheck
     
     /**
      * The trusted header (canonical bytes).
@@ -5849,14 +5859,19 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
      * product's record and of its current release, from a phone, a gateway,
      * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
      * may be installed on `device`, at the trusted header and for its
-     * chain. On success, stream the image into the returned [`ImageCheck`].
+     * chain, at the device's clock `now_ms`. A trusted header more than
+     * `header_age_max_ms` older than `now_ms` is refused
+     * ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+     * a relay that withholds newer headers cannot get a since-revoked
+     * release installed (use the age the device accepts for commands). On
+     * success, stream the image into the returned [`ImageCheck`].
      *
      * # Errors
      * [`ItcError::Decode`] for bytes that are not an offer;
      * [`ItcError::UpdateRefused`] with the first check that failed
-     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9).
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
      */
-    @Throws(ItcException::class)override fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray): ImageCheck {
+    @Throws(ItcException::class)override fun `checkFirmwareUpdate`(`device`: DeviceFirmware, `offer`: kotlin.ByteArray, `nowMs`: kotlin.ULong, `headerAgeMaxMs`: kotlin.ULong): ImageCheck {
             return FfiConverterTypeImageCheck.lift(
     callWithHandle {
     uniffiRustCallWithError(ItcException) { _status ->
@@ -5864,7 +5879,9 @@ open class LightClient: Disposable, AutoCloseable, LightClientInterface
         it,
         
         FfiConverterTypeDeviceFirmware.lower(`device`),
-        FfiConverterByteArray.lower(`offer`),_status)
+        FfiConverterByteArray.lower(`offer`),
+        FfiConverterULong.lower(`nowMs`),
+        FfiConverterULong.lower(`headerAgeMaxMs`),_status)
 }
     }
     )
@@ -8827,7 +8844,7 @@ sealed class ItcException: kotlin.Exception() {
     /**
      * A device refused a firmware update; `code` is the stable
      * [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
-     * (itc-spv's codes 1..=12).
+     * (itc-spv's codes 1..=13).
      */
     class UpdateRefused(
         
@@ -10001,7 +10018,7 @@ public object FfiConverterTypeSigningDomain: FfiConverterRustBuffer<SigningDomai
 
 /**
  * Why a device refuses an update. The numbers are itc-spv's stable
- * `UpdateRefusal::code`s (the C ABI's `itc_last_error_reason()` after
+ * `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
  * `ITC_STATUS_UPDATE_REFUSED`).
  */
 
@@ -10056,7 +10073,14 @@ enum class UpdateRefusal(val value: kotlin.UInt) {
      * The image does not hash to the manifest's hash (tampered or wrong
      * image).
      */
-    IMAGE_HASH_MISMATCH(12u);
+    IMAGE_HASH_MISMATCH(12u),
+    /**
+     * The trusted header is older than the device accepts for an update:
+     * the release may have been revoked or superseded since (a freeze
+     * attack by a relay that withholds newer headers). Update the header
+     * first.
+     */
+    STALE_HEADER(13u);
 
     
 
