@@ -81,9 +81,10 @@ pub struct FirmwareManifest {
 }
 
 impl FirmwareManifest {
-    /// The manifest's identifier: the hash of its canonical bytes.
+    /// The manifest's identifier: the hash of its canonical bytes (under
+    /// its own domain, so no image hashes to a manifest's id).
     pub fn id(&self) -> Hash {
-        Hash::of(Domain::FirmwareImage, &self.encode())
+        Hash::of(Domain::FirmwareManifest, &self.encode())
     }
 
     /// Whether the fields are consistent on their own: a non-empty image no

@@ -433,6 +433,10 @@ pub enum SealError {
     /// HPKE refused to encapsulate (a degenerate public key).
     #[error("key encapsulation failed")]
     Encapsulation,
+    /// The operating system's random generator failed
+    /// ([`seal_with_os_rng`](crate::seal::seal_with_os_rng)).
+    #[error("no randomness from the operating system")]
+    Randomness,
 }
 
 #[cfg(feature = "seal")]
@@ -655,13 +659,12 @@ mod crypto {
         })
     }
 
-    /// [`seal`] with the operating system's random generator.
+    /// [`seal`] with randomness from the operating system (a ChaCha20
+    /// generator seeded with 32 bytes of it).
     ///
     /// # Errors
-    /// As [`seal`].
-    ///
-    /// # Panics
-    /// If the operating system has no random generator to offer.
+    /// As [`seal`], and [`SealError::Randomness`] if the operating system
+    /// has no random generator to offer.
     #[cfg(feature = "std")]
     pub fn seal_with_os_rng(
         suite: Suite,
@@ -669,7 +672,12 @@ mod crypto {
         recipients: &[&[u8]],
         plaintext: &[u8],
     ) -> Result<SealedPayload, SealError> {
-        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        use rand_core::{SeedableRng, TryRng};
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::SysRng
+            .try_fill_bytes(&mut seed[..])
+            .map_err(|_| SealError::Randomness)?;
+        let mut rng = ChaCha20Rng::from_seed(*seed);
         seal(suite, context, recipients, plaintext, &mut rng)
     }
 

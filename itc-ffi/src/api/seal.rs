@@ -287,12 +287,14 @@ pub(crate) fn seal_bytes(
     recipients: &[&[u8]],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, ItcError> {
-    let sealed = std::panic::catch_unwind(|| {
-        itc_core::seal::seal_with_os_rng(suite, context, recipients, plaintext)
-    })
-    .map_err(|_| ItcError::Randomness {
-        reason: "the operating system's random generator failed".into(),
-    })??;
+    let sealed = itc_core::seal::seal_with_os_rng(suite, context, recipients, plaintext).map_err(
+        |error| match error {
+            SealError::Randomness => ItcError::Randomness {
+                reason: "the operating system's random generator failed".into(),
+            },
+            other => other.into(),
+        },
+    )?;
     Ok(sealed.encode())
 }
 
