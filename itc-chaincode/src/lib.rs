@@ -18,6 +18,7 @@ pub mod contribution;
 pub mod node;
 pub mod noise;
 pub mod proof;
+pub mod reference;
 pub mod schema;
 pub mod secagg;
 pub mod sketch;
