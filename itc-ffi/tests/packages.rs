@@ -53,7 +53,9 @@ fn generate_swift(out_dir: &Path) {
 #[test]
 fn swift_package_copies_match_the_generated_bindings() {
     let root = common::workspace_root();
-    let out_dir = common::target_dir().join("uniffi-bindings").join("swift-package");
+    let out_dir = common::target_dir()
+        .join("uniffi-bindings")
+        .join("swift-package");
     generate_swift(&out_dir);
     let read = |path: &Path| {
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
@@ -120,10 +122,15 @@ fn swift_package_declares_the_generated_modules_and_finds_the_library_by_pkg_con
 
 /// The text of the first `<tag>...</tag>` after `after` in `xml`.
 fn xml_value<'a>(xml: &'a str, after: &str, tag: &str) -> &'a str {
-    let start = xml.find(after).unwrap_or_else(|| panic!("{after} not found"));
+    let start = xml
+        .find(after)
+        .unwrap_or_else(|| panic!("{after} not found"));
     let rest = &xml[start..];
     let open = format!("<{tag}>");
-    let from = rest.find(&open).unwrap_or_else(|| panic!("<{tag}> not found")) + open.len();
+    let from = rest
+        .find(&open)
+        .unwrap_or_else(|| panic!("<{tag}> not found"))
+        + open.len();
     let to = rest[from..].find(&format!("</{tag}>")).unwrap() + from;
     &rest[from..to]
 }
@@ -133,13 +140,17 @@ fn jvm_and_python_packages_carry_the_workspace_version() {
     let root = common::workspace_root();
     let version = env!("CARGO_PKG_VERSION");
     let pom = std::fs::read_to_string(root.join("bindings/kotlin/pom.xml")).unwrap();
-    assert_eq!(xml_value(&pom, "<artifactId>itc-kotlin</artifactId>", "version"), version);
-    let consumer =
-        std::fs::read_to_string(root.join("bindings/kotlin-consumer/pom.xml")).unwrap();
+    assert_eq!(
+        xml_value(&pom, "<artifactId>itc-kotlin</artifactId>", "version"),
+        version
+    );
+    let consumer = std::fs::read_to_string(root.join("bindings/kotlin-consumer/pom.xml")).unwrap();
     assert_eq!(xml_value(&consumer, "<properties>", "itc.version"), version);
     // maturin reads the version from Cargo; a static one would drift.
     let pyproject = std::fs::read_to_string(root.join("bindings/python/pyproject.toml")).unwrap();
     assert!(pyproject.contains("dynamic = [\"version\"]"));
-    assert!(!pyproject.lines().any(|l| l.trim_start().starts_with("version")));
+    assert!(!pyproject
+        .lines()
+        .any(|l| l.trim_start().starts_with("version")));
     assert!(pyproject.contains("manifest-path = \"../../itc-ffi/Cargo.toml\""));
 }
