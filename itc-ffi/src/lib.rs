@@ -12,6 +12,26 @@
 //! client, the lamp's check); no consensus logic lives in this crate.
 //! [`api::dev_chain::DevChain`] is a single-process chain for development
 //! and tests.
+//!
+//! The Rust side of what Python's `itc.Keypair.generate()`, Kotlin's
+//! `Keypair.generate()` and C's `itc_keypair_generate` call:
+//!
+//! ```
+//! use itc_ffi::api::keys::{verify, Keypair, SigningDomain};
+//! use itc_ffi::ItcError;
+//!
+//! let owner = Keypair::generate()?;
+//! let signature = owner.sign(SigningDomain::DeviceCommand, 7, b"on".to_vec());
+//! verify(owner.public_key(), SigningDomain::DeviceCommand, 7, b"on".to_vec(), signature.clone())?;
+//! // Bound to its chain and purpose: the same bytes do not verify for chain 8.
+//! let other_chain = verify(owner.public_key(), SigningDomain::DeviceCommand, 8, b"on".to_vec(), signature);
+//! assert!(matches!(other_chain, Err(ItcError::InvalidSignature)));
+//! # Ok::<(), ItcError>(())
+//! ```
+//!
+//! Installable packages built from this crate (a Python wheel, a jar, a C
+//! library with pkg-config, a Swift package) are described in the
+//! repository's `bindings/README.md`.
 // The C ABI is unsafe by nature (raw pointers from foreign code), so this
 // crate opts out of the workspace's `unsafe_code = "deny"` in its Cargo.toml.
 // Every unsafe function documents its contract under `# Safety`, and every

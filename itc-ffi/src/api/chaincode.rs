@@ -32,10 +32,9 @@ use itc_core::types::{Amount, BlockHeader};
 use itc_spv::StateEntryProof;
 use std::sync::{Arc, Mutex};
 
-/// The reference contract's WebAssembly (source:
-/// `itc-chaincode/contracts/lamp_analytics.wat`).
-const LAMP_ANALYTICS_WASM: &[u8] =
-    include_bytes!("../../../itc-chaincode/contracts/lamp_analytics.wasm");
+/// The reference contract's WebAssembly (shipped by itc-chaincode, so that
+/// this crate packages on its own).
+const LAMP_ANALYTICS_WASM: &[u8] = itc_chaincode::reference::LAMP_ANALYTICS_WASM;
 
 /// Bytes of one lamp event record.
 pub const LAMP_EVENT_BYTES: usize = 16;
