@@ -779,12 +779,15 @@ public static func decode(bytes: Data)throws  -> DagTransaction  {
 }
     
     /**
-     * Build and sign a DAG transaction approving `parents` (2..=8 ids of
+     * Build and sign a DAG transaction approving `parents` (1..=8 ids of
      * 32 bytes; sorted and deduplicated here), with nonce 0. Run
      * [`DagTransaction::solve_pow`] before sending.
      *
      * # Errors
-     * [`ItcError::InvalidArgument`] for a malformed parent list or payload.
+     * [`ItcError::InvalidArgument`] for a malformed parent list or payload
+     * (a sealed record bound to another chain, issuer or sequence, or over
+     * the DAG's caps), [`ItcError::Decode`] for sealed bytes that are not a
+     * sealed payload.
      */
 public static func newSigned(issuer: Keypair, chainId: UInt32, parents: [Data], sequence: UInt64, payload: DagPayload)throws  -> DagTransaction  {
     return try  FfiConverterTypeDagTransaction_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
@@ -1530,6 +1533,15 @@ public protocol DevChainProtocol: AnyObject, Sendable {
     func deviceProof(device: Data) throws  -> Data
     
     /**
+     * The update offer for `product` at the latest header: the proofs of
+     * the product's record and of its current release (or of their
+     * absence), encoded as a device's
+     * [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+     * takes them.
+     */
+    func firmwareOffer(product: UInt64)  -> Data
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -1601,6 +1613,16 @@ public protocol DevChainProtocol: AnyObject, Sendable {
      * [`ItcError::Internal`] if the set cannot be built (a bug).
      */
     func rotateValidators() throws  -> Data
+    
+    /**
+     * Proof of the sealing key of `subject` for `suite` (or of its absence)
+     * at the latest header, for
+     * [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     */
+    func sealKeyProof(subject: Data, suite: SealSuite) throws  -> Data
     
     /**
      * Sign `body` as a ChainCode transaction from `sender` and commit it
@@ -1894,6 +1916,23 @@ open func deviceProof(device: Data)throws  -> Data  {
 }
     
     /**
+     * The update offer for `product` at the latest header: the proofs of
+     * the product's record and of its current release (or of their
+     * absence), encoded as a device's
+     * [`LightClient::check_firmware_update`](super::light_client::LightClient::check_firmware_update)
+     * takes them.
+     */
+open func firmwareOffer(product: UInt64) -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_firmware_offer(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(product),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Proof of the grant of `device` to `grantee` (or of its absence) at the
      * latest header.
      *
@@ -2031,6 +2070,25 @@ open func rotateValidators()throws  -> Data  {
 }
     
     /**
+     * Proof of the sealing key of `subject` for `suite` (or of its absence)
+     * at the latest header, for
+     * [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the key is not 32 bytes.
+     */
+open func sealKeyProof(subject: Data, suite: SealSuite)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_devchain_seal_key_proof(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(subject),
+        FfiConverterTypeSealSuite_lower(suite),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Sign `body` as a ChainCode transaction from `sender` and commit it
      * alone in the next block at `time_ms`; returns the block's height.
      *
@@ -2129,6 +2187,205 @@ public func FfiConverterTypeDevChain_lift(_ handle: UInt64) throws -> DevChain {
 #endif
 public func FfiConverterTypeDevChain_lower(_ value: DevChain) -> UInt64 {
     return FfiConverterTypeDevChain.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The streaming check of an image against an accepted manifest: feed the
+ * image in chunks of any size with [`ImageCheck::update`], then call
+ * [`ImageCheck::finish`]; install only after `finish` succeeds. Memory is
+ * constant whatever the image's size. After a refusal or `finish` the check
+ * is over: every further call is refused.
+ */
+public protocol ImageCheckProtocol: AnyObject, Sendable {
+    
+    /**
+     * Finish: the image had exactly the manifest's size and hash; returns
+     * the manifest to install.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooShort`] or
+     * [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
+     * once the check is over.
+     */
+    func finish() throws  -> FirmwareManifest
+    
+    /**
+     * The accepted manifest (version, size, hash).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] once the check is over.
+     */
+    func manifest() throws  -> FirmwareManifest
+    
+    /**
+     * Feed the next chunk of the image.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooLong`] as
+     * soon as more bytes arrive than the manifest's size (the check is then
+     * over); [`ItcError::InvalidArgument`] once the check is over.
+     */
+    func update(chunk: Data) throws 
+    
+}
+/**
+ * The streaming check of an image against an accepted manifest: feed the
+ * image in chunks of any size with [`ImageCheck::update`], then call
+ * [`ImageCheck::finish`]; install only after `finish` succeeds. Memory is
+ * constant whatever the image's size. After a refusal or `finish` the check
+ * is over: every further call is refused.
+ */
+open class ImageCheck: ImageCheckProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_itc_ffi_fn_clone_imagecheck(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_itc_ffi_fn_free_imagecheck(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Finish: the image had exactly the manifest's size and hash; returns
+     * the manifest to install.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooShort`] or
+     * [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
+     * once the check is over.
+     */
+open func finish()throws  -> FirmwareManifest  {
+    return try  FfiConverterTypeFirmwareManifest_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_imagecheck_finish(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The accepted manifest (version, size, hash).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] once the check is over.
+     */
+open func manifest()throws  -> FirmwareManifest  {
+    return try  FfiConverterTypeFirmwareManifest_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_imagecheck_manifest(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Feed the next chunk of the image.
+     *
+     * # Errors
+     * [`ItcError::UpdateRefused`] with [`UpdateRefusal::ImageTooLong`] as
+     * soon as more bytes arrive than the manifest's size (the check is then
+     * over); [`ItcError::InvalidArgument`] once the check is over.
+     */
+open func update(chunk: Data)throws   {try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_imagecheck_update(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(chunk),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImageCheck: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ImageCheck
+
+    public static func lift(_ handle: UInt64) throws -> ImageCheck {
+        return ImageCheck(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ImageCheck) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImageCheck {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ImageCheck, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImageCheck_lift(_ handle: UInt64) throws -> ImageCheck {
+    return try FfiConverterTypeImageCheck.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImageCheck_lower(_ value: ImageCheck) -> UInt64 {
+    return FfiConverterTypeImageCheck.lower(value)
 }
 
 
@@ -2361,6 +2618,17 @@ public func FfiConverterTypeKeypair_lower(_ value: Keypair) -> UInt64 {
 public protocol LampProtocol: AnyObject, Sendable {
     
     /**
+     * The lamp's firmware update check against its trusted header (see
+     * [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+     * its freshness bound as the oldest header it accepts (as for a
+     * command).
+     *
+     * # Errors
+     * As [`LightClient::check_firmware_update`].
+     */
+    func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64) throws  -> ImageCheck
+    
+    /**
      * The lamp's whole check of a command in one call: adopt `update` if
      * one came along and verifies, then check chain, device, a non-empty
      * action, the signature, the header, registration and grant (current
@@ -2514,6 +2782,27 @@ public convenience init(devicePublicKey: Data, freshnessMs: UInt64, commandWindo
 
     
 
+    
+    /**
+     * The lamp's firmware update check against its trusted header (see
+     * [`LightClient::check_firmware_update`]), at its clock `now_ms`, with
+     * its freshness bound as the oldest header it accepts (as for a
+     * command).
+     *
+     * # Errors
+     * As [`LightClient::check_firmware_update`].
+     */
+open func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64)throws  -> ImageCheck  {
+    return try  FfiConverterTypeImageCheck_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lamp_check_firmware_update(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceFirmware_lower(device),
+        FfiConverterData.lower(offer),
+        FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+})
+}
     
     /**
      * The lamp's whole check of a command in one call: adopt `update` if
@@ -2706,6 +2995,25 @@ public func FfiConverterTypeLamp_lower(_ value: Lamp) -> UInt64 {
 public protocol LightClientProtocol: AnyObject, Sendable {
     
     /**
+     * Whether the release an update offer (the encoded proofs of the
+     * product's record and of its current release, from a phone, a gateway,
+     * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+     * may be installed on `device`, at the trusted header and for its
+     * chain, at the device's clock `now_ms`. A trusted header more than
+     * `header_age_max_ms` older than `now_ms` is refused
+     * ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+     * a relay that withholds newer headers cannot get a since-revoked
+     * release installed (use the age the device accepts for commands). On
+     * success, stream the image into the returned [`ImageCheck`].
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not an offer;
+     * [`ItcError::UpdateRefused`] with the first check that failed
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
+     */
+    func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64, headerAgeMaxMs: UInt64) throws  -> ImageCheck
+    
+    /**
      * The trusted header (canonical bytes).
      */
     func header()  -> Data
@@ -2756,6 +3064,20 @@ public protocol LightClientProtocol: AnyObject, Sendable {
      * against the trusted header (or is for another key).
      */
     func verifyGrant(device: Data, grantee: Data, deviceProof: Data, grantProof: Data) throws  -> GrantStatus
+    
+    /**
+     * The sealing key of `subject` for `suite` proven at the trusted header
+     * (a state proof, for example from a node or
+     * [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+     * or `None` when the proof shows the subject has published none. Seal
+     * to the returned key: a relay cannot substitute its own.
+     *
+     * # Errors
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+     * is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+     * hold against the trusted header or holds another suite's record.
+     */
+    func verifySealKey(subject: Data, suite: SealSuite, proof: Data) throws  -> SealKeyInfo?
     
     /**
      * Check that a transaction is in the trusted header's block; returns
@@ -2869,6 +3191,36 @@ public static func load(state: Data, options: TrustOptions)throws  -> LightClien
 
     
     /**
+     * Whether the release an update offer (the encoded proofs of the
+     * product's record and of its current release, from a phone, a gateway,
+     * a peer or [`DevChain::firmware_offer`](super::dev_chain::DevChain::firmware_offer))
+     * may be installed on `device`, at the trusted header and for its
+     * chain, at the device's clock `now_ms`. A trusted header more than
+     * `header_age_max_ms` older than `now_ms` is refused
+     * ([`UpdateRefusal::StaleHeader`](super::firmware::UpdateRefusal::StaleHeader)):
+     * a relay that withholds newer headers cannot get a since-revoked
+     * release installed (use the age the device accepts for commands). On
+     * success, stream the image into the returned [`ImageCheck`].
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not an offer;
+     * [`ItcError::UpdateRefused`] with the first check that failed
+     * ([`UpdateRefusal`](super::firmware::UpdateRefusal) 1..=9 or 13).
+     */
+open func checkFirmwareUpdate(device: DeviceFirmware, offer: Data, nowMs: UInt64, headerAgeMaxMs: UInt64)throws  -> ImageCheck  {
+    return try  FfiConverterTypeImageCheck_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceFirmware_lower(device),
+        FfiConverterData.lower(offer),
+        FfiConverterUInt64.lower(nowMs),
+        FfiConverterUInt64.lower(headerAgeMaxMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The trusted header (canonical bytes).
      */
 open func header() -> Data  {
@@ -2978,6 +3330,30 @@ open func verifyGrant(device: Data, grantee: Data, deviceProof: Data, grantProof
 }
     
     /**
+     * The sealing key of `subject` for `suite` proven at the trusted header
+     * (a state proof, for example from a node or
+     * [`DevChain::seal_key_proof`](super::dev_chain::DevChain::seal_key_proof)),
+     * or `None` when the proof shows the subject has published none. Seal
+     * to the returned key: a relay cannot substitute its own.
+     *
+     * # Errors
+     * [`ItcError::Decode`], [`ItcError::InvalidArgument`] for a subject that
+     * is not 32 bytes, [`ItcError::ProofRejected`] if the proof does not
+     * hold against the trusted header or holds another suite's record.
+     */
+open func verifySealKey(subject: Data, suite: SealSuite, proof: Data)throws  -> SealKeyInfo?  {
+    return try  FfiConverterOptionTypeSealKeyInfo.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_lightclient_verify_seal_key(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(subject),
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterData.lower(proof),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Check that a transaction is in the trusted header's block; returns
      * the transaction's hash.
      *
@@ -3037,6 +3413,241 @@ public func FfiConverterTypeLightClient_lift(_ handle: UInt64) throws -> LightCl
 #endif
 public func FfiConverterTypeLightClient_lower(_ value: LightClient) -> UInt64 {
     return FfiConverterTypeLightClient.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A recipient's sealing key pair (secret), derived from a 32-byte seed,
+ * a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+ * ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+ */
+public protocol SealKeyProtocol: AnyObject, Sendable {
+    
+    /**
+     * The key id a payload names its recipients by (8 bytes).
+     */
+    func keyId()  -> Data
+    
+    /**
+     * Open an encoded sealed payload, if it is bound to `expected` (the
+     * chain, device and sequence the reader expects).
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not a sealed payload,
+     * [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+     * [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+     * [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+     * [`SealRefusal::OpenFailed`].
+     */
+    func `open`(sealed: Data, expected: SealContext) throws  -> Data
+    
+    /**
+     * The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+     */
+    func publicKey()  -> Data
+    
+    /**
+     * The suite.
+     */
+    func suite()  -> SealSuite
+    
+}
+/**
+ * A recipient's sealing key pair (secret), derived from a 32-byte seed,
+ * a suite and a rotation number. Publish [`SealKey::public_key`] on chain
+ * ([`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)).
+ */
+open class SealKey: SealKeyProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_itc_ffi_fn_clone_sealkey(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_itc_ffi_fn_free_sealkey(handle, $0) }
+    }
+
+    
+    /**
+     * Derive the key of rotation `key_seq` for `suite` from a 32-byte
+     * secret seed (deterministic: one secret, every rotation).
+     *
+     * # Errors
+     * [`ItcError::InvalidArgument`] if the seed is not 32 bytes.
+     */
+public static func derive(seed: Data, suite: SealSuite, keySeq: UInt32)throws  -> SealKey  {
+    return try  FfiConverterTypeSealKey_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_constructor_sealkey_derive(
+        FfiConverterData.lower(seed),
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterUInt32.lower(keySeq),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Derive the key of rotation `key_seq` for `suite` from a signing key
+     * pair's seed (an account's or a device's: one secret for both).
+     */
+public static func fromKeypair(keypair: Keypair, suite: SealSuite, keySeq: UInt32) -> SealKey  {
+    return try!  FfiConverterTypeSealKey_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_constructor_sealkey_from_keypair(
+        FfiConverterTypeKeypair_lower(keypair),
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterUInt32.lower(keySeq),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The key id a payload names its recipients by (8 bytes).
+     */
+open func keyId() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_sealkey_key_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Open an encoded sealed payload, if it is bound to `expected` (the
+     * chain, device and sequence the reader expects).
+     *
+     * # Errors
+     * [`ItcError::Decode`] for bytes that are not a sealed payload,
+     * [`ItcError::InvalidArgument`] for a device key that is not 32 bytes,
+     * [`ItcError::SealRefused`] with [`SealRefusal::ContextMismatch`],
+     * [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
+     * [`SealRefusal::OpenFailed`].
+     */
+open func `open`(sealed: Data, expected: SealContext)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_sealkey_open(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(sealed),
+        FfiConverterTypeSealContext_lower(expected),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The public key to publish (32 bytes for X25519, 1,216 for X-Wing).
+     */
+open func publicKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_sealkey_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The suite.
+     */
+open func suite() -> SealSuite  {
+    return try!  FfiConverterTypeSealSuite_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_method_sealkey_suite(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealKey: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SealKey
+
+    public static func lift(_ handle: UInt64) throws -> SealKey {
+        return SealKey(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SealKey) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealKey {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SealKey, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealKey_lift(_ handle: UInt64) throws -> SealKey {
+    return try FfiConverterTypeSealKey.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealKey_lower(_ value: SealKey) -> UInt64 {
+    return FfiConverterTypeSealKey.lower(value)
 }
 
 
@@ -3759,6 +4370,85 @@ public func FfiConverterTypeContributionSummary_lower(_ value: ContributionSumma
 
 
 /**
+ * What a device knows about itself.
+ */
+public struct DeviceFirmware: Equatable, Hashable {
+    /**
+     * Its product line.
+     */
+    public var product: UInt64
+    /**
+     * The version it runs.
+     */
+    public var version: UInt32
+    /**
+     * The largest image it can store.
+     */
+    public var imageSizeMax: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its product line.
+         */product: UInt64, 
+        /**
+         * The version it runs.
+         */version: UInt32, 
+        /**
+         * The largest image it can store.
+         */imageSizeMax: UInt32) {
+        self.product = product
+        self.version = version
+        self.imageSizeMax = imageSizeMax
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeviceFirmware: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceFirmware: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceFirmware {
+        return
+            try DeviceFirmware(
+                product: FfiConverterUInt64.read(from: &buf), 
+                version: FfiConverterUInt32.read(from: &buf), 
+                imageSizeMax: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeviceFirmware, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.product, into: &buf)
+        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterUInt32.write(value.imageSizeMax, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceFirmware_lift(_ buf: RustBuffer) throws -> DeviceFirmware {
+    return try FfiConverterTypeDeviceFirmware.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceFirmware_lower(_ value: DeviceFirmware) -> RustBuffer {
+    return FfiConverterTypeDeviceFirmware.lower(value)
+}
+
+
+/**
  * A device registration proven against the trusted header.
  */
 public struct DeviceInfo: Equatable, Hashable {
@@ -3846,6 +4536,106 @@ public func FfiConverterTypeDeviceInfo_lift(_ buf: RustBuffer) throws -> DeviceI
 #endif
 public func FfiConverterTypeDeviceInfo_lower(_ value: DeviceInfo) -> RustBuffer {
     return FfiConverterTypeDeviceInfo.lower(value)
+}
+
+
+/**
+ * A firmware release's manifest: what the release key signs and the
+ * device checks.
+ */
+public struct FirmwareManifest: Equatable, Hashable {
+    /**
+     * The product line.
+     */
+    public var product: UInt64
+    /**
+     * The release's version (numbers only grow).
+     */
+    public var version: UInt32
+    /**
+     * [`firmware_image_hash`] of the image (32 bytes).
+     */
+    public var imageHash: Data
+    /**
+     * The image's exact length, 1 byte to 16 MiB.
+     */
+    public var imageSize: UInt32
+    /**
+     * The oldest version that may install it directly (at most `version`).
+     */
+    public var minVersion: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The product line.
+         */product: UInt64, 
+        /**
+         * The release's version (numbers only grow).
+         */version: UInt32, 
+        /**
+         * [`firmware_image_hash`] of the image (32 bytes).
+         */imageHash: Data, 
+        /**
+         * The image's exact length, 1 byte to 16 MiB.
+         */imageSize: UInt32, 
+        /**
+         * The oldest version that may install it directly (at most `version`).
+         */minVersion: UInt32) {
+        self.product = product
+        self.version = version
+        self.imageHash = imageHash
+        self.imageSize = imageSize
+        self.minVersion = minVersion
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FirmwareManifest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFirmwareManifest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FirmwareManifest {
+        return
+            try FirmwareManifest(
+                product: FfiConverterUInt64.read(from: &buf), 
+                version: FfiConverterUInt32.read(from: &buf), 
+                imageHash: FfiConverterData.read(from: &buf), 
+                imageSize: FfiConverterUInt32.read(from: &buf), 
+                minVersion: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FirmwareManifest, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.product, into: &buf)
+        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterData.write(value.imageHash, into: &buf)
+        FfiConverterUInt32.write(value.imageSize, into: &buf)
+        FfiConverterUInt32.write(value.minVersion, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFirmwareManifest_lift(_ buf: RustBuffer) throws -> FirmwareManifest {
+    return try FfiConverterTypeFirmwareManifest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFirmwareManifest_lower(_ value: FirmwareManifest) -> RustBuffer {
+    return FfiConverterTypeFirmwareManifest.lower(value)
 }
 
 
@@ -4484,6 +5274,266 @@ public func FfiConverterTypePaymentReceiptProof_lower(_ value: PaymentReceiptPro
 
 
 /**
+ * What a sealed payload is bound to: a payload sealed in one context opens
+ * only in the same one.
+ */
+public struct SealContext: Equatable, Hashable {
+    /**
+     * The chain.
+     */
+    public var chainId: UInt32
+    /**
+     * The device the data belongs to (32-byte public key).
+     */
+    public var device: Data
+    /**
+     * The position in the device's stream (for a DAG record: the
+     * transaction's sequence).
+     */
+    public var sequence: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The chain.
+         */chainId: UInt32, 
+        /**
+         * The device the data belongs to (32-byte public key).
+         */device: Data, 
+        /**
+         * The position in the device's stream (for a DAG record: the
+         * transaction's sequence).
+         */sequence: UInt64) {
+        self.chainId = chainId
+        self.device = device
+        self.sequence = sequence
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SealContext: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealContext: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealContext {
+        return
+            try SealContext(
+                chainId: FfiConverterUInt32.read(from: &buf), 
+                device: FfiConverterData.read(from: &buf), 
+                sequence: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SealContext, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.chainId, into: &buf)
+        FfiConverterData.write(value.device, into: &buf)
+        FfiConverterUInt64.write(value.sequence, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealContext_lift(_ buf: RustBuffer) throws -> SealContext {
+    return try FfiConverterTypeSealContext.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealContext_lower(_ value: SealContext) -> RustBuffer {
+    return FfiConverterTypeSealContext.lower(value)
+}
+
+
+/**
+ * A sealing key proven at a light client's trusted header.
+ */
+public struct SealKeyInfo: Equatable, Hashable {
+    /**
+     * The suite.
+     */
+    public var suite: SealSuite
+    /**
+     * The public key to seal to.
+     */
+    public var publicKey: Data
+    /**
+     * Its rotation number (0 for the first key).
+     */
+    public var keySeq: UInt32
+    /**
+     * The height of the block that published it.
+     */
+    public var publishedHeight: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The suite.
+         */suite: SealSuite, 
+        /**
+         * The public key to seal to.
+         */publicKey: Data, 
+        /**
+         * Its rotation number (0 for the first key).
+         */keySeq: UInt32, 
+        /**
+         * The height of the block that published it.
+         */publishedHeight: UInt64) {
+        self.suite = suite
+        self.publicKey = publicKey
+        self.keySeq = keySeq
+        self.publishedHeight = publishedHeight
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SealKeyInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealKeyInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealKeyInfo {
+        return
+            try SealKeyInfo(
+                suite: FfiConverterTypeSealSuite.read(from: &buf), 
+                publicKey: FfiConverterData.read(from: &buf), 
+                keySeq: FfiConverterUInt32.read(from: &buf), 
+                publishedHeight: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SealKeyInfo, into buf: inout [UInt8]) {
+        FfiConverterTypeSealSuite.write(value.suite, into: &buf)
+        FfiConverterData.write(value.publicKey, into: &buf)
+        FfiConverterUInt32.write(value.keySeq, into: &buf)
+        FfiConverterUInt64.write(value.publishedHeight, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealKeyInfo_lift(_ buf: RustBuffer) throws -> SealKeyInfo {
+    return try FfiConverterTypeSealKeyInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealKeyInfo_lower(_ value: SealKeyInfo) -> RustBuffer {
+    return FfiConverterTypeSealKeyInfo.lower(value)
+}
+
+
+/**
+ * What anyone can read from a sealed payload without a key.
+ */
+public struct SealedInfo: Equatable, Hashable {
+    /**
+     * The suite.
+     */
+    public var suite: SealSuite
+    /**
+     * The context it is bound to.
+     */
+    public var context: SealContext
+    /**
+     * The recipients' key ids (8 bytes each, [`SealKey::key_id`]).
+     */
+    public var recipientKeyIds: [Data]
+    /**
+     * The plaintext's length in bytes.
+     */
+    public var plaintextLen: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The suite.
+         */suite: SealSuite, 
+        /**
+         * The context it is bound to.
+         */context: SealContext, 
+        /**
+         * The recipients' key ids (8 bytes each, [`SealKey::key_id`]).
+         */recipientKeyIds: [Data], 
+        /**
+         * The plaintext's length in bytes.
+         */plaintextLen: UInt32) {
+        self.suite = suite
+        self.context = context
+        self.recipientKeyIds = recipientKeyIds
+        self.plaintextLen = plaintextLen
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SealedInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealedInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealedInfo {
+        return
+            try SealedInfo(
+                suite: FfiConverterTypeSealSuite.read(from: &buf), 
+                context: FfiConverterTypeSealContext.read(from: &buf), 
+                recipientKeyIds: FfiConverterSequenceData.read(from: &buf), 
+                plaintextLen: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SealedInfo, into buf: inout [UInt8]) {
+        FfiConverterTypeSealSuite.write(value.suite, into: &buf)
+        FfiConverterTypeSealContext.write(value.context, into: &buf)
+        FfiConverterSequenceData.write(value.recipientKeyIds, into: &buf)
+        FfiConverterUInt32.write(value.plaintextLen, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealedInfo_lift(_ buf: RustBuffer) throws -> SealedInfo {
+    return try FfiConverterTypeSealedInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealedInfo_lower(_ value: SealedInfo) -> RustBuffer {
+    return FfiConverterTypeSealedInfo.lower(value)
+}
+
+
+/**
  * One charge of the privacy budget: what was shared, when, at what cost.
  */
 public struct SpentRecord: Equatable, Hashable {
@@ -4690,6 +5740,17 @@ public enum DagPayload: Equatable, Hashable {
          * The command bytes (product-defined).
          */command: Data
     )
+    /**
+     * A sealed data record: an encoded sealed payload
+     * ([`seal`](super::seal::seal)) whose context is this transaction's
+     * chain, issuer (as the device) and sequence, with at most 1,024 bytes
+     * of plaintext and 4 recipients. Validators learn only its size.
+     */
+    case sealed(
+        /**
+         * The encoded sealed payload.
+         */payload: Data
+    )
 
 
 
@@ -4720,6 +5781,9 @@ public struct FfiConverterTypeDagPayload: FfiConverterRustBuffer {
         case 3: return .command(device: try FfiConverterData.read(from: &buf), command: try FfiConverterData.read(from: &buf)
         )
         
+        case 4: return .sealed(payload: try FfiConverterData.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4743,6 +5807,11 @@ public struct FfiConverterTypeDagPayload: FfiConverterRustBuffer {
             writeInt(&buf, Int32(3))
             FfiConverterData.write(device, into: &buf)
             FfiConverterData.write(command, into: &buf)
+            
+        
+        case let .sealed(payload):
+            writeInt(&buf, Int32(4))
+            FfiConverterData.write(payload, into: &buf)
             
         }
     }
@@ -5132,6 +6201,40 @@ enum ItcError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * A payload could not be sealed or opened; `code` is the stable
+     * [`SealRefusal`](crate::api::seal::SealRefusal) number (1 no
+     * recipients, 2 too many, 3 plaintext too long, 4 invalid public key, 5
+     * suite mismatch, 6 context mismatch, 7 not a recipient, 8 open failed,
+     * 9 encapsulation failed).
+     */
+    case SealRefused(
+        /**
+         * Why, as an enum.
+         */refusal: SealRefusal, 
+        /**
+         * The refusal's stable code.
+         */code: UInt32, 
+        /**
+         * Why, in words.
+         */reason: String
+    )
+    /**
+     * A device refused a firmware update; `code` is the stable
+     * [`UpdateRefusal`](crate::api::firmware::UpdateRefusal) number
+     * (itc-spv's codes 1..=13).
+     */
+    case UpdateRefused(
+        /**
+         * Why, as an enum.
+         */refusal: UpdateRefusal, 
+        /**
+         * The refusal's stable code.
+         */code: UInt32, 
+        /**
+         * Why, in words.
+         */reason: String
+    )
+    /**
      * A bug in the library (a caught panic). Please report it.
      */
     case Internal(
@@ -5215,7 +6318,17 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
         case 16: return .ChainCode(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .Internal(
+        case 17: return .SealRefused(
+            refusal: try FfiConverterTypeSealRefusal.read(from: &buf), 
+            code: try FfiConverterUInt32.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 18: return .UpdateRefused(
+            refusal: try FfiConverterTypeUpdateRefusal.read(from: &buf), 
+            code: try FfiConverterUInt32.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 19: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -5311,8 +6424,22 @@ public struct FfiConverterTypeItcError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .SealRefused(refusal,code,reason):
             writeInt(&buf, Int32(17))
+            FfiConverterTypeSealRefusal.write(refusal, into: &buf)
+            FfiConverterUInt32.write(code, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .UpdateRefused(refusal,code,reason):
+            writeInt(&buf, Int32(18))
+            FfiConverterTypeUpdateRefusal.write(refusal, into: &buf)
+            FfiConverterUInt32.write(code, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -5535,6 +6662,66 @@ public enum Payload: Equatable, Hashable {
          * The module's own encoding of what to do.
          */body: Data
     )
+    /**
+     * Publish a sealing public key (rotation `key_seq`: 0 for the first key
+     * of (`subject`, `suite`), then one more at every rotation). The
+     * sender's own key: `subject` = the sender, no signature. A device's
+     * key (sent by its owner): `subject` = the device, with the device's
+     * [`seal_key_binding_signature`](super::seal::seal_key_binding_signature).
+     */
+    case publishSealKey(
+        /**
+         * The account or device whose key it is (32 bytes).
+         */subject: Data, 
+        /**
+         * The suite.
+         */suite: SealSuite, 
+        /**
+         * The public key (32 bytes for X25519, 1,216 for X-Wing).
+         */publicKey: Data, 
+        /**
+         * The rotation number.
+         */keySeq: UInt32, 
+        /**
+         * The device's binding signature (64 bytes) when `subject` is a
+         * device.
+         */subjectSignature: Data?
+    )
+    /**
+     * Register a product line (the first to register an id owns it), or
+     * rotate its release key (its manufacturer only).
+     */
+    case registerProduct(
+        /**
+         * The product's id.
+         */product: UInt64, 
+        /**
+         * The key that signs its manifests (32 bytes).
+         */releaseKey: Data
+    )
+    /**
+     * Publish a firmware release, newer than the product's current one.
+     */
+    case publishRelease(
+        /**
+         * The manifest.
+         */manifest: FirmwareManifest, 
+        /**
+         * The release key's signature
+         * ([`firmware_manifest_sign`](super::firmware::firmware_manifest_sign), 64 bytes).
+         */signature: Data
+    )
+    /**
+     * Revoke a product's current release (its manufacturer only).
+     */
+    case revokeRelease(
+        /**
+         * The product.
+         */product: UInt64, 
+        /**
+         * The current release's version (a guard).
+         */version: UInt32
+    )
 
 
 
@@ -5581,6 +6768,18 @@ public struct FfiConverterTypePayload: FfiConverterRustBuffer {
         )
         
         case 9: return .module(module: try FfiConverterUInt8.read(from: &buf), body: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 10: return .publishSealKey(subject: try FfiConverterData.read(from: &buf), suite: try FfiConverterTypeSealSuite.read(from: &buf), publicKey: try FfiConverterData.read(from: &buf), keySeq: try FfiConverterUInt32.read(from: &buf), subjectSignature: try FfiConverterOptionData.read(from: &buf)
+        )
+        
+        case 11: return .registerProduct(product: try FfiConverterUInt64.read(from: &buf), releaseKey: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 12: return .publishRelease(manifest: try FfiConverterTypeFirmwareManifest.read(from: &buf), signature: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 13: return .revokeRelease(product: try FfiConverterUInt64.read(from: &buf), version: try FfiConverterUInt32.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -5645,6 +6844,33 @@ public struct FfiConverterTypePayload: FfiConverterRustBuffer {
             FfiConverterUInt8.write(module, into: &buf)
             FfiConverterData.write(body, into: &buf)
             
+        
+        case let .publishSealKey(subject,suite,publicKey,keySeq,subjectSignature):
+            writeInt(&buf, Int32(10))
+            FfiConverterData.write(subject, into: &buf)
+            FfiConverterTypeSealSuite.write(suite, into: &buf)
+            FfiConverterData.write(publicKey, into: &buf)
+            FfiConverterUInt32.write(keySeq, into: &buf)
+            FfiConverterOptionData.write(subjectSignature, into: &buf)
+            
+        
+        case let .registerProduct(product,releaseKey):
+            writeInt(&buf, Int32(11))
+            FfiConverterUInt64.write(product, into: &buf)
+            FfiConverterData.write(releaseKey, into: &buf)
+            
+        
+        case let .publishRelease(manifest,signature):
+            writeInt(&buf, Int32(12))
+            FfiConverterTypeFirmwareManifest.write(manifest, into: &buf)
+            FfiConverterData.write(signature, into: &buf)
+            
+        
+        case let .revokeRelease(product,version):
+            writeInt(&buf, Int32(13))
+            FfiConverterUInt64.write(product, into: &buf)
+            FfiConverterUInt32.write(version, into: &buf)
+            
         }
     }
 }
@@ -5662,6 +6888,233 @@ public func FfiConverterTypePayload_lift(_ buf: RustBuffer) throws -> Payload {
 #endif
 public func FfiConverterTypePayload_lower(_ value: Payload) -> RustBuffer {
     return FfiConverterTypePayload.lower(value)
+}
+
+
+
+/**
+ * Why a payload could not be sealed or opened. The numbers are stable
+ * (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+ */
+
+public enum SealRefusal: UInt32, Equatable, Hashable {
+    
+    /**
+     * No recipient was given.
+     */
+    case noRecipients = 1
+    /**
+     * More recipients than a payload holds (8; 4 in a DAG record).
+     */
+    case tooManyRecipients = 2
+    /**
+     * The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+     */
+    case plaintextTooLong = 3
+    /**
+     * A recipient's public key is not a valid key of the suite.
+     */
+    case invalidPublicKey = 4
+    /**
+     * The key and the payload are of different suites.
+     */
+    case suiteMismatch = 5
+    /**
+     * The payload is bound to another chain, device or sequence than the
+     * reader expects (moved or replayed elsewhere).
+     */
+    case contextMismatch = 6
+    /**
+     * The payload has no entry for this key (not sealed to it, or sealed
+     * to an earlier rotation of it).
+     */
+    case notARecipient = 7
+    /**
+     * Authentication failed: the wrong key, or the payload was altered.
+     */
+    case openFailed = 8
+    /**
+     * Key encapsulation failed (a degenerate public key).
+     */
+    case encapsulation = 9
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SealRefusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = SealRefusal
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealRefusal {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .noRecipients
+        
+        case 2: return .tooManyRecipients
+        
+        case 3: return .plaintextTooLong
+        
+        case 4: return .invalidPublicKey
+        
+        case 5: return .suiteMismatch
+        
+        case 6: return .contextMismatch
+        
+        case 7: return .notARecipient
+        
+        case 8: return .openFailed
+        
+        case 9: return .encapsulation
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SealRefusal, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .noRecipients:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .tooManyRecipients:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .plaintextTooLong:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .invalidPublicKey:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .suiteMismatch:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .contextMismatch:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .notARecipient:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .openFailed:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .encapsulation:
+            writeInt(&buf, Int32(9))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealRefusal_lift(_ buf: RustBuffer) throws -> SealRefusal {
+    return try FfiConverterTypeSealRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealRefusal_lower(_ value: SealRefusal) -> RustBuffer {
+    return FfiConverterTypeSealRefusal.lower(value)
+}
+
+
+
+/**
+ * An HPKE suite for sealed payloads. The numbers are the suite bytes of
+ * the encoding (stable).
+ */
+
+public enum SealSuite: UInt8, Equatable, Hashable {
+    
+    /**
+     * DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305: 32-byte
+     * public keys.
+     */
+    case x25519 = 1
+    /**
+     * The X-Wing hybrid KEM (X25519 + ML-KEM-768), HKDF-SHA256,
+     * ChaCha20-Poly1305: 1,216-byte public keys; stays sealed against a
+     * future quantum computer.
+     */
+    case xWing = 2
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SealSuite: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealSuite: FfiConverterRustBuffer {
+    typealias SwiftType = SealSuite
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealSuite {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .x25519
+        
+        case 2: return .xWing
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SealSuite, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .x25519:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .xWing:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealSuite_lift(_ buf: RustBuffer) throws -> SealSuite {
+    return try FfiConverterTypeSealSuite.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealSuite_lower(_ value: SealSuite) -> RustBuffer {
+    return FfiConverterTypeSealSuite.lower(value)
 }
 
 
@@ -5779,6 +7232,198 @@ public func FfiConverterTypeSigningDomain_lift(_ buf: RustBuffer) throws -> Sign
 #endif
 public func FfiConverterTypeSigningDomain_lower(_ value: SigningDomain) -> RustBuffer {
     return FfiConverterTypeSigningDomain.lower(value)
+}
+
+
+
+/**
+ * Why a device refuses an update. The numbers are itc-spv's stable
+ * `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
+ * `ITC_STATUS_UPDATE_REFUSED`).
+ */
+
+public enum UpdateRefusal: UInt32, Equatable, Hashable {
+    
+    /**
+     * A proof does not hold against the trusted header.
+     */
+    case badProof = 1
+    /**
+     * The chain has no such product.
+     */
+    case unknownProduct = 2
+    /**
+     * The product has no release.
+     */
+    case noRelease = 3
+    /**
+     * The proven release is for another product.
+     */
+    case wrongProduct = 4
+    /**
+     * The manifest is not signed by the product's current release key.
+     */
+    case badSignature = 5
+    /**
+     * The current release is revoked.
+     */
+    case revoked = 6
+    /**
+     * The release is not newer than the running version (rollback or
+     * reinstall).
+     */
+    case notNewer = 7
+    /**
+     * The running version is older than the release's minimum.
+     */
+    case belowMinimum = 8
+    /**
+     * The image is larger than the device can hold.
+     */
+    case imageTooLarge = 9
+    /**
+     * More bytes than the manifest's size arrived.
+     */
+    case imageTooLong = 10
+    /**
+     * Fewer bytes than the manifest's size arrived.
+     */
+    case imageTooShort = 11
+    /**
+     * The image does not hash to the manifest's hash (tampered or wrong
+     * image).
+     */
+    case imageHashMismatch = 12
+    /**
+     * The trusted header is older than the device accepts for an update:
+     * the release may have been revoked or superseded since (a freeze
+     * attack by a relay that withholds newer headers). Update the header
+     * first.
+     */
+    case staleHeader = 13
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension UpdateRefusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUpdateRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = UpdateRefusal
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UpdateRefusal {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .badProof
+        
+        case 2: return .unknownProduct
+        
+        case 3: return .noRelease
+        
+        case 4: return .wrongProduct
+        
+        case 5: return .badSignature
+        
+        case 6: return .revoked
+        
+        case 7: return .notNewer
+        
+        case 8: return .belowMinimum
+        
+        case 9: return .imageTooLarge
+        
+        case 10: return .imageTooLong
+        
+        case 11: return .imageTooShort
+        
+        case 12: return .imageHashMismatch
+        
+        case 13: return .staleHeader
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: UpdateRefusal, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .badProof:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unknownProduct:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .noRelease:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .wrongProduct:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .badSignature:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .revoked:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .notNewer:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .belowMinimum:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .imageTooLarge:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .imageTooLong:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .imageTooShort:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .imageHashMismatch:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .staleHeader:
+            writeInt(&buf, Int32(13))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUpdateRefusal_lift(_ buf: RustBuffer) throws -> UpdateRefusal {
+    return try FfiConverterTypeUpdateRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUpdateRefusal_lower(_ value: UpdateRefusal) -> RustBuffer {
+    return FfiConverterTypeUpdateRefusal.lower(value)
 }
 
 
@@ -5993,6 +7638,30 @@ fileprivate struct FfiConverterOptionTypeGrantInfo: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeGrantInfo.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSealKeyInfo: FfiConverterRustBuffer {
+    typealias SwiftType = SealKeyInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSealKeyInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSealKeyInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6362,6 +8031,64 @@ public func dagRequiredPowBits(securityLevel: UInt8, recent: UInt32)throws  -> U
 })
 }
 /**
+ * Decode a manifest from the bytes a release record or transaction holds
+ * (for tools); strict.
+ *
+ * # Errors
+ * [`ItcError::Decode`].
+ */
+public func decodeFirmwareManifest(bytes: Data)throws  -> FirmwareManifest  {
+    return try  FfiConverterTypeFirmwareManifest_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_decode_firmware_manifest(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+/**
+ * The canonical bytes of a manifest (what the release key signs).
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] for a malformed manifest.
+ */
+public func encodeFirmwareManifest(manifest: FirmwareManifest)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_encode_firmware_manifest(
+        FfiConverterTypeFirmwareManifest_lower(manifest),uniffiCallStatus
+    )
+})
+}
+/**
+ * The hash a manifest names for `image` (32 bytes, BLAKE2b-256 in the
+ * firmware-image domain).
+ */
+public func firmwareImageHash(image: Data) -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_firmware_image_hash(
+        FfiConverterData.lower(image),uniffiCallStatus
+    )
+})
+}
+/**
+ * The release key's signature over `manifest` for chain `chain_id` (64
+ * bytes), for [`Payload::PublishRelease`](super::transaction::Payload::PublishRelease).
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] for a malformed manifest.
+ */
+public func firmwareManifestSign(releaseKey: Keypair, chainId: UInt32, manifest: FirmwareManifest)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_firmware_manifest_sign(
+        FfiConverterTypeKeypair_lower(releaseKey),
+        FfiConverterUInt32.lower(chainId),
+        FfiConverterTypeFirmwareManifest_lower(manifest),uniffiCallStatus
+    )
+})
+}
+/**
  * Verify a domain- and chain-bound signature strictly.
  *
  * # Errors
@@ -6466,6 +8193,100 @@ public func signOwnerRecovery(owner: Keypair, device: Data, trustedHeader: Data,
 })
 }
 /**
+ * Seal `plaintext` in `context` to each of `recipients` (1..=8 public keys
+ * of `suite`, for example proven with
+ * [`LightClient::verify_seal_key`](super::light_client::LightClient::verify_seal_key))
+ * with the operating system's random generator; returns the encoded sealed
+ * payload (encrypted once, the content key wrapped per recipient).
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] for a device key that is not 32 bytes;
+ * [`ItcError::SealRefused`] with [`SealRefusal::NoRecipients`],
+ * [`SealRefusal::TooManyRecipients`], [`SealRefusal::PlaintextTooLong`] or
+ * [`SealRefusal::InvalidPublicKey`].
+ */
+public func seal(suite: SealSuite, context: SealContext, recipients: [Data], plaintext: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_seal(
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterTypeSealContext_lower(context),
+        FfiConverterSequenceData.lower(recipients),
+        FfiConverterData.lower(plaintext),uniffiCallStatus
+    )
+})
+}
+/**
+ * What a device signs (in the seal-key binding domain) to bind a sealing
+ * public key to its signing key `subject`: the subject, the suite, the
+ * rotation number and the public key.
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] if `subject` is not 32 bytes or the public
+ * key is not of the suite's length.
+ */
+public func sealKeyBindingMessage(subject: Data, suite: SealSuite, keySeq: UInt32, publicKey: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_seal_key_binding_message(
+        FfiConverterData.lower(subject),
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterUInt32.lower(keySeq),
+        FfiConverterData.lower(publicKey),uniffiCallStatus
+    )
+})
+}
+/**
+ * The device's binding signature over its own sealing key (64 bytes), for
+ * [`Payload::PublishSealKey`](super::transaction::Payload::PublishSealKey)
+ * with `subject` = the device, sent by its owner. The ledger refuses the
+ * key without it, or with a signature for another suite, rotation or key.
+ *
+ * # Errors
+ * [`ItcError::InvalidArgument`] if the public key is not of the suite's
+ * length.
+ */
+public func sealKeyBindingSignature(device: Keypair, chainId: UInt32, suite: SealSuite, keySeq: UInt32, publicKey: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_seal_key_binding_signature(
+        FfiConverterTypeKeypair_lower(device),
+        FfiConverterUInt32.lower(chainId),
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterUInt32.lower(keySeq),
+        FfiConverterData.lower(publicKey),uniffiCallStatus
+    )
+})
+}
+/**
+ * Read what a sealed payload shows without a key: suite, context,
+ * recipients' key ids and plaintext length.
+ *
+ * # Errors
+ * [`ItcError::Decode`] for bytes that are not a sealed payload.
+ */
+public func sealedInfo(sealed: Data)throws  -> SealedInfo  {
+    return try  FfiConverterTypeSealedInfo_lift(try rustCallWithError(FfiConverterTypeItcError_lift) {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_sealed_info(
+        FfiConverterData.lower(sealed),uniffiCallStatus
+    )
+})
+}
+/**
+ * Bytes a sealed payload adds to its plaintext with `recipients`
+ * recipients.
+ */
+public func sealedOverhead(suite: SealSuite, recipients: UInt32) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_itc_ffi_fn_func_sealed_overhead(
+        FfiConverterTypeSealSuite_lower(suite),
+        FfiConverterUInt32.lower(recipients),uniffiCallStatus
+    )
+})
+}
+/**
  * What a device signs, in the `DevicePairing` signing domain, to prove it
  * was paired with `owner_public_key` at `security_level` (33 bytes: the
  * owner's key, then the level). For devices that sign with their own
@@ -6555,6 +8376,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_func_dag_required_pow_bits() != 31075) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_func_decode_firmware_manifest() != 9109) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_encode_firmware_manifest() != 11667) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_firmware_image_hash() != 14790) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_firmware_manifest_sign() != 59818) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_func_verify() != 27310) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6568,6 +8401,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_func_sign_owner_recovery() != 43296) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_seal() != 22813) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_seal_key_binding_message() != 48702) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_seal_key_binding_signature() != 41085) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_sealed_info() != 48413) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_func_sealed_overhead() != 45025) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_func_pairing_message() != 35525) {
@@ -6675,6 +8523,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_devchain_device_proof() != 37674) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_devchain_firmware_offer() != 54723) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_devchain_grant_proof() != 19063) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6699,6 +8550,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_devchain_rotate_validators() != 32212) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_devchain_seal_key_proof() != 29797) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_devchain_submit_chaincode() != 10295) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6708,6 +8562,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_devchain_validator_set() != 15995) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_imagecheck_finish() != 11953) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_imagecheck_manifest() != 34236) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_imagecheck_update() != 31976) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_keypair_public_key() != 53220) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6715,6 +8578,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_keypair_sign() != 20109) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_lamp_check_firmware_update() != 1220) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_lamp_handle() != 9124) {
@@ -6741,6 +8607,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_lamp_update() != 39223) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update() != 65448) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_lightclient_header() != 57241) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6762,7 +8631,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_method_lightclient_verify_grant() != 29893) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key() != 26851) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_itc_ffi_checksum_method_lightclient_verify_transaction() != 6192) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_sealkey_key_id() != 59941) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_sealkey_open() != 55619) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_sealkey_public_key() != 32374) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_method_sealkey_suite() != 50764) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_method_transaction_chain_id() != 36804) {
@@ -6798,7 +8682,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_itc_ffi_checksum_constructor_dagtransaction_decode() != 62113) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 45381) {
+    if (uniffi_itc_ffi_checksum_constructor_dagtransaction_new_signed() != 26207) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_devchain_new() != 29619) {
@@ -6817,6 +8701,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_lightclient_load() != 48548) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_constructor_sealkey_derive() != 5396) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair() != 65334) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_itc_ffi_checksum_constructor_transaction_decode() != 37218) {

@@ -458,6 +458,11 @@ uint64_t uniffi_itc_ffi_fn_method_devchain_commit_block(uint64_t ptr, RustBuffer
 RustBuffer uniffi_itc_ffi_fn_method_devchain_device_proof(uint64_t ptr, RustBuffer device, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_FIRMWARE_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_FIRMWARE_OFFER
+RustBuffer uniffi_itc_ffi_fn_method_devchain_firmware_offer(uint64_t ptr, uint64_t product, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_GRANT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_GRANT_PROOF
 RustBuffer uniffi_itc_ffi_fn_method_devchain_grant_proof(uint64_t ptr, RustBuffer device, RustBuffer grantee, RustCallStatus *_Nonnull out_status
@@ -498,6 +503,11 @@ RustBuffer uniffi_itc_ffi_fn_method_devchain_payment_receipt_proof(uint64_t ptr,
 RustBuffer uniffi_itc_ffi_fn_method_devchain_rotate_validators(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SEAL_KEY_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SEAL_KEY_PROOF
+RustBuffer uniffi_itc_ffi_fn_method_devchain_seal_key_proof(uint64_t ptr, RustBuffer subject, RustBuffer suite, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
 uint64_t uniffi_itc_ffi_fn_method_devchain_submit_chaincode(uint64_t ptr, uint64_t sender, RustBuffer body, uint64_t time_ms, RustCallStatus *_Nonnull out_status
@@ -511,6 +521,31 @@ RustBuffer uniffi_itc_ffi_fn_method_devchain_transaction_proof(uint64_t ptr, uin
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_VALIDATOR_SET
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_DEVCHAIN_VALIDATOR_SET
 RustBuffer uniffi_itc_ffi_fn_method_devchain_validator_set(uint64_t ptr, uint64_t height, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_IMAGECHECK
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_IMAGECHECK
+uint64_t uniffi_itc_ffi_fn_clone_imagecheck(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_IMAGECHECK
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_IMAGECHECK
+void uniffi_itc_ffi_fn_free_imagecheck(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_IMAGECHECK_FINISH
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_IMAGECHECK_FINISH
+RustBuffer uniffi_itc_ffi_fn_method_imagecheck_finish(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_IMAGECHECK_MANIFEST
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_IMAGECHECK_MANIFEST
+RustBuffer uniffi_itc_ffi_fn_method_imagecheck_manifest(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_IMAGECHECK_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_IMAGECHECK_UPDATE
+void uniffi_itc_ffi_fn_method_imagecheck_update(uint64_t ptr, RustBuffer chunk, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_KEYPAIR
@@ -562,6 +597,11 @@ void uniffi_itc_ffi_fn_free_lamp(uint64_t handle, RustCallStatus *_Nonnull out_s
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LAMP_NEW
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_LAMP_NEW
 uint64_t uniffi_itc_ffi_fn_constructor_lamp_new(RustBuffer device_public_key, uint64_t freshness_ms, uint64_t command_window_ms, uint64_t light_client, RustBuffer replay_table, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_CHECK_FIRMWARE_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_CHECK_FIRMWARE_UPDATE
+uint64_t uniffi_itc_ffi_fn_method_lamp_check_firmware_update(uint64_t ptr, RustBuffer device, RustBuffer offer, uint64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LAMP_HANDLE
@@ -624,6 +664,11 @@ uint64_t uniffi_itc_ffi_fn_constructor_lightclient_bootstrap(RustBuffer header, 
 uint64_t uniffi_itc_ffi_fn_constructor_lightclient_load(RustBuffer state, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_CHECK_FIRMWARE_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_CHECK_FIRMWARE_UPDATE
+uint64_t uniffi_itc_ffi_fn_method_lightclient_check_firmware_update(uint64_t ptr, RustBuffer device, RustBuffer offer, uint64_t now_ms, uint64_t header_age_max_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_HEADER
 RustBuffer uniffi_itc_ffi_fn_method_lightclient_header(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -659,9 +704,54 @@ RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_device(uint64_t ptr, Rust
 RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_grant(uint64_t ptr, RustBuffer device, RustBuffer grantee, RustBuffer device_proof, RustBuffer grant_proof, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_SEAL_KEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_SEAL_KEY
+RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_seal_key(uint64_t ptr, RustBuffer subject, RustBuffer suite, RustBuffer proof, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_TRANSACTION
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_LIGHTCLIENT_VERIFY_TRANSACTION
 RustBuffer uniffi_itc_ffi_fn_method_lightclient_verify_transaction(uint64_t ptr, RustBuffer proof, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_SEALKEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_SEALKEY
+uint64_t uniffi_itc_ffi_fn_clone_sealkey(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_SEALKEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FREE_SEALKEY
+void uniffi_itc_ffi_fn_free_sealkey(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_SEALKEY_DERIVE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_SEALKEY_DERIVE
+uint64_t uniffi_itc_ffi_fn_constructor_sealkey_derive(RustBuffer seed, RustBuffer suite, uint32_t key_seq, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_SEALKEY_FROM_KEYPAIR
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CONSTRUCTOR_SEALKEY_FROM_KEYPAIR
+uint64_t uniffi_itc_ffi_fn_constructor_sealkey_from_keypair(uint64_t keypair, RustBuffer suite, uint32_t key_seq, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_KEY_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_KEY_ID
+RustBuffer uniffi_itc_ffi_fn_method_sealkey_key_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_OPEN
+RustBuffer uniffi_itc_ffi_fn_method_sealkey_open(uint64_t ptr, RustBuffer sealed, RustBuffer expected, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_PUBLIC_KEY
+RustBuffer uniffi_itc_ffi_fn_method_sealkey_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_SUITE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_METHOD_SEALKEY_SUITE
+RustBuffer uniffi_itc_ffi_fn_method_sealkey_suite(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_CLONE_TRANSACTION
@@ -787,6 +877,26 @@ RustBuffer uniffi_itc_ffi_fn_func_verify_payment_receipt(RustBuffer header, Rust
 uint32_t uniffi_itc_ffi_fn_func_dag_required_pow_bits(uint8_t security_level, uint32_t recent, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DECODE_FIRMWARE_MANIFEST
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_DECODE_FIRMWARE_MANIFEST
+RustBuffer uniffi_itc_ffi_fn_func_decode_firmware_manifest(RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_ENCODE_FIRMWARE_MANIFEST
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_ENCODE_FIRMWARE_MANIFEST
+RustBuffer uniffi_itc_ffi_fn_func_encode_firmware_manifest(RustBuffer manifest, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_FIRMWARE_IMAGE_HASH
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_FIRMWARE_IMAGE_HASH
+RustBuffer uniffi_itc_ffi_fn_func_firmware_image_hash(RustBuffer image, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_FIRMWARE_MANIFEST_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_FIRMWARE_MANIFEST_SIGN
+RustBuffer uniffi_itc_ffi_fn_func_firmware_manifest_sign(uint64_t release_key, uint32_t chain_id, RustBuffer manifest, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_VERIFY
 void uniffi_itc_ffi_fn_func_verify(RustBuffer public_key, RustBuffer domain, uint32_t chain_id, RustBuffer message, RustBuffer signature, RustCallStatus *_Nonnull out_status
@@ -812,6 +922,31 @@ RustBuffer uniffi_itc_ffi_fn_func_sign_command(uint64_t sender, uint32_t chain_i
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_OWNER_RECOVERY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SIGN_OWNER_RECOVERY
 RustBuffer uniffi_itc_ffi_fn_func_sign_owner_recovery(uint64_t owner, RustBuffer device, RustBuffer trusted_header, RustBuffer update, RustBuffer device_proof, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEAL
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEAL
+RustBuffer uniffi_itc_ffi_fn_func_seal(RustBuffer suite, RustBuffer context, RustBuffer recipients, RustBuffer plaintext, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEAL_KEY_BINDING_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEAL_KEY_BINDING_MESSAGE
+RustBuffer uniffi_itc_ffi_fn_func_seal_key_binding_message(RustBuffer subject, RustBuffer suite, uint32_t key_seq, RustBuffer public_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEAL_KEY_BINDING_SIGNATURE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEAL_KEY_BINDING_SIGNATURE
+RustBuffer uniffi_itc_ffi_fn_func_seal_key_binding_signature(uint64_t device, uint32_t chain_id, RustBuffer suite, uint32_t key_seq, RustBuffer public_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEALED_INFO
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEALED_INFO
+RustBuffer uniffi_itc_ffi_fn_func_sealed_info(RustBuffer sealed, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEALED_OVERHEAD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_SEALED_OVERHEAD
+uint64_t uniffi_itc_ffi_fn_func_sealed_overhead(RustBuffer suite, uint32_t recipients, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_FN_FUNC_PAIRING_MESSAGE
@@ -1150,6 +1285,30 @@ uint16_t uniffi_itc_ffi_checksum_func_dag_required_pow_bits(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DECODE_FIRMWARE_MANIFEST
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_DECODE_FIRMWARE_MANIFEST
+uint16_t uniffi_itc_ffi_checksum_func_decode_firmware_manifest(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_ENCODE_FIRMWARE_MANIFEST
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_ENCODE_FIRMWARE_MANIFEST
+uint16_t uniffi_itc_ffi_checksum_func_encode_firmware_manifest(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_FIRMWARE_IMAGE_HASH
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_FIRMWARE_IMAGE_HASH
+uint16_t uniffi_itc_ffi_checksum_func_firmware_image_hash(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_FIRMWARE_MANIFEST_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_FIRMWARE_MANIFEST_SIGN
+uint16_t uniffi_itc_ffi_checksum_func_firmware_manifest_sign(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_VERIFY
 uint16_t uniffi_itc_ffi_checksum_func_verify(void
@@ -1177,6 +1336,36 @@ uint16_t uniffi_itc_ffi_checksum_func_sign_command(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_OWNER_RECOVERY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SIGN_OWNER_RECOVERY
 uint16_t uniffi_itc_ffi_checksum_func_sign_owner_recovery(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEAL
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEAL
+uint16_t uniffi_itc_ffi_checksum_func_seal(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEAL_KEY_BINDING_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEAL_KEY_BINDING_MESSAGE
+uint16_t uniffi_itc_ffi_checksum_func_seal_key_binding_message(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEAL_KEY_BINDING_SIGNATURE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEAL_KEY_BINDING_SIGNATURE
+uint16_t uniffi_itc_ffi_checksum_func_seal_key_binding_signature(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEALED_INFO
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEALED_INFO
+uint16_t uniffi_itc_ffi_checksum_func_sealed_info(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEALED_OVERHEAD
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_FUNC_SEALED_OVERHEAD
+uint16_t uniffi_itc_ffi_checksum_func_sealed_overhead(void
     
 );
 #endif
@@ -1390,6 +1579,12 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_device_proof(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_FIRMWARE_OFFER
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_FIRMWARE_OFFER
+uint16_t uniffi_itc_ffi_checksum_method_devchain_firmware_offer(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_GRANT_PROOF
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_GRANT_PROOF
 uint16_t uniffi_itc_ffi_checksum_method_devchain_grant_proof(void
@@ -1438,6 +1633,12 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_rotate_validators(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_SEAL_KEY_PROOF
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_SEAL_KEY_PROOF
+uint16_t uniffi_itc_ffi_checksum_method_devchain_seal_key_proof(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_DEVCHAIN_SUBMIT_CHAINCODE
 uint16_t uniffi_itc_ffi_checksum_method_devchain_submit_chaincode(void
@@ -1456,6 +1657,24 @@ uint16_t uniffi_itc_ffi_checksum_method_devchain_validator_set(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_IMAGECHECK_FINISH
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_IMAGECHECK_FINISH
+uint16_t uniffi_itc_ffi_checksum_method_imagecheck_finish(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_IMAGECHECK_MANIFEST
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_IMAGECHECK_MANIFEST
+uint16_t uniffi_itc_ffi_checksum_method_imagecheck_manifest(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_IMAGECHECK_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_IMAGECHECK_UPDATE
+uint16_t uniffi_itc_ffi_checksum_method_imagecheck_update(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_KEYPAIR_PUBLIC_KEY
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_KEYPAIR_PUBLIC_KEY
 uint16_t uniffi_itc_ffi_checksum_method_keypair_public_key(void
@@ -1471,6 +1690,12 @@ uint16_t uniffi_itc_ffi_checksum_method_keypair_seed(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_KEYPAIR_SIGN
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_KEYPAIR_SIGN
 uint16_t uniffi_itc_ffi_checksum_method_keypair_sign(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_CHECK_FIRMWARE_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LAMP_CHECK_FIRMWARE_UPDATE
+uint16_t uniffi_itc_ffi_checksum_method_lamp_check_firmware_update(void
     
 );
 #endif
@@ -1522,6 +1747,12 @@ uint16_t uniffi_itc_ffi_checksum_method_lamp_update(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_CHECK_FIRMWARE_UPDATE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_CHECK_FIRMWARE_UPDATE
+uint16_t uniffi_itc_ffi_checksum_method_lightclient_check_firmware_update(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_HEADER
 uint16_t uniffi_itc_ffi_checksum_method_lightclient_header(void
@@ -1564,9 +1795,39 @@ uint16_t uniffi_itc_ffi_checksum_method_lightclient_verify_grant(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_VERIFY_SEAL_KEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_VERIFY_SEAL_KEY
+uint16_t uniffi_itc_ffi_checksum_method_lightclient_verify_seal_key(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_VERIFY_TRANSACTION
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_LIGHTCLIENT_VERIFY_TRANSACTION
 uint16_t uniffi_itc_ffi_checksum_method_lightclient_verify_transaction(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_KEY_ID
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_KEY_ID
+uint16_t uniffi_itc_ffi_checksum_method_sealkey_key_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_OPEN
+uint16_t uniffi_itc_ffi_checksum_method_sealkey_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_PUBLIC_KEY
+uint16_t uniffi_itc_ffi_checksum_method_sealkey_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_SUITE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_METHOD_SEALKEY_SUITE
+uint16_t uniffi_itc_ffi_checksum_method_sealkey_suite(void
     
 );
 #endif
@@ -1675,6 +1936,18 @@ uint16_t uniffi_itc_ffi_checksum_constructor_lightclient_bootstrap(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_LIGHTCLIENT_LOAD
 #define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_LIGHTCLIENT_LOAD
 uint16_t uniffi_itc_ffi_checksum_constructor_lightclient_load(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_SEALKEY_DERIVE
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_SEALKEY_DERIVE
+uint16_t uniffi_itc_ffi_checksum_constructor_sealkey_derive(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_SEALKEY_FROM_KEYPAIR
+#define UNIFFI_FFIDEF_UNIFFI_ITC_FFI_CHECKSUM_CONSTRUCTOR_SEALKEY_FROM_KEYPAIR
+uint16_t uniffi_itc_ffi_checksum_constructor_sealkey_from_keypair(void
     
 );
 #endif
