@@ -434,7 +434,7 @@ pub enum SealError {
     #[error("key encapsulation failed")]
     Encapsulation,
     /// The operating system's random generator failed
-    /// ([`seal_with_os_rng`](crate::seal::seal_with_os_rng)).
+    /// (`seal_with_os_rng`, with the `std` feature).
     #[error("no randomness from the operating system")]
     Randomness,
 }

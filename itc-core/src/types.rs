@@ -212,7 +212,7 @@ pub enum Payload {
     /// `suite` ([`crate::seal`]): the sender's own key (`subject` is the
     /// sender, no `subject_signature`), or the key of a device the sender
     /// owns, with the device's signature
-    /// ([`SigningDomain::SealKeyBinding`](crate::keys::SigningDomain::SealKeyBinding))
+    /// ([`SigningDomain::SealKeyBinding`])
     /// over [`crate::seal::key_binding_message`].
     PublishSealKey {
         /// The account or device whose key it is.
