@@ -798,7 +798,7 @@ fn bool_and_vote_kind_accept_only_their_tags() {
 #[test]
 fn unknown_payload_tag_is_refused() {
     let bond = Payload::Bond { amount: Amount(5) };
-    for tag in [9u8, 10, 0x80, 0xff] {
+    for tag in [13u8, 14, 0x80, 0xff] {
         let mut bytes = bond.encode();
         bytes[0] = tag;
         assert_eq!(
@@ -821,12 +821,12 @@ fn unknown_payload_tag_is_refused() {
     let mut bytes = tx.encode();
     let tag_at = 4 + 32 + 8 + 8;
     assert_eq!(bytes[tag_at], 5);
-    bytes[tag_at] = 9;
+    bytes[tag_at] = 13;
     assert_eq!(
         Transaction::decode(&bytes),
         Err(DecodeError::InvalidTag {
             what: "payload",
-            tag: 9
+            tag: 13
         })
     );
 }
