@@ -3,10 +3,9 @@
 // The ITC Swift package: the UniFFI-generated Swift sources (module `ITC`)
 // over the C declarations of the library's scaffolding (module `itcFFI`).
 // Sources/ITC/itc.swift and Sources/itcFFI/{itcFFI.h,module.modulemap} are
-// copies of what uniffi-bindgen generates (bindings/swift/itc.swift,
-// itcFFI.h, itcFFI.modulemap plus a `link "itc_ffi"` line); the test
-// `packages` in itc-ffi fails when they drift and rewrites them with
-// ITC_UPDATE_BINDINGS=1.
+// what uniffi-bindgen generates (the module map plus a `link "itc_ffi"`
+// line); the test `uniffi_bindings` in itc-ffi fails when they drift and
+// rewrites them with ITC_UPDATE_BINDINGS=1.
 //
 // The native library: on Linux and macOS command-line builds, install it
 // with `scripts/install-c.sh PREFIX` and let SwiftPM find it through
