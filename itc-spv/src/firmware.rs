@@ -37,8 +37,7 @@
 
 use crate::proof::{SpvProofError, StateEntryProof};
 use itc_core::encoding::{Decode, DecodeError, Encode, Reader};
-use itc_core::firmware::{FirmwareManifest, ImageHasher, ProductRecord, ReleaseRecord};
-use itc_core::ledger::state_key;
+use itc_core::firmware::{FirmwareManifest, ImageHasher};
 use itc_core::types::{BlockHeader, ChainId};
 
 /// What a device knows about itself.
@@ -57,9 +56,9 @@ pub struct DeviceFirmware {
 /// the device trusts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpdateOffer {
-    /// Proof of [`state_key::product`].
+    /// Proof of `state_key::product`.
     pub product: StateEntryProof,
-    /// Proof of [`state_key::release`].
+    /// Proof of `state_key::release`.
     pub release: StateEntryProof,
 }
 
@@ -154,12 +153,14 @@ pub fn check_release(
     device: &DeviceFirmware,
     offer: &UpdateOffer,
 ) -> Result<ImageCheck, UpdateRefusal> {
-    let product: ProductRecord =
-        proven(header, &offer.product, &state_key::product(device.product))?
-            .ok_or(UpdateRefusal::UnknownProduct)?;
-    let release: ReleaseRecord =
-        proven(header, &offer.release, &state_key::release(device.product))?
-            .ok_or(UpdateRefusal::NoRelease)?;
+    let product = offer
+        .product
+        .verify_product(header, device.product)?
+        .ok_or(UpdateRefusal::UnknownProduct)?;
+    let release = offer
+        .release
+        .verify_release(header, device.product)?
+        .ok_or(UpdateRefusal::NoRelease)?;
     let manifest = release.manifest;
     if manifest.product != device.product {
         return Err(UpdateRefusal::WrongProduct);
@@ -206,17 +207,6 @@ pub fn check_release_at(
         return Err(UpdateRefusal::StaleHeader);
     }
     check_release(header, chain_id, device, offer)
-}
-
-fn proven<T: Decode>(
-    header: &BlockHeader,
-    proof: &StateEntryProof,
-    key: &itc_core::hash::Hash,
-) -> Result<Option<T>, UpdateRefusal> {
-    proof
-        .verify(header, key)?
-        .map(|bytes| T::decode(bytes).map_err(|_| UpdateRefusal::BadProof))
-        .transpose()
 }
 
 /// The streaming check of an image against an accepted manifest: constant

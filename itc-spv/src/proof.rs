@@ -6,6 +6,7 @@
 
 use alloc::vec::Vec;
 use itc_core::encoding::{write_bytes, Decode, DecodeError, Encode, Reader};
+use itc_core::firmware::{ProductRecord, ReleaseRecord};
 use itc_core::hash::Hash;
 use itc_core::ledger::{state_key, value_hash, DeviceRecord, Grant};
 use itc_core::merkle::{InclusionProof, MerkleError};
@@ -187,6 +188,32 @@ impl StateEntryProof {
             Some(record) if record.suite != suite => Err(SpvProofError::MalformedValue),
             other => Ok(other),
         }
+    }
+
+    /// The proven firmware product record, or `None` if the product is not
+    /// registered.
+    ///
+    /// # Errors
+    /// [`SpvProofError`] if the proof fails or the value is not a record.
+    pub fn verify_product(
+        &self,
+        header: &BlockHeader,
+        product: u64,
+    ) -> Result<Option<ProductRecord>, SpvProofError> {
+        self.verify_record(header, &state_key::product(product))
+    }
+
+    /// The proven current release of a firmware product, or `None` if it
+    /// has none.
+    ///
+    /// # Errors
+    /// [`SpvProofError`] if the proof fails or the value is not a record.
+    pub fn verify_release(
+        &self,
+        header: &BlockHeader,
+        product: u64,
+    ) -> Result<Option<ReleaseRecord>, SpvProofError> {
+        self.verify_record(header, &state_key::release(product))
     }
 
     fn verify_record<T: Decode>(
