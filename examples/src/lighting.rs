@@ -187,24 +187,28 @@ impl Scenario {
         }
     }
 
+    /// The value of state key `key` (or its absence) with its proof at the
+    /// latest committed state, as a validator serves it.
+    fn entry(&self, key: Hash) -> StateEntryProof {
+        let (value, proof) = self
+            .cluster
+            .any_replica()
+            .ledger()
+            .prove_committed(&key)
+            .expect("committed state is provable");
+        StateEntryProof { value, proof }
+    }
+
     /// Proofs of the lamp's record and of `grantee`'s grant at the latest
     /// committed state, as a validator serves them.
     fn proof_for(&self, grantee: &PublicKey) -> CommandProof {
-        let replica = self.cluster.any_replica();
-        let ledger = replica.ledger();
         let device = self.lamp_key.public();
-        let entry = |key: Hash| {
-            let (value, proof) = ledger
-                .prove_committed(&key)
-                .expect("committed state is provable");
-            StateEntryProof { value, proof }
-        };
         let decision = self.cluster.decisions.last().expect("a block committed");
         CommandProof {
             header_height: decision.block.header.height,
             header_hash: decision.block.header.hash(),
-            device: entry(state_key::device(&device)),
-            grant: entry(state_key::grant(&device, grantee)),
+            device: self.entry(state_key::device(&device)),
+            grant: self.entry(state_key::grant(&device, grantee)),
         }
     }
 

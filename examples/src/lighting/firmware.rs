@@ -27,17 +27,9 @@ fn image() -> Vec<u8> {
 /// What the phone hands the lamp: proofs of the product and its current
 /// release at the latest committed state.
 fn offer(s: &Scenario) -> UpdateOffer {
-    let replica = s.cluster.any_replica();
-    let entry = |key: Hash| {
-        let (value, proof) = replica
-            .ledger()
-            .prove_committed(&key)
-            .expect("committed state is provable");
-        StateEntryProof { value, proof }
-    };
     UpdateOffer {
-        product: entry(state_key::product(LAMP_PRODUCT)),
-        release: entry(state_key::release(LAMP_PRODUCT)),
+        product: s.entry(state_key::product(LAMP_PRODUCT)),
+        release: s.entry(state_key::release(LAMP_PRODUCT)),
     }
 }
 

@@ -9,7 +9,6 @@ use super::*;
 use itc_core::seal::rand_core::SeedableRng;
 use itc_core::seal::{seal, ChaCha20Rng, SealContext, SealError, SealSecretKey, Suite};
 use itc_dag::DagPayload;
-use itc_spv::proof::StateEntryProof;
 
 /// The suite of the demo: the post-quantum hybrid.
 const SUITE: Suite = Suite::XWing;
@@ -97,21 +96,15 @@ fn reading(
     }
     let header = lamp.trusted().header().clone();
     let device = s.lamp_key.public();
-    let replica = s.cluster.any_replica();
-    let entry = |key: Hash| {
-        let (value, proof) = replica
-            .ledger()
-            .prove_committed(&key)
-            .expect("committed state is provable");
-        StateEntryProof { value, proof }
-    };
-    let record = entry(state_key::device(&device))
+    let record = s
+        .entry(state_key::device(&device))
         .verify_device(&header, &device)
         .map_err(|e| e.to_string())?
         .ok_or("lamp not registered")?;
     let mut readers = vec![record.owner];
     let guest = s.guest.public();
-    if let Some(grant) = entry(state_key::grant(&device, &guest))
+    if let Some(grant) = s
+        .entry(state_key::grant(&device, &guest))
         .verify_grant(&header, &device, &guest)
         .map_err(|e| e.to_string())?
     {
@@ -125,7 +118,8 @@ fn reading(
     }
     let mut keys = Vec::new();
     for reader in &readers {
-        let key = entry(state_key::seal_key(reader, SUITE))
+        let key = s
+            .entry(state_key::seal_key(reader, SUITE))
             .verify_seal_key(&header, reader, SUITE)
             .map_err(|e| e.to_string())?
             .ok_or("a reader has no sealing key")?;
