@@ -39,57 +39,64 @@ pub fn figures(quick: bool) -> Vec<(&'static str, f64)> {
         device: Keypair::from_seed([0x11; 32]).public(),
         sequence: 9,
     };
+    // Figure names per suite: seal and open to 1 and to 4 recipients, the
+    // overhead for one recipient, the bytes each further recipient adds.
+    const NAMES: [(Suite, [&str; 6]); 2] = [
+        (
+            Suite::X25519,
+            [
+                "seal_us_x25519_1r",
+                "open_us_x25519_1r",
+                "seal_us_x25519_4r",
+                "open_us_x25519_4r",
+                "sealed_overhead_bytes_x25519",
+                "sealed_recipient_bytes_x25519",
+            ],
+        ),
+        (
+            Suite::XWing,
+            [
+                "seal_us_xwing_1r",
+                "open_us_xwing_1r",
+                "seal_us_xwing_4r",
+                "open_us_xwing_4r",
+                "sealed_overhead_bytes_xwing",
+                "sealed_recipient_bytes_xwing",
+            ],
+        ),
+    ];
     let mut out = Vec::new();
-    for suite in Suite::ALL {
-        let name = match suite {
-            Suite::X25519 => "x25519",
-            _ => "xwing",
-        };
+    for (suite, [seal_1, open_1, seal_4, open_4, overhead, per_recipient]) in NAMES {
         let keys: Vec<SealSecretKey> = (0..4u8)
             .map(|i| SealSecretKey::derive(&[i + 1; 32], suite, 0))
             .collect();
         let publics: Vec<Vec<u8>> = keys.iter().map(SealSecretKey::public_key).collect();
         let mut rng = ChaCha20Rng::from_seed([7; 32]);
-        for recipients in [1usize, 4] {
+        for (recipients, seal_name, open_name) in [(1usize, seal_1, open_1), (4, seal_4, open_4)] {
             let refs: Vec<&[u8]> = publics[..recipients].iter().map(Vec::as_slice).collect();
-            let seal_us = median_us(rounds, per_round, || {
-                black_box(seal(suite, &context, &refs, &reading, &mut rng).expect("seal"));
-            });
+            out.push((
+                seal_name,
+                median_us(rounds, per_round, || {
+                    black_box(seal(suite, &context, &refs, &reading, &mut rng).expect("seal"));
+                }),
+            ));
             let sealed = seal(suite, &context, &refs, &reading, &mut rng).expect("seal");
             // The last recipient's entry: the worst case for a reader.
             let reader = &keys[recipients - 1];
-            let open_us = median_us(rounds, per_round, || {
-                black_box(sealed.open(reader, &context).expect("open"));
-            });
-            let size = sealed.encode().len();
-            let (seal_name, open_name) = match (suite, recipients) {
-                (Suite::X25519, 1) => ("seal_us_x25519_1r", "open_us_x25519_1r"),
-                (Suite::X25519, _) => ("seal_us_x25519_4r", "open_us_x25519_4r"),
-                (_, 1) => ("seal_us_xwing_1r", "open_us_xwing_1r"),
-                _ => ("seal_us_xwing_4r", "open_us_xwing_4r"),
-            };
-            out.push((seal_name, seal_us));
-            out.push((open_name, open_us));
+            out.push((
+                open_name,
+                median_us(rounds, per_round, || {
+                    black_box(sealed.open(reader, &context).expect("open"));
+                }),
+            ));
             if recipients == 1 {
-                let overhead = (size - reading.len()) as f64;
-                out.push((
-                    if name == "x25519" {
-                        "sealed_overhead_bytes_x25519"
-                    } else {
-                        "sealed_overhead_bytes_xwing"
-                    },
-                    overhead,
-                ));
-                out.push((
-                    if name == "x25519" {
-                        "sealed_recipient_bytes_x25519"
-                    } else {
-                        "sealed_recipient_bytes_xwing"
-                    },
-                    (suite.overhead(2) - suite.overhead(1)) as f64,
-                ));
+                out.push((overhead, (sealed.encode().len() - reading.len()) as f64));
             }
         }
+        out.push((
+            per_recipient,
+            (suite.overhead(2) - suite.overhead(1)) as f64,
+        ));
     }
     let image = vec![0x5Au8; 64 * 1024];
     out.push((
