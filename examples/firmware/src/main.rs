@@ -32,6 +32,7 @@ use alloc::string::String;
 
 mod clock;
 mod heap;
+mod image;
 #[cfg(any(feature = "seal-x25519", feature = "seal-xwing"))]
 mod seal;
 mod stack;

@@ -7,11 +7,12 @@
 //! state proofs of the product's record and of its current release) is then
 //! checked against the lamp's trusted header, for the version the lamp runs,
 //! and the image streams in chunks of `IMAGE_CHUNK_BYTES`, as over a radio
-//! link. The 64 KiB image is not in flash: [`image_byte`] computes it, the
-//! same function as the host generator's (`examples/src/bin/lamp-vectors.rs`),
+//! link. The 64 KiB image is not in flash: [`image_byte`] computes it (one
+//! definition, in `image.rs`, shared with the host generator),
 //! so a case can flip one byte on the way. An accepted image is "installed":
 //! the lamp runs its version from then on, which the later cases see.
 
+use crate::image::image_byte;
 use crate::{clock, heap};
 use itc_core::encoding::Decode;
 use itc_spv::{
@@ -32,14 +33,6 @@ pub struct UpdateCase {
     pub tamper: Option<u32>,
     /// The version installed, or the refusal.
     pub expected: Result<u32, UpdateRefusal>,
-}
-
-/// Byte `offset` of the offered image, from the image's `seed`. Must stay
-/// identical to `image_byte` in the host generator.
-#[inline(always)]
-pub fn image_byte(seed: u32, offset: u32) -> u8 {
-    let x = offset.wrapping_mul(0x9E37_79B1).rotate_left(11) ^ seed;
-    (x ^ (x >> 16) ^ (x >> 24)) as u8
 }
 
 /// The chunk of the image that starts at `start`: what the radio delivers.

@@ -132,15 +132,12 @@ const SEAL_READING: &[u8; 64] =
 /// seals with. Fixed, so the host can reproduce the device's sealed bytes.
 const SEAL_RNG_SEED: [u8; 32] = [0x5E; 32];
 
-/// Byte `offset` of the 1.1 image. The image is computed, not stored: the
-/// firmware cannot hold 64 KiB of vectors, so it generates each chunk as it
-/// would receive it, with the same function
-/// (examples/firmware/src/update.rs). If the two functions ever differ, the
-/// firmware's "installed" case fails with `ImageHashMismatch`.
-fn image_byte(seed: u32, offset: u32) -> u8 {
-    let x = offset.wrapping_mul(0x9E37_79B1).rotate_left(11) ^ seed;
-    (x ^ (x >> 16) ^ (x >> 24)) as u8
-}
+/// The 1.1 image's bytes: computed, not stored (the firmware cannot hold
+/// 64 KiB of vectors, so it generates each chunk as it would receive it),
+/// by the firmware's own function.
+#[path = "../../firmware/src/image.rs"]
+mod image;
+use image::image_byte;
 
 /// The 1.1 image, with byte `tamper` flipped if given.
 fn image(tamper: Option<u32>) -> Vec<u8> {
