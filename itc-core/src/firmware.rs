@@ -81,12 +81,6 @@ pub struct FirmwareManifest {
 }
 
 impl FirmwareManifest {
-    /// The manifest's identifier: the hash of its canonical bytes (under
-    /// its own domain, so no image hashes to a manifest's id).
-    pub fn id(&self) -> Hash {
-        Hash::of(Domain::FirmwareManifest, &self.encode())
-    }
-
     /// Whether the fields are consistent on their own: a non-empty image no
     /// larger than [`FIRMWARE_IMAGE_MAX`] and `min_version <= version`.
     pub fn is_well_formed(&self) -> bool {

@@ -59,8 +59,6 @@ pub enum Domain {
     ViewChange,
     /// A firmware image, hashed as it streams in ([`crate::firmware`]).
     FirmwareImage,
-    /// The identifier of a firmware manifest ([`crate::firmware`]).
-    FirmwareManifest,
     /// Derivation of a sealing (HPKE) key pair from a signing seed, and the
     /// short identifier of a sealing public key ([`crate::seal`]).
     SealKey,
@@ -87,7 +85,6 @@ impl Domain {
             Domain::Genesis => b"itc:gen\0",
             Domain::ViewChange => b"itc:vchg",
             Domain::FirmwareImage => b"itc:fwim",
-            Domain::FirmwareManifest => b"itc:fwmf",
             Domain::SealKey => b"itc:seal",
         }
     }

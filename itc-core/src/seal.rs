@@ -341,11 +341,6 @@ impl SealedPayload {
     pub fn plaintext_len(&self) -> usize {
         self.ciphertext.len().saturating_sub(AEAD_TAG_LEN)
     }
-
-    /// Whether the payload has an entry for `key_id`.
-    pub fn is_for(&self, key_id: &[u8; KEY_ID_LEN]) -> bool {
-        self.recipients.iter().any(|r| &r.key_id == key_id)
-    }
 }
 
 impl Encode for SealedPayload {
