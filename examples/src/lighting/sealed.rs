@@ -108,11 +108,7 @@ fn reading(
         .verify_grant(&header, &device, &guest)
         .map_err(|e| e.to_string())?
     {
-        if grant.permissions.contains(Permissions::READ)
-            && grant.granted_by == record.owner
-            && grant.ownership_seq == record.ownership_seq
-            && grant.expiry_height > header.height
-        {
+        if grant.permissions.contains(Permissions::READ) && grant.is_live(&record, header.height) {
             readers.push(guest);
         }
     }
