@@ -1178,7 +1178,7 @@ fn open(suite: &str, file: &Path) -> Result<(), String> {
     let suite = parse_suite(suite).ok_or_else(|| format!("unknown suite {suite}"))?;
     let text =
         std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
-    let sealed = unhex(text.trim()).ok_or("the sealed payload is not hex")?;
+    let sealed = itc_core::hex::decode(text.trim()).map_err(|_| "the sealed payload is not hex")?;
     let payload = SealedPayload::decode(&sealed).map_err(|e| format!("the sealed payload: {e}"))?;
     let owner = Keys::new().owner;
     let key = SealSecretKey::derive(&owner.seed(), suite, 0);
@@ -1213,16 +1213,6 @@ fn open(suite: &str, file: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 fn run() -> Result<(), String> {
