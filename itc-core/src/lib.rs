@@ -10,6 +10,8 @@
 //!   non-membership proofs.
 //! * [`types`]: transactions, blocks, votes, certificates, validator sets.
 //! * [`ledger`]: the deterministic state machine that applies blocks.
+//! * [`anchoring`]: the hook through which main-chain blocks anchor a side
+//!   chain (implemented by itc-dag, called by itc-pbft).
 //! * [`module`]: the hook through which ledger modules (ChainCode) run
 //!   inside block execution, with their state in the same tree.
 //! * [`seal`]: sealed payloads (HPKE with X25519 or X-Wing) to keys
@@ -50,6 +52,7 @@
 
 extern crate alloc;
 
+pub mod anchoring;
 pub mod encoding;
 pub mod firmware;
 pub mod genesis;

@@ -1,7 +1,7 @@
 //! The tangle as the side chain of an itc-pbft replica.
 //!
-//! [`Tangle`] implements [`itc_pbft::Anchoring`], so a validator runs
-//! `Replica::open_with_anchoring(config, &storage, tangle)` and its blocks
+//! [`Tangle`] implements [`itc_core::anchoring::Anchoring`], so a validator runs
+//! itc-pbft's `Replica::open_with_anchoring(config, &storage, tangle)` and its blocks
 //! anchor the DAG:
 //!
 //! * as primary, it proposes [`Tangle::propose_anchor`]'s tips and puts the
@@ -39,7 +39,7 @@
 use itc_core::storage::WriteBatch;
 use itc_core::types::{DagAnchor, Payload, Transaction};
 use itc_core::Hash;
-use itc_pbft::{AnchorError, Anchoring};
+use itc_core::anchoring::{AnchorError, Anchoring};
 
 use crate::finality::Confirmation;
 use crate::tangle::{ConfirmError, RefusedDeposit, Tangle};

@@ -87,7 +87,7 @@
 //!
 //! # Anchored by itc-pbft
 //!
-//! [`Tangle`] implements [`itc_pbft::Anchoring`] ([`anchoring`]): a
+//! [`Tangle`] implements [`itc_core::anchoring::Anchoring`] ([`anchoring`]): a
 //! validator opens `Replica::open_with_anchoring(config, &storage, tangle)`.
 //! The primary proposes [`Tangle::propose_anchor`]'s tips; every validator
 //! recomputes the cone ([`Tangle::compute_confirmation`]) and prepares the
@@ -101,7 +101,7 @@
 //!
 //! Balances enter the DAG ledger through main-chain
 //! `Payload::DagDeposit` transactions, credited when their block executes
-//! ([`itc_pbft::Anchoring::on_executed`]); [`Tangle::credit`] is the same
+//! ([`itc_core::anchoring::Anchoring::on_executed`]); [`Tangle::credit`] is the same
 //! credit for tests and tools. Deposits are one way: nothing withdraws DAG
 //! balance back to the main chain yet.
 #![deny(missing_docs)]

@@ -110,13 +110,13 @@ pub struct DagConfig {
     /// Collect storage writes for [`Tangle::take_writes`] (see
     /// [`Tangle::restore`]); off by default.
     pub persist: bool,
-    /// As a PBFT primary ([`itc_pbft::Anchoring`]): the least time between
+    /// As a PBFT primary ([`itc_core::anchoring::Anchoring`]): the least time between
     /// two anchors proposed in blocks that carry no main-chain transaction,
     /// so steady DAG traffic does not make a block per DAG transaction.
     /// A block built for main-chain transactions anchors whenever there is
     /// something to anchor. Local policy, not a consensus parameter.
     pub anchor_interval_ms: u64,
-    /// As a PBFT validator ([`itc_pbft::Anchoring`]): after committing the
+    /// As a PBFT validator ([`itc_core::anchoring::Anchoring`]): after committing the
     /// anchor at height `H`, prune at `H - k` ([`Tangle::prune`]), so the
     /// store stays bounded without the caller's help; finality proofs stay
     /// available for the last `k` heights. `None`: the caller prunes. Local

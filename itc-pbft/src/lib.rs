@@ -103,19 +103,21 @@
 //! ```
 //!
 //! # Async driver
-//! [`driver::Driver`] runs a replica over an async [`driver::Transport`], a
-//! [`driver::Timer`] and a storage, with an in-process transport for tests
-//! and demos.
+//! With the `driver` feature, `driver::Driver` runs a replica over an async
+//! `driver::Transport`, a `driver::Timer` and a storage, with an in-process
+//! transport for tests and demos.
 //!
 //! # Features
+//! * `driver`: the async driver (module `driver`, with `async-trait` and
+//!   `futures`). Without it the crate has no async dependencies.
 //! * `sim`: the deterministic network simulator (module `sim`), used by this
 //!   crate's tests, the examples and the benchmark. Set `ITC_SIM_SEEDS=N` to
 //!   run more seeds in the simulation tests.
 #![deny(missing_docs)]
 
-pub mod anchoring;
 pub mod certificate;
 pub mod config;
+#[cfg(feature = "driver")]
 pub mod driver;
 pub mod message;
 pub mod persist;
@@ -124,7 +126,9 @@ pub mod replica;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 
-pub use anchoring::{AnchorError, Anchoring, NoAnchoring};
+/// The side-chain hook, defined in itc-core so that side chains need not
+/// depend on this crate.
+pub use itc_core::anchoring::{self, AnchorError, Anchoring, NoAnchoring};
 pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
 pub use config::Config;
 pub use message::{

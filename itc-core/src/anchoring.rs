@@ -1,11 +1,15 @@
 //! The hook through which main-chain blocks anchor a side chain.
 //!
+//! It lives here, below both consensus crates, so that the main chain
+//! (itc-pbft, which calls it) and a side chain (itc-dag, which implements
+//! it) depend on this crate and not on each other.
+//!
 //! A block may carry a [`DagAnchor`]: tips of the DAG side chain whose
 //! not-yet-confirmed past cone the block finalizes. The header's
 //! `dag_anchor_root` commits to the result of confirming that cone (for
 //! itc-dag: the hash of an `AnchorCommitment`, the Merkle roots of the cone
-//! in white-flag order and of the transactions applied). The replica does
-//! not know how the side chain works; it asks an [`Anchoring`]:
+//! in white-flag order and of the transactions applied). A PBFT replica
+//! does not know how the side chain works; it asks an [`Anchoring`]:
 //!
 //! * the primary asks [`Anchoring::propose`] for an anchor and its root when
 //!   it builds a block;
@@ -16,16 +20,16 @@
 //! * once a block commits, [`Anchoring::commit`] applies the anchor, then
 //!   [`Anchoring::on_executed`] sees the block's main-chain transactions
 //!   (deposits into the side chain); the writes of both
-//!   ([`Anchoring::take_writes`]) leave in the same [`crate::Ready`] batch
+//!   ([`Anchoring::take_writes`]) leave in the same `Ready` batch of the replica
 //!   as the block, so a crash never separates them.
 //!
 //! All calls are deterministic functions of the side chain's content and
 //! the height; none may read a clock. itc-dag implements the trait for its
 //! `Tangle`; [`NoAnchoring`] is the default for a chain without a side chain.
 
-use itc_core::storage::WriteBatch;
-use itc_core::types::{DagAnchor, Transaction};
-use itc_core::Hash;
+use crate::storage::WriteBatch;
+use crate::types::{DagAnchor, Transaction};
+use crate::Hash;
 
 /// Why an anchor cannot be checked or applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +76,7 @@ pub trait Anchoring {
     /// root, halts the replica, since a quorum certified the block.
     fn commit(&mut self, height: u64, anchor: &DagAnchor, root: Hash) -> Result<(), AnchorError>;
 
-    /// Writes to persist with the replica's next [`crate::Ready`].
+    /// Writes to persist with the replica's next `Ready` (its batch of writes).
     fn take_writes(&mut self) -> WriteBatch {
         WriteBatch::default()
     }
