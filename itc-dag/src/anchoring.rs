@@ -36,10 +36,10 @@
 //!   ([`Tangle::refused_deposits`]) alike on every validator, not lost
 //!   silently, but nothing returns it to the main chain.
 
+use itc_core::anchoring::{AnchorError, Anchoring};
 use itc_core::storage::WriteBatch;
 use itc_core::types::{DagAnchor, Payload, Transaction};
 use itc_core::Hash;
-use itc_core::anchoring::{AnchorError, Anchoring};
 
 use crate::finality::Confirmation;
 use crate::tangle::{ConfirmError, RefusedDeposit, Tangle};

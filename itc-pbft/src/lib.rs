@@ -126,11 +126,11 @@ pub mod replica;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 
+pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
+pub use config::Config;
 /// The side-chain hook, defined in itc-core so that side chains need not
 /// depend on this crate.
 pub use itc_core::anchoring::{self, AnchorError, Anchoring, NoAnchoring};
-pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
-pub use config::Config;
 pub use message::{
     Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange, ViewChangeRef,
 };
