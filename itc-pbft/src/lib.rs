@@ -110,9 +110,9 @@
 //! # Features
 //! * `driver`: the async driver (module `driver`, with `async-trait` and
 //!   `futures`). Without it the crate has no async dependencies.
-//! * `sim`: the deterministic network simulator (module `sim`), used by this
-//!   crate's tests, the examples and the benchmark. Set `ITC_SIM_SEEDS=N` to
-//!   run more seeds in the simulation tests.
+//!
+//! The deterministic cluster simulator that tests this crate under faults
+//! is the `itc-sim` crate.
 #![deny(missing_docs)]
 
 pub mod certificate;
@@ -123,8 +123,6 @@ pub mod message;
 pub mod persist;
 pub mod ready;
 pub mod replica;
-#[cfg(any(test, feature = "sim"))]
-pub mod sim;
 
 pub use certificate::{CertificateError, DoubleVoteEvidence, PreparedCertificate};
 pub use config::Config;

@@ -509,10 +509,13 @@ const TARGET: &str = "hardening";
 /// quorum) must agree on one view and commit everything.
 #[test]
 fn honest_replicas_many_views_apart_meet_again_in_the_simulator() {
-    use itc_pbft::sim::{run_seeds, Behavior, Outage, Scenario};
+    use itc_sim::{run_seeds, Behavior, Outage, Scenario, TestId};
     let reports = run_seeds(
-        TARGET,
-        "honest_replicas_many_views_apart_meet_again_in_the_simulator",
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "honest_replicas_many_views_apart_meet_again_in_the_simulator",
+        ),
         6,
         |seed| {
             let mut s = Scenario::basic(4);

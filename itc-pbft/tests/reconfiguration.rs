@@ -2,7 +2,7 @@
 //! epoch boundaries; the certificate of an epoch's last block is signed by
 //! the old set and names the next one.
 
-use itc_pbft::sim::{run_seeds, Behavior, Scenario};
+use itc_sim::{run_seeds, Behavior, Scenario, TestId};
 
 const TARGET: &str = "reconfiguration";
 
@@ -21,8 +21,11 @@ fn epochs() -> Scenario {
 #[test]
 fn bonded_weights_take_effect_at_epoch_boundaries() {
     let reports = run_seeds(
-        TARGET,
-        "bonded_weights_take_effect_at_epoch_boundaries",
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "bonded_weights_take_effect_at_epoch_boundaries",
+        ),
         10,
         |_| epochs(),
     );
@@ -39,18 +42,22 @@ fn bonded_weights_take_effect_at_epoch_boundaries() {
 
 #[test]
 fn reconfiguration_under_faults() {
-    run_seeds(TARGET, "reconfiguration_under_faults", 10, |seed| {
-        let mut s = epochs();
-        s.loss_percent = 10;
-        s.delay_ms = (1, 30);
-        s.partitions = true;
-        s.crashes = seed % 2 == 0;
-        if seed % 2 == 1 {
-            // A silent newcomer and a Byzantine replica together would
-            // exceed f; here the fault budget goes to the Byzantine one.
-            s.newcomer_bonds.clear();
-            s.byzantine = vec![(3, Behavior::DoubleVote)];
-        }
-        s
-    });
+    run_seeds(
+        TestId::new("itc-pbft", TARGET, "reconfiguration_under_faults"),
+        10,
+        |seed| {
+            let mut s = epochs();
+            s.loss_percent = 10;
+            s.delay_ms = (1, 30);
+            s.partitions = true;
+            s.crashes = seed % 2 == 0;
+            if seed % 2 == 1 {
+                // A silent newcomer and a Byzantine replica together would
+                // exceed f; here the fault budget goes to the Byzantine one.
+                s.newcomer_bonds.clear();
+                s.byzantine = vec![(3, Behavior::DoubleVote)];
+            }
+            s
+        },
+    );
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use itc_core::types::{ChainId, Threshold, VoteKind};
-use itc_pbft::sim::{run_seeds, Behavior, Scenario, Simulation};
 use itc_pbft::{Message, MessageError, PrePrepare, Replica};
+use itc_sim::{run_seeds, Behavior, Scenario, Simulation, TestId};
 
 const TARGET: &str = "section_4_2_normal_case";
 
@@ -216,7 +216,9 @@ fn a_restarted_replica_commits_the_proposal_it_stored_without_a_second_pre_prepa
 
 #[test]
 fn four_replicas_commit_every_transaction() {
-    let report = Simulation::new(Scenario::basic(4), 7).run().unwrap();
+    let report = Simulation::<itc_pbft::NoAnchoring>::new(Scenario::basic(4), 7)
+        .run()
+        .unwrap();
     assert!(report.height >= 3, "{report:?}");
     assert_eq!(
         report.max_view, 0,
@@ -226,9 +228,15 @@ fn four_replicas_commit_every_transaction() {
 
 #[test]
 fn seven_replicas_commit_every_transaction() {
-    run_seeds(TARGET, "seven_replicas_commit_every_transaction", 3, |_| {
-        Scenario::basic(7)
-    });
+    run_seeds(
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "seven_replicas_commit_every_transaction",
+        ),
+        3,
+        |_| Scenario::basic(7),
+    );
 }
 
 #[test]
@@ -236,11 +244,15 @@ fn a_silent_heavy_validator_stops_progress_but_a_light_one_does_not() {
     let mut light = Scenario::basic(4);
     light.weights = vec![3, 1, 1, 1];
     light.byzantine = vec![(1, Behavior::Silent)];
-    Simulation::new(light.clone(), 3).run().unwrap();
+    Simulation::<itc_pbft::NoAnchoring>::new(light.clone(), 3)
+        .run()
+        .unwrap();
     let mut heavy = light;
     heavy.byzantine = vec![(0, Behavior::Silent)];
     heavy.liveness_ms = 10_000;
-    let failure = Simulation::new(heavy, 3).run().unwrap_err();
+    let failure = Simulation::<itc_pbft::NoAnchoring>::new(heavy, 3)
+        .run()
+        .unwrap_err();
     assert!(failure.reason.contains("liveness"), "{failure}");
 }
 

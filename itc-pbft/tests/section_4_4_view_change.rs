@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use itc_core::types::VoteKind;
-use itc_pbft::sim::{run_seeds, Behavior, Scenario};
 use itc_pbft::{Message, Status};
+use itc_sim::{run_seeds, Behavior, Scenario, TestId};
 
 const TARGET: &str = "section_4_4_view_change";
 
@@ -117,8 +117,11 @@ fn view_change_timeout_doubles_until_progress() {
 #[test]
 fn silent_or_equivocating_primaries_under_loss() {
     run_seeds(
-        TARGET,
-        "silent_or_equivocating_primaries_under_loss",
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "silent_or_equivocating_primaries_under_loss",
+        ),
         20,
         |seed| {
             let mut s = Scenario::basic(4);

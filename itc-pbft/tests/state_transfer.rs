@@ -17,8 +17,8 @@ use itc_pbft::config::{COMMITTED_BLOCKS_RETAINED_MAX, STATE_SERVES_PER_INTERVAL_
 use itc_pbft::driver::{Command, Driver, InProcessNetwork, ThreadTimer, Timer, Transport};
 use itc_pbft::message::STATE_TRANSFER_BLOCKS_MAX;
 use itc_pbft::persist::load_decision_range;
-use itc_pbft::sim::{run_seeds, Behavior, Outage, Scenario};
 use itc_pbft::{Decision, Message, MessageError, Outgoing, Recipient, Replica};
+use itc_sim::{run_seeds, Behavior, Outage, Scenario, TestId};
 
 const TARGET: &str = "state_transfer";
 /// Blocks committed while a replica is away: far more than kept in memory.
@@ -515,7 +515,7 @@ fn long_outage(seed: u64) -> Scenario {
     s
 }
 
-fn assert_long(reports: &[itc_pbft::sim::SimReport]) {
+fn assert_long(reports: &[itc_sim::SimReport]) {
     for report in reports {
         assert!(
             report.height_at_outage_end >= OUTAGE_BLOCKS,
@@ -528,8 +528,11 @@ fn assert_long(reports: &[itc_pbft::sim::SimReport]) {
 #[test]
 fn a_replica_away_while_300_blocks_commit_catches_up_in_the_simulator() {
     let reports = run_seeds(
-        TARGET,
-        "a_replica_away_while_300_blocks_commit_catches_up_in_the_simulator",
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "a_replica_away_while_300_blocks_commit_catches_up_in_the_simulator",
+        ),
         2,
         long_outage,
     );
@@ -539,8 +542,11 @@ fn a_replica_away_while_300_blocks_commit_catches_up_in_the_simulator() {
 #[test]
 fn a_lying_server_cannot_mislead_a_replica_back_from_a_long_outage_in_the_simulator() {
     let reports = run_seeds(
-        TARGET,
-        "a_lying_server_cannot_mislead_a_replica_back_from_a_long_outage_in_the_simulator",
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "a_lying_server_cannot_mislead_a_replica_back_from_a_long_outage_in_the_simulator",
+        ),
         2,
         |seed| {
             let mut s = long_outage(seed);
@@ -557,8 +563,11 @@ fn a_lying_server_cannot_mislead_a_replica_back_from_a_long_outage_in_the_simula
 #[test]
 fn a_replica_back_from_a_long_outage_catches_up_across_validator_set_changes() {
     let reports = run_seeds(
-        TARGET,
-        "a_replica_back_from_a_long_outage_catches_up_across_validator_set_changes",
+        TestId::new(
+            "itc-pbft",
+            TARGET,
+            "a_replica_back_from_a_long_outage_catches_up_across_validator_set_changes",
+        ),
         2,
         |seed| {
             let mut s = long_outage(seed);

@@ -1,29 +1,19 @@
-//! A deterministic simulator: replicas on a virtual clock, a seeded network
-//! with delay, loss, duplication, reordering and partitions, crash-restart
-//! from storage, a long outage of one replica ([`Outage`]), Byzantine
-//! replicas, and invariants checked after every step.
-//!
-//! One `u64` seed drives everything, so a failing run is replayed exactly by
-//! running the same scenario with the same seed.
-//!
-//! ```
-//! use itc_pbft::sim::{Scenario, Simulation};
-//! let report = Simulation::new(Scenario::basic(4), 1).run().unwrap();
-//! assert!(report.height >= 1);
-//! ```
+//! The simulation: scenario, network, faults, invariants.
 
-use crate::config::Config;
-use crate::message::Message;
-use crate::ready::Recipient;
-use crate::replica::Replica;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use itc_core::anchoring::NoAnchoring;
 use itc_core::encoding::Encode;
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::keys::{Keypair, PublicKey, Signature};
-use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, Payload, Transaction, Vote};
 use itc_core::Hash;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use itc_pbft::{Config, Message, Recipient, Replica};
+
+use crate::rng::Rng;
+use crate::side_chain::{SideChain, SideMessage};
+use crate::storage::{FaultyStorage, WriteFault};
 
 /// Most events one run may process before it is declared stuck.
 pub const SIM_EVENTS_MAX: u64 = 2_000_000;
@@ -34,39 +24,6 @@ pub const CLIENT_RETRY_MS: u64 = 2_000;
 pub const STALE_REPLAY_MESSAGES_MAX: usize = 256;
 /// Chain id of simulated networks.
 pub const SIM_CHAIN_ID: u32 = 0x51;
-
-/// A small deterministic PRNG (SplitMix64).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded generator.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x5EED_0F1C_0FFE_E000)
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[low, high]`.
-    pub fn range(&mut self, low: u64, high: u64) -> u64 {
-        if high <= low {
-            return low;
-        }
-        low + self.next_u64() % (high - low + 1)
-    }
-
-    /// True with probability `percent` / 100.
-    pub fn chance(&mut self, percent: u32) -> bool {
-        self.next_u64() % 100 < u64::from(percent)
-    }
-}
 
 /// How a Byzantine replica misbehaves. It runs the honest code and tampers
 /// with what it sends.
@@ -155,8 +112,10 @@ pub struct Scenario {
     pub block_transactions_max: usize,
     /// Ledger epoch length (validator set changes at boundaries).
     pub epoch_length: u64,
-    /// Give validator `i` a twin: a second replica with the same key.
-    /// Both count as Byzantine (the key's weight must stay at most f).
+    /// Give validator `i` a twin: a second replica with the same key and its
+    /// own storage. Both count as Byzantine (the key's weight must stay at
+    /// most f). With [`Scenario::partitions`], some partitions put each
+    /// twin on its own side, with a random part of the others.
     pub twin_of: Option<usize>,
     /// Stake bonded by validators (by index) through `Bond` transactions,
     /// taking effect at the next epoch boundary.
@@ -166,6 +125,15 @@ pub struct Scenario {
     pub newcomer_bonds: Vec<u64>,
     /// A long outage of one replica, on top of the other faults.
     pub outage: Option<Outage>,
+    /// Whether storage fails while faults are active: writes that fail
+    /// (applying nothing, or everything when the final flush fails), torn
+    /// writes (the node dies mid-write), and failed reads (opening a
+    /// replica, serving old blocks).
+    pub storage_faults: bool,
+    /// Each node's clock runs ahead of virtual time by a fixed offset drawn
+    /// from `[0, clock_skew_ms]` (keep it below the replicas'
+    /// `block_time_drift_ms_max`).
+    pub clock_skew_ms: u64,
 }
 
 impl Scenario {
@@ -191,6 +159,8 @@ impl Scenario {
             validator_bonds: Vec::new(),
             newcomer_bonds: Vec::new(),
             outage: None,
+            storage_faults: false,
+            clock_skew_ms: 0,
         }
     }
 }
@@ -216,6 +186,34 @@ pub struct SimReport {
     pub height_at_outage_end: u64,
     /// State-transfer answers a [`Behavior::LyingServer`] falsified.
     pub state_transfer_lies: u64,
+    /// Crashes by where they struck: before `ready()`, between `ready()`
+    /// and `persist()`, between `persist()` and sending.
+    pub crashes_at: [u64; 3],
+    /// Storage writes and reads that failed by injection.
+    pub write_faults: u64,
+    /// Storage reads that failed by injection.
+    pub read_faults: u64,
+    /// Replica openings that failed (a failed read) and were retried.
+    pub failed_opens: u64,
+    /// Side-chain messages delivered.
+    pub side_delivered: u64,
+    /// Partitions that put each of the [`Scenario::twin_of`] twins on its
+    /// own side.
+    pub twin_partitions: u64,
+}
+
+/// Where an injected crash strikes a node: the points that persist before
+/// send exists for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Between inputs: nothing in flight.
+    BeforeReady,
+    /// After `ready()` took the outputs, before `persist()` wrote them:
+    /// the writes and the messages that depend on them are lost.
+    BetweenReadyAndPersist,
+    /// After `persist()`, before the messages left: the writes are durable,
+    /// the messages are lost.
+    AfterPersistBeforeSend,
 }
 
 /// An invariant violation, with the virtual time it happened.
@@ -233,10 +231,14 @@ impl core::fmt::Display for SimFailure {
     }
 }
 
-struct Node {
+struct Node<S> {
     keypair: Keypair,
-    replica: Option<Replica>,
-    storage: MemoryStorage,
+    replica: Option<Replica<S>>,
+    storage: FaultyStorage,
+    /// How far this node's clock runs ahead of virtual time.
+    skew_ms: u64,
+    /// A crash armed for the node's next output.
+    pending_crash: Option<CrashPoint>,
     behavior: Option<Behavior>,
     /// Blocks this node reported committed (hashes, index = height - 1).
     committed: Vec<Hash>,
@@ -258,15 +260,24 @@ enum Event {
     /// Clients re-send what is not committed yet to every honest replica
     /// (the paper's client retransmission), then again later.
     ClientRetry,
+    /// Side-chain gossip.
+    Side {
+        from: usize,
+        to: usize,
+        bytes: Vec<u8>,
+    },
+    /// The side chain's clients act and its nodes are polled.
+    SideStep,
 }
 
-/// A simulated network of replicas.
-pub struct Simulation {
+/// A simulated network of replicas of type `Replica<S>`.
+pub struct Simulation<S: SideChain = NoAnchoring> {
     scenario: Scenario,
     seed: u64,
     rng: Rng,
     genesis: Genesis,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<S>>,
+    side_clients: S::Clients,
     clients: Vec<Keypair>,
     transactions: Vec<Transaction>,
     submitted: BTreeSet<Hash>,
@@ -294,7 +305,7 @@ fn keypair_for(seed: u64, index: usize) -> Keypair {
     Keypair::from_seed(bytes)
 }
 
-impl Simulation {
+impl<S: SideChain> Simulation<S> {
     /// Set up the network for `scenario` from `seed`.
     pub fn new(scenario: Scenario, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
@@ -304,7 +315,7 @@ impl Simulation {
         let clients: Vec<Keypair> = (0..scenario.clients.max(1))
             .map(|i| keypair_for(seed, 1000 + i))
             .collect();
-        let genesis = Genesis {
+        let mut genesis = Genesis {
             chain_id: SIM_CHAIN_ID,
             epoch_length: scenario.epoch_length,
             accounts: clients
@@ -325,6 +336,7 @@ impl Simulation {
                 .collect(),
             ..Genesis::default()
         };
+        let mut side_clients = S::setup(&mut genesis, &mut rng);
         // Transactions: sequential nonces per client, random receivers.
         let mut nonces = vec![0u64; clients.len()];
         let mut transactions = Vec::new();
@@ -371,14 +383,17 @@ impl Simulation {
             ));
             nonces[c] += 1;
         }
+        transactions.extend(S::main_chain_transactions(&mut side_clients, &genesis));
         let behaviors: BTreeMap<usize, Behavior> = scenario.byzantine.iter().copied().collect();
-        let mut nodes: Vec<Node> = keypairs
+        let mut nodes: Vec<Node<S>> = keypairs
             .into_iter()
             .enumerate()
             .map(|(i, keypair)| Node {
                 keypair,
                 replica: None,
-                storage: MemoryStorage::new(),
+                storage: FaultyStorage::new(),
+                skew_ms: rng.range(0, scenario.clock_skew_ms),
+                pending_crash: None,
                 behavior: behaviors.get(&i).copied(),
                 committed: Vec::new(),
                 restart_at: None,
@@ -387,10 +402,13 @@ impl Simulation {
             .collect();
         if let Some(i) = scenario.twin_of {
             nodes[i].behavior = Some(Behavior::Twin);
+            let skew_ms = rng.range(0, scenario.clock_skew_ms);
             nodes.push(Node {
                 keypair: nodes[i].keypair.clone(),
                 replica: None,
-                storage: MemoryStorage::new(),
+                storage: FaultyStorage::new(),
+                skew_ms,
+                pending_crash: None,
                 behavior: Some(Behavior::Twin),
                 committed: Vec::new(),
                 restart_at: None,
@@ -403,6 +421,7 @@ impl Simulation {
             rng,
             genesis,
             nodes,
+            side_clients,
             clients,
             transactions,
             submitted: BTreeSet::new(),
@@ -422,6 +441,9 @@ impl Simulation {
         for i in 0..sim.nodes.len() {
             sim.start(i);
         }
+        if let Some(interval) = S::step_interval_ms() {
+            sim.push(interval, Event::SideStep);
+        }
         // Client submissions spread over the fault period.
         for tx_index in 0..sim.transactions.len() {
             let at = sim.rng.range(0, sim.scenario.heal_ms.saturating_sub(1));
@@ -438,11 +460,45 @@ impl Simulation {
         config
     }
 
-    fn start(&mut self, i: usize) {
+    /// Node `i`'s clock.
+    fn node_now(&self, i: usize) -> u64 {
+        self.now_ms + self.nodes[i].skew_ms
+    }
+
+    /// Open node `i`'s replica from its storage; a failed read leaves it
+    /// down and retries later.
+    fn start(&mut self, i: usize) -> bool {
         let config = self.config_for(i);
-        let replica = Replica::open(config, &self.nodes[i].storage).expect("replica opens");
-        self.nodes[i].replica = Some(replica);
-        self.drain(i);
+        let now = self.node_now(i);
+        let node = &self.nodes[i];
+        let opened = S::open(&self.genesis, &node.storage, now).and_then(|side| {
+            Replica::open_with_anchoring(config, &node.storage, side).map_err(|e| e.to_string())
+        });
+        match opened {
+            Ok(replica) => {
+                self.nodes[i].replica = Some(replica);
+                self.drain(i);
+                true
+            }
+            Err(_) if self.nodes[i].storage.injected_reads() > 0 => {
+                self.report.failed_opens += 1;
+                self.nodes[i].restart_at = Some(self.now_ms + self.rng.range(20, 200));
+                false
+            }
+            Err(e) => {
+                self.violation
+                    .get_or_insert(format!("replica {i} does not open from its storage: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Crash node `i` now; it restarts from its storage later.
+    fn crash(&mut self, i: usize) {
+        self.nodes[i].replica = None;
+        self.nodes[i].pending_crash = None;
+        let back = self.now_ms + self.rng.range(50, 800);
+        self.nodes[i].restart_at = Some(back);
     }
 
     fn push(&mut self, at: u64, event: Event) {
@@ -477,6 +533,7 @@ impl Simulation {
             for node in &self.nodes {
                 if let Some(r) = &node.replica {
                     if let Some(d) = r.next_deadline() {
+                        let d = d.saturating_sub(node.skew_ms);
                         next = Some(next.map_or(d, |n| n.min(d)));
                     }
                 }
@@ -535,13 +592,13 @@ impl Simulation {
                 self.check()?;
             }
             for i in 0..self.nodes.len() {
+                let now = self.node_now(i);
                 let due = self.nodes[i]
                     .replica
                     .as_ref()
                     .and_then(|r| r.next_deadline())
-                    .is_some_and(|d| d <= self.now_ms);
+                    .is_some_and(|d| d <= now);
                 if due {
-                    let now = self.now_ms;
                     self.nodes[i].replica.as_mut().expect("live").tick(now);
                     self.drain(i);
                 }
@@ -550,6 +607,10 @@ impl Simulation {
             if healed && self.done() {
                 self.report.height = self.chain.len() as u64;
                 self.report.end_ms = self.now_ms;
+                self.report.write_faults =
+                    self.nodes.iter().map(|n| n.storage.injected_writes()).sum();
+                self.report.read_faults =
+                    self.nodes.iter().map(|n| n.storage.injected_reads()).sum();
                 self.report.max_view = self
                     .nodes
                     .iter()
@@ -576,6 +637,8 @@ impl Simulation {
             })
             .collect::<Vec<_>>()
             .join("\n")
+            + "\n  side chain: "
+            + &S::summary(&self.side_clients)
     }
 
     fn done(&self) -> bool {
@@ -583,9 +646,23 @@ impl Simulation {
             return false;
         }
         let top = self.chain.len();
-        (0..self.nodes.len())
+        let main_done = (0..self.nodes.len())
             .filter(|i| self.honest(*i))
-            .all(|i| self.nodes[i].committed.len() == top && self.nodes[i].replica.is_some())
+            .all(|i| self.nodes[i].committed.len() == top && self.nodes[i].replica.is_some());
+        main_done && S::done(&self.side_clients, &self.side_nodes())
+    }
+
+    /// The side chains of the live honest nodes (`None` for the others).
+    fn side_nodes(&self) -> Vec<Option<&S>> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                n.replica
+                    .as_ref()
+                    .filter(|_| n.behavior.is_none())
+                    .map(|r| r.anchoring())
+            })
+            .collect()
     }
 
     fn fail(&self, reason: String) -> SimFailure {
@@ -613,6 +690,7 @@ impl Simulation {
             self.outage_started = true;
             if outage.crash {
                 self.nodes[i].replica = None;
+                self.nodes[i].pending_crash = None;
                 self.nodes[i].restart_at = None;
             }
         }
@@ -628,6 +706,9 @@ impl Simulation {
 
     fn heal(&mut self) {
         self.cut.clear();
+        for node in &mut self.nodes {
+            node.storage.disarm();
+        }
         let out = self.out_now();
         for i in 0..self.nodes.len() {
             if self.nodes[i].replica.is_none() && out != Some(i) {
@@ -654,20 +735,57 @@ impl Simulation {
                         }
                     }
                 }
+            } else if let Some(twin) = self.scenario.twin_of {
+                // Twins: each twin with its own part of the others, the
+                // two parts cut from each other (the other twin is the
+                // last node).
+                let other_twin = n - 1;
+                let mut side = vec![false; n];
+                side[other_twin] = true;
+                for (j, on_other_side) in side.iter_mut().enumerate() {
+                    if j != twin && j != other_twin {
+                        *on_other_side = self.rng.chance(50);
+                    }
+                }
+                for a in 0..n {
+                    for b in 0..n {
+                        if side[a] != side[b] {
+                            self.cut.insert((a, b));
+                        }
+                    }
+                }
+                self.report.twin_partitions += 1;
             }
         }
         if self.scenario.crashes && self.rng.chance(35) {
             let i = self.rng.range(0, n as u64 - 1) as usize;
             if self.honest(i) && self.nodes[i].replica.is_some() && self.out_now() != Some(i) {
-                // Crash: half the time with outputs produced but not persisted.
-                if self.rng.chance(50) {
-                    if let Some(r) = self.nodes[i].replica.as_mut() {
-                        let _lost = r.ready();
-                    }
+                // Crash now, or at the node's next output: after `ready()`
+                // took it but before `persist()`, or after `persist()` but
+                // before its messages left.
+                let point = match self.rng.range(0, 2) {
+                    0 => CrashPoint::BeforeReady,
+                    1 => CrashPoint::BetweenReadyAndPersist,
+                    _ => CrashPoint::AfterPersistBeforeSend,
+                };
+                if point == CrashPoint::BeforeReady {
+                    self.report.crashes_at[0] += 1;
+                    self.crash(i);
+                } else {
+                    self.nodes[i].pending_crash = Some(point);
                 }
-                self.nodes[i].replica = None;
-                let back = self.now_ms + self.rng.range(50, 800);
-                self.nodes[i].restart_at = Some(back);
+            }
+        }
+        if self.scenario.storage_faults && self.rng.chance(30) {
+            let i = self.rng.range(0, n as u64 - 1) as usize;
+            if self.honest(i) && self.out_now() != Some(i) {
+                let storage = &mut self.nodes[i].storage;
+                match self.rng.range(0, 3) {
+                    0 => storage.arm_write(WriteFault::Fail),
+                    1 => storage.arm_write(WriteFault::FailApplied),
+                    2 => storage.arm_write(WriteFault::Torn),
+                    _ => storage.fail_reads(self.rng.range(1, 3) as u32),
+                }
             }
         }
     }
@@ -675,10 +793,31 @@ impl Simulation {
     fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
         self.nodes[i].restart_at = None;
         self.report.restarts += 1;
-        self.start(i);
+        if self.faults_active() && self.scenario.storage_faults && self.rng.chance(20) {
+            self.nodes[i].storage.fail_reads(1);
+        }
+        if !self.start(i) {
+            return Ok(());
+        }
         // Durability: nothing reported committed may be lost.
         let replica = self.nodes[i].replica.as_ref().expect("started");
         let reported = self.nodes[i].committed.len() as u64;
+        if replica.executed_height() > reported {
+            // A write reported failed although it was applied (the final
+            // flush failed): the blocks it committed are there after the
+            // restart. Learn them from storage, as a driver would.
+            let from = reported + 1;
+            let count = (replica.executed_height() - reported) as usize;
+            let decisions =
+                itc_pbft::persist::load_decision_range(self.nodes[i].storage.inner(), from, count)
+                    .map_err(|e| {
+                        self.fail(format!("replica {i}: stored blocks unreadable: {e}"))
+                    })?;
+            for decision in decisions {
+                self.record_commit(i, &decision);
+            }
+        }
+        let replica = self.nodes[i].replica.as_ref().expect("started");
         if replica.executed_height() < reported {
             return Err(self.fail(format!(
                 "durability: replica {i} reported height {reported} but restarted at {}",
@@ -697,7 +836,7 @@ impl Simulation {
     fn handle_event(&mut self, event: Event) {
         match event {
             Event::Deliver { from, to, bytes } => {
-                let now = self.now_ms;
+                let now = self.node_now(to);
                 let from_key = self.nodes[from].keypair.public();
                 if let Some(replica) = self.nodes[to].replica.as_mut() {
                     self.report.delivered += 1;
@@ -705,8 +844,17 @@ impl Simulation {
                     self.drain(to);
                 }
             }
+            Event::Side { from, to, bytes } => {
+                let now = self.node_now(to);
+                if let Some(replica) = self.nodes[to].replica.as_mut() {
+                    self.report.side_delivered += 1;
+                    let out = replica.anchoring_mut().receive(now, from, &bytes);
+                    self.send_side(to, out);
+                    self.drain(to);
+                }
+            }
+            Event::SideStep => self.side_step(),
             Event::ClientRetry => {
-                let now = self.now_ms;
                 for tx in self.transactions.clone() {
                     if self.committed_txs.contains_key(&tx.hash()) {
                         continue;
@@ -715,13 +863,14 @@ impl Simulation {
                         if !self.honest(i) {
                             continue;
                         }
+                        let now = self.node_now(i);
                         if let Some(replica) = self.nodes[i].replica.as_mut() {
                             let _ = replica.submit_transaction(now, tx.clone());
                             self.drain(i);
                         }
                     }
                 }
-                self.push(now + CLIENT_RETRY_MS, Event::ClientRetry);
+                self.push(self.now_ms + CLIENT_RETRY_MS, Event::ClientRetry);
             }
             Event::Submit { tx_index } => {
                 let tx = self.transactions[tx_index].clone();
@@ -733,7 +882,7 @@ impl Simulation {
                     return;
                 }
                 let i = live[self.rng.range(0, live.len() as u64 - 1) as usize];
-                let now = self.now_ms;
+                let now = self.node_now(i);
                 let replica = self.nodes[i].replica.as_mut().expect("live");
                 let _ = replica.submit_transaction(now, tx);
                 self.drain(i);
@@ -741,51 +890,45 @@ impl Simulation {
         }
     }
 
-    /// Persist node `i`'s outputs, record commits, route its messages.
+    /// Persist node `i`'s outputs, record commits, route its messages;
+    /// or crash it where an armed crash or a failed write strikes.
     fn drain(&mut self, i: usize) {
+        let crash = self.nodes[i].pending_crash.take();
         let Some(replica) = self.nodes[i].replica.as_mut() else {
             return;
         };
         let ready = replica.ready();
-        let persisted = ready
-            .persist(&mut self.nodes[i].storage)
-            .expect("memory storage does not fail");
+        if crash == Some(CrashPoint::BetweenReadyAndPersist) {
+            self.report.crashes_at[1] += 1;
+            drop(ready);
+            self.crash(i);
+            return;
+        }
+        let node = &mut self.nodes[i];
+        let persisted = match ready.persist(&mut node.storage) {
+            Ok(persisted) => persisted,
+            Err(_) => {
+                // The replica's memory is ahead of its storage: a driver
+                // must not go on with it. Restart from what is durable
+                // (a torn write kills the process anyway).
+                if node.storage.take_fired().is_none() {
+                    self.violation
+                        .get_or_insert(format!("replica {i}: a write failed with no fault armed"));
+                }
+                self.crash(i);
+                return;
+            }
+        };
         if self.honest(i) {
             self.report.evidence += persisted.evidence.len() as u64;
         }
         for decision in &persisted.committed {
-            self.nodes[i].committed.push(decision.block.header.hash());
-            if self.honest(i) {
-                for tx in &decision.block.transactions {
-                    self.committed_txs
-                        .entry(tx.hash())
-                        .or_insert(decision.block.header.height);
-                }
-            }
+            self.record_commit(i, decision);
         }
-        // Agreement and validity are checked against the first commits seen.
-        for decision in persisted.committed {
-            let height = decision.block.header.height as usize;
-            if height == self.chain.len() + 1 && self.honest(i) {
-                self.chain.push(decision.block.header.hash());
-                let header = &decision.block.header;
-                if header.next_validator_set_hash != header.validator_set_hash {
-                    self.report.validator_set_changes += 1;
-                }
-                for tx in &decision.block.transactions {
-                    let hash = tx.hash();
-                    if !self.submitted.contains(&hash) {
-                        self.violation.get_or_insert(format!(
-                            "validity: block {height} holds a transaction nobody submitted"
-                        ));
-                    }
-                    if !self.chain_txs.insert(hash) {
-                        self.violation.get_or_insert(format!(
-                            "no duplicate commit: block {height} repeats a committed transaction"
-                        ));
-                    }
-                }
-            }
+        if crash == Some(CrashPoint::AfterPersistBeforeSend) {
+            self.report.crashes_at[2] += 1;
+            self.crash(i);
+            return;
         }
         for outgoing in persisted.messages {
             let recipients: Vec<usize> = match outgoing.to {
@@ -798,6 +941,133 @@ impl Simulation {
                 for bytes in self.tamper(i, to, &outgoing.message) {
                     self.send(i, to, bytes);
                 }
+            }
+        }
+    }
+
+    /// Node `i` reported `decision` committed (from its `Persisted`, or read
+    /// back from storage after a restart): check it against the chain and
+    /// the node's side chain.
+    fn record_commit(&mut self, i: usize, decision: &itc_pbft::Decision) {
+        let header = &decision.block.header;
+        let height = header.height;
+        if height != self.nodes[i].committed.len() as u64 + 1 {
+            self.violation.get_or_insert(format!(
+                "replica {i} reported block {height} after {} blocks",
+                self.nodes[i].committed.len()
+            ));
+        }
+        self.nodes[i].committed.push(header.hash());
+        if !self.honest(i) {
+            return;
+        }
+        for tx in &decision.block.transactions {
+            self.committed_txs.entry(tx.hash()).or_insert(height);
+        }
+        // The side chain recorded the commitment the header carries.
+        if decision.block.anchor.is_some() {
+            let recorded = self.nodes[i]
+                .replica
+                .as_ref()
+                .and_then(|r| r.anchoring().commitment(height));
+            if recorded.is_some_and(|c| c != header.dag_anchor_root) {
+                self.violation.get_or_insert(format!(
+                    "anchor commitment: replica {i} recorded another commitment for block {height} than its header's root"
+                ));
+            }
+        }
+        // Agreement and validity are checked against the first commits seen.
+        if height as usize == self.chain.len() + 1 {
+            self.chain.push(header.hash());
+            if header.next_validator_set_hash != header.validator_set_hash {
+                self.report.validator_set_changes += 1;
+            }
+            for tx in &decision.block.transactions {
+                let hash = tx.hash();
+                if !self.submitted.contains(&hash) {
+                    self.violation.get_or_insert(format!(
+                        "validity: block {height} holds a transaction nobody submitted"
+                    ));
+                }
+                if !self.chain_txs.insert(hash) {
+                    self.violation.get_or_insert(format!(
+                        "no duplicate commit: block {height} repeats a committed transaction"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The side chain's clients act, and every live node is polled.
+    fn side_step(&mut self) {
+        let now = self.now_ms;
+        let mut out = {
+            let mut sides: Vec<Option<&mut S>> = self
+                .nodes
+                .iter_mut()
+                .map(|n| {
+                    let honest = n.behavior.is_none();
+                    n.replica
+                        .as_mut()
+                        .filter(|_| honest)
+                        .map(|r| r.anchoring_mut())
+                })
+                .collect();
+            S::client_step(&mut self.side_clients, &mut sides, &mut self.rng, now)
+        };
+        for i in 0..self.nodes.len() {
+            let node_now = self.node_now(i);
+            if let Some(replica) = self.nodes[i].replica.as_mut() {
+                out.extend(
+                    replica
+                        .anchoring_mut()
+                        .poll(node_now)
+                        .into_iter()
+                        .map(|m| (i, m)),
+                );
+            }
+        }
+        let mut touched = BTreeSet::new();
+        for (from, message) in out {
+            touched.insert(from);
+            self.send_side(from, vec![message]);
+        }
+        for i in touched {
+            self.drain(i);
+        }
+        if let Some(interval) = S::step_interval_ms() {
+            self.push(now + interval, Event::SideStep);
+        }
+    }
+
+    /// Route side-chain messages of node `from` through the network.
+    fn send_side(&mut self, from: usize, messages: Vec<SideMessage>) {
+        for message in messages {
+            let recipients: Vec<usize> = match message.to {
+                Some(to) if to < self.nodes.len() && to != from => vec![to],
+                Some(_) => Vec::new(),
+                None => (0..self.nodes.len()).filter(|j| *j != from).collect(),
+            };
+            for to in recipients {
+                if self.out_now().is_some_and(|o| o == from || o == to)
+                    || (self.faults_active()
+                        && (self.cut.contains(&(from, to))
+                            || self.rng.chance(self.scenario.loss_percent)))
+                {
+                    continue;
+                }
+                let at = self.now_ms
+                    + self
+                        .rng
+                        .range(self.scenario.delay_ms.0, self.scenario.delay_ms.1);
+                self.push(
+                    at,
+                    Event::Side {
+                        from,
+                        to,
+                        bytes: message.bytes.clone(),
+                    },
+                );
             }
         }
     }
@@ -945,8 +1215,7 @@ impl Simulation {
                     block.header.time_ms += 1;
                     let hash = block.header.hash();
                     let height = block.header.height;
-                    let alt =
-                        crate::message::PrePrepare::new_signed(&keypair, chain, p.view, block);
+                    let alt = itc_pbft::PrePrepare::new_signed(&keypair, chain, p.view, block);
                     let prepare = Vote::new_signed(
                         &keypair,
                         chain,
@@ -978,8 +1247,7 @@ impl Simulation {
                 if let Message::PrePrepare(p) = message {
                     let mut block = p.block.clone();
                     block.header.height += 3;
-                    let pp =
-                        crate::message::PrePrepare::new_signed(&keypair, chain, p.view + 2, block);
+                    let pp = itc_pbft::PrePrepare::new_signed(&keypair, chain, p.view + 2, block);
                     out.push(Message::PrePrepare(pp).encode());
                 }
                 out
@@ -1005,6 +1273,9 @@ impl Simulation {
                 }
             }
             if let Some(r) = &node.replica {
+                if let Err(e) = r.anchoring().check_invariants() {
+                    return Err(self.fail(format!("side chain of replica {i}: {e}")));
+                }
                 if let Some(reason) = r.halted() {
                     return Err(self.fail(format!("honest replica {i} halted: {reason}")));
                 }
@@ -1036,16 +1307,10 @@ impl Simulation {
     }
 }
 
-/// Run `scenario` for seeds `0..count` (or the seeds in `ITC_SIM_SEED`, or
-/// `ITC_SIM_SEEDS` many), panicking with the seed and a replay command on the
-/// first failure. `test_target` and `test_name` make the replay command.
-pub fn run_seeds(
-    test_target: &str,
-    test_name: &str,
-    default_count: u64,
-    scenario: impl Fn(u64) -> Scenario,
-) -> Vec<SimReport> {
-    let seeds: Vec<u64> = match std::env::var("ITC_SIM_SEED") {
+/// The seeds a test runs: the one in `ITC_SIM_SEED` (a replay), else
+/// `0..N` for `N` from `ITC_SIM_SEEDS` (a soak), else `0..default_count`.
+pub fn seeds(default_count: u64) -> Vec<u64> {
+    match std::env::var("ITC_SIM_SEED") {
         Ok(s) => vec![s.trim().parse().expect("ITC_SIM_SEED is a number")],
         Err(_) => {
             let count = std::env::var("ITC_SIM_SEEDS")
@@ -1054,15 +1319,64 @@ pub fn run_seeds(
                 .unwrap_or(default_count);
             (0..count).collect()
         }
-    };
+    }
+}
+
+/// Where a test lives, for the replay command printed on failure.
+#[derive(Clone, Copy, Debug)]
+pub struct TestId<'a> {
+    /// The package (`itc-pbft`).
+    pub package: &'a str,
+    /// The test target (the file name under `tests/`).
+    pub target: &'a str,
+    /// The test function.
+    pub name: &'a str,
+}
+
+impl<'a> TestId<'a> {
+    /// The test `name` in `package`'s test target `target`.
+    pub const fn new(package: &'a str, target: &'a str, name: &'a str) -> Self {
+        TestId {
+            package,
+            target,
+            name,
+        }
+    }
+
+    /// The command that replays `seed` of this test.
+    pub fn replay(&self, seed: u64) -> String {
+        format!(
+            "ITC_SIM_SEED={seed} cargo test -p {} --test {} -- --exact {}",
+            self.package, self.target, self.name
+        )
+    }
+}
+
+/// Run `scenario` on a main chain without side chain for the [`seeds`],
+/// panicking with the seed and a replay command on the first failure.
+pub fn run_seeds(
+    test: TestId<'_>,
+    default_count: u64,
+    scenario: impl Fn(u64) -> Scenario,
+) -> Vec<SimReport> {
+    run_seeds_with::<NoAnchoring>(test, default_count, scenario)
+}
+
+/// [`run_seeds`] for replicas that anchor the side chain `S`.
+pub fn run_seeds_with<S: SideChain>(
+    test: TestId<'_>,
+    default_count: u64,
+    scenario: impl Fn(u64) -> Scenario,
+) -> Vec<SimReport> {
     let mut reports = Vec::new();
-    for seed in seeds {
-        let mut sim = Simulation::new(scenario(seed), seed);
+    for seed in seeds(default_count) {
+        let mut sim = Simulation::<S>::new(scenario(seed), seed);
         match sim.run() {
             Ok(report) => reports.push(report),
             Err(failure) => panic!(
-                "simulation {test_name} failed with seed {seed}: {failure}\n\
-                 replay: ITC_SIM_SEED={seed} cargo test -p itc-pbft --test {test_target} -- --exact {test_name}"
+                "simulation {} failed with seed {seed}: {failure}\nreplay: {}",
+                test.name,
+                test.replay(seed)
             ),
         }
     }
