@@ -54,6 +54,11 @@ use timers::Timers;
 use transfer::StateTransfer;
 use view_state::ViewChangeState;
 
+/// Largest pool that the debug assertion in [`Replica::ready`] checks
+/// against account nonces (a ledger read per pooled sender); larger pools
+/// get only the bounded checks there.
+const READY_CHECK_POOL_MAX: usize = 64;
+
 /// Whether the replica runs the normal case or is changing view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -407,6 +412,12 @@ impl<A: Anchoring> Replica<A> {
     /// buffer whose bound is the caller's loop.
     pub fn ready(&mut self) -> Ready {
         self.out.writes.extend(self.anchoring.take_writes());
+        debug_assert_eq!(
+            self.check_invariants_bounded(),
+            Ok(()),
+            "{}",
+            self.debug_summary()
+        );
         core::mem::take(&mut self.out)
     }
 
@@ -427,15 +438,30 @@ impl<A: Anchoring> Replica<A> {
     /// # Errors
     /// The first [`InvariantViolation`] found.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.check_invariants_with(true)
+    }
+
+    /// [`Replica::check_invariants`] in bounded time, for a debug assertion
+    /// after every input: the pool is checked against account nonces only
+    /// while it holds at most [`READY_CHECK_POOL_MAX`] transactions.
+    fn check_invariants_bounded(&self) -> Result<(), InvariantViolation> {
+        self.check_invariants_with(self.pool.len() <= READY_CHECK_POOL_MAX)
+    }
+
+    fn check_invariants_with(&self, scan_pool: bool) -> Result<(), InvariantViolation> {
         let executed = self.log.executed();
         self.log.check_invariants()?;
         self.views.check_invariants(self.me)?;
         self.transfer.check_invariants(self.me, executed + 1)?;
         self.timers.check_invariants(executed)?;
-        if self.halted.is_some() {
-            return self.pool.check_invariants(None);
+        if self.halted.is_some() || !scan_pool {
+            self.pool.check_invariants(None)?;
+        } else {
+            self.pool.check_invariants(Some(&self.ledger))?;
         }
-        self.pool.check_invariants(Some(&self.ledger))?;
+        if self.halted.is_some() {
+            return Ok(());
+        }
         let part = ReplicaPart::Replica;
         ensure(
             self.ledger.height() == executed,
