@@ -134,6 +134,6 @@ pub use message::{
 };
 pub use ready::{Outgoing, Persisted, Ready, Recipient};
 pub use replica::{
-    new_view_decision, primary_of, MessageError, NewViewDecision, OpenError, ProposalError,
-    Replica, Status, SubmitError,
+    new_view_decision, primary_of, HaltReason, InvariantViolation, MessageError, NewViewDecision,
+    OpenError, ProposalError, Replica, ReplicaPart, Status, SubmitError,
 };

@@ -4,6 +4,8 @@ use itc_core::encoding::DecodeError;
 use itc_core::ledger::{BlockError, LedgerError, TxError};
 use itc_core::storage::StorageError;
 
+use super::halt::HaltReason;
+
 /// Why an incoming message was not acted upon. None of these is fatal: the
 /// caller may log them and carry on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,7 +46,7 @@ pub enum MessageError {
     MissingViewChanges,
     /// The replica halted after detecting a fault it cannot recover from.
     #[error("replica halted: {0}")]
-    Halted(&'static str),
+    Halted(HaltReason),
 }
 
 /// Why a proposed block is invalid.

@@ -1,38 +1,63 @@
 //! The sans-IO PBFT replica.
 //!
-//! See the crate documentation for the driver loop. This module holds the
-//! state machine: the message log (one slot per sequence number inside
-//! the watermark window), the view-change state, the transaction pool and the
-//! ledger.
+//! See the crate documentation for the driver loop. [`Replica`] holds the
+//! configuration, keys, ledger and side chain, and orchestrates parts that
+//! each own their data and keep their own invariants:
+//!
+//! * `pool.rs`: the transaction pool (`TxPool`);
+//! * `log.rs`: the message log, the committed tip, retained blocks and
+//!   validator sets (`Log`);
+//! * `view_state.rs`: view, status and view changes (`ViewChangeState`);
+//! * `transfer.rs`: state-transfer bookkeeping (`StateTransfer`);
+//! * `timers.rs`: the clock and deadlines (`Timers`).
+//!
+//! The protocol lives in `normal_case.rs` (section 4.2), `view_change.rs`
+//! (section 4.4), `state_transfer.rs` and `retransmit.rs`, as methods of
+//! [`Replica`] that drive the parts through their methods.
 
-use crate::anchoring::{AnchorError, Anchoring, NoAnchoring};
-use crate::certificate::{DoubleVoteEvidence, PreparedCertificate};
-use crate::config::*;
-use crate::message::{
-    Decision, Message, NewView, PrePrepare, PreparedEntry, ViewChange, ViewChangeRef,
-    STATE_TRANSFER_BLOCKS_MAX, VIEW_CHANGE_PREPARED_MAX, WATERMARK_WINDOW,
-};
-use crate::persist::{self, SlotRecord, ViewRecord};
+use crate::anchoring::{Anchoring, NoAnchoring};
+use crate::config::{Config, COMMITTED_BLOCKS_RETAINED_MAX, VALIDATOR_SETS_RETAINED_MAX};
+use crate::message::{Decision, Message, PrePrepare};
+use crate::persist::{self, SlotRecord};
 use crate::ready::{Outgoing, Ready, Recipient};
 use itc_core::encoding::Encode;
 use itc_core::keys::{Keypair, PublicKey};
-use itc_core::ledger::{BlockContext, Ledger, TxError, STORAGE_META_KEY};
+use itc_core::ledger::{Ledger, STORAGE_META_KEY};
 use itc_core::storage::Storage;
-use itc_core::types::{
-    Block, BlockHeader, ChainId, CommitCertificate, Payload, Threshold, Transaction, ValidatorSet,
-    Vote, VoteKind, VALIDATORS_MAX,
-};
+use itc_core::types::{ChainId, Payload, Transaction, ValidatorSet, Vote, VoteKind};
 use itc_core::Hash;
-use std::collections::{BTreeMap, BTreeSet};
 
 mod error;
+mod halt;
+mod invariant;
+mod log;
 mod normal_case;
+mod pool;
+mod retransmit;
 mod state_transfer;
+#[cfg(test)]
+mod tests;
 mod timers;
+mod transfer;
 mod view_change;
+mod view_state;
 
 pub use error::{MessageError, OpenError, ProposalError, SubmitError};
+pub use halt::HaltReason;
+pub use invariant::{InvariantViolation, ReplicaPart};
 pub use view_change::{new_view_decision, NewViewDecision};
+
+use invariant::ensure;
+use log::{Log, Proposal, Slot};
+use pool::TxPool;
+use timers::Timers;
+use transfer::StateTransfer;
+use view_state::ViewChangeState;
+
+/// Largest pool that the debug assertion in [`Replica::ready`] checks
+/// against account nonces (a ledger read per pooled sender); larger pools
+/// get only the bounded checks there.
+const READY_CHECK_POOL_MAX: usize = 64;
 
 /// Whether the replica runs the normal case or is changing view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,86 +66,6 @@ pub enum Status {
     Normal,
     /// Waiting for the new view after sending a view change.
     ViewChange,
-}
-
-/// A proposal accepted for a slot in the current view.
-#[derive(Clone, Debug)]
-struct Proposal {
-    block: Block,
-    hash: Hash,
-    /// The primary's signed pre-prepare (absent for new-view re-proposals).
-    pre_prepare: Option<PrePrepare>,
-    /// Checked against the ledger (so signatures need not be re-verified).
-    validated: bool,
-    /// Carried by a prepared certificate in a new view: valid by quorum.
-    certified: bool,
-    /// Everything but the anchor checked; the anchor waits for side-chain
-    /// data, so only it is checked again.
-    anchor_pending: bool,
-}
-
-impl Proposal {
-    fn votable(&self) -> bool {
-        self.validated || self.certified
-    }
-}
-
-/// A new view this replica cannot check yet: some view changes it names
-/// have not arrived. Bounded by the validator set.
-#[derive(Clone, Debug)]
-struct PendingNewView {
-    /// Who sent it (and is asked for the missing view changes).
-    from: PublicKey,
-    new_view: NewView,
-    /// Members whose named view change has not arrived.
-    missing: BTreeSet<PublicKey>,
-    /// Named view changes that arrived while it waited.
-    received: BTreeMap<PublicKey, ViewChange>,
-}
-
-/// The log entry of one sequence number.
-#[derive(Clone, Debug, Default)]
-struct Slot {
-    view: u64,
-    proposal: Option<Proposal>,
-    prepares: BTreeMap<PublicKey, Vote>,
-    commits: BTreeMap<PublicKey, Vote>,
-    /// Highest-view prepared certificate, kept across views.
-    prepared: Option<PreparedEntry>,
-    prepare_vote: Option<(u64, Hash)>,
-    commit_vote: Option<(u64, Hash)>,
-    /// Commit certificate once committed-local.
-    certificate: Option<CommitCertificate>,
-}
-
-impl Slot {
-    fn enter_view(&mut self, view: u64) {
-        self.view = view;
-        self.prepares.clear();
-        self.commits.clear();
-        if self.certificate.is_none() {
-            self.proposal = None;
-        }
-    }
-
-    /// Whether the slot holds a prepared certificate for `hash` in `view`.
-    fn prepared_for(&self, view: u64, hash: Hash) -> bool {
-        self.prepared
-            .as_ref()
-            .is_some_and(|p| p.certificate.view == view && p.certificate.block_hash == hash)
-    }
-
-    fn record(&self) -> SlotRecord {
-        SlotRecord {
-            proposal: self
-                .proposal
-                .as_ref()
-                .map(|p| (self.view, p.block.clone(), p.certified)),
-            prepared: self.prepared.clone(),
-            prepare_vote: self.prepare_vote,
-            commit_vote: self.commit_vote,
-        }
-    }
 }
 
 /// The primary of `view` over `set`: round-robin in the set's key order
@@ -144,76 +89,20 @@ pub struct Replica<A = NoAnchoring> {
     keypair: Keypair,
     me: PublicKey,
     chain_id: ChainId,
-    view_change_timeout_ms: u64,
-    retransmit_interval_ms: u64,
     block_transactions_max: usize,
     block_time_drift_ms_max: u64,
 
     ledger: Ledger,
-    current_set_hash: Hash,
-    sets: BTreeMap<u64, ValidatorSet>,
-    executed: u64,
-    last_hash: Hash,
-    last_time_ms: u64,
-    decisions: BTreeMap<u64, Decision>,
+    anchoring: A,
 
-    view: u64,
-    status: Status,
-    /// Highest sequence number the new view of the current view settled;
-    /// fresh proposals in this view must be above it.
-    view_floor: u64,
-    slots: BTreeMap<u64, Slot>,
-    /// The latest view change of each validator of the current set, for
-    /// this view or above, whatever its distance (one per validator, so
-    /// bounded by [`VALIDATORS_MAX`]): a replica many views behind still
-    /// sees who is ahead and joins them.
-    view_changes: BTreeMap<PublicKey, ViewChange>,
-    own_view_change: Option<ViewChange>,
-    /// The new view that started the current view (sent or accepted).
-    current_new_view: Option<NewView>,
-    /// The view changes `current_new_view` names, to answer replicas that
-    /// lack some of them (at most one per validator).
-    new_view_changes: Vec<ViewChange>,
-    /// A new view waiting for view changes it names that this replica has
-    /// not received (asked from its sender).
-    pending_new_view: Option<PendingNewView>,
-    /// Peers sent the view changes of the current new view this
-    /// retransmission interval (validators only).
-    view_changes_served: BTreeSet<PublicKey>,
-    attempts: u32,
-
-    pool: BTreeMap<(PublicKey, u64), Transaction>,
-    /// Senders whose next transaction (their account's nonce) is pooled:
-    /// exactly those, kept in step with every change to the pool or a
-    /// nonce, so finding executable work never scans the whole pool.
-    ready: BTreeSet<PublicKey>,
-    /// Where the primary's next scan of `ready` starts (rotates, so no
-    /// sender is starved by senders with smaller keys).
-    propose_cursor: Option<PublicKey>,
-
-    now_ms: u64,
-    view_deadline: Option<u64>,
-    retransmit_deadline: u64,
-    executed_at_last_retransmit: u64,
-    /// Peers asked for blocks this retransmission interval (validators only,
-    /// so bounded by the set).
-    asked: BTreeSet<PublicKey>,
-    /// Peers sent blocks or a new view this interval (validators only).
-    pushed: BTreeSet<PublicKey>,
-    /// State requests served per peer this interval (validators only).
-    served: BTreeMap<PublicKey, u32>,
-    retransmissions: u64,
-    /// A full state-transfer answer came in: ask again every interval.
-    catching_up: bool,
-    /// Validators asked for state whose answer has not come yet, with the
-    /// first height asked for (at most one entry per validator,
-    /// [`VALIDATORS_MAX`] in all; a new request to a peer replaces its
-    /// entry).
-    awaiting_state: BTreeMap<PublicKey, u64>,
+    log: Log,
+    views: ViewChangeState,
+    pool: TxPool,
+    transfer: StateTransfer,
+    timers: Timers,
 
     out: Ready,
-    halted: Option<&'static str>,
-    anchoring: A,
+    halted: Option<HaltReason>,
 }
 
 impl Replica<NoAnchoring> {
@@ -297,54 +186,35 @@ impl<A: Anchoring> Replica<A> {
                 out.writes.delete(persist::set_key(height));
             }
         }
+        let current_set_hash = ledger.validators().hash();
         let mut replica = Replica {
             me: config.keypair.public(),
             keypair: config.keypair,
             chain_id: ledger.chain_id(),
-            view_change_timeout_ms: config.view_change_timeout_ms.max(1),
-            retransmit_interval_ms: config.retransmit_interval_ms.max(1),
             block_transactions_max: config
                 .block_transactions_max
                 .clamp(1, itc_core::types::BLOCK_TRANSACTIONS_MAX),
             block_time_drift_ms_max: config.block_time_drift_ms_max,
-            current_set_hash: ledger.validators().hash(),
+            log: Log::new(
+                executed,
+                last_hash,
+                last_time_ms,
+                decisions,
+                sets,
+                current_set_hash,
+            ),
             ledger,
-            sets,
-            executed,
-            last_hash,
-            last_time_ms,
-            decisions,
-            view: view_record.view,
-            view_floor: view_record.floor,
-            status: if view_record.in_view_change {
-                Status::ViewChange
-            } else {
-                Status::Normal
-            },
-            slots: BTreeMap::new(),
-            view_changes: BTreeMap::new(),
-            own_view_change: None,
-            current_new_view: None,
-            new_view_changes: Vec::new(),
-            pending_new_view: None,
-            view_changes_served: BTreeSet::new(),
-            attempts: 0,
-            pool: BTreeMap::new(),
-            ready: BTreeSet::new(),
-            propose_cursor: None,
-            now_ms: 0,
-            view_deadline: None,
-            retransmit_deadline: 0,
-            executed_at_last_retransmit: executed,
-            asked: BTreeSet::new(),
-            pushed: BTreeSet::new(),
-            served: BTreeMap::new(),
-            retransmissions: 0,
-            catching_up: false,
-            awaiting_state: BTreeMap::new(),
+            anchoring,
+            views: ViewChangeState::new(&view_record),
+            pool: TxPool::default(),
+            transfer: StateTransfer::default(),
+            timers: Timers::new(
+                config.view_change_timeout_ms,
+                config.retransmit_interval_ms,
+                executed,
+            ),
             out,
             halted: None,
-            anchoring,
         };
         for (height, record) in persist::load_slots(storage)? {
             if height <= executed {
@@ -353,23 +223,23 @@ impl<A: Anchoring> Replica<A> {
             }
             replica.restore_slot(height, record);
         }
-        if replica.status == Status::ViewChange {
-            replica.own_view_change = persist::load_own_view_change(storage)?
-                .filter(|vc| vc.view == replica.view && vc.signer == replica.me);
-            if let Some(vc) = &replica.own_view_change {
-                replica.view_changes.insert(replica.me, vc.clone());
+        if replica.views.status() == Status::ViewChange {
+            let own = persist::load_own_view_change(storage)?
+                .filter(|vc| vc.view == replica.views.view() && vc.signer == replica.me);
+            if let Some(vc) = own {
+                replica.views.restore_own_view_change(vc);
             }
         } else if let Some((nv, view_changes)) =
-            persist::load_own_new_view(storage)?.filter(|(nv, _)| nv.view == replica.view)
+            persist::load_own_new_view(storage)?.filter(|(nv, _)| nv.view == replica.views.view())
         {
-            replica.current_new_view = Some(nv);
-            replica.new_view_changes = view_changes;
+            replica.views.restore_new_view(nv, view_changes);
         }
         Ok(replica)
     }
 
     fn restore_slot(&mut self, height: u64, record: SlotRecord) {
-        let view = self.view;
+        let view = self.views.view();
+        let normal = self.views.status() == Status::Normal;
         let mut slot = Slot {
             view,
             prepared: record.prepared,
@@ -378,7 +248,7 @@ impl<A: Anchoring> Replica<A> {
             ..Slot::default()
         };
         if let Some((proposal_view, block, certified)) = record.proposal {
-            if proposal_view == view && self.status == Status::Normal {
+            if proposal_view == view && normal {
                 let hash = block.header.hash();
                 // This replica's own proposal: sign the pre-prepare again
                 // (ed25519 is deterministic, so these are the bytes it may
@@ -402,18 +272,18 @@ impl<A: Anchoring> Replica<A> {
         // Re-create our own votes of this view so they are retransmitted
         // (ed25519 is deterministic: the same bytes as before the crash).
         if let Some((v, hash)) = slot.prepare_vote {
-            if v == view && self.status == Status::Normal {
+            if v == view && normal {
                 let vote = self.sign_vote(VoteKind::Prepare, height, view, hash);
                 slot.prepares.insert(self.me, vote);
             }
         }
         if let Some((v, hash)) = slot.commit_vote {
-            if v == view && self.status == Status::Normal {
+            if v == view && normal {
                 let vote = self.sign_vote(VoteKind::Commit, height, view, hash);
                 slot.commits.insert(self.me, vote);
             }
         }
-        self.slots.insert(height, slot);
+        self.log.restore_slot(height, slot);
     }
 
     // ----- accessors -------------------------------------------------------
@@ -425,22 +295,22 @@ impl<A: Anchoring> Replica<A> {
 
     /// The current view.
     pub fn view(&self) -> u64 {
-        self.view
+        self.views.view()
     }
 
     /// Normal case or view change.
     pub fn status(&self) -> Status {
-        self.status
+        self.views.status()
     }
 
     /// Height of the last executed (committed) block.
     pub fn executed_height(&self) -> u64 {
-        self.executed
+        self.log.executed()
     }
 
     /// Hash of the last executed block ([`Hash::ZERO`] at genesis).
     pub fn last_block_hash(&self) -> Hash {
-        self.last_hash
+        self.log.last_hash()
     }
 
     /// The ledger (state after the last executed block).
@@ -483,7 +353,7 @@ impl<A: Anchoring> Replica<A> {
 
     /// The primary of the current view.
     pub fn primary(&self) -> PublicKey {
-        primary_of(self.view, self.ledger.validators())
+        primary_of(self.views.view(), self.ledger.validators())
     }
 
     /// Number of transactions in the pool.
@@ -493,19 +363,19 @@ impl<A: Anchoring> Replica<A> {
 
     /// A retained committed block and its certificate.
     pub fn decision(&self, height: u64) -> Option<&Decision> {
-        self.decisions.get(&height)
+        self.log.decision(height)
     }
 
     /// One line of internal state, for logs and simulator failures.
     pub fn debug_summary(&self) -> String {
         format!(
             "executed={} view={} status={:?} pool={} slots={:?} deadline={:?}",
-            self.executed,
-            self.view,
-            self.status,
+            self.log.executed(),
+            self.views.view(),
+            self.views.status(),
             self.pool.len(),
-            self.slots
-                .iter()
+            self.log
+                .slots()
                 .map(|(h, s)| format!(
                     "h{} v{} proposal={:?} prepares={} commits={} prepared={:?} votes={:?}/{:?} cert={}",
                     h,
@@ -519,13 +389,13 @@ impl<A: Anchoring> Replica<A> {
                     s.certificate.is_some()
                 ))
                 .collect::<Vec<_>>(),
-            self.view_deadline,
+            self.timers.view_deadline(),
         )
     }
 
     /// Why the replica halted, if it did (a fault beyond the tolerated
     /// bound, such as a certified block the ledger rejects).
-    pub fn halted(&self) -> Option<&'static str> {
+    pub fn halted(&self) -> Option<HaltReason> {
         self.halted
     }
 
@@ -534,11 +404,7 @@ impl<A: Anchoring> Replica<A> {
         if self.halted.is_some() {
             return None;
         }
-        let retransmit = Some(self.retransmit_deadline);
-        match self.view_deadline {
-            Some(d) => retransmit.map(|r| r.min(d)),
-            None => retransmit,
-        }
+        Some(self.timers.next_deadline())
     }
 
     /// Take the outputs produced so far. Call it after every input (or
@@ -546,7 +412,89 @@ impl<A: Anchoring> Replica<A> {
     /// buffer whose bound is the caller's loop.
     pub fn ready(&mut self) -> Ready {
         self.out.writes.extend(self.anchoring.take_writes());
+        debug_assert_eq!(
+            self.check_invariants_bounded(),
+            Ok(()),
+            "{}",
+            self.debug_summary()
+        );
         core::mem::take(&mut self.out)
+    }
+
+    /// Check the consistency of the replica's state: each part's own
+    /// invariants (pool, log, view change, state transfer, timers), then
+    /// those between parts and against the ledger (executed height and
+    /// validator set, own view change, slots in the current view).
+    ///
+    /// Every reachable state passes; a violation is a bug (or a state
+    /// corrupted outside the replica). The simulator calls this after every
+    /// step. The pool's checks against account nonces read the ledger once
+    /// per pooled sender, so this costs O(pool) ledger reads.
+    ///
+    /// After a halt the replica stops between the ledger's execution of a
+    /// block and its own bookkeeping, so only the parts' own invariants are
+    /// checked then.
+    ///
+    /// # Errors
+    /// The first [`InvariantViolation`] found.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        self.check_invariants_with(true)
+    }
+
+    /// [`Replica::check_invariants`] in bounded time, for a debug assertion
+    /// after every input: the pool is checked against account nonces only
+    /// while it holds at most [`READY_CHECK_POOL_MAX`] transactions.
+    fn check_invariants_bounded(&self) -> Result<(), InvariantViolation> {
+        self.check_invariants_with(self.pool.len() <= READY_CHECK_POOL_MAX)
+    }
+
+    fn check_invariants_with(&self, scan_pool: bool) -> Result<(), InvariantViolation> {
+        let executed = self.log.executed();
+        self.log.check_invariants()?;
+        self.views.check_invariants(self.me)?;
+        self.transfer.check_invariants(self.me, executed + 1)?;
+        self.timers.check_invariants(executed)?;
+        if self.halted.is_some() || !scan_pool {
+            self.pool.check_invariants(None)?;
+        } else {
+            self.pool.check_invariants(Some(&self.ledger))?;
+        }
+        if self.halted.is_some() {
+            return Ok(());
+        }
+        let part = ReplicaPart::Replica;
+        ensure(
+            self.ledger.height() == executed,
+            part,
+            "executed height differs from the ledger's",
+        )?;
+        ensure(
+            self.log.current_set_hash() == self.ledger.validators().hash(),
+            part,
+            "validator set hash differs from the ledger's set",
+        )?;
+        let view = self.views.view();
+        ensure(
+            self.log.slots().all(|(_, slot)| slot.view == view),
+            part,
+            "slot in another view than the current one",
+        )?;
+        ensure(
+            self.log.slots().all(|(_, slot)| {
+                slot.prepare_vote.is_none_or(|(v, _)| v <= view)
+                    && slot.commit_vote.is_none_or(|(v, _)| v <= view)
+            }),
+            part,
+            "own vote for a view above the current one",
+        )?;
+        if let Some(own) = self.views.own_view_change() {
+            ensure(
+                own.committed_height <= executed,
+                part,
+                "own view change reports a height above the executed one",
+            )?;
+        }
+        Ok(())
     }
 
     // ----- inputs ----------------------------------------------------------
@@ -578,7 +526,7 @@ impl<A: Anchoring> Replica<A> {
         if let Some(reason) = self.halted {
             return Err(MessageError::Halted(reason));
         }
-        self.now_ms = self.now_ms.max(now_ms);
+        self.timers.advance(now_ms);
         let result = match message {
             Message::Request(tx) => {
                 let _ = self.admit(tx);
@@ -607,15 +555,11 @@ impl<A: Anchoring> Replica<A> {
         if self.halted.is_some() {
             return;
         }
-        self.now_ms = self.now_ms.max(now_ms);
-        if let Some(deadline) = self.view_deadline {
-            if self.now_ms >= deadline {
-                self.view_deadline = None;
-                self.start_view_change(self.view.saturating_add(1));
-            }
+        self.timers.advance(now_ms);
+        if self.timers.take_view_timeout() {
+            self.start_view_change(self.views.view().saturating_add(1));
         }
-        if self.now_ms >= self.retransmit_deadline {
-            self.retransmit_deadline = self.now_ms + self.retransmit_interval_ms;
+        if self.timers.take_retransmit() {
             self.retransmit();
         }
         self.progress();
@@ -630,67 +574,21 @@ impl<A: Anchoring> Replica<A> {
         if self.halted.is_some() {
             return Err(SubmitError::Halted);
         }
-        self.now_ms = self.now_ms.max(now_ms);
+        self.timers.advance(now_ms);
         self.admit(tx.clone())?;
         self.send_now(Recipient::AllValidators, Message::Request(tx));
         self.progress();
         Ok(())
     }
 
-    // ----- pool ------------------------------------------------------------
+    // ----- helpers ---------------------------------------------------------
 
     fn admit(&mut self, tx: Transaction) -> Result<(), SubmitError> {
         if matches!(tx.payload, Payload::DagDeposit { .. }) && !self.anchoring.accepts_deposits() {
             return Err(SubmitError::NoSideChain);
         }
-        let key = (tx.sender, tx.nonce);
-        if self.pool.contains_key(&key) {
-            return Err(SubmitError::Duplicate);
-        }
-        let next_nonce = self.ledger.account(&tx.sender).nonce;
-        if tx.nonce < next_nonce {
-            return Err(SubmitError::Invalid(TxError::StaleNonce {
-                expected: next_nonce,
-                found: tx.nonce,
-            }));
-        }
-        if tx.nonce >= next_nonce.saturating_add(POOL_NONCE_AHEAD_MAX) {
-            return Err(SubmitError::NonceTooFarAhead);
-        }
-        if self.pool.len() >= POOL_TRANSACTIONS_MAX {
-            return Err(SubmitError::PoolFull);
-        }
-        if tx.nonce == next_nonce {
-            self.ledger.check_transaction(&tx)?;
-        } else {
-            if tx.chain_id != self.chain_id {
-                return Err(SubmitError::Invalid(TxError::WrongChain {
-                    expected: self.chain_id,
-                    found: tx.chain_id,
-                }));
-            }
-            tx.verify_signature()
-                .map_err(|_| SubmitError::Invalid(TxError::BadSignature))?;
-        }
-        self.pool.insert(key, tx);
-        if key.1 == next_nonce {
-            self.ready.insert(key.0);
-        }
-        Ok(())
+        self.pool.admit(tx, &self.ledger, self.chain_id)
     }
-
-    /// Bring `sender`'s membership of the ready set in step with the pool
-    /// and its account's nonce.
-    fn refresh_ready(&mut self, sender: PublicKey) {
-        let nonce = self.ledger.account(&sender).nonce;
-        if self.pool.contains_key(&(sender, nonce)) {
-            self.ready.insert(sender);
-        } else {
-            self.ready.remove(&sender);
-        }
-    }
-
-    // ----- helpers ---------------------------------------------------------
 
     fn send_now(&mut self, to: Recipient, message: Message) {
         self.out.messages.push(Outgoing { to, message });
@@ -708,31 +606,17 @@ impl<A: Anchoring> Replica<A> {
         self.ledger.validators().weight_of(&self.me).is_some()
     }
 
-    /// The validator set that signs `height`, if known.
-    fn set_for(&self, height: u64) -> Option<&ValidatorSet> {
-        if height == 0 {
-            return None;
-        }
-        if height > self.executed {
-            let epoch = self.ledger.params().epoch_length;
-            // Known while no epoch boundary lies in [executed + 1, height - 1].
-            let next_boundary = (self.executed / epoch + 1) * epoch;
-            if height - 1 < next_boundary {
-                Some(self.ledger.validators())
-            } else {
-                None
-            }
-        } else {
-            self.sets.range(..=height).next_back().map(|(_, set)| set)
-        }
+    fn is_member(&self, key: &PublicKey) -> bool {
+        self.ledger.validators().weight_of(key).is_some()
     }
 
-    fn in_window(&self, height: u64) -> bool {
-        height > self.executed && height <= self.executed + WATERMARK_WINDOW
+    /// The validator set that signs `height`, if known.
+    fn set_for(&self, height: u64) -> Option<&ValidatorSet> {
+        self.log.set_for(height, &self.ledger)
     }
 
     fn persist_slot(&mut self, height: u64) {
-        if let Some(slot) = self.slots.get(&height) {
+        if let Some(slot) = self.log.slot(height) {
             self.out
                 .writes
                 .put(persist::slot_key(height), slot.record().encode());
@@ -740,11 +624,7 @@ impl<A: Anchoring> Replica<A> {
     }
 
     fn persist_view(&mut self) {
-        let record = ViewRecord {
-            view: self.view,
-            in_view_change: self.status == Status::ViewChange,
-            floor: self.view_floor,
-        };
+        let record = self.views.record();
         self.out.writes.put(persist::VIEW_KEY, record.encode());
     }
 }

@@ -2,7 +2,25 @@
 //! commit in weight, validation before voting, in-order execution, and the
 //! primary's proposals.
 
-use super::*;
+use super::error::{MessageError, ProposalError};
+use super::halt::HaltReason;
+use super::log::Proposal;
+use super::pool::transaction_bytes;
+use super::{primary_of, Replica, Status};
+use crate::anchoring::{AnchorError, Anchoring};
+use crate::certificate::{DoubleVoteEvidence, PreparedCertificate};
+use crate::config::{BLOCK_BYTES_MAX, EVIDENCE_PENDING_MAX};
+use crate::message::{Decision, Message, PrePrepare, PreparedEntry, WATERMARK_WINDOW};
+use crate::persist;
+use crate::ready::Recipient;
+use itc_core::encoding::Encode;
+use itc_core::keys::PublicKey;
+use itc_core::ledger::{BlockContext, TxError};
+use itc_core::types::{
+    Block, BlockHeader, CommitCertificate, Payload, Transaction, Vote, VoteKind,
+};
+use itc_core::Hash;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl<A: Anchoring> Replica<A> {
     pub(super) fn on_pre_prepare(
@@ -11,23 +29,23 @@ impl<A: Anchoring> Replica<A> {
         m: PrePrepare,
     ) -> Result<(), MessageError> {
         let height = m.block.header.height;
-        if height <= self.executed {
+        if height <= self.log.executed() {
             self.push_decision(from, height);
             return Err(MessageError::OutOfWindow);
         }
         // In a view change to `m.view`, the proposal is kept until the new
         // view arrives (messages may overtake it); votes wait for it too.
-        if m.view != self.view {
-            if m.view > self.view {
+        if m.view != self.views.view() {
+            if m.view > self.views.view() {
                 self.note_behind(height - 1, from);
             }
             return Err(MessageError::OutOfWindow);
         }
-        if !self.in_window(height) {
+        if !self.log.in_window(height) {
             self.note_behind(height - 1, from);
             return Err(MessageError::OutOfWindow);
         }
-        if self.status == Status::Normal && height <= self.view_floor {
+        if self.views.status() == Status::Normal && height <= self.views.floor() {
             // Settled by the new view: only its re-proposals count here.
             return Err(MessageError::OutOfWindow);
         }
@@ -44,7 +62,7 @@ impl<A: Anchoring> Replica<A> {
             return Err(MessageError::NotPrimary);
         }
         let hash = m.block.header.hash();
-        if let Some(slot) = self.slots.get(&height) {
+        if let Some(slot) = self.log.slot(height) {
             if slot.proposal.is_some() || slot.certificate.is_some() {
                 // Duplicate, or an equivocating primary: keep the first.
                 return Ok(());
@@ -54,9 +72,8 @@ impl<A: Anchoring> Replica<A> {
             .map_err(|_| MessageError::BadSignature)?;
         m.block.check_body().map_err(ProposalError::from)?;
         check_block_bytes(&m.block.transactions)?;
-        let view = self.view;
-        let slot = self.slots.entry(height).or_default();
-        slot.view = view;
+        let view = self.views.view();
+        let slot = self.log.slot_in_view(height, view);
         slot.proposal = Some(Proposal {
             block: m.block.clone(),
             hash,
@@ -65,7 +82,7 @@ impl<A: Anchoring> Replica<A> {
             certified: false,
             anchor_pending: false,
         });
-        if height == self.executed + 1 {
+        if height == self.log.executed() + 1 {
             self.validate_slot(height)?;
         }
         Ok(())
@@ -73,8 +90,8 @@ impl<A: Anchoring> Replica<A> {
 
     /// Validate the proposal at `executed + 1` against the ledger.
     pub(super) fn validate_slot(&mut self, height: u64) -> Result<(), MessageError> {
-        debug_assert_eq!(height, self.executed + 1);
-        let Some(slot) = self.slots.get(&height) else {
+        debug_assert_eq!(height, self.log.executed() + 1);
+        let Some(slot) = self.log.slot(height) else {
             return Ok(());
         };
         let Some(proposal) = &slot.proposal else {
@@ -97,11 +114,7 @@ impl<A: Anchoring> Replica<A> {
         };
         match result {
             Ok(()) => {
-                if let Some(p) = self
-                    .slots
-                    .get_mut(&height)
-                    .and_then(|s| s.proposal.as_mut())
-                {
+                if let Some(p) = self.log.slot_mut(height).and_then(|s| s.proposal.as_mut()) {
                     p.validated = true;
                     p.anchor_pending = false;
                 }
@@ -111,17 +124,13 @@ impl<A: Anchoring> Replica<A> {
             // Side-chain data is missing (and requested): keep the proposal
             // and check only its anchor again on the next input.
             Err(e @ ProposalError::Anchor(AnchorError::NotReady)) => {
-                if let Some(p) = self
-                    .slots
-                    .get_mut(&height)
-                    .and_then(|s| s.proposal.as_mut())
-                {
+                if let Some(p) = self.log.slot_mut(height).and_then(|s| s.proposal.as_mut()) {
                     p.anchor_pending = true;
                 }
                 Err(MessageError::InvalidProposal(e))
             }
             Err(e) => {
-                if let Some(slot) = self.slots.get_mut(&height) {
+                if let Some(slot) = self.log.slot_mut(height) {
                     slot.proposal = None;
                 }
                 Err(MessageError::InvalidProposal(e))
@@ -139,10 +148,10 @@ impl<A: Anchoring> Replica<A> {
         if header.chain_id != self.chain_id {
             return Err(ProposalError::Header("chain id"));
         }
-        if header.height != self.executed + 1 {
+        if header.height != self.log.executed() + 1 {
             return Err(ProposalError::Header("height"));
         }
-        if header.previous_hash != self.last_hash {
+        if header.previous_hash != self.log.last_hash() {
             return Err(ProposalError::Header("previous hash"));
         }
         if header.view != view {
@@ -151,11 +160,15 @@ impl<A: Anchoring> Replica<A> {
         if Some(header.proposer) != signer {
             return Err(ProposalError::Header("proposer"));
         }
-        if header.validator_set_hash != self.current_set_hash {
+        if header.validator_set_hash != self.log.current_set_hash() {
             return Err(ProposalError::Header("validator set hash"));
         }
-        if header.time_ms < self.last_time_ms
-            || header.time_ms > self.now_ms.saturating_add(self.block_time_drift_ms_max)
+        if header.time_ms < self.log.last_time_ms()
+            || header.time_ms
+                > self
+                    .timers
+                    .now()
+                    .saturating_add(self.block_time_drift_ms_max)
         {
             return Err(ProposalError::Header("time"));
         }
@@ -178,11 +191,7 @@ impl<A: Anchoring> Replica<A> {
         // in the pool were verified on admission; the rest are verified here,
         // and the ledger is told not to verify again.
         for (index, tx) in block.transactions.iter().enumerate() {
-            let pooled = self
-                .pool
-                .get(&(tx.sender, tx.nonce))
-                .is_some_and(|p| p == tx);
-            if !pooled {
+            if !self.pool.holds(tx) {
                 tx.verify_signature().map_err(|_| {
                     itc_core::ledger::BlockError::InvalidTransaction {
                         index,
@@ -202,7 +211,7 @@ impl<A: Anchoring> Replica<A> {
         if root != header.state_root {
             return Err(ProposalError::StateRoot);
         }
-        let next_hash = next_set.map_or(self.current_set_hash, |s| s.hash());
+        let next_hash = next_set.map_or(self.log.current_set_hash(), |s| s.hash());
         if next_hash != header.next_validator_set_hash {
             return Err(ProposalError::NextValidatorSet);
         }
@@ -227,15 +236,15 @@ impl<A: Anchoring> Replica<A> {
         if vote.chain_id != self.chain_id {
             return Err(MessageError::BadSignature);
         }
-        if height <= self.executed {
+        if height <= self.log.executed() {
             self.push_decision(from, height);
             return Err(MessageError::OutOfWindow);
         }
-        if !self.in_window(height) {
+        if !self.log.in_window(height) {
             self.note_behind(height - 1, from);
             return Err(MessageError::OutOfWindow);
         }
-        if vote.view != self.view {
+        if vote.view != self.views.view() {
             return Err(MessageError::OutOfWindow);
         }
         if vote.validator == self.me {
@@ -247,7 +256,7 @@ impl<A: Anchoring> Replica<A> {
         if set.weight_of(&vote.validator).is_none() {
             return Err(MessageError::NotAValidator);
         }
-        let existing = self.slots.get(&height).and_then(|slot| {
+        let existing = self.log.slot(height).and_then(|slot| {
             let map = match vote.kind {
                 VoteKind::Prepare => &slot.prepares,
                 VoteKind::Commit => &slot.commits,
@@ -270,9 +279,8 @@ impl<A: Anchoring> Replica<A> {
             }
             return Ok(());
         }
-        let view = self.view;
-        let slot = self.slots.entry(height).or_default();
-        slot.view = view;
+        let view = self.views.view();
+        let slot = self.log.slot_in_view(height, view);
         match vote.kind {
             VoteKind::Prepare => slot.prepares.insert(vote.validator, vote),
             VoteKind::Commit => slot.commits.insert(vote.validator, vote),
@@ -299,12 +307,12 @@ impl<A: Anchoring> Replica<A> {
     /// Send votes and collect certificates for one slot. Returns whether
     /// anything changed.
     pub(super) fn step_slot(&mut self, height: u64) -> bool {
-        if self.status != Status::Normal {
+        if self.views.status() != Status::Normal {
             return false;
         }
-        let view = self.view;
+        let view = self.views.view();
         let validator = self.is_validator() && self.set_for(height).is_some();
-        let Some(slot) = self.slots.get(&height) else {
+        let Some(slot) = self.log.slot(height) else {
             return false;
         };
         let Some(proposal) = &slot.proposal else {
@@ -321,8 +329,12 @@ impl<A: Anchoring> Replica<A> {
             self.cast_vote(VoteKind::Prepare, height, view, hash);
             changed = true;
         }
-        let slot = &self.slots[&height];
-        let proposal = slot.proposal.as_ref().expect("proposal exists");
+        let Some(slot) = self.log.slot(height) else {
+            return changed;
+        };
+        let Some(proposal) = slot.proposal.as_ref() else {
+            return changed;
+        };
         // Prepared: a quorum of prepares for the accepted proposal.
         if proposal.votable()
             && !slot.prepared_for(view, hash)
@@ -336,12 +348,15 @@ impl<A: Anchoring> Replica<A> {
                 slot.prepares.values(),
             );
             let block = proposal.block.clone();
-            let slot = self.slots.get_mut(&height).expect("slot exists");
-            slot.prepared = Some(PreparedEntry { block, certificate });
+            if let Some(slot) = self.log.slot_mut(height) {
+                slot.prepared = Some(PreparedEntry { block, certificate });
+            }
             self.persist_slot(height);
             changed = true;
         }
-        let slot = &self.slots[&height];
+        let Some(slot) = self.log.slot(height) else {
+            return changed;
+        };
         if validator
             && slot.prepared_for(view, hash)
             && slot.commit_vote.is_none_or(|(v, _)| v < view)
@@ -350,7 +365,9 @@ impl<A: Anchoring> Replica<A> {
             changed = true;
         }
         // Committed-local: a quorum of commits (itself a certificate).
-        let slot = &self.slots[&height];
+        let Some(slot) = self.log.slot(height) else {
+            return changed;
+        };
         if self.is_quorum(height, self.weight_for(height, &slot.commits, hash)) {
             let certificate = CommitCertificate::from_votes(
                 self.chain_id,
@@ -359,10 +376,9 @@ impl<A: Anchoring> Replica<A> {
                 hash,
                 slot.commits.values(),
             );
-            self.slots
-                .get_mut(&height)
-                .expect("slot exists")
-                .certificate = Some(certificate);
+            if let Some(slot) = self.log.slot_mut(height) {
+                slot.certificate = Some(certificate);
+            }
             changed = true;
         }
         changed
@@ -373,7 +389,9 @@ impl<A: Anchoring> Replica<A> {
     fn cast_vote(&mut self, kind: VoteKind, height: u64, view: u64, hash: Hash) {
         let vote = self.sign_vote(kind, height, view, hash);
         let me = self.me;
-        let slot = self.slots.get_mut(&height).expect("slot exists");
+        let Some(slot) = self.log.slot_mut(height) else {
+            return;
+        };
         let (mine, votes) = match kind {
             VoteKind::Prepare => (&mut slot.prepare_vote, &mut slot.prepares),
             VoteKind::Commit => (&mut slot.commit_vote, &mut slot.commits),
@@ -392,32 +410,22 @@ impl<A: Anchoring> Replica<A> {
                 return;
             }
             let mut changed = false;
-            while let Some(slot) = self.slots.get(&(self.executed + 1)) {
-                let (Some(proposal), Some(certificate)) = (&slot.proposal, &slot.certificate)
-                else {
-                    break;
-                };
-                let decision = Decision {
-                    block: proposal.block.clone(),
-                    certificate: certificate.clone(),
-                };
-                let preverified = proposal.validated;
+            while let Some((decision, preverified)) = self.log.next_committed() {
                 if !self.execute(decision, preverified) {
                     break;
                 }
                 changed = true;
             }
-            let next = self.executed + 1;
+            let next = self.log.executed() + 1;
             if self
-                .slots
-                .get(&next)
+                .log
+                .slot(next)
                 .and_then(|s| s.proposal.as_ref())
                 .is_some_and(|p| !p.votable())
             {
                 let _ = self.validate_slot(next);
             }
-            let heights: Vec<u64> = self.slots.keys().copied().collect();
-            for height in heights {
+            for height in self.log.heights() {
                 changed |= self.step_slot(height);
             }
             changed |= self.maybe_propose();
@@ -436,22 +444,22 @@ impl<A: Anchoring> Replica<A> {
     pub(super) fn execute(&mut self, decision: Decision, preverified: bool) -> bool {
         let header = &decision.block.header;
         let height = header.height;
-        assert_eq!(height, self.executed + 1, "blocks execute in order");
+        assert_eq!(height, self.log.executed() + 1, "blocks execute in order");
         if decision.block.check_body().is_err() || decision.certificate.block_hash != header.hash()
         {
             // Not the body its certified header commits to (every entry
             // point checks this; kept here so that no path can turn a
             // forged body into a halt). Drop it and ask a peer for the
             // committed block.
-            if let Some(slot) = self.slots.get_mut(&height) {
+            if let Some(slot) = self.log.slot_mut(height) {
                 slot.proposal = None;
             }
             let me = self.me;
             self.ask_next_after(me);
             return false;
         }
-        if header.previous_hash != self.last_hash || header.chain_id != self.chain_id {
-            self.halted = Some("committed block does not extend the chain");
+        if header.previous_hash != self.log.last_hash() || header.chain_id != self.chain_id {
+            self.halted = Some(HaltReason::ChainMismatch);
             return false;
         }
         // The anchor is checked first: it may have to wait for side-chain
@@ -463,7 +471,7 @@ impl<A: Anchoring> Replica<A> {
                 Ok(root) if root == header.dag_anchor_root => {}
                 Err(AnchorError::NotReady) => return false,
                 Ok(_) | Err(_) => {
-                    self.halted = Some("anchor of a committed block differs");
+                    self.halted = Some(HaltReason::AnchorMismatch);
                     return false;
                 }
             }
@@ -483,20 +491,20 @@ impl<A: Anchoring> Replica<A> {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(_) => {
-                self.halted = Some("ledger rejects a committed block");
+                self.halted = Some(HaltReason::LedgerRejected);
                 return false;
             }
         };
         if outcome.state_root != header.state_root {
-            self.halted = Some("state root of a committed block differs");
+            self.halted = Some(HaltReason::StateRootMismatch);
             return false;
         }
         let next_hash = outcome
             .next_validator_set
             .as_ref()
-            .map_or(self.current_set_hash, |s| s.hash());
+            .map_or(self.log.current_set_hash(), |s| s.hash());
         if next_hash != header.next_validator_set_hash {
-            self.halted = Some("next validator set of a committed block differs");
+            self.halted = Some(HaltReason::NextValidatorSetMismatch);
             return false;
         }
         if let Some(anchor) = &decision.block.anchor {
@@ -506,7 +514,7 @@ impl<A: Anchoring> Replica<A> {
                 .commit(height, anchor, header.dag_anchor_root)
                 .is_err()
             {
-                self.halted = Some("anchor of a committed block differs");
+                self.halted = Some(HaltReason::AnchorMismatch);
                 return false;
             }
         }
@@ -518,155 +526,76 @@ impl<A: Anchoring> Replica<A> {
             .put(persist::decision_key(height), decision.encode());
         self.out.writes.delete(persist::slot_key(height));
         if let Some(set) = outcome.next_validator_set {
-            self.current_set_hash = set.hash();
             self.out
                 .writes
                 .put(persist::set_key(height + 1), set.encode());
-            self.sets.insert(height + 1, set);
-            while self.sets.len() > VALIDATOR_SETS_RETAINED_MAX {
-                if let Some((first, _)) = self.sets.pop_first() {
-                    self.out.writes.delete(persist::set_key(first));
-                }
+            for first in self.log.record_set(height + 1, set) {
+                self.out.writes.delete(persist::set_key(first));
             }
             // View changes of validators that left count no more.
-            let current = self.ledger.validators();
-            self.view_changes
-                .retain(|signer, _| current.weight_of(signer).is_some());
+            self.views.retain_members(self.ledger.validators());
         }
-        self.executed = height;
-        self.last_hash = decision.block.header.hash();
-        self.last_time_ms = decision.block.header.time_ms;
-        self.slots.remove(&height);
         let senders: BTreeSet<PublicKey> = decision
             .block
             .transactions
             .iter()
             .map(|tx| tx.sender)
             .collect();
+        self.log.record_executed(decision.clone());
         for sender in senders {
-            self.clean_pool(sender);
-        }
-        self.decisions.insert(height, decision.clone());
-        while self.decisions.len() > COMMITTED_BLOCKS_RETAINED_MAX {
-            self.decisions.pop_first();
+            self.pool.clean(sender, &self.ledger);
         }
         self.out.committed.push(decision);
         // Progress: the request timer restarts from its base value.
-        self.attempts = 0;
-        self.view_deadline = None;
+        self.timers.note_progress();
         true
-    }
-
-    /// Drop `sender`'s pooled transactions that can no longer execute: used
-    /// nonces, and a next transaction the sender can no longer pay for (so
-    /// that an invalid transaction does not keep the request timer running).
-    pub(super) fn clean_pool(&mut self, sender: PublicKey) {
-        let account = self.ledger.account(&sender);
-        let stale: Vec<(PublicKey, u64)> = self
-            .pool
-            .range((sender, 0)..(sender, account.nonce))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in stale {
-            self.pool.remove(&key);
-        }
-        let Some(next) = self.pool.get(&(sender, account.nonce)) else {
-            self.refresh_ready(sender);
-            return;
-        };
-        let payable = match &next.payload {
-            Payload::Transfer { amount, .. }
-            | Payload::Bond { amount }
-            | Payload::DagDeposit { amount } => amount
-                .checked_add(next.fee)
-                .is_some_and(|needed| needed <= account.balance),
-            // Other payloads depend on more state: ask the ledger (this
-            // verifies the signature once more).
-            _ => self.ledger.check_transaction(next).is_ok(),
-        };
-        if !payable {
-            self.pool.remove(&(sender, account.nonce));
-        }
-        self.refresh_ready(sender);
-    }
-
-    /// Up to `max` pooled transactions that can execute in order: each
-    /// ready sender's run of consecutive nonces from its account's nonce,
-    /// senders taken in key order from a rotating start. Transactions
-    /// waiting for an earlier nonce are never looked at, so they cannot
-    /// crowd out executable ones.
-    ///
-    /// Stops too once the candidates' encodings reach `bytes_max`, so large
-    /// module transactions are not all executed for a block that can hold
-    /// only a few of them.
-    fn executable_candidates(&self, max: usize, bytes_max: usize) -> Vec<Transaction> {
-        let start = self.propose_cursor.unwrap_or(PublicKey([0; 32]));
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        // Lazily: a block reads only as many senders as it needs.
-        'senders: for sender in self.ready.range(start..).chain(self.ready.range(..start)) {
-            let first = self.ledger.account(sender).nonce;
-            let run = self
-                .pool
-                .range((*sender, first)..=(*sender, u64::MAX))
-                .enumerate()
-                .take_while(|(i, ((_, nonce), _))| *nonce == first + *i as u64)
-                .map(|(_, (_, tx))| tx);
-            for tx in run {
-                if out.len() >= max || bytes >= bytes_max {
-                    break 'senders;
-                }
-                bytes = bytes.saturating_add(transaction_bytes(tx));
-                out.push(tx.clone());
-            }
-        }
-        out
     }
 
     /// Propose the next block if this replica is the primary and has
     /// executable transactions or an anchor. Returns whether it proposed.
     pub(super) fn maybe_propose(&mut self) -> bool {
-        if self.status != Status::Normal || !self.is_validator() || self.primary() != self.me {
+        if self.views.status() != Status::Normal
+            || !self.is_validator()
+            || self.primary() != self.me
+        {
             return false;
         }
-        let height = self.executed + 1;
-        if height <= self.view_floor {
+        let view = self.views.view();
+        let height = self.log.executed() + 1;
+        if height <= self.views.floor() {
             // Catch up to what the new view settled first.
             return false;
         }
-        if let Some(slot) = self.slots.get(&height) {
+        if let Some(slot) = self.log.slot(height) {
             if slot.proposal.is_some()
                 || slot.certificate.is_some()
-                || slot.prepare_vote.is_some_and(|(v, _)| v == self.view)
+                || slot.prepare_vote.is_some_and(|(v, _)| v == view)
             {
                 return false;
             }
         }
         // Re-proposals of a new view come first.
-        if self
-            .slots
-            .values()
-            .any(|s| s.proposal.as_ref().is_some_and(|p| p.certified))
-        {
+        if self.log.has_reproposal() {
             return false;
         }
+        let now_ms = self.timers.now();
         let context = BlockContext {
             height,
             proposer: self.me,
-            time_ms: self.now_ms.max(self.last_time_ms),
+            time_ms: now_ms.max(self.log.last_time_ms()),
         };
         // Twice what a block holds, in count and in bytes: room for
         // candidates the ledger drops.
-        let candidates = self.executable_candidates(
+        let candidates = self.pool.executable_candidates(
             self.block_transactions_max.saturating_mul(2),
             BLOCK_BYTES_MAX.saturating_mul(2),
+            &self.ledger,
         );
         // Pool transactions were verified on admission.
         let (mut kept, rejected) = self.ledger.select_valid_preverified(&context, candidates);
         for (tx, error) in rejected {
             if !matches!(error, TxError::FutureNonce { .. }) {
-                self.pool.remove(&(tx.sender, tx.nonce));
-                self.refresh_ready(tx.sender);
+                self.pool.remove(tx.sender, tx.nonce, &self.ledger);
             }
         }
         kept.truncate(self.block_transactions_max);
@@ -682,18 +611,8 @@ impl<A: Anchoring> Replica<A> {
             .count();
         kept.truncate(within);
         // The next block starts after the last sender this one serves.
-        self.propose_cursor = kept.last().and_then(|tx| {
-            self.ready
-                .range((
-                    core::ops::Bound::Excluded(tx.sender),
-                    core::ops::Bound::Unbounded,
-                ))
-                .next()
-                .copied()
-        });
-        let anchor = self
-            .anchoring
-            .propose(height, self.now_ms, !kept.is_empty());
+        self.pool.rotate_after(kept.last().map(|tx| tx.sender));
+        let anchor = self.anchoring.propose(height, now_ms, !kept.is_empty());
         if kept.is_empty() && anchor.is_none() {
             return false;
         }
@@ -708,20 +627,21 @@ impl<A: Anchoring> Replica<A> {
             Ok(preview) => preview,
             Err(_) => return false,
         };
+        let current_set_hash = self.log.current_set_hash();
         let header = BlockHeader {
             chain_id: self.chain_id,
             height,
-            previous_hash: self.last_hash,
+            previous_hash: self.log.last_hash(),
             tx_root: Block::compute_tx_root(&kept),
             tx_count: kept.len() as u64,
             state_root,
             dag_anchor_root,
             dag_anchor_hash,
-            validator_set_hash: self.current_set_hash,
-            next_validator_set_hash: next_set.map_or(self.current_set_hash, |s| s.hash()),
+            validator_set_hash: current_set_hash,
+            next_validator_set_hash: next_set.map_or(current_set_hash, |s| s.hash()),
             time_ms: context.time_ms,
             proposer: self.me,
-            view: self.view,
+            view,
         };
         let block = Block {
             header,
@@ -729,11 +649,8 @@ impl<A: Anchoring> Replica<A> {
             anchor,
         };
         let hash = block.header.hash();
-        let pre_prepare =
-            PrePrepare::new_signed(&self.keypair, self.chain_id, self.view, block.clone());
-        let view = self.view;
-        let slot = self.slots.entry(height).or_default();
-        slot.view = view;
+        let pre_prepare = PrePrepare::new_signed(&self.keypair, self.chain_id, view, block.clone());
+        let slot = self.log.slot_in_view(height, view);
         slot.proposal = Some(Proposal {
             block,
             hash,
@@ -747,11 +664,6 @@ impl<A: Anchoring> Replica<A> {
         self.step_slot(height);
         true
     }
-}
-
-/// One transaction's share of a block's bytes: its canonical encoding.
-fn transaction_bytes(tx: &Transaction) -> usize {
-    tx.encode().len()
 }
 
 /// Refuse transactions whose encodings exceed [`BLOCK_BYTES_MAX`] (stops

@@ -1,7 +1,15 @@
 //! State transfer: fetching committed blocks with their certificates from
 //! peers, verifying them, and serving them to lagging peers.
 
-use super::*;
+use super::error::{MessageError, ProposalError};
+use super::log::Proposal;
+use super::Replica;
+use crate::anchoring::Anchoring;
+use crate::config::STATE_SERVES_PENDING_MAX;
+use crate::message::{Decision, Message, STATE_TRANSFER_BLOCKS_MAX};
+use crate::ready::Recipient;
+use itc_core::keys::PublicKey;
+use itc_core::types::{CommitCertificate, Threshold};
 
 impl<A: Anchoring> Replica<A> {
     /// A peer showed it is at least at `height`: ask it for blocks (at most
@@ -9,9 +17,9 @@ impl<A: Anchoring> Replica<A> {
     /// the blocks it sends are verified).
     pub(super) fn note_behind(&mut self, height: u64, peer: PublicKey) {
         if peer == self.me
-            || height <= self.executed
-            || self.ledger.validators().weight_of(&peer).is_none()
-            || !self.asked.insert(peer)
+            || height <= self.log.executed()
+            || !self.is_member(&peer)
+            || !self.transfer.mark_asked(peer)
         {
             return;
         }
@@ -22,16 +30,9 @@ impl<A: Anchoring> Replica<A> {
     /// replica's height, and remember that it was asked: only an asked
     /// peer's answer can make this replica ask again.
     pub(super) fn request_state(&mut self, peer: PublicKey) {
-        if self.awaiting_state.len() >= VALIDATORS_MAX && !self.awaiting_state.contains_key(&peer) {
-            self.awaiting_state.pop_first();
-        }
-        self.awaiting_state.insert(peer, self.executed + 1);
-        self.send_now(
-            Recipient::One(peer),
-            Message::StateRequest {
-                from_height: self.executed + 1,
-            },
-        );
+        let from_height = self.log.executed() + 1;
+        self.transfer.await_answer(peer, from_height);
+        self.send_now(Recipient::One(peer), Message::StateRequest { from_height });
     }
 
     /// A verified commit certificate (carried by a view change) for a block
@@ -41,10 +42,10 @@ impl<A: Anchoring> Replica<A> {
     /// be the only one to hold it, and Byzantine) to serve it by state
     /// transfer.
     pub(super) fn adopt_commit_certificate(&mut self, cert: &CommitCertificate) {
-        if cert.chain_id != self.chain_id || !self.in_window(cert.height) {
+        if cert.chain_id != self.chain_id || !self.log.in_window(cert.height) {
             return;
         }
-        let Some(slot) = self.slots.get_mut(&cert.height) else {
+        let Some(slot) = self.log.slot_mut(cert.height) else {
             return;
         };
         if slot.certificate.is_some() {
@@ -80,9 +81,9 @@ impl<A: Anchoring> Replica<A> {
     /// Tell a lagging peer about a block it is still voting on.
     pub(super) fn push_decision(&mut self, peer: PublicKey, height: u64) {
         if peer == self.me
-            || !self.decisions.contains_key(&height)
-            || self.ledger.validators().weight_of(&peer).is_none()
-            || !self.pushed.insert(peer)
+            || self.log.decision(height).is_none()
+            || !self.is_member(&peer)
+            || !self.transfer.mark_pushed(peer)
         {
             return;
         }
@@ -94,14 +95,9 @@ impl<A: Anchoring> Replica<A> {
     /// retransmission interval: an unauthenticated request cannot make this
     /// replica send (or read) blocks without bound.
     pub(super) fn on_state_request(&mut self, from: PublicKey, from_height: u64) {
-        if self.ledger.validators().weight_of(&from).is_none() {
+        if !self.is_member(&from) || !self.transfer.take_serve(from) {
             return;
         }
-        let served = self.served.entry(from).or_insert(0);
-        if *served >= STATE_SERVES_PER_INTERVAL_MAX {
-            return;
-        }
-        *served += 1;
         self.serve_state(from, from_height);
     }
 
@@ -110,17 +106,12 @@ impl<A: Anchoring> Replica<A> {
     /// [`Ready::persist`] answers from storage, where every committed block
     /// is kept.
     pub(super) fn serve_state(&mut self, peer: PublicKey, from_height: u64) {
-        if peer == self.me || from_height == 0 || from_height > self.executed {
+        if peer == self.me || from_height == 0 || from_height > self.log.executed() {
             return;
         }
-        let retained_from = self.decisions.first_key_value().map(|(h, _)| *h);
+        let retained_from = self.log.retained_from();
         if retained_from.is_some_and(|first| from_height >= first) {
-            let decisions: Vec<Decision> = self
-                .decisions
-                .range(from_height..)
-                .take(STATE_TRANSFER_BLOCKS_MAX)
-                .map(|(_, d)| d.clone())
-                .collect();
+            let decisions = self.log.retained(from_height, STATE_TRANSFER_BLOCKS_MAX);
             self.send_now(Recipient::One(peer), Message::StateResponse(decisions));
             return;
         }
@@ -142,13 +133,7 @@ impl<A: Anchoring> Replica<A> {
         // the block this replica still votes on) are used if they verify,
         // but never make it ask anyone again.
         let first = decisions.first().map(|d| d.block.header.height);
-        let asked = self
-            .awaiting_state
-            .get(&from)
-            .is_some_and(|from_height| first.is_none_or(|first| first == *from_height));
-        if asked {
-            self.awaiting_state.remove(&from);
-        }
+        let asked = self.transfer.take_answer(from, first);
         let result = self.apply_state_response(from, decisions, asked);
         if result.is_err() && asked && self.halted.is_none() {
             // A lie (or garbage): ask the next validator instead of waiting
@@ -170,7 +155,7 @@ impl<A: Anchoring> Replica<A> {
             .map(|k| validators[(start + k) % validators.len()].key)
             .find(|key| *key != peer && *key != self.me);
         if let Some(next) = next {
-            if self.asked.insert(next) {
+            if self.transfer.mark_asked(next) {
                 self.request_state(next);
             }
         }
@@ -185,10 +170,10 @@ impl<A: Anchoring> Replica<A> {
         let full = asked && decisions.len() == STATE_TRANSFER_BLOCKS_MAX;
         for decision in decisions {
             let height = decision.block.header.height;
-            if height <= self.executed {
+            if height <= self.log.executed() {
                 continue;
             }
-            if height != self.executed + 1 {
+            if height != self.log.executed() + 1 {
                 return Err(MessageError::OutOfWindow);
             }
             let cert = &decision.certificate;
@@ -206,12 +191,12 @@ impl<A: Anchoring> Replica<A> {
                 .ok_or(MessageError::UnknownValidatorSet(height))?;
             cert.verify(set, Threshold::TWO_THIRDS)
                 .map_err(|_| MessageError::InvalidViewChange("state transfer certificate"))?;
-            if decision.block.header.previous_hash != self.last_hash {
+            if decision.block.header.previous_hash != self.log.last_hash() {
                 return Err(MessageError::InvalidViewChange("state transfer chain"));
             }
             if !self.execute(decision, false) {
-                if self.halted.is_some() {
-                    return Err(MessageError::Halted("state transfer"));
+                if let Some(reason) = self.halted {
+                    return Err(MessageError::Halted(reason));
                 }
                 // Waiting for the anchor's side-chain data: the rest is
                 // asked for again once this block has executed.
@@ -221,7 +206,7 @@ impl<A: Anchoring> Replica<A> {
         if full {
             // There may be more: ask the same peer right away, and a peer
             // every retransmission while this brings blocks.
-            self.catching_up = true;
+            self.transfer.set_catching_up(true);
             self.request_state(from);
         }
         Ok(())

@@ -1,155 +1,161 @@
-//! The view-change timer (exponential, reset on progress) and
-//! retransmission for lossy networks.
+//! The view-change timer (exponential backoff, reset on progress) and the
+//! retransmission timer, on the caller's clock.
 
-use super::*;
+use super::invariant::{ensure, InvariantViolation, ReplicaPart};
+use crate::config::TIMEOUT_DOUBLINGS_MAX;
 
-impl<A: Anchoring> Replica<A> {
+/// The replica's clock (the latest time an input carried) and deadlines.
+#[derive(Debug)]
+pub(super) struct Timers {
+    /// Never decreases.
+    now_ms: u64,
+    view_change_timeout_ms: u64,
+    retransmit_interval_ms: u64,
+    /// Fruitless view changes since the last commit: the timeout doubles
+    /// with each, up to [`TIMEOUT_DOUBLINGS_MAX`] times.
+    attempts: u32,
+    view_deadline: Option<u64>,
+    retransmit_deadline: u64,
+    retransmissions: u64,
+    /// Executed height at the last retransmission.
+    executed_at_last_retransmit: u64,
+}
+
+impl Timers {
+    /// Timers at time 0 (both durations at least 1 ms), with the executed
+    /// height `executed`.
+    pub(super) fn new(
+        view_change_timeout_ms: u64,
+        retransmit_interval_ms: u64,
+        executed: u64,
+    ) -> Self {
+        Timers {
+            now_ms: 0,
+            view_change_timeout_ms: view_change_timeout_ms.max(1),
+            retransmit_interval_ms: retransmit_interval_ms.max(1),
+            attempts: 0,
+            view_deadline: None,
+            retransmit_deadline: 0,
+            retransmissions: 0,
+            executed_at_last_retransmit: executed,
+        }
+    }
+
+    /// The latest time seen.
+    pub(super) fn now(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// An input at `now_ms` (earlier times leave the clock as it is).
+    pub(super) fn advance(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// The current view-change timeout: the base doubled per fruitless
+    /// attempt.
     pub(super) fn timeout_ms(&self) -> u64 {
         self.view_change_timeout_ms << self.attempts.min(TIMEOUT_DOUBLINGS_MAX)
     }
 
-    pub(super) fn has_pending_work(&self) -> bool {
-        self.pool_has_executable()
-            || self.slots.values().any(|s| s.proposal.is_some())
-            || self.anchoring.wants_anchor(self.now_ms)
+    /// The earliest deadline.
+    pub(super) fn next_deadline(&self) -> u64 {
+        match self.view_deadline {
+            Some(d) => self.retransmit_deadline.min(d),
+            None => self.retransmit_deadline,
+        }
     }
 
-    /// Whether some pooled transaction carries its sender's next nonce (one
-    /// waiting for an earlier nonce does not make the primary late).
-    pub(super) fn pool_has_executable(&self) -> bool {
-        !self.ready.is_empty()
+    /// The view change timer's deadline, if it runs.
+    pub(super) fn view_deadline(&self) -> Option<u64> {
+        self.view_deadline
     }
 
-    /// Normal case: the timer runs while work is pending. View change: it
-    /// runs only once a quorum has asked for this view or a later one (the
-    /// paper's rule, counting a validator whose latest view change is for a
-    /// later view: it has given this view up too), so a replica does not
-    /// run through views alone, and replicas whose latest view changes
-    /// differ still move on together.
-    pub(super) fn update_timer(&mut self) {
-        let armed = self.is_validator()
-            && match self.status {
-                Status::Normal => self.has_pending_work(),
-                Status::ViewChange => {
-                    let view = self.view;
-                    self.view_change_quorum_where(|asked| asked >= view)
-                }
-            };
-        if !armed {
-            self.view_deadline = None;
-        } else if self.view_deadline.is_none() {
+    /// Whether the view-change timer fired (it stops).
+    pub(super) fn take_view_timeout(&mut self) -> bool {
+        match self.view_deadline {
+            Some(deadline) if self.now_ms >= deadline => {
+                self.view_deadline = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a retransmission is due (the next one is then scheduled).
+    pub(super) fn take_retransmit(&mut self) -> bool {
+        if self.now_ms >= self.retransmit_deadline {
+            self.retransmit_deadline = self.now_ms + self.retransmit_interval_ms;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Count a retransmission at executed height `executed`. Returns the
+    /// retransmission count and whether nothing executed since the last.
+    pub(super) fn note_retransmission(&mut self, executed: u64) -> (u64, bool) {
+        self.retransmissions = self.retransmissions.wrapping_add(1);
+        let no_progress = executed == self.executed_at_last_retransmit;
+        self.executed_at_last_retransmit = executed;
+        (self.retransmissions, no_progress)
+    }
+
+    /// Run the view-change timer (unless it runs already).
+    pub(super) fn arm_view_timer(&mut self) {
+        if self.view_deadline.is_none() {
             self.view_deadline = Some(self.now_ms + self.timeout_ms());
         }
     }
 
-    /// Whether validators with a quorum of the weight asked for exactly
-    /// `view` (what a new view for it must carry).
-    pub(super) fn view_change_quorum(&self, view: u64) -> bool {
-        self.view_change_quorum_where(|asked| asked == view)
+    /// Stop the view-change timer.
+    pub(super) fn stop_view_timer(&mut self) {
+        self.view_deadline = None;
     }
 
-    /// Whether validators with a quorum of the weight have a latest view
-    /// change for a view that `counts`.
-    fn view_change_quorum_where(&self, counts: impl Fn(u64) -> bool) -> bool {
-        let set = self.ledger.validators();
-        let weight: u64 = self
-            .view_changes
-            .values()
-            .filter(|vc| counts(vc.view))
-            .filter_map(|vc| set.weight_of(&vc.signer))
-            .sum();
-        set.is_quorum(weight)
+    /// A view change started: the timer stops, and the next runs longer.
+    pub(super) fn note_view_change(&mut self) {
+        self.attempts = self.attempts.saturating_add(1);
+        self.view_deadline = None;
     }
 
-    pub(super) fn retransmit(&mut self) {
-        self.pushed.clear();
-        self.asked.clear();
-        self.served.clear();
-        self.view_changes_served.clear();
-        if let Some(pending) = &self.pending_new_view {
-            let (from, view) = (pending.from, pending.new_view.view);
-            self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
-        }
-        self.retransmissions = self.retransmissions.wrapping_add(1);
-        let no_progress = self.executed == self.executed_at_last_retransmit;
-        self.executed_at_last_retransmit = self.executed;
-        if no_progress {
-            // Nothing came in a whole interval: back to anti-entropy pace.
-            self.catching_up = false;
-        }
-        // From the first retransmission on, so that a restarted replica
-        // asks at once.
-        let anti_entropy = self.retransmissions % ANTI_ENTROPY_RETRANSMISSIONS == 1;
-        if anti_entropy || self.catching_up {
-            // Anti-entropy: ask a rotating peer whether it has committed
-            // more; every interval while a long catch-up makes progress.
-            let rotation = if anti_entropy {
-                self.retransmissions / ANTI_ENTROPY_RETRANSMISSIONS
-            } else {
-                self.retransmissions
-            };
-            let validators = self.ledger.validators().validators();
-            let mut peer = validators[rotation as usize % validators.len()].key;
-            if peer == self.me {
-                peer = validators[(rotation as usize + 1) % validators.len()].key;
-            }
-            if peer != self.me {
-                self.request_state(peer);
-            }
-        }
-        match self.status {
-            Status::ViewChange => {
-                if let Some(vc) = self.own_view_change.clone() {
-                    self.send_after_persist(Recipient::AllValidators, Message::ViewChange(vc));
-                }
-            }
-            Status::Normal => {
-                let mut messages = Vec::new();
-                let mut pending = false;
-                for slot in self.slots.values() {
-                    if slot.view != self.view {
-                        continue;
-                    }
-                    if let Some(p) = &slot.proposal {
-                        pending = true;
-                        if let Some(pp) = &p.pre_prepare {
-                            if pp.signer == self.me {
-                                messages.push(Message::PrePrepare(pp.clone()));
-                            }
-                        }
-                    }
-                    if let Some(v) = slot.prepares.get(&self.me) {
-                        messages.push(Message::Vote(v.clone()));
-                    }
-                    if let Some(v) = slot.commits.get(&self.me) {
-                        messages.push(Message::Vote(v.clone()));
-                    }
-                }
-                if pending {
-                    if let Some(nv) = self
-                        .current_new_view
-                        .clone()
-                        .filter(|nv| nv.view == self.view && nv.signer == self.me)
-                    {
-                        messages.push(Message::NewView(nv));
-                    }
-                }
-                for m in messages {
-                    self.send_after_persist(Recipient::AllValidators, m);
-                }
-                if no_progress && self.primary() != self.me && !self.pool.is_empty() {
-                    let primary = self.primary();
-                    let txs: Vec<Transaction> = self
-                        .pool
-                        .values()
-                        .take(FORWARD_TRANSACTIONS_MAX)
-                        .cloned()
-                        .collect();
-                    for tx in txs {
-                        self.send_now(Recipient::One(primary), Message::Request(tx));
-                    }
-                }
-            }
-        }
+    /// Progress (a block executed): the timer stops and restarts from its
+    /// base value.
+    pub(super) fn note_progress(&mut self) {
+        self.attempts = 0;
+        self.view_deadline = None;
+    }
+
+    /// The part's own invariants, with `executed` the executed height.
+    pub(super) fn check_invariants(&self, executed: u64) -> Result<(), InvariantViolation> {
+        let part = ReplicaPart::Timers;
+        ensure(
+            self.view_change_timeout_ms >= 1 && self.retransmit_interval_ms >= 1,
+            part,
+            "zero timer duration",
+        )?;
+        let longest = self.view_change_timeout_ms << TIMEOUT_DOUBLINGS_MAX;
+        ensure(
+            self.view_deadline
+                .is_none_or(|d| d <= self.now_ms.saturating_add(longest)),
+            part,
+            "view-change deadline beyond the longest timeout",
+        )?;
+        ensure(
+            self.retransmit_deadline <= self.now_ms.saturating_add(self.retransmit_interval_ms),
+            part,
+            "retransmit deadline beyond one interval",
+        )?;
+        ensure(
+            self.executed_at_last_retransmit <= executed,
+            part,
+            "executed height at the last retransmission above the executed height",
+        )?;
+        Ok(())
+    }
+
+    /// Test-only: set the view-change deadline with no check.
+    #[cfg(test)]
+    pub(super) fn set_view_deadline_unchecked(&mut self, deadline: Option<u64>) {
+        self.view_deadline = deadline;
     }
 }

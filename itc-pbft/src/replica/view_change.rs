@@ -2,7 +2,22 @@
 //! primary makes no progress, and starting the next one from a quorum of
 //! view changes with their prepared certificates.
 
-use super::*;
+use super::error::MessageError;
+use super::log::Proposal;
+use super::view_state::PendingNewView;
+use super::{primary_of, Replica, Status};
+use crate::anchoring::Anchoring;
+use crate::message::{
+    Message, NewView, PreparedEntry, ViewChange, ViewChangeRef, VIEW_CHANGE_PREPARED_MAX,
+    WATERMARK_WINDOW,
+};
+use crate::persist;
+use crate::ready::Recipient;
+use itc_core::encoding::Encode;
+use itc_core::keys::PublicKey;
+use itc_core::types::Threshold;
+use itc_core::Hash;
+use std::collections::BTreeSet;
 
 /// Deterministic outcome of a set of view changes: where the new view
 /// starts and which prepared blocks it must re-propose.
@@ -60,29 +75,17 @@ pub fn new_view_decision(view: u64, view_changes: &[ViewChange]) -> NewViewDecis
 
 impl<A: Anchoring> Replica<A> {
     pub(super) fn start_view_change(&mut self, view: u64) {
-        if view <= self.view && self.status == Status::ViewChange {
+        if view <= self.views.view() && self.views.status() == Status::ViewChange {
             return;
         }
-        self.view = view;
-        self.status = Status::ViewChange;
-        self.attempts = self.attempts.saturating_add(1);
-        for slot in self.slots.values_mut() {
-            slot.enter_view(view);
-        }
-        let committed_certificate = self
-            .decisions
-            .get(&self.executed)
-            .map(|d| d.certificate.clone());
-        let prepared: Vec<PreparedEntry> = self
-            .slots
-            .range(self.executed + 1..)
-            .filter_map(|(_, s)| s.prepared.clone())
-            .take(VIEW_CHANGE_PREPARED_MAX)
-            .collect();
+        self.log.enter_view_change(view);
+        let executed = self.log.executed();
+        let committed_certificate = self.log.decision(executed).map(|d| d.certificate.clone());
+        let prepared = self.log.prepared_entries(VIEW_CHANGE_PREPARED_MAX);
         let vc = ViewChange {
             view,
             committed_height: if committed_certificate.is_some() {
-                self.executed
+                executed
             } else {
                 0
             },
@@ -92,36 +95,33 @@ impl<A: Anchoring> Replica<A> {
             signature: itc_core::keys::Signature::EMPTY,
         }
         .sign(&self.keypair, self.chain_id);
+        self.views.start_view_change(view, vc.clone());
+        self.timers.note_view_change();
         self.persist_view();
         self.out
             .writes
             .put(persist::OWN_VIEW_CHANGE_KEY, vc.encode());
-        self.view_changes.retain(|_, known| known.view >= view);
-        self.view_changes.insert(self.me, vc.clone());
-        self.own_view_change = Some(vc.clone());
-        self.current_new_view = None;
         if self.is_validator() {
             self.send_after_persist(Recipient::AllValidators, Message::ViewChange(vc));
         }
-        self.view_deadline = None;
         self.try_new_view(view);
     }
 
     /// Check a view change's signature and certificates.
     fn verify_view_change(&mut self, vc: &ViewChange) -> Result<(), MessageError> {
-        let set = self.ledger.validators();
-        if set.weight_of(&vc.signer).is_none() {
+        if !self.is_member(&vc.signer) {
             return Err(MessageError::NotAValidator);
         }
         if self
-            .view_changes
-            .get(&vc.signer)
+            .views
+            .view_change_of(&vc.signer)
             .is_some_and(|known| known == vc)
         {
             return Ok(());
         }
         vc.verify_signature(self.chain_id)
             .map_err(|_| MessageError::BadSignature)?;
+        let executed = self.log.executed();
         match &vc.committed_certificate {
             None if vc.committed_height != 0 => {
                 return Err(MessageError::InvalidViewChange(
@@ -139,7 +139,7 @@ impl<A: Anchoring> Replica<A> {
                 // Only the height and hash count for the new view: for a
                 // block this replica committed and still holds, comparing
                 // the hash is the check; otherwise the signatures are.
-                if let Some(d) = self.decisions.get(&height) {
+                if let Some(d) = self.log.decision(height) {
                     if d.certificate.block_hash != cert.block_hash {
                         return Err(MessageError::InvalidViewChange(
                             "committed certificate conflicts",
@@ -148,7 +148,7 @@ impl<A: Anchoring> Replica<A> {
                 } else if let Some(set) = self.set_for(height) {
                     cert.verify(set, Threshold::TWO_THIRDS)
                         .map_err(|_| MessageError::InvalidViewChange("committed certificate"))?;
-                } else if height > self.executed {
+                } else if height > executed {
                     return Err(MessageError::UnknownValidatorSet(height));
                 }
                 // Otherwise: a height this replica executed in an epoch
@@ -182,7 +182,7 @@ impl<A: Anchoring> Replica<A> {
                 Some(set) => {
                     cert.verify(set)?;
                 }
-                None if height <= self.executed => {}
+                None if height <= executed => {}
                 None => return Err(MessageError::UnknownValidatorSet(height)),
             }
         }
@@ -193,22 +193,28 @@ impl<A: Anchoring> Replica<A> {
         if let Some(result) = self.fill_pending_new_view(&vc) {
             return result;
         }
-        let member = self.ledger.validators().weight_of(&vc.signer).is_some();
-        if vc.view < self.view || (vc.view == self.view && self.status == Status::Normal) {
+        let member = self.is_member(&vc.signer);
+        let (view, status) = (self.views.view(), self.views.status());
+        if vc.view < view || (vc.view == view && status == Status::Normal) {
             // A straggler, still asking for this or an older view: tell it
             // where this replica is, in either status, once per interval.
             // In the normal case that is the new view that started it (it is
             // self-certifying); in a view change, this replica's own view
             // change, which the straggler keeps whatever its distance and
             // counts toward joining.
-            if member && vc.signer != self.me && self.pushed.insert(vc.signer) {
-                let answer = match self.status {
+            if member && vc.signer != self.me && self.transfer.mark_pushed(vc.signer) {
+                let answer = match status {
                     Status::Normal => self
-                        .current_new_view
-                        .clone()
-                        .filter(|nv| nv.view == self.view)
+                        .views
+                        .current_new_view()
+                        .filter(|nv| nv.view == view)
+                        .cloned()
                         .map(Message::NewView),
-                    Status::ViewChange => self.own_view_change.clone().map(Message::ViewChange),
+                    Status::ViewChange => self
+                        .views
+                        .own_view_change()
+                        .cloned()
+                        .map(Message::ViewChange),
                 };
                 if let Some(answer) = answer {
                     self.send_after_persist(Recipient::One(vc.signer), answer);
@@ -224,13 +230,14 @@ impl<A: Anchoring> Replica<A> {
         }
         // One view change per validator: the latest it sent.
         if self
-            .view_changes
-            .get(&vc.signer)
+            .views
+            .view_change_of(&vc.signer)
             .is_some_and(|known| known.view > vc.view)
         {
             return Err(MessageError::OutOfWindow);
         }
-        if vc.committed_height < self.executed {
+        let executed = self.log.executed();
+        if vc.committed_height < executed {
             self.push_decision(vc.signer, vc.committed_height + 1);
         }
         if let Err(e) = self.verify_view_change(&vc) {
@@ -239,54 +246,37 @@ impl<A: Anchoring> Replica<A> {
             }
             return Err(e);
         }
-        if vc.committed_height > self.executed {
+        if vc.committed_height > executed {
             if let Some(cert) = &vc.committed_certificate {
                 self.adopt_commit_certificate(cert);
             }
             self.note_behind(vc.committed_height, vc.signer);
         }
         let view = vc.view;
-        self.view_changes.insert(vc.signer, vc);
+        self.views.insert_view_change(vc);
         // Join a view change that more than a third of the weight asks for,
         // however far ahead it is: the highest view that validators with
         // more than a third of the weight have reached or passed (so at
         // least one honest replica is there), in one step rather than one
         // view at a time behind a Byzantine validator that stays just ahead.
-        let set = self.ledger.validators();
-        let mut ahead: Vec<(u64, u64)> = self
-            .view_changes
-            .values()
-            .filter(|known| known.view > self.view)
-            .filter_map(|known| set.weight_of(&known.signer).map(|w| (known.view, w)))
-            .collect();
-        ahead.sort_unstable_by(|a, b| b.cmp(a));
-        let mut weight = 0u64;
-        let mut join = None;
-        for (view, w) in ahead {
-            weight += w;
-            if set.exceeds_one_third(weight) {
-                join = Some(view);
-                break;
-            }
-        }
-        if let Some(view) = join {
-            self.start_view_change(view);
+        if let Some(join) = self.views.view_to_join(self.ledger.validators()) {
+            self.start_view_change(join);
         }
         self.try_new_view(view);
         Ok(())
     }
 
     fn try_new_view(&mut self, view: u64) {
-        if self.view != view
-            || self.status != Status::ViewChange
+        if self.views.view() != view
+            || self.views.status() != Status::ViewChange
             || !self.is_validator()
             || primary_of(view, self.ledger.validators()) != self.me
         {
             return;
         }
         if self
-            .view_changes
-            .get(&self.me)
+            .views
+            .view_change_of(&self.me)
             .is_none_or(|own| own.view != view)
             || !self.view_change_quorum(view)
         {
@@ -294,13 +284,7 @@ impl<A: Anchoring> Replica<A> {
         }
         // Members of the current set only: a validator removed at an epoch
         // boundary may have left a view change behind.
-        let set = self.ledger.validators();
-        let view_changes: Vec<ViewChange> = self
-            .view_changes
-            .values()
-            .filter(|vc| vc.view == view && set.weight_of(&vc.signer).is_some())
-            .cloned()
-            .collect();
+        let view_changes = self.views.view_changes_for(view, self.ledger.validators());
         let nv = NewView::new_signed(&self.keypair, self.chain_id, view, &view_changes);
         self.out.writes.put(
             persist::OWN_NEW_VIEW_KEY,
@@ -308,13 +292,12 @@ impl<A: Anchoring> Replica<A> {
         );
         self.send_after_persist(Recipient::AllValidators, Message::NewView(nv.clone()));
         let decision = new_view_decision(view, &view_changes);
-        self.current_new_view = Some(nv);
-        self.new_view_changes = view_changes;
-        self.enter_view(view, decision);
+        self.enter_view(nv, view_changes, decision);
     }
 
     pub(super) fn on_new_view(&mut self, from: PublicKey, nv: NewView) -> Result<(), MessageError> {
-        if nv.view < self.view || (nv.view == self.view && self.status == Status::Normal) {
+        let (view, status) = (self.views.view(), self.views.status());
+        if nv.view < view || (nv.view == view && status == Status::Normal) {
             return Err(MessageError::OutOfWindow);
         }
         if nv.signer != primary_of(nv.view, self.ledger.validators()) {
@@ -326,14 +309,7 @@ impl<A: Anchoring> Replica<A> {
         // is re-proposed: a view change from a validator that has left (or
         // never was one) is ignored, not a reason to refuse the new view.
         let set = self.ledger.validators().clone();
-        let received = match &self.pending_new_view {
-            Some(pending) if pending.new_view.view == nv.view => self
-                .pending_new_view
-                .take()
-                .map(|pending| pending.received)
-                .unwrap_or_default(),
-            _ => BTreeMap::new(),
-        };
+        let received = self.views.take_pending_received(nv.view);
         let mut members = Vec::with_capacity(nv.view_changes.len());
         let mut missing = BTreeSet::new();
         for named in &nv.view_changes {
@@ -360,18 +336,12 @@ impl<A: Anchoring> Replica<A> {
             if from != self.me {
                 self.send_now(Recipient::One(from), Message::ViewChangeRequest { view });
             }
-            if self
-                .pending_new_view
-                .as_ref()
-                .is_none_or(|pending| pending.new_view.view <= view)
-            {
-                self.pending_new_view = Some(PendingNewView {
-                    from,
-                    new_view: nv,
-                    missing,
-                    received,
-                });
-            }
+            self.views.set_pending(PendingNewView {
+                from,
+                new_view: nv,
+                missing,
+                received,
+            });
             return Err(MessageError::MissingViewChanges);
         }
         let mut weight = 0u64;
@@ -393,7 +363,7 @@ impl<A: Anchoring> Replica<A> {
             return Err(MessageError::InvalidViewChange("new view without quorum"));
         }
         let decision = new_view_decision(nv.view, &members);
-        if decision.base_height > self.executed {
+        if decision.base_height > self.log.executed() {
             for vc in &members {
                 if let Some(cert) = &vc.committed_certificate {
                     self.adopt_commit_certificate(cert);
@@ -402,26 +372,20 @@ impl<A: Anchoring> Replica<A> {
             let source = decision.base_source.unwrap_or(from);
             self.note_behind(decision.base_height, source);
         }
-        let view = nv.view;
         // Kept (and persisted) so that this replica can answer stragglers
         // and requests for the view changes, after a restart too.
         self.out.writes.put(
             persist::OWN_NEW_VIEW_KEY,
             persist::encode_own_new_view(&nv, &members),
         );
-        self.current_new_view = Some(nv);
-        self.new_view_changes = members;
-        self.enter_view(view, decision);
+        self.enter_view(nv, members, decision);
         Ok(())
     }
 
     /// The view change `named` by a new view for `view`, if this replica
     /// has it: its own or the latest from that signer.
     fn named_view_change(&self, view: u64, named: &ViewChangeRef) -> Option<ViewChange> {
-        self.view_changes
-            .get(&named.signer)
-            .filter(|vc| vc.view == view && vc.digest() == named.digest)
-            .cloned()
+        self.views.named_view_change(view, named)
     }
 
     /// A view change that a pending new view names: keep it (once
@@ -431,7 +395,7 @@ impl<A: Anchoring> Replica<A> {
         &mut self,
         vc: &ViewChange,
     ) -> Option<Result<(), MessageError>> {
-        let pending = self.pending_new_view.as_ref()?;
+        let pending = self.views.pending()?;
         if pending.new_view.view != vc.view || !pending.missing.contains(&vc.signer) {
             return None;
         }
@@ -447,7 +411,7 @@ impl<A: Anchoring> Replica<A> {
         if let Err(e) = self.verify_view_change(vc) {
             return Some(Err(e));
         }
-        let pending = self.pending_new_view.as_mut()?;
+        let pending = self.views.pending_mut()?;
         pending.missing.remove(&vc.signer);
         pending.received.insert(vc.signer, vc.clone());
         if !pending.missing.is_empty() {
@@ -462,55 +426,44 @@ impl<A: Anchoring> Replica<A> {
     /// once per peer per retransmission interval).
     pub(super) fn on_view_change_request(&mut self, from: PublicKey, view: u64) {
         if from == self.me
-            || self.ledger.validators().weight_of(&from).is_none()
+            || !self.is_member(&from)
             || self
-                .current_new_view
-                .as_ref()
+                .views
+                .current_new_view()
                 .is_none_or(|nv| nv.view != view)
-            || !self.view_changes_served.insert(from)
+            || !self.views.mark_served(from)
         {
             return;
         }
-        for vc in self.new_view_changes.clone() {
+        for vc in self.views.new_view_changes().to_vec() {
             self.send_now(Recipient::One(from), Message::ViewChange(vc));
         }
     }
 
-    fn enter_view(&mut self, view: u64, decision: NewViewDecision) {
-        self.view = view;
-        self.view_floor = decision.base_height + decision.reproposals.len() as u64;
-        self.status = Status::Normal;
+    /// Enter the view of `new_view` (sent or accepted), which names
+    /// `view_changes` and settles what `decision` says.
+    fn enter_view(
+        &mut self,
+        new_view: NewView,
+        view_changes: Vec<ViewChange>,
+        decision: NewViewDecision,
+    ) {
+        let view = new_view.view;
+        let floor = decision.base_height + decision.reproposals.len() as u64;
+        self.views.enter_view(new_view, view_changes, floor);
         self.persist_view();
-        self.own_view_change = None;
-        self.view_changes.retain(|_, known| known.view > view);
-        if self
-            .pending_new_view
-            .as_ref()
-            .is_some_and(|pending| pending.new_view.view <= view)
-        {
-            self.pending_new_view = None;
-        }
-        let floor = self.view_floor;
-        for (height, slot) in self.slots.iter_mut() {
-            if slot.view != view {
-                slot.enter_view(view);
-            } else if *height <= floor && slot.certificate.is_none() {
-                // A fresh proposal received early for a settled height.
-                slot.proposal = None;
-            }
-        }
+        self.log.enter_new_view(view, floor);
         for entry in decision.reproposals {
             let block = entry.block.clone();
             let height = block.header.height;
-            if height <= self.executed {
+            if height <= self.log.executed() {
                 continue;
             }
-            if !self.in_window(height) {
+            if !self.log.in_window(height) {
                 break;
             }
             let hash = block.header.hash();
-            let slot = self.slots.entry(height).or_default();
-            slot.view = view;
+            let slot = self.log.slot_in_view(height, view);
             if slot.certificate.is_some() {
                 continue;
             }
@@ -534,6 +487,6 @@ impl<A: Anchoring> Replica<A> {
             });
             self.persist_slot(height);
         }
-        self.view_deadline = None;
+        self.timers.stop_view_timer();
     }
 }
