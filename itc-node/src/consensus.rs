@@ -583,7 +583,7 @@ impl ReplicaThread {
             view_change: !matches!(replica.status(), itc_pbft::Status::Normal),
             pool: replica.pool_len(),
             dag_transactions: replica.anchoring().len(),
-            halted: replica.halted().map(str::to_string),
+            halted: replica.halted().map(|r| r.to_string()),
         };
         if let Ok(mut status) = self.shared.status.write() {
             *status = snapshot;

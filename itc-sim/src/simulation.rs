@@ -1272,6 +1272,13 @@ impl<S: SideChain> Simulation<S> {
             return Err(self.fail(reason));
         }
         for (i, node) in self.nodes.iter().enumerate() {
+            // Byzantine replicas run the honest code and tamper only with
+            // what they send: their own state must hold as well.
+            if let Some(r) = &node.replica {
+                if let Err(e) = r.check_invariants() {
+                    return Err(self.fail(format!("replica {i}: {e}")));
+                }
+            }
             if node.behavior.is_some() {
                 continue;
             }
