@@ -10,7 +10,9 @@ fn check<T: Decode + Encode>(data: &[u8]) {
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Some((selector, rest)) = data.split_first() else { return };
+    let Some((selector, rest)) = data.split_first() else {
+        return;
+    };
     match selector % 4 {
         0 => check::<AccountState>(rest),
         1 => check::<DeviceRecord>(rest),

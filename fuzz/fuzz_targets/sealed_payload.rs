@@ -18,7 +18,11 @@ fn keys() -> &'static [SealSecretKey; 2] {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(payload) = SealedPayload::decode(data) {
-        assert_eq!(payload.encode(), data, "decoded value re-encodes differently");
+        assert_eq!(
+            payload.encode(),
+            data,
+            "decoded value re-encodes differently"
+        );
         for key in keys() {
             let _ = payload.open(key, &payload.context);
         }
