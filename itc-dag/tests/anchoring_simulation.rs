@@ -509,6 +509,10 @@ impl Sim {
             if let Some(reason) = replica.halted() {
                 return Err(format!("node {i} halted: {reason}"));
             }
+            replica
+                .anchoring()
+                .check_invariants()
+                .map_err(|e| format!("node {i}: {e}"))?;
             if let Some(decision) = replica.decision(replica.executed_height()) {
                 let header = &decision.block.header;
                 if decision.block.anchor.is_some() {
