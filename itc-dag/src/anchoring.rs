@@ -39,3 +39,6 @@
 //! The implementation lives with the rest of the tangle's anchoring role
 //! (the `tangle::anchor_role` part): what a primary proposes, the
 //! confirmation prepared for a proposal, and refused deposits.
+
+#[allow(unused_imports)] // intra-doc links
+use crate::tangle::Tangle;

@@ -55,7 +55,7 @@ pub enum ConfirmError {
     #[error("cone larger than the maximum")]
     ConeTooLarge,
     /// A transaction of the new cone approves one confirmed more than
-    /// [`DagConfig::anchor_depth_max`] anchors below this one: the anchor is
+    /// [`DagConfig::anchor_depth_max`](super::DagConfig::anchor_depth_max) anchors below this one: the anchor is
     /// invalid (honest proposers never anchor such lazy transactions, and
     /// nodes may have pruned the parent, so they could not agree on the cone).
     #[error("cone approves a transaction confirmed at height {parent_height}, too deep")]
