@@ -336,6 +336,20 @@ impl DagLedger {
         self.accounts.iter()
     }
 
+    /// The ledger's own invariant (O(accounts)): the funded count is the
+    /// number of accounts with a positive balance.
+    pub(crate) fn check_invariants(&self) -> Result<(), &'static str> {
+        let funded = self
+            .accounts
+            .values()
+            .filter(|a| a.balance > Amount(0))
+            .count();
+        if funded != self.funded {
+            return Err("funded account count is not exact");
+        }
+        Ok(())
+    }
+
     pub(crate) fn restore_account(&mut self, owner: PublicKey, account: DagAccount) {
         self.put(owner, account);
     }

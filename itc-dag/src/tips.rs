@@ -342,6 +342,54 @@ impl TipPool {
         })
     }
 
+    /// The pool's own invariants under `params` (O(pool)): entries, pool
+    /// order and the score lists describe the same tips, each at its
+    /// listed position; no tip is lazy; per-issuer lists match the
+    /// entries; the bounds hold.
+    pub(crate) fn check_invariants(&self, params: &TipParams) -> Result<(), &'static str> {
+        if self.entries.len() > params.pool_max.min(TIP_POOL_MAX) {
+            return Err("pool beyond its bound");
+        }
+        if self.order.len() != self.entries.len()
+            || self.non_lazy.len() + self.semi_lazy.len() != self.entries.len()
+        {
+            return Err("pool order, score lists and entries differ in size");
+        }
+        for (order, id) in &self.order {
+            match self.entries.get(id) {
+                Some(e) if e.order == *order && *order < self.next_order => {}
+                _ => return Err("pool order names a tip without its entry"),
+            }
+        }
+        for (score, list) in [
+            (TipScore::NonLazy, &self.non_lazy),
+            (TipScore::SemiLazy, &self.semi_lazy),
+        ] {
+            for (position, id) in list.iter().enumerate() {
+                match self.entries.get(id) {
+                    Some(e) if e.score == score && e.position == position => {}
+                    _ => return Err("a score list disagrees with the tip's entry"),
+                }
+            }
+        }
+        let mut by_issuer = 0;
+        for (issuer, tips) in &self.by_issuer {
+            if tips.is_empty() || tips.len() > params.per_issuer_max.max(1) {
+                return Err("an issuer's tip list is empty or beyond its bound");
+            }
+            for id in tips {
+                if self.entries.get(id).map(|e| e.issuer) != Some(*issuer) {
+                    return Err("an issuer's tip list names another issuer's tip");
+                }
+            }
+            by_issuer += tips.len();
+        }
+        if by_issuer != self.entries.len() {
+            return Err("issuer lists and entries differ in size");
+        }
+        Ok(())
+    }
+
     pub(crate) fn heap_bytes(&self) -> usize {
         self.entries.allocation_size()
             + self.order.len() * (8 + 32 + 16)

@@ -462,6 +462,9 @@ impl Sim {
             self.now,
         )
         .map_err(|e| format!("restore: {e}"))?;
+        tangle
+            .check_invariants()
+            .map_err(|e| format!("node {i} restored: {e}"))?;
         let replica = Replica::open_with_anchoring(self.config(i), &self.nodes[i].storage, tangle)
             .map_err(|e| format!("reopen: {e}"))?;
         self.nodes[i].replica = Some(replica);
@@ -508,6 +511,15 @@ impl Sim {
             };
             if let Some(reason) = replica.halted() {
                 return Err(format!("node {i} halted: {reason}"));
+            }
+            // The tangle's own invariants: one node per step, in turn by
+            // the clock (a full check costs O(store); every node on every
+            // step would triple the run time).
+            if self.now as usize % VALIDATORS == i {
+                replica
+                    .anchoring()
+                    .check_invariants()
+                    .map_err(|e| format!("node {i}: {e}"))?;
             }
             if let Some(decision) = replica.decision(replica.executed_height()) {
                 let header = &decision.block.header;

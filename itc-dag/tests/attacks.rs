@@ -166,6 +166,7 @@ fn parasite_chain_on_old_tips_is_not_selected_nor_confirmed() {
         );
     }
     node.prune(height);
+    assert_invariants(&node);
     for id in &parasite {
         assert_eq!(node.status(id), TxStatus::Unknown, "lazy parasite pruned");
     }
@@ -337,6 +338,7 @@ fn replayed_transactions_are_refused_or_ignored() {
         }
     }
     node.prune(last);
+    assert_invariants(&node);
     assert_eq!(node.status(&pay.id()), TxStatus::Unknown);
     // Re-attached on its original (signed) parents, it is stored again but
     // approves only deep history: lazy, never selected, and an anchor naming
@@ -375,6 +377,8 @@ fn late_approval_of_deep_history_is_judged_alike_by_pruned_and_archival_nodes() 
         archival.confirm(&anchor, height).unwrap();
         pruned.confirm(&anchor, height).unwrap();
         pruned.prune(height);
+        assert_invariants(&archival);
+        assert_invariants(&pruned);
     }
     assert_eq!(pruned.status(&old.id()), TxStatus::Unknown);
     let mut parents = vec![old.id(), old_sibling.id()];

@@ -207,6 +207,7 @@ fn a_waiting_transaction_never_becomes_solid_on_a_pruned_parent() {
     }
     node.confirm(&DagAnchor { tips: sorted(tips) }, 2).unwrap();
     node.prune(2);
+    assert_invariants(&node);
     assert_eq!(node.status(&known.id()), TxStatus::Unknown);
     node.attach(missing, 0, &level0).unwrap();
     assert_ne!(node.status(&waiting.id()), TxStatus::Solid);
@@ -457,6 +458,7 @@ fn a_zero_credit_persists_no_phantom_account() {
     );
     storage.write(writes).unwrap();
     let mut restored = Tangle::restore(config, &storage, 0).unwrap();
+    assert_invariants(&restored);
     assert_eq!(restored.ledger().len(), node.ledger().len());
     assert_eq!(restored.ledger().unfunded_len(), 0);
     assert_eq!(restored.ledger_state_root(), node.ledger_state_root());

@@ -112,6 +112,7 @@ fn run(seed: u64) {
         );
         for node in &mut nodes {
             node.prune(height.saturating_sub(2));
+            assert_invariants(node);
         }
     }
 }

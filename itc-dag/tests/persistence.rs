@@ -71,6 +71,8 @@ fn restored_tangle_has_the_same_consensus_state() {
     storage.write(node.take_writes()).unwrap();
 
     let mut restored = Tangle::restore(persisted_config(), &storage, 20_010).unwrap();
+    assert_invariants(&node);
+    assert_invariants(&restored);
     assert_eq!(restored.len(), node.len());
     assert_eq!(restored.entry_point_count(), node.entry_point_count());
     assert_eq!(restored.latest_height(), node.latest_height());

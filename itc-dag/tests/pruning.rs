@@ -59,6 +59,7 @@ fn pruning_keeps_storage_bounded_under_a_stream_of_transactions() {
             let anchor = node.propose_anchor(now);
             node.confirm(&anchor, height).unwrap();
             node.prune(height.saturating_sub(PRUNE_DELAY));
+            assert_invariants(&node);
             peak = peak.max(node.len() + node.pending_len());
             peak_bytes = peak_bytes.max(node.memory_bytes());
             assert!(

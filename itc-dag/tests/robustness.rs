@@ -48,6 +48,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn check_invariants(node: &Tangle, delivered: &[DagTransaction]) {
+    assert_invariants(node);
     assert!(node.pending_len() <= SOLIDIFICATION_BUFFER_MAX);
     assert!(node.wanted().len() <= REQUESTS_MAX);
     assert!(node.tip_count() <= node.config().tips.pool_max);

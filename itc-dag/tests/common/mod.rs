@@ -85,6 +85,14 @@ pub fn issue(
     .expect("issue")
 }
 
+/// Every invariant of the tangle holds ([`Tangle::check_invariants`]).
+#[track_caller]
+pub fn assert_invariants(node: &Tangle) {
+    if let Err(violation) = node.check_invariants() {
+        panic!("{violation}");
+    }
+}
+
 pub fn rng(seed: u64) -> SplitMix64 {
     SplitMix64::new(seed)
 }

@@ -25,9 +25,10 @@ use itc_core::encoding::{write_vec, Decode, DecodeError, Encode, Reader};
 use itc_core::hash::Hash;
 use itc_core::keys::PublicKey;
 use itc_core::storage::{Storage, StorageError, WriteBatch, SCAN_LIMIT_MAX};
-use itc_core::types::ANCHOR_TIPS_MAX;
 
-use super::{AnchorRecord, DagConfig, Record, Tangle, CONFIRMATION_CONE_MAX, FALLBACK_TIPS_MAX};
+use super::confirmation::AnchorRecord;
+use super::store::{Record, StoredRecord};
+use super::{DagConfig, Tangle, CONFIRMATION_CONE_MAX, FALLBACK_TIPS_MAX};
 use crate::finality::AnchorCommitment;
 use crate::ledger::DagAccount;
 use crate::transaction::{DagTransaction, TRANSACTION_ENCODED_MAX};
@@ -36,7 +37,7 @@ const TRANSACTION_PREFIX: &[u8] = b"dag/t/";
 const ENTRY_POINT_PREFIX: &[u8] = b"dag/e/";
 const ACCOUNT_PREFIX: &[u8] = b"dag/l/";
 const ANCHOR_PREFIX: &[u8] = b"dag/a/";
-pub(crate) const META_KEY: &[u8] = b"dag/m";
+const META_KEY: &[u8] = b"dag/m";
 
 /// Why a tangle could not be restored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,46 +58,111 @@ fn key(prefix: &[u8], body: &[u8]) -> Vec<u8> {
     out
 }
 
-pub(super) fn transaction_key(id: &Hash) -> Vec<u8> {
-    key(TRANSACTION_PREFIX, &id.0)
+/// The storage writes a tangle collects (when [`DagConfig::persist`] is
+/// on) in the layout above; every part hands its changes here.
+#[derive(Debug, Default)]
+pub(super) struct Journal {
+    enabled: bool,
+    batch: WriteBatch,
 }
 
-pub(super) fn entry_point_key(id: &Hash) -> Vec<u8> {
-    key(ENTRY_POINT_PREFIX, &id.0)
+impl Journal {
+    /// A journal that collects writes only if `enabled`.
+    pub(super) fn new(enabled: bool) -> Self {
+        Journal {
+            enabled,
+            batch: WriteBatch::new(),
+        }
+    }
+
+    /// Whether writes are collected.
+    pub(super) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The writes collected since the last call.
+    pub(super) fn take(&mut self) -> WriteBatch {
+        std::mem::take(&mut self.batch)
+    }
+
+    /// Store a transaction record.
+    pub(super) fn put_record(&mut self, record: &Record) {
+        if self.enabled {
+            let (omrsi, ymrsi) = record.stored_roots();
+            let encoded = record.encoded();
+            let mut out = Vec::with_capacity(28 + encoded.len());
+            record.confirmed().encode_to(&mut out);
+            record.position().encode_to(&mut out);
+            omrsi.encode_to(&mut out);
+            ymrsi.encode_to(&mut out);
+            out.extend_from_slice(encoded);
+            self.batch.put(key(TRANSACTION_PREFIX, &record.id().0), out);
+        }
+    }
+
+    /// Delete a transaction record.
+    pub(super) fn delete_record(&mut self, id: &Hash) {
+        if self.enabled {
+            self.batch.delete(key(TRANSACTION_PREFIX, &id.0));
+        }
+    }
+
+    /// Store an entry point.
+    pub(super) fn put_entry_point(&mut self, id: &Hash, height: u64) {
+        if self.enabled {
+            self.batch
+                .put(key(ENTRY_POINT_PREFIX, &id.0), height.encode());
+        }
+    }
+
+    /// Delete an entry point.
+    pub(super) fn delete_entry_point(&mut self, id: &Hash) {
+        if self.enabled {
+            self.batch.delete(key(ENTRY_POINT_PREFIX, &id.0));
+        }
+    }
+
+    /// Store a ledger account.
+    pub(super) fn put_account(&mut self, owner: &PublicKey, account: &DagAccount) {
+        if self.enabled {
+            self.batch
+                .put(key(ACCOUNT_PREFIX, &owner.0), account.encode());
+        }
+    }
+
+    /// Store an anchor's lists.
+    pub(super) fn put_anchor(&mut self, height: u64, anchor: &AnchorRecord) {
+        if self.enabled {
+            let order = anchor.order();
+            let mut out = Vec::with_capacity(113 + 33 * order.len() + 8);
+            anchor.commitment().encode_to(&mut out);
+            write_vec(&mut out, order);
+            let flags: Vec<u8> = anchor.applied().iter().map(|a| u8::from(*a)).collect();
+            itc_core::encoding::write_bytes(&mut out, &flags);
+            self.batch.put(anchor_key(height), out);
+        }
+    }
+
+    /// Delete an anchor's lists.
+    pub(super) fn delete_anchor(&mut self, height: u64) {
+        if self.enabled {
+            self.batch.delete(anchor_key(height));
+        }
+    }
+
+    /// Store the latest height and fallback tips.
+    pub(super) fn put_meta(&mut self, latest_height: u64, fallback: &[Hash]) {
+        if self.enabled {
+            let mut out = Vec::new();
+            latest_height.encode_to(&mut out);
+            write_vec(&mut out, fallback);
+            self.batch.put(META_KEY.to_vec(), out);
+        }
+    }
 }
 
-pub(super) fn account_key(owner: &PublicKey) -> Vec<u8> {
-    key(ACCOUNT_PREFIX, &owner.0)
-}
-
-pub(super) fn anchor_key(height: u64) -> Vec<u8> {
+fn anchor_key(height: u64) -> Vec<u8> {
     key(ANCHOR_PREFIX, &height.to_be_bytes())
-}
-
-pub(super) fn record_value(record: &Record) -> Vec<u8> {
-    let mut out = Vec::with_capacity(28 + record.encoded.len());
-    record.confirmed.encode_to(&mut out);
-    record.position.encode_to(&mut out);
-    record.omrsi.encode_to(&mut out);
-    record.ymrsi.encode_to(&mut out);
-    out.extend_from_slice(&record.encoded);
-    out
-}
-
-pub(super) fn anchor_value(anchor: &AnchorRecord) -> Vec<u8> {
-    let mut out = Vec::with_capacity(113 + 33 * anchor.order.len() + 8);
-    anchor.commitment.encode_to(&mut out);
-    write_vec(&mut out, &anchor.order);
-    let flags: Vec<u8> = anchor.applied.iter().map(|a| u8::from(*a)).collect();
-    itc_core::encoding::write_bytes(&mut out, &flags);
-    out
-}
-
-pub(super) fn meta_value(tangle: &Tangle) -> Vec<u8> {
-    let mut out = Vec::new();
-    tangle.latest_height.encode_to(&mut out);
-    write_vec(&mut out, &tangle.fallback);
-    out
 }
 
 fn scan_all(
@@ -127,7 +193,7 @@ impl Tangle {
     /// acting on what produced them.
     #[must_use = "unwritten changes are lost on restart"]
     pub fn take_writes(&mut self) -> WriteBatch {
-        std::mem::take(&mut self.writes)
+        self.journal.take()
     }
 
     /// Rebuild a tangle from what [`Tangle::take_writes`] stored. `now_ms`
@@ -144,15 +210,15 @@ impl Tangle {
         let mut tangle = Tangle::new(config);
         if let Some(meta) = storage.get(META_KEY)? {
             let mut r = Reader::new(&meta);
-            tangle.latest_height = r.read_u64()?;
+            let latest_height = r.read_u64()?;
             let fallback: Vec<Hash> = r.read_vec("fallback tips", FALLBACK_TIPS_MAX)?;
             r.finish()?;
-            if !fallback.is_empty() {
-                tangle.fallback = fallback;
-            }
+            tangle.anchors.restore_meta(latest_height, fallback);
         }
         scan_all(storage, ENTRY_POINT_PREFIX, |k, v| {
-            tangle.entry_points.insert(hash_suffix(k)?, u64::decode(v)?);
+            tangle
+                .store
+                .restore_entry_point(hash_suffix(k)?, u64::decode(v)?);
             Ok(())
         })?;
         scan_all(storage, ACCOUNT_PREFIX, |k, v| {
@@ -174,14 +240,9 @@ impl Tangle {
                 return Err(DecodeError::InvalidValue("anchor flags").into());
             }
             let applied = flags.into_iter().map(|f| f == 1).collect();
-            tangle.anchors.insert(
-                height,
-                AnchorRecord {
-                    commitment,
-                    order,
-                    applied,
-                },
-            );
+            tangle
+                .anchors
+                .restore_anchor(height, AnchorRecord::new(commitment, order, applied));
             Ok(())
         })?;
         scan_all(storage, TRANSACTION_PREFIX, |k, v| {
@@ -197,51 +258,23 @@ impl Tangle {
             if tx.id() != id {
                 return Err(DecodeError::InvalidValue("stored transaction id").into());
             }
-            let slot = tangle.slots.len() as u32;
-            tangle.slots.push(Some(Record {
-                id,
-                encoded: encoded.into(),
-                approvers: Vec::new(),
-                confirmed,
-                position,
-                omrsi,
-                ymrsi,
-                arrival: tangle.next_arrival,
-            }));
-            if confirmed == 0 {
-                // Arrival order is not stored: restored in id order.
-                tangle.unconfirmed.insert(tangle.next_arrival, (id, now_ms));
-            }
-            tangle.next_arrival += 1;
-            tangle.index.insert(id, slot);
+            tangle.store.restore_record(
+                StoredRecord {
+                    id,
+                    encoded,
+                    confirmed,
+                    position,
+                    omrsi,
+                    ymrsi,
+                },
+                now_ms,
+            );
             Ok(())
         })?;
         // Approvers, in slot (= id) order.
-        for slot in 0..tangle.slots.len() as u32 {
-            let parents: Vec<Hash> = tangle.slot(slot).parents().collect();
-            for parent in parents {
-                if let Some(&p) = tangle.index.get(&parent) {
-                    tangle.slots[p as usize]
-                        .as_mut()
-                        .expect("restored slot")
-                        .approvers
-                        .push(slot);
-                }
-            }
-        }
+        tangle.store.restore_edges();
         // Tips: restored transactions nobody approves, in id order.
-        let latest = tangle.latest_height;
-        for slot in 0..tangle.slots.len() {
-            let record = tangle.slots[slot].as_ref().expect("restored slot");
-            if !record.approvers.is_empty() {
-                continue;
-            }
-            let (oldest, youngest) = record.roots();
-            let score = config.tips.score(oldest, youngest, latest);
-            let (id, issuer) = (record.id, record.issuer());
-            tangle.pool.insert(&config.tips, id, issuer, score, now_ms);
-        }
-        debug_assert!(tangle.fallback.len() <= ANCHOR_TIPS_MAX);
+        tangle.restore_tips(now_ms);
         Ok(tangle)
     }
 }
