@@ -40,6 +40,7 @@
 //! command that replays it.
 #![deny(missing_docs)]
 
+pub mod dag;
 pub mod rng;
 pub mod side_chain;
 mod simulation;
@@ -48,7 +49,7 @@ pub mod storage;
 pub use rng::Rng;
 pub use side_chain::{SideChain, SideMessage};
 pub use simulation::{
-    run_seeds, run_seeds_with, seeds, Behavior, CrashPoint, Outage, Scenario, SimFailure,
-    SimReport, Simulation, TestId, CLIENT_RETRY_MS, SIM_CHAIN_ID, SIM_EVENTS_MAX,
-    STALE_REPLAY_MESSAGES_MAX,
+    run_seeds, run_seeds_with, run_seeds_with_workload, seeds, Behavior, CrashPoint, Outage,
+    Scenario, SimFailure, SimReport, Simulation, TestId, CLIENT_RETRY_MS, SIM_CHAIN_ID,
+    SIM_EVENTS_MAX, STALE_REPLAY_MESSAGES_MAX,
 };
