@@ -21,9 +21,11 @@
 //!
 //! Invariants after every step: agreement (no two honest replicas commit
 //! different blocks at a height), validity (only submitted transactions),
-//! no double commit, no lost committed block across restarts, each honest
-//! replica's and side chain's own invariants, the side chain's recorded
-//! anchor commitment equal to the header's root; after the faults heal,
+//! no double commit, no lost committed block across restarts, every
+//! replica's own invariants (`Replica::check_invariants`), the side chain's
+//! recorded anchor commitment equal to the header's root; the side chain's
+//! own invariants at every side step (every [`SideChain::step_interval_ms`])
+//! and after every restart; after the faults heal,
 //! liveness: every transaction committed on every honest replica within
 //! [`Scenario::liveness_ms`], and the side chain's work final.
 //!
@@ -40,6 +42,7 @@
 //! command that replays it.
 #![deny(missing_docs)]
 
+pub mod dag;
 pub mod rng;
 pub mod side_chain;
 mod simulation;
@@ -48,7 +51,7 @@ pub mod storage;
 pub use rng::Rng;
 pub use side_chain::{SideChain, SideMessage};
 pub use simulation::{
-    run_seeds, run_seeds_with, seeds, Behavior, CrashPoint, Outage, Scenario, SimFailure,
-    SimReport, Simulation, TestId, CLIENT_RETRY_MS, SIM_CHAIN_ID, SIM_EVENTS_MAX,
-    STALE_REPLAY_MESSAGES_MAX,
+    run_seeds, run_seeds_with, run_seeds_with_workload, seeds, Behavior, CrashPoint, Outage,
+    Scenario, SimFailure, SimReport, Simulation, TestId, CLIENT_RETRY_MS, SIM_CHAIN_ID,
+    SIM_EVENTS_MAX, STALE_REPLAY_MESSAGES_MAX,
 };

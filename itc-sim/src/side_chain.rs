@@ -31,16 +31,27 @@ pub trait SideChain: Anchoring + Sized {
     /// The side chain's clients in one run (devices and what they issued).
     type Clients;
 
-    /// Adjust the genesis (side-chain parameters, funded accounts) and
-    /// create the clients, from the run's generator.
-    fn setup(genesis: &mut Genesis, rng: &mut Rng) -> Self::Clients;
+    /// Settings of the side chain's workload (clients, traffic, attacks),
+    /// given to [`Simulation::with_workload`](crate::Simulation::with_workload);
+    /// [`Simulation::new`](crate::Simulation::new) uses the default.
+    type Workload: Clone + core::fmt::Debug + Default;
 
-    /// Open a node's side chain from its storage at `now_ms`: on a fresh
-    /// node and after every restart.
+    /// Adjust the genesis (side-chain parameters, funded accounts) and
+    /// create the clients for `workload`, from the run's generator.
+    fn setup(genesis: &mut Genesis, workload: &Self::Workload, rng: &mut Rng) -> Self::Clients;
+
+    /// Open node `node`'s side chain from its storage at `now_ms`: on a
+    /// fresh node and after every restart.
     ///
     /// # Errors
     /// Why it cannot be opened (a failed read); the simulator retries later.
-    fn open(genesis: &Genesis, storage: &FaultyStorage, now_ms: u64) -> Result<Self, String>;
+    fn open(
+        genesis: &Genesis,
+        workload: &Self::Workload,
+        node: usize,
+        storage: &FaultyStorage,
+        now_ms: u64,
+    ) -> Result<Self, String>;
 
     /// Main-chain transactions the clients need committed (deposits into
     /// the side chain), submitted with the scenario's own.
@@ -105,6 +116,14 @@ pub trait SideChain: Anchoring + Sized {
         true
     }
 
+    /// Counters of what the clients did (for tests to check that the
+    /// workload ran), copied into
+    /// [`SimReport::side_counters`](crate::SimReport::side_counters).
+    fn counters(clients: &Self::Clients) -> Vec<(&'static str, u64)> {
+        let _ = clients;
+        Vec::new()
+    }
+
     /// One line on the clients' progress, for failure reports.
     fn summary(clients: &Self::Clients) -> String {
         let _ = clients;
@@ -115,10 +134,17 @@ pub trait SideChain: Anchoring + Sized {
 /// A main chain without a side chain.
 impl SideChain for NoAnchoring {
     type Clients = ();
+    type Workload = ();
 
-    fn setup(_: &mut Genesis, _: &mut Rng) -> Self::Clients {}
+    fn setup(_: &mut Genesis, _: &Self::Workload, _: &mut Rng) -> Self::Clients {}
 
-    fn open(_: &Genesis, _: &FaultyStorage, _: u64) -> Result<Self, String> {
+    fn open(
+        _: &Genesis,
+        _: &Self::Workload,
+        _: usize,
+        _: &FaultyStorage,
+        _: u64,
+    ) -> Result<Self, String> {
         Ok(NoAnchoring)
     }
 }

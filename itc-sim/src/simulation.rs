@@ -60,6 +60,13 @@ pub enum Behavior {
     /// Honest replicas on either side of the partition end up many views
     /// apart and must meet again once it heals.
     ViewStaller,
+    /// Runs the honest code but tampers with every anchor it can: its
+    /// proposals carry a forged `dag_anchor_root` (signed again); another
+    /// tip list is planted under the certified headers of its view
+    /// changes' prepared blocks (signed again) and of its state-transfer
+    /// answers; and every anchored proposal it receives is relayed to the
+    /// others with another tip list.
+    AnchorForger,
 }
 
 /// One replica unreachable for a long time (for state transfer over far more
@@ -200,6 +207,11 @@ pub struct SimReport {
     /// Partitions that put each of the [`Scenario::twin_of`] twins on its
     /// own side.
     pub twin_partitions: u64,
+    /// Anchors a [`Behavior::AnchorForger`] tampered with, by message kind
+    /// (`pre_prepare`, `view_change`, `state_response`, `relayed`).
+    pub anchor_tamperings: BTreeMap<&'static str, u64>,
+    /// The side chain's own counters ([`SideChain::counters`]).
+    pub side_counters: BTreeMap<&'static str, u64>,
 }
 
 /// Where an injected crash strikes a node: the points that persist before
@@ -277,6 +289,7 @@ pub struct Simulation<S: SideChain = NoAnchoring> {
     rng: Rng,
     genesis: Genesis,
     nodes: Vec<Node<S>>,
+    workload: S::Workload,
     side_clients: S::Clients,
     clients: Vec<Keypair>,
     transactions: Vec<Transaction>,
@@ -306,8 +319,15 @@ fn keypair_for(seed: u64, index: usize) -> Keypair {
 }
 
 impl<S: SideChain> Simulation<S> {
-    /// Set up the network for `scenario` from `seed`.
+    /// Set up the network for `scenario` from `seed`, with the side
+    /// chain's default workload.
     pub fn new(scenario: Scenario, seed: u64) -> Self {
+        Self::with_workload(scenario, S::Workload::default(), seed)
+    }
+
+    /// Set up the network for `scenario` and the side chain's `workload`
+    /// from `seed`.
+    pub fn with_workload(scenario: Scenario, workload: S::Workload, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let keypairs: Vec<Keypair> = (0..scenario.weights.len())
             .map(|i| keypair_for(seed, i))
@@ -336,7 +356,7 @@ impl<S: SideChain> Simulation<S> {
                 .collect(),
             ..Genesis::default()
         };
-        let mut side_clients = S::setup(&mut genesis, &mut rng);
+        let mut side_clients = S::setup(&mut genesis, &workload, &mut rng);
         // Transactions: sequential nonces per client, random receivers.
         let mut nonces = vec![0u64; clients.len()];
         let mut transactions = Vec::new();
@@ -421,6 +441,7 @@ impl<S: SideChain> Simulation<S> {
             rng,
             genesis,
             nodes,
+            workload,
             side_clients,
             clients,
             transactions,
@@ -471,12 +492,14 @@ impl<S: SideChain> Simulation<S> {
         let config = self.config_for(i);
         let now = self.node_now(i);
         let node = &self.nodes[i];
-        let opened = S::open(&self.genesis, &node.storage, now).and_then(|side| {
-            Replica::open_with_anchoring(config, &node.storage, side).map_err(|e| e.to_string())
-        });
+        let opened =
+            S::open(&self.genesis, &self.workload, i, &node.storage, now).and_then(|side| {
+                Replica::open_with_anchoring(config, &node.storage, side).map_err(|e| e.to_string())
+            });
         match opened {
             Ok(replica) => {
                 self.nodes[i].replica = Some(replica);
+                self.check_side(i);
                 self.drain(i);
                 true
             }
@@ -617,6 +640,7 @@ impl<S: SideChain> Simulation<S> {
                     .filter_map(|n| n.replica.as_ref().map(|r| r.view()))
                     .max()
                     .unwrap_or(0);
+                self.report.side_counters = S::counters(&self.side_clients).into_iter().collect();
                 return Ok(self.report.clone());
             }
         }
@@ -836,6 +860,11 @@ impl<S: SideChain> Simulation<S> {
     fn handle_event(&mut self, event: Event) {
         match event {
             Event::Deliver { from, to, bytes } => {
+                if self.nodes[to].behavior == Some(Behavior::AnchorForger)
+                    && self.nodes[to].replica.is_some()
+                {
+                    self.relay_planted(from, to, &bytes);
+                }
                 let now = self.node_now(to);
                 let from_key = self.nodes[from].keypair.public();
                 if let Some(replica) = self.nodes[to].replica.as_mut() {
@@ -1012,6 +1041,12 @@ impl<S: SideChain> Simulation<S> {
     /// The side chain's clients act, and every live node is polled.
     fn side_step(&mut self) {
         let now = self.now_ms;
+        // A side chain's own invariants can cost a walk over its store, so
+        // they are checked at every side step (and after each restart and
+        // anchored commit), not after every message.
+        for i in 0..self.nodes.len() {
+            self.check_side(i);
+        }
         let mut out = {
             let mut sides: Vec<Option<&mut S>> = self
                 .nodes
@@ -1038,16 +1073,32 @@ impl<S: SideChain> Simulation<S> {
                 );
             }
         }
-        let mut touched = BTreeSet::new();
         for (from, message) in out {
-            touched.insert(from);
             self.send_side(from, vec![message]);
         }
-        for i in touched {
-            self.drain(i);
+        // Every live replica gets an input: what the side chain received
+        // since (an anchor's missing cone, new tips to anchor) is looked
+        // at again even when no timer is due.
+        for i in 0..self.nodes.len() {
+            let node_now = self.node_now(i);
+            if let Some(replica) = self.nodes[i].replica.as_mut() {
+                replica.tick(node_now);
+                self.drain(i);
+            }
         }
         if let Some(interval) = S::step_interval_ms() {
             self.push(now + interval, Event::SideStep);
+        }
+    }
+
+    /// Check node `i`'s side chain, recording a violation.
+    fn check_side(&mut self, i: usize) {
+        let Some(replica) = self.nodes[i].replica.as_ref() else {
+            return;
+        };
+        if let Err(e) = replica.anchoring().check_invariants() {
+            self.violation
+                .get_or_insert(format!("side chain of replica {i}: {e}"));
         }
     }
 
@@ -1122,6 +1173,30 @@ impl<S: SideChain> Simulation<S> {
         let chain = ChainId(SIM_CHAIN_ID);
         match behavior {
             Behavior::Twin => vec![message.encode()],
+            Behavior::AnchorForger => {
+                let forged = match message {
+                    Message::PrePrepare(p) if p.block.anchor.is_some() => {
+                        let mut block = p.block.clone();
+                        block.header.dag_anchor_root = Hash([0xBD; 32]);
+                        Some((
+                            "pre_prepare",
+                            Message::PrePrepare(itc_pbft::PrePrepare::new_signed(
+                                &keypair, chain, p.view, block,
+                            )),
+                        ))
+                    }
+                    Message::PrePrepare(_) => None,
+                    _ => plant_tips(message, &keypair, &mut self.rng)
+                        .map(|planted| (message.kind(), planted)),
+                };
+                match forged {
+                    Some((kind, forged)) => {
+                        *self.report.anchor_tamperings.entry(kind).or_default() += 1;
+                        vec![forged.encode()]
+                    }
+                    None => vec![message.encode()],
+                }
+            }
             Behavior::ViewStaller => match message {
                 Message::ViewChange(_) => vec![message.encode()],
                 _ => Vec::new(),
@@ -1266,6 +1341,26 @@ impl<S: SideChain> Simulation<S> {
         }
     }
 
+    /// A [`Behavior::AnchorForger`] node `at` received `bytes` from
+    /// `from`: an anchored proposal goes on to the others with another tip
+    /// list under its certified header.
+    fn relay_planted(&mut self, from: usize, at: usize, bytes: &[u8]) {
+        let Ok(message @ Message::PrePrepare(_)) = Message::from_bytes(bytes) else {
+            return;
+        };
+        let keypair = self.nodes[at].keypair.clone();
+        let Some(planted) = plant_tips(&message, &keypair, &mut self.rng) else {
+            return;
+        };
+        *self.report.anchor_tamperings.entry("relayed").or_default() += 1;
+        let relayed = planted.encode();
+        for other in 0..self.nodes.len() {
+            if other != at && other != from {
+                self.send(at, other, relayed.clone());
+            }
+        }
+    }
+
     /// Invariants after every step.
     fn check(&mut self) -> Result<(), SimFailure> {
         if let Some(reason) = self.violation.clone() {
@@ -1283,9 +1378,6 @@ impl<S: SideChain> Simulation<S> {
                 continue;
             }
             if let Some(r) = &node.replica {
-                if let Err(e) = r.anchoring().check_invariants() {
-                    return Err(self.fail(format!("side chain of replica {i}: {e}")));
-                }
                 if let Some(reason) = r.halted() {
                     return Err(self.fail(format!("honest replica {i} halted: {reason}")));
                 }
@@ -1314,6 +1406,49 @@ impl<S: SideChain> Simulation<S> {
     /// The client keys.
     pub fn client_keys(&self) -> Vec<PublicKey> {
         self.clients.iter().map(|c| c.public()).collect()
+    }
+}
+
+/// The same message with another tip list planted under a certified
+/// header: in a proposal (left unsigned again: a relay cannot sign for the
+/// primary), a view change's prepared blocks (signed again by `signer`,
+/// since its signature covers them) or a state-transfer answer; `None` if
+/// it carries no anchor.
+fn plant_tips(message: &Message, signer: &Keypair, rng: &mut Rng) -> Option<Message> {
+    let mut planted_tip = [0xAB; 32];
+    planted_tip[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+    let swap = |anchor: &mut Option<itc_core::types::DagAnchor>| -> bool {
+        let Some(anchor) = anchor else {
+            return false;
+        };
+        anchor.tips.pop();
+        anchor.tips.push(Hash(planted_tip));
+        anchor.tips.sort();
+        anchor.tips.dedup();
+        true
+    };
+    match message {
+        Message::PrePrepare(p) => {
+            let mut p = p.clone();
+            swap(&mut p.block.anchor).then_some(Message::PrePrepare(p))
+        }
+        Message::ViewChange(vc) => {
+            let mut vc = vc.clone();
+            let mut planted = false;
+            for entry in &mut vc.prepared {
+                planted |= swap(&mut entry.block.anchor);
+            }
+            planted.then(|| Message::ViewChange(vc.sign(signer, ChainId(SIM_CHAIN_ID))))
+        }
+        Message::StateResponse(decisions) => {
+            let mut decisions = decisions.clone();
+            let mut planted = false;
+            for decision in &mut decisions {
+                planted |= swap(&mut decision.block.anchor);
+            }
+            planted.then_some(Message::StateResponse(decisions))
+        }
+        _ => None,
     }
 }
 
@@ -1372,15 +1507,28 @@ pub fn run_seeds(
     run_seeds_with::<NoAnchoring>(test, default_count, scenario)
 }
 
-/// [`run_seeds`] for replicas that anchor the side chain `S`.
+/// [`run_seeds`] for replicas that anchor the side chain `S` (with its
+/// default workload).
 pub fn run_seeds_with<S: SideChain>(
     test: TestId<'_>,
     default_count: u64,
     scenario: impl Fn(u64) -> Scenario,
 ) -> Vec<SimReport> {
+    run_seeds_with_workload::<S>(test, default_count, |seed| {
+        (scenario(seed), S::Workload::default())
+    })
+}
+
+/// [`run_seeds_with`] with the side chain's workload chosen per seed too.
+pub fn run_seeds_with_workload<S: SideChain>(
+    test: TestId<'_>,
+    default_count: u64,
+    scenario: impl Fn(u64) -> (Scenario, S::Workload),
+) -> Vec<SimReport> {
     let mut reports = Vec::new();
     for seed in seeds(default_count) {
-        let mut sim = Simulation::<S>::new(scenario(seed), seed);
+        let (scenario, workload) = scenario(seed);
+        let mut sim = Simulation::<S>::with_workload(scenario, workload, seed);
         match sim.run() {
             Ok(report) => reports.push(report),
             Err(failure) => panic!(
