@@ -564,9 +564,9 @@ pub struct Ledger {
     modules: Vec<Arc<dyn LedgerModule>>,
 }
 
-/// Pending writes, sorted by key before they are committed (deterministic
-/// order); the map itself is only looked up, never iterated.
-type Overlay = BTreeMap<Hash, Option<Vec<u8>>>;
+/// A block's writes, one per key, sorted by key (deterministic order):
+/// `None` deletes.
+type Overlay = Vec<(Hash, Option<Vec<u8>>)>;
 
 /// Committed state plus the block's pending writes, with an undo log so that
 /// a failed transaction leaves no trace.
@@ -604,9 +604,12 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The pending writes in key order.
+    /// The pending writes in key order (the map itself is only looked up,
+    /// never iterated in its own order).
     fn into_overlay(self) -> Overlay {
-        self.pending.into_iter().collect()
+        let mut overlay: Overlay = self.pending.into_iter().collect();
+        overlay.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        overlay
     }
 
     fn get_raw(&self, key: &Hash) -> Option<&[u8]> {
@@ -673,7 +676,7 @@ impl Ledger {
     pub fn from_genesis(genesis: &Genesis) -> Result<(Ledger, WriteBatch), LedgerError> {
         let params = genesis.params()?;
         let validators = genesis.validator_set()?;
-        let mut overlay = Overlay::new();
+        let mut overlay = BTreeMap::new();
         let mut candidates = Vec::new();
         for v in validators.validators() {
             let stake = StakeRecord {
@@ -706,7 +709,7 @@ impl Ledger {
             modules: Vec::new(),
         };
         let mut writes = WriteBatch::new();
-        ledger.commit_overlay(overlay, &mut writes);
+        ledger.commit_overlay(overlay.into_iter().collect(), &mut writes);
         ledger.tree.root();
         writes.put(STORAGE_META_KEY.to_vec(), ledger.meta_bytes());
         Ok((ledger, writes))
@@ -1012,10 +1015,10 @@ impl Ledger {
     ) -> Result<(Hash, Option<ValidatorSet>), BlockError> {
         let (overlay, next_set, _fees) =
             self.execute_block(context, transactions, verify_signatures)?;
-        let mut undo = Overlay::new();
-        for key in overlay.keys() {
-            undo.insert(*key, self.values.get(key).cloned());
-        }
+        let undo: Overlay = overlay
+            .iter()
+            .map(|(key, _)| (*key, self.values.get(key).cloned()))
+            .collect();
         let mut scratch = WriteBatch::new();
         self.commit_overlay(overlay, &mut scratch);
         let root = self.tree.root();
@@ -1155,19 +1158,35 @@ impl Ledger {
         Ok(Some(set))
     }
 
+    /// Apply a block's writes to the tree (one batch, so the next root
+    /// hashes each changed node once) and to the values, and record them in
+    /// `writes`.
     fn commit_overlay(&mut self, overlay: Overlay, writes: &mut WriteBatch) {
+        let updates: Vec<(Hash, Option<Hash>)> = overlay
+            .iter()
+            .map(|(key, value)| (*key, value.as_deref().map(value_hash)))
+            .collect();
+        self.tree.update_batch(&updates);
         for (key, value) in overlay {
             let mut storage_key = Vec::with_capacity(STORAGE_STATE_PREFIX.len() + 32);
             storage_key.extend_from_slice(STORAGE_STATE_PREFIX);
             storage_key.extend_from_slice(&key.0);
             match value {
                 Some(bytes) => {
-                    self.tree.insert(key, value_hash(&bytes));
-                    writes.put(storage_key, bytes.clone());
-                    self.values.insert(key, bytes);
+                    match self.values.get_mut(&key) {
+                        // Reuse the stored buffer rather than freeing it and
+                        // allocating another.
+                        Some(stored) => {
+                            stored.clear();
+                            stored.extend_from_slice(&bytes);
+                        }
+                        None => {
+                            self.values.insert(key, bytes.clone());
+                        }
+                    }
+                    writes.put(storage_key, bytes);
                 }
                 None => {
-                    self.tree.remove(&key);
                     self.values.remove(&key);
                     writes.delete(storage_key);
                 }
