@@ -1099,11 +1099,23 @@ impl Ledger {
                 found: context.height,
             });
         }
+        // Check the signatures first, in one tight loop, up to the first bad
+        // one. Execution then checks again only that transaction's, at the
+        // point it always does, so the block fails with the same index and
+        // error as if each signature were checked during execution.
+        let first_bad_signature = if verify_signatures {
+            transactions
+                .iter()
+                .position(|tx| tx.verify_signature().is_err())
+        } else {
+            None
+        };
         let mut view = View::new(self);
         view.prefetch_accounts(transactions);
         let mut fees = Amount::ZERO;
         for (index, tx) in transactions.iter().enumerate() {
-            self.execute(&mut view, context, tx, verify_signatures)
+            let verify_signature = first_bad_signature == Some(index);
+            self.execute(&mut view, context, tx, verify_signature)
                 .map_err(|error| BlockError::InvalidTransaction { index, error })?;
             fees = fees
                 .checked_add(tx.fee)
