@@ -397,10 +397,12 @@ impl SparseMerkleTree {
     ///
     /// Faster than one-by-one updates on a large tree: the updates are
     /// applied in key order, so paths shared near the root are walked while
-    /// cached, and each group of 16 keys is first located with
-    /// interleaved walks, so that their cache misses overlap instead of
-    /// following one another. The changed hashes are recomputed once, by the
-    /// next [`Self::root`].
+    /// cached; each group of 16 keys is located with interleaved walks, so
+    /// that their cache misses overlap instead of following one another,
+    /// and values of present keys are changed where the walk found them.
+    /// Each changed hash is still recomputed once: the subtrees the batch
+    /// has moved past right away, while cached, the rest by the next
+    /// [`Self::root`].
     ///
     /// # Panics
     /// If the tree would hold more than 2^31 entries.
@@ -419,22 +421,99 @@ impl SparseMerkleTree {
         }
         sorted.truncate(write);
         let mut chunks = sorted.chunks(BATCH_LANES).peekable();
+        let mut found = [(NodeRef(0), None); BATCH_LANES];
         while let Some(chunk) = chunks.next() {
-            self.warm(chunk);
-            for (key, value_hash) in chunk {
+            // Until an entry is added or removed, the located leaves and
+            // slots stay valid and value changes are made in place.
+            let mut reshaped = !self.locate(chunk, &mut found);
+            for ((key, value_hash), (node, slot)) in chunk.iter().zip(found) {
+                let len = self.len;
                 match value_hash {
                     Some(value_hash) => {
-                        self.insert(*key, *value_hash);
+                        if reshaped || !self.update_located(key, value_hash, node, slot) {
+                            self.insert(*key, *value_hash);
+                        }
                     }
                     None => {
                         self.remove(key);
                     }
                 }
+                reshaped |= self.len != len;
             }
             if let Some(next) = chunks.peek() {
                 self.settle_before(&next[0].0);
             }
         }
+    }
+
+    /// Walk the paths of up to `BATCH_LANES` keys side by side, so that the
+    /// memory latency of the walks overlaps, and record in `found` the leaf
+    /// each path ends at with the slot pointing at it. Marks stale the path
+    /// of every key to be set (a no-op update only costs its path's hashes
+    /// again), and reads the child hashes the next [`Self::root`] will need.
+    /// Returns false, locating nothing, on an empty tree.
+    fn locate(
+        &mut self,
+        keys: &[(Hash, Option<Hash>)],
+        found: &mut [(NodeRef, Option<Slot>); BATCH_LANES],
+    ) -> bool {
+        let Some(root) = self.root else {
+            return false;
+        };
+        let lanes = &mut found[..keys.len().min(BATCH_LANES)];
+        lanes.fill((root, None));
+        let mut touched = 0u8;
+        let mut walking = true;
+        while walking {
+            walking = false;
+            for ((node, slot), (key, value_hash)) in lanes.iter_mut().zip(keys) {
+                if let Node::Branch(index) = node.get() {
+                    let branch = &mut self.branches[index];
+                    let side = direction(key, branch.bit as usize);
+                    if value_hash.is_some() {
+                        branch.stale |= 1 << side;
+                        self.root_stale = true;
+                    }
+                    touched ^= self.child_hashes[index].0[0].0[0];
+                    *slot = Some((index, side));
+                    *node = branch.children[side];
+                    walking = true;
+                }
+            }
+        }
+        for (node, _) in lanes.iter() {
+            if let Node::Leaf(index) = node.get() {
+                touched ^= self.leaves[index].key.0[0];
+            }
+        }
+        core::hint::black_box(touched);
+        true
+    }
+
+    /// Set `key` to `value_hash` in place if `node`, located by
+    /// [`Self::locate`] (which marked the path stale), is `key`'s leaf.
+    /// Returns false, changing nothing, if the key is absent.
+    fn update_located(
+        &mut self,
+        key: &Hash,
+        value_hash: &Hash,
+        node: NodeRef,
+        slot: Option<Slot>,
+    ) -> bool {
+        let Node::Leaf(index) = node.get() else {
+            return false;
+        };
+        let leaf = &mut self.leaves[index];
+        if leaf.key != *key {
+            return false;
+        }
+        if leaf.value_hash != *value_hash {
+            leaf.value_hash = *value_hash;
+            if let Some((parent, side)) = slot {
+                self.child_hashes[parent].0[side] = leaf_hash(key, value_hash);
+            }
+        }
+        true
     }
 
     /// Recompute now the stale subtrees that lie wholly before `key` in key
@@ -465,37 +544,6 @@ impl SparseMerkleTree {
             }
             current = Some(children[side]);
         }
-    }
-
-    /// Walk the paths of up to `BATCH_LANES` keys side by side, reading
-    /// every branch, child-hash line and leaf an update of those keys and
-    /// the next [`Self::root`] will touch, so that the memory latency of the
-    /// walks overlaps. Changes nothing.
-    fn warm(&self, keys: &[(Hash, Option<Hash>)]) {
-        let Some(root) = self.root else {
-            return;
-        };
-        let mut lanes = [root; BATCH_LANES];
-        let lanes = &mut lanes[..keys.len().min(BATCH_LANES)];
-        let mut touched = 0u8;
-        let mut walking = true;
-        while walking {
-            walking = false;
-            for (lane, (key, _)) in lanes.iter_mut().zip(keys) {
-                if let Node::Branch(index) = lane.get() {
-                    let branch = &self.branches[index];
-                    touched ^= self.child_hashes[index].0[0].0[0];
-                    *lane = branch.children[direction(key, branch.bit as usize)];
-                    walking = true;
-                }
-            }
-        }
-        for lane in lanes.iter() {
-            if let Node::Leaf(index) = lane.get() {
-                touched ^= self.leaves[index].key.0[0];
-            }
-        }
-        core::hint::black_box(touched);
     }
 
     /// The root hash. Recomputes only the hashes of subtrees that changed
