@@ -644,7 +644,7 @@ impl<'a> View<'a> {
     /// never iterated in its own order).
     fn into_overlay(self) -> Overlay {
         let mut overlay: Overlay = self.pending.into_iter().collect();
-        overlay.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        overlay.sort_unstable_by_key(|(key, _)| *key);
         overlay
     }
 

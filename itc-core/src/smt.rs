@@ -410,7 +410,7 @@ impl SparseMerkleTree {
         // Key order, the last update of each key winning: a stable sort
         // keeps a key's updates in their order, and only the last is kept.
         let mut sorted: Vec<(Hash, Option<Hash>)> = updates.to_vec();
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        sorted.sort_by_key(|(key, _)| *key);
         let mut write = 0;
         for read in 0..sorted.len() {
             if read + 1 < sorted.len() && sorted[read + 1].0 == sorted[read].0 {

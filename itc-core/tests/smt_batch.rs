@@ -71,12 +71,15 @@ fn update_strategy() -> impl Strategy<Value = (Target, Option<Hash>)> {
     )
 }
 
+/// A batch of updates, and whether to take the root after it.
+type Batch = (Vec<(Target, Option<Hash>)>, bool);
+
 /// Apply `batches` one by one to a tree and with `update_batch` to another
 /// (asking for the root after the batches flagged `true` only), and check
 /// roots, values and proofs against each other and the reference.
 fn check_batches(
     base: &BTreeMap<Hash, Hash>,
-    batches: &[(Vec<(Target, Option<Hash>)>, bool)],
+    batches: &[Batch],
     probes: &[Hash],
 ) -> Result<(), TestCaseError> {
     let mut single = SparseMerkleTree::new();
