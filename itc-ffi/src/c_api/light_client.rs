@@ -6,8 +6,8 @@
 
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN, ITC_SIGNATURE_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, require_out,
-    store_handle, write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_array, read_slice, require_out, store_handle,
+    write_array, write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::keys::Keypair;
 use crate::api::light_client::{
@@ -167,32 +167,22 @@ pub struct ItcCommandFields {
     pub signature: [u8; ITC_SIGNATURE_LEN],
 }
 
-/// A light client: one trusted header and its validator set (opaque,
-/// internally locked). Free with [`itc_light_client_free`].
-#[repr(C)]
-pub struct ItcLightClient {
-    magic: u64,
-    pub(crate) inner: Arc<LightClient>,
+handle_type! {
+    /// A light client: one trusted header and its validator set (opaque,
+    /// internally locked). Free with [`itc_light_client_free`].
+    pub struct ItcLightClient {
+        pub(crate) inner: Arc<LightClient>,
+    }
+    tag = b"itc:lc\0\x01", kind = "light client";
 }
 
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcLightClient {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:lc\0\x01");
-    const KIND: &'static str = "light client";
-}
-
-/// A lamp: light client, device key, freshness bound and replay counter
-/// (opaque, internally locked). Free with [`itc_lamp_free`].
-#[repr(C)]
-pub struct ItcLamp {
-    magic: u64,
-    pub(crate) inner: Arc<Lamp>,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcLamp {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:lamp");
-    const KIND: &'static str = "lamp";
+handle_type! {
+    /// A lamp: light client, device key, freshness bound and replay counter
+    /// (opaque, internally locked). Free with [`itc_lamp_free`].
+    pub struct ItcLamp {
+        pub(crate) inner: Arc<Lamp>,
+    }
+    tag = b"itc:lamp", kind = "lamp";
 }
 
 fn options(trust_period_ms: u64, clock_drift_ms: u64) -> TrustOptions {
@@ -303,9 +293,7 @@ pub unsafe extern "C" fn itc_light_client_save(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&client.inner.save(), out, capacity, written) }
     })
@@ -322,9 +310,7 @@ pub unsafe extern "C" fn itc_light_client_height(
     light_client: *const ItcLightClient,
     out_height: *mut u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_height, client.inner.height(), "out_height") }
     })
@@ -348,9 +334,7 @@ pub unsafe extern "C" fn itc_light_client_update(
     now_ms: u64,
     out_verdict: *mut ItcUpdateVerdict,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         require_out(out_verdict, "out_verdict")?;
         // SAFETY: the caller's contract above.
         let update = unsafe { read_slice(update, update_len, "update")? };
@@ -376,9 +360,7 @@ pub unsafe extern "C" fn itc_light_client_verify_transaction(
     proof_len: usize,
     out_transaction_hash: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         let proof = unsafe { read_slice(proof, proof_len, "proof")? };
         let hash: [u8; ITC_HASH_LEN] = crate::api::array(
@@ -415,9 +397,7 @@ pub unsafe extern "C" fn itc_light_client_verify_grant(
     grant_proof_len: usize,
     out_grant: *mut ItcGrant,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above (four reads).
         let (device, grantee, device_proof, grant_proof) = unsafe {
             (
@@ -470,9 +450,7 @@ pub unsafe extern "C" fn itc_light_client_header(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&client.inner.header(), out, capacity, written) }
     })
@@ -490,9 +468,7 @@ pub unsafe extern "C" fn itc_light_client_header_hash(
     light_client: *const ItcLightClient,
     out_hash: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         let hash: [u8; ITC_HASH_LEN] = crate::api::array(&client.inner.header_hash(), "hash")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_hash, &hash, "out_hash") }
@@ -534,9 +510,7 @@ pub unsafe extern "C" fn itc_light_client_verify_device(
     proof_len: usize,
     out_record: *mut ItcDeviceRecord,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above (two reads).
         let (device, proof) = unsafe {
             (
@@ -577,7 +551,7 @@ pub unsafe extern "C" fn itc_light_client_verify_device(
 #[no_mangle]
 pub unsafe extern "C" fn itc_light_client_free(light_client: *mut ItcLightClient) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(light_client, "light_client") })
+    unsafe { super::release(light_client, "light_client") }
 }
 
 /// A lamp with key `device_public_key` that starts from `light_client`'s
@@ -650,9 +624,7 @@ pub unsafe extern "C" fn itc_lamp_update(
     now_ms: u64,
     out_verdict: *mut ItcUpdateVerdict,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         require_out(out_verdict, "out_verdict")?;
         // SAFETY: the caller's contract above.
         let update = unsafe { read_slice(update, update_len, "update")? };
@@ -696,9 +668,7 @@ pub unsafe extern "C" fn itc_lamp_handle(
     proof_len: usize,
     out_verdict: *mut ItcLampVerdict,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         require_out(out_verdict, "out_verdict")?;
         let update = if update.is_null() {
             None
@@ -738,9 +708,7 @@ pub unsafe extern "C" fn itc_lamp_replay_table(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&lamp.inner.replay_table(), out, capacity, written) }
     })
@@ -763,9 +731,7 @@ pub unsafe extern "C" fn itc_lamp_last_time(
     out_found: *mut bool,
     out_time_ms: *mut u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         let sender = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(sender, "sender")? };
         let last = lamp.inner.last_time_ms(sender.to_vec())?;
@@ -790,9 +756,7 @@ pub unsafe extern "C" fn itc_lamp_last_time(
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn itc_lamp_height(lamp: *const ItcLamp, out_height: *mut u64) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_height, lamp.inner.height(), "out_height") }
     })
@@ -813,9 +777,7 @@ pub unsafe extern "C" fn itc_lamp_trusted_header(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&lamp.inner.trusted_header(), out, capacity, written) }
     })
@@ -840,9 +802,7 @@ pub unsafe extern "C" fn itc_lamp_recover(
     recovery_len: usize,
     now_ms: u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         let recovery = unsafe { read_slice(recovery, recovery_len, "recovery")? };
         lamp.inner.recover(recovery.to_vec(), now_ms)
@@ -878,9 +838,7 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let owner = unsafe { handle_ref(owner, "owner")? };
+    with_handle!(owner, {
         // SAFETY: the caller's contract above (four reads).
         let (device, trusted_header, update, device_proof) = unsafe {
             (
@@ -920,9 +878,7 @@ pub unsafe extern "C" fn itc_lamp_trusted_state(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&lamp.inner.trusted_state(), out, capacity, written) }
     })
@@ -937,7 +893,7 @@ pub unsafe extern "C" fn itc_lamp_trusted_state(
 #[no_mangle]
 pub unsafe extern "C" fn itc_lamp_free(lamp: *mut ItcLamp) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(lamp, "lamp") })
+    unsafe { super::release(lamp, "lamp") }
 }
 
 /// Sign a command for `device` (the sender's side: the owner or a guest).
@@ -970,9 +926,7 @@ pub unsafe extern "C" fn itc_command_sign(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let grantee = unsafe { handle_ref(grantee, "grantee")? };
+    with_handle!(grantee, {
         // SAFETY: the caller's contract above.
         let device = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(device, "device")? };
         let keypair = Arc::new(Keypair {
