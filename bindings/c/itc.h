@@ -29,6 +29,245 @@ typedef struct ItcCampaignResult ItcCampaignResult;
 typedef struct ItcSealKey ItcSealKey;
 typedef struct ItcImageCheck ItcImageCheck;
 
+/* Reason codes: stable, generated from their one definition. */
+// Why a header update is invalid (the `invalid_reason` of
+// `ItcUpdateVerdict`). The numbers are itc-spv's stable
+// `InvalidReason` codes.
+enum ItcInvalidReason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not invalid.
+  ITC_INVALID_REASON_NONE = 0,
+  // The header belongs to another chain.
+  ITC_INVALID_REASON_WRONG_CHAIN = 1,
+  // The header is not above the trusted height.
+  ITC_INVALID_REASON_NON_INCREASING_HEIGHT = 2,
+  // The header's time is before the trusted header's time.
+  ITC_INVALID_REASON_NON_MONOTONIC_TIME = 3,
+  // The header's time is further ahead of `now_ms` than the clock
+  // drift.
+  ITC_INVALID_REASON_HEADER_FROM_FUTURE = 4,
+  // The trusted header is older than the trust period (an owner
+  // recovery is the way back).
+  ITC_INVALID_REASON_TRUSTED_STATE_EXPIRED = 5,
+  // The certificate's chain, height or block hash is not the
+  // header's.
+  ITC_INVALID_REASON_CERTIFICATE_MISMATCH = 6,
+  // An adjacent header does not name the trusted header as its
+  // previous.
+  ITC_INVALID_REASON_PREVIOUS_HASH_MISMATCH = 7,
+  // An adjacent header is signed by another set than the trusted
+  // header announced as next.
+  ITC_INVALID_REASON_UNEXPECTED_VALIDATOR_SET = 8,
+  // The supplied validator set does not hash to the header's
+  // `validator_set_hash`.
+  ITC_INVALID_REASON_VALIDATOR_SET_MISMATCH = 9,
+  // The update left out the signing set, and it is not the trusted
+  // set.
+  ITC_INVALID_REASON_MISSING_VALIDATOR_SET = 10,
+  // A checked signature in the certificate does not verify.
+  ITC_INVALID_REASON_INVALID_SIGNATURE = 11,
+  // The header's own set did not sign more than two thirds of its
+  // weight.
+  ITC_INVALID_REASON_NOT_ENOUGH_SIGNATURES = 12,
+  // The certificate's signatures are not strictly ascending by
+  // validator (a validator listed twice would be counted twice).
+  ITC_INVALID_REASON_MALFORMED_CERTIFICATE = 13,
+  // A different header at the trusted height, validly certified by
+  // the trusted set: the chain has forked (more than a third of the
+  // weight is faulty). Keep the update as evidence (itc-spv's
+  // `detect_fork`).
+  ITC_INVALID_REASON_CONFLICTING_HEADER = 14,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcInvalidReason ItcInvalidReason;
+#else
+typedef uint32_t ItcInvalidReason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a bootstrap was refused: the code `itc_last_error_reason()` gives
+// after `ITC_STATUS_BOOTSTRAP_REJECTED`. The numbers are itc-spv's
+// stable `BootstrapError` codes.
+enum ItcBootstrapError
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a bootstrap refusal.
+  ITC_BOOTSTRAP_ERROR_NONE = 0,
+  // The header's hash is not the one the caller pinned.
+  ITC_BOOTSTRAP_ERROR_PINNED_HASH_MISMATCH = 1,
+  // The validator set does not hash to the header's
+  // `validator_set_hash` (it did not sign the header).
+  ITC_BOOTSTRAP_ERROR_VALIDATOR_SET_MISMATCH = 2,
+  // The header is older than the trust period: its validators may
+  // have unbonded since, so it cannot vouch for anything. Bootstrap
+  // from a recent header whose hash the owner supplies (over the
+  // pairing channel) instead of the one pinned at manufacture.
+  ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD = 3,
+  // The header's time is further ahead of `now_ms` than the clock
+  // drift: the device's clock is wrong.
+  ITC_BOOTSTRAP_ERROR_HEADER_FROM_FUTURE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcBootstrapError ItcBootstrapError;
+#else
+typedef uint32_t ItcBootstrapError;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why the lamp refused a command (the `deny_reason` of
+// `ItcLampVerdict`). The numbers are itc-spv's stable
+// `DenyReason` codes.
+enum ItcDenyReason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not denied.
+  ITC_DENY_REASON_NONE = 0,
+  // The command is for another chain.
+  ITC_DENY_REASON_WRONG_CHAIN = 1,
+  // The command is for another device.
+  ITC_DENY_REASON_WRONG_DEVICE = 2,
+  // The proofs are against a header older than the trusted one, or
+  // the trusted header's time is further than the freshness bound
+  // from the device's clock (older, or ahead of a clock that went
+  // backwards).
+  ITC_DENY_REASON_STALE_HEADER = 3,
+  // The proofs are against a header the device has not verified.
+  ITC_DENY_REASON_UNKNOWN_HEADER = 4,
+  // The sender's time is not above the last one the device accepted
+  // from this sender (a replay).
+  ITC_DENY_REASON_REPLAYED = 5,
+  // The sender's signature does not verify (forged or altered
+  // command).
+  ITC_DENY_REASON_BAD_SIGNATURE = 6,
+  // A proof does not hold against the trusted header.
+  ITC_DENY_REASON_BAD_PROOF = 7,
+  // The device is not registered, or the grant was made by someone
+  // who no longer owns it, or under an earlier ownership of the
+  // device.
+  ITC_DENY_REASON_NOT_GRANTED = 8,
+  // The state proves there is no grant: revoked, or never made.
+  ITC_DENY_REASON_REVOKED = 9,
+  // The grant's expiry height is not above the trusted height.
+  ITC_DENY_REASON_EXPIRED = 10,
+  // The grant lacks a permission bit the action needs.
+  ITC_DENY_REASON_INSUFFICIENT_PERMISSION = 11,
+  // The command's time is more than the command window ahead of the
+  // device's clock.
+  ITC_DENY_REASON_COMMAND_FROM_FUTURE = 12,
+  // The command's time is more than the command window behind the
+  // device's clock (a recorded command delivered late).
+  ITC_DENY_REASON_COMMAND_TOO_OLD = 13,
+  // The command asks for no permission bit.
+  ITC_DENY_REASON_EMPTY_ACTION = 14,
+  // The sender is not in the device's full replay table and its time
+  // is not above the table's floor; it is accepted once the sender's
+  // clock passes the floor.
+  ITC_DENY_REASON_BELOW_REPLAY_FLOOR = 15,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcDenyReason ItcDenyReason;
+#else
+typedef uint32_t ItcDenyReason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a payload could not be sealed or opened: the code
+// `itc_last_error_reason()` gives after `ITC_STATUS_SEAL_REFUSED`.
+// The numbers are itc-core's stable `SealRefusal` codes.
+enum ItcSealRefusal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No recipient was given.
+  ITC_SEAL_REFUSAL_NO_RECIPIENTS = 1,
+  // More recipients than a payload holds (8; 4 in a DAG record).
+  ITC_SEAL_REFUSAL_TOO_MANY_RECIPIENTS = 2,
+  // The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+  ITC_SEAL_REFUSAL_PLAINTEXT_TOO_LONG = 3,
+  // A recipient's public key is not a valid key of the suite.
+  ITC_SEAL_REFUSAL_INVALID_PUBLIC_KEY = 4,
+  // The key and the payload are of different suites.
+  ITC_SEAL_REFUSAL_SUITE_MISMATCH = 5,
+  // The payload is bound to another chain, device or sequence than
+  // the reader expects (moved or replayed elsewhere).
+  ITC_SEAL_REFUSAL_CONTEXT_MISMATCH = 6,
+  // The payload has no entry for this key (not sealed to it, or
+  // sealed to an earlier rotation of it).
+  ITC_SEAL_REFUSAL_NOT_A_RECIPIENT = 7,
+  // Authentication failed: the wrong key, or the payload was
+  // altered.
+  ITC_SEAL_REFUSAL_OPEN_FAILED = 8,
+  // Key encapsulation failed (a degenerate public key).
+  ITC_SEAL_REFUSAL_ENCAPSULATION = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcSealRefusal ItcSealRefusal;
+#else
+typedef uint32_t ItcSealRefusal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a device refuses an update: the code `itc_last_error_reason()`
+// gives after `ITC_STATUS_UPDATE_REFUSED`. The numbers are itc-spv's
+// stable `UpdateRefusal` codes.
+enum ItcUpdateRefusal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A proof does not hold against the trusted header.
+  ITC_UPDATE_REFUSAL_BAD_PROOF = 1,
+  // The chain has no such product.
+  ITC_UPDATE_REFUSAL_UNKNOWN_PRODUCT = 2,
+  // The product has no release.
+  ITC_UPDATE_REFUSAL_NO_RELEASE = 3,
+  // The proven release is for another product.
+  ITC_UPDATE_REFUSAL_WRONG_PRODUCT = 4,
+  // The manifest is not signed by the product's current release key.
+  ITC_UPDATE_REFUSAL_BAD_SIGNATURE = 5,
+  // The current release is revoked.
+  ITC_UPDATE_REFUSAL_REVOKED = 6,
+  // The release is not newer than the running version (rollback or
+  // reinstall).
+  ITC_UPDATE_REFUSAL_NOT_NEWER = 7,
+  // The running version is older than the release's minimum.
+  ITC_UPDATE_REFUSAL_BELOW_MINIMUM = 8,
+  // The image is larger than the device can hold.
+  ITC_UPDATE_REFUSAL_IMAGE_TOO_LARGE = 9,
+  // More bytes than the manifest's size arrived.
+  ITC_UPDATE_REFUSAL_IMAGE_TOO_LONG = 10,
+  // Fewer bytes than the manifest's size arrived.
+  ITC_UPDATE_REFUSAL_IMAGE_TOO_SHORT = 11,
+  // The image does not hash to the manifest's hash (tampered or
+  // wrong image).
+  ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH = 12,
+  // The trusted header is older than the device accepts for an
+  // update: the release may have been revoked or superseded since
+  // (a freeze attack by a relay that withholds newer headers).
+  // Update the header first.
+  ITC_UPDATE_REFUSAL_STALE_HEADER = 13,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ItcUpdateRefusal ItcUpdateRefusal;
+#else
+typedef uint32_t ItcUpdateRefusal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+
 // Bytes of one lamp event record.
 #define LAMP_EVENT_BYTES 16
 
@@ -267,138 +506,6 @@ typedef uint32_t ItcUpdateOutcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Why a header update is invalid (the `invalid_reason` of
-// [`ItcUpdateVerdict`]). The numbers are itc-spv's stable
-// `InvalidReason::code`s.
-enum ItcInvalidReason
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // Not invalid.
-  ITC_INVALID_REASON_NONE = 0,
-  // The header belongs to another chain.
-  ITC_INVALID_REASON_WRONG_CHAIN = 1,
-  // The header is not above the trusted height.
-  ITC_INVALID_REASON_NON_INCREASING_HEIGHT = 2,
-  // The header's time is before the trusted header's time.
-  ITC_INVALID_REASON_NON_MONOTONIC_TIME = 3,
-  // The header's time is further ahead of `now_ms` than the clock drift.
-  ITC_INVALID_REASON_HEADER_FROM_FUTURE = 4,
-  // The trusted header is older than the trust period (an owner
-  // recovery, `itc_lamp_recover`, is the way back).
-  ITC_INVALID_REASON_TRUSTED_STATE_EXPIRED = 5,
-  // The certificate's chain, height or block hash is not the header's.
-  ITC_INVALID_REASON_CERTIFICATE_MISMATCH = 6,
-  // An adjacent header does not name the trusted header as its previous.
-  ITC_INVALID_REASON_PREVIOUS_HASH_MISMATCH = 7,
-  // An adjacent header is signed by another set than the trusted header
-  // announced as next.
-  ITC_INVALID_REASON_UNEXPECTED_VALIDATOR_SET = 8,
-  // The supplied validator set does not hash to the header's.
-  ITC_INVALID_REASON_VALIDATOR_SET_MISMATCH = 9,
-  // The update left out the signing set, and it is not the trusted set.
-  ITC_INVALID_REASON_MISSING_VALIDATOR_SET = 10,
-  // A checked signature in the certificate does not verify.
-  ITC_INVALID_REASON_INVALID_SIGNATURE = 11,
-  // The header's own set did not sign more than two thirds of its weight.
-  ITC_INVALID_REASON_NOT_ENOUGH_SIGNATURES = 12,
-  // The certificate lists a validator twice or out of order.
-  ITC_INVALID_REASON_MALFORMED_CERTIFICATE = 13,
-  // A different header at the trusted height, validly certified by the
-  // trusted set: the chain has forked. Keep the update as evidence.
-  ITC_INVALID_REASON_CONFLICTING_HEADER = 14,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ItcInvalidReason ItcInvalidReason;
-#else
-typedef uint32_t ItcInvalidReason;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// Why the lamp refused a command (the `deny_reason` of [`ItcLampVerdict`]).
-// The numbers are itc-spv's stable `DenyReason::code`s, all 15 of them.
-enum ItcDenyReason
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // Not denied.
-  ITC_DENY_REASON_NONE = 0,
-  // The command is for another chain.
-  ITC_DENY_REASON_WRONG_CHAIN = 1,
-  // The command is for another device.
-  ITC_DENY_REASON_WRONG_DEVICE = 2,
-  // The proofs are against an old header, or the lamp's header is further
-  // than its freshness bound from its clock.
-  ITC_DENY_REASON_STALE_HEADER = 3,
-  // The proofs are against a header the lamp has not verified.
-  ITC_DENY_REASON_UNKNOWN_HEADER = 4,
-  // The command's time is not above the last one accepted from this
-  // sender (a replay).
-  ITC_DENY_REASON_REPLAYED = 5,
-  // The sender's signature does not verify (forged or altered).
-  ITC_DENY_REASON_BAD_SIGNATURE = 6,
-  // A proof does not hold against the trusted header.
-  ITC_DENY_REASON_BAD_PROOF = 7,
-  // The device is unregistered, or the grant was made by someone who no
-  // longer owns it or under an earlier ownership.
-  ITC_DENY_REASON_NOT_GRANTED = 8,
-  // The state proves there is no grant (revoked or never made).
-  ITC_DENY_REASON_REVOKED = 9,
-  // The grant has expired.
-  ITC_DENY_REASON_EXPIRED = 10,
-  // The grant lacks a permission the action needs.
-  ITC_DENY_REASON_INSUFFICIENT_PERMISSION = 11,
-  // The command's time is more than the command window ahead of the
-  // lamp's clock.
-  ITC_DENY_REASON_COMMAND_FROM_FUTURE = 12,
-  // The command's time is more than the command window behind the lamp's
-  // clock (a recorded command delivered late).
-  ITC_DENY_REASON_COMMAND_TOO_OLD = 13,
-  // The command asks for no permission bit.
-  ITC_DENY_REASON_EMPTY_ACTION = 14,
-  // The sender is not in the lamp's full replay table and its time is not
-  // above the table's floor (accepted once its clock passes the floor).
-  ITC_DENY_REASON_BELOW_REPLAY_FLOOR = 15,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ItcDenyReason ItcDenyReason;
-#else
-typedef uint32_t ItcDenyReason;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// Why a bootstrap was refused: the code [`itc_last_error_reason`](super::itc_last_error_reason)
-// gives after `ITC_STATUS_BOOTSTRAP_REJECTED`.
-enum ItcBootstrapError
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // Not a bootstrap refusal.
-  ITC_BOOTSTRAP_ERROR_NONE = 0,
-  // The header's hash is not the pinned one.
-  ITC_BOOTSTRAP_ERROR_PINNED_HASH_MISMATCH = 1,
-  // The validator set did not sign the header.
-  ITC_BOOTSTRAP_ERROR_VALIDATOR_SET_MISMATCH = 2,
-  // The header is older than the trust period: bootstrap from a recent
-  // header whose hash the owner's app supplies over the pairing channel.
-  ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD = 3,
-  // The header's time is further ahead of `now_ms` than the clock drift:
-  // the device's clock is wrong.
-  ITC_BOOTSTRAP_ERROR_HEADER_FROM_FUTURE = 4,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ItcBootstrapError ItcBootstrapError;
-#else
-typedef uint32_t ItcBootstrapError;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
 // Why an owner recovery was refused: the code
 // [`itc_last_error_reason`](super::itc_last_error_reason) gives after
 // `ITC_STATUS_RECOVERY_REJECTED`. Nothing changes on any of these.
@@ -462,93 +569,8 @@ typedef uint8_t ItcSealSuite;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Why a payload could not be sealed or opened. The numbers are stable
-// (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
-enum ItcSealRefusal
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // No recipient was given.
-  ITC_SEAL_REFUSAL_NO_RECIPIENTS = 1,
-  // More recipients than a payload holds (8; 4 in a DAG record).
-  ITC_SEAL_REFUSAL_TOO_MANY_RECIPIENTS = 2,
-  // The plaintext is too long (16 KiB; 1 KiB in a DAG record).
-  ITC_SEAL_REFUSAL_PLAINTEXT_TOO_LONG = 3,
-  // A recipient's public key is not a valid key of the suite.
-  ITC_SEAL_REFUSAL_INVALID_PUBLIC_KEY = 4,
-  // The key and the payload are of different suites.
-  ITC_SEAL_REFUSAL_SUITE_MISMATCH = 5,
-  // The payload is bound to another chain, device or sequence than the
-  // reader expects (moved or replayed elsewhere).
-  ITC_SEAL_REFUSAL_CONTEXT_MISMATCH = 6,
-  // The payload has no entry for this key (not sealed to it, or sealed
-  // to an earlier rotation of it).
-  ITC_SEAL_REFUSAL_NOT_A_RECIPIENT = 7,
-  // Authentication failed: the wrong key, or the payload was altered.
-  ITC_SEAL_REFUSAL_OPEN_FAILED = 8,
-  // Key encapsulation failed (a degenerate public key).
-  ITC_SEAL_REFUSAL_ENCAPSULATION = 9,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ItcSealRefusal ItcSealRefusal;
-#else
-typedef uint32_t ItcSealRefusal;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// Why a device refuses an update. The numbers are itc-spv's stable
-// `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
-// `ITC_STATUS_UPDATE_REFUSED`).
-enum ItcUpdateRefusal
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  // A proof does not hold against the trusted header.
-  ITC_UPDATE_REFUSAL_BAD_PROOF = 1,
-  // The chain has no such product.
-  ITC_UPDATE_REFUSAL_UNKNOWN_PRODUCT = 2,
-  // The product has no release.
-  ITC_UPDATE_REFUSAL_NO_RELEASE = 3,
-  // The proven release is for another product.
-  ITC_UPDATE_REFUSAL_WRONG_PRODUCT = 4,
-  // The manifest is not signed by the product's current release key.
-  ITC_UPDATE_REFUSAL_BAD_SIGNATURE = 5,
-  // The current release is revoked.
-  ITC_UPDATE_REFUSAL_REVOKED = 6,
-  // The release is not newer than the running version (rollback or
-  // reinstall).
-  ITC_UPDATE_REFUSAL_NOT_NEWER = 7,
-  // The running version is older than the release's minimum.
-  ITC_UPDATE_REFUSAL_BELOW_MINIMUM = 8,
-  // The image is larger than the device can hold.
-  ITC_UPDATE_REFUSAL_IMAGE_TOO_LARGE = 9,
-  // More bytes than the manifest's size arrived.
-  ITC_UPDATE_REFUSAL_IMAGE_TOO_LONG = 10,
-  // Fewer bytes than the manifest's size arrived.
-  ITC_UPDATE_REFUSAL_IMAGE_TOO_SHORT = 11,
-  // The image does not hash to the manifest's hash (tampered or wrong
-  // image).
-  ITC_UPDATE_REFUSAL_IMAGE_HASH_MISMATCH = 12,
-  // The trusted header is older than the device accepts for an update:
-  // the release may have been revoked or superseded since (a freeze
-  // attack by a relay that withholds newer headers). Update the header
-  // first.
-  ITC_UPDATE_REFUSAL_STALE_HEADER = 13,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ItcUpdateRefusal ItcUpdateRefusal;
-#else
-typedef uint32_t ItcUpdateRefusal;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-// Why the lamp refused a command. Every reason of itc-spv's
-// `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
-typedef struct DenyReason DenyReason;
+// A reason enum as the C header declares it.
+typedef struct CEnum CEnum;
 
 // What a company asks for when it opens a campaign (see
 // [`itc_chaincode_open_tx_body`]).
@@ -607,7 +629,7 @@ typedef struct {
 typedef struct {
   // An [`ItcUpdateOutcome`] number.
   uint32_t outcome;
-  // For `ITC_UPDATE_OUTCOME_INVALID`: an [`ItcInvalidReason`] (the stable
+  // For `ITC_UPDATE_OUTCOME_INVALID`: an `ItcInvalidReason` (the stable
   // codes 1..=14; 14, a conflicting header, is fork evidence); otherwise 0.
   uint32_t invalid_reason;
 } ItcUpdateVerdict;
@@ -653,7 +675,7 @@ typedef struct {
   // True if the command may run (the lamp has recorded the sender's time
   // in its replay table: persist `itc_lamp_replay_table` before acting).
   bool allowed;
-  // An [`ItcDenyReason`] number when refused, 0 when allowed.
+  // An `ItcDenyReason` number when refused, 0 when allowed.
   uint32_t deny_reason;
   // True if an update came along; `update` is then its verdict.
   bool has_update;
@@ -1822,7 +1844,7 @@ ItcStatus itc_keypair_free(ItcKeypair *keypair);
 //
 // A refusal is `ITC_STATUS_BOOTSTRAP_REJECTED` and
 // [`itc_last_error_reason`](super::itc_last_error_reason) gives its
-// [`ItcBootstrapError`]; `ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD` means the
+// `ItcBootstrapError`; `ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD` means the
 // header is older than the trust period (its validators may have unbonded):
 // bootstrap from a recent header whose hash the owner's app supplies over
 // the pairing channel.

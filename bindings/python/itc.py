@@ -3004,90 +3004,94 @@ class _UniffiFfiConverterOptionalTypeUpdateVerdict(_UniffiConverterRustBuffer):
 
 class DenyReason(enum.Enum):
     """
-    Why the lamp refused a command. Every reason of itc-spv's
-    `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
+    Why the lamp refused a command: itc-spv's `DenyReason`, with the same
+    stable codes (the enum's values in Python, Kotlin and Swift).
 """
     
-    WRONG_CHAIN = 0
+    WRONG_CHAIN = 1
     """
-    1: the command is for another chain.
+    The command is for another chain.
 """
     
-    WRONG_DEVICE = 1
+    WRONG_DEVICE = 2
     """
-    2: the command is for another device.
+    The command is for another device.
 """
     
-    STALE_HEADER = 2
+    STALE_HEADER = 3
     """
-    3: the proofs are against an old header, or the lamp's header is
-    further than its freshness bound from its clock.
+    The proofs are against a header older than the trusted one, or
+    the trusted header's time is further than the freshness bound
+    from the device's clock (older, or ahead of a clock that went
+    backwards).
 """
     
-    UNKNOWN_HEADER = 3
+    UNKNOWN_HEADER = 4
     """
-    4: the proofs are against a header the lamp has not verified.
+    The proofs are against a header the device has not verified.
 """
     
-    REPLAYED = 4
+    REPLAYED = 5
     """
-    5: the command's time is not above the last one the lamp accepted
+    The sender's time is not above the last one the device accepted
     from this sender (a replay).
 """
     
-    BAD_SIGNATURE = 5
+    BAD_SIGNATURE = 6
     """
-    6: the sender's signature does not verify (forged or altered command).
+    The sender's signature does not verify (forged or altered
+    command).
 """
     
-    BAD_PROOF = 6
+    BAD_PROOF = 7
     """
-    7: a proof does not hold against the trusted header.
+    A proof does not hold against the trusted header.
 """
     
-    NOT_GRANTED = 7
+    NOT_GRANTED = 8
     """
-    8: the device is unregistered, or the grant was made by someone who
-    no longer owns it or under an earlier ownership of the device.
+    The device is not registered, or the grant was made by someone
+    who no longer owns it, or under an earlier ownership of the
+    device.
 """
     
-    REVOKED = 8
+    REVOKED = 9
     """
-    9: the state proves there is no grant (revoked or never made).
+    The state proves there is no grant: revoked, or never made.
 """
     
-    EXPIRED = 9
+    EXPIRED = 10
     """
-    10: the grant has expired.
+    The grant's expiry height is not above the trusted height.
 """
     
-    INSUFFICIENT_PERMISSION = 10
+    INSUFFICIENT_PERMISSION = 11
     """
-    11: the grant lacks a permission the action needs.
+    The grant lacks a permission bit the action needs.
 """
     
-    COMMAND_FROM_FUTURE = 11
+    COMMAND_FROM_FUTURE = 12
     """
-    12: the command's time is more than the command window ahead of the
-    lamp's clock.
+    The command's time is more than the command window ahead of the
+    device's clock.
 """
     
-    COMMAND_TOO_OLD = 12
+    COMMAND_TOO_OLD = 13
     """
-    13: the command's time is more than the command window behind the
-    lamp's clock (a recorded command delivered late).
+    The command's time is more than the command window behind the
+    device's clock (a recorded command delivered late).
 """
     
-    EMPTY_ACTION = 13
+    EMPTY_ACTION = 14
     """
-    14: the command asks for no permission bit.
+    The command asks for no permission bit.
 """
     
-    BELOW_REPLAY_FLOOR = 14
+    BELOW_REPLAY_FLOOR = 15
     """
-    15: the sender is not in the lamp's full replay table and its time is
-    not above the table's floor; accepted once the sender's clock passes
-    the floor.
+    The sender is not in the device's full replay table and its time
+    is not above the table's floor; it is accepted once the sender's
+    clock passes the floor.
 """
     
 
@@ -4174,8 +4178,9 @@ class _UniffiFfiConverterTypeDagPayload(_UniffiConverterRustBuffer):
 
 class SealRefusal(enum.Enum):
     """
-    Why a payload could not be sealed or opened. The numbers are stable
-    (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+    Why a payload could not be sealed or opened: itc-core's
+    `SealRefusal`, with the same stable codes (the C ABI's
+    `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
 """
     
     NO_RECIPIENTS = 1
@@ -4205,19 +4210,20 @@ class SealRefusal(enum.Enum):
     
     CONTEXT_MISMATCH = 6
     """
-    The payload is bound to another chain, device or sequence than the
-    reader expects (moved or replayed elsewhere).
+    The payload is bound to another chain, device or sequence than
+    the reader expects (moved or replayed elsewhere).
 """
     
     NOT_A_RECIPIENT = 7
     """
-    The payload has no entry for this key (not sealed to it, or sealed
-    to an earlier rotation of it).
+    The payload has no entry for this key (not sealed to it, or
+    sealed to an earlier rotation of it).
 """
     
     OPEN_FAILED = 8
     """
-    Authentication failed: the wrong key, or the payload was altered.
+    Authentication failed: the wrong key, or the payload was
+    altered.
 """
     
     ENCAPSULATION = 9
@@ -4303,8 +4309,8 @@ class _UniffiFfiConverterTypeSealRefusal(_UniffiConverterRustBuffer):
 
 class UpdateRefusal(enum.Enum):
     """
-    Why a device refuses an update. The numbers are itc-spv's stable
-    `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
+    Why a device refuses an update: itc-spv's `UpdateRefusal`, with the
+    same stable codes (the C ABI's `itc_last_error_reason()` after
     `ITC_STATUS_UPDATE_REFUSED`).
 """
     
@@ -4366,16 +4372,16 @@ class UpdateRefusal(enum.Enum):
     
     IMAGE_HASH_MISMATCH = 12
     """
-    The image does not hash to the manifest's hash (tampered or wrong
-    image).
+    The image does not hash to the manifest's hash (tampered or
+    wrong image).
 """
     
     STALE_HEADER = 13
     """
-    The trusted header is older than the device accepts for an update:
-    the release may have been revoked or superseded since (a freeze
-    attack by a relay that withholds newer headers). Update the header
-    first.
+    The trusted header is older than the device accepts for an
+    update: the release may have been revoked or superseded since
+    (a freeze attack by a relay that withholds newer headers).
+    Update the header first.
 """
     
 

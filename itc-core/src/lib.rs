@@ -53,6 +53,7 @@
 extern crate alloc;
 
 pub mod anchoring;
+pub mod codes;
 pub mod encoding;
 pub mod firmware;
 pub mod genesis;

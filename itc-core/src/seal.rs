@@ -434,6 +434,69 @@ pub enum SealError {
     Randomness,
 }
 
+/// The list of [`SealRefusal`]s and their stable codes, written once (the
+/// canonical enum and the bindings' UniFFI enum and C constants
+/// `ITC_SEAL_REFUSAL_*` are generated from it; see
+/// [`codes`](crate::codes) for the calling convention). Codes are stable:
+/// add at the end, never renumber.
+#[macro_export]
+macro_rules! seal_refusals {
+    ($($callback:ident)::+ ! { $($prefix:tt)* }) => {
+        $($callback)::+! { $($prefix)* {
+            /// No recipient was given.
+            NoRecipients = 1 => "no recipients",
+            /// More recipients than a payload holds (8; 4 in a DAG record).
+            TooManyRecipients = 2 => "too many recipients",
+            /// The plaintext is too long (16 KiB; 1 KiB in a DAG record).
+            PlaintextTooLong = 3 => "plaintext too long",
+            /// A recipient's public key is not a valid key of the suite.
+            InvalidPublicKey = 4 => "invalid public key for the suite",
+            /// The key and the payload are of different suites.
+            SuiteMismatch = 5 => "key and payload suites differ",
+            /// The payload is bound to another chain, device or sequence than
+            /// the reader expects (moved or replayed elsewhere).
+            ContextMismatch = 6 => "payload bound to another context",
+            /// The payload has no entry for this key (not sealed to it, or
+            /// sealed to an earlier rotation of it).
+            NotARecipient = 7 => "not a recipient",
+            /// Authentication failed: the wrong key, or the payload was
+            /// altered.
+            OpenFailed = 8 => "cannot open: wrong key or altered payload",
+            /// Key encapsulation failed (a degenerate public key).
+            Encapsulation = 9 => "key encapsulation failed",
+        } }
+    };
+}
+
+seal_refusals!(crate::stable_codes! {
+    /// Why a payload could not be sealed or opened, as a stable code: the
+    /// kind of a [`SealError`] without its data ([`SealError::refusal`]).
+    /// The list is [`seal_refusals!`](crate::seal_refusals).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum SealRefusal: u8, code u8
+});
+
+impl SealError {
+    /// The stable refusal code of this error; `None` for
+    /// [`SealError::Randomness`], a failure of the platform rather than a
+    /// refusal.
+    pub const fn refusal(self) -> Option<SealRefusal> {
+        Some(match self {
+            SealError::NoRecipients => SealRefusal::NoRecipients,
+            SealError::TooManyRecipients(_) => SealRefusal::TooManyRecipients,
+            SealError::PlaintextTooLong(_) => SealRefusal::PlaintextTooLong,
+            SealError::InvalidPublicKey => SealRefusal::InvalidPublicKey,
+            SealError::SuiteMismatch => SealRefusal::SuiteMismatch,
+            SealError::ContextMismatch => SealRefusal::ContextMismatch,
+            SealError::NotARecipient => SealRefusal::NotARecipient,
+            SealError::OpenFailed => SealRefusal::OpenFailed,
+            SealError::Encapsulation => SealRefusal::Encapsulation,
+            SealError::Randomness => return None,
+        })
+    }
+}
+
 #[cfg(feature = "seal")]
 pub use crypto::*;
 

@@ -205,20 +205,6 @@ impl From<itc_chaincode::node::NodeError> for ItcError {
     }
 }
 
-/// The stable code of a bootstrap refusal (`ItcBootstrapError` in C).
-pub(crate) fn bootstrap_error_code(error: itc_spv::BootstrapError) -> u32 {
-    use itc_spv::BootstrapError as E;
-    match error {
-        E::PinnedHashMismatch => 1,
-        E::ValidatorSetMismatch => 2,
-        E::HeaderTooOld => 3,
-        E::HeaderFromFuture => 4,
-        // itc-spv's enum is non_exhaustive; every variant of the version this
-        // crate builds with is listed above (tested). 0 = not classified.
-        _ => 0,
-    }
-}
-
 /// The stable code of a recovery refusal (`ItcRecoveryError` in C).
 pub(crate) fn recovery_error_code(error: itc_spv::RecoveryError) -> u32 {
     use itc_spv::RecoveryError as E;
@@ -232,7 +218,8 @@ pub(crate) fn recovery_error_code(error: itc_spv::RecoveryError) -> u32 {
         E::NoProvenOwner => 7,
         E::OwnerChanged => 8,
         E::BadSignature => 9,
-        // As for bootstrap_error_code.
+        // itc-spv's enum is non_exhaustive; every variant of the version this
+        // crate builds with is listed above (tested). 0 = not classified.
         _ => 0,
     }
 }
@@ -240,7 +227,7 @@ pub(crate) fn recovery_error_code(error: itc_spv::RecoveryError) -> u32 {
 impl From<itc_spv::BootstrapError> for ItcError {
     fn from(error: itc_spv::BootstrapError) -> Self {
         ItcError::BootstrapRejected {
-            code: bootstrap_error_code(error),
+            code: u32::from(error.code()),
             reason: error.to_string(),
         }
     }

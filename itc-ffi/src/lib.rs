@@ -41,6 +41,7 @@
 
 pub mod api;
 pub mod c_api;
+pub mod codes;
 pub mod error;
 
 pub use error::ItcError;

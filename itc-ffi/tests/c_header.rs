@@ -8,8 +8,14 @@ fn crate_dir() -> PathBuf {
 
 fn generate_header() -> String {
     let crate_dir = crate_dir();
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("read itc-ffi/cbindgen.toml");
+    // The reason enums come from macros (one list per enum, in its home
+    // crate), which cbindgen does not expand: declare them verbatim.
+    let after_includes = config.after_includes.get_or_insert_with(String::new);
+    after_includes
+        .push_str("\n\n/* Reason codes: stable, generated from their one definition. */\n");
+    after_includes.push_str(&itc_ffi::codes::c_declarations());
     let bindings = cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)

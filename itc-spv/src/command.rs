@@ -286,106 +286,68 @@ impl LampConfig {
     pub const COMMAND_WINDOW_MS_DEFAULT: u64 = 30_000;
 }
 
-/// Why a command is refused. The codes ([`DenyReason::code`]) are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DenyReason {
-    /// The command is for another chain.
-    #[error("command is for another chain")]
-    WrongChain,
-    /// The command is for another device.
-    #[error("command is for another device")]
-    WrongDevice,
-    /// The proofs are against a header older than the trusted one, or the
-    /// trusted header's time is further than the freshness bound from the
-    /// device's clock (older, or ahead of a clock that went backwards).
-    #[error("proof header is stale")]
-    StaleHeader,
-    /// The proofs are against a header the device has not verified.
-    #[error("proof header is not the trusted header")]
-    UnknownHeader,
-    /// The sender's time is not above the last one the device accepted from
-    /// this sender.
-    #[error("command replayed")]
-    Replayed,
-    /// The sender's signature does not verify.
-    #[error("bad command signature")]
-    BadSignature,
-    /// A proof does not hold against the trusted header.
-    #[error("bad proof")]
-    BadProof,
-    /// The device is not registered, or the grant was made by someone who
-    /// no longer owns it, or under an earlier ownership of the device.
-    #[error("not granted")]
-    NotGranted,
-    /// The state proves there is no grant: revoked, or never made.
-    #[error("grant revoked")]
-    Revoked,
-    /// The grant's expiry height is not above the trusted height.
-    #[error("grant expired")]
-    Expired,
-    /// The grant lacks a permission bit the action needs.
-    #[error("insufficient permission")]
-    InsufficientPermission,
-    /// The command's time is more than the command window ahead of the
-    /// device's clock.
-    #[error("command time is in the future")]
-    CommandFromFuture,
-    /// The command's time is more than the command window behind the
-    /// device's clock (a recorded command delivered late).
-    #[error("command is too old")]
-    CommandTooOld,
-    /// The command asks for no permission bit.
-    #[error("command asks for no permission")]
-    EmptyAction,
-    /// The sender is not in the device's full replay table and its time is
-    /// not above the table's floor ([`crate::replay`]); it is accepted once
-    /// the sender's clock passes the floor.
-    #[error("command is not newer than the replay table's floor")]
-    BelowReplayFloor,
+/// The list of [`DenyReason`]s and their stable codes, written once: the
+/// canonical enum below and the bindings (`itc-ffi`: UniFFI enum, C
+/// constants `ITC_DENY_REASON_*`) are all generated from it. Pass a
+/// callback macro and its leading tokens, as in
+/// `deny_reasons!(itc_core::stable_codes! { pub enum DenyReason: u8, code u16 })`.
+/// Codes are stable: add new reasons at the end, never renumber.
+#[macro_export]
+macro_rules! deny_reasons {
+    ($($callback:ident)::+ ! { $($prefix:tt)* }) => {
+        $($callback)::+! { $($prefix)* {
+            /// The command is for another chain.
+            WrongChain = 1 => "command is for another chain",
+            /// The command is for another device.
+            WrongDevice = 2 => "command is for another device",
+            /// The proofs are against a header older than the trusted one, or
+            /// the trusted header's time is further than the freshness bound
+            /// from the device's clock (older, or ahead of a clock that went
+            /// backwards).
+            StaleHeader = 3 => "proof header is stale",
+            /// The proofs are against a header the device has not verified.
+            UnknownHeader = 4 => "proof header is not the trusted header",
+            /// The sender's time is not above the last one the device accepted
+            /// from this sender (a replay).
+            Replayed = 5 => "command replayed",
+            /// The sender's signature does not verify (forged or altered
+            /// command).
+            BadSignature = 6 => "bad command signature",
+            /// A proof does not hold against the trusted header.
+            BadProof = 7 => "bad proof",
+            /// The device is not registered, or the grant was made by someone
+            /// who no longer owns it, or under an earlier ownership of the
+            /// device.
+            NotGranted = 8 => "not granted",
+            /// The state proves there is no grant: revoked, or never made.
+            Revoked = 9 => "grant revoked",
+            /// The grant's expiry height is not above the trusted height.
+            Expired = 10 => "grant expired",
+            /// The grant lacks a permission bit the action needs.
+            InsufficientPermission = 11 => "insufficient permission",
+            /// The command's time is more than the command window ahead of the
+            /// device's clock.
+            CommandFromFuture = 12 => "command time is in the future",
+            /// The command's time is more than the command window behind the
+            /// device's clock (a recorded command delivered late).
+            CommandTooOld = 13 => "command is too old",
+            /// The command asks for no permission bit.
+            EmptyAction = 14 => "command asks for no permission",
+            /// The sender is not in the device's full replay table and its time
+            /// is not above the table's floor; it is accepted once the sender's
+            /// clock passes the floor.
+            BelowReplayFloor = 15 => "command is not newer than the replay table's floor",
+        } }
+    };
 }
 
-impl DenyReason {
-    /// Every reason, in code order.
-    pub const ALL: [DenyReason; 15] = [
-        DenyReason::WrongChain,
-        DenyReason::WrongDevice,
-        DenyReason::StaleHeader,
-        DenyReason::UnknownHeader,
-        DenyReason::Replayed,
-        DenyReason::BadSignature,
-        DenyReason::BadProof,
-        DenyReason::NotGranted,
-        DenyReason::Revoked,
-        DenyReason::Expired,
-        DenyReason::InsufficientPermission,
-        DenyReason::CommandFromFuture,
-        DenyReason::CommandTooOld,
-        DenyReason::EmptyAction,
-        DenyReason::BelowReplayFloor,
-    ];
-
-    /// A stable numeric code, for the C ABI and for logs.
-    pub const fn code(self) -> u16 {
-        match self {
-            DenyReason::WrongChain => 1,
-            DenyReason::WrongDevice => 2,
-            DenyReason::StaleHeader => 3,
-            DenyReason::UnknownHeader => 4,
-            DenyReason::Replayed => 5,
-            DenyReason::BadSignature => 6,
-            DenyReason::BadProof => 7,
-            DenyReason::NotGranted => 8,
-            DenyReason::Revoked => 9,
-            DenyReason::Expired => 10,
-            DenyReason::InsufficientPermission => 11,
-            DenyReason::CommandFromFuture => 12,
-            DenyReason::CommandTooOld => 13,
-            DenyReason::EmptyAction => 14,
-            DenyReason::BelowReplayFloor => 15,
-        }
-    }
-}
+deny_reasons!(itc_core::stable_codes! {
+    /// Why a command is refused. The codes ([`DenyReason::code`]) are stable;
+    /// the list is [`deny_reasons!`](crate::deny_reasons).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum DenyReason: u8, code u16
+});
 
 /// The lamp's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -78,61 +78,59 @@ impl Decode for UpdateOffer {
     }
 }
 
-/// Why an update is refused. The numbers are stable codes (C and UniFFI
-/// bindings report them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-#[repr(u8)]
-pub enum UpdateRefusal {
-    /// A proof does not hold against the trusted header.
-    #[error("bad proof")]
-    BadProof = 1,
-    /// The chain has no such product.
-    #[error("unknown product")]
-    UnknownProduct = 2,
-    /// The product has no release.
-    #[error("no release")]
-    NoRelease = 3,
-    /// The proven release is for another product.
-    #[error("release for another product")]
-    WrongProduct = 4,
-    /// The manifest is not signed by the product's current release key.
-    #[error("bad release signature")]
-    BadSignature = 5,
-    /// The current release is revoked.
-    #[error("release revoked")]
-    Revoked = 6,
-    /// The release is not newer than the running version.
-    #[error("not newer than the running version")]
-    NotNewer = 7,
-    /// The running version is older than the release's minimum.
-    #[error("running version below the release's minimum")]
-    BelowMinimum = 8,
-    /// The image is larger than the device can hold.
-    #[error("image too large for the device")]
-    ImageTooLarge = 9,
-    /// More bytes than the manifest's size arrived.
-    #[error("image longer than the manifest says")]
-    ImageTooLong = 10,
-    /// Fewer bytes than the manifest's size arrived.
-    #[error("image shorter than the manifest says")]
-    ImageTooShort = 11,
-    /// The image does not hash to the manifest's hash.
-    #[error("image hash mismatch")]
-    ImageHashMismatch = 12,
-    /// The trusted header is older than the device accepts for an update
-    /// ([`check_release_at`]): what it shows as current may have been
-    /// superseded or revoked since (a freeze attack).
-    #[error("trusted header too old")]
-    StaleHeader = 13,
+/// The list of [`UpdateRefusal`]s and their stable codes, written once (the
+/// canonical enum and the bindings' UniFFI enum and C constants
+/// `ITC_UPDATE_REFUSAL_*` are generated from it; see
+/// [`deny_reasons!`](crate::deny_reasons) for the calling convention).
+/// Codes are stable: add at the end, never renumber.
+#[macro_export]
+macro_rules! update_refusals {
+    ($($callback:ident)::+ ! { $($prefix:tt)* }) => {
+        $($callback)::+! { $($prefix)* {
+            /// A proof does not hold against the trusted header.
+            BadProof = 1 => "bad proof",
+            /// The chain has no such product.
+            UnknownProduct = 2 => "unknown product",
+            /// The product has no release.
+            NoRelease = 3 => "no release",
+            /// The proven release is for another product.
+            WrongProduct = 4 => "release for another product",
+            /// The manifest is not signed by the product's current release key.
+            BadSignature = 5 => "bad release signature",
+            /// The current release is revoked.
+            Revoked = 6 => "release revoked",
+            /// The release is not newer than the running version (rollback or
+            /// reinstall).
+            NotNewer = 7 => "not newer than the running version",
+            /// The running version is older than the release's minimum.
+            BelowMinimum = 8 => "running version below the release's minimum",
+            /// The image is larger than the device can hold.
+            ImageTooLarge = 9 => "image too large for the device",
+            /// More bytes than the manifest's size arrived.
+            ImageTooLong = 10 => "image longer than the manifest says",
+            /// Fewer bytes than the manifest's size arrived.
+            ImageTooShort = 11 => "image shorter than the manifest says",
+            /// The image does not hash to the manifest's hash (tampered or
+            /// wrong image).
+            ImageHashMismatch = 12 => "image hash mismatch",
+            /// The trusted header is older than the device accepts for an
+            /// update: the release may have been revoked or superseded since
+            /// (a freeze attack by a relay that withholds newer headers).
+            /// Update the header first.
+            StaleHeader = 13 => "trusted header too old",
+        } }
+    };
 }
 
-impl UpdateRefusal {
-    /// The stable code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
+update_refusals!(itc_core::stable_codes! {
+    /// Why an update is refused. The numbers are stable codes (C and UniFFI
+    /// bindings report them); the list is
+    /// [`update_refusals!`](crate::update_refusals). A refusal for a stale
+    /// header comes from [`check_release_at`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum UpdateRefusal: u8, code u8
+});
 
 impl From<SpvProofError> for UpdateRefusal {
     fn from(_: SpvProofError) -> Self {

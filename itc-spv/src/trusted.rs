@@ -20,27 +20,39 @@ use crate::update::TrustOptions;
 /// ends with the optional proven owner.
 pub const TRUSTED_STATE_VERSION: u8 = 2;
 
-/// Why a trusted state could not be created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BootstrapError {
-    /// The header's hash is not the one the caller pinned.
-    #[error("header hash does not match the pinned hash")]
-    PinnedHashMismatch,
-    /// The validator set does not hash to the header's `validator_set_hash`.
-    #[error("validator set does not match the header")]
-    ValidatorSetMismatch,
-    /// The header is older than the trust period: its validators may have
-    /// unbonded since, so it cannot vouch for anything. Bootstrap from a
-    /// recent header whose hash the owner supplies (over the pairing
-    /// channel) instead of the one pinned at manufacture.
-    #[error("header is older than the trust period; bootstrap from a recent header")]
-    HeaderTooOld,
-    /// The header's time is further ahead of `now_ms` than the clock drift:
-    /// the device's clock is wrong.
-    #[error("header time is in the future; check the device's clock")]
-    HeaderFromFuture,
+/// The list of [`BootstrapError`]s and their stable codes, written once (the
+/// canonical enum and the bindings' C constants `ITC_BOOTSTRAP_ERROR_*` are
+/// generated from it; see [`deny_reasons!`](crate::deny_reasons) for the
+/// calling convention). Codes are stable: add at the end, never renumber.
+#[macro_export]
+macro_rules! bootstrap_errors {
+    ($($callback:ident)::+ ! { $($prefix:tt)* }) => {
+        $($callback)::+! { $($prefix)* {
+            /// The header's hash is not the one the caller pinned.
+            PinnedHashMismatch = 1 => "header hash does not match the pinned hash",
+            /// The validator set does not hash to the header's
+            /// `validator_set_hash` (it did not sign the header).
+            ValidatorSetMismatch = 2 => "validator set does not match the header",
+            /// The header is older than the trust period: its validators may
+            /// have unbonded since, so it cannot vouch for anything. Bootstrap
+            /// from a recent header whose hash the owner supplies (over the
+            /// pairing channel) instead of the one pinned at manufacture.
+            HeaderTooOld = 3 => "header is older than the trust period; bootstrap from a recent header",
+            /// The header's time is further ahead of `now_ms` than the clock
+            /// drift: the device's clock is wrong.
+            HeaderFromFuture = 4 => "header time is in the future; check the device's clock",
+        } }
+    };
 }
+
+bootstrap_errors!(itc_core::stable_codes! {
+    /// Why a trusted state could not be created. The codes
+    /// ([`BootstrapError::code`]) are stable; the list is
+    /// [`bootstrap_errors!`](crate::bootstrap_errors).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum BootstrapError: u8, code u8
+});
 
 /// The owner of a device as the light client last proved it: from the
 /// device's registration, verified against a trusted header. A device

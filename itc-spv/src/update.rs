@@ -83,80 +83,66 @@ impl Decode for HeaderUpdate {
     }
 }
 
-/// Why an update is invalid. Bisecting cannot fix any of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum InvalidReason {
-    /// The header belongs to another chain.
-    #[error("header is for another chain")]
-    WrongChain,
-    /// The header is not above the trusted height.
-    #[error("header height is not above the trusted height")]
-    NonIncreasingHeight,
-    /// The header's time is before the trusted header's time.
-    #[error("header time goes backwards")]
-    NonMonotonicTime,
-    /// The header's time is further ahead of `now_ms` than the clock drift.
-    #[error("header time is in the future")]
-    HeaderFromFuture,
-    /// The trusted header is older than the trust period.
-    #[error("trusted state has expired")]
-    TrustedStateExpired,
-    /// The certificate's chain, height or block hash is not the header's.
-    #[error("certificate is for another header")]
-    CertificateMismatch,
-    /// An adjacent header does not name the trusted header as its previous.
-    #[error("previous hash does not link to the trusted header")]
-    PreviousHashMismatch,
-    /// An adjacent header is signed by another set than the trusted header
-    /// announced as next.
-    #[error("validator set is not the one the trusted header announced")]
-    UnexpectedValidatorSet,
-    /// The supplied validator set does not hash to `validator_set_hash`.
-    #[error("validator set does not match the header")]
-    ValidatorSetMismatch,
-    /// The update left out the signing set, and it is not the trusted set.
-    #[error("update is missing the validator set")]
-    MissingValidatorSet,
-    /// A checked signature in the certificate does not verify.
-    #[error("invalid signature in certificate")]
-    InvalidSignature,
-    /// The header's own set did not sign more than two thirds of its weight.
-    #[error("not enough signatures from the header's validator set")]
-    NotEnoughSignatures,
-    /// The certificate's signatures are not strictly ascending by validator
-    /// (a validator listed twice would be counted twice).
-    #[error("certificate lists a validator twice or out of order")]
-    MalformedCertificate,
-    /// A different header at the trusted height, validly certified by the
-    /// trusted set: the chain has forked (more than a third of the weight is
-    /// faulty). Keep the update and build evidence with
-    /// [`crate::detect_fork`].
-    #[error("conflicting certified header at the trusted height")]
-    ConflictingHeader,
+/// The list of [`InvalidReason`]s and their stable codes, written once (the
+/// canonical enum and the bindings' C constants `ITC_INVALID_REASON_*` are
+/// generated from it; see [`deny_reasons!`](crate::deny_reasons) for the
+/// calling convention). Codes are stable: add at the end, never renumber.
+#[macro_export]
+macro_rules! invalid_reasons {
+    ($($callback:ident)::+ ! { $($prefix:tt)* }) => {
+        $($callback)::+! { $($prefix)* {
+            /// The header belongs to another chain.
+            WrongChain = 1 => "header is for another chain",
+            /// The header is not above the trusted height.
+            NonIncreasingHeight = 2 => "header height is not above the trusted height",
+            /// The header's time is before the trusted header's time.
+            NonMonotonicTime = 3 => "header time goes backwards",
+            /// The header's time is further ahead of `now_ms` than the clock
+            /// drift.
+            HeaderFromFuture = 4 => "header time is in the future",
+            /// The trusted header is older than the trust period (an owner
+            /// recovery is the way back).
+            TrustedStateExpired = 5 => "trusted state has expired",
+            /// The certificate's chain, height or block hash is not the
+            /// header's.
+            CertificateMismatch = 6 => "certificate is for another header",
+            /// An adjacent header does not name the trusted header as its
+            /// previous.
+            PreviousHashMismatch = 7 => "previous hash does not link to the trusted header",
+            /// An adjacent header is signed by another set than the trusted
+            /// header announced as next.
+            UnexpectedValidatorSet = 8 => "validator set is not the one the trusted header announced",
+            /// The supplied validator set does not hash to the header's
+            /// `validator_set_hash`.
+            ValidatorSetMismatch = 9 => "validator set does not match the header",
+            /// The update left out the signing set, and it is not the trusted
+            /// set.
+            MissingValidatorSet = 10 => "update is missing the validator set",
+            /// A checked signature in the certificate does not verify.
+            InvalidSignature = 11 => "invalid signature in certificate",
+            /// The header's own set did not sign more than two thirds of its
+            /// weight.
+            NotEnoughSignatures = 12 => "not enough signatures from the header's validator set",
+            /// The certificate's signatures are not strictly ascending by
+            /// validator (a validator listed twice would be counted twice).
+            MalformedCertificate = 13 => "certificate lists a validator twice or out of order",
+            /// A different header at the trusted height, validly certified by
+            /// the trusted set: the chain has forked (more than a third of the
+            /// weight is faulty). Keep the update as evidence (itc-spv's
+            /// `detect_fork`).
+            ConflictingHeader = 14 => "conflicting certified header at the trusted height",
+        } }
+    };
 }
 
-impl InvalidReason {
-    /// A stable numeric code, for the C ABI and for logs.
-    pub const fn code(self) -> u16 {
-        match self {
-            InvalidReason::WrongChain => 1,
-            InvalidReason::NonIncreasingHeight => 2,
-            InvalidReason::NonMonotonicTime => 3,
-            InvalidReason::HeaderFromFuture => 4,
-            InvalidReason::TrustedStateExpired => 5,
-            InvalidReason::CertificateMismatch => 6,
-            InvalidReason::PreviousHashMismatch => 7,
-            InvalidReason::UnexpectedValidatorSet => 8,
-            InvalidReason::ValidatorSetMismatch => 9,
-            InvalidReason::MissingValidatorSet => 10,
-            InvalidReason::InvalidSignature => 11,
-            InvalidReason::NotEnoughSignatures => 12,
-            InvalidReason::MalformedCertificate => 13,
-            InvalidReason::ConflictingHeader => 14,
-        }
-    }
-}
+invalid_reasons!(itc_core::stable_codes! {
+    /// Why an update is invalid. Bisecting cannot fix any of these. The codes
+    /// ([`InvalidReason::code`]) are stable; the list is
+    /// [`invalid_reasons!`](crate::invalid_reasons).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum InvalidReason: u8, code u16
+});
 
 /// The outcome of verifying a header update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,78 +14,7 @@ use itc_core::types::{BlockHeader, ChainId};
 use itc_spv::firmware::UpdateOffer;
 use std::sync::{Arc, Mutex};
 
-/// Why a device refuses an update. The numbers are itc-spv's stable
-/// `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
-/// `ITC_STATUS_UPDATE_REFUSED`).
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum UpdateRefusal {
-    /// A proof does not hold against the trusted header.
-    BadProof = 1,
-    /// The chain has no such product.
-    UnknownProduct = 2,
-    /// The product has no release.
-    NoRelease = 3,
-    /// The proven release is for another product.
-    WrongProduct = 4,
-    /// The manifest is not signed by the product's current release key.
-    BadSignature = 5,
-    /// The current release is revoked.
-    Revoked = 6,
-    /// The release is not newer than the running version (rollback or
-    /// reinstall).
-    NotNewer = 7,
-    /// The running version is older than the release's minimum.
-    BelowMinimum = 8,
-    /// The image is larger than the device can hold.
-    ImageTooLarge = 9,
-    /// More bytes than the manifest's size arrived.
-    ImageTooLong = 10,
-    /// Fewer bytes than the manifest's size arrived.
-    ImageTooShort = 11,
-    /// The image does not hash to the manifest's hash (tampered or wrong
-    /// image).
-    ImageHashMismatch = 12,
-    /// The trusted header is older than the device accepts for an update:
-    /// the release may have been revoked or superseded since (a freeze
-    /// attack by a relay that withholds newer headers). Update the header
-    /// first.
-    StaleHeader = 13,
-}
-
-impl UpdateRefusal {
-    /// Every refusal, in code order.
-    ///
-    /// (Rust only: not in the C header.)
-    /// cbindgen:ignore
-    pub const ALL: [UpdateRefusal; 13] = [
-        UpdateRefusal::BadProof,
-        UpdateRefusal::UnknownProduct,
-        UpdateRefusal::NoRelease,
-        UpdateRefusal::WrongProduct,
-        UpdateRefusal::BadSignature,
-        UpdateRefusal::Revoked,
-        UpdateRefusal::NotNewer,
-        UpdateRefusal::BelowMinimum,
-        UpdateRefusal::ImageTooLarge,
-        UpdateRefusal::ImageTooLong,
-        UpdateRefusal::ImageTooShort,
-        UpdateRefusal::ImageHashMismatch,
-        UpdateRefusal::StaleHeader,
-    ];
-
-    /// The stable code.
-    pub const fn code(self) -> u32 {
-        self as u32
-    }
-
-    /// The refusal with itc-spv's code (`None` for a code newer than the
-    /// bindings).
-    pub fn from_core(refusal: itc_spv::firmware::UpdateRefusal) -> Option<Self> {
-        let code = u32::from(refusal.code());
-        UpdateRefusal::ALL.into_iter().find(|r| r.code() == code)
-    }
-}
+pub use crate::codes::UpdateRefusal;
 
 impl From<itc_spv::firmware::UpdateRefusal> for ItcError {
     fn from(refusal: itc_spv::firmware::UpdateRefusal) -> Self {

@@ -82,104 +82,7 @@ impl From<itc_spv::Verdict> for UpdateVerdict {
     }
 }
 
-/// Why the lamp refused a command. Every reason of itc-spv's
-/// `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum DenyReason {
-    /// 1: the command is for another chain.
-    WrongChain,
-    /// 2: the command is for another device.
-    WrongDevice,
-    /// 3: the proofs are against an old header, or the lamp's header is
-    /// further than its freshness bound from its clock.
-    StaleHeader,
-    /// 4: the proofs are against a header the lamp has not verified.
-    UnknownHeader,
-    /// 5: the command's time is not above the last one the lamp accepted
-    /// from this sender (a replay).
-    Replayed,
-    /// 6: the sender's signature does not verify (forged or altered command).
-    BadSignature,
-    /// 7: a proof does not hold against the trusted header.
-    BadProof,
-    /// 8: the device is unregistered, or the grant was made by someone who
-    /// no longer owns it or under an earlier ownership of the device.
-    NotGranted,
-    /// 9: the state proves there is no grant (revoked or never made).
-    Revoked,
-    /// 10: the grant has expired.
-    Expired,
-    /// 11: the grant lacks a permission the action needs.
-    InsufficientPermission,
-    /// 12: the command's time is more than the command window ahead of the
-    /// lamp's clock.
-    CommandFromFuture,
-    /// 13: the command's time is more than the command window behind the
-    /// lamp's clock (a recorded command delivered late).
-    CommandTooOld,
-    /// 14: the command asks for no permission bit.
-    EmptyAction,
-    /// 15: the sender is not in the lamp's full replay table and its time is
-    /// not above the table's floor; accepted once the sender's clock passes
-    /// the floor.
-    BelowReplayFloor,
-}
-
-impl DenyReason {
-    /// Every reason, in code order.
-    pub const ALL: [DenyReason; 15] = [
-        DenyReason::WrongChain,
-        DenyReason::WrongDevice,
-        DenyReason::StaleHeader,
-        DenyReason::UnknownHeader,
-        DenyReason::Replayed,
-        DenyReason::BadSignature,
-        DenyReason::BadProof,
-        DenyReason::NotGranted,
-        DenyReason::Revoked,
-        DenyReason::Expired,
-        DenyReason::InsufficientPermission,
-        DenyReason::CommandFromFuture,
-        DenyReason::CommandTooOld,
-        DenyReason::EmptyAction,
-        DenyReason::BelowReplayFloor,
-    ];
-
-    /// The stable code (itc-spv `DenyReason::code`): 1..=15 in the order of
-    /// [`DenyReason::ALL`].
-    pub const fn code(self) -> u16 {
-        self as u16 + 1
-    }
-}
-
-impl From<itc_spv::DenyReason> for DenyReason {
-    fn from(reason: itc_spv::DenyReason) -> Self {
-        use itc_spv::DenyReason as Spv;
-        match reason {
-            Spv::WrongChain => DenyReason::WrongChain,
-            Spv::WrongDevice => DenyReason::WrongDevice,
-            Spv::StaleHeader => DenyReason::StaleHeader,
-            Spv::UnknownHeader => DenyReason::UnknownHeader,
-            Spv::Replayed => DenyReason::Replayed,
-            Spv::BadSignature => DenyReason::BadSignature,
-            Spv::BadProof => DenyReason::BadProof,
-            Spv::NotGranted => DenyReason::NotGranted,
-            Spv::Revoked => DenyReason::Revoked,
-            Spv::Expired => DenyReason::Expired,
-            Spv::InsufficientPermission => DenyReason::InsufficientPermission,
-            Spv::CommandFromFuture => DenyReason::CommandFromFuture,
-            Spv::CommandTooOld => DenyReason::CommandTooOld,
-            Spv::EmptyAction => DenyReason::EmptyAction,
-            Spv::BelowReplayFloor => DenyReason::BelowReplayFloor,
-            // itc-spv's enum is non_exhaustive, so the match needs this arm,
-            // but the itc-spv this crate is built with has exactly the
-            // reasons above (the test `every_spv_reason_has_its_own_variant`
-            // fails when it gains one). The verdict stays a refusal and its
-            // `code` the true one.
-            _ => DenyReason::NotGranted,
-        }
-    }
-}
+pub use crate::codes::DenyReason;
 
 /// The lamp's decision on a command.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
@@ -794,20 +697,5 @@ impl Lamp {
             now_ms,
             freshness_ms,
         )?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_spv_reason_has_its_own_variant_and_code() {
-        assert_eq!(DenyReason::ALL.len(), itc_spv::DenyReason::ALL.len());
-        for (ours, theirs) in DenyReason::ALL.iter().zip(itc_spv::DenyReason::ALL) {
-            assert_eq!(DenyReason::from(theirs), *ours, "{theirs:?}");
-            assert_eq!(ours.code(), theirs.code(), "{theirs:?}");
-            assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
-        }
     }
 }

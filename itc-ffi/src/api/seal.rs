@@ -60,76 +60,11 @@ impl SealSuite {
     }
 }
 
-/// Why a payload could not be sealed or opened. The numbers are stable
-/// (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum SealRefusal {
-    /// No recipient was given.
-    NoRecipients = 1,
-    /// More recipients than a payload holds (8; 4 in a DAG record).
-    TooManyRecipients = 2,
-    /// The plaintext is too long (16 KiB; 1 KiB in a DAG record).
-    PlaintextTooLong = 3,
-    /// A recipient's public key is not a valid key of the suite.
-    InvalidPublicKey = 4,
-    /// The key and the payload are of different suites.
-    SuiteMismatch = 5,
-    /// The payload is bound to another chain, device or sequence than the
-    /// reader expects (moved or replayed elsewhere).
-    ContextMismatch = 6,
-    /// The payload has no entry for this key (not sealed to it, or sealed
-    /// to an earlier rotation of it).
-    NotARecipient = 7,
-    /// Authentication failed: the wrong key, or the payload was altered.
-    OpenFailed = 8,
-    /// Key encapsulation failed (a degenerate public key).
-    Encapsulation = 9,
-}
-
-impl SealRefusal {
-    /// Every refusal, in code order.
-    ///
-    /// (Rust only: not in the C header.)
-    /// cbindgen:ignore
-    pub const ALL: [SealRefusal; 9] = [
-        SealRefusal::NoRecipients,
-        SealRefusal::TooManyRecipients,
-        SealRefusal::PlaintextTooLong,
-        SealRefusal::InvalidPublicKey,
-        SealRefusal::SuiteMismatch,
-        SealRefusal::ContextMismatch,
-        SealRefusal::NotARecipient,
-        SealRefusal::OpenFailed,
-        SealRefusal::Encapsulation,
-    ];
-
-    /// The stable code.
-    pub const fn code(self) -> u32 {
-        self as u32
-    }
-
-    /// The refusal for an itc-core error (`None` for a kind newer than the
-    /// bindings).
-    pub fn from_core(error: SealError) -> Option<Self> {
-        Some(match error {
-            SealError::NoRecipients => SealRefusal::NoRecipients,
-            SealError::TooManyRecipients(_) => SealRefusal::TooManyRecipients,
-            SealError::PlaintextTooLong(_) => SealRefusal::PlaintextTooLong,
-            SealError::InvalidPublicKey => SealRefusal::InvalidPublicKey,
-            SealError::SuiteMismatch => SealRefusal::SuiteMismatch,
-            SealError::ContextMismatch => SealRefusal::ContextMismatch,
-            SealError::NotARecipient => SealRefusal::NotARecipient,
-            SealError::OpenFailed => SealRefusal::OpenFailed,
-            SealError::Encapsulation => SealRefusal::Encapsulation,
-            _ => return None,
-        })
-    }
-}
+pub use crate::codes::SealRefusal;
 
 impl From<SealError> for ItcError {
     fn from(error: SealError) -> Self {
-        match SealRefusal::from_core(error) {
+        match error.refusal().and_then(SealRefusal::from_core) {
             Some(refusal) => ItcError::SealRefused {
                 refusal,
                 code: refusal.code(),
@@ -415,7 +350,10 @@ mod tests {
             SealError::Encapsulation,
         ];
         for (error, refusal) in errors.iter().zip(SealRefusal::ALL) {
-            assert_eq!(SealRefusal::from_core(*error), Some(refusal));
+            assert_eq!(
+                error.refusal().and_then(SealRefusal::from_core),
+                Some(refusal)
+            );
         }
     }
 

@@ -10,8 +10,8 @@
 
 use super::keys::{ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_array, read_slice, store_handle, write_array,
+    write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::chaincode::{self as api, ContributionSummary, DataNode, OpenCampaignParams};
 use crate::error::ItcError;
@@ -89,48 +89,33 @@ pub struct ItcOpenCampaignParams {
     pub label: u64,
 }
 
-/// The user's data node (opaque): records, mask key and privacy budget,
-/// in memory. Create with [`itc_data_node_new`], free with
-/// [`itc_data_node_free`]. Internally locked: any function may be called
-/// on the same handle from several threads, except the free function.
-#[repr(C)]
-pub struct ItcDataNode {
-    magic: u64,
-    inner: Arc<DataNode>,
+handle_type! {
+    /// The user's data node (opaque): records, mask key and privacy budget,
+    /// in memory. Create with [`itc_data_node_new`], free with
+    /// [`itc_data_node_free`]. Internally locked: any function may be called
+    /// on the same handle from several threads, except the free function.
+    pub struct ItcDataNode {
+        inner: Arc<DataNode>,
+    }
+    tag = b"itc:dnod", kind = "data node";
 }
 
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcDataNode {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:dnod");
-    const KIND: &'static str = "data node";
+handle_type! {
+    /// What one contribution shared (opaque, immutable). Made by
+    /// [`itc_data_node_contribute`], freed with [`itc_contribution_free`].
+    pub struct ItcContribution {
+        summary: ContributionSummary,
+    }
+    tag = b"itc:cctr", kind = "contribution";
 }
 
-/// What one contribution shared (opaque, immutable). Made by
-/// [`itc_data_node_contribute`], freed with [`itc_contribution_free`].
-#[repr(C)]
-pub struct ItcContribution {
-    magic: u64,
-    summary: ContributionSummary,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcContribution {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:cctr");
-    const KIND: &'static str = "contribution";
-}
-
-/// A decoded campaign result (opaque, immutable). Made by
-/// [`itc_campaign_result_decode`], freed with [`itc_campaign_result_free`].
-#[repr(C)]
-pub struct ItcCampaignResult {
-    magic: u64,
-    result: CampaignResult,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcCampaignResult {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:ccrs");
-    const KIND: &'static str = "campaign result";
+handle_type! {
+    /// A decoded campaign result (opaque, immutable). Made by
+    /// [`itc_campaign_result_decode`], freed with [`itc_campaign_result_free`].
+    pub struct ItcCampaignResult {
+        result: CampaignResult,
+    }
+    tag = b"itc:ccrs", kind = "campaign result";
 }
 
 /// Copy `values` into a caller array of `capacity` elements, storing the
@@ -225,7 +210,7 @@ pub unsafe extern "C" fn itc_data_node_new(
 #[no_mangle]
 pub unsafe extern "C" fn itc_data_node_free(node: *mut ItcDataNode) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(node, "node") })
+    unsafe { super::release(node, "node") }
 }
 
 /// Store one record (at most 4096 bytes).
@@ -379,7 +364,7 @@ pub unsafe extern "C" fn itc_data_node_contribute(
 #[no_mangle]
 pub unsafe extern "C" fn itc_contribution_free(contribution: *mut ItcContribution) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(contribution, "contribution") })
+    unsafe { super::release(contribution, "contribution") }
 }
 
 /// Borrow a contribution's summary.
@@ -821,7 +806,7 @@ pub unsafe extern "C" fn itc_campaign_result_decode(
 #[no_mangle]
 pub unsafe extern "C" fn itc_campaign_result_free(result: *mut ItcCampaignResult) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(result, "result") })
+    unsafe { super::release(result, "result") }
 }
 
 /// Borrow a result.

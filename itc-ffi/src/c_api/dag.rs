@@ -7,8 +7,8 @@
 
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_array, read_slice, store_handle, write_array,
+    write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::dag::{DagPayload, DagTransaction};
 use crate::api::keys::Keypair;
@@ -19,17 +19,12 @@ use std::sync::Arc;
 pub const ITC_DAG_PARENTS_MAX: usize = 8;
 const _: () = assert!(ITC_DAG_PARENTS_MAX == itc_dag::transaction::PARENTS_MAX);
 
-/// A DAG transaction (opaque). Free with [`itc_dag_transaction_free`].
-#[repr(C)]
-pub struct ItcDagTransaction {
-    magic: u64,
-    inner: Arc<DagTransaction>,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcDagTransaction {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:dagt");
-    const KIND: &'static str = "dag transaction";
+handle_type! {
+    /// A DAG transaction (opaque). Free with [`itc_dag_transaction_free`].
+    pub struct ItcDagTransaction {
+        inner: Arc<DagTransaction>,
+    }
+    tag = b"itc:dagt", kind = "dag transaction";
 }
 
 /// Shared body of the builders.
@@ -286,9 +281,7 @@ pub unsafe extern "C" fn itc_dag_transaction_solve_pow(
     iterations_max: u64,
     out_nonce: *mut u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         let nonce = transaction.inner.solve_pow(bits, iterations_max)?;
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_nonce, nonce, "out_nonce") }
@@ -306,9 +299,7 @@ pub unsafe extern "C" fn itc_dag_transaction_pow_bits(
     transaction: *const ItcDagTransaction,
     out_bits: *mut u32,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_bits, transaction.inner.pow_bits(), "out_bits") }
     })
@@ -326,9 +317,7 @@ pub unsafe extern "C" fn itc_dag_transaction_id(
     transaction: *const ItcDagTransaction,
     out_id: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         let id: [u8; ITC_HASH_LEN] = crate::api::array(&transaction.inner.id(), "id")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_id, &id, "out_id") }
@@ -349,9 +338,7 @@ pub unsafe extern "C" fn itc_dag_transaction_encode(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&transaction.inner.encode(), out, capacity, written) }
     })
@@ -395,11 +382,7 @@ pub unsafe extern "C" fn itc_dag_transaction_decode(
 pub unsafe extern "C" fn itc_dag_transaction_verify_signature(
     transaction: *const ItcDagTransaction,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
-        transaction.inner.verify_signature()
-    })
+    with_handle!(transaction, { transaction.inner.verify_signature() })
 }
 
 /// Free a DAG transaction handle. Null is a no-op.
@@ -413,5 +396,5 @@ pub unsafe extern "C" fn itc_dag_transaction_free(
     transaction: *mut ItcDagTransaction,
 ) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(transaction, "transaction") })
+    unsafe { super::release(transaction, "transaction") }
 }

@@ -7,8 +7,8 @@
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
 use super::transaction::ItcTransaction;
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_array, read_slice, store_handle, write_array,
+    write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::dev_chain::{DevChain, FundedAccount};
 use crate::api::transaction::Transaction;
@@ -20,19 +20,14 @@ pub const ITC_DEV_CHAIN_ACCOUNTS_MAX: usize = 1024;
 /// Most transactions one dev-chain block may carry through the C ABI.
 pub const ITC_DEV_CHAIN_BLOCK_TRANSACTIONS_MAX: usize = 10000;
 
-/// A single-process chain for development and tests: the real ledger and
-/// real commit certificates, signed by simulated in-process validators. Not
-/// for production. Free with [`itc_dev_chain_free`].
-#[repr(C)]
-pub struct ItcDevChain {
-    magic: u64,
-    inner: Arc<DevChain>,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcDevChain {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:devc");
-    const KIND: &'static str = "dev chain";
+handle_type! {
+    /// A single-process chain for development and tests: the real ledger and
+    /// real commit certificates, signed by simulated in-process validators. Not
+    /// for production. Free with [`itc_dev_chain_free`].
+    pub struct ItcDevChain {
+        inner: Arc<DevChain>,
+    }
+    tag = b"itc:devc", kind = "dev chain";
 }
 
 /// Borrow a dev chain handle.
@@ -455,7 +450,7 @@ pub unsafe extern "C" fn itc_dev_chain_transaction_proof(
 #[no_mangle]
 pub unsafe extern "C" fn itc_dev_chain_free(chain: *mut ItcDevChain) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(chain, "chain") })
+    unsafe { super::release(chain, "chain") }
 }
 
 /// Read a 32-byte campaign id.

@@ -10,8 +10,8 @@
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_SIGNATURE_LEN};
 use super::light_client::{ItcLamp, ItcLightClient};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_slice, store_handle, write_array,
-    write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_slice, store_handle, write_array, write_value,
+    Handle, ItcStatus,
 };
 use crate::api::firmware::{DeviceFirmware, FirmwareManifest, ImageCheck};
 use crate::error::ItcError;
@@ -128,9 +128,7 @@ pub unsafe extern "C" fn itc_firmware_manifest_sign(
     manifest: *const ItcFirmwareManifest,
     out_signature: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let release_key = unsafe { handle_ref(release_key, "release_key")? };
+    with_handle!(release_key, {
         // SAFETY: the caller's contract above.
         let manifest = unsafe { read_manifest(manifest)? };
         let signature = manifest.sign(&release_key.keypair, itc_core::types::ChainId(chain_id));
@@ -140,20 +138,15 @@ pub unsafe extern "C" fn itc_firmware_manifest_sign(
     })
 }
 
-/// The streaming check of an image against an accepted manifest (opaque,
-/// internally locked). Feed the image with [`itc_image_check_update`], then
-/// call [`itc_image_check_finish`]; install only after it succeeds. Free
-/// with [`itc_image_check_free`] in every case.
-#[repr(C)]
-pub struct ItcImageCheck {
-    magic: u64,
-    inner: Arc<ImageCheck>,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcImageCheck {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:fwck");
-    const KIND: &'static str = "image check";
+handle_type! {
+    /// The streaming check of an image against an accepted manifest (opaque,
+    /// internally locked). Feed the image with [`itc_image_check_update`], then
+    /// call [`itc_image_check_finish`]; install only after it succeeds. Free
+    /// with [`itc_image_check_free`] in every case.
+    pub struct ItcImageCheck {
+        inner: Arc<ImageCheck>,
+    }
+    tag = b"itc:fwck", kind = "image check";
 }
 
 /// Shared body of the two checks.
@@ -278,9 +271,7 @@ pub unsafe extern "C" fn itc_image_check_update(
     chunk: *const u8,
     chunk_len: usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let check = unsafe { handle_ref(check, "check")? };
+    with_handle!(check, {
         // SAFETY: the caller's contract above.
         let chunk = unsafe { read_slice(chunk, chunk_len, "chunk")? };
         check.inner.update(chunk.to_vec())
@@ -302,9 +293,7 @@ pub unsafe extern "C" fn itc_image_check_finish(
     check: *const ItcImageCheck,
     out_manifest: *mut ItcFirmwareManifest,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let check = unsafe { handle_ref(check, "check")? };
+    with_handle!(check, {
         super::require_out(out_manifest, "out_manifest")?;
         let manifest = ItcFirmwareManifest::from_api(&check.inner.finish()?)?;
         // SAFETY: the caller's contract above.
@@ -321,5 +310,5 @@ pub unsafe extern "C" fn itc_image_check_finish(
 #[no_mangle]
 pub unsafe extern "C" fn itc_image_check_free(check: *mut ItcImageCheck) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(check, "check") })
+    unsafe { super::release(check, "check") }
 }

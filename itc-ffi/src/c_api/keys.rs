@@ -1,8 +1,7 @@
 //! Keys: generate, import and export a seed, public key, sign, verify.
 
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, Handle, ItcStatus,
+    clear_handle_out, guard, read_array, read_slice, store_handle, write_array, Handle, ItcStatus,
 };
 use crate::error::ItcError;
 use itc_core::keys::{Keypair, PublicKey, Signature, SigningDomain};
@@ -61,19 +60,14 @@ pub(crate) fn signing_domain(domain: u32) -> Result<SigningDomain, ItcError> {
     })
 }
 
-/// An ed25519 key pair (opaque). Create with [`itc_keypair_from_seed`] or
-/// [`itc_keypair_generate`], free with [`itc_keypair_free`], which wipes the
-/// secret key before releasing the memory.
-#[repr(C)]
-pub struct ItcKeypair {
-    magic: u64,
-    pub(crate) keypair: Keypair,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcKeypair {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:kp\0\x01");
-    const KIND: &'static str = "keypair";
+handle_type! {
+    /// An ed25519 key pair (opaque). Create with [`itc_keypair_from_seed`] or
+    /// [`itc_keypair_generate`], free with [`itc_keypair_free`], which wipes the
+    /// secret key before releasing the memory.
+    pub struct ItcKeypair {
+        pub(crate) keypair: Keypair,
+    }
+    tag = b"itc:kp\0\x01", kind = "keypair";
 }
 
 impl ItcKeypair {
@@ -154,9 +148,7 @@ pub unsafe extern "C" fn itc_keypair_seed(
     keypair: *const ItcKeypair,
     out_seed: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let keypair = unsafe { handle_ref(keypair, "keypair")? };
+    with_handle!(keypair, {
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_seed, &keypair.keypair.seed(), "out_seed") }
     })
@@ -174,9 +166,7 @@ pub unsafe extern "C" fn itc_keypair_public_key(
     keypair: *const ItcKeypair,
     out_public_key: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let keypair = unsafe { handle_ref(keypair, "keypair")? };
+    with_handle!(keypair, {
         // SAFETY: the caller's contract above.
         unsafe {
             write_array(
@@ -207,9 +197,7 @@ pub unsafe extern "C" fn itc_keypair_sign(
     message_len: usize,
     out_signature: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let keypair = unsafe { handle_ref(keypair, "keypair")? };
+    with_handle!(keypair, {
         let domain = signing_domain(domain)?;
         // SAFETY: the caller's contract above.
         let message = unsafe { read_slice(message, message_len, "message")? };
@@ -264,5 +252,5 @@ pub unsafe extern "C" fn itc_verify(
 #[no_mangle]
 pub unsafe extern "C" fn itc_keypair_free(keypair: *mut ItcKeypair) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(keypair, "keypair") })
+    unsafe { super::release(keypair, "keypair") }
 }

@@ -6,8 +6,8 @@
 
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN, ITC_SIGNATURE_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, require_out,
-    store_handle, write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_array, read_slice, require_out, store_handle,
+    write_array, write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::api::keys::Keypair;
 use crate::api::light_client::{
@@ -37,94 +37,9 @@ pub enum ItcUpdateOutcome {
 pub struct ItcUpdateVerdict {
     /// An [`ItcUpdateOutcome`] number.
     pub outcome: u32,
-    /// For `ITC_UPDATE_OUTCOME_INVALID`: an [`ItcInvalidReason`] (the stable
+    /// For `ITC_UPDATE_OUTCOME_INVALID`: an `ItcInvalidReason` (the stable
     /// codes 1..=14; 14, a conflicting header, is fork evidence); otherwise 0.
     pub invalid_reason: u32,
-}
-
-/// Why a header update is invalid (the `invalid_reason` of
-/// [`ItcUpdateVerdict`]). The numbers are itc-spv's stable
-/// `InvalidReason::code`s.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItcInvalidReason {
-    /// Not invalid.
-    None = 0,
-    /// The header belongs to another chain.
-    WrongChain = 1,
-    /// The header is not above the trusted height.
-    NonIncreasingHeight = 2,
-    /// The header's time is before the trusted header's time.
-    NonMonotonicTime = 3,
-    /// The header's time is further ahead of `now_ms` than the clock drift.
-    HeaderFromFuture = 4,
-    /// The trusted header is older than the trust period (an owner
-    /// recovery, `itc_lamp_recover`, is the way back).
-    TrustedStateExpired = 5,
-    /// The certificate's chain, height or block hash is not the header's.
-    CertificateMismatch = 6,
-    /// An adjacent header does not name the trusted header as its previous.
-    PreviousHashMismatch = 7,
-    /// An adjacent header is signed by another set than the trusted header
-    /// announced as next.
-    UnexpectedValidatorSet = 8,
-    /// The supplied validator set does not hash to the header's.
-    ValidatorSetMismatch = 9,
-    /// The update left out the signing set, and it is not the trusted set.
-    MissingValidatorSet = 10,
-    /// A checked signature in the certificate does not verify.
-    InvalidSignature = 11,
-    /// The header's own set did not sign more than two thirds of its weight.
-    NotEnoughSignatures = 12,
-    /// The certificate lists a validator twice or out of order.
-    MalformedCertificate = 13,
-    /// A different header at the trusted height, validly certified by the
-    /// trusted set: the chain has forked. Keep the update as evidence.
-    ConflictingHeader = 14,
-}
-
-impl From<itc_spv::InvalidReason> for ItcInvalidReason {
-    fn from(reason: itc_spv::InvalidReason) -> Self {
-        use itc_spv::InvalidReason as Spv;
-        match reason {
-            Spv::WrongChain => ItcInvalidReason::WrongChain,
-            Spv::NonIncreasingHeight => ItcInvalidReason::NonIncreasingHeight,
-            Spv::NonMonotonicTime => ItcInvalidReason::NonMonotonicTime,
-            Spv::HeaderFromFuture => ItcInvalidReason::HeaderFromFuture,
-            Spv::TrustedStateExpired => ItcInvalidReason::TrustedStateExpired,
-            Spv::CertificateMismatch => ItcInvalidReason::CertificateMismatch,
-            Spv::PreviousHashMismatch => ItcInvalidReason::PreviousHashMismatch,
-            Spv::UnexpectedValidatorSet => ItcInvalidReason::UnexpectedValidatorSet,
-            Spv::ValidatorSetMismatch => ItcInvalidReason::ValidatorSetMismatch,
-            Spv::MissingValidatorSet => ItcInvalidReason::MissingValidatorSet,
-            Spv::InvalidSignature => ItcInvalidReason::InvalidSignature,
-            Spv::NotEnoughSignatures => ItcInvalidReason::NotEnoughSignatures,
-            Spv::MalformedCertificate => ItcInvalidReason::MalformedCertificate,
-            Spv::ConflictingHeader => ItcInvalidReason::ConflictingHeader,
-            // non_exhaustive upstream; every reason of this build is above
-            // (tested). Not used by the library: verdicts carry the code.
-            _ => ItcInvalidReason::None,
-        }
-    }
-}
-
-/// Why a bootstrap was refused: the code [`itc_last_error_reason`](super::itc_last_error_reason)
-/// gives after `ITC_STATUS_BOOTSTRAP_REJECTED`.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItcBootstrapError {
-    /// Not a bootstrap refusal.
-    None = 0,
-    /// The header's hash is not the pinned one.
-    PinnedHashMismatch = 1,
-    /// The validator set did not sign the header.
-    ValidatorSetMismatch = 2,
-    /// The header is older than the trust period: bootstrap from a recent
-    /// header whose hash the owner's app supplies over the pairing channel.
-    HeaderTooOld = 3,
-    /// The header's time is further ahead of `now_ms` than the clock drift:
-    /// the device's clock is wrong.
-    HeaderFromFuture = 4,
 }
 
 /// Why an owner recovery was refused: the code
@@ -172,77 +87,6 @@ impl From<UpdateVerdict> for ItcUpdateVerdict {
     }
 }
 
-/// Why the lamp refused a command (the `deny_reason` of [`ItcLampVerdict`]).
-/// The numbers are itc-spv's stable `DenyReason::code`s, all 15 of them.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItcDenyReason {
-    /// Not denied.
-    None = 0,
-    /// The command is for another chain.
-    WrongChain = 1,
-    /// The command is for another device.
-    WrongDevice = 2,
-    /// The proofs are against an old header, or the lamp's header is further
-    /// than its freshness bound from its clock.
-    StaleHeader = 3,
-    /// The proofs are against a header the lamp has not verified.
-    UnknownHeader = 4,
-    /// The command's time is not above the last one accepted from this
-    /// sender (a replay).
-    Replayed = 5,
-    /// The sender's signature does not verify (forged or altered).
-    BadSignature = 6,
-    /// A proof does not hold against the trusted header.
-    BadProof = 7,
-    /// The device is unregistered, or the grant was made by someone who no
-    /// longer owns it or under an earlier ownership.
-    NotGranted = 8,
-    /// The state proves there is no grant (revoked or never made).
-    Revoked = 9,
-    /// The grant has expired.
-    Expired = 10,
-    /// The grant lacks a permission the action needs.
-    InsufficientPermission = 11,
-    /// The command's time is more than the command window ahead of the
-    /// lamp's clock.
-    CommandFromFuture = 12,
-    /// The command's time is more than the command window behind the lamp's
-    /// clock (a recorded command delivered late).
-    CommandTooOld = 13,
-    /// The command asks for no permission bit.
-    EmptyAction = 14,
-    /// The sender is not in the lamp's full replay table and its time is not
-    /// above the table's floor (accepted once its clock passes the floor).
-    BelowReplayFloor = 15,
-}
-
-impl From<itc_spv::DenyReason> for ItcDenyReason {
-    fn from(reason: itc_spv::DenyReason) -> Self {
-        use itc_spv::DenyReason as Spv;
-        match reason {
-            Spv::WrongChain => ItcDenyReason::WrongChain,
-            Spv::WrongDevice => ItcDenyReason::WrongDevice,
-            Spv::StaleHeader => ItcDenyReason::StaleHeader,
-            Spv::UnknownHeader => ItcDenyReason::UnknownHeader,
-            Spv::Replayed => ItcDenyReason::Replayed,
-            Spv::BadSignature => ItcDenyReason::BadSignature,
-            Spv::BadProof => ItcDenyReason::BadProof,
-            Spv::NotGranted => ItcDenyReason::NotGranted,
-            Spv::Revoked => ItcDenyReason::Revoked,
-            Spv::Expired => ItcDenyReason::Expired,
-            Spv::InsufficientPermission => ItcDenyReason::InsufficientPermission,
-            Spv::CommandFromFuture => ItcDenyReason::CommandFromFuture,
-            Spv::CommandTooOld => ItcDenyReason::CommandTooOld,
-            Spv::EmptyAction => ItcDenyReason::EmptyAction,
-            Spv::BelowReplayFloor => ItcDenyReason::BelowReplayFloor,
-            // non_exhaustive upstream; every reason of this build is above
-            // (tested). Not used by the library: verdicts carry the code.
-            _ => ItcDenyReason::None,
-        }
-    }
-}
-
 /// The lamp's decision on a command, and on the header update that came
 /// with it.
 #[repr(C)]
@@ -251,7 +95,7 @@ pub struct ItcLampVerdict {
     /// True if the command may run (the lamp has recorded the sender's time
     /// in its replay table: persist `itc_lamp_replay_table` before acting).
     pub allowed: bool,
-    /// An [`ItcDenyReason`] number when refused, 0 when allowed.
+    /// An `ItcDenyReason` number when refused, 0 when allowed.
     pub deny_reason: u32,
     /// True if an update came along; `update` is then its verdict.
     pub has_update: bool,
@@ -323,32 +167,22 @@ pub struct ItcCommandFields {
     pub signature: [u8; ITC_SIGNATURE_LEN],
 }
 
-/// A light client: one trusted header and its validator set (opaque,
-/// internally locked). Free with [`itc_light_client_free`].
-#[repr(C)]
-pub struct ItcLightClient {
-    magic: u64,
-    pub(crate) inner: Arc<LightClient>,
+handle_type! {
+    /// A light client: one trusted header and its validator set (opaque,
+    /// internally locked). Free with [`itc_light_client_free`].
+    pub struct ItcLightClient {
+        pub(crate) inner: Arc<LightClient>,
+    }
+    tag = b"itc:lc\0\x01", kind = "light client";
 }
 
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcLightClient {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:lc\0\x01");
-    const KIND: &'static str = "light client";
-}
-
-/// A lamp: light client, device key, freshness bound and replay counter
-/// (opaque, internally locked). Free with [`itc_lamp_free`].
-#[repr(C)]
-pub struct ItcLamp {
-    magic: u64,
-    pub(crate) inner: Arc<Lamp>,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcLamp {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:lamp");
-    const KIND: &'static str = "lamp";
+handle_type! {
+    /// A lamp: light client, device key, freshness bound and replay counter
+    /// (opaque, internally locked). Free with [`itc_lamp_free`].
+    pub struct ItcLamp {
+        pub(crate) inner: Arc<Lamp>,
+    }
+    tag = b"itc:lamp", kind = "lamp";
 }
 
 fn options(trust_period_ms: u64, clock_drift_ms: u64) -> TrustOptions {
@@ -366,7 +200,7 @@ fn options(trust_period_ms: u64, clock_drift_ms: u64) -> TrustOptions {
 ///
 /// A refusal is `ITC_STATUS_BOOTSTRAP_REJECTED` and
 /// [`itc_last_error_reason`](super::itc_last_error_reason) gives its
-/// [`ItcBootstrapError`]; `ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD` means the
+/// `ItcBootstrapError`; `ITC_BOOTSTRAP_ERROR_HEADER_TOO_OLD` means the
 /// header is older than the trust period (its validators may have unbonded):
 /// bootstrap from a recent header whose hash the owner's app supplies over
 /// the pairing channel.
@@ -459,9 +293,7 @@ pub unsafe extern "C" fn itc_light_client_save(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&client.inner.save(), out, capacity, written) }
     })
@@ -478,9 +310,7 @@ pub unsafe extern "C" fn itc_light_client_height(
     light_client: *const ItcLightClient,
     out_height: *mut u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_height, client.inner.height(), "out_height") }
     })
@@ -504,9 +334,7 @@ pub unsafe extern "C" fn itc_light_client_update(
     now_ms: u64,
     out_verdict: *mut ItcUpdateVerdict,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         require_out(out_verdict, "out_verdict")?;
         // SAFETY: the caller's contract above.
         let update = unsafe { read_slice(update, update_len, "update")? };
@@ -532,9 +360,7 @@ pub unsafe extern "C" fn itc_light_client_verify_transaction(
     proof_len: usize,
     out_transaction_hash: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         let proof = unsafe { read_slice(proof, proof_len, "proof")? };
         let hash: [u8; ITC_HASH_LEN] = crate::api::array(
@@ -571,9 +397,7 @@ pub unsafe extern "C" fn itc_light_client_verify_grant(
     grant_proof_len: usize,
     out_grant: *mut ItcGrant,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above (four reads).
         let (device, grantee, device_proof, grant_proof) = unsafe {
             (
@@ -626,9 +450,7 @@ pub unsafe extern "C" fn itc_light_client_header(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&client.inner.header(), out, capacity, written) }
     })
@@ -646,9 +468,7 @@ pub unsafe extern "C" fn itc_light_client_header_hash(
     light_client: *const ItcLightClient,
     out_hash: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         let hash: [u8; ITC_HASH_LEN] = crate::api::array(&client.inner.header_hash(), "hash")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_hash, &hash, "out_hash") }
@@ -690,9 +510,7 @@ pub unsafe extern "C" fn itc_light_client_verify_device(
     proof_len: usize,
     out_record: *mut ItcDeviceRecord,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         // SAFETY: the caller's contract above (two reads).
         let (device, proof) = unsafe {
             (
@@ -733,7 +551,7 @@ pub unsafe extern "C" fn itc_light_client_verify_device(
 #[no_mangle]
 pub unsafe extern "C" fn itc_light_client_free(light_client: *mut ItcLightClient) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(light_client, "light_client") })
+    unsafe { super::release(light_client, "light_client") }
 }
 
 /// A lamp with key `device_public_key` that starts from `light_client`'s
@@ -806,9 +624,7 @@ pub unsafe extern "C" fn itc_lamp_update(
     now_ms: u64,
     out_verdict: *mut ItcUpdateVerdict,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         require_out(out_verdict, "out_verdict")?;
         // SAFETY: the caller's contract above.
         let update = unsafe { read_slice(update, update_len, "update")? };
@@ -852,9 +668,7 @@ pub unsafe extern "C" fn itc_lamp_handle(
     proof_len: usize,
     out_verdict: *mut ItcLampVerdict,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         require_out(out_verdict, "out_verdict")?;
         let update = if update.is_null() {
             None
@@ -894,9 +708,7 @@ pub unsafe extern "C" fn itc_lamp_replay_table(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&lamp.inner.replay_table(), out, capacity, written) }
     })
@@ -919,9 +731,7 @@ pub unsafe extern "C" fn itc_lamp_last_time(
     out_found: *mut bool,
     out_time_ms: *mut u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         let sender = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(sender, "sender")? };
         let last = lamp.inner.last_time_ms(sender.to_vec())?;
@@ -946,9 +756,7 @@ pub unsafe extern "C" fn itc_lamp_last_time(
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn itc_lamp_height(lamp: *const ItcLamp, out_height: *mut u64) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_height, lamp.inner.height(), "out_height") }
     })
@@ -969,9 +777,7 @@ pub unsafe extern "C" fn itc_lamp_trusted_header(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&lamp.inner.trusted_header(), out, capacity, written) }
     })
@@ -996,9 +802,7 @@ pub unsafe extern "C" fn itc_lamp_recover(
     recovery_len: usize,
     now_ms: u64,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         let recovery = unsafe { read_slice(recovery, recovery_len, "recovery")? };
         lamp.inner.recover(recovery.to_vec(), now_ms)
@@ -1034,9 +838,7 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let owner = unsafe { handle_ref(owner, "owner")? };
+    with_handle!(owner, {
         // SAFETY: the caller's contract above (four reads).
         let (device, trusted_header, update, device_proof) = unsafe {
             (
@@ -1076,9 +878,7 @@ pub unsafe extern "C" fn itc_lamp_trusted_state(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let lamp = unsafe { handle_ref(lamp, "lamp")? };
+    with_handle!(lamp, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&lamp.inner.trusted_state(), out, capacity, written) }
     })
@@ -1093,7 +893,7 @@ pub unsafe extern "C" fn itc_lamp_trusted_state(
 #[no_mangle]
 pub unsafe extern "C" fn itc_lamp_free(lamp: *mut ItcLamp) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(lamp, "lamp") })
+    unsafe { super::release(lamp, "lamp") }
 }
 
 /// Sign a command for `device` (the sender's side: the owner or a guest).
@@ -1126,9 +926,7 @@ pub unsafe extern "C" fn itc_command_sign(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let grantee = unsafe { handle_ref(grantee, "grantee")? };
+    with_handle!(grantee, {
         // SAFETY: the caller's contract above.
         let device = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(device, "device")? };
         let keypair = Arc::new(Keypair {
@@ -1175,64 +973,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deny_reason_numbers_are_itc_spv_codes() {
-        for reason in itc_spv::DenyReason::ALL {
-            let ours = ItcDenyReason::from(reason);
-            assert_ne!(ours, ItcDenyReason::None, "{reason:?}");
-            assert_eq!(ours as u32, u32::from(reason.code()), "{reason:?}");
-            assert_eq!(format!("{ours:?}"), format!("{reason:?}"));
-        }
-        assert_eq!(itc_spv::DenyReason::ALL.len(), 15);
-    }
-
-    #[test]
-    fn invalid_reason_numbers_are_itc_spv_codes() {
-        use itc_spv::InvalidReason as Spv;
-        let all = [
-            Spv::WrongChain,
-            Spv::NonIncreasingHeight,
-            Spv::NonMonotonicTime,
-            Spv::HeaderFromFuture,
-            Spv::TrustedStateExpired,
-            Spv::CertificateMismatch,
-            Spv::PreviousHashMismatch,
-            Spv::UnexpectedValidatorSet,
-            Spv::ValidatorSetMismatch,
-            Spv::MissingValidatorSet,
-            Spv::InvalidSignature,
-            Spv::NotEnoughSignatures,
-            Spv::MalformedCertificate,
-            Spv::ConflictingHeader,
-        ];
-        for (index, reason) in all.into_iter().enumerate() {
-            let ours = ItcInvalidReason::from(reason);
-            assert_eq!(ours as u32, u32::from(reason.code()), "{reason:?}");
-            assert_eq!(
-                reason.code() as usize,
-                index + 1,
-                "codes are 1..=14 in order"
-            );
-            assert_eq!(format!("{ours:?}"), format!("{reason:?}"));
-        }
-    }
-
-    #[test]
-    fn bootstrap_and_recovery_codes_are_the_c_constants() {
-        use crate::error::{bootstrap_error_code, recovery_error_code};
-        use itc_spv::{BootstrapError as B, InvalidReason, RecoveryError as R};
-        let bootstrap = [
-            (B::PinnedHashMismatch, ItcBootstrapError::PinnedHashMismatch),
-            (
-                B::ValidatorSetMismatch,
-                ItcBootstrapError::ValidatorSetMismatch,
-            ),
-            (B::HeaderTooOld, ItcBootstrapError::HeaderTooOld),
-            (B::HeaderFromFuture, ItcBootstrapError::HeaderFromFuture),
-        ];
-        for (error, c) in bootstrap {
-            assert_eq!(bootstrap_error_code(error), c as u32, "{error:?}");
-            assert_eq!(format!("{error:?}"), format!("{c:?}"));
-        }
+    fn recovery_codes_are_the_c_constants() {
+        use crate::error::recovery_error_code;
+        use itc_spv::{InvalidReason, RecoveryError as R};
         let recovery = [
             (R::WrongChain, ItcRecoveryError::WrongChain),
             (R::NotNewer, ItcRecoveryError::NotNewer),

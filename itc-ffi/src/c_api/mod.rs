@@ -25,6 +25,62 @@
 //!   may be used from several threads at once, but not freed while in use.
 //!   Each function states its own rule.
 
+/// Declare an opaque handle type: `#[repr(C)]`, a private `magic` tag
+/// first (so a pointer of any kind can be checked), then the payload
+/// field, and its [`Handle`] impl with the tag and kind name. Every handle
+/// of the C ABI is declared through this one macro.
+macro_rules! handle_type {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $field_vis:vis $field:ident: $type:ty $(,)?
+        }
+        tag = $tag:literal, kind = $kind:literal;
+    ) => {
+        $(#[$meta])*
+        #[repr(C)]
+        pub struct $name {
+            magic: u64,
+            $field_vis $field: $type,
+        }
+
+        // SAFETY: `#[repr(C)]` with the `u64` tag first.
+        unsafe impl $crate::c_api::Handle for $name {
+            const MAGIC: u64 = u64::from_le_bytes(*$tag);
+            const KIND: &'static str = $kind;
+        }
+    };
+}
+
+/// The body of an `itc_*` function whose first argument is a handle: run
+/// `$body` with `$handle` borrowed after the null and kind checks, inside
+/// [`guard`] (errors and panics become a status and the thread's last
+/// error). Must be used inside an `unsafe fn` whose contract says `$handle`
+/// is null or a live handle of its kind.
+macro_rules! with_handle {
+    ($handle:ident, $body:block) => {
+        with_handle!($handle = $handle, $body)
+    };
+    ($binding:ident = $handle:ident, $body:block) => {
+        $crate::c_api::guard(|| {
+            // SAFETY: the exported function's contract: `$handle` is null
+            // or a live handle (null and wrong kinds are refused).
+            let $binding = unsafe { $crate::c_api::handle_ref($handle, stringify!($handle))? };
+            $body
+        })
+    };
+}
+
+/// Free a handle of any kind (null is a no-op), as a status.
+///
+/// # Safety
+/// `ptr` must be null or a handle returned by this library that has not
+/// been freed, and not in use on another thread.
+pub(crate) unsafe fn release<H: Handle>(ptr: *mut H, argument: &'static str) -> ItcStatus {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { free_handle(ptr, argument) })
+}
+
 pub mod chaincode;
 pub mod dag;
 pub mod dev_chain;

@@ -8,8 +8,8 @@
 
 use super::keys::{ItcKeypair, ITC_PUBLIC_KEY_LEN, ITC_SEED_LEN, ITC_SIGNATURE_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, read_array, read_slice, store_handle, write_array, write_buffer,
+    write_value, Handle, ItcStatus,
 };
 use crate::api::seal::{binding_signature, seal_bytes, SealSuite};
 use crate::error::ItcError;
@@ -66,18 +66,13 @@ unsafe fn read_context(ptr: *const ItcSealContext) -> Result<ItcSealContext, Itc
     Ok(unsafe { ptr.read_unaligned() })
 }
 
-/// A recipient's sealing key pair (opaque, immutable; the secret is wiped
-/// when freed). Free with [`itc_seal_key_free`].
-#[repr(C)]
-pub struct ItcSealKey {
-    magic: u64,
-    key: SealSecretKey,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcSealKey {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:seal");
-    const KIND: &'static str = "seal key";
+handle_type! {
+    /// A recipient's sealing key pair (opaque, immutable; the secret is wiped
+    /// when freed). Free with [`itc_seal_key_free`].
+    pub struct ItcSealKey {
+        key: SealSecretKey,
+    }
+    tag = b"itc:seal", kind = "seal key";
 }
 
 /// Derive the sealing key of rotation `key_seq` for `suite` (an
@@ -122,9 +117,7 @@ pub unsafe extern "C" fn itc_seal_key_suite(
     key: *const ItcSealKey,
     out_suite: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let key = unsafe { handle_ref(key, "key")? };
+    with_handle!(key, {
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_suite, key.key.suite().id(), "out_suite") }
     })
@@ -145,9 +138,7 @@ pub unsafe extern "C" fn itc_seal_key_public_key(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let key = unsafe { handle_ref(key, "key")? };
+    with_handle!(key, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&key.key.public_key(), out, capacity, written) }
     })
@@ -162,9 +153,7 @@ pub unsafe extern "C" fn itc_seal_key_public_key(
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn itc_seal_key_id(key: *const ItcSealKey, out_id: *mut u8) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let key = unsafe { handle_ref(key, "key")? };
+    with_handle!(key, {
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_id, &key.key.key_id(), "out_id") }
     })
@@ -179,7 +168,7 @@ pub unsafe extern "C" fn itc_seal_key_id(key: *const ItcSealKey, out_id: *mut u8
 #[no_mangle]
 pub unsafe extern "C" fn itc_seal_key_free(key: *mut ItcSealKey) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(key, "key") })
+    unsafe { super::release(key, "key") }
 }
 
 /// Bytes a sealed payload of `plaintext_len` bytes to `recipient_count`
@@ -293,9 +282,7 @@ pub unsafe extern "C" fn itc_seal_open(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let key = unsafe { handle_ref(key, "key")? };
+    with_handle!(key, {
         // SAFETY: the caller's contract above.
         let expected = unsafe { read_context(expected)? }.to_core();
         // SAFETY: the caller's contract above.
@@ -327,9 +314,7 @@ pub unsafe extern "C" fn itc_seal_key_binding_signature(
     public_key_len: usize,
     out_signature: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let device = unsafe { handle_ref(device, "device")? };
+    with_handle!(device, {
         let suite = SealSuite::from_id(suite)?;
         // SAFETY: the caller's contract above.
         let public_key = unsafe { read_slice(public_key, public_key_len, "public_key")? };
@@ -380,9 +365,7 @@ pub unsafe extern "C" fn itc_light_client_verify_seal_key(
     proof_len: usize,
     out_record: *mut ItcSealKeyRecord,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let client = unsafe { handle_ref(light_client, "light_client")? };
+    with_handle!(client = light_client, {
         let suite = SealSuite::from_id(suite)?;
         // SAFETY: the caller's contract above (two reads).
         let (subject, proof) = unsafe {

@@ -4,8 +4,8 @@
 use super::firmware::{read_manifest, ItcFirmwareManifest};
 use super::keys::{ItcKeypair, ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN, ITC_SIGNATURE_LEN};
 use super::{
-    clear_handle_out, free_handle, guard, handle_ref, read_array, read_slice, store_handle,
-    write_array, write_buffer, write_value, Handle, ItcStatus,
+    clear_handle_out, guard, handle_ref, read_array, read_slice, store_handle, write_array,
+    write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::error::ItcError;
 use itc_core::encoding::{Decode, Encode};
@@ -299,18 +299,13 @@ pub struct ItcTransactionFields {
     pub signature: [u8; ITC_SIGNATURE_LEN],
 }
 
-/// A signed main-chain transaction (opaque, immutable). Free with
-/// [`itc_transaction_free`].
-#[repr(C)]
-pub struct ItcTransaction {
-    magic: u64,
-    pub(crate) transaction: Transaction,
-}
-
-// SAFETY: `#[repr(C)]` with the tag first.
-unsafe impl Handle for ItcTransaction {
-    const MAGIC: u64 = u64::from_le_bytes(*b"itc:tx\0\x01");
-    const KIND: &'static str = "transaction";
+handle_type! {
+    /// A signed main-chain transaction (opaque, immutable). Free with
+    /// [`itc_transaction_free`].
+    pub struct ItcTransaction {
+        pub(crate) transaction: Transaction,
+    }
+    tag = b"itc:tx\0\x01", kind = "transaction";
 }
 
 impl ItcTransaction {
@@ -472,9 +467,7 @@ pub unsafe extern "C" fn itc_pairing_signature(
     security_level: u8,
     out_signature: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let device = unsafe { handle_ref(device, "device")? };
+    with_handle!(device, {
         // SAFETY: the caller's contract above.
         let message = unsafe { read_pairing_message(owner_public_key, security_level)? };
         let signature =
@@ -732,9 +725,7 @@ pub unsafe extern "C" fn itc_transaction_encode(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&transaction.transaction.encode(), out, capacity, written) }
     })
@@ -753,9 +744,7 @@ pub unsafe extern "C" fn itc_transaction_hash(
     transaction: *const ItcTransaction,
     out_hash: *mut u8,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_hash, &transaction.transaction.hash().0, "out_hash") }
     })
@@ -773,9 +762,7 @@ pub unsafe extern "C" fn itc_transaction_hash(
 pub unsafe extern "C" fn itc_transaction_verify_signature(
     transaction: *const ItcTransaction,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         transaction.transaction.verify_signature()?;
         Ok(())
     })
@@ -819,7 +806,7 @@ pub unsafe extern "C" fn itc_transaction_fields(
 #[no_mangle]
 pub unsafe extern "C" fn itc_transaction_free(transaction: *mut ItcTransaction) -> ItcStatus {
     // SAFETY: the caller's contract above.
-    guard(|| unsafe { free_handle(transaction, "transaction") })
+    unsafe { super::release(transaction, "transaction") }
 }
 
 /// Build and sign the publication of a sealing public key: `subject` is the
@@ -892,9 +879,7 @@ pub unsafe extern "C" fn itc_transaction_seal_public_key(
     capacity: usize,
     written: *mut usize,
 ) -> ItcStatus {
-    guard(|| {
-        // SAFETY: the caller's contract above.
-        let transaction = unsafe { handle_ref(transaction, "transaction")? };
+    with_handle!(transaction, {
         match &transaction.transaction.payload {
             Payload::PublishSealKey { public_key, .. } => {
                 // SAFETY: the caller's contract above.

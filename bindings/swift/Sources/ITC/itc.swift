@@ -5835,79 +5835,83 @@ public func FfiConverterTypeDagPayload_lower(_ value: DagPayload) -> RustBuffer 
 
 
 /**
- * Why the lamp refused a command. Every reason of itc-spv's
- * `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
+ * Why the lamp refused a command: itc-spv's `DenyReason`, with the same
+ * stable codes (the enum's values in Python, Kotlin and Swift).
  */
 
-public enum DenyReason: Equatable, Hashable {
+public enum DenyReason: UInt32, Equatable, Hashable {
     
     /**
-     * 1: the command is for another chain.
+     * The command is for another chain.
      */
-    case wrongChain
+    case wrongChain = 1
     /**
-     * 2: the command is for another device.
+     * The command is for another device.
      */
-    case wrongDevice
+    case wrongDevice = 2
     /**
-     * 3: the proofs are against an old header, or the lamp's header is
-     * further than its freshness bound from its clock.
+     * The proofs are against a header older than the trusted one, or
+     * the trusted header's time is further than the freshness bound
+     * from the device's clock (older, or ahead of a clock that went
+     * backwards).
      */
-    case staleHeader
+    case staleHeader = 3
     /**
-     * 4: the proofs are against a header the lamp has not verified.
+     * The proofs are against a header the device has not verified.
      */
-    case unknownHeader
+    case unknownHeader = 4
     /**
-     * 5: the command's time is not above the last one the lamp accepted
+     * The sender's time is not above the last one the device accepted
      * from this sender (a replay).
      */
-    case replayed
+    case replayed = 5
     /**
-     * 6: the sender's signature does not verify (forged or altered command).
+     * The sender's signature does not verify (forged or altered
+     * command).
      */
-    case badSignature
+    case badSignature = 6
     /**
-     * 7: a proof does not hold against the trusted header.
+     * A proof does not hold against the trusted header.
      */
-    case badProof
+    case badProof = 7
     /**
-     * 8: the device is unregistered, or the grant was made by someone who
-     * no longer owns it or under an earlier ownership of the device.
+     * The device is not registered, or the grant was made by someone
+     * who no longer owns it, or under an earlier ownership of the
+     * device.
      */
-    case notGranted
+    case notGranted = 8
     /**
-     * 9: the state proves there is no grant (revoked or never made).
+     * The state proves there is no grant: revoked, or never made.
      */
-    case revoked
+    case revoked = 9
     /**
-     * 10: the grant has expired.
+     * The grant's expiry height is not above the trusted height.
      */
-    case expired
+    case expired = 10
     /**
-     * 11: the grant lacks a permission the action needs.
+     * The grant lacks a permission bit the action needs.
      */
-    case insufficientPermission
+    case insufficientPermission = 11
     /**
-     * 12: the command's time is more than the command window ahead of the
-     * lamp's clock.
+     * The command's time is more than the command window ahead of the
+     * device's clock.
      */
-    case commandFromFuture
+    case commandFromFuture = 12
     /**
-     * 13: the command's time is more than the command window behind the
-     * lamp's clock (a recorded command delivered late).
+     * The command's time is more than the command window behind the
+     * device's clock (a recorded command delivered late).
      */
-    case commandTooOld
+    case commandTooOld = 13
     /**
-     * 14: the command asks for no permission bit.
+     * The command asks for no permission bit.
      */
-    case emptyAction
+    case emptyAction = 14
     /**
-     * 15: the sender is not in the lamp's full replay table and its time is
-     * not above the table's floor; accepted once the sender's clock passes
-     * the floor.
+     * The sender is not in the device's full replay table and its time
+     * is not above the table's floor; it is accepted once the sender's
+     * clock passes the floor.
      */
-    case belowReplayFloor
+    case belowReplayFloor = 15
 
 
 
@@ -6893,8 +6897,9 @@ public func FfiConverterTypePayload_lower(_ value: Payload) -> RustBuffer {
 
 
 /**
- * Why a payload could not be sealed or opened. The numbers are stable
- * (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+ * Why a payload could not be sealed or opened: itc-core's
+ * `SealRefusal`, with the same stable codes (the C ABI's
+ * `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
  */
 
 public enum SealRefusal: UInt32, Equatable, Hashable {
@@ -6920,17 +6925,18 @@ public enum SealRefusal: UInt32, Equatable, Hashable {
      */
     case suiteMismatch = 5
     /**
-     * The payload is bound to another chain, device or sequence than the
-     * reader expects (moved or replayed elsewhere).
+     * The payload is bound to another chain, device or sequence than
+     * the reader expects (moved or replayed elsewhere).
      */
     case contextMismatch = 6
     /**
-     * The payload has no entry for this key (not sealed to it, or sealed
-     * to an earlier rotation of it).
+     * The payload has no entry for this key (not sealed to it, or
+     * sealed to an earlier rotation of it).
      */
     case notARecipient = 7
     /**
-     * Authentication failed: the wrong key, or the payload was altered.
+     * Authentication failed: the wrong key, or the payload was
+     * altered.
      */
     case openFailed = 8
     /**
@@ -7237,8 +7243,8 @@ public func FfiConverterTypeSigningDomain_lower(_ value: SigningDomain) -> RustB
 
 
 /**
- * Why a device refuses an update. The numbers are itc-spv's stable
- * `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
+ * Why a device refuses an update: itc-spv's `UpdateRefusal`, with the
+ * same stable codes (the C ABI's `itc_last_error_reason()` after
  * `ITC_STATUS_UPDATE_REFUSED`).
  */
 
@@ -7290,15 +7296,15 @@ public enum UpdateRefusal: UInt32, Equatable, Hashable {
      */
     case imageTooShort = 11
     /**
-     * The image does not hash to the manifest's hash (tampered or wrong
-     * image).
+     * The image does not hash to the manifest's hash (tampered or
+     * wrong image).
      */
     case imageHashMismatch = 12
     /**
-     * The trusted header is older than the device accepts for an update:
-     * the release may have been revoked or superseded since (a freeze
-     * attack by a relay that withholds newer headers). Update the header
-     * first.
+     * The trusted header is older than the device accepts for an
+     * update: the release may have been revoked or superseded since
+     * (a freeze attack by a relay that withholds newer headers).
+     * Update the header first.
      */
     case staleHeader = 13
 

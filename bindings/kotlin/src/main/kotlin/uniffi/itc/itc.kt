@@ -8459,79 +8459,83 @@ public object FfiConverterTypeDagPayload : FfiConverterRustBuffer<DagPayload>{
 
 
 /**
- * Why the lamp refused a command. Every reason of itc-spv's
- * `DenyReason::ALL`, each with its stable code (see [`DenyReason::code`]).
+ * Why the lamp refused a command: itc-spv's `DenyReason`, with the same
+ * stable codes (the enum's values in Python, Kotlin and Swift).
  */
 
-enum class DenyReason {
+enum class DenyReason(val value: kotlin.UInt) {
     
     /**
-     * 1: the command is for another chain.
+     * The command is for another chain.
      */
-    WRONG_CHAIN,
+    WRONG_CHAIN(1u),
     /**
-     * 2: the command is for another device.
+     * The command is for another device.
      */
-    WRONG_DEVICE,
+    WRONG_DEVICE(2u),
     /**
-     * 3: the proofs are against an old header, or the lamp's header is
-     * further than its freshness bound from its clock.
+     * The proofs are against a header older than the trusted one, or
+     * the trusted header's time is further than the freshness bound
+     * from the device's clock (older, or ahead of a clock that went
+     * backwards).
      */
-    STALE_HEADER,
+    STALE_HEADER(3u),
     /**
-     * 4: the proofs are against a header the lamp has not verified.
+     * The proofs are against a header the device has not verified.
      */
-    UNKNOWN_HEADER,
+    UNKNOWN_HEADER(4u),
     /**
-     * 5: the command's time is not above the last one the lamp accepted
+     * The sender's time is not above the last one the device accepted
      * from this sender (a replay).
      */
-    REPLAYED,
+    REPLAYED(5u),
     /**
-     * 6: the sender's signature does not verify (forged or altered command).
+     * The sender's signature does not verify (forged or altered
+     * command).
      */
-    BAD_SIGNATURE,
+    BAD_SIGNATURE(6u),
     /**
-     * 7: a proof does not hold against the trusted header.
+     * A proof does not hold against the trusted header.
      */
-    BAD_PROOF,
+    BAD_PROOF(7u),
     /**
-     * 8: the device is unregistered, or the grant was made by someone who
-     * no longer owns it or under an earlier ownership of the device.
+     * The device is not registered, or the grant was made by someone
+     * who no longer owns it, or under an earlier ownership of the
+     * device.
      */
-    NOT_GRANTED,
+    NOT_GRANTED(8u),
     /**
-     * 9: the state proves there is no grant (revoked or never made).
+     * The state proves there is no grant: revoked, or never made.
      */
-    REVOKED,
+    REVOKED(9u),
     /**
-     * 10: the grant has expired.
+     * The grant's expiry height is not above the trusted height.
      */
-    EXPIRED,
+    EXPIRED(10u),
     /**
-     * 11: the grant lacks a permission the action needs.
+     * The grant lacks a permission bit the action needs.
      */
-    INSUFFICIENT_PERMISSION,
+    INSUFFICIENT_PERMISSION(11u),
     /**
-     * 12: the command's time is more than the command window ahead of the
-     * lamp's clock.
+     * The command's time is more than the command window ahead of the
+     * device's clock.
      */
-    COMMAND_FROM_FUTURE,
+    COMMAND_FROM_FUTURE(12u),
     /**
-     * 13: the command's time is more than the command window behind the
-     * lamp's clock (a recorded command delivered late).
+     * The command's time is more than the command window behind the
+     * device's clock (a recorded command delivered late).
      */
-    COMMAND_TOO_OLD,
+    COMMAND_TOO_OLD(13u),
     /**
-     * 14: the command asks for no permission bit.
+     * The command asks for no permission bit.
      */
-    EMPTY_ACTION,
+    EMPTY_ACTION(14u),
     /**
-     * 15: the sender is not in the lamp's full replay table and its time is
-     * not above the table's floor; accepted once the sender's clock passes
-     * the floor.
+     * The sender is not in the device's full replay table and its time
+     * is not above the table's floor; it is accepted once the sender's
+     * clock passes the floor.
      */
-    BELOW_REPLAY_FLOOR;
+    BELOW_REPLAY_FLOOR(15u);
 
     
 
@@ -9835,8 +9839,9 @@ public object FfiConverterTypePayload : FfiConverterRustBuffer<Payload>{
 
 
 /**
- * Why a payload could not be sealed or opened. The numbers are stable
- * (the C ABI's `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
+ * Why a payload could not be sealed or opened: itc-core's
+ * `SealRefusal`, with the same stable codes (the C ABI's
+ * `itc_last_error_reason()` after `ITC_STATUS_SEAL_REFUSED`).
  */
 
 enum class SealRefusal(val value: kotlin.UInt) {
@@ -9862,17 +9867,18 @@ enum class SealRefusal(val value: kotlin.UInt) {
      */
     SUITE_MISMATCH(5u),
     /**
-     * The payload is bound to another chain, device or sequence than the
-     * reader expects (moved or replayed elsewhere).
+     * The payload is bound to another chain, device or sequence than
+     * the reader expects (moved or replayed elsewhere).
      */
     CONTEXT_MISMATCH(6u),
     /**
-     * The payload has no entry for this key (not sealed to it, or sealed
-     * to an earlier rotation of it).
+     * The payload has no entry for this key (not sealed to it, or
+     * sealed to an earlier rotation of it).
      */
     NOT_A_RECIPIENT(7u),
     /**
-     * Authentication failed: the wrong key, or the payload was altered.
+     * Authentication failed: the wrong key, or the payload was
+     * altered.
      */
     OPEN_FAILED(8u),
     /**
@@ -10017,8 +10023,8 @@ public object FfiConverterTypeSigningDomain: FfiConverterRustBuffer<SigningDomai
 
 
 /**
- * Why a device refuses an update. The numbers are itc-spv's stable
- * `UpdateRefusal::code`s, 1..=13 (the C ABI's `itc_last_error_reason()` after
+ * Why a device refuses an update: itc-spv's `UpdateRefusal`, with the
+ * same stable codes (the C ABI's `itc_last_error_reason()` after
  * `ITC_STATUS_UPDATE_REFUSED`).
  */
 
@@ -10070,15 +10076,15 @@ enum class UpdateRefusal(val value: kotlin.UInt) {
      */
     IMAGE_TOO_SHORT(11u),
     /**
-     * The image does not hash to the manifest's hash (tampered or wrong
-     * image).
+     * The image does not hash to the manifest's hash (tampered or
+     * wrong image).
      */
     IMAGE_HASH_MISMATCH(12u),
     /**
-     * The trusted header is older than the device accepts for an update:
-     * the release may have been revoked or superseded since (a freeze
-     * attack by a relay that withholds newer headers). Update the header
-     * first.
+     * The trusted header is older than the device accepts for an
+     * update: the release may have been revoked or superseded since
+     * (a freeze attack by a relay that withholds newer headers).
+     * Update the header first.
      */
     STALE_HEADER(13u);
 
