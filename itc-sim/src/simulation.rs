@@ -1453,18 +1453,23 @@ fn plant_tips(message: &Message, signer: &Keypair, rng: &mut Rng) -> Option<Mess
 }
 
 /// The seeds a test runs: the one in `ITC_SIM_SEED` (a replay), else
-/// `0..N` for `N` from `ITC_SIM_SEEDS` (a soak), else `0..default_count`.
+/// `N` seeds for `N` from `ITC_SIM_SEEDS` (a soak), else `default_count`;
+/// they start at `ITC_SIM_SEED_FROM` (default 0), so a long soak can be
+/// split into ranges.
 pub fn seeds(default_count: u64) -> Vec<u64> {
-    match std::env::var("ITC_SIM_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("ITC_SIM_SEED is a number")],
-        Err(_) => {
-            let count = std::env::var("ITC_SIM_SEEDS")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(default_count);
-            (0..count).collect()
-        }
+    let number = |name: &str| {
+        std::env::var(name).ok().map(|s| {
+            s.trim()
+                .parse::<u64>()
+                .unwrap_or_else(|_| panic!("{name} is a number"))
+        })
+    };
+    if let Some(seed) = number("ITC_SIM_SEED") {
+        return vec![seed];
     }
+    let count = number("ITC_SIM_SEEDS").unwrap_or(default_count);
+    let from = number("ITC_SIM_SEED_FROM").unwrap_or(0);
+    (from..from.saturating_add(count)).collect()
 }
 
 /// Where a test lives, for the replay command printed on failure.
