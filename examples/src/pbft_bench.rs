@@ -1,7 +1,9 @@
 //! PBFT figures for itc-bench: throughput and efficiency of a 4-replica
-//! cluster on one thread (the simulator's fault-free manual mode), submit-to-commit latency with the async
-//! driver (one thread per replica), and the time a view change takes after
-//! the primary crashes (virtual 1 ms links, default timeouts).
+//! cluster on one thread (itc-sim's fault-free manual mode, invariants
+//! checked every `THROUGHPUT_CHECK_INTERVAL_STEPS` steps), submit-to-commit
+//! latency with the async driver (one thread per replica), and the time a
+//! view change takes after the primary crashes (virtual 1 ms links, default
+//! timeouts, invariants after every step).
 
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
 use itc_core::keys::Keypair;
