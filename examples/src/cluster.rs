@@ -1,107 +1,122 @@
-//! An in-process cluster of PBFT validators for demos: every replica runs the
-//! real `itc-pbft` state machine with its own storage; messages travel as
-//! encoded bytes through an in-memory transport; time is virtual and jumps
-//! to the next deadline when the network is idle, so a demo that waits for a
-//! view change takes milliseconds, not seconds.
+//! An in-process cluster of PBFT validators for demos: a thin layer over the
+//! one simulator's manual mode ([`itc_sim::manual`]), so every replica runs
+//! the real `itc-pbft` state machine with its own storage, messages travel
+//! as encoded bytes, time is virtual and jumps to the next deadline when
+//! the network is idle (a demo that waits for a view change takes
+//! milliseconds, not seconds), and the simulator checks agreement,
+//! validity, each replica's invariants and durability on restart as the
+//! demo runs.
 //!
 //! Each validator also keeps the DAG side chain (an itc-dag [`Tangle`]) that
-//! its blocks anchor: DAG transactions reach every running validator's
-//! tangle (gossip, [`Cluster::attach_dag`]), and the primary's next block
-//! anchors them.
+//! its blocks anchor, with the proof of work of [`DagConfig::for_chain`]:
+//! DAG transactions reach every running validator's tangle
+//! ([`Cluster::attach_dag`]), and the primary's next block anchors them.
 //!
 //! Ledger modules (ChainCode's campaigns, for example) are registered on
 //! every validator with [`Cluster::with_modules`]; a crashed validator
 //! restarts from its storage with [`Cluster::restart`].
+//!
+//! [`DagConfig::for_chain`]: itc_dag::DagConfig::for_chain
 
 use itc_core::genesis::Genesis;
 use itc_core::hash::Hash;
 use itc_core::keys::{Keypair, PublicKey};
 use itc_core::module::LedgerModule;
-use itc_core::storage::MemoryStorage;
 use itc_core::types::Transaction;
-use itc_dag::{DagConfig, DagTransaction, Tangle};
-use itc_pbft::{Config, Decision, Recipient, Replica};
-use std::collections::VecDeque;
+use itc_dag::{DagTransaction, Tangle};
+use itc_pbft::{Decision, Replica};
+use itc_sim::dag::DagWorkload;
+use itc_sim::Simulation;
 use std::sync::Arc;
 
-/// Most message deliveries one [`Cluster::run_until`] performs before giving up.
+/// Most steps (deliveries, clock advances) one [`Cluster::run_until`]
+/// performs before giving up.
 pub const DELIVERIES_MAX: usize = 200_000;
 
-/// One validator: its replica, its storage, and whether it is running.
-pub struct Node {
-    /// The validator's key.
-    pub key: PublicKey,
-    /// The replica with its DAG (dropped while crashed).
-    pub replica: Option<Replica<Tangle>>,
-    /// Durable storage; survives a crash.
-    pub storage: MemoryStorage,
-}
+/// The seed of the cluster's simulation (it has no randomness of its own:
+/// links deliver in order, nothing fails unless the demo says so).
+const SEED: u64 = 0x11c;
 
-/// A set of validators connected by an in-memory transport.
+/// A set of validators connected by the simulator's in-memory network.
 pub struct Cluster {
-    /// The validators.
-    pub nodes: Vec<Node>,
-    /// The validators' keys, in node order.
+    sim: Simulation<Tangle>,
     keys: Vec<PublicKey>,
-    /// Each validator's configuration, to restart it.
-    configs: Vec<Config>,
-    /// The side chain's configuration (the same on every validator).
-    dag: DagConfig,
-    /// Virtual time in milliseconds.
-    pub now_ms: u64,
-    queue: VecDeque<(PublicKey, PublicKey, Vec<u8>)>,
-    /// Decisions seen from any replica, by height (the first one seen).
-    pub decisions: Vec<Decision>,
 }
 
 impl Cluster {
     /// Start one replica per key, all from `genesis`.
+    ///
+    /// # Panics
+    /// If a replica does not open from `genesis` (an invalid genesis).
     pub fn new(keys: &[Keypair], genesis: Genesis) -> Cluster {
         Cluster::with_modules(keys, genesis, Vec::new())
     }
 
     /// Start one replica per key, all from `genesis`, each running the
-    /// ledger `modules` ([`Config::modules`]: every validator of a chain
-    /// registers the same ones).
+    /// ledger `modules` ([`itc_pbft::Config::modules`]: every validator of
+    /// a chain registers the same ones).
+    ///
+    /// # Panics
+    /// If a replica does not open from `genesis` (an invalid genesis).
     pub fn with_modules(
         keys: &[Keypair],
         genesis: Genesis,
         modules: Vec<Arc<dyn LedgerModule>>,
     ) -> Cluster {
-        let now_ms = genesis.genesis_time_ms;
-        let mut dag = DagConfig::for_chain(&genesis.params().expect("valid genesis"));
-        dag.persist = true;
-        let configs: Vec<Config> = keys
-            .iter()
-            .map(|keypair| {
-                let mut config = Config::new(keypair.clone(), genesis.clone());
-                config.modules = modules.clone();
-                config
-            })
-            .collect();
-        let nodes = configs
-            .iter()
-            .map(|config| {
-                let storage = MemoryStorage::new();
-                let replica =
-                    Replica::open_with_anchoring(config.clone(), &storage, Tangle::new(dag))
-                        .expect("replica opens on empty storage");
-                Node {
-                    key: config.keypair.public(),
-                    replica: Some(replica),
-                    storage,
-                }
-            })
-            .collect();
+        let workload = DagWorkload {
+            proof_of_work: true,
+            prune_keep_heights: Vec::new(),
+            ..DagWorkload::default()
+        };
+        let sim = Simulation::<Tangle>::from_genesis(
+            keys,
+            genesis,
+            |config| config.modules = modules.clone(),
+            workload,
+            SEED,
+        )
+        .expect("replicas open from a valid genesis");
         Cluster {
-            nodes,
+            sim,
             keys: keys.iter().map(Keypair::public).collect(),
-            configs,
-            dag,
-            now_ms,
-            queue: VecDeque::new(),
-            decisions: Vec::new(),
         }
+    }
+
+    /// The simulation underneath.
+    pub fn simulation(&self) -> &Simulation<Tangle> {
+        &self.sim
+    }
+
+    /// Virtual time in milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.sim.now_ms()
+    }
+
+    /// Move virtual time forward to `at_ms` (as if the cluster idled).
+    pub fn advance_clock_to(&mut self, at_ms: u64) {
+        self.sim.advance_clock_to(at_ms);
+    }
+
+    /// Decisions seen from any replica, by height (the first one seen).
+    pub fn decisions(&self) -> &[Decision] {
+        self.sim.decisions()
+    }
+
+    /// The running replicas, in node order.
+    pub fn replicas(&self) -> impl Iterator<Item = &Replica<Tangle>> + '_ {
+        self.sim.replicas()
+    }
+
+    /// Validator `index`'s replica, `None` while it is down.
+    pub fn replica(&self, index: usize) -> Option<&Replica<Tangle>> {
+        self.sim.replica(index)
+    }
+
+    /// Index of the first running validator.
+    fn first_running(&self) -> Result<usize, String> {
+        (0..self.sim.node_count())
+            .find(|i| self.sim.replica(*i).is_some())
+            .ok_or_else(|| "no validator is running".to_string())
     }
 
     /// Submit a transaction through the first running validator.
@@ -109,20 +124,11 @@ impl Cluster {
     /// # Errors
     /// The replica's reason if it refuses the transaction.
     pub fn submit(&mut self, tx: Transaction) -> Result<(), String> {
-        let now = self.now_ms;
-        self.first_running()?
-            .submit_transaction(now, tx)
-            .map_err(|e| e.to_string())?;
-        self.flush();
-        Ok(())
-    }
-
-    /// The first running validator's replica.
-    fn first_running(&mut self) -> Result<&mut Replica<Tangle>, String> {
-        self.nodes
-            .iter_mut()
-            .find_map(|n| n.replica.as_mut())
-            .ok_or_else(|| "no validator is running".to_string())
+        let i = self.first_running()?;
+        self.sim.submit(i, tx).map_err(|e| match e {
+            itc_sim::ManualError::Refused(reason) => reason.to_string(),
+            other => other.to_string(),
+        })
     }
 
     /// Gossip a DAG transaction to every running validator's tangle, checked
@@ -132,17 +138,20 @@ impl Cluster {
     /// # Errors
     /// The first validator's reason if one refuses it.
     pub fn attach_dag(&mut self, tx: &DagTransaction) -> Result<(), String> {
-        let now = self.now_ms;
-        for node in &mut self.nodes {
-            if let Some(replica) = node.replica.as_mut() {
-                let (tangle, ledger) = replica.anchoring_with_ledger();
-                tangle
-                    .attach(tx.clone(), now, ledger)
-                    .map_err(|e| e.to_string())?;
-                replica.tick(now);
+        for i in 0..self.sim.node_count() {
+            if self.sim.replica(i).is_none() {
+                continue;
             }
+            self.sim
+                .input(i, |replica, now| {
+                    let (tangle, ledger) = replica.anchoring_with_ledger();
+                    let attached = tangle.attach(tx.clone(), now, ledger);
+                    replica.tick(now);
+                    attached
+                })
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
         }
-        self.flush();
         Ok(())
     }
 
@@ -152,8 +161,10 @@ impl Cluster {
     /// # Errors
     /// If no validator runs or the issuer may not issue.
     pub fn dag_work(&mut self, issuer: &PublicKey, seed: u64) -> Result<(Vec<Hash>, u32), String> {
-        let now = self.now_ms;
-        let (tangle, ledger) = self.first_running()?.anchoring_with_ledger();
+        let now = self.sim.now_ms();
+        let i = self.first_running()?;
+        let replica = self.sim.replica_mut(i).ok_or("no validator is running")?;
+        let (tangle, ledger) = replica.anchoring_with_ledger();
         let bits = tangle
             .required_bits(issuer, now, ledger)
             .map_err(|e| e.to_string())?;
@@ -161,8 +172,9 @@ impl Cluster {
     }
 
     /// Crash validator `index`: its replica is dropped (its storage stays).
+    /// Does nothing for an unknown index.
     pub fn crash(&mut self, index: usize) {
-        self.nodes[index].replica = None;
+        let _ = self.sim.crash_node(index);
     }
 
     /// Restart validator `index` from its storage (its ledger, votes and
@@ -170,119 +182,45 @@ impl Cluster {
     /// others by state transfer. Does nothing if it is running.
     ///
     /// # Errors
-    /// Why the replica or its DAG could not be reopened.
+    /// Why the replica or its DAG could not be reopened, or a committed
+    /// block it lost.
     pub fn restart(&mut self, index: usize) -> Result<(), String> {
-        let now = self.now_ms;
-        let node = &mut self.nodes[index];
-        if node.replica.is_some() {
-            return Ok(());
-        }
-        let tangle = Tangle::restore(self.dag, &node.storage, now).map_err(|e| e.to_string())?;
-        let replica =
-            Replica::open_with_anchoring(self.configs[index].clone(), &node.storage, tangle)
-                .map_err(|e| e.to_string())?;
-        node.replica = Some(replica);
-        self.flush();
-        Ok(())
+        self.sim.restart_node(index).map_err(|e| e.to_string())
     }
 
     /// Index of the validator with key `key`.
     pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
-        self.nodes.iter().position(|n| n.key == *key)
+        self.keys.iter().position(|k| k == key)
     }
 
     /// Highest height every running replica has executed.
     pub fn min_executed_height(&self) -> u64 {
-        self.nodes
-            .iter()
-            .filter_map(|n| n.replica.as_ref())
-            .map(Replica::executed_height)
-            .min()
-            .unwrap_or(0)
+        self.sim.min_executed_height()
     }
 
     /// The running replica with the highest executed height.
+    ///
+    /// # Panics
+    /// If no validator is running.
     pub fn any_replica(&self) -> &Replica<Tangle> {
-        self.nodes
-            .iter()
-            .filter_map(|n| n.replica.as_ref())
+        self.replicas()
             .max_by_key(|r| r.executed_height())
             .expect("a validator is running")
     }
 
-    /// Drain every replica's output: persist, then queue its messages
-    /// (`persist` also reads old blocks from storage for lagging peers).
-    fn flush(&mut self) {
-        for node in &mut self.nodes {
-            let Some(replica) = node.replica.as_mut() else {
-                continue;
-            };
-            let persisted = replica
-                .ready()
-                .persist(&mut node.storage)
-                .expect("memory storage does not fail");
-            for decision in persisted.committed {
-                let height = decision.block.header.height as usize;
-                if self.decisions.len() < height {
-                    self.decisions.push(decision);
-                }
-            }
-            for outgoing in persisted.messages {
-                let bytes = outgoing.to_bytes();
-                match outgoing.to {
-                    Recipient::One(to) => self.queue.push_back((node.key, to, bytes)),
-                    Recipient::AllValidators => {
-                        for other in &self.keys {
-                            if *other != node.key {
-                                self.queue.push_back((node.key, *other, bytes.clone()));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Deliver messages (and advance virtual time when idle) until `done`
     /// holds. Returns false if it did not within [`DELIVERIES_MAX`] steps.
-    pub fn run_until(&mut self, mut done: impl FnMut(&Cluster) -> bool) -> bool {
-        let mut steps = 0usize;
-        loop {
-            self.flush();
+    ///
+    /// # Errors
+    /// An invariant the simulator found broken (agreement, validity, a
+    /// replica's own invariants, the side chain's).
+    pub fn run_until(&mut self, mut done: impl FnMut(&Cluster) -> bool) -> Result<bool, String> {
+        for _ in 0..DELIVERIES_MAX {
             if done(self) {
-                return true;
+                return Ok(true);
             }
-            if steps >= DELIVERIES_MAX {
-                return false;
-            }
-            steps += 1;
-            if let Some((from, to, bytes)) = self.queue.pop_front() {
-                let now = self.now_ms;
-                if let Some(node) = self.nodes.iter_mut().find(|n| n.key == to) {
-                    if let Some(replica) = node.replica.as_mut() {
-                        // Ignored messages are part of normal operation.
-                        let _ = replica.handle_message(now, from, &bytes);
-                    }
-                }
-                continue;
-            }
-            // Idle network: jump to the next deadline and tick everyone.
-            let next = self
-                .nodes
-                .iter()
-                .filter_map(|n| n.replica.as_ref())
-                .filter_map(Replica::next_deadline)
-                .min();
-            match next {
-                Some(deadline) => self.now_ms = self.now_ms.max(deadline),
-                None => self.now_ms += 100,
-            }
-            let now = self.now_ms;
-            for node in &mut self.nodes {
-                if let Some(replica) = node.replica.as_mut() {
-                    replica.tick(now);
-                }
-            }
+            self.sim.step().map_err(|e| e.to_string())?;
         }
+        Ok(done(self))
     }
 }

@@ -154,7 +154,7 @@ impl Scenario {
         self.cluster.submit(tx)?;
         if !self
             .cluster
-            .run_until(|c| c.min_executed_height() >= target)
+            .run_until(|c| c.min_executed_height() >= target)?
         {
             return Err("no commit: cluster stalled".into());
         }
@@ -167,13 +167,13 @@ impl Scenario {
 
     /// The latest committed header with its certificate, as the lamp gets it.
     fn latest_update(&self) -> HeaderUpdate {
-        self.update_at(self.cluster.decisions.len() as u64)
+        self.update_at(self.cluster.decisions().len() as u64)
     }
 
     /// The committed header at `height` with its certificate and the set
     /// that signed it (not today's set if an epoch ended since).
     fn update_at(&self, height: u64) -> HeaderUpdate {
-        let decision = &self.cluster.decisions[height as usize - 1];
+        let decision = &self.cluster.decisions()[height as usize - 1];
         let validators = self
             .cluster
             .any_replica()
@@ -203,7 +203,7 @@ impl Scenario {
     /// committed state, as a validator serves them.
     fn proof_for(&self, grantee: &PublicKey) -> CommandProof {
         let device = self.lamp_key.public();
-        let decision = self.cluster.decisions.last().expect("a block committed");
+        let decision = self.cluster.decisions().last().expect("a block committed");
         CommandProof {
             header_height: decision.block.header.height,
             header_hash: decision.block.header.hash(),
@@ -376,7 +376,7 @@ pub fn run() -> Report {
         first.validators.clone().expect("set included"),
         &pinned,
         &LAMP_TRUST,
-        s.cluster.now_ms,
+        s.cluster.now_ms(),
     )
     .expect("pinned header bootstraps");
     let mut lamp = Lamp::new(
@@ -414,9 +414,9 @@ pub fn run() -> Report {
     // 3. The guest turns the lamp on.
     let guest = s.guest.clone();
     let granted_proof = s.proof_for(&guest_key);
-    let on = s.packet(&guest, guest_key, s.cluster.now_ms, &granted_proof);
+    let on = s.packet(&guest, guest_key, s.cluster.now_ms(), &granted_proof);
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &on);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &on);
     s.report.lamp_check_us.push(t.elapsed().as_micros());
     let ok = is_allowed(&verdict);
     s.record(
@@ -429,7 +429,7 @@ pub fn run() -> Report {
 
     // 4. Someone replays the guest's packet.
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &on);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &on);
     let ok = is_denied(&verdict, DenyReason::Replayed);
     s.record(
         "the same packet is replayed",
@@ -441,9 +441,9 @@ pub fn run() -> Report {
 
     // 5. The attacker forges a command in the guest's name.
     let attacker = s.attacker.clone();
-    let forged = s.packet(&attacker, guest_key, s.cluster.now_ms + 1, &granted_proof);
+    let forged = s.packet(&attacker, guest_key, s.cluster.now_ms() + 1, &granted_proof);
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &forged);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &forged);
     let ok = is_denied(&verdict, DenyReason::BadSignature);
     s.record(
         "attacker forges the guest's signature",
@@ -458,15 +458,15 @@ pub fn run() -> Report {
     let ahead = s.packet(
         &guest,
         guest_key,
-        s.cluster.now_ms + LAMP_COMMAND_WINDOW_MS - 1_000,
+        s.cluster.now_ms() + LAMP_COMMAND_WINDOW_MS - 1_000,
         &granted_proof,
     );
     let t = Instant::now();
-    let guest_ahead = lamp_receives(&mut lamp, s.cluster.now_ms, &ahead);
+    let guest_ahead = lamp_receives(&mut lamp, s.cluster.now_ms(), &ahead);
     let owner_key = owner.public();
     let owner_proof = s.proof_for(&owner_key);
-    let owner_on = s.packet(&owner, owner_key, s.cluster.now_ms, &owner_proof);
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &owner_on);
+    let owner_on = s.packet(&owner, owner_key, s.cluster.now_ms(), &owner_proof);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &owner_on);
     let ok = is_allowed(&guest_ahead) && is_allowed(&verdict);
     s.record(
         "guest's clock runs 29 s ahead; then the owner switches at the lamp's time",
@@ -485,11 +485,11 @@ pub fn run() -> Report {
         &guest,
         guest_key,
         Permissions(0),
-        s.cluster.now_ms + LAMP_COMMAND_WINDOW_MS,
+        s.cluster.now_ms() + LAMP_COMMAND_WINDOW_MS,
         &granted_proof,
     );
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &empty);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &empty);
     let ok = is_denied(&verdict, DenyReason::EmptyAction);
     s.record(
         "guest sends a command that asks for no permission",
@@ -500,9 +500,9 @@ pub fn run() -> Report {
     );
 
     // A command recorded now and delivered after the window.
-    let recorded = s.packet(&owner, owner_key, s.cluster.now_ms + 1, &owner_proof);
+    let recorded = s.packet(&owner, owner_key, s.cluster.now_ms() + 1, &owner_proof);
     let t = Instant::now();
-    let later = s.cluster.now_ms + LAMP_COMMAND_WINDOW_MS + 1_000;
+    let later = s.cluster.now_ms() + LAMP_COMMAND_WINDOW_MS + 1_000;
     let verdict = lamp_receives(&mut lamp, later, &recorded);
     let ok = is_denied(&verdict, DenyReason::CommandTooOld);
     s.record(
@@ -512,7 +512,7 @@ pub fn run() -> Report {
         ok,
         t,
     );
-    s.cluster.now_ms = later;
+    s.cluster.advance_clock_to(later);
 
     // 6. The owner revokes.
     let t = Instant::now();
@@ -534,9 +534,9 @@ pub fn run() -> Report {
 
     // 7. The guest tries again with a proof of the current state.
     let current = s.proof_for(&guest_key);
-    let again = s.packet(&guest, guest_key, s.cluster.now_ms, &current);
+    let again = s.packet(&guest, guest_key, s.cluster.now_ms(), &current);
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &again);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &again);
     s.report.lamp_check_us.push(t.elapsed().as_micros());
     let ok = is_denied(&verdict, DenyReason::Revoked);
     s.record(
@@ -548,9 +548,9 @@ pub fn run() -> Report {
     );
 
     // 8. The guest replays an old proof, from before the revocation.
-    let stale = s.packet(&guest, guest_key, s.cluster.now_ms + 1, &granted_proof);
+    let stale = s.packet(&guest, guest_key, s.cluster.now_ms() + 1, &granted_proof);
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &stale);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &stale);
     let ok = is_denied(&verdict, DenyReason::StaleHeader);
     s.record(
         "guest proves with state older than the revocation",
@@ -567,7 +567,7 @@ pub fn run() -> Report {
     let primary_index = s.cluster.index_of(&primary).expect("primary is a node");
     let view_before = replica.view();
     s.cluster.crash(primary_index);
-    let crash_time = s.cluster.now_ms;
+    let crash_time = s.cluster.now_ms();
     let regrant = s.transaction(
         &owner,
         Payload::GrantAccess {
@@ -578,7 +578,7 @@ pub fn run() -> Report {
         },
     );
     let result = s.commit(regrant);
-    s.report.view_change_virtual_ms = s.cluster.now_ms - crash_time;
+    s.report.view_change_virtual_ms = s.cluster.now_ms() - crash_time;
     let view_after = s.cluster.any_replica().view();
     let ok = result.is_ok() && view_after > view_before;
     s.record(
@@ -594,9 +594,9 @@ pub fn run() -> Report {
     );
 
     let regranted = s.proof_for(&guest_key);
-    let on_again = s.packet(&guest, guest_key, s.cluster.now_ms, &regranted);
+    let on_again = s.packet(&guest, guest_key, s.cluster.now_ms(), &regranted);
     let t = Instant::now();
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &on_again);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &on_again);
     s.report.lamp_check_us.push(t.elapsed().as_micros());
     let ok = is_allowed(&verdict);
     s.record(
@@ -625,8 +625,8 @@ pub fn run() -> Report {
     );
     let moved = s.commit(away).and_then(|_| s.commit(back));
     let after_return = s.proof_for(&guest_key);
-    let stale_grant = s.packet(&guest, guest_key, s.cluster.now_ms, &after_return);
-    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms, &stale_grant);
+    let stale_grant = s.packet(&guest, guest_key, s.cluster.now_ms(), &after_return);
+    let verdict = lamp_receives(&mut lamp, s.cluster.now_ms(), &stale_grant);
     let ok = moved.is_ok() && is_denied(&verdict, DenyReason::NotGranted);
     s.record(
         "lamp is transferred to the guest and back; guest uses the earlier grant",
@@ -736,8 +736,8 @@ fn epoch_change(s: &mut Scenario, lamp: &mut Lamp) -> (bool, String) {
     }
     let owner_key = owner.public();
     let proof = s.proof_for(&owner_key);
-    let packet = s.packet(&owner, owner_key, s.cluster.now_ms, &proof);
-    let verdict = lamp_receives(lamp, s.cluster.now_ms, &packet);
+    let packet = s.packet(&owner, owner_key, s.cluster.now_ms(), &proof);
+    let verdict = lamp_receives(lamp, s.cluster.now_ms(), &packet);
     let after = lamp.trusted().validators().clone();
     let weight = after.weight_of(&bonder).unwrap_or(0);
     let ok = is_allowed(&verdict) && after.hash() != before && weight == 35;
@@ -757,7 +757,8 @@ fn epoch_change(s: &mut Scenario, lamp: &mut Lamp) -> (bool, String) {
 /// proved before, signs a recovery to a recent header and the lamp obeys
 /// again. A recovery signed by anyone else is refused.
 fn recovery(s: &mut Scenario, lamp: &mut Lamp, pinned: &HeaderUpdate) -> (bool, String) {
-    s.cluster.now_ms += LAMP_TRUST.trust_period_ms + 24 * 3600 * 1000;
+    s.cluster
+        .advance_clock_to(s.cluster.now_ms() + LAMP_TRUST.trust_period_ms + 24 * 3600 * 1000);
     let owner = s.owner.clone();
     let guest = s.guest.clone();
     let filler = s.transaction(
@@ -770,7 +771,7 @@ fn recovery(s: &mut Scenario, lamp: &mut Lamp, pinned: &HeaderUpdate) -> (bool, 
     if let Err(e) = s.commit(filler) {
         return (false, e);
     }
-    let now = s.cluster.now_ms;
+    let now = s.cluster.now_ms();
     let owner_key = owner.public();
     let proof = s.proof_for(&owner_key);
     let packet = s.packet(&owner, owner_key, now, &proof);
@@ -857,12 +858,10 @@ fn dag_reading(s: &mut Scenario, lamp: &mut Lamp) -> Result<(u64, DagFinality), 
     let sent = Instant::now();
     s.cluster.attach_dag(&reading)?;
     let anchored = |c: &Cluster| {
-        c.nodes
-            .iter()
-            .filter_map(|n| n.replica.as_ref())
+        c.replicas()
             .all(|r| matches!(r.anchoring().status(&id), TxStatus::Confirmed { .. }))
     };
-    if !s.cluster.run_until(anchored) {
+    if !s.cluster.run_until(anchored)? {
         return Err("not anchored: cluster stalled".into());
     }
     s.report.dag_finality_us = sent.elapsed().as_micros();
@@ -880,7 +879,7 @@ fn dag_reading(s: &mut Scenario, lamp: &mut Lamp) -> Result<(u64, DagFinality), 
     let update_bytes = s.update_at(height).encode();
     let proof_bytes = proof.encode();
     let update = HeaderUpdate::decode(&update_bytes).map_err(|e| e.to_string())?;
-    let verdict = lamp.update(&update, s.cluster.now_ms);
+    let verdict = lamp.update(&update, s.cluster.now_ms());
     if !verdict.is_success() {
         return Err(format!("lamp refused the anchoring header: {verdict:?}"));
     }

@@ -1,19 +1,21 @@
 //! PBFT figures for itc-bench: throughput and efficiency of a 4-replica
-//! in-process cluster on one thread, submit-to-commit latency with the async
-//! driver (one thread per replica), and the time a view change takes after
-//! the primary crashes (virtual 1 ms links, default timeouts).
+//! cluster on one thread (itc-sim's fault-free manual mode, invariants
+//! checked every `THROUGHPUT_CHECK_INTERVAL_STEPS` steps), submit-to-commit
+//! latency with the async driver (one thread per replica), and the time a
+//! view change takes after the primary crashes (virtual 1 ms links, default
+//! timeouts, invariants after every step).
 
 use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
-use itc_core::keys::{Keypair, PublicKey};
+use itc_core::keys::Keypair;
 use itc_core::storage::MemoryStorage;
 use itc_core::types::{Amount, ChainId, Payload, Transaction};
 use itc_pbft::driver::futures;
 use itc_pbft::driver::futures::channel::mpsc;
 use itc_pbft::driver::futures::{FutureExt, StreamExt};
 use itc_pbft::driver::{Command, Driver, InProcessNetwork, ThreadTimer, Timer};
-use itc_pbft::{Config, Decision, Recipient, Replica};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use itc_pbft::{Config, Decision, Replica};
+use itc_sim::Simulation;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 const CHAIN: u32 = 77;
@@ -81,137 +83,35 @@ fn transactions(setup: &Setup, per_client: u64) -> Vec<Transaction> {
     out
 }
 
-/// A message in flight: delivery time, sequence, from, to, bytes.
-type InFlight = Reverse<(u64, u64, usize, usize, Vec<u8>)>;
+/// Invariant checks in the throughput run: every this many steps (a full
+/// check scans each replica's pool, which holds thousands of transactions
+/// here, so checking after every delivery would dominate the figure).
+const THROUGHPUT_CHECK_INTERVAL_STEPS: u64 = 10_000;
 
-/// A single-threaded cluster with a virtual clock and fixed link delay.
-struct Cluster {
-    keys: Vec<PublicKey>,
-    replicas: Vec<Option<Replica>>,
-    storages: Vec<MemoryStorage>,
-    queue: BinaryHeap<InFlight>,
-    sequence: u64,
-    now_ms: u64,
-    delay_ms: u64,
+/// Most simulator steps one figure may take.
+const STEPS_MAX: usize = 10_000_000;
+
+/// A single-threaded fault-free cluster on the one simulator, with a
+/// virtual clock and a fixed link delay.
+fn cluster(setup: &Setup, delay_ms: u64, block_transactions_max: usize) -> Simulation {
+    let mut sim = Simulation::from_genesis(
+        &setup.keys,
+        setup.genesis.clone(),
+        |config| config.block_transactions_max = block_transactions_max,
+        (),
+        0,
+    )
+    .expect("replicas open");
+    sim.set_link_delay_ms(delay_ms);
+    sim
 }
 
-impl Cluster {
-    fn new(setup: &Setup, delay_ms: u64, block_transactions_max: usize) -> Cluster {
-        let mut replicas = Vec::new();
-        let mut storages = Vec::new();
-        for key in &setup.keys {
-            let storage = MemoryStorage::new();
-            let mut config = Config::new(key.clone(), setup.genesis.clone());
-            config.block_transactions_max = block_transactions_max;
-            replicas.push(Some(Replica::open(config, &storage).expect("opens")));
-            storages.push(storage);
-        }
-        let mut cluster = Cluster {
-            keys: setup.keys.iter().map(|k| k.public()).collect(),
-            replicas,
-            storages,
-            queue: BinaryHeap::new(),
-            sequence: 0,
-            now_ms: 0,
-            delay_ms,
-        };
-        for i in 0..REPLICAS {
-            cluster.drain(i);
-        }
-        cluster
-    }
-
-    fn drain(&mut self, i: usize) {
-        let Some(replica) = self.replicas[i].as_mut() else {
-            return;
-        };
-        let persisted = replica
-            .ready()
-            .persist(&mut self.storages[i])
-            .expect("memory storage");
-        for outgoing in persisted.messages {
-            let bytes = outgoing.to_bytes();
-            for to in 0..REPLICAS {
-                let wanted = match outgoing.to {
-                    Recipient::AllValidators => to != i,
-                    Recipient::One(key) => self.keys[to] == key,
-                };
-                if wanted {
-                    self.sequence += 1;
-                    self.queue.push(Reverse((
-                        self.now_ms + self.delay_ms,
-                        self.sequence,
-                        i,
-                        to,
-                        bytes.clone(),
-                    )));
-                }
-            }
-        }
-    }
-
-    fn submit(&mut self, i: usize, tx: Transaction) {
-        let now = self.now_ms;
-        if let Some(r) = self.replicas[i].as_mut() {
-            let _ = r.submit_transaction(now, tx);
-        }
-        self.drain(i);
-    }
-
-    /// Process the next event; false if there is nothing left at all.
-    fn step(&mut self) -> bool {
-        let next_message = self.queue.peek().map(|Reverse((t, ..))| *t);
-        let next_tick = self
-            .replicas
-            .iter()
-            .flatten()
-            .filter_map(|r| r.next_deadline())
-            .min();
-        let next = match (next_message, next_tick) {
-            (Some(m), Some(t)) => m.min(t),
-            (Some(m), None) => m,
-            (None, Some(t)) => t,
-            (None, None) => return false,
-        };
-        self.now_ms = self.now_ms.max(next);
-        if next_message == Some(next) {
-            let Reverse((_, _, from, to, bytes)) = self.queue.pop().expect("peeked");
-            let now = self.now_ms;
-            let from_key = self.keys[from];
-            if let Some(r) = self.replicas[to].as_mut() {
-                let _ = r.handle_message(now, from_key, &bytes);
-            }
-            self.drain(to);
-        } else {
-            for i in 0..REPLICAS {
-                let now = self.now_ms;
-                if let Some(r) = self.replicas[i].as_mut() {
-                    if r.next_deadline().is_some_and(|d| d <= now) {
-                        r.tick(now);
-                    }
-                }
-                self.drain(i);
-            }
-        }
-        true
-    }
-
-    fn min_height(&self) -> u64 {
-        self.replicas
-            .iter()
-            .flatten()
-            .map(|r| r.executed_height())
-            .min()
-            .unwrap_or(0)
-    }
-
-    fn committed_txs(&self, i: usize) -> usize {
-        let r = self.replicas[i].as_ref().expect("live");
-        (1..=r.executed_height())
-            .filter_map(|h| r.decision(h))
-            .map(|d| d.block.transactions.len())
-            .sum()
-    }
+fn committed_txs(sim: &Simulation, i: usize) -> usize {
+    let r = sim.replica(i).expect("live");
+    (1..=r.executed_height())
+        .filter_map(|h| r.decision(h))
+        .map(|d| d.block.transactions.len())
+        .sum()
 }
 
 /// Transactions per second committed by 4 replicas on one thread.
@@ -221,24 +121,20 @@ fn commit_tx_per_s(quick: bool) -> f64 {
     // are a small part of the timed window.
     let txs = transactions(&setup, if quick { 4 } else { 50 });
     let total = txs.len();
-    let mut cluster = Cluster::new(&setup, 0, 1_000);
+    let mut sim = cluster(&setup, 0, 1_000);
+    sim.set_check_interval(THROUGHPUT_CHECK_INTERVAL_STEPS);
     let started = Instant::now();
     for (k, tx) in txs.into_iter().enumerate() {
-        cluster.submit(k % REPLICAS, tx);
+        sim.submit(k % REPLICAS, tx).expect("admitted");
     }
-    let mut done = false;
-    while !done {
-        if !cluster.step() {
-            break;
-        }
-        done = (0..REPLICAS).all(|i| {
-            cluster.replicas[i]
-                .as_ref()
-                .is_some_and(|r| r.pool_len() == 0)
-        }) && cluster.queue.is_empty();
-    }
+    let done = sim
+        .run_until(STEPS_MAX, |s| {
+            s.replicas().all(|r| r.pool_len() == 0) && s.in_flight() == 0
+        })
+        .expect("invariants hold");
     let elapsed = started.elapsed().as_secs_f64();
-    let committed = cluster.committed_txs(0);
+    assert!(done, "the cluster drains");
+    let committed = committed_txs(&sim, 0);
     assert_eq!(committed, total, "every transaction commits");
     committed as f64 / elapsed
 }
@@ -249,30 +145,29 @@ fn commit_tx_per_s(quick: bool) -> f64 {
 fn view_change_ms() -> f64 {
     let setup = setup(4);
     let txs = transactions(&setup, 2);
-    let mut cluster = Cluster::new(&setup, 1, 100);
-    cluster.submit(0, txs[0].clone());
-    while cluster.min_height() < 1 {
-        assert!(cluster.step());
-    }
-    let primary_key = cluster.replicas[0].as_ref().expect("live").primary();
-    let primary = cluster
+    let mut sim = cluster(&setup, 1, 100);
+    sim.submit(0, txs[0].clone()).expect("admitted");
+    let committed = sim
+        .run_until(STEPS_MAX, |s| s.min_executed_height() >= 1)
+        .expect("invariants hold");
+    assert!(committed, "the first block commits");
+    let primary_key = sim.replica(0).expect("live").primary();
+    let primary = setup
         .keys
         .iter()
-        .position(|k| *k == primary_key)
+        .position(|k| k.public() == primary_key)
         .expect("member");
-    cluster.replicas[primary] = None;
-    let crashed_at = cluster.now_ms;
+    sim.crash_node(primary).expect("a node");
+    let crashed_at = sim.now_ms();
     let backup = (primary + 1) % REPLICAS;
-    cluster.submit(backup, txs[1].clone());
-    while cluster.replicas[backup]
-        .as_ref()
-        .expect("live")
-        .executed_height()
-        < 2
-    {
-        assert!(cluster.step(), "view change completes");
-    }
-    (cluster.now_ms - crashed_at) as f64
+    sim.submit(backup, txs[1].clone()).expect("admitted");
+    let changed = sim
+        .run_until(STEPS_MAX, |s| {
+            s.replica(backup).expect("live").executed_height() >= 2
+        })
+        .expect("invariants hold");
+    assert!(changed, "view change completes");
+    (sim.now_ms() - crashed_at) as f64
 }
 
 /// Submit-to-commit latency (p50, p99) in µs with the async driver, one

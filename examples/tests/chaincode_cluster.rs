@@ -84,13 +84,16 @@ impl Scenario {
             self.cluster.submit(tx).expect("admitted");
         }
         let done = self.cluster.run_until(|c| {
-            c.nodes.iter().filter_map(|n| n.replica.as_ref()).all(|r| {
+            c.replicas().all(|r| {
                 expected
                     .iter()
                     .all(|(who, nonce)| r.ledger().account(who).nonce >= *nonce)
             })
         });
-        assert!(done, "transactions did not commit");
+        assert!(
+            done.expect("invariants hold"),
+            "transactions did not commit"
+        );
         assert!(self.started.elapsed() < TIME_LIMIT, "too slow");
     }
 
@@ -113,7 +116,8 @@ impl Scenario {
             let target = self.cluster.min_executed_height() + 1;
             assert!(
                 self.cluster
-                    .run_until(|c| c.min_executed_height() >= target),
+                    .run_until(|c| c.min_executed_height() >= target)
+                    .expect("invariants hold"),
                 "no block"
             );
         }
@@ -271,9 +275,9 @@ fn a_campaign_runs_to_payout_on_four_validators_with_a_crash_and_restart() {
 
     // The backup restarts from its storage and catches up.
     s.cluster.restart(crashed).expect("restarts");
-    let restarted_at = s.cluster.nodes[crashed]
-        .replica
-        .as_ref()
+    let restarted_at = s
+        .cluster
+        .replica(crashed)
         .expect("running")
         .executed_height();
     assert!(
@@ -301,11 +305,14 @@ fn a_campaign_runs_to_payout_on_four_validators_with_a_crash_and_restart() {
     s.advance_to(open.unmask_deadline + 1);
     // Every validator, the restarted one included, is at one height.
     let top = s.replica().executed_height();
-    assert!(s.cluster.run_until(|c| c.min_executed_height() >= top));
+    assert!(s
+        .cluster
+        .run_until(|c| c.min_executed_height() >= top)
+        .expect("invariants hold"));
     let mut results: Vec<CampaignResult> = Vec::new();
     let mut headers = Vec::new();
-    for node in &s.cluster.nodes {
-        let replica = node.replica.as_ref().expect("every validator runs");
+    for i in 0..4 {
+        let replica = s.cluster.replica(i).expect("every validator runs");
         assert_eq!(replica.executed_height(), top);
         headers.push(
             replica

@@ -100,6 +100,11 @@ pub struct DagWorkload {
     /// Each validator's `DagConfig::prune_keep_heights`, by node index
     /// (cycled; empty: the default).
     pub prune_keep_heights: Vec<Option<u64>>,
+    /// Whether validators' tangles demand the proof of work of
+    /// [`DagConfig::for_chain`] (by the issuer's security level), as a
+    /// deployed validator does; else none (the scenario runs are about
+    /// anchoring, and their devices are level 0).
+    pub proof_of_work: bool,
 }
 
 impl Default for DagWorkload {
@@ -120,6 +125,7 @@ impl Default for DagWorkload {
             reattach_after_promotions: 2,
             anchor_depth_max: DAG_ANCHOR_DEPTH_MAX_DEFAULT,
             prune_keep_heights: vec![None, Some(32), None, Some(16)],
+            proof_of_work: false,
         }
     }
 }
@@ -449,7 +455,9 @@ impl SideChain for Tangle {
     ) -> Result<Self, String> {
         let params = genesis.params().map_err(|e| format!("genesis: {e}"))?;
         let mut config = DagConfig::for_chain(&params);
-        config.pow = PowParams::none();
+        if !workload.proof_of_work {
+            config.pow = PowParams::none();
+        }
         if !workload.prune_keep_heights.is_empty() {
             config.prune_keep_heights =
                 workload.prune_keep_heights[node % workload.prune_keep_heights.len()];

@@ -19,6 +19,10 @@
 //! * **Side chains** ([`SideChain`]): `Replica<NoAnchoring>` for a main
 //!   chain alone, `Replica<Tangle>` for validators anchoring the DAG.
 //!
+//! A manual, fault-free mode ([`manual`], [`Simulation::from_genesis`])
+//! lets demos and benchmarks drive a cluster step by step under the same
+//! invariant checks.
+//!
 //! Invariants after every step: agreement (no two honest replicas commit
 //! different blocks at a height), validity (only submitted transactions),
 //! no double commit, no lost committed block across restarts, every
@@ -43,11 +47,13 @@
 #![deny(missing_docs)]
 
 pub mod dag;
+pub mod manual;
 pub mod rng;
 pub mod side_chain;
 mod simulation;
 pub mod storage;
 
+pub use manual::{ManualError, IDLE_ADVANCE_MS};
 pub use rng::Rng;
 pub use side_chain::{SideChain, SideMessage};
 pub use simulation::{

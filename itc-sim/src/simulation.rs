@@ -243,24 +243,24 @@ impl core::fmt::Display for SimFailure {
     }
 }
 
-struct Node<S> {
-    keypair: Keypair,
-    replica: Option<Replica<S>>,
-    storage: FaultyStorage,
+pub(crate) struct Node<S> {
+    pub(crate) keypair: Keypair,
+    pub(crate) replica: Option<Replica<S>>,
+    pub(crate) storage: FaultyStorage,
     /// How far this node's clock runs ahead of virtual time.
-    skew_ms: u64,
+    pub(crate) skew_ms: u64,
     /// A crash armed for the node's next output.
-    pending_crash: Option<CrashPoint>,
-    behavior: Option<Behavior>,
+    pub(crate) pending_crash: Option<CrashPoint>,
+    pub(crate) behavior: Option<Behavior>,
     /// Blocks this node reported committed (hashes, index = height - 1).
-    committed: Vec<Hash>,
-    restart_at: Option<u64>,
+    pub(crate) committed: Vec<Hash>,
+    pub(crate) restart_at: Option<u64>,
     /// Messages sent earlier, for [`Behavior::StaleReplay`] (bounded).
-    sent: Vec<Vec<u8>>,
+    pub(crate) sent: Vec<Vec<u8>>,
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
+pub(crate) enum Event {
     Deliver {
         from: usize,
         to: usize,
@@ -284,30 +284,33 @@ enum Event {
 
 /// A simulated network of replicas of type `Replica<S>`.
 pub struct Simulation<S: SideChain = NoAnchoring> {
-    scenario: Scenario,
-    seed: u64,
-    rng: Rng,
-    genesis: Genesis,
-    nodes: Vec<Node<S>>,
-    workload: S::Workload,
-    side_clients: S::Clients,
-    clients: Vec<Keypair>,
-    transactions: Vec<Transaction>,
-    submitted: BTreeSet<Hash>,
-    queue: BinaryHeap<Reverse<(u64, u64, Event)>>,
-    sequence: u64,
-    now_ms: u64,
+    pub(crate) scenario: Scenario,
+    pub(crate) seed: u64,
+    pub(crate) rng: Rng,
+    pub(crate) genesis: Genesis,
+    pub(crate) nodes: Vec<Node<S>>,
+    pub(crate) workload: S::Workload,
+    pub(crate) side_clients: S::Clients,
+    pub(crate) clients: Vec<Keypair>,
+    pub(crate) transactions: Vec<Transaction>,
+    pub(crate) submitted: BTreeSet<Hash>,
+    pub(crate) queue: BinaryHeap<Reverse<(u64, u64, Event)>>,
+    pub(crate) sequence: u64,
+    pub(crate) now_ms: u64,
     /// Directed links that drop everything: (from, to).
-    cut: BTreeSet<(usize, usize)>,
-    next_fault_ms: u64,
-    chain: Vec<Hash>,
-    committed_txs: BTreeMap<Hash, u64>,
-    chain_txs: BTreeSet<Hash>,
-    violation: Option<String>,
-    report: SimReport,
+    pub(crate) cut: BTreeSet<(usize, usize)>,
+    pub(crate) next_fault_ms: u64,
+    pub(crate) chain: Vec<Hash>,
+    pub(crate) committed_txs: BTreeMap<Hash, u64>,
+    pub(crate) chain_txs: BTreeSet<Hash>,
+    pub(crate) violation: Option<String>,
+    pub(crate) report: SimReport,
     /// Whether the scenario's outage has started and ended.
-    outage_started: bool,
-    outage_ended: bool,
+    pub(crate) outage_started: bool,
+    pub(crate) outage_ended: bool,
+    /// The manual mode's state ([`Simulation::from_genesis`]), `None` in a
+    /// scenario run.
+    pub(crate) manual: Option<crate::manual::Manual>,
 }
 
 fn keypair_for(seed: u64, index: usize) -> Keypair {
@@ -458,6 +461,7 @@ impl<S: SideChain> Simulation<S> {
             report: SimReport::default(),
             outage_started: false,
             outage_ended: false,
+            manual: None,
         };
         for i in 0..sim.nodes.len() {
             sim.start(i);
@@ -474,6 +478,9 @@ impl<S: SideChain> Simulation<S> {
     }
 
     fn config_for(&self, i: usize) -> Config {
+        if let Some(manual) = &self.manual {
+            return manual.configs[i].clone();
+        }
         let mut config = Config::new(self.nodes[i].keypair.clone(), self.genesis.clone());
         config.view_change_timeout_ms = self.scenario.view_change_timeout_ms;
         config.retransmit_interval_ms = self.scenario.retransmit_interval_ms;
@@ -482,13 +489,13 @@ impl<S: SideChain> Simulation<S> {
     }
 
     /// Node `i`'s clock.
-    fn node_now(&self, i: usize) -> u64 {
+    pub(crate) fn node_now(&self, i: usize) -> u64 {
         self.now_ms + self.nodes[i].skew_ms
     }
 
     /// Open node `i`'s replica from its storage; a failed read leaves it
     /// down and retries later.
-    fn start(&mut self, i: usize) -> bool {
+    pub(crate) fn start(&mut self, i: usize) -> bool {
         let config = self.config_for(i);
         let now = self.node_now(i);
         let node = &self.nodes[i];
@@ -524,7 +531,7 @@ impl<S: SideChain> Simulation<S> {
         self.nodes[i].restart_at = Some(back);
     }
 
-    fn push(&mut self, at: u64, event: Event) {
+    pub(crate) fn push(&mut self, at: u64, event: Event) {
         self.sequence += 1;
         self.queue.push(Reverse((at, self.sequence, event)));
     }
@@ -677,7 +684,7 @@ impl<S: SideChain> Simulation<S> {
     }
 
     /// The side chains of the live honest nodes (`None` for the others).
-    fn side_nodes(&self) -> Vec<Option<&S>> {
+    pub(crate) fn side_nodes(&self) -> Vec<Option<&S>> {
         self.nodes
             .iter()
             .map(|n| {
@@ -689,7 +696,7 @@ impl<S: SideChain> Simulation<S> {
             .collect()
     }
 
-    fn fail(&self, reason: String) -> SimFailure {
+    pub(crate) fn fail(&self, reason: String) -> SimFailure {
         SimFailure {
             at_ms: self.now_ms,
             reason,
@@ -814,7 +821,7 @@ impl<S: SideChain> Simulation<S> {
         }
     }
 
-    fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
+    pub(crate) fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
         self.nodes[i].restart_at = None;
         self.report.restarts += 1;
         if self.faults_active() && self.scenario.storage_faults && self.rng.chance(20) {
@@ -857,7 +864,7 @@ impl<S: SideChain> Simulation<S> {
         Ok(())
     }
 
-    fn handle_event(&mut self, event: Event) {
+    pub(crate) fn handle_event(&mut self, event: Event) {
         match event {
             Event::Deliver { from, to, bytes } => {
                 if self.nodes[to].behavior == Some(Behavior::AnchorForger)
@@ -921,7 +928,7 @@ impl<S: SideChain> Simulation<S> {
 
     /// Persist node `i`'s outputs, record commits, route its messages;
     /// or crash it where an armed crash or a failed write strikes.
-    fn drain(&mut self, i: usize) {
+    pub(crate) fn drain(&mut self, i: usize) {
         let crash = self.nodes[i].pending_crash.take();
         let Some(replica) = self.nodes[i].replica.as_mut() else {
             return;
@@ -966,6 +973,14 @@ impl<S: SideChain> Simulation<S> {
                     .filter(|j| self.nodes[*j].keypair.public() == key)
                     .collect(),
             };
+            if self.honest(i) {
+                // Encoded once for every recipient.
+                let bytes = outgoing.message.encode();
+                for to in recipients {
+                    self.send(i, to, bytes.clone());
+                }
+                continue;
+            }
             for to in recipients {
                 for bytes in self.tamper(i, to, &outgoing.message) {
                     self.send(i, to, bytes);
@@ -1019,6 +1034,9 @@ impl<S: SideChain> Simulation<S> {
             }
         } else if height as usize == self.chain.len() + 1 {
             self.chain.push(header.hash());
+            if let Some(manual) = &mut self.manual {
+                manual.decisions.push(decision.clone());
+            }
             if header.next_validator_set_hash != header.validator_set_hash {
                 self.report.validator_set_changes += 1;
             }
@@ -1047,7 +1065,10 @@ impl<S: SideChain> Simulation<S> {
         for i in 0..self.nodes.len() {
             self.check_side(i);
         }
-        let mut out = {
+        // The manual mode has no clients of its own.
+        let mut out = if self.manual.is_some() {
+            Vec::new()
+        } else {
             let mut sides: Vec<Option<&mut S>> = self
                 .nodes
                 .iter_mut()
@@ -1092,7 +1113,7 @@ impl<S: SideChain> Simulation<S> {
     }
 
     /// Check node `i`'s side chain, recording a violation.
-    fn check_side(&mut self, i: usize) {
+    pub(crate) fn check_side(&mut self, i: usize) {
         let Some(replica) = self.nodes[i].replica.as_ref() else {
             return;
         };
@@ -1362,7 +1383,7 @@ impl<S: SideChain> Simulation<S> {
     }
 
     /// Invariants after every step.
-    fn check(&mut self) -> Result<(), SimFailure> {
+    pub(crate) fn check(&mut self) -> Result<(), SimFailure> {
         if let Some(reason) = self.violation.clone() {
             return Err(self.fail(reason));
         }

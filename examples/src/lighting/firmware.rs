@@ -129,12 +129,12 @@ pub(super) fn firmware_update(s: &mut Scenario, lamp: &mut Lamp) -> Result<Strin
 
     // The lamp follows the chain, then checks what the phone offers.
     let update = s.latest_update();
-    let verdict = lamp.update(&update, s.cluster.now_ms);
+    let verdict = lamp.update(&update, s.cluster.now_ms());
     if !verdict.is_success() {
         return Err(format!("lamp refused the header: {verdict:?}"));
     }
     let offer = offer(s);
-    let now = s.cluster.now_ms;
+    let now = s.cluster.now_ms();
     let mut firmware = DeviceFirmware {
         product: LAMP_PRODUCT,
         version: LAMP_VERSION,

@@ -90,7 +90,7 @@ fn reading(
     plaintext: &[u8],
 ) -> Result<(Hash, usize), String> {
     let update = s.latest_update();
-    let verdict = lamp.update(&update, s.cluster.now_ms);
+    let verdict = lamp.update(&update, s.cluster.now_ms());
     if !verdict.is_success() && lamp.trusted().header().hash() != update.header.hash() {
         return Err(format!("lamp refused the header: {verdict:?}"));
     }
@@ -155,19 +155,17 @@ fn reading(
     let size = tx.encode().len();
     s.cluster.attach_dag(&tx)?;
     let anchored = |c: &Cluster| {
-        c.nodes
-            .iter()
-            .filter_map(|n| n.replica.as_ref())
+        c.replicas()
             .all(|r| matches!(r.anchoring().status(&id), TxStatus::Confirmed { .. }))
     };
-    if !s.cluster.run_until(anchored) {
+    if !s.cluster.run_until(anchored)? {
         let status = s.cluster.any_replica().anchoring().status(&id);
         return Err(format!(
             "sealed reading not anchored ({status:?}): cluster stalled"
         ));
     }
     // What every validator stores: the plaintext appears nowhere.
-    for replica in s.cluster.nodes.iter().filter_map(|n| n.replica.as_ref()) {
+    for replica in s.cluster.replicas() {
         let stored = replica
             .anchoring()
             .get(&id)

@@ -1,0 +1,443 @@
+//! The manual mode: a fault-free cluster that the caller drives step by
+//! step (demos, benchmarks, tests of a ledger module), with the same
+//! network, storage and invariant checks as a scenario run.
+//!
+//! [`Simulation::from_genesis`] starts one replica per given key from the
+//! given genesis; links deliver after a fixed delay
+//! ([`Simulation::set_link_delay_ms`], 0 by default: in send order, at the
+//! same virtual instant); no message is lost, no node crashes unless the
+//! caller says so, and the side chain's clients never act. The caller
+//! submits transactions ([`Simulation::submit`]), gives nodes other inputs
+//! ([`Simulation::input`]), crashes and restarts nodes, and runs the
+//! network ([`Simulation::run_until`], [`Simulation::step`]); virtual time
+//! jumps to the next event or replica deadline when nothing is due.
+//!
+//! The invariants stay on: agreement, validity (only transactions given to
+//! [`Simulation::submit`] commit), no double commit and each replica's own
+//! invariants after every step (or every
+//! [`Simulation::set_check_interval`] steps, for benchmarks), the side
+//! chain's at every side step, durability at every restart.
+//!
+//! ```
+//! use itc_core::anchoring::NoAnchoring;
+//! use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+//! use itc_core::keys::Keypair;
+//! use itc_core::types::{Amount, ChainId, Payload, Transaction};
+//! use itc_sim::Simulation;
+//!
+//! let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_seed([i; 32])).collect();
+//! let client = Keypair::from_seed([9; 32]);
+//! let genesis = Genesis {
+//!     chain_id: 7,
+//!     accounts: vec![GenesisAccount { public_key: client.public(), balance: 1_000 }],
+//!     validators: keys
+//!         .iter()
+//!         .map(|k| GenesisValidator { public_key: k.public(), weight: 1 })
+//!         .collect(),
+//!     ..Genesis::default()
+//! };
+//! let mut sim = Simulation::<NoAnchoring>::from_genesis(&keys, genesis, |_| {}, (), 1).unwrap();
+//! let to = Keypair::from_seed([8; 32]).public();
+//! let tx = Transaction::new_signed(
+//!     &client,
+//!     ChainId(7),
+//!     0,
+//!     Amount(1),
+//!     Payload::Transfer { to, amount: Amount(5) },
+//! );
+//! sim.submit(0, tx).unwrap();
+//! assert!(sim.run_until(10_000, |s| s.min_executed_height() >= 1).unwrap());
+//! assert_eq!(sim.decisions().len(), 1);
+//! ```
+
+use core::fmt;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use itc_core::genesis::Genesis;
+use itc_core::keys::Keypair;
+use itc_core::types::Transaction;
+use itc_pbft::{Config, Decision, Replica, SubmitError};
+
+use crate::rng::Rng;
+use crate::side_chain::SideChain;
+use crate::simulation::{Event, Node, Scenario, SimFailure, SimReport, Simulation};
+use crate::storage::FaultyStorage;
+
+/// How far virtual time moves when nothing at all is scheduled (no message
+/// in flight, no replica deadline).
+pub const IDLE_ADVANCE_MS: u64 = 100;
+
+/// The manual mode's own state.
+pub(crate) struct Manual {
+    /// Each node's replica configuration (for every restart).
+    pub(crate) configs: Vec<Config>,
+    /// The committed blocks, the first decision seen at each height.
+    pub(crate) decisions: Vec<Decision>,
+    /// Check the invariants after every this many steps (at least 1).
+    pub(crate) check_interval: u64,
+    /// Steps taken.
+    pub(crate) steps: u64,
+}
+
+/// Why a manual-mode operation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManualError {
+    /// No node has this index.
+    NoSuchNode(usize),
+    /// The node is down (crashed and not restarted).
+    NodeDown(usize),
+    /// The replica refused the transaction.
+    Refused(SubmitError),
+    /// An invariant failed (or a replica could not be reopened).
+    Invariant(SimFailure),
+}
+
+impl fmt::Display for ManualError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManualError::NoSuchNode(i) => write!(f, "no node {i}"),
+            ManualError::NodeDown(i) => write!(f, "node {i} is down"),
+            ManualError::Refused(e) => write!(f, "transaction refused: {e}"),
+            ManualError::Invariant(e) => write!(f, "invariant failed {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ManualError {}
+
+impl From<SimFailure> for ManualError {
+    fn from(failure: SimFailure) -> Self {
+        ManualError::Invariant(failure)
+    }
+}
+
+impl<S: SideChain> Simulation<S> {
+    /// A manual, fault-free cluster (see the [module docs](crate::manual)):
+    /// one replica per key in `keys`, each opened on empty storage from
+    /// `genesis` with `Config::new(key, genesis)` adjusted by `configure`
+    /// (ledger modules, timeouts, block size), and the side chain opened by
+    /// [`SideChain::open`] with `workload`. Virtual time starts at the
+    /// genesis time. `seed` drives the side chain's generator (link delays
+    /// are fixed).
+    ///
+    /// # Errors
+    /// A replica that does not open (an invalid genesis, a key that is not
+    /// a validator is fine: that replica only follows).
+    pub fn from_genesis(
+        keys: &[Keypair],
+        genesis: Genesis,
+        configure: impl Fn(&mut Config),
+        workload: S::Workload,
+        seed: u64,
+    ) -> Result<Self, SimFailure> {
+        let mut rng = Rng::new(seed);
+        let mut scenario = Scenario::basic(keys.len());
+        scenario.transactions = 0;
+        scenario.clients = 0;
+        scenario.delay_ms = (0, 0);
+        scenario.heal_ms = 0;
+        scenario.epoch_length = genesis.epoch_length;
+        // The clients are created (the type needs them) from a copy of the
+        // genesis, and never act.
+        let side_clients = S::setup(&mut genesis.clone(), &workload, &mut rng);
+        let configs = keys
+            .iter()
+            .map(|keypair| {
+                let mut config = Config::new(keypair.clone(), genesis.clone());
+                configure(&mut config);
+                config
+            })
+            .collect();
+        let nodes = keys
+            .iter()
+            .map(|keypair| Node {
+                keypair: keypair.clone(),
+                replica: None,
+                storage: FaultyStorage::new(),
+                skew_ms: 0,
+                pending_crash: None,
+                behavior: None,
+                committed: Vec::new(),
+                restart_at: None,
+                sent: Vec::new(),
+            })
+            .collect();
+        let now_ms = genesis.genesis_time_ms;
+        let mut sim = Simulation {
+            scenario,
+            seed,
+            rng,
+            genesis,
+            nodes,
+            workload,
+            side_clients,
+            clients: Vec::new(),
+            transactions: Vec::new(),
+            submitted: Default::default(),
+            queue: BinaryHeap::new(),
+            sequence: 0,
+            now_ms,
+            cut: Default::default(),
+            next_fault_ms: 0,
+            chain: Vec::new(),
+            committed_txs: Default::default(),
+            chain_txs: Default::default(),
+            violation: None,
+            report: SimReport::default(),
+            outage_started: false,
+            outage_ended: false,
+            manual: Some(Manual {
+                configs,
+                decisions: Vec::new(),
+                check_interval: 1,
+                steps: 0,
+            }),
+        };
+        for i in 0..sim.nodes.len() {
+            sim.start(i);
+        }
+        if let Some(interval) = S::step_interval_ms() {
+            sim.push(now_ms + interval, Event::SideStep);
+        }
+        sim.check()?;
+        Ok(sim)
+    }
+
+    /// Whether this simulation runs in the manual mode.
+    pub fn is_manual(&self) -> bool {
+        self.manual.is_some()
+    }
+
+    /// Messages take `delay_ms` of virtual time on every link (0: delivered
+    /// at the instant they are sent, in send order).
+    pub fn set_link_delay_ms(&mut self, delay_ms: u64) {
+        self.scenario.delay_ms = (delay_ms, delay_ms);
+    }
+
+    /// Check the per-step invariants only after every `steps` steps
+    /// (clamped to at least 1, the default: every step). For benchmarks,
+    /// whose figure the checks would weigh on; violations recorded in
+    /// between are still reported at the next check, and
+    /// [`Simulation::run_until`] always checks before it returns.
+    pub fn set_check_interval(&mut self, steps: u64) {
+        if let Some(manual) = &mut self.manual {
+            manual.check_interval = steps.max(1);
+        }
+    }
+
+    /// Virtual time, ms.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Move virtual time forward to `at_ms` (no earlier than now), as if
+    /// the cluster had idled. Nothing is delivered or ticked: the next
+    /// step finds what became due.
+    pub fn advance_clock_to(&mut self, at_ms: u64) {
+        self.now_ms = self.now_ms.max(at_ms);
+    }
+
+    /// The number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `i`'s replica, `None` if there is no such node or it is down.
+    pub fn replica(&self, i: usize) -> Option<&Replica<S>> {
+        self.nodes.get(i).and_then(|n| n.replica.as_ref())
+    }
+
+    /// Node `i`'s replica for changes, `None` if there is no such node or
+    /// it is down. What the replica outputs leaves at its next input or at
+    /// [`Simulation::flush`]; [`Simulation::input`] does both at once.
+    pub fn replica_mut(&mut self, i: usize) -> Option<&mut Replica<S>> {
+        self.nodes.get_mut(i).and_then(|n| n.replica.as_mut())
+    }
+
+    /// The running replicas, in node order.
+    pub fn replicas(&self) -> impl Iterator<Item = &Replica<S>> + '_ {
+        self.nodes.iter().filter_map(|n| n.replica.as_ref())
+    }
+
+    /// Give node `i`'s replica an input: `input(replica, now_ms)`; then its
+    /// output is persisted and sent.
+    ///
+    /// # Errors
+    /// [`ManualError::NoSuchNode`] or [`ManualError::NodeDown`].
+    pub fn input<R>(
+        &mut self,
+        i: usize,
+        input: impl FnOnce(&mut Replica<S>, u64) -> R,
+    ) -> Result<R, ManualError> {
+        let now = self.node_now_checked(i)?;
+        let replica = self.nodes[i]
+            .replica
+            .as_mut()
+            .ok_or(ManualError::NodeDown(i))?;
+        let out = input(replica, now);
+        self.drain(i);
+        Ok(out)
+    }
+
+    /// Persist and send what every running replica has output.
+    pub fn flush(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.drain(i);
+        }
+    }
+
+    /// Submit `tx` to node `i` (which forwards it to the others).
+    ///
+    /// # Errors
+    /// [`ManualError::Refused`] with the replica's reason, or the node is
+    /// unknown or down.
+    pub fn submit(&mut self, i: usize, tx: Transaction) -> Result<(), ManualError> {
+        self.submitted.insert(tx.hash());
+        self.input(i, |replica, now| replica.submit_transaction(now, tx))?
+            .map_err(ManualError::Refused)
+    }
+
+    /// Crash node `i` now: its replica is dropped, its storage survives.
+    /// Messages to it are lost until [`Simulation::restart_node`]. Does
+    /// nothing if it is down.
+    ///
+    /// # Errors
+    /// [`ManualError::NoSuchNode`].
+    pub fn crash_node(&mut self, i: usize) -> Result<(), ManualError> {
+        let node = self.nodes.get_mut(i).ok_or(ManualError::NoSuchNode(i))?;
+        node.replica = None;
+        node.pending_crash = None;
+        node.restart_at = None;
+        Ok(())
+    }
+
+    /// Restart node `i` from its storage (replica and side chain), checking
+    /// durability: nothing it reported committed may be lost. It catches up
+    /// with the others by state transfer. Does nothing if it is running.
+    ///
+    /// # Errors
+    /// [`ManualError::NoSuchNode`], or [`ManualError::Invariant`] if it does
+    /// not reopen or lost a committed block.
+    pub fn restart_node(&mut self, i: usize) -> Result<(), ManualError> {
+        let node = self.nodes.get(i).ok_or(ManualError::NoSuchNode(i))?;
+        if node.replica.is_some() {
+            return Ok(());
+        }
+        self.restart(i)?;
+        self.check()?;
+        Ok(())
+    }
+
+    /// The committed blocks (with their certificates), by height: the first
+    /// decision seen at each height. Empty outside the manual mode.
+    pub fn decisions(&self) -> &[Decision] {
+        self.manual.as_ref().map_or(&[], |m| &m.decisions)
+    }
+
+    /// Height every running replica has executed (0 if none runs).
+    pub fn min_executed_height(&self) -> u64 {
+        self.replicas()
+            .map(Replica::executed_height)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Messages in flight (side-chain steps included).
+    pub fn in_flight(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// One step: deliver the next message due now; else move virtual time
+    /// to the next message or replica deadline (by
+    /// [`IDLE_ADVANCE_MS`] if there is none) and tick the replicas that are
+    /// due (every running one after an idle advance). Then the invariants
+    /// (every [`Simulation::set_check_interval`] steps).
+    ///
+    /// # Errors
+    /// The first invariant that fails.
+    pub fn step(&mut self) -> Result<(), SimFailure> {
+        let queued = self.queue.peek().map(|Reverse((t, _, _))| *t);
+        if queued.is_some_and(|t| t <= self.now_ms) {
+            let Reverse((_, _, event)) = self.queue.pop().expect("peeked");
+            self.handle_event(event);
+        } else {
+            let deadline = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.replica.as_ref())
+                .filter_map(Replica::next_deadline)
+                .min();
+            match (queued, deadline) {
+                // A message first: it is delivered at the next step,
+                // before the deadlines of its instant.
+                (Some(t), None) => self.now_ms = t,
+                (Some(t), Some(d)) if t <= d => self.now_ms = t,
+                (_, Some(d)) => {
+                    self.now_ms = self.now_ms.max(d);
+                    self.tick_due(false);
+                }
+                (None, None) => {
+                    self.now_ms += IDLE_ADVANCE_MS;
+                    self.tick_due(true);
+                }
+            }
+        }
+        let check = self.manual.as_mut().is_none_or(|m| {
+            m.steps += 1;
+            m.steps % m.check_interval == 0
+        });
+        if check {
+            self.check()?;
+        }
+        Ok(())
+    }
+
+    /// Step until `done` holds (checked before every step) or `steps_max`
+    /// steps were taken; the invariants are checked before it returns.
+    /// Returns whether `done` holds.
+    ///
+    /// # Errors
+    /// The first invariant that fails.
+    pub fn run_until(
+        &mut self,
+        steps_max: usize,
+        mut done: impl FnMut(&Self) -> bool,
+    ) -> Result<bool, SimFailure> {
+        let mut steps = 0usize;
+        loop {
+            if done(self) {
+                self.check()?;
+                return Ok(true);
+            }
+            if steps >= steps_max {
+                self.check()?;
+                return Ok(false);
+            }
+            steps += 1;
+            self.step()?;
+        }
+    }
+
+    /// Tick the replicas whose deadline is due (`all`: every running one).
+    fn tick_due(&mut self, all: bool) {
+        for i in 0..self.nodes.len() {
+            let now = self.node_now(i);
+            let Some(replica) = self.nodes[i].replica.as_mut() else {
+                continue;
+            };
+            if all || replica.next_deadline().is_some_and(|d| d <= now) {
+                replica.tick(now);
+                self.drain(i);
+            }
+        }
+    }
+
+    fn node_now_checked(&self, i: usize) -> Result<u64, ManualError> {
+        if i >= self.nodes.len() {
+            return Err(ManualError::NoSuchNode(i));
+        }
+        Ok(self.node_now(i))
+    }
+}
