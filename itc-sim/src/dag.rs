@@ -237,8 +237,8 @@ impl DagClients {
         rng: &mut Rng,
         now_ms: u64,
     ) -> Option<(usize, SideMessage)> {
-        let at = live[rng.range(0, live.len() as u64 - 1) as usize];
-        let d = rng.range(0, self.devices.len() as u64 - 1) as usize;
+        let at = live[rng.index(live.len())];
+        let d = rng.index(self.devices.len());
         let sequence = self.devices[d].sequence;
         let payload = if rng.chance(self.workload.transfer_percent) {
             DagPayload::Transfer {
@@ -281,7 +281,7 @@ impl DagClients {
         rng: &mut Rng,
         now_ms: u64,
     ) -> Vec<(usize, SideMessage)> {
-        let at = live[rng.range(0, live.len() as u64 - 1) as usize];
+        let at = live[rng.index(live.len())];
         let Some(tangle) = nodes[at].as_deref_mut() else {
             return Vec::new();
         };
@@ -359,7 +359,7 @@ impl DagClients {
                 && confirmed_nowhere;
             let at = match solid_at {
                 Some(at) => at,
-                None if reattach => live[rng.range(0, live.len() as u64 - 1) as usize],
+                None if reattach => live[rng.index(live.len())],
                 None => continue,
             };
             let Some(d) = self

@@ -62,7 +62,6 @@ use itc_pbft::{Config, Decision, Replica, SubmitError};
 use crate::rng::Rng;
 use crate::side_chain::SideChain;
 use crate::simulation::{Event, Node, Scenario, SimFailure, SimReport, Simulation};
-use crate::storage::FaultyStorage;
 
 /// How far virtual time moves when nothing at all is scheduled (no message
 /// in flight, no replica deadline).
@@ -152,17 +151,7 @@ impl<S: SideChain> Simulation<S> {
             .collect();
         let nodes = keys
             .iter()
-            .map(|keypair| Node {
-                keypair: keypair.clone(),
-                replica: None,
-                storage: FaultyStorage::new(),
-                skew_ms: 0,
-                pending_crash: None,
-                behavior: None,
-                committed: Vec::new(),
-                restart_at: None,
-                sent: Vec::new(),
-            })
+            .map(|keypair| Node::new(keypair.clone(), 0, None))
             .collect();
         let now_ms = genesis.genesis_time_ms;
         let mut sim = Simulation {

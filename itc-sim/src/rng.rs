@@ -1,22 +1,22 @@
 //! The run's one random generator.
 
-/// A small deterministic PRNG (SplitMix64).
+use itc_dag::tips::SplitMix64;
+
+/// The simulator's deterministic generator: itc-dag's SplitMix64 under a
+/// seed of the simulator's own (so a run's seed and a tip selection's seed
+/// never give the same stream).
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// Seeded generator.
     pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x5EED_0F1C_0FFE_E000)
+        Rng(SplitMix64::new(seed ^ 0x5EED_0F1C_0FFE_E000))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[low, high]`.
@@ -25,6 +25,11 @@ impl Rng {
             return low;
         }
         low + self.next_u64() % (high - low + 1)
+    }
+
+    /// An index into something `len` long (0 when `len` is 0).
+    pub fn index(&mut self, len: usize) -> usize {
+        self.range(0, (len as u64).saturating_sub(1)) as usize
     }
 
     /// True with probability `percent` / 100.

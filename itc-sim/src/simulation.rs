@@ -259,6 +259,23 @@ pub(crate) struct Node<S> {
     pub(crate) sent: Vec<Vec<u8>>,
 }
 
+impl<S> Node<S> {
+    /// A node that has not started, with empty storage.
+    pub(crate) fn new(keypair: Keypair, skew_ms: u64, behavior: Option<Behavior>) -> Self {
+        Node {
+            keypair,
+            replica: None,
+            storage: FaultyStorage::new(),
+            skew_ms,
+            pending_crash: None,
+            behavior,
+            committed: Vec::new(),
+            restart_at: None,
+            sent: Vec::new(),
+        }
+    }
+}
+
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Event {
     Deliver {
@@ -364,7 +381,7 @@ impl<S: SideChain> Simulation<S> {
         let mut nonces = vec![0u64; clients.len()];
         let mut transactions = Vec::new();
         for _ in 0..scenario.transactions {
-            let c = rng.range(0, clients.len() as u64 - 1) as usize;
+            let c = rng.index(clients.len());
             let to = keypair_for(seed, 2000 + rng.range(0, 7) as usize).public();
             transactions.push(Transaction::new_signed(
                 &clients[c],
@@ -411,32 +428,16 @@ impl<S: SideChain> Simulation<S> {
         let mut nodes: Vec<Node<S>> = keypairs
             .into_iter()
             .enumerate()
-            .map(|(i, keypair)| Node {
-                keypair,
-                replica: None,
-                storage: FaultyStorage::new(),
-                skew_ms: rng.range(0, scenario.clock_skew_ms),
-                pending_crash: None,
-                behavior: behaviors.get(&i).copied(),
-                committed: Vec::new(),
-                restart_at: None,
-                sent: Vec::new(),
+            .map(|(i, keypair)| {
+                let skew_ms = rng.range(0, scenario.clock_skew_ms);
+                Node::new(keypair, skew_ms, behaviors.get(&i).copied())
             })
             .collect();
         if let Some(i) = scenario.twin_of {
             nodes[i].behavior = Some(Behavior::Twin);
             let skew_ms = rng.range(0, scenario.clock_skew_ms);
-            nodes.push(Node {
-                keypair: nodes[i].keypair.clone(),
-                replica: None,
-                storage: FaultyStorage::new(),
-                skew_ms,
-                pending_crash: None,
-                behavior: Some(Behavior::Twin),
-                committed: Vec::new(),
-                restart_at: None,
-                sent: Vec::new(),
-            });
+            let keypair = nodes[i].keypair.clone();
+            nodes.push(Node::new(keypair, skew_ms, Some(Behavior::Twin)));
         }
         let mut sim = Simulation {
             scenario,
@@ -499,6 +500,7 @@ impl<S: SideChain> Simulation<S> {
         let config = self.config_for(i);
         let now = self.node_now(i);
         let node = &self.nodes[i];
+        let read_faults_before = node.storage.injected_reads();
         let opened =
             S::open(&self.genesis, &self.workload, i, &node.storage, now).and_then(|side| {
                 Replica::open_with_anchoring(config, &node.storage, side).map_err(|e| e.to_string())
@@ -510,7 +512,8 @@ impl<S: SideChain> Simulation<S> {
                 self.drain(i);
                 true
             }
-            Err(_) if self.nodes[i].storage.injected_reads() > 0 => {
+            // A read failed by injection during this open: retry later.
+            Err(_) if self.nodes[i].storage.injected_reads() > read_faults_before => {
                 self.report.failed_opens += 1;
                 self.nodes[i].restart_at = Some(self.now_ms + self.rng.range(20, 200));
                 false
@@ -756,7 +759,7 @@ impl<S: SideChain> Simulation<S> {
             self.cut.clear();
             if self.rng.chance(50) {
                 // Isolate a random minority group, symmetric or one-way.
-                let isolated = self.rng.range(0, n as u64 - 1) as usize;
+                let isolated = self.rng.index(n);
                 let one_way = self.rng.chance(30);
                 for j in 0..n {
                     if j != isolated {
@@ -789,7 +792,7 @@ impl<S: SideChain> Simulation<S> {
             }
         }
         if self.scenario.crashes && self.rng.chance(35) {
-            let i = self.rng.range(0, n as u64 - 1) as usize;
+            let i = self.rng.index(n);
             if self.honest(i) && self.nodes[i].replica.is_some() && self.out_now() != Some(i) {
                 // Crash now, or at the node's next output: after `ready()`
                 // took it but before `persist()`, or after `persist()` but
@@ -808,7 +811,7 @@ impl<S: SideChain> Simulation<S> {
             }
         }
         if self.scenario.storage_faults && self.rng.chance(30) {
-            let i = self.rng.range(0, n as u64 - 1) as usize;
+            let i = self.rng.index(n);
             if self.honest(i) && self.out_now() != Some(i) {
                 let storage = &mut self.nodes[i].storage;
                 match self.rng.range(0, 3) {
@@ -917,7 +920,7 @@ impl<S: SideChain> Simulation<S> {
                 if live.is_empty() {
                     return;
                 }
-                let i = live[self.rng.range(0, live.len() as u64 - 1) as usize];
+                let i = live[self.rng.index(live.len())];
                 let now = self.node_now(i);
                 let replica = self.nodes[i].replica.as_mut().expect("live");
                 let _ = replica.submit_transaction(now, tx);
@@ -1227,7 +1230,7 @@ impl<S: SideChain> Simulation<S> {
                     self.report.state_transfer_lies += 1;
                     let mut decisions = decisions.clone();
                     let len = decisions.len();
-                    let at = self.rng.range(0, len as u64 - 1) as usize;
+                    let at = self.rng.index(len);
                     let lie = &mut decisions[at];
                     match self.rng.range(0, 4) {
                         0 => {
@@ -1285,7 +1288,7 @@ impl<S: SideChain> Simulation<S> {
                 out.push(truncated);
                 let mut flipped = message.encode();
                 if !flipped.is_empty() {
-                    let at = self.rng.range(0, flipped.len() as u64 - 1) as usize;
+                    let at = self.rng.index(flipped.len());
                     flipped[at] ^= 1 << self.rng.range(0, 7);
                 }
                 out.push(flipped);
