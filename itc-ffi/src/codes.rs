@@ -180,16 +180,10 @@ macro_rules! ffi_enum {
             }
 
             /// How the C header declares this enum.
-            pub const C_ENUM: $crate::codes::CEnum = $crate::codes::CEnum {
-                name: concat!("Itc", stringify!($name)),
-                doc: concat!($($c_doc, "\n"),*),
-                none: ffi_enum!(@none $($none)?),
-                constants: &[$($crate::codes::CConstant {
-                    name: stringify!($variant),
-                    code: $code,
-                    doc: concat!($($variant_doc, "\n"),*),
-                }),+],
-            };
+            pub const C_ENUM: $crate::codes::CEnum = c_enum!(@describe
+                concat!("Itc", stringify!($name)), [$($c_doc)*], [$($none)?],
+                $([$($variant_doc)*] $variant = $code),+
+            );
         }
 
         impl From<$name> for $core {
@@ -208,8 +202,6 @@ macro_rules! ffi_enum {
             }
         )?
     };
-    (@none) => { None };
-    (@none $none:literal) => { Some($none) };
 }
 
 /// Callback for a home crate's reason list: only the C description, as the
@@ -226,17 +218,28 @@ macro_rules! c_enum {
         }
     ) => {
         $(#[doc = $c_doc])*
-        pub const $const_name: $crate::codes::CEnum = $crate::codes::CEnum {
+        pub const $const_name: $crate::codes::CEnum = c_enum!(@describe
+            $c_name, [$($c_doc)*], [$($none)?],
+            $([$($variant_doc)*] $variant = $code),+
+        );
+    };
+    // The C description, shared with `ffi_enum!`.
+    (@describe $c_name:expr, [$($c_doc:tt)*], [$($none:literal)?],
+        $([$($variant_doc:tt)*] $variant:ident = $code:tt),+
+    ) => {
+        $crate::codes::CEnum {
             name: $c_name,
             doc: concat!($($c_doc, "\n"),*),
-            none: ffi_enum!(@none $($none)?),
+            none: c_enum!(@none $($none)?),
             constants: &[$($crate::codes::CConstant {
                 name: stringify!($variant),
                 code: $code,
                 doc: concat!($($variant_doc, "\n"),*),
             }),+],
-        };
+        }
     };
+    (@none) => { None };
+    (@none $none:literal) => { Some($none) };
 }
 
 itc_spv::deny_reasons!(ffi_enum! {
