@@ -199,6 +199,11 @@ impl Keypair {
     /// Plain RFC 8032 signature, without domain binding. Only for the
     /// known-answer tests.
     pub(crate) fn sign_raw(&self, message: &[u8]) -> Signature {
+        #[cfg(all(fuzzing, feature = "std"))]
+        return fuzz_memo::sign(&self.public(), message, || {
+            Signature(*self.inner.sk.sign(message, None))
+        });
+        #[cfg(not(all(fuzzing, feature = "std")))]
         Signature(*self.inner.sk.sign(message, None))
     }
 }
@@ -251,6 +256,15 @@ impl PublicKey {
         message: &[u8],
         signature: &Signature,
     ) -> Result<(), SignatureError> {
+        #[cfg(all(fuzzing, feature = "std"))]
+        return fuzz_memo::verify(self, message, signature, || {
+            self.verify_uncached(message, signature)
+        });
+        #[cfg(not(all(fuzzing, feature = "std")))]
+        self.verify_uncached(message, signature)
+    }
+
+    fn verify_uncached(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
         let pk = ed25519_compact::PublicKey::new(self.0);
         let sig = ed25519_compact::Signature::new(signature.0);
         pk.verify(message, &sig).map_err(|e| match e {
@@ -312,6 +326,82 @@ impl Encode for Signature {
 impl Decode for Signature {
     fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Signature(reader.read_array()?))
+    }
+}
+
+/// Fuzzing builds only (cargo-fuzz sets `--cfg fuzzing`): memoized ed25519.
+///
+/// Signing (RFC 8032 signatures are deterministic) and verification are
+/// pure functions of their inputs, and the stateful fuzz targets sign and
+/// verify the same few keys' messages over and over: without this, most of
+/// their time goes to curve arithmetic rather than to the code under test.
+/// The first call for given inputs runs the real arithmetic and records the
+/// result; a repeat returns that result, so behaviour is unchanged. The
+/// tables are cleared when they hold [`ENTRIES_MAX`](fuzz_memo::ENTRIES_MAX)
+/// entries. Never compiled into a normal build.
+#[cfg(all(fuzzing, feature = "std"))]
+mod fuzz_memo {
+    use super::{PublicKey, Signature, SignatureError};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::vec::Vec;
+
+    /// Entries per table before it is cleared.
+    pub(super) const ENTRIES_MAX: usize = 1 << 16;
+
+    type Verified = HashMap<([u8; 32], [u8; 64], Vec<u8>), Result<(), SignatureError>>;
+    type Signed = HashMap<([u8; 32], Vec<u8>), Signature>;
+
+    static VERIFIED: Mutex<Option<Verified>> = Mutex::new(None);
+    static SIGNED: Mutex<Option<Signed>> = Mutex::new(None);
+
+    pub(super) fn verify(
+        key: &PublicKey,
+        message: &[u8],
+        signature: &Signature,
+        compute: impl FnOnce() -> Result<(), SignatureError>,
+    ) -> Result<(), SignatureError> {
+        let entry = (key.0, signature.0, message.to_vec());
+        let known = VERIFIED
+            .lock()
+            .ok()
+            .and_then(|table| table.as_ref()?.get(&entry).copied());
+        if let Some(result) = known {
+            return result;
+        }
+        let result = compute();
+        if let Ok(mut table) = VERIFIED.lock() {
+            let table = table.get_or_insert_with(HashMap::new);
+            if table.len() >= ENTRIES_MAX {
+                table.clear();
+            }
+            table.insert(entry, result);
+        }
+        result
+    }
+
+    pub(super) fn sign(
+        key: &PublicKey,
+        message: &[u8],
+        compute: impl FnOnce() -> Signature,
+    ) -> Signature {
+        let entry = (key.0, message.to_vec());
+        let known = SIGNED
+            .lock()
+            .ok()
+            .and_then(|table| table.as_ref()?.get(&entry).copied());
+        if let Some(signature) = known {
+            return signature;
+        }
+        let signature = compute();
+        if let Ok(mut table) = SIGNED.lock() {
+            let table = table.get_or_insert_with(HashMap::new);
+            if table.len() >= ENTRIES_MAX {
+                table.clear();
+            }
+            table.insert(entry, signature);
+        }
+        signature
     }
 }
 
