@@ -16,25 +16,18 @@ use itc_core::types::{Amount, ChainId, Payload, Transaction};
 use itc_core::Hash;
 use itc_pbft::{Config, Recipient, Replica};
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
 
 const NODES: usize = 4;
 const CHAIN: u32 = 5;
 const IN_FLIGHT_MAX: usize = 256;
 
-struct Cluster {
-    keys: Vec<Keypair>,
-    genesis: Genesis,
-    client: Keypair,
-    nonce: u64,
-    now: u64,
-    replicas: Vec<Option<Replica>>,
-    storages: Vec<MemoryStorage>,
-    committed: Vec<Vec<Hash>>,
-    in_flight: Vec<(usize, usize, Vec<u8>)>,
-}
-
-impl Cluster {
-    fn new() -> Cluster {
+/// The validators' and the client's keys and the genesis, made once per
+/// process (deriving a key is a scalar multiplication; every execution would
+/// otherwise pay five).
+fn identities() -> &'static (Vec<Keypair>, Keypair, Genesis) {
+    static IDENTITIES: OnceLock<(Vec<Keypair>, Keypair, Genesis)> = OnceLock::new();
+    IDENTITIES.get_or_init(|| {
         let keys: Vec<Keypair> = (0..NODES)
             .map(|i| Keypair::from_seed([i as u8 + 1; 32]))
             .collect();
@@ -54,6 +47,25 @@ impl Cluster {
                 .collect(),
             ..Genesis::default()
         };
+        (keys, client, genesis)
+    })
+}
+
+struct Cluster {
+    keys: Vec<Keypair>,
+    genesis: Genesis,
+    client: Keypair,
+    nonce: u64,
+    now: u64,
+    replicas: Vec<Option<Replica>>,
+    storages: Vec<MemoryStorage>,
+    committed: Vec<Vec<Hash>>,
+    in_flight: Vec<(usize, usize, Vec<u8>)>,
+}
+
+impl Cluster {
+    fn new() -> Cluster {
+        let (keys, client, genesis) = identities().clone();
         let mut cluster = Cluster {
             keys,
             genesis,
