@@ -53,7 +53,7 @@ pub mod side_chain;
 mod simulation;
 pub mod storage;
 
-pub use manual::{ManualError, IDLE_ADVANCE_MS};
+pub use manual::{LinkFilter, ManualError, IDLE_ADVANCE_MS};
 pub use rng::Rng;
 pub use side_chain::{SideChain, SideMessage};
 pub use simulation::{

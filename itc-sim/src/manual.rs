@@ -12,6 +12,13 @@
 //! network ([`Simulation::run_until`], [`Simulation::step`]); virtual time
 //! jumps to the next event or replica deadline when nothing is due.
 //!
+//! Protocol tests that decide what is delivered hold the replicas' output
+//! ([`Simulation::hold_messages`]), take it ([`Simulation::take_held`]),
+//! send what they choose, forged messages included
+//! ([`Simulation::send_messages`]), drop copies by link and kind
+//! ([`Simulation::set_link_filter`]) and deliver at one instant, without
+//! ticks ([`Simulation::settle`], [`Simulation::tick_all`]).
+//!
 //! The invariants stay on: agreement, validity (only transactions given to
 //! [`Simulation::submit`] commit), no double commit and each replica's own
 //! invariants after every step (or every
@@ -57,11 +64,13 @@ use std::collections::BinaryHeap;
 use itc_core::genesis::Genesis;
 use itc_core::keys::Keypair;
 use itc_core::types::Transaction;
-use itc_pbft::{Config, Decision, Replica, SubmitError};
+use itc_core::Hash;
+use itc_pbft::{Config, Decision, Message, Outgoing, Recipient, Replica, SubmitError};
 
 use crate::rng::Rng;
 use crate::side_chain::SideChain;
-use crate::simulation::{Event, Node, Scenario, SimFailure, SimReport, Simulation};
+use crate::simulation::{Event, Node, Scenario, SimFailure, SimReport, Simulation, SIM_EVENTS_MAX};
+use crate::storage::FaultyStorage;
 
 /// How far virtual time moves when nothing at all is scheduled (no message
 /// in flight, no replica deadline).
@@ -77,7 +86,17 @@ pub(crate) struct Manual {
     pub(crate) check_interval: u64,
     /// Steps taken.
     pub(crate) steps: u64,
+    /// Each node's outbox while messages are held
+    /// ([`Simulation::hold_messages`]), `None` when they are sent at once.
+    pub(crate) held: Option<Vec<Vec<Outgoing>>>,
+    /// Which copies of a replica message the network carries
+    /// ([`Simulation::set_link_filter`]).
+    pub(crate) filter: Option<LinkFilter>,
 }
+
+/// Decides whether the network carries a replica message from node `from`
+/// to node `to` ([`Simulation::set_link_filter`]).
+pub type LinkFilter = Box<dyn Fn(usize, usize, &Message) -> bool>;
 
 /// Why a manual-mode operation failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +201,8 @@ impl<S: SideChain> Simulation<S> {
                 decisions: Vec::new(),
                 check_interval: 1,
                 steps: 0,
+                held: None,
+                filter: None,
             }),
         };
         for i in 0..sim.nodes.len() {
@@ -406,6 +427,199 @@ impl<S: SideChain> Simulation<S> {
             }
             steps += 1;
             self.step()?;
+        }
+    }
+
+    /// Hold (`true`) or send at once (`false`, the default) what replicas
+    /// send from now on. Held messages wait, already persisted, in their
+    /// sender's outbox until the caller takes them
+    /// ([`Simulation::take_held`]) and sends what it chooses
+    /// ([`Simulation::send_messages`]): the test decides what is delivered,
+    /// and the invariants still run at every delivery. Turning holding off
+    /// sends nothing that is held. Side-chain gossip is never held.
+    ///
+    /// ```
+    /// use itc_core::anchoring::NoAnchoring;
+    /// use itc_core::genesis::{Genesis, GenesisAccount, GenesisValidator};
+    /// use itc_core::keys::Keypair;
+    /// use itc_core::types::{Amount, ChainId, Payload, Transaction};
+    /// use itc_sim::Simulation;
+    ///
+    /// let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_seed([i; 32])).collect();
+    /// let client = Keypair::from_seed([9; 32]);
+    /// let genesis = Genesis {
+    ///     accounts: vec![GenesisAccount { public_key: client.public(), balance: 100 }],
+    ///     validators: keys
+    ///         .iter()
+    ///         .map(|k| GenesisValidator { public_key: k.public(), weight: 1 })
+    ///         .collect(),
+    ///     ..Genesis::default()
+    /// };
+    /// let mut sim = Simulation::<NoAnchoring>::from_genesis(&keys, genesis, |_| {}, (), 1).unwrap();
+    /// let to = Keypair::from_seed([8; 32]).public();
+    /// let payload = Payload::Transfer { to, amount: Amount(5) };
+    /// let tx = Transaction::new_signed(&client, ChainId(0), 0, Amount(1), payload);
+    ///
+    /// sim.hold_messages(true);
+    /// sim.submit(1, tx).unwrap();
+    /// let sent = sim.take_held(1);
+    /// assert!(!sent.is_empty());
+    /// assert_eq!(sim.in_flight(), 0, "nothing left node 1");
+    /// // A backup other than node 1 hears nothing; the other three commit.
+    /// let primary = sim.replica(0).unwrap().primary();
+    /// let cut = (2..4).find(|i| keys[*i].public() != primary).unwrap();
+    /// sim.set_link_filter(Some(Box::new(move |_, to, _| to != cut)));
+    /// sim.hold_messages(false);
+    /// sim.send_messages(1, sent);
+    /// sim.settle().unwrap();
+    /// assert_eq!(sim.replica(1).unwrap().executed_height(), 1);
+    /// assert_eq!(sim.replica(cut).unwrap().executed_height(), 0);
+    /// assert_eq!(sim.in_flight(), 0, "settled");
+    /// ```
+    pub fn hold_messages(&mut self, hold: bool) {
+        let n = self.nodes.len();
+        if let Some(manual) = &mut self.manual {
+            match (hold, manual.held.is_some()) {
+                (true, false) => manual.held = Some(vec![Vec::new(); n]),
+                (false, true) => manual.held = None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Node `i`'s held messages (its pending output is persisted first, as
+    /// [`Simulation::flush`] does), taken out of its outbox; empty when
+    /// nothing is held.
+    pub fn take_held(&mut self, i: usize) -> Vec<Outgoing> {
+        if i >= self.nodes.len() {
+            return Vec::new();
+        }
+        self.drain(i);
+        self.manual
+            .as_mut()
+            .and_then(|m| m.held.as_mut())
+            .map(|held| core::mem::take(&mut held[i]))
+            .unwrap_or_default()
+    }
+
+    /// Put `messages` from node `from` on the network, to their recipients
+    /// (through the link filter), as if `from` had sent them now: they are
+    /// delivered by the next steps (at once by [`Simulation::settle`] with
+    /// the default link delay of 0). The caller may also forge them.
+    pub fn send_messages(&mut self, from: usize, messages: impl IntoIterator<Item = Outgoing>) {
+        if from >= self.nodes.len() {
+            return;
+        }
+        for outgoing in messages {
+            self.route(from, &outgoing);
+        }
+    }
+
+    /// Carry a replica message from node `from` to node `to` only if
+    /// `filter(from, to, &message)` holds (`None`, the default: carry
+    /// everything): one-way cuts, a silent node, lost commit votes. It
+    /// applies when a message is sent, not to messages already in flight,
+    /// and not to side-chain gossip.
+    pub fn set_link_filter(&mut self, filter: Option<LinkFilter>) {
+        if let Some(manual) = &mut self.manual {
+            manual.filter = filter;
+        }
+    }
+
+    /// Deliver every message due now, and what that causes at this instant,
+    /// until none is due: the clock does not move and no replica is ticked
+    /// for a deadline (side-chain steps due now run). With the default link
+    /// delay of 0 this delivers until the network is quiet; while messages
+    /// are held, it delivers what is on the network and new output waits
+    /// in the outboxes. Returns the number of events handled; the
+    /// invariants are checked as [`Simulation::step`] does, and before it
+    /// returns.
+    ///
+    /// # Errors
+    /// The first invariant that fails, or the network does not settle
+    /// within [`SIM_EVENTS_MAX`] events.
+    pub fn settle(&mut self) -> Result<u64, SimFailure> {
+        let mut handled = 0u64;
+        while self
+            .queue
+            .peek()
+            .is_some_and(|Reverse((t, _, _))| *t <= self.now_ms)
+        {
+            if handled >= SIM_EVENTS_MAX {
+                return Err(self.fail("the network does not settle".to_string()));
+            }
+            let Reverse((_, _, event)) = self.queue.pop().expect("peeked");
+            self.handle_event(event);
+            handled += 1;
+            let check = self.manual.as_mut().is_none_or(|m| {
+                m.steps += 1;
+                m.steps % m.check_interval == 0
+            });
+            if check {
+                self.check()?;
+            }
+        }
+        self.check()?;
+        Ok(handled)
+    }
+
+    /// Tick every running replica at the current instant, whether or not a
+    /// deadline is due, and send (or hold) its output.
+    pub fn tick_all(&mut self) {
+        self.tick_due(true);
+    }
+
+    /// The hashes of the blocks node `i` reported committed, by height
+    /// (across its restarts); empty for an unknown node.
+    pub fn committed_hashes(&self, i: usize) -> &[Hash] {
+        self.nodes.get(i).map_or(&[], |n| &n.committed)
+    }
+
+    /// The side chain's workload, which [`SideChain::open`] reads when a
+    /// node is (re)started: a change applies to nodes restarted afterwards
+    /// ([`Simulation::restart_node`]), for example another local pruning
+    /// policy.
+    pub fn workload_mut(&mut self) -> &mut S::Workload {
+        &mut self.workload
+    }
+
+    /// Node `i`'s storage (what survives a crash), `None` for an unknown
+    /// node.
+    pub fn storage(&self, i: usize) -> Option<&FaultyStorage> {
+        self.nodes.get(i).map(|n| &n.storage)
+    }
+
+    /// Send `outgoing` from node `from` to its recipients, unless the
+    /// manual mode holds it; the link filter decides each copy.
+    pub(crate) fn route(&mut self, from: usize, outgoing: &Outgoing) {
+        let recipients: Vec<usize> = match outgoing.to {
+            Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != from).collect(),
+            Recipient::One(key) => (0..self.nodes.len())
+                .filter(|j| self.nodes[*j].keypair.public() == key)
+                .collect(),
+        };
+        let bytes = outgoing.to_bytes();
+        for to in recipients {
+            let carried = self
+                .manual
+                .as_ref()
+                .and_then(|m| m.filter.as_ref())
+                .is_none_or(|filter| filter(from, to, &outgoing.message));
+            if carried {
+                self.send(from, to, bytes.clone());
+            }
+        }
+    }
+
+    /// Keep `outgoing` in node `from`'s outbox if messages are held;
+    /// otherwise give it back.
+    pub(crate) fn hold(&mut self, from: usize, outgoing: Outgoing) -> Option<Outgoing> {
+        match self.manual.as_mut().and_then(|m| m.held.as_mut()) {
+            Some(held) => {
+                held[from].push(outgoing);
+                None
+            }
+            None => Some(outgoing),
         }
     }
 

@@ -970,20 +970,20 @@ impl<S: SideChain> Simulation<S> {
             return;
         }
         for outgoing in persisted.messages {
+            if self.honest(i) {
+                // Held in the manual mode's outbox, or sent (encoded once
+                // for every recipient).
+                if let Some(outgoing) = self.hold(i, outgoing) {
+                    self.route(i, &outgoing);
+                }
+                continue;
+            }
             let recipients: Vec<usize> = match outgoing.to {
                 Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != i).collect(),
                 Recipient::One(key) => (0..self.nodes.len())
                     .filter(|j| self.nodes[*j].keypair.public() == key)
                     .collect(),
             };
-            if self.honest(i) {
-                // Encoded once for every recipient.
-                let bytes = outgoing.message.encode();
-                for to in recipients {
-                    self.send(i, to, bytes.clone());
-                }
-                continue;
-            }
             for to in recipients {
                 for bytes in self.tamper(i, to, &outgoing.message) {
                     self.send(i, to, bytes);
@@ -1158,7 +1158,7 @@ impl<S: SideChain> Simulation<S> {
         }
     }
 
-    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+    pub(crate) fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
         if self.out_now().is_some_and(|i| i == from || i == to) {
             return;
         }

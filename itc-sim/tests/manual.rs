@@ -178,3 +178,58 @@ fn manual_idle_cluster_advances_virtual_time_and_checks_sparsely() {
     assert_eq!(sim.now_ms(), start + 1_000_000);
     assert!(sim.decisions().is_empty());
 }
+
+#[test]
+fn manual_held_messages_wait_for_the_caller_and_settle_delivers_at_one_instant() {
+    let f = fixture();
+    let mut sim = cluster(&f);
+    let primary = sim.replica(0).unwrap().primary();
+    let p = (0..4).find(|i| f.keys[*i].public() == primary).unwrap();
+    sim.hold_messages(true);
+    sim.submit(p, transfer(&f.client, 0)).unwrap();
+    let proposal = sim.take_held(p);
+    assert!(proposal.iter().any(|m| m.message.kind() == "pre_prepare"));
+    assert!(sim.take_held(p).is_empty(), "taken once");
+    assert!(sim.take_held(99).is_empty());
+    assert_eq!(sim.in_flight(), 0, "nothing is sent while held");
+    // Delivered while held: the backups' votes wait in their outboxes.
+    sim.send_messages(p, proposal.clone());
+    assert_eq!(sim.in_flight(), 3 * proposal.len());
+    let now = sim.now_ms();
+    assert_eq!(
+        sim.settle().unwrap(),
+        3 * proposal.len() as u64,
+        "to 3 backups"
+    );
+    assert_eq!(sim.now_ms(), now, "settling does not move the clock");
+    let backup = (p + 1) % 4;
+    let votes = sim.take_held(backup);
+    assert!(votes.iter().any(|m| m.message.kind() == "prepare"));
+    // Sent at once again, but every commit vote is lost: nothing commits.
+    sim.hold_messages(false);
+    sim.set_link_filter(Some(Box::new(|_, _, m| m.kind() != "commit")));
+    for i in 0..4 {
+        let held = sim.take_held(i);
+        sim.send_messages(i, held);
+    }
+    sim.send_messages(backup, votes);
+    sim.settle().unwrap();
+    assert_eq!(sim.min_executed_height(), 0);
+    assert!(sim.committed_hashes(p).is_empty());
+    // Without the filter, a tick's retransmissions complete the round.
+    sim.set_link_filter(None);
+    sim.advance_clock_to(now + 1);
+    sim.tick_all();
+    sim.settle().unwrap();
+    assert_eq!(sim.min_executed_height(), 1);
+    for i in 0..4 {
+        assert_eq!(
+            sim.committed_hashes(i),
+            &[sim.decisions()[0].block.header.hash()]
+        );
+        let stored = itc_pbft::persist::load_decision_range(sim.storage(i).unwrap(), 1, 1);
+        assert_eq!(stored.unwrap()[0].block, sim.decisions()[0].block);
+    }
+    assert!(sim.storage(4).is_none());
+    assert!(sim.committed_hashes(4).is_empty());
+}
