@@ -2,10 +2,12 @@
 //! on every anchor's cone and roots, refuse a wrong root, wait for DAG
 //! transactions they lack, survive a restart, and a light client checks
 //! finality against the anchoring block's header.
+//!
+//! The cluster is the one simulator's manual mode (`itc_sim::manual`): its
+//! invariants (agreement, validity, no double commit, every replica's and
+//! tangle's own invariants, durability at a restart) run under every test.
 
 mod common;
-
-use std::collections::VecDeque;
 
 use common::{
     data, key, level0, transfer, validator_dag_config, weighted_chain, WeightedChain, CHAIN,
@@ -18,18 +20,17 @@ use itc_core::types::{Amount, Block, ChainId, Payload, Transaction};
 use itc_core::Hash;
 use itc_dag::{DagConfig, DagFinality, DagTransaction, Tangle, TxStatus};
 use itc_pbft::{
-    AnchorError, Config, Message, MessageError, Outgoing, PrePrepare, ProposalError, Recipient,
-    Replica,
+    AnchorError, Config, Message, MessageError, Outgoing, PrePrepare, ProposalError, Replica,
 };
+use itc_sim::dag::DagWorkload;
+use itc_sim::Simulation;
 
+/// Validators of `Replica<Tangle>` in the simulator's manual mode.
 struct Net {
+    sim: Simulation<Tangle>,
     keys: Vec<Keypair>,
     genesis: Genesis,
     client: Keypair,
-    nodes: Vec<Replica<Tangle>>,
-    storages: Vec<MemoryStorage>,
-    committed: Vec<Vec<Block>>,
-    now: u64,
 }
 
 /// The validators' tangle configuration: the consensus parameters from
@@ -41,6 +42,12 @@ fn dag_config(genesis: &Genesis) -> DagConfig {
     config
 }
 
+/// The replicas' timers.
+fn configure(config: &mut Config) {
+    config.view_change_timeout_ms = 1_000;
+    config.retransmit_interval_ms = 50;
+}
+
 impl Net {
     fn new(n: usize) -> Net {
         let WeightedChain {
@@ -49,35 +56,30 @@ impl Net {
             mut genesis,
         } = weighted_chain(n);
         genesis.dag_anchor_depth_max = 12;
-        let mut net = Net {
+        // The simulator opens each tangle as `dag_config` does: the chain's
+        // parameters, no proof of work, the default pruning.
+        let workload = DagWorkload {
+            proof_of_work: false,
+            prune_keep_heights: Vec::new(),
+            ..DagWorkload::default()
+        };
+        let mut sim =
+            Simulation::<Tangle>::from_genesis(&keys, genesis.clone(), configure, workload, 1)
+                .unwrap();
+        sim.advance_clock_to(1_000);
+        sim.settle().unwrap();
+        Net {
+            sim,
             keys,
             genesis,
             client,
-            nodes: Vec::new(),
-            storages: Vec::new(),
-            committed: vec![Vec::new(); n],
-            now: 1_000,
-        };
-        for i in 0..n {
-            let storage = MemoryStorage::new();
-            let node = Replica::open_with_anchoring(
-                net.config(i),
-                &storage,
-                Tangle::new(dag_config(&net.genesis)),
-            )
-            .unwrap();
-            net.nodes.push(node);
-            net.storages.push(storage);
         }
-        let out = net.drain_all();
-        net.flood(out);
-        net
     }
 
+    /// Replica `i`'s configuration (for replicas outside the cluster).
     fn config(&self, i: usize) -> Config {
         let mut config = Config::new(self.keys[i].clone(), self.genesis.clone());
-        config.view_change_timeout_ms = 1_000;
-        config.retransmit_interval_ms = 50;
+        configure(&mut config);
         config
     }
 
@@ -85,61 +87,68 @@ impl Net {
         self.keys.iter().position(|k| k.public() == key).unwrap()
     }
 
-    fn drain(&mut self, i: usize) -> Vec<(usize, Outgoing)> {
-        let persisted = self.nodes[i]
-            .ready()
-            .persist(&mut self.storages[i])
-            .unwrap();
-        for d in persisted.committed {
-            self.committed[i].push(d.block);
-        }
-        persisted.messages.into_iter().map(|m| (i, m)).collect()
+    fn now(&self) -> u64 {
+        self.sim.now_ms()
     }
 
-    fn drain_all(&mut self) -> Vec<(usize, Outgoing)> {
-        (0..self.nodes.len()).flat_map(|i| self.drain(i)).collect()
+    fn node(&self, i: usize) -> &Replica<Tangle> {
+        self.sim.replica(i).expect("running")
     }
 
-    /// Deliver until quiet; `up[i] == false` drops what `i` would receive.
-    fn flood_to(&mut self, pending: Vec<(usize, Outgoing)>, up: &[bool]) {
-        let mut queue: VecDeque<(usize, Outgoing)> = pending.into();
-        let mut steps = 0;
-        while let Some((from, out)) = queue.pop_front() {
-            steps += 1;
-            assert!(steps < 100_000, "flood does not end");
-            let targets: Vec<usize> = match out.to {
-                Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != from).collect(),
-                Recipient::One(key) => vec![self.index_of(key)],
-            };
-            let bytes = out.to_bytes();
-            let from_key = self.keys[from].public();
-            for to in targets {
-                if !up[to] {
-                    continue;
-                }
-                let _ = self.nodes[to].handle_message(self.now, from_key, &bytes);
-                queue.extend(self.drain(to));
-            }
-        }
+    fn primary(&self) -> usize {
+        self.index_of(self.node(0).primary())
     }
 
-    fn flood(&mut self, pending: Vec<(usize, Outgoing)>) {
-        let up = vec![true; self.nodes.len()];
-        self.flood_to(pending, &up);
+    /// Deliver until quiet.
+    fn settle(&mut self) {
+        self.sim.settle().unwrap();
     }
 
     /// Advance time and tick everyone until quiet.
     fn tick(&mut self, ms: u64) {
-        self.now += ms;
-        for i in 0..self.nodes.len() {
-            self.nodes[i].tick(self.now);
-        }
-        let out = self.drain_all();
-        self.flood(out);
+        self.sim.advance_clock_to(self.now() + ms);
+        self.sim.tick_all();
+        self.settle();
+    }
+
+    /// One ms later, submit `tx` to the primary and deliver until quiet.
+    fn submit_to_primary(&mut self, tx: Transaction) {
+        self.sim.advance_clock_to(self.now() + 1);
+        let primary = self.primary();
+        self.sim.submit(primary, tx).unwrap();
+        self.settle();
+    }
+
+    /// From now on, what the replicas send is held for the test
+    /// ([`Net::output`]) instead of delivered.
+    fn hold(&mut self) {
+        self.sim.hold_messages(true);
+    }
+
+    /// What node `i` sent while held (its pending output persisted first).
+    fn output(&mut self, i: usize) -> Vec<Outgoing> {
+        self.sim.take_held(i)
+    }
+
+    /// One ms later, the primary's next proposal (held from the network).
+    fn primary_proposal(&mut self) -> (usize, PrePrepare) {
+        self.hold();
+        self.sim.advance_clock_to(self.now() + 1);
+        let primary = self.primary();
+        self.sim.input(primary, |r, now| r.tick(now)).unwrap();
+        let proposal = self
+            .output(primary)
+            .into_iter()
+            .find_map(|m| match m.message {
+                Message::PrePrepare(p) => Some(p),
+                _ => None,
+            })
+            .expect("the primary proposes");
+        (primary, proposal)
     }
 
     fn tangle(&mut self, i: usize) -> &mut Tangle {
-        self.nodes[i].anchoring_mut()
+        self.sim.replica_mut(i).expect("running").anchoring_mut()
     }
 
     /// Issue a DAG transaction at node `at` and gossip it to `to`.
@@ -150,7 +159,7 @@ impl Net {
         sequence: u64,
         to: &[usize],
     ) -> DagTransaction {
-        let now = self.now;
+        let now = self.now();
         let tx = self
             .tangle(at)
             .issue(
@@ -184,9 +193,17 @@ impl Net {
         )
     }
 
+    /// The blocks replica `i` reported committed (the simulator checks
+    /// that they are the cluster's chain).
+    fn committed(&self, i: usize) -> &[itc_pbft::Decision] {
+        let height = self.sim.committed_hashes(i).len();
+        &self.sim.decisions()[..height]
+    }
+
     fn anchored_blocks(&self, i: usize) -> Vec<&Block> {
-        self.committed[i]
+        self.committed(i)
             .iter()
+            .map(|d| &d.block)
             .filter(|b| b.anchor.is_some())
             .collect()
     }
@@ -195,12 +212,13 @@ impl Net {
 /// Each replica's committed chain is the same, and every anchored block's
 /// root is the commitment each tangle recorded for that height.
 fn assert_agreement(net: &Net) {
-    let reference: Vec<Hash> = net.committed[0].iter().map(|b| b.header.hash()).collect();
-    for i in 1..net.nodes.len() {
-        let mine: Vec<Hash> = net.committed[i].iter().map(|b| b.header.hash()).collect();
+    let reference = net.sim.committed_hashes(0);
+    for i in 1..net.sim.node_count() {
+        let mine = net.sim.committed_hashes(i);
         assert_eq!(mine, reference, "replica {i} committed another chain");
     }
-    for (i, node) in net.nodes.iter().enumerate() {
+    for i in 0..net.sim.node_count() {
+        let node = net.node(i);
         let anchored = net.anchored_blocks(i);
         for block in &anchored {
             // Old anchors may have been pruned; the latest never is.
@@ -230,14 +248,14 @@ fn every_validator_confirms_the_same_cone_and_a_light_client_checks_finality() {
     for tx in &txs {
         for i in 0..4 {
             assert_eq!(
-                net.nodes[i].anchoring().status(&tx.id()),
+                net.node(i).anchoring().status(&tx.id()),
                 TxStatus::Confirmed {
                     height: block.header.height
                 },
                 "replica {i}"
             );
         }
-        let proof = net.nodes[2].anchoring().prove(&tx.id()).unwrap();
+        let proof = net.node(2).anchoring().prove(&tx.id()).unwrap();
         assert_eq!(
             proof.verify(&block.header, &tx.id()),
             Ok(DagFinality::Applied)
@@ -245,17 +263,13 @@ fn every_validator_confirms_the_same_cone_and_a_light_client_checks_finality() {
     }
     // Later DAG traffic rides with main-chain transactions.
     let later = net.issue(1, &device, 5, &all);
-    let primary = net.index_of(net.nodes[0].primary());
-    net.now += 1;
     let tx = net.transfer_tx(0);
-    net.nodes[primary].submit_transaction(net.now, tx).unwrap();
-    let out = net.drain_all();
-    net.flood(out);
+    net.submit_to_primary(tx);
     let anchored = net.anchored_blocks(0);
     assert_eq!(anchored.len(), 2);
     assert_eq!(anchored[1].transactions.len(), 1);
     assert_eq!(
-        net.nodes[3].anchoring().status(&later.id()),
+        net.node(3).anchoring().status(&later.id()),
         TxStatus::Confirmed {
             height: anchored[1].header.height
         }
@@ -274,7 +288,7 @@ fn conflicting_micro_transfers_are_resolved_alike_on_every_validator() {
     }
     // Two spends of the same 10 units with one sequence number, issued at
     // different validators.
-    let now = net.now;
+    let now = net.now();
     let a = net
         .tangle(0)
         .issue(
@@ -310,13 +324,14 @@ fn conflicting_micro_transfers_are_resolved_alike_on_every_validator() {
     net.tick(1);
     // The primary may anchor one spend first; keep going until both are in.
     for _ in 0..5 {
-        net.issue(0, &key(1), net.now, &all);
+        let sequence = net.now();
+        net.issue(0, &key(1), sequence, &all);
         net.tick(200);
     }
     assert_agreement(&net);
     let balances: Vec<(Amount, Amount)> = (0..4)
         .map(|i| {
-            let ledger = net.nodes[i].anchoring().ledger();
+            let ledger = net.node(i).anchoring().ledger();
             (ledger.balance(&alice), ledger.balance(&bob))
         })
         .collect();
@@ -330,7 +345,7 @@ fn a_validator_lacking_dag_transactions_fetches_them_before_it_votes() {
     let mut net = Net::new(4);
     let device = key(2);
     // A backup of weight at most 3 (of 10) sees none of the DAG traffic.
-    let primary = net.index_of(net.nodes[0].primary());
+    let primary = net.primary();
     let lacking = (0..3).find(|i| *i != primary).unwrap();
     let others: Vec<usize> = (0..4).filter(|i| *i != lacking).collect();
     let txs: Vec<DagTransaction> = (0..3)
@@ -353,7 +368,7 @@ fn a_validator_lacking_dag_transactions_fetches_them_before_it_votes() {
         }
         for id in wanted {
             let tx = net.tangle(primary).get(&id).expect("peer has it");
-            let now = net.now;
+            let now = net.now();
             net.tangle(lacking).attach(tx, now, &level0).unwrap();
             served += 1;
         }
@@ -364,7 +379,7 @@ fn a_validator_lacking_dag_transactions_fetches_them_before_it_votes() {
     assert_agreement(&net);
     for tx in &txs {
         assert!(matches!(
-            net.nodes[lacking].anchoring().status(&tx.id()),
+            net.node(lacking).anchoring().status(&tx.id()),
             TxStatus::Confirmed { .. }
         ));
     }
@@ -375,17 +390,7 @@ fn a_primary_with_a_wrong_anchor_root_gets_no_vote() {
     let mut net = Net::new(4);
     let all = [0, 1, 2, 3];
     net.issue(0, &key(3), 0, &all);
-    let primary = net.index_of(net.nodes[0].primary());
-    net.now += 1;
-    net.nodes[primary].tick(net.now);
-    let out = net.drain(primary);
-    let honest = out
-        .iter()
-        .find_map(|(_, m)| match &m.message {
-            Message::PrePrepare(p) => Some(p.clone()),
-            _ => None,
-        })
-        .expect("the primary anchors");
+    let (primary, honest) = net.primary_proposal();
     assert!(honest.block.anchor.is_some());
     let backup = (primary + 1) % 4;
     let primary_key = net.keys[primary].clone();
@@ -398,45 +403,47 @@ fn a_primary_with_a_wrong_anchor_root_gets_no_vote() {
         PrePrepare::new_signed(&primary_key, ChainId(CHAIN.0), honest.view, block)
     };
     let wrong = forge(Hash([7; 32]), true);
+    let from = primary_key.public();
     assert_eq!(
-        net.nodes[backup].handle(net.now, primary_key.public(), Message::PrePrepare(wrong)),
+        net.sim
+            .input(backup, |r, now| r.handle(
+                now,
+                from,
+                Message::PrePrepare(wrong)
+            ))
+            .unwrap(),
         Err(MessageError::InvalidProposal(ProposalError::AnchorRoot))
     );
     // A root without its anchor fails the body check.
     let bare = forge(honest.block.header.dag_anchor_root, false);
     assert!(matches!(
-        net.nodes[backup].handle(net.now, primary_key.public(), Message::PrePrepare(bare)),
+        net.sim
+            .input(backup, |r, now| r.handle(
+                now,
+                from,
+                Message::PrePrepare(bare)
+            ))
+            .unwrap(),
         Err(MessageError::InvalidProposal(ProposalError::Body(_)))
     ));
     // No prepare vote left the backup for either.
-    let sent = net.drain(backup);
-    assert!(sent
-        .iter()
-        .all(|(_, m)| !matches!(m.message, Message::Vote(_))));
+    let sent = net.output(backup);
+    assert!(sent.iter().all(|m| !matches!(m.message, Message::Vote(_))));
+    net.settle();
 }
 
 #[test]
 fn a_chain_without_a_side_chain_refuses_anchored_blocks() {
     let mut net = Net::new(4);
     net.issue(0, &key(4), 0, &[1, 2, 3]);
-    let primary = net.index_of(net.nodes[0].primary());
-    net.now += 1;
-    net.nodes[primary].tick(net.now);
-    let pre_prepare = net
-        .drain(primary)
-        .into_iter()
-        .find_map(|(_, m)| match m.message {
-            Message::PrePrepare(p) => Some(p),
-            _ => None,
-        })
-        .unwrap();
+    let (primary, pre_prepare) = net.primary_proposal();
     let backup = (primary + 1) % 4;
     let storage = MemoryStorage::new();
     let mut plain = Replica::open(net.config(backup), &storage).unwrap();
     let _ = plain.ready();
     assert_eq!(
         plain.handle(
-            net.now,
+            net.now(),
             net.keys[primary].public(),
             Message::PrePrepare(pre_prepare)
         ),
@@ -454,17 +461,17 @@ fn a_restarted_validator_keeps_its_anchors_and_goes_on_anchoring() {
     let first = net.issue(0, &device, 0, &all);
     net.tick(1);
     assert_eq!(net.anchored_blocks(1).len(), 1);
-    // Replica 1 crashes and restarts from its storage.
-    let restored = Tangle::restore(dag_config(&net.genesis), &net.storages[1], net.now).unwrap();
-    net.nodes[1] = Replica::open_with_anchoring(net.config(1), &net.storages[1], restored).unwrap();
-    let out = net.drain(1);
-    net.flood(out);
+    // Replica 1 crashes and restarts from its storage (replica and
+    // tangle; the simulator checks it lost no committed block).
+    net.sim.crash_node(1).unwrap();
+    net.sim.restart_node(1).unwrap();
+    net.settle();
     let height = net.anchored_blocks(1)[0].header.height;
     assert_eq!(
-        net.nodes[1].anchoring().status(&first.id()),
+        net.node(1).anchoring().status(&first.id()),
         TxStatus::Confirmed { height }
     );
-    let proof = net.nodes[1].anchoring().prove(&first.id()).unwrap();
+    let proof = net.node(1).anchoring().prove(&first.id()).unwrap();
     assert_eq!(
         proof.verify(&net.anchored_blocks(1)[0].header, &first.id()),
         Ok(DagFinality::Applied)
@@ -473,7 +480,7 @@ fn a_restarted_validator_keeps_its_anchors_and_goes_on_anchoring() {
     net.tick(200);
     assert_agreement(&net);
     assert!(matches!(
-        net.nodes[1].anchoring().status(&second.id()),
+        net.node(1).anchoring().status(&second.id()),
         TxStatus::Confirmed { .. }
     ));
 }
@@ -485,21 +492,17 @@ fn an_idle_dag_stays_anchorable_while_the_main_chain_moves_on() {
     let device = key(6);
     net.issue(0, &device, 0, &all);
     net.tick(1);
-    let depth = net.nodes[0].anchoring().config().anchor_depth_max;
+    let depth = net.node(0).anchoring().config().anchor_depth_max;
     // Many more main-chain blocks than the anchor depth, no DAG traffic.
     for nonce in 0..depth + 5 {
-        let primary = net.index_of(net.nodes[0].primary());
-        net.now += 1;
         let tx = net.transfer_tx(nonce);
-        net.nodes[primary].submit_transaction(net.now, tx).unwrap();
-        let out = net.drain_all();
-        net.flood(out);
+        net.submit_to_primary(tx);
     }
-    assert!(net.nodes[0].executed_height() > depth + 5);
+    assert!(net.node(0).executed_height() > depth + 5);
     let late = net.issue(3, &device, 1, &all);
     net.tick(200);
     assert!(matches!(
-        net.nodes[0].anchoring().status(&late.id()),
+        net.node(0).anchoring().status(&late.id()),
         TxStatus::Confirmed { .. }
     ));
     assert_agreement(&net);
@@ -515,21 +518,17 @@ fn rare_lone_readings_far_apart_are_all_anchored() {
     let mut net = Net::new(4);
     let all = [0, 1, 2, 3];
     let device = key(7);
-    let depth = net.nodes[0].anchoring().config().anchor_depth_max;
+    let depth = net.node(0).anchoring().config().anchor_depth_max;
     let mut nonce = 0;
     for reading in 0..4u64 {
         for _ in 0..depth + 5 {
-            let primary = net.index_of(net.nodes[0].primary());
-            net.now += 1;
             let tx = net.transfer_tx(nonce);
             nonce += 1;
-            net.nodes[primary].submit_transaction(net.now, tx).unwrap();
-            let out = net.drain_all();
-            net.flood(out);
+            net.submit_to_primary(tx);
         }
         let tx = net.issue((reading % 4) as usize, &device, reading, &all);
         net.tick(200);
-        for node in &net.nodes {
+        for node in net.sim.replicas() {
             assert!(
                 matches!(
                     node.anchoring().status(&tx.id()),
@@ -548,16 +547,17 @@ fn rare_lone_readings_far_apart_are_all_anchored() {
 fn a_validators_dag_store_stays_bounded_as_anchors_go_by() {
     let mut net = Net::new(4);
     let keep = 3;
+    // Restarted with a short retention (local policy, not consensus).
+    net.sim.workload_mut().prune_keep_heights = vec![Some(keep)];
     for i in 0..4 {
-        // Restarted with a short retention (local policy, not consensus).
-        let mut config = dag_config(&net.genesis);
-        config.prune_keep_heights = Some(keep);
-        let tangle = Tangle::restore(config, &net.storages[i], net.now).unwrap();
-        net.nodes[i] =
-            Replica::open_with_anchoring(net.config(i), &net.storages[i], tangle).unwrap();
+        net.sim.crash_node(i).unwrap();
+        net.sim.restart_node(i).unwrap();
+        assert_eq!(
+            net.node(i).anchoring().config().prune_keep_heights,
+            Some(keep)
+        );
     }
-    let out = net.drain_all();
-    net.flood(out);
+    net.settle();
     let all = [0, 1, 2, 3];
     let device = key(9);
     let mut issued = Vec::new();
@@ -567,7 +567,7 @@ fn a_validators_dag_store_stays_bounded_as_anchors_go_by() {
             issued.push(net.issue((round % 4) as usize, &device, round * 3 + k, &all));
         }
         net.tick(200);
-        largest = largest.max(net.nodes[0].anchoring().len());
+        largest = largest.max(net.node(0).anchoring().len());
     }
     assert_agreement(&net);
     let anchors = net.anchored_blocks(0).len();
@@ -580,7 +580,7 @@ fn a_validators_dag_store_stays_bounded_as_anchors_go_by() {
     let oldest = issued.first().unwrap().id();
     let newest = issued.last().unwrap().id();
     for i in 0..4 {
-        let tangle = net.nodes[i].anchoring();
+        let tangle = net.node(i).anchoring();
         assert!(
             matches!(
                 tangle.status(&oldest),
@@ -593,7 +593,7 @@ fn a_validators_dag_store_stays_bounded_as_anchors_go_by() {
             TxStatus::Confirmed { height } => height,
             other => panic!("{other:?}"),
         };
-        let header = &net.committed[i][height as usize - 1].header;
+        let header = &net.committed(i)[height as usize - 1].block.header;
         assert_eq!(proof.verify(header, &newest), Ok(DagFinality::Applied));
     }
 }
@@ -604,26 +604,20 @@ fn a_main_chain_deposit_funds_micro_transfers_on_every_validators_dag() {
     let client = net.client.clone();
     let shop = key(11).public();
     let deposit = net.client_tx(0, Payload::DagDeposit { amount: Amount(50) });
-    let primary = net.index_of(net.nodes[0].primary());
-    net.now += 1;
-    net.nodes[primary]
-        .submit_transaction(net.now, deposit)
-        .unwrap();
-    let out = net.drain_all();
-    net.flood(out);
+    net.submit_to_primary(deposit);
     for i in 0..4 {
         assert_eq!(
-            net.nodes[i].ledger().account(&client.public()).balance,
+            net.node(i).ledger().account(&client.public()).balance,
             Amount(1_000_000 - 51)
         );
         assert_eq!(
-            net.nodes[i].anchoring().ledger().balance(&client.public()),
+            net.node(i).anchoring().ledger().balance(&client.public()),
             Amount(50),
             "replica {i}"
         );
     }
     // The deposit pays a micro-transfer on the DAG; an overspend is ignored.
-    let now = net.now;
+    let now = net.now();
     let pay = net
         .tangle(1)
         .issue(
@@ -656,12 +650,17 @@ fn a_main_chain_deposit_funds_micro_transfers_on_every_validators_dag() {
     net.tick(200);
     assert_agreement(&net);
     for i in 0..4 {
-        let dag = net.nodes[i].anchoring().ledger();
+        let dag = net.node(i).anchoring().ledger();
         assert_eq!(dag.balance(&client.public()), Amount(20), "replica {i}");
         assert_eq!(dag.balance(&shop), Amount(30), "replica {i}");
     }
     // A restarted validator has the same DAG balances from its storage.
-    let restored = Tangle::restore(dag_config(&net.genesis), &net.storages[2], net.now).unwrap();
+    let restored = Tangle::restore(
+        dag_config(&net.genesis),
+        net.sim.storage(2).unwrap(),
+        net.now(),
+    )
+    .unwrap();
     assert_eq!(restored.ledger().balance(&shop), Amount(30));
 }
 
@@ -771,12 +770,12 @@ fn an_anchor_naming_an_already_confirmed_tip_is_refused_by_pruned_and_unpruned_n
     let old = net.issue(0, &key(13), 0, &all);
     net.tick(1);
     let fresh = net.issue(0, &key(13), 1, &all);
-    let height = net.nodes[0].executed_height() + 1;
+    let height = net.node(0).executed_height() + 1;
     let mut tips = vec![old.id(), fresh.id()];
     tips.sort();
     let anchor = itc_core::types::DagAnchor { tips };
     assert!(matches!(
-        net.nodes[1].anchoring().compute_confirmation(&anchor, height),
+        net.node(1).anchoring().compute_confirmation(&anchor, height),
         Err(ConfirmError::TipAlreadyConfirmed(id)) if id == old.id()
     ));
     assert_eq!(
@@ -796,7 +795,7 @@ fn an_anchor_naming_an_already_confirmed_tip_is_refused_by_pruned_and_unpruned_n
 fn bogus_anchors_cannot_fill_a_validators_request_table() {
     use itc_pbft::Anchoring;
     let mut net = Net::new(4);
-    let height = net.nodes[0].executed_height() + 1;
+    let height = net.node(0).executed_height() + 1;
     for i in 0..500u32 {
         let mut tips: Vec<Hash> = (0..8u32)
             .map(|k| {
