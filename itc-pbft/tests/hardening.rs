@@ -12,15 +12,18 @@ use itc_core::types::{Amount, ChainId, DagAnchor, Payload, Transaction, VoteKind
 use itc_core::Hash;
 use itc_pbft::{
     AnchorError, Anchoring, Message, MessageError, Outgoing, PrePrepare, PreparedCertificate,
-    Recipient, Replica, Status, ViewChange,
+    Recipient, Status, ViewChange,
 };
-use std::collections::BTreeSet;
+use itc_sim::storage::FaultyStorage;
+use itc_sim::{Rng, SideChain};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 /// A side chain whose "transactions" are bare hashes a replica has seen or
 /// not. An anchor's root is a function of its tips; a tip this replica has
 /// not seen makes the anchor wait ([`AnchorError::NotReady`]), as itc-dag's
 /// does for a missing cone transaction.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct FakeDag {
     known: BTreeSet<Hash>,
     confirmed: BTreeSet<Hash>,
@@ -65,6 +68,30 @@ impl Anchoring for FakeDag {
     }
 }
 
+/// What each node's fake side chain knew when it went down, by node (its
+/// own store in a real node): the simulator reopens it from here.
+#[derive(Clone, Debug, Default)]
+struct FakeDagStore(Arc<Mutex<BTreeMap<usize, FakeDag>>>);
+
+/// The simulator drives the fake side chain: no clients, no gossip.
+impl SideChain for FakeDag {
+    type Clients = ();
+    type Workload = FakeDagStore;
+
+    fn setup(_: &mut Genesis, _: &FakeDagStore, _: &mut Rng) {}
+
+    fn open(
+        _: &Genesis,
+        store: &FakeDagStore,
+        node: usize,
+        _: &FaultyStorage,
+        _: u64,
+    ) -> Result<Self, String> {
+        let saved = store.0.lock().unwrap().get(&node).cloned();
+        Ok(saved.unwrap_or_default())
+    }
+}
+
 fn tip(name: &str) -> Hash {
     Hash::of(Domain::DagTransaction, name.as_bytes())
 }
@@ -88,21 +115,16 @@ impl Cluster<FakeDag> {
             epoch_length,
             ..weighted_genesis(&keys, weights, accounts)
         };
-        Cluster::open(keys, genesis, client, 200, |_| FakeDag::default())
+        Cluster::open(keys, genesis, client, 200, FakeDagStore::default(), |_| {})
     }
 
     /// Crash replica `i` and open it again from its storage; the side
     /// chain keeps what it knew (it has its own store in a real node).
-    fn restart(&mut self, i: usize) {
-        let known = self.replicas[i].anchoring().known.clone();
-        let confirmed = self.replicas[i].anchoring().confirmed.clone();
-        let replica = Replica::open_with_anchoring(
-            self.config(i),
-            &self.storages[i],
-            FakeDag { known, confirmed },
-        )
-        .unwrap();
-        self.replicas[i] = replica;
+    fn restart_with_side_chain(&mut self, i: usize) {
+        let side_chain = self.replica(i).anchoring().clone();
+        let store = self.sim.workload_mut().clone();
+        store.0.lock().unwrap().insert(i, side_chain);
+        self.restart(i);
         let _ = self.persist(i);
     }
 
@@ -111,16 +133,17 @@ impl Cluster<FakeDag> {
     }
 
     fn learn(&mut self, i: usize, tip: Hash) {
-        self.replicas[i].anchoring_mut().known.insert(tip);
+        self.replica_mut(i).anchoring_mut().known.insert(tip);
     }
 
     fn learn_all(&mut self, tip: Hash) {
-        for i in 0..self.replicas.len() {
+        for i in 0..self.keys.len() {
             self.learn(i, tip);
         }
     }
 
-    /// Deliver `message` from `from` to `to` and return what `to` sends.
+    /// Deliver `message` from `from` to `to` and return what `to` sends
+    /// (held); the simulator's invariants are checked.
     fn deliver(
         &mut self,
         now: u64,
@@ -128,19 +151,25 @@ impl Cluster<FakeDag> {
         to: usize,
         message: &Message,
     ) -> (Result<(), MessageError>, Vec<Outgoing>) {
-        let result = self.replicas[to].handle(now, from, message.clone());
-        (result, self.persist(to))
+        let result = self.replica_mut(to).handle(now, from, message.clone());
+        let out = self.persist(to);
+        self.check();
+        (result, out)
     }
 
     /// Tick every replica at `now` and deliver until quiet, dropping what
     /// `keep(from, to, message)` refuses.
-    fn tick_and_flood(&mut self, now: u64, keep: &dyn Fn(usize, usize, &Message) -> bool) {
+    fn tick_and_flood(
+        &mut self,
+        now: u64,
+        keep: impl Fn(usize, usize, &Message) -> bool + 'static,
+    ) {
         let out = tick_all(self, now);
         self.flood_filtered(now, out, keep);
     }
 
     fn assert_none_halted(&self) {
-        for (i, r) in self.replicas.iter().enumerate() {
+        for (i, r) in self.replicas().iter().enumerate() {
             assert_eq!(r.halted(), None, "replica {i}: {}", r.debug_summary());
         }
     }
@@ -165,7 +194,7 @@ fn pre_prepare_of(messages: &[Outgoing]) -> PrePrepare {
 fn anchored_proposal(net: &mut Net, genuine: Hash) -> (usize, PrePrepare, Vec<Outgoing>) {
     net.learn_all(genuine);
     let p = net.primary_index();
-    net.replicas[p].tick(1);
+    net.replica_mut(p).tick(1);
     let out = net.persist(p);
     let pp = pre_prepare_of(&out);
     assert_eq!(pp.block.anchor.as_ref().unwrap().tips, vec![genuine]);
@@ -200,11 +229,11 @@ fn a_relayed_pre_prepare_with_another_tip_list_does_not_halt_a_backup() {
     );
     // The genuine proposal still gets through, and the planted tip showing
     // up later changes nothing.
-    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), &everything);
+    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), everything);
     net.learn(b, tip("planted"));
-    net.tick_and_flood(2, &everything);
+    net.tick_and_flood(2, everything);
     net.assert_none_halted();
-    for r in &net.replicas {
+    for r in net.replicas() {
         assert_eq!(r.executed_height(), 1, "{}", r.debug_summary());
         assert_eq!(r.last_block_hash(), pp.block.header.hash());
         assert!(r.anchoring().confirmed.contains(&tip("genuine")));
@@ -218,11 +247,11 @@ fn a_view_change_with_another_tip_list_under_a_prepared_header_is_refused() {
     let (p, pp, out) = anchored_proposal(&mut net, tip("genuine"));
     // Everyone prepares the anchored block; every commit vote is lost.
     let no_commits = |_: usize, _: usize, m: &Message| !matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
-    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), &no_commits);
+    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), no_commits);
     // A Byzantine validator's view change reports the prepared header and
     // its genuine certificate, with a planted tip list under it.
     let z = (p + 3) % 4;
-    net.replicas[z].tick(10_000);
+    net.replica_mut(z).tick(10_000);
     let vc = net
         .persist(z)
         .into_iter()
@@ -247,10 +276,10 @@ fn a_view_change_with_another_tip_list_under_a_prepared_header_is_refused() {
     }
     // The honest replicas change view and commit the genuine block.
     for now in [10_000, 20_000, 40_000] {
-        net.tick_and_flood(now, &everything);
+        net.tick_and_flood(now, everything);
     }
     net.assert_none_halted();
-    for r in &net.replicas {
+    for r in net.replicas() {
         assert!(r.executed_height() >= 1, "{}", r.debug_summary());
         let first = r.decision(1).expect("retained");
         assert_eq!(first.block.header.hash(), pp.block.header.hash());
@@ -267,14 +296,14 @@ fn a_state_transfer_answer_with_another_tip_list_does_not_halt_the_lagging_repli
     let liar = (p + 2) % 4;
     // The block commits without the lagging replica.
     let cut = move |from: usize, to: usize, _: &Message| from != lagging && to != lagging;
-    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), &cut);
-    let decision = net.replicas[liar].decision(1).expect("committed").clone();
+    net.flood_filtered(1, out.into_iter().map(|m| (p, m)).collect(), cut);
+    let decision = net.replica(liar).decision(1).expect("committed").clone();
     assert_eq!(decision.block.header.hash(), pp.block.header.hash());
     // The lagging replica asks the liar, which answers with the genuine
     // header and certificate over a planted tip list the lagging replica
     // can check.
     net.learn(lagging, tip("planted"));
-    net.replicas[lagging].tick(1);
+    net.replica_mut(lagging).tick(1);
     let _ = net.persist(lagging);
     let mut forged = decision.clone();
     forged.block.anchor = Some(DagAnchor {
@@ -287,8 +316,8 @@ fn a_state_transfer_answer_with_another_tip_list_does_not_halt_the_lagging_repli
         &Message::StateResponse(vec![forged]),
     );
     assert!(result.is_err(), "{result:?}");
-    assert_eq!(net.replicas[lagging].halted(), None);
-    assert_eq!(net.replicas[lagging].executed_height(), 0);
+    assert_eq!(net.replica(lagging).halted(), None);
+    assert_eq!(net.replica(lagging).executed_height(), 0);
     // An honest server's answer is then taken.
     let (result, _) = net.deliver(
         3,
@@ -297,8 +326,9 @@ fn a_state_transfer_answer_with_another_tip_list_does_not_halt_the_lagging_repli
         &Message::StateResponse(vec![decision]),
     );
     assert_eq!(result, Ok(()));
-    assert_eq!(net.replicas[lagging].executed_height(), 1);
-    assert!(net.replicas[lagging]
+    assert_eq!(net.replica(lagging).executed_height(), 1);
+    assert!(net
+        .replica(lagging)
         .anchoring()
         .confirmed
         .contains(&genuine));
@@ -311,7 +341,7 @@ fn honest_replicas_many_views_apart_after_a_partition_meet_again() {
     let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let tx = net.tx(0);
     for i in 0..4 {
-        let _ = net.replicas[i].submit_transaction(0, tx.clone());
+        let _ = net.submit(i, 0, tx.clone());
         let _ = net.persist(i);
     }
     // C is cut off. D is Byzantine: it joins every view change (so A, B
@@ -327,8 +357,8 @@ fn honest_replicas_many_views_apart_after_a_partition_meet_again() {
     let mut now = 0;
     loop {
         now += 500;
-        net.tick_and_flood(now, &partitioned);
-        let (ra, rb) = (&net.replicas[a], &net.replicas[b]);
+        net.tick_and_flood(now, partitioned);
+        let (ra, rb) = (net.replica(a), net.replica(b));
         if ra.view() >= 30
             && rb.view() == ra.view()
             && ra.status() == Status::ViewChange
@@ -336,25 +366,25 @@ fn honest_replicas_many_views_apart_after_a_partition_meet_again() {
         {
             break;
         }
-        assert!(now < 20_000_000, "{}", net.replicas[a].debug_summary());
+        assert!(now < 20_000_000, "{}", net.replica(a).debug_summary());
     }
-    assert!(net.replicas[c].view() <= 1);
-    assert_eq!(net.replicas[a].executed_height(), 0);
+    assert!(net.replica(c).view() <= 1);
+    assert_eq!(net.replica(a).executed_height(), 0);
     // The partition heals and D falls silent: A, B and C are a quorum and
     // must find one view and commit.
     let healed = move |from: usize, _: usize, _: &Message| from != d;
     for _ in 0..2_000 {
         now += 500;
-        net.tick_and_flood(now, &healed);
+        net.tick_and_flood(now, healed);
         if [a, b, c]
             .iter()
-            .all(|i| net.replicas[*i].executed_height() >= 1)
+            .all(|i| net.replica(*i).executed_height() >= 1)
         {
             break;
         }
     }
     for i in [a, b, c] {
-        let r = &net.replicas[i];
+        let r = net.replica(i);
         assert_eq!(r.executed_height(), 1, "replica {i}: {}", r.debug_summary());
     }
     net.assert_none_halted();
@@ -379,12 +409,12 @@ fn net_after_validator_3_left(before: impl FnOnce(&mut Net)) -> Net {
     for (now, tx) in [(1, unbond), (2, net.tx(0))] {
         let mut out = Vec::new();
         for i in 0..3 {
-            let _ = net.replicas[i].submit_transaction(now, tx.clone());
+            let _ = net.submit(i, now, tx.clone());
             out.extend(net.persist(i).into_iter().map(|m| (i, m)));
         }
-        net.flood_filtered(now, out, &without_3);
+        net.flood_filtered(now, out, without_3);
     }
-    for r in &net.replicas[..3] {
+    for r in &net.replicas()[..3] {
         assert_eq!(r.executed_height(), 2, "{}", r.debug_summary());
         assert_eq!(r.view(), 0);
         assert_eq!(r.validators().weight_of(&validator_key(3).public()), None);
@@ -416,15 +446,15 @@ fn a_view_change_left_by_a_removed_validator_does_not_spoil_the_new_view() {
     // view 1, whose new view must be accepted at once.
     let tx = net.tx(1);
     for i in 0..3 {
-        let _ = net.replicas[i].submit_transaction(3, tx.clone());
+        let _ = net.submit(i, 3, tx.clone());
         let _ = net.persist(i);
     }
     let no_view_0_proposals = |from: usize, to: usize, m: &Message| {
         from != 3 && to != 3 && !matches!(m, Message::PrePrepare(p) if p.view == 0)
     };
-    net.tick_and_flood(1_500, &no_view_0_proposals);
-    net.tick_and_flood(1_600, &no_view_0_proposals);
-    for (i, r) in net.replicas[..3].iter().enumerate() {
+    net.tick_and_flood(1_500, no_view_0_proposals);
+    net.tick_and_flood(1_600, no_view_0_proposals);
+    for (i, r) in net.replicas()[..3].iter().enumerate() {
         assert_eq!(r.view(), 1, "replica {i}: {}", r.debug_summary());
         assert_eq!(r.status(), Status::Normal, "replica {i}");
         assert_eq!(r.executed_height(), 3, "replica {i}: {}", r.debug_summary());
@@ -434,10 +464,10 @@ fn a_view_change_left_by_a_removed_validator_does_not_spoil_the_new_view() {
 #[test]
 fn a_restarted_replica_still_knows_the_sets_of_heights_it_executed() {
     let mut net = net_after_validator_3_left(|_| {});
-    let genesis_set = net.replicas[0].validator_set_at(1).unwrap().clone();
+    let genesis_set = net.replica(0).validator_set_at(1).unwrap().clone();
     assert!(genesis_set.weight_of(&validator_key(3).public()).is_some());
-    net.restart(0);
-    let r = &net.replicas[0];
+    net.restart_with_side_chain(0);
+    let r = net.replica(0);
     assert_eq!(r.validator_set_at(1), Some(&genesis_set));
     assert_eq!(r.validator_set_at(2), Some(&genesis_set));
     assert_eq!(
@@ -446,7 +476,7 @@ fn a_restarted_replica_still_knows_the_sets_of_heights_it_executed() {
     );
     // A view change carrying a forged prepared certificate for a height the
     // restarted replica executed is refused, as before the restart.
-    let real = net.replicas[1].decision(1).unwrap().block.clone();
+    let real = net.replica(1).decision(1).unwrap().block.clone();
     let mut other = real.clone();
     other.header.time_ms += 1;
     let lone_vote = itc_core::types::Vote::new_signed(
@@ -482,18 +512,18 @@ fn a_primary_restarted_between_persist_and_send_resends_its_proposal() {
     let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let p = net.primary_index();
     let tx = net.tx(0);
-    net.replicas[p].submit_transaction(0, tx).unwrap();
+    net.submit(p, 0, tx).unwrap();
     // The proposal is persisted; the crash comes before anything is sent.
     let lost = net.persist(p);
     assert!(lost
         .iter()
         .any(|m| matches!(m.message, Message::PrePrepare(_))));
-    net.restart(p);
+    net.restart_with_side_chain(p);
     // Well before any view-change timeout, retransmission brings the same
     // proposal to the backups and the block commits in view 0.
-    net.tick_and_flood(300, &everything);
-    net.tick_and_flood(600, &everything);
-    for (i, r) in net.replicas.iter().enumerate() {
+    net.tick_and_flood(300, everything);
+    net.tick_and_flood(600, everything);
+    for (i, r) in net.replicas().iter().enumerate() {
         assert_eq!(r.view(), 0, "replica {i}: {}", r.debug_summary());
         assert_eq!(r.executed_height(), 1, "replica {i}: {}", r.debug_summary());
     }
@@ -544,7 +574,7 @@ fn honest_replicas_many_views_apart_meet_again_in_the_simulator() {
 fn heavy_view_changes(net: &Net, txs_per_block: usize) -> Vec<ViewChange> {
     use itc_core::types::{Block, BlockHeader, Vote};
     let tx = net.tx(0);
-    let set_hash = net.replicas[0].validators().hash();
+    let set_hash = net.replica(0).validators().hash();
     let mut previous = Hash::ZERO;
     let mut entries = Vec::new();
     for height in 1..=8u64 {
@@ -561,7 +591,7 @@ fn heavy_view_changes(net: &Net, txs_per_block: usize) -> Vec<ViewChange> {
             validator_set_hash: set_hash,
             next_validator_set_hash: set_hash,
             time_ms: height,
-            proposer: net.replicas[0].primary(),
+            proposer: net.replica(0).primary(),
             view: 0,
         };
         let hash = header.hash();
@@ -610,7 +640,7 @@ fn a_new_view_over_view_changes_with_large_prepared_blocks_still_decodes() {
     let carried: usize = vcs.iter().map(|vc| vc.encode().len()).sum();
     assert!(carried > MESSAGE_BYTES_MAX, "{carried}");
     // The new view names them by digest.
-    let new_primary = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
+    let new_primary = net.index_of(itc_pbft::primary_of(1, net.replica(0).validators()));
     let nv = itc_pbft::NewView::new_signed(&net.keys[new_primary], ChainId(CHAIN), 1, &vcs);
     let bytes = Message::NewView(nv.clone()).encode();
     assert!(bytes.len() <= NEW_VIEW_BYTES_MAX, "{}", bytes.len());
@@ -636,7 +666,7 @@ fn a_new_view_over_view_changes_with_large_prepared_blocks_still_decodes() {
         );
         assert_eq!(result, Ok(()));
     }
-    let r = &net.replicas[backup];
+    let r = net.replica(backup);
     assert_eq!(
         (r.view(), r.status()),
         (1, Status::Normal),
@@ -659,18 +689,18 @@ fn a_backup_that_lost_the_view_changes_fetches_them_from_the_new_primary() {
     let p = net.primary_index();
     let tx = net.tx(0);
     for i in 0..4 {
-        let _ = net.replicas[i].submit_transaction(0, tx.clone());
+        let _ = net.submit(i, 0, tx.clone());
         let _ = net.persist(i);
     }
-    let next = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
+    let next = net.index_of(itc_pbft::primary_of(1, net.replica(0).validators()));
     let late = (0..4).find(|i| *i != p && *i != next).unwrap();
     // The primary is silent; view changes never reach `late`.
     let lossy = move |from: usize, to: usize, m: &Message| {
         from != p && !(to == late && matches!(m, Message::ViewChange(_)) && from != next)
     };
-    net.tick_and_flood(1_500, &lossy);
-    net.tick_and_flood(1_700, &lossy);
-    let r = &net.replicas[late];
+    net.tick_and_flood(1_500, lossy);
+    net.tick_and_flood(1_700, lossy);
+    let r = net.replica(late);
     assert_eq!(
         (r.view(), r.status()),
         (1, Status::Normal),
@@ -678,14 +708,14 @@ fn a_backup_that_lost_the_view_changes_fetches_them_from_the_new_primary() {
         r.debug_summary()
     );
     for now in [2_000, 2_200, 2_400] {
-        net.tick_and_flood(now, &move |from: usize, _: usize, _: &Message| from != p);
+        net.tick_and_flood(now, move |from: usize, _: usize, _: &Message| from != p);
     }
     for i in (0..4).filter(|i| *i != p) {
         assert_eq!(
-            net.replicas[i].executed_height(),
+            net.replica(i).executed_height(),
             1,
             "{}",
-            net.replicas[i].debug_summary()
+            net.replica(i).debug_summary()
         );
     }
 }
@@ -701,14 +731,14 @@ fn a_commit_certificate_in_a_view_change_completes_a_block_only_a_byzantine_repl
     let mut net = Net::with_fake_dag(&[1; 4], 1_000);
     let p = net.primary_index();
     // Z leads the next view, so its new view carries its own view change.
-    let z = net.index_of(itc_pbft::primary_of(1, net.replicas[0].validators()));
+    let z = net.index_of(itc_pbft::primary_of(1, net.replica(0).validators()));
     assert_ne!(p, z);
     let tx = net.tx(0);
     for i in 0..4 {
-        let _ = net.replicas[i].submit_transaction(0, tx.clone());
+        let _ = net.submit(i, 0, tx.clone());
         let _ = net.persist(i);
     }
-    net.replicas[p].tick(1);
+    net.replica_mut(p).tick(1);
     let out: Vec<_> = net.persist(p).into_iter().map(|m| (p, m)).collect();
     // Every commit vote reaches Z only, and Z never answers a state request
     // or pushes a block.
@@ -716,19 +746,19 @@ fn a_commit_certificate_in_a_view_change_completes_a_block_only_a_byzantine_repl
         let commit = matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
         (to == z || !commit) && (from != z || !matches!(m, Message::StateResponse(_)))
     };
-    net.flood_filtered(1, out, &z_serves_nothing);
-    assert_eq!(net.replicas[z].executed_height(), 1);
-    for (i, r) in net.replicas.iter().enumerate() {
+    net.flood_filtered(1, out, z_serves_nothing);
+    assert_eq!(net.replica(z).executed_height(), 1);
+    for (i, r) in net.replicas().iter().enumerate() {
         if i != z {
             assert_eq!(r.executed_height(), 0);
         }
     }
-    let committed = net.replicas[z].last_block_hash();
+    let committed = net.replica(z).last_block_hash();
     // The others change view, to the view Z leads.
     for now in [10_000, 10_200, 10_400, 20_000] {
-        net.tick_and_flood(now, &z_serves_nothing);
+        net.tick_and_flood(now, z_serves_nothing);
     }
-    for (i, r) in net.replicas.iter().enumerate() {
+    for (i, r) in net.replicas().iter().enumerate() {
         assert!(
             r.executed_height() >= 1,
             "replica {i}: {}",

@@ -19,8 +19,8 @@ use itc_core::Hash;
 use itc_pbft::config::BLOCK_BYTES_MAX;
 use itc_pbft::message::{MESSAGE_BYTES_MAX, STATE_TRANSFER_BLOCKS_MAX};
 use itc_pbft::{
-    Config, Decision, Message, MessageError, NoAnchoring, OpenError, PrePrepare, ProposalError,
-    Replica, SubmitError,
+    Decision, Message, MessageError, NoAnchoring, OpenError, PrePrepare, ProposalError, Replica,
+    SubmitError,
 };
 use std::sync::Arc;
 
@@ -93,34 +93,15 @@ fn cluster_with_tally() -> Cluster {
     let keys: Vec<Keypair> = (0..4).map(keypair).collect();
     let client = Keypair::from_seed([200; 32]);
     let genesis = weighted_genesis(&keys, &[1; 4], vec![(client.public(), 1_000_000)]);
-    let mut cluster = Cluster {
-        keys,
-        genesis,
-        client,
-        replicas: Vec::new(),
-        storages: Vec::new(),
-        retransmit_interval_ms: 100_000,
-    };
-    for i in 0..4 {
-        let storage = MemoryStorage::new();
-        let config = tally_config(&cluster, i);
-        cluster
-            .replicas
-            .push(Replica::open(config, &storage).unwrap());
-        cluster.storages.push(storage);
-        let _ = cluster.persist(i);
-    }
-    cluster
-}
-
-fn tally_config(cluster: &Cluster, i: usize) -> Config {
-    cluster.config(i).with_module(Arc::new(Tally(TALLY)))
+    Cluster::open(keys, genesis, client, 100_000, (), |config| {
+        *config = config.clone().with_module(Arc::new(Tally(TALLY)));
+    })
 }
 
 /// Submit `tx` to the primary and deliver everything.
 fn submit(c: &mut Cluster, now: u64, tx: Transaction) {
     let primary = c.primary_index();
-    c.replicas[primary].submit_transaction(now, tx).unwrap();
+    c.submit(primary, now, tx).unwrap();
     let out = c.persist(primary);
     c.flood(now, out.into_iter().map(|m| (primary, m)).collect());
 }
@@ -130,13 +111,13 @@ fn validators_without_the_module_refuse_its_transactions() {
     let mut c = Cluster::new(&[1; 4]);
     let tx = module_tx(&c.client.clone(), 0, 10);
     assert_eq!(
-        c.replicas[0].submit_transaction(1, tx),
+        c.submit(0, 1, tx),
         Err(SubmitError::Invalid(TxError::UnknownModule {
             module: TALLY
         }))
     );
     let _ = c.persist(0);
-    assert_eq!(c.replicas[0].pool_len(), 0);
+    assert_eq!(c.replica(0).pool_len(), 0);
 }
 
 #[test]
@@ -144,7 +125,7 @@ fn registered_modules_run_on_every_validator_and_after_a_restart() {
     let mut c = cluster_with_tally();
     let client = c.client.clone();
     submit(&mut c, 1, module_tx(&client, 0, 100));
-    for r in &c.replicas {
+    for r in c.replicas() {
         assert_eq!(r.executed_height(), 1, "{}", r.debug_summary());
         assert_eq!(tally_of(r), (1, 100));
     }
@@ -160,17 +141,17 @@ fn registered_modules_run_on_every_validator_and_after_a_restart() {
         },
     );
     assert!(matches!(
-        c.replicas[0].submit_transaction(2, refused),
+        c.submit(0, 2, refused),
         Err(SubmitError::Invalid(TxError::Module(_)))
     ));
     let _ = c.persist(0);
     // A backup restarts from storage: the module is registered again, so it
     // validates and votes for the next module transaction.
     let backup = (c.primary_index() + 1) % 4;
-    let config = tally_config(&c, backup);
-    c.replicas[backup] = Replica::open(config, &c.storages[backup]).unwrap();
+    c.restart(backup);
+    assert_eq!(c.replica(backup).ledger().modules().len(), 1);
     let _ = c.persist(backup);
-    assert_eq!(tally_of(&c.replicas[backup]), (1, 100));
+    assert_eq!(tally_of(c.replica(backup)), (1, 100));
     // Only the restarted backup and two others: its vote is needed.
     let down = (backup + 1) % 4;
     let down = if down == c.primary_index() {
@@ -179,20 +160,18 @@ fn registered_modules_run_on_every_validator_and_after_a_restart() {
         down
     };
     let primary = c.primary_index();
-    c.replicas[primary]
-        .submit_transaction(3, module_tx(&client, 1, 50))
-        .unwrap();
+    c.submit(primary, 3, module_tx(&client, 1, 50)).unwrap();
     let out = c.persist(primary);
     c.flood_filtered(
         3,
         out.into_iter().map(|m| (primary, m)).collect(),
-        &|from, to, _| from != down && to != down,
+        move |from, to, _| from != down && to != down,
     );
-    assert_eq!(c.replicas[backup].executed_height(), 2);
-    assert_eq!(tally_of(&c.replicas[backup]), (2, 150));
+    assert_eq!(c.replica(backup).executed_height(), 2);
+    assert_eq!(tally_of(c.replica(backup)), (2, 150));
     assert_eq!(
-        c.replicas[backup].decision(2).unwrap().block.header,
-        c.replicas[primary].decision(2).unwrap().block.header
+        c.replica(backup).decision(2).unwrap().block.header,
+        c.replica(primary).decision(2).unwrap().block.header
     );
 }
 
@@ -204,7 +183,7 @@ fn two_modules_with_one_id_are_an_open_error() {
         .with_module(Arc::new(Tally(7)))
         .with_module(Arc::new(Tally(7)));
     // On a fresh chain and on a reopened one.
-    for storage in [MemoryStorage::new(), c.storages[0].clone()] {
+    for storage in [MemoryStorage::new(), c.storage(0).inner().clone()] {
         assert!(matches!(
             Replica::open(config.clone(), &storage),
             Err(OpenError::Ledger(LedgerError::DuplicateModule {
@@ -236,12 +215,12 @@ fn large_module_transactions_are_split_across_blocks_within_the_byte_budget() {
     let primary = c.primary_index();
     let mut outgoing = Vec::new();
     for tx in txs {
-        c.replicas[primary].submit_transaction(1, tx).unwrap();
+        c.submit(primary, 1, tx).unwrap();
         outgoing.extend(c.persist(primary).into_iter().map(|m| (primary, m)));
     }
     c.flood(1, outgoing);
     let mut now = 1;
-    while c.replicas[0].executed_height() < 20 && tally_of(&c.replicas[0]).0 < count {
+    while c.replica(0).executed_height() < 20 && tally_of(c.replica(0)).0 < count {
         now += 100_000;
         let out = tick_all(&mut c, now);
         c.flood(now, out);
@@ -249,8 +228,8 @@ fn large_module_transactions_are_split_across_blocks_within_the_byte_budget() {
             break;
         }
     }
-    let height = c.replicas[0].executed_height();
-    for r in &c.replicas {
+    let height = c.replica(0).executed_height();
+    for r in c.replicas() {
         assert_eq!(
             tally_of(r),
             (count, count * body as u64),
@@ -262,7 +241,7 @@ fn large_module_transactions_are_split_across_blocks_within_the_byte_budget() {
     }
     let mut sizes = Vec::new();
     for h in 1..=height {
-        let block = &c.replicas[0].decision(h).unwrap().block;
+        let block = &c.replica(0).decision(h).unwrap().block;
         let bytes: usize = block.transactions.iter().map(|t| t.encode().len()).sum();
         assert!(bytes <= BLOCK_BYTES_MAX, "block {h}: {bytes} bytes");
         sizes.push(block.transactions.len());
@@ -278,7 +257,7 @@ fn large_module_transactions_are_split_across_blocks_within_the_byte_budget() {
     );
     // Each block's pre-prepare (the block plus a few hundred bytes) fits
     // a message with room to spare.
-    let block = &c.replicas[0].decision(2).unwrap().block;
+    let block = &c.replica(0).decision(2).unwrap().block;
     let pp = PrePrepare::new_signed(&c.keys[primary], ChainId(CHAIN), 0, block.clone());
     assert!(Message::PrePrepare(pp).encode().len() < MESSAGE_BYTES_MAX);
 }
@@ -299,8 +278,8 @@ fn oversized_block(c: &Cluster, primary: usize) -> Block {
         state_root: Hash::ZERO,
         dag_anchor_root: Hash::ZERO,
         dag_anchor_hash: Hash::ZERO,
-        validator_set_hash: c.replicas[0].validators().hash(),
-        next_validator_set_hash: c.replicas[0].validators().hash(),
+        validator_set_hash: c.replica(0).validators().hash(),
+        next_validator_set_hash: c.replica(0).validators().hash(),
         time_ms: c.genesis.genesis_time_ms,
         proposer: c.keys[primary].public(),
         view: 0,
@@ -324,7 +303,8 @@ fn a_forged_oversized_pre_prepare_is_refused_without_a_vote() {
     let pp = PrePrepare::new_signed(&c.keys[primary], ChainId(CHAIN), 0, block);
     let bytes = Message::PrePrepare(pp).encode();
     assert!(bytes.len() < MESSAGE_BYTES_MAX);
-    let result = c.replicas[backup].handle_message(1, c.keys[primary].public(), &bytes);
+    let from = c.keys[primary].public();
+    let result = c.replica_mut(backup).handle_message(1, from, &bytes);
     assert!(
         matches!(
             result,
@@ -341,8 +321,8 @@ fn a_forged_oversized_pre_prepare_is_refused_without_a_vote() {
     // The chain goes on with an honest block at that height.
     let client = c.client.clone();
     submit(&mut c, 2, module_tx(&client, 0, 10));
-    assert_eq!(c.replicas[backup].executed_height(), 1);
-    assert_eq!(tally_of(&c.replicas[backup]), (1, 10));
+    assert_eq!(c.replica(backup).executed_height(), 1);
+    assert_eq!(tally_of(c.replica(backup)), (1, 10));
 }
 
 #[test]

@@ -15,33 +15,37 @@ fn a_block_commits_in_three_phases() {
     let mut c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let out = c.persist(p);
     assert!(kinds(&out).contains(&"pre_prepare"));
     c.flood(0, out.into_iter().map(|m| (p, m)).collect());
-    for r in &c.replicas {
+    for r in c.replicas() {
         assert_eq!(r.executed_height(), 1);
-        assert_eq!(r.last_block_hash(), c.replicas[p].last_block_hash());
+        assert_eq!(r.last_block_hash(), c.replica(p).last_block_hash());
     }
-    let decision = c.replicas[0].decision(1).unwrap();
+    let decision = c.replica(0).decision(1).unwrap();
     decision
         .certificate
-        .verify(c.replicas[0].validators(), Threshold::TWO_THIRDS)
+        .verify(c.replica(0).validators(), Threshold::TWO_THIRDS)
         .unwrap();
     assert_eq!(decision.block.transactions.len(), 1);
 }
 
 #[test]
 fn votes_leave_only_after_persisting() {
-    let mut c = Cluster::new(&[1; 4]);
+    use itc_core::storage::MemoryStorage;
+    let c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
-    let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
-    let mut ready = c.replicas[p].ready();
+    // One replica's ready/persist order: the primary's, opened on its own.
+    let mut storage = MemoryStorage::new();
+    let mut primary = Replica::open(c.config(p), &storage).unwrap();
+    let _ = primary.ready().persist(&mut storage).unwrap();
+    primary.submit_transaction(0, c.tx(0)).unwrap();
+    let mut ready = primary.ready();
     // Only the forwarded request may go out before the batch is durable.
     assert_eq!(kinds(&ready.take_messages()), vec!["request"]);
     assert!(!ready.writes().is_empty());
-    let persisted = ready.persist(&mut c.storages[p]).unwrap();
+    let persisted = ready.persist(&mut storage).unwrap();
     let sent = kinds(&persisted.messages);
     assert!(
         sent.contains(&"pre_prepare") && sent.contains(&"prepare"),
@@ -54,21 +58,23 @@ fn a_replica_does_not_vote_for_an_invalid_block() {
     let mut c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let honest = find_pre_prepare(&c.persist(p)).unwrap();
     let mut block = honest.block.clone();
     block.header.state_root.0[0] ^= 1;
     let forged = PrePrepare::new_signed(&c.keys[p], ChainId(CHAIN), honest.view, block);
     let b = (p + 1) % 4;
     let from = c.keys[p].public();
-    let result = c.replicas[b].handle(0, from, Message::PrePrepare(forged));
+    let result = c
+        .replica_mut(b)
+        .handle(0, from, Message::PrePrepare(forged));
     assert!(
         matches!(result, Err(MessageError::InvalidProposal(_))),
         "{result:?}"
     );
     assert!(!kinds(&c.persist(b)).contains(&"prepare"));
     // The honest proposal is still accepted afterwards.
-    c.replicas[b]
+    c.replica_mut(b)
         .handle(0, from, Message::PrePrepare(honest))
         .unwrap();
     assert!(kinds(&c.persist(b)).contains(&"prepare"));
@@ -79,13 +85,16 @@ fn a_pre_prepare_from_a_backup_is_refused() {
     let mut c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let honest = find_pre_prepare(&c.persist(p)).unwrap();
     let b = (p + 1) % 4;
     let intruder = (p + 2) % 4;
     let forged =
         PrePrepare::new_signed(&c.keys[intruder], ChainId(CHAIN), honest.view, honest.block);
-    let result = c.replicas[b].handle(0, c.keys[intruder].public(), Message::PrePrepare(forged));
+    let from = c.keys[intruder].public();
+    let result = c
+        .replica_mut(b)
+        .handle(0, from, Message::PrePrepare(forged));
     assert_eq!(result, Err(MessageError::NotPrimary));
 }
 
@@ -100,11 +109,11 @@ fn garbage_bytes_are_rejected_without_effect() {
         &[6, 255, 255, 255, 255][..],
     ] {
         assert!(matches!(
-            c.replicas[0].handle_message(0, from, bytes),
+            c.replica_mut(0).handle_message(0, from, bytes),
             Err(MessageError::Decode(_))
         ));
     }
-    assert!(c.replicas[0].ready().is_empty());
+    assert!(c.replica_mut(0).ready().is_empty());
 }
 
 #[test]
@@ -115,10 +124,12 @@ fn quorum_is_counted_in_weight_not_in_replicas() {
     let heavy = c.index_of(keypair(0).public());
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let out: Vec<_> = c.persist(p).into_iter().map(|m| (p, m)).collect();
-    c.flood_filtered(0, out.clone(), &|from, to, _| from != heavy && to != heavy);
-    for (i, r) in c.replicas.iter().enumerate() {
+    c.flood_filtered(0, out.clone(), move |from, to, _| {
+        from != heavy && to != heavy
+    });
+    for (i, r) in c.replicas().iter().enumerate() {
         if i != heavy {
             assert_eq!(
                 r.executed_height(),
@@ -130,11 +141,11 @@ fn quorum_is_counted_in_weight_not_in_replicas() {
     // With the heavy replica's votes, the same round completes.
     let mut again = Vec::new();
     for i in 0..4 {
-        c.replicas[i].tick(1);
+        c.replica_mut(i).tick(1);
         again.extend(c.persist(i).into_iter().map(|m| (i, m)));
     }
     c.flood(1, out.into_iter().chain(again).collect());
-    assert!(c.replicas.iter().all(|r| r.executed_height() == 1));
+    assert!(c.replicas().iter().all(|r| r.executed_height() == 1));
 }
 
 #[test]
@@ -142,25 +153,27 @@ fn a_restarted_replica_does_not_contradict_its_vote() {
     let mut c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let pre_prepare = find_pre_prepare(&c.persist(p)).unwrap();
     let hash = pre_prepare.block.header.hash();
     let b = (p + 1) % 4;
     let from = c.keys[p].public();
-    c.replicas[b]
+    c.replica_mut(b)
         .handle(0, from, Message::PrePrepare(pre_prepare.clone()))
         .unwrap();
     let _ = c.persist(b);
     // Crash and restart from storage.
-    c.replicas[b] = Replica::open(c.config(b), &c.storages[b]).unwrap();
+    c.restart(b);
     let _ = c.persist(b);
     // The primary equivocates with another valid block for the same slot.
     let mut other = pre_prepare.block.clone();
     other.header.time_ms += 1;
     let other_hash = other.header.hash();
     let equivocation = PrePrepare::new_signed(&c.keys[p], ChainId(CHAIN), pre_prepare.view, other);
-    let _ = c.replicas[b].handle(0, from, Message::PrePrepare(equivocation));
-    c.replicas[b].tick(1);
+    let _ = c
+        .replica_mut(b)
+        .handle(0, from, Message::PrePrepare(equivocation));
+    c.replica_mut(b).tick(1);
     let votes: Vec<_> = c
         .persist(b)
         .into_iter()
@@ -186,31 +199,31 @@ fn a_restarted_replica_commits_the_proposal_it_stored_without_a_second_pre_prepa
     let mut c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let sent = c.persist(p);
     let pre_prepare = find_pre_prepare(&sent).unwrap();
     let b = (p + 1) % 4;
     let from = c.keys[p].public();
-    c.replicas[b]
+    c.replica_mut(b)
         .handle(0, from, Message::PrePrepare(pre_prepare))
         .unwrap();
     let _ = c.persist(b);
-    c.replicas[b] = Replica::open(c.config(b), &c.storages[b]).unwrap();
+    c.restart(b);
     let mut pending: Vec<_> = c.persist(b).into_iter().map(|m| (b, m)).collect();
     pending.extend(sent.into_iter().map(|m| (p, m)));
     // The primary's pre-prepare never reaches the restarted replica again.
-    c.flood_filtered(0, pending, &|_, to, m| {
+    c.flood_filtered(0, pending, move |_, to, m| {
         to != b || !matches!(m, Message::PrePrepare(_))
     });
     assert_eq!(
-        c.replicas[b].executed_height(),
+        c.replica(b).executed_height(),
         1,
         "{}",
-        c.replicas[b].debug_summary()
+        c.replica(b).debug_summary()
     );
     assert_eq!(
-        c.replicas[b].last_block_hash(),
-        c.replicas[p].last_block_hash()
+        c.replica(b).last_block_hash(),
+        c.replica(p).last_block_hash()
     );
 }
 
@@ -290,36 +303,36 @@ fn transactions_waiting_for_an_earlier_nonce_do_not_crowd_out_ready_ones() {
 #[test]
 fn every_ready_sender_is_served_in_turn_when_blocks_are_full() {
     use itc_core::keys::Keypair;
-    use itc_core::storage::MemoryStorage;
-    let mut c = Cluster::new(&[1; 4]);
     let clients: Vec<Keypair> = (0..4u8)
         .map(|i| Keypair::from_seed([110 + i; 32]))
         .collect();
-    let validators: Vec<_> = c.keys.iter().map(|k| k.public()).collect();
-    c.genesis = genesis_with_clients(&validators, &clients);
-    for i in 0..4 {
-        let mut config = c.config(i);
-        config.block_transactions_max = 1;
-        c.storages[i] = MemoryStorage::new();
-        c.replicas[i] = Replica::open(config, &c.storages[i]).unwrap();
-        let _ = c.persist(i);
-    }
+    let keys: Vec<Keypair> = (0..4u8).map(keypair).collect();
+    let validators: Vec<_> = keys.iter().map(|k| k.public()).collect();
+    let genesis = genesis_with_clients(&validators, &clients);
+    let mut c = Cluster::<itc_pbft::NoAnchoring>::open(
+        keys,
+        genesis,
+        clients[0].clone(),
+        100_000,
+        (),
+        |config| config.block_transactions_max = 1,
+    );
     let p = c.primary_index();
     // Every sender has ten transactions ready; blocks hold one.
     let mut sent = Vec::new();
     for nonce in 0..10 {
         for client in &clients {
             let tx = transfer(client, nonce, 1);
-            c.replicas[p].submit_transaction(0, tx).unwrap();
+            c.submit(p, 0, tx).unwrap();
             sent.extend(c.persist(p).into_iter().map(|m| (p, m)));
         }
     }
     c.flood(0, sent);
-    assert_eq!(c.replicas[p].executed_height(), 40);
+    assert_eq!(c.replica(p).executed_height(), 40);
     // Senders take turns: in the first 36 blocks each one is served about
     // a quarter of the time (no sender waits for the others to run dry).
     let order: Vec<_> = (1..=36)
-        .map(|h| c.replicas[p].decision(h).unwrap().block.transactions[0].sender)
+        .map(|h| c.replica(p).decision(h).unwrap().block.transactions[0].sender)
         .collect();
     for client in &clients {
         let served = order.iter().filter(|s| **s == client.public()).count();

@@ -17,15 +17,15 @@ fn a_silent_primary_is_replaced() {
     let p = c.primary_index();
     let b = (p + 1) % 4;
     let tx = c.tx(0);
-    c.replicas[b].submit_transaction(0, tx).unwrap();
+    c.submit(b, 0, tx).unwrap();
     let out: Vec<_> = c.persist(b).into_iter().map(|m| (b, m)).collect();
     let silent = move |from: usize, to: usize, _: &Message| from != p && to != p;
-    c.flood_filtered(0, out, &silent);
-    assert!(c.replicas.iter().all(|r| r.executed_height() == 0));
+    c.flood_filtered(0, out, silent);
+    assert!(c.replicas().iter().all(|r| r.executed_height() == 0));
     // The backups time out, change view and commit under the new primary.
     let out = tick_all(&mut c, 1_000);
-    c.flood_filtered(1_000, out, &silent);
-    for (i, r) in c.replicas.iter().enumerate() {
+    c.flood_filtered(1_000, out, silent);
+    for (i, r) in c.replicas().iter().enumerate() {
         if i != p {
             assert_eq!(
                 r.view(),
@@ -49,18 +49,18 @@ fn a_prepared_block_survives_the_view_change() {
     let mut c = Cluster::new(&[1; 4]);
     let p = c.primary_index();
     let tx = c.tx(0);
-    c.replicas[p].submit_transaction(0, tx).unwrap();
+    c.submit(p, 0, tx).unwrap();
     let out = c.persist(p);
     let prepared_hash = find_pre_prepare(&out).unwrap().block.header.hash();
     // Everyone prepares, but every commit vote is lost.
     let no_commits = |_: usize, _: usize, m: &Message| !matches!(m, Message::Vote(v) if v.kind == VoteKind::Commit);
-    c.flood_filtered(0, out.into_iter().map(|m| (p, m)).collect(), &no_commits);
-    assert!(c.replicas.iter().all(|r| r.executed_height() == 0));
+    c.flood_filtered(0, out.into_iter().map(|m| (p, m)).collect(), no_commits);
+    assert!(c.replicas().iter().all(|r| r.executed_height() == 0));
     // The old primary's own transaction pool is emptied so that only a
     // re-proposal can bring the block back.
     let out = tick_all(&mut c, 1_000);
     c.flood(1_000, out);
-    for r in &c.replicas {
+    for r in c.replicas() {
         assert!(r.view() >= 1);
         assert_eq!(r.executed_height(), 1);
         assert_eq!(
@@ -76,7 +76,7 @@ fn view_change_timeout_doubles_until_progress() {
     let mut c = Cluster::new(&[1; 4]);
     for i in 0..4 {
         let tx = c.tx(0);
-        c.replicas[i].submit_transaction(0, tx).unwrap();
+        c.submit(i, 0, tx).unwrap();
         let _ = c.persist(i);
     }
     // Only view changes get through: no primary ever gets a view started.
@@ -85,10 +85,10 @@ fn view_change_timeout_doubles_until_progress() {
     let mut gaps = Vec::new();
     for view in 1..=3 {
         let mut at = now;
-        while c.replicas[0].view() < view {
+        while c.replica(0).view() < view {
             at += 1;
             let out = tick_all(&mut c, at);
-            c.flood_filtered(at, out, &only_view_changes);
+            c.flood_filtered(at, out, only_view_changes);
         }
         gaps.push(at - now);
         now = at;
@@ -98,16 +98,16 @@ fn view_change_timeout_doubles_until_progress() {
     let out = tick_all(&mut c, now + 1);
     c.flood(now + 1, out);
     let mut at = now + 1;
-    while c.replicas[0].executed_height() == 0 {
+    while c.replica(0).executed_height() == 0 {
         at += 100;
         let out = tick_all(&mut c, at);
         c.flood(at, out);
         assert!(at < now + 100_000, "no commit");
     }
     let tx = c.tx(1);
-    c.replicas[0].submit_transaction(at, tx).unwrap();
+    c.submit(0, at, tx).unwrap();
     let _ = c.persist(0);
-    let deadline = c.replicas[0].next_deadline().unwrap();
+    let deadline = c.replica(0).next_deadline().unwrap();
     assert!(
         deadline <= at + 1_000,
         "timer back to its base value: {deadline} vs {at}"

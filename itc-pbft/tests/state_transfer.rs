@@ -30,9 +30,9 @@ fn cluster_with_laggard(blocks: u64, absent: usize) -> Cluster {
     for nonce in 0..blocks {
         let tx = c.tx(nonce);
         let entry = (0..4).find(|i| *i != absent).unwrap();
-        c.replicas[entry].submit_transaction(0, tx).unwrap();
+        c.submit(entry, 0, tx).unwrap();
         let out: Vec<_> = c.persist(entry).into_iter().map(|m| (entry, m)).collect();
-        c.flood_filtered(0, out, &|from, to, _| from != absent && to != absent);
+        c.flood_filtered(0, out, move |from, to, _| from != absent && to != absent);
     }
     c
 }
@@ -41,14 +41,14 @@ fn cluster_with_laggard(blocks: u64, absent: usize) -> Cluster {
 fn a_lagging_replica_catches_up_by_anti_entropy() {
     let absent = 3;
     let mut c = cluster_with_laggard(3, absent);
-    let height = c.replicas[0].executed_height();
+    let height = c.replica(0).executed_height();
     assert!(height >= 1);
-    assert_eq!(c.replicas[absent].executed_height(), 0);
+    assert_eq!(c.replica(absent).executed_height(), 0);
     let mut now = 0;
-    while c.replicas[absent].executed_height() < height {
+    while c.replica(absent).executed_height() < height {
         now += 100_000;
         assert!(now < 100_000 * 50, "no catch-up");
-        c.replicas[absent].tick(now);
+        c.replica_mut(absent).tick(now);
         let out: Vec<_> = c
             .persist(absent)
             .into_iter()
@@ -58,8 +58,8 @@ fn a_lagging_replica_catches_up_by_anti_entropy() {
         c.flood(now, out);
     }
     assert_eq!(
-        c.replicas[absent].last_block_hash(),
-        c.replicas[0].last_block_hash()
+        c.replica(absent).last_block_hash(),
+        c.replica(0).last_block_hash()
     );
 }
 
@@ -67,7 +67,7 @@ fn a_lagging_replica_catches_up_by_anti_entropy() {
 fn a_lying_peer_cannot_mislead_a_lagging_replica() {
     let absent = 3;
     let mut c = cluster_with_laggard(1, absent);
-    let honest = c.replicas[0].decision(1).unwrap().clone();
+    let honest = c.replica(0).decision(1).unwrap().clone();
     let liar = c.keys[2].public();
 
     // 1. A different body under the honest certificate.
@@ -82,7 +82,8 @@ fn a_lying_peer_cannot_mislead_a_lagging_replica() {
             amount: Amount(999),
         },
     )];
-    assert!(c.replicas[absent]
+    assert!(c
+        .replica_mut(absent)
         .handle(0, liar, Message::StateResponse(vec![body]))
         .is_err());
 
@@ -93,7 +94,9 @@ fn a_lying_peer_cannot_mislead_a_lagging_replica() {
     let vote =
         itc_core::types::Vote::new_signed(&c.keys[2], ChainId(CHAIN), VoteKind::Commit, 1, 0, hash);
     forged.certificate = CommitCertificate::from_votes(ChainId(CHAIN), 1, 0, hash, [&vote]);
-    let result = c.replicas[absent].handle(0, liar, Message::StateResponse(vec![forged]));
+    let result = c
+        .replica_mut(absent)
+        .handle(0, liar, Message::StateResponse(vec![forged]));
     assert!(
         matches!(result, Err(MessageError::InvalidViewChange(_))),
         "{result:?}"
@@ -103,24 +106,28 @@ fn a_lying_peer_cannot_mislead_a_lagging_replica() {
     let mut copied = honest.clone();
     copied.block.header.time_ms += 1;
     copied.certificate.block_hash = copied.block.header.hash();
-    assert!(c.replicas[absent]
+    assert!(c
+        .replica_mut(absent)
         .handle(0, liar, Message::StateResponse(vec![copied]))
         .is_err());
-    assert_eq!(c.replicas[absent].executed_height(), 0);
+    assert_eq!(c.replica(absent).executed_height(), 0);
 
     // The honest block is accepted.
-    c.replicas[absent]
+    let server = c.keys[0].public();
+    c.replica_mut(absent)
         .handle(
             0,
-            c.keys[0].public(),
+            server,
             Message::StateResponse(vec![Decision { ..honest }]),
         )
         .unwrap();
-    assert_eq!(c.replicas[absent].executed_height(), 1);
+    assert_eq!(c.replica(absent).executed_height(), 1);
     assert_eq!(
-        c.replicas[absent].last_block_hash(),
-        c.replicas[0].last_block_hash()
+        c.replica(absent).last_block_hash(),
+        c.replica(0).last_block_hash()
     );
+    let _ = c.persist(absent);
+    c.check();
 }
 
 // ----- long outages, hand-driven --------------------------------------------
@@ -128,24 +135,25 @@ fn a_lying_peer_cannot_mislead_a_lagging_replica() {
 /// Commit `blocks` blocks (one transaction each, nonces from `first_nonce`)
 /// while the replicas in `down` receive and send nothing.
 fn commit_blocks(c: &mut Cluster, first_nonce: u64, blocks: u64, down: &[usize]) {
-    let entry = (0..c.replicas.len()).find(|i| !down.contains(i)).unwrap();
-    let before = c.replicas[entry].executed_height();
+    let entry = (0..c.replicas().len()).find(|i| !down.contains(i)).unwrap();
+    let before = c.replica(entry).executed_height();
     for nonce in first_nonce..first_nonce + blocks {
         let tx = c.tx(nonce);
-        c.replicas[entry].submit_transaction(0, tx).unwrap();
+        c.submit(entry, 0, tx).unwrap();
         let out: Vec<_> = c.persist(entry).into_iter().map(|m| (entry, m)).collect();
-        c.flood_filtered(0, out, &|from, to, _| {
+        let down = down.to_vec();
+        c.flood_filtered(0, out, move |from, to, _| {
             !down.contains(&from) && !down.contains(&to)
         });
     }
-    assert_eq!(c.replicas[entry].executed_height(), before + blocks);
+    assert_eq!(c.replica(entry).executed_height(), before + blocks);
 }
 
 /// A replica that is not the primary of view 0 (so the others need no view
 /// change while it is away), other than `besides`.
 fn backup(c: &Cluster, besides: &[usize]) -> usize {
     let primary = c.primary_index();
-    (0..c.replicas.len())
+    (0..c.replicas().len())
         .find(|i| *i != primary && !besides.contains(i))
         .unwrap()
 }
@@ -206,13 +214,13 @@ fn deliver_all(c: &mut Cluster, now: u64, pending: Vec<(usize, Outgoing)>, liar:
         rounds += 1;
         assert!(rounds < 100_000, "delivery does not terminate");
         let targets: Vec<usize> = match outgoing.to {
-            Recipient::AllValidators => (0..c.replicas.len()).filter(|j| *j != from).collect(),
+            Recipient::AllValidators => (0..c.replicas().len()).filter(|j| *j != from).collect(),
             Recipient::One(key) => vec![c.index_of(key)],
         };
         let from_key = c.keys[from].public();
         for bytes in liar.tamper(from, &outgoing.message) {
             for &to in &targets {
-                if c.replicas[to]
+                if c.replica_mut(to)
                     .handle_message(now, from_key, &bytes)
                     .is_err()
                 {
@@ -221,6 +229,7 @@ fn deliver_all(c: &mut Cluster, now: u64, pending: Vec<(usize, Outgoing)>, liar:
                 for m in c.persist(to) {
                     pending.push_back((to, m));
                 }
+                c.check();
             }
         }
     }
@@ -230,15 +239,15 @@ fn deliver_all(c: &mut Cluster, now: u64, pending: Vec<(usize, Outgoing)>, liar:
 /// Tick everyone once per retransmission interval until `laggard` has
 /// caught up with replica `reference`. Returns the rejected messages.
 fn catch_up(c: &mut Cluster, laggard: usize, reference: usize, liar: &mut Liar) -> u64 {
-    let target = c.replicas[reference].executed_height();
+    let target = c.replica(reference).executed_height();
     let mut now = 0;
     let mut rejected = 0;
-    while c.replicas[laggard].executed_height() < target {
+    while c.replica(laggard).executed_height() < target {
         now += 100_000;
         assert!(
             now <= 100_000 * 60,
             "no catch-up: at {} of {target}",
-            c.replicas[laggard].executed_height()
+            c.replica(laggard).executed_height()
         );
         let out = tick_all(c, now);
         rejected += deliver_all(c, now, out, liar);
@@ -248,12 +257,12 @@ fn catch_up(c: &mut Cluster, laggard: usize, reference: usize, liar: &mut Liar) 
 
 /// Same blocks at every height, same last hash, same state root.
 fn assert_same_chain(c: &mut Cluster, a: usize, b: usize) {
-    let height = c.replicas[a].executed_height();
-    assert_eq!(height, c.replicas[b].executed_height());
+    let height = c.replica(a).executed_height();
+    assert_eq!(height, c.replica(b).executed_height());
     let mut from = 1;
     while from <= height {
-        let left = load_decision_range(&c.storages[a], from, 64).unwrap();
-        let right = load_decision_range(&c.storages[b], from, 64).unwrap();
+        let left = load_decision_range(c.storage(a), from, 64).unwrap();
+        let right = load_decision_range(c.storage(b), from, 64).unwrap();
         assert!(!left.is_empty());
         let hashes = |d: &[Decision]| d.iter().map(|d| d.block.header.hash()).collect::<Vec<_>>();
         assert_eq!(hashes(&left), hashes(&right), "blocks from height {from}");
@@ -261,23 +270,23 @@ fn assert_same_chain(c: &mut Cluster, a: usize, b: usize) {
     }
     assert_eq!(from, height + 1);
     assert_eq!(
-        c.replicas[a].last_block_hash(),
-        c.replicas[b].last_block_hash()
+        c.replica(a).last_block_hash(),
+        c.replica(b).last_block_hash()
     );
     assert_eq!(
-        c.replicas[a].ledger().clone().state_root(),
-        c.replicas[b].ledger().clone().state_root()
+        c.replica(a).ledger().clone().state_root(),
+        c.replica(b).ledger().clone().state_root()
     );
-    assert_eq!(c.replicas[a].halted(), None);
+    assert_eq!(c.replica(a).halted(), None);
 }
 
 /// With `down` silent, one more block commits, and its certificate holds the
 /// vote of `voter` (with four replicas of weight one, three votes are needed).
 fn commit_with_vote_of(c: &mut Cluster, nonce: u64, down: usize, voter: usize) {
-    let before = c.replicas[voter].executed_height();
+    let before = c.replica(voter).executed_height();
     commit_blocks(c, nonce, 1, &[down]);
-    assert_eq!(c.replicas[voter].executed_height(), before + 1);
-    let decision = c.replicas[voter].decision(before + 1).unwrap();
+    assert_eq!(c.replica(voter).executed_height(), before + 1);
+    let decision = c.replica(voter).decision(before + 1).unwrap();
     assert!(decision
         .certificate
         .signatures
@@ -291,16 +300,16 @@ fn cluster_after_long_crash() -> (Cluster, usize) {
     let mut c = Cluster::new(&[1; 4]);
     let laggard = backup(&c, &[]);
     commit_blocks(&mut c, 0, 5, &[]);
-    assert_eq!(c.replicas[laggard].executed_height(), 5);
+    assert_eq!(c.replica(laggard).executed_height(), 5);
     commit_blocks(&mut c, 5, OUTAGE_BLOCKS, &[laggard]);
-    let top = c.replicas[c.primary_index()].executed_height();
+    let top = c.replica(c.primary_index()).executed_height();
     assert_eq!(top, 5 + OUTAGE_BLOCKS);
     // What the peers hold in memory no longer reaches the laggard's height.
-    assert!(c.replicas[c.primary_index()].decision(6).is_none());
+    assert!(c.replica(c.primary_index()).decision(6).is_none());
     assert!(top - 5 > 4 * COMMITTED_BLOCKS_RETAINED_MAX as u64);
-    c.replicas[laggard] = Replica::open(c.config(laggard), &c.storages[laggard]).unwrap();
+    c.restart(laggard);
     let _ = c.persist(laggard);
-    assert_eq!(c.replicas[laggard].executed_height(), 5);
+    assert_eq!(c.replica(laggard).executed_height(), 5);
     (c, laggard)
 }
 
@@ -330,17 +339,17 @@ fn a_lying_peer_among_the_servers_cannot_mislead_a_replica_300_blocks_behind() {
         lies: 0,
     };
     // Unasked lies first: blocks above the laggard, from storage, tampered.
-    let honest = load_decision_range(&c.storages[primary], 6, STATE_TRANSFER_BLOCKS_MAX).unwrap();
+    let honest = load_decision_range(c.storage(primary), 6, STATE_TRANSFER_BLOCKS_MAX).unwrap();
     let liar_key = c.keys[liar].public();
     let mut rejected = 0;
     for _ in 0..5 {
         for bytes in lying.tamper(liar, &Message::StateResponse(honest.clone())) {
-            let result = c.replicas[laggard].handle_message(0, liar_key, &bytes);
+            let result = c.replica_mut(laggard).handle_message(0, liar_key, &bytes);
             assert!(result.is_err(), "a lie or garbled copy is accepted");
             rejected += 1;
         }
     }
-    assert_eq!(c.replicas[laggard].executed_height(), 5);
+    assert_eq!(c.replica(laggard).executed_height(), 5);
     // Unasked answers drive nothing: the lies made the laggard ask no one.
     assert!(!c
         .persist(laggard)
@@ -355,14 +364,16 @@ fn a_lying_peer_among_the_servers_cannot_mislead_a_replica_300_blocks_behind() {
         0,
         itc_core::Hash::ZERO,
     );
-    let _ = c.replicas[laggard].handle(0, liar_key, Message::Vote(far));
+    let _ = c
+        .replica_mut(laggard)
+        .handle(0, liar_key, Message::Vote(far));
     assert!(c.persist(laggard).iter().any(|m| {
         matches!(m.message, Message::StateRequest { .. }) && m.to == Recipient::One(liar_key)
     }));
     // ... and its lying answer makes the laggard ask another validator at
     // once.
     for bytes in lying.tamper(liar, &Message::StateResponse(honest.clone())) {
-        let result = c.replicas[laggard].handle_message(0, liar_key, &bytes);
+        let result = c.replica_mut(laggard).handle_message(0, liar_key, &bytes);
         assert!(result.is_err(), "a lie or garbled copy is accepted");
         rejected += 1;
     }
@@ -375,7 +386,7 @@ fn a_lying_peer_among_the_servers_cannot_mislead_a_replica_300_blocks_behind() {
     assert!(!asks.is_empty());
     assert!(asks.iter().all(|(_, m)| m.to != Recipient::One(liar_key)));
     rejected += deliver_all(&mut c, 0, asks, &mut lying);
-    assert!(c.replicas[laggard].executed_height() > 5);
+    assert!(c.replica(laggard).executed_height() > 5);
     rejected += catch_up(&mut c, laggard, primary, &mut lying);
     assert!(lying.lies >= 5, "the liar was asked and lied");
     assert!(rejected >= 10);
@@ -394,16 +405,14 @@ fn blocks_older_than_memory_are_served_from_storage_to_validators_only() {
     commit_blocks(&mut c, 0, blocks, &[]);
     let server = 0;
     let asker = c.keys[1].public();
-    assert!(c.replicas[server].decision(1).is_none());
+    assert!(c.replica(server).decision(1).is_none());
     let answer = |c: &mut Cluster, from: itc_core::keys::PublicKey, from_height: u64| {
-        let _ = c.replicas[server].handle(0, from, Message::StateRequest { from_height });
-        let mut ready = c.replicas[server].ready();
-        // Old blocks are not in memory: nothing to send before the read.
-        let early = ready.take_messages();
-        let persisted = ready.persist(&mut c.storages[server]).unwrap();
-        early
+        let _ = c
+            .replica_mut(server)
+            .handle(0, from, Message::StateRequest { from_height });
+        // Old blocks are not in memory: they are read while persisting.
+        c.persist(server)
             .into_iter()
-            .chain(persisted.messages)
             .filter_map(|m| match m.message {
                 Message::StateResponse(d) => {
                     assert_eq!(m.to, Recipient::One(from));
@@ -423,7 +432,7 @@ fn blocks_older_than_memory_are_served_from_storage_to_validators_only() {
     );
     assert_eq!(
         served[0][0],
-        load_decision_range(&c.storages[server], 1, 1).unwrap()[0]
+        load_decision_range(c.storage(server), 1, 1).unwrap()[0]
     );
     // From memory: the last blocks.
     let served = answer(&mut c, asker, blocks - 2);
@@ -438,7 +447,7 @@ fn blocks_older_than_memory_are_served_from_storage_to_validators_only() {
         assert_eq!(answer(&mut c, other, 2).len(), 1);
     }
     assert!(answer(&mut c, other, 2).is_empty());
-    c.replicas[server].tick(1_000_000);
+    c.replica_mut(server).tick(1_000_000);
     let _ = c.persist(server);
     assert_eq!(answer(&mut c, other, 2).len(), 1);
 }
@@ -448,7 +457,7 @@ fn the_async_driver_serves_blocks_older_than_memory_from_storage() {
     let mut c = Cluster::new(&[1; 4]);
     let blocks = COMMITTED_BLOCKS_RETAINED_MAX as u64 + 20;
     commit_blocks(&mut c, 0, blocks, &[]);
-    let storage = std::mem::replace(&mut c.storages[0], MemoryStorage::new());
+    let storage: MemoryStorage = c.storage(0).inner().clone();
     let replica = Replica::open(c.config(0), &storage).unwrap();
     assert!(replica.decision(1).is_none());
     let network = InProcessNetwork::new();
