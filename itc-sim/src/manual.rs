@@ -86,9 +86,10 @@ pub(crate) struct Manual {
     pub(crate) check_interval: u64,
     /// Steps taken.
     pub(crate) steps: u64,
-    /// Each node's outbox while messages are held
-    /// ([`Simulation::hold_messages`]), `None` when they are sent at once.
-    pub(crate) held: Option<Vec<Vec<Outgoing>>>,
+    /// Whether replica messages are held ([`Simulation::hold_messages`]).
+    pub(crate) holding: bool,
+    /// Each node's held messages, oldest first.
+    pub(crate) outboxes: Vec<Vec<Outgoing>>,
     /// Which copies of a replica message the network carries
     /// ([`Simulation::set_link_filter`]).
     pub(crate) filter: Option<LinkFilter>,
@@ -201,7 +202,8 @@ impl<S: SideChain> Simulation<S> {
                 decisions: Vec::new(),
                 check_interval: 1,
                 steps: 0,
-                held: None,
+                holding: false,
+                outboxes: vec![Vec::new(); keys.len()],
                 filter: None,
             }),
         };
@@ -436,7 +438,8 @@ impl<S: SideChain> Simulation<S> {
     /// ([`Simulation::take_held`]) and sends what it chooses
     /// ([`Simulation::send_messages`]): the test decides what is delivered,
     /// and the invariants still run at every delivery. Turning holding off
-    /// sends nothing that is held. Side-chain gossip is never held.
+    /// sends nothing already held: it stays for [`Simulation::take_held`].
+    /// Side-chain gossip is never held.
     ///
     /// ```
     /// use itc_core::anchoring::NoAnchoring;
@@ -477,19 +480,14 @@ impl<S: SideChain> Simulation<S> {
     /// assert_eq!(sim.in_flight(), 0, "settled");
     /// ```
     pub fn hold_messages(&mut self, hold: bool) {
-        let n = self.nodes.len();
         if let Some(manual) = &mut self.manual {
-            match (hold, manual.held.is_some()) {
-                (true, false) => manual.held = Some(vec![Vec::new(); n]),
-                (false, true) => manual.held = None,
-                _ => {}
-            }
+            manual.holding = hold;
         }
     }
 
-    /// Node `i`'s held messages (its pending output is persisted first, as
-    /// [`Simulation::flush`] does), taken out of its outbox; empty when
-    /// nothing is held.
+    /// Node `i`'s held messages, oldest first (its pending output is
+    /// persisted first, as [`Simulation::flush`] does, and held if messages
+    /// are held), taken out of its outbox; empty when nothing is held.
     pub fn take_held(&mut self, i: usize) -> Vec<Outgoing> {
         if i >= self.nodes.len() {
             return Vec::new();
@@ -497,8 +495,7 @@ impl<S: SideChain> Simulation<S> {
         self.drain(i);
         self.manual
             .as_mut()
-            .and_then(|m| m.held.as_mut())
-            .map(|held| core::mem::take(&mut held[i]))
+            .map(|m| core::mem::take(&mut m.outboxes[i]))
             .unwrap_or_default()
     }
 
@@ -614,12 +611,12 @@ impl<S: SideChain> Simulation<S> {
     /// Keep `outgoing` in node `from`'s outbox if messages are held;
     /// otherwise give it back.
     pub(crate) fn hold(&mut self, from: usize, outgoing: Outgoing) -> Option<Outgoing> {
-        match self.manual.as_mut().and_then(|m| m.held.as_mut()) {
-            Some(held) => {
-                held[from].push(outgoing);
+        match self.manual.as_mut() {
+            Some(manual) if manual.holding => {
+                manual.outboxes[from].push(outgoing);
                 None
             }
-            None => Some(outgoing),
+            _ => Some(outgoing),
         }
     }
 

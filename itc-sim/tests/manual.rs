@@ -208,10 +208,13 @@ fn manual_held_messages_wait_for_the_caller_and_settle_delivers_at_one_instant()
     // Sent at once again, but every commit vote is lost: nothing commits.
     sim.hold_messages(false);
     sim.set_link_filter(Some(Box::new(|_, _, m| m.kind() != "commit")));
+    let mut kept = 0;
     for i in 0..4 {
         let held = sim.take_held(i);
+        kept += held.len();
         sim.send_messages(i, held);
     }
+    assert!(kept > 0, "what was held stays held when holding stops");
     sim.send_messages(backup, votes);
     sim.settle().unwrap();
     assert_eq!(sim.min_executed_height(), 0);
