@@ -361,23 +361,7 @@ mod fuzz_memo {
         signature: &Signature,
         compute: impl FnOnce() -> Result<(), SignatureError>,
     ) -> Result<(), SignatureError> {
-        let entry = (key.0, signature.0, message.to_vec());
-        let known = VERIFIED
-            .lock()
-            .ok()
-            .and_then(|table| table.as_ref()?.get(&entry).copied());
-        if let Some(result) = known {
-            return result;
-        }
-        let result = compute();
-        if let Ok(mut table) = VERIFIED.lock() {
-            let table = table.get_or_insert_with(HashMap::new);
-            if table.len() >= ENTRIES_MAX {
-                table.clear();
-            }
-            table.insert(entry, result);
-        }
-        result
+        memoized(&VERIFIED, (key.0, signature.0, message.to_vec()), compute)
     }
 
     pub(super) fn sign(
@@ -385,23 +369,31 @@ mod fuzz_memo {
         message: &[u8],
         compute: impl FnOnce() -> Signature,
     ) -> Signature {
-        let entry = (key.0, message.to_vec());
-        let known = SIGNED
+        memoized(&SIGNED, (key.0, message.to_vec()), compute)
+    }
+
+    /// The recorded value for `entry`, or `compute()`'s, recorded.
+    fn memoized<K: core::hash::Hash + Eq, V: Copy>(
+        table: &Mutex<Option<HashMap<K, V>>>,
+        entry: K,
+        compute: impl FnOnce() -> V,
+    ) -> V {
+        let known = table
             .lock()
             .ok()
             .and_then(|table| table.as_ref()?.get(&entry).copied());
-        if let Some(signature) = known {
-            return signature;
+        if let Some(value) = known {
+            return value;
         }
-        let signature = compute();
-        if let Ok(mut table) = SIGNED.lock() {
+        let value = compute();
+        if let Ok(mut table) = table.lock() {
             let table = table.get_or_insert_with(HashMap::new);
             if table.len() >= ENTRIES_MAX {
                 table.clear();
             }
-            table.insert(entry, signature);
+            table.insert(entry, value);
         }
-        signature
+        value
     }
 }
 
