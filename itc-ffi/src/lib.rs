@@ -43,6 +43,7 @@ pub mod api;
 pub mod c_api;
 pub mod codes;
 pub mod error;
+mod facade;
 
 pub use error::ItcError;
 

@@ -16,8 +16,8 @@
 //! [`chaincode_module_id`]; on a [`DevChain`](super::dev_chain::DevChain)
 //! use `submit_chaincode` or `chaincode_transaction`.
 
-use super::{hash, public_key};
 use crate::error::ItcError;
+use crate::facade::{hash, public_key};
 use itc_chaincode::campaign::{
     self, CampaignOutcome, CampaignRecord, ChainCodeTx, FailReason, OpenCampaign, MODULE_ID,
 };

@@ -3,8 +3,8 @@
 
 use super::keys::Keypair;
 use super::light_client::lock;
-use super::{hash, public_key};
 use crate::error::ItcError;
+use crate::facade::{hash, public_key};
 use itc_core::encoding::{Decode, Encode};
 use itc_core::types::{Amount, ChainId, SecurityLevel};
 use itc_dag::PowParams;

@@ -25,10 +25,10 @@
 use super::chaincode::{campaign_id, PaymentReceiptProof};
 use super::keys::Keypair as FfiKeypair;
 use super::light_client::lock;
-use super::public_key;
 use super::seal::SealSuite;
 use super::transaction::Transaction;
 use crate::error::ItcError;
+use crate::facade::public_key;
 use itc_chaincode::campaign::{keys as cc_keys, ChainCode, ChainCodeTx, MODULE_ID};
 use itc_core::encoding::Decode;
 use itc_core::encoding::Encode;

@@ -6,8 +6,8 @@
 
 use super::keys::Keypair;
 use super::light_client::lock;
-use super::{array, hash};
 use crate::error::ItcError;
+use crate::facade::hash;
 use itc_core::encoding::{Decode, Encode};
 use itc_core::firmware::ImageHasher;
 use itc_core::types::{BlockHeader, ChainId};
@@ -224,11 +224,6 @@ pub fn decode_firmware_manifest(bytes: Vec<u8>) -> Result<FirmwareManifest, ItcE
 #[uniffi::export]
 pub fn encode_firmware_manifest(manifest: FirmwareManifest) -> Result<Vec<u8>, ItcError> {
     Ok(manifest.to_core()?.encode())
-}
-
-/// A 64-byte signature from foreign bytes.
-pub(crate) fn signature(bytes: &[u8], what: &str) -> Result<itc_core::keys::Signature, ItcError> {
-    array(bytes, what).map(itc_core::keys::Signature)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Keys for the UniFFI bindings.
 
-use super::array;
 use crate::error::ItcError;
+use crate::facade::array;
 use itc_core::keys::{PublicKey, Signature, SEED_LEN};
 use itc_core::types::ChainId;
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 use super::firmware::{check_offer, DeviceFirmware, ImageCheck};
 use super::keys::Keypair;
 use super::seal::SealSuite;
-use super::{hash, public_key};
 use crate::error::ItcError;
+use crate::facade::{hash, public_key};
 use itc_core::encoding::{Decode, Encode};
 use itc_core::types::{BlockHeader, ChainId, Permissions, ValidatorSet};
 use itc_spv::{

@@ -4,8 +4,8 @@
 //! is written once.
 
 use super::keys::Keypair;
-use super::public_key;
 use crate::error::ItcError;
+use crate::facade::public_key;
 use itc_core::encoding::{Decode, Encode};
 use itc_core::keys::{SigningDomain, SEED_LEN};
 use itc_core::seal::{SealError, SealSecretKey, SealedPayload, Suite};
@@ -139,7 +139,7 @@ impl SealKey {
     #[uniffi::constructor]
     pub fn derive(seed: Vec<u8>, suite: SealSuite, key_seq: u32) -> Result<Arc<Self>, ItcError> {
         let seed = Zeroizing::new(seed);
-        let seed = Zeroizing::new(super::array::<SEED_LEN>(&seed, "seed")?);
+        let seed = Zeroizing::new(crate::facade::array::<SEED_LEN>(&seed, "seed")?);
         Ok(Arc::new(SealKey {
             inner: SealSecretKey::derive(&seed, suite.to_core(), key_seq),
         }))
@@ -267,7 +267,7 @@ pub fn seal_key_binding_message(
     key_seq: u32,
     public_key: Vec<u8>,
 ) -> Result<Vec<u8>, ItcError> {
-    let subject = super::public_key(&subject, "subject")?;
+    let subject = crate::facade::public_key(&subject, "subject")?;
     check_seal_public_key(suite, &public_key)?;
     Ok(itc_core::seal::key_binding_message(
         &subject,

@@ -1,13 +1,12 @@
 //! Transactions for the UniFFI bindings.
 
-use super::firmware::{signature, FirmwareManifest};
+use super::firmware::FirmwareManifest;
 use super::keys::Keypair;
-use super::seal::{check_seal_public_key, SealSuite};
-use super::{array, hash, public_key};
+use super::seal::SealSuite;
 use crate::error::ItcError;
-use itc_core::encoding::{Decode, Encode};
-use itc_core::keys::{Signature, SigningDomain};
-use itc_core::types::{Amount, ChainId, Permissions};
+use crate::facade::transaction as tx;
+use itc_core::encoding::Encode;
+use itc_core::types::Amount;
 use std::sync::Arc;
 
 /// What a transaction does. Keys and hashes are 32 bytes, signatures 64.
@@ -127,40 +126,23 @@ impl Payload {
     fn to_core(&self) -> Result<itc_core::types::Payload, ItcError> {
         use itc_core::types::Payload as Core;
         Ok(match self {
-            Payload::Transfer { to, amount } => Core::Transfer {
-                to: public_key(to, "to")?,
-                amount: Amount(*amount),
-            },
+            Payload::Transfer { to, amount } => tx::transfer(to, *amount)?,
             Payload::RegisterDevice {
                 device,
                 security_level,
                 metadata_hash,
                 pairing_signature,
-            } => Core::RegisterDevice {
-                device: public_key(device, "device")?,
-                security_level: super::security_level(*security_level)?,
-                metadata_hash: hash(metadata_hash, "metadata hash")?,
-                pairing_signature: Signature(array(pairing_signature, "pairing signature")?),
-            },
-            Payload::TransferDevice { device, new_owner } => Core::TransferDevice {
-                device: public_key(device, "device")?,
-                new_owner: public_key(new_owner, "new owner")?,
-            },
+            } => tx::register_device(device, *security_level, metadata_hash, pairing_signature)?,
+            Payload::TransferDevice { device, new_owner } => {
+                tx::transfer_device(device, new_owner)?
+            }
             Payload::GrantAccess {
                 device,
                 grantee,
                 permissions,
                 expiry_height,
-            } => Core::GrantAccess {
-                device: public_key(device, "device")?,
-                grantee: public_key(grantee, "grantee")?,
-                permissions: Permissions(*permissions),
-                expiry_height: *expiry_height,
-            },
-            Payload::RevokeAccess { device, grantee } => Core::RevokeAccess {
-                device: public_key(device, "device")?,
-                grantee: public_key(grantee, "grantee")?,
-            },
+            } => tx::grant_access(device, grantee, *permissions, *expiry_height)?,
+            Payload::RevokeAccess { device, grantee } => tx::revoke_access(device, grantee)?,
             Payload::Bond { amount } => Core::Bond {
                 amount: Amount(*amount),
             },
@@ -170,52 +152,28 @@ impl Payload {
             Payload::DagDeposit { amount } => Core::DagDeposit {
                 amount: Amount(*amount),
             },
-            Payload::Module { module, body } => {
-                if body.len() > itc_core::types::MODULE_BODY_MAX {
-                    return Err(ItcError::invalid_argument(format!(
-                        "module body of {} bytes exceeds {}",
-                        body.len(),
-                        itc_core::types::MODULE_BODY_MAX
-                    )));
-                }
-                Core::Module {
-                    module: *module,
-                    body: body.clone(),
-                }
-            }
+            Payload::Module { module, body } => tx::module(*module, body)?,
             Payload::PublishSealKey {
                 subject,
                 suite,
-                public_key: key,
+                public_key,
                 key_seq,
                 subject_signature,
-            } => {
-                check_seal_public_key(*suite, key)?;
-                Core::PublishSealKey {
-                    subject: public_key(subject, "subject")?,
-                    suite: suite.to_core(),
-                    public_key: key.clone(),
-                    key_seq: *key_seq,
-                    subject_signature: subject_signature
-                        .as_ref()
-                        .map(|s| signature(s, "subject signature"))
-                        .transpose()?,
-                }
-            }
+            } => tx::publish_seal_key(
+                subject,
+                *suite,
+                public_key,
+                *key_seq,
+                subject_signature.as_deref(),
+            )?,
             Payload::RegisterProduct {
                 product,
                 release_key,
-            } => Core::RegisterProduct {
-                product: *product,
-                release_key: public_key(release_key, "release key")?,
-            },
+            } => tx::register_product(*product, release_key)?,
             Payload::PublishRelease {
                 manifest,
-                signature: release_signature,
-            } => Core::PublishRelease {
-                manifest: manifest.to_core()?,
-                signature: signature(release_signature, "release signature")?,
-            },
+                signature,
+            } => tx::publish_release(manifest.to_core()?, signature)?,
             Payload::RevokeRelease { product, version } => Core::RevokeRelease {
                 product: *product,
                 version: *version,
@@ -318,9 +276,7 @@ impl Payload {
 /// level is above 3.
 #[uniffi::export]
 pub fn pairing_message(owner_public_key: Vec<u8>, security_level: u8) -> Result<Vec<u8>, ItcError> {
-    let owner = public_key(&owner_public_key, "owner public key")?;
-    let level = super::security_level(security_level)?;
-    Ok(itc_core::types::pairing_message(&owner, level).to_vec())
+    Ok(tx::pairing_message(&owner_public_key, security_level)?.to_vec())
 }
 
 /// The device's proof of pairing: `device` signs its owner's key and its
@@ -338,12 +294,9 @@ pub fn pairing_signature(
     owner_public_key: Vec<u8>,
     security_level: u8,
 ) -> Result<Vec<u8>, ItcError> {
-    let message = pairing_message(owner_public_key, security_level)?;
-    Ok(device
-        .inner
-        .sign(SigningDomain::DevicePairing, ChainId(chain_id), &message)
-        .0
-        .to_vec())
+    let signature =
+        tx::pairing_signature(&device.inner, chain_id, &owner_public_key, security_level)?;
+    Ok(signature.to_vec())
 }
 
 /// A signed main-chain transaction (immutable).
@@ -367,15 +320,8 @@ impl Transaction {
         fee: u64,
         payload: Payload,
     ) -> Result<Arc<Self>, ItcError> {
-        Ok(Arc::new(Transaction {
-            inner: itc_core::types::Transaction::new_signed(
-                &sender.inner,
-                ChainId(chain_id),
-                nonce,
-                Amount(fee),
-                payload.to_core()?,
-            ),
-        }))
+        let inner = tx::sign(&sender.inner, chain_id, nonce, fee, payload.to_core()?);
+        Ok(Arc::new(Transaction { inner }))
     }
 
     /// Decode canonical bytes (strict). The signature is not checked.
@@ -385,7 +331,7 @@ impl Transaction {
     #[uniffi::constructor]
     pub fn decode(bytes: Vec<u8>) -> Result<Arc<Self>, ItcError> {
         Ok(Arc::new(Transaction {
-            inner: itc_core::types::Transaction::decode(&bytes)?,
+            inner: tx::decode(&bytes)?,
         }))
     }
 
@@ -404,8 +350,7 @@ impl Transaction {
     /// # Errors
     /// [`ItcError::InvalidSignature`] or [`ItcError::InvalidPublicKey`].
     pub fn verify_signature(&self) -> Result<(), ItcError> {
-        self.inner.verify_signature()?;
-        Ok(())
+        tx::verify_signature(&self.inner)
     }
 
     /// Network id.

@@ -265,7 +265,7 @@ pub unsafe extern "C" fn itc_data_node_mask_key(
     guard(|| {
         // SAFETY: the caller's contract above.
         let key = unsafe { self::node(node)? }.mask_key();
-        let key: [u8; ITC_PUBLIC_KEY_LEN] = crate::api::array(&key, "mask key")?;
+        let key: [u8; ITC_PUBLIC_KEY_LEN] = crate::facade::array(&key, "mask key")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out, &key, "out") }
     })
@@ -578,7 +578,7 @@ pub unsafe extern "C" fn itc_data_node_budget_entry(
         let entry = history.get(index).ok_or_else(|| {
             ItcError::invalid_argument(format!("index {index} beyond {} charges", history.len()))
         })?;
-        let campaign: [u8; ITC_HASH_LEN] = crate::api::array(&entry.campaign, "campaign")?;
+        let campaign: [u8; ITC_HASH_LEN] = crate::facade::array(&entry.campaign, "campaign")?;
         // SAFETY: the caller's contract above.
         unsafe {
             write_array(out_campaign, &campaign, "out_campaign")?;
@@ -639,7 +639,7 @@ pub unsafe extern "C" fn itc_chaincode_lamp_event(
 ) -> ItcStatus {
     guard(|| {
         let event: [u8; ITC_LAMP_EVENT_LEN] =
-            crate::api::array(&api::encode_lamp_event(time_s, model, on), "event")?;
+            crate::facade::array(&api::encode_lamp_event(time_s, model, on), "event")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out, &event, "out") }
     })
@@ -662,7 +662,7 @@ pub unsafe extern "C" fn itc_chaincode_contract_hash(
         // SAFETY: the caller's contract above.
         let code = unsafe { read_slice(code, code_len, "code")? };
         let hash: [u8; ITC_HASH_LEN] =
-            crate::api::array(&api::contract_hash(code.to_vec()), "hash")?;
+            crate::facade::array(&api::contract_hash(code.to_vec()), "hash")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out, &hash, "out") }
     })
@@ -757,7 +757,7 @@ pub unsafe extern "C" fn itc_chaincode_open_tx_body(
                 label: p.label,
             },
         )?;
-        let id: [u8; ITC_HASH_LEN] = crate::api::array(&opened.campaign_id, "campaign id")?;
+        let id: [u8; ITC_HASH_LEN] = crate::facade::array(&opened.campaign_id, "campaign id")?;
         // SAFETY: the caller's contract above.
         unsafe {
             write_buffer(&opened.tx_body, out, capacity, written)?;

@@ -318,7 +318,7 @@ pub unsafe extern "C" fn itc_dag_transaction_id(
     out_id: *mut u8,
 ) -> ItcStatus {
     with_handle!(transaction, {
-        let id: [u8; ITC_HASH_LEN] = crate::api::array(&transaction.inner.id(), "id")?;
+        let id: [u8; ITC_HASH_LEN] = crate::facade::array(&transaction.inner.id(), "id")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_id, &id, "out_id") }
     })

@@ -210,7 +210,7 @@ pub unsafe extern "C" fn itc_dev_chain_header_hash(
     guard(|| {
         // SAFETY: the caller's contract above.
         let chain = unsafe { self::chain(chain)? };
-        let hash: [u8; ITC_HASH_LEN] = crate::api::array(&chain.header_hash(height)?, "hash")?;
+        let hash: [u8; ITC_HASH_LEN] = crate::facade::array(&chain.header_hash(height)?, "hash")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_hash, &hash, "out_hash") }
     })

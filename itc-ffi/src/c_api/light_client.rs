@@ -363,7 +363,7 @@ pub unsafe extern "C" fn itc_light_client_verify_transaction(
     with_handle!(client = light_client, {
         // SAFETY: the caller's contract above.
         let proof = unsafe { read_slice(proof, proof_len, "proof")? };
-        let hash: [u8; ITC_HASH_LEN] = crate::api::array(
+        let hash: [u8; ITC_HASH_LEN] = crate::facade::array(
             &client.inner.verify_transaction(proof.to_vec())?,
             "transaction hash",
         )?;
@@ -418,7 +418,7 @@ pub unsafe extern "C" fn itc_light_client_verify_grant(
                 present: true,
                 permissions: grant.permissions,
                 expiry_height: grant.expiry_height,
-                granted_by: crate::api::array(&grant.granted_by, "granted by")?,
+                granted_by: crate::facade::array(&grant.granted_by, "granted by")?,
                 ownership_seq: grant.ownership_seq,
                 live: status.live,
             },
@@ -469,7 +469,7 @@ pub unsafe extern "C" fn itc_light_client_header_hash(
     out_hash: *mut u8,
 ) -> ItcStatus {
     with_handle!(client = light_client, {
-        let hash: [u8; ITC_HASH_LEN] = crate::api::array(&client.inner.header_hash(), "hash")?;
+        let hash: [u8; ITC_HASH_LEN] = crate::facade::array(&client.inner.header_hash(), "hash")?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_hash, &hash, "out_hash") }
     })
@@ -524,9 +524,9 @@ pub unsafe extern "C" fn itc_light_client_verify_device(
         {
             Some(info) => ItcDeviceRecord {
                 present: true,
-                owner: crate::api::array(&info.owner, "owner")?,
+                owner: crate::facade::array(&info.owner, "owner")?,
                 security_level: info.security_level,
-                metadata_hash: crate::api::array(&info.metadata_hash, "metadata hash")?,
+                metadata_hash: crate::facade::array(&info.metadata_hash, "metadata hash")?,
                 ownership_seq: info.ownership_seq,
             },
             None => ItcDeviceRecord {

@@ -8,10 +8,21 @@ use super::{
     write_buffer, write_value, Handle, ItcStatus,
 };
 use crate::error::ItcError;
-use itc_core::encoding::{Decode, Encode};
-use itc_core::keys::{PublicKey, Signature, SigningDomain};
-use itc_core::types::{Amount, ChainId, Payload, Permissions, Transaction};
-use itc_core::Hash;
+use crate::facade::transaction as tx;
+use itc_core::encoding::Encode;
+use itc_core::types::{Amount, Payload, Transaction};
+
+/// Read a public key argument ([`ITC_PUBLIC_KEY_LEN`] bytes).
+///
+/// # Safety
+/// `ptr` must be null or point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
+unsafe fn read_key(
+    ptr: *const u8,
+    argument: &'static str,
+) -> Result<[u8; ITC_PUBLIC_KEY_LEN], ItcError> {
+    // SAFETY: forwarded contract.
+    unsafe { read_array(ptr, argument) }
+}
 
 /// Kind of a transaction's payload (the `kind` field of [`ItcPayload`]).
 #[repr(u32)]
@@ -223,34 +234,23 @@ impl ItcPayload {
     }
 
     pub(crate) fn to_payload(self) -> Result<Payload, ItcError> {
-        let device = PublicKey(self.device);
-        let account = PublicKey(self.account);
         let amount = Amount(self.amount);
         Ok(match self.kind {
-            0 => Payload::Transfer {
-                to: account,
-                amount,
-            },
-            1 => Payload::RegisterDevice {
-                device,
-                security_level: crate::api::security_level(self.security_level)?,
-                metadata_hash: Hash(self.metadata_hash),
-                pairing_signature: Signature(self.pairing_signature),
-            },
-            2 => Payload::TransferDevice {
-                device,
-                new_owner: account,
-            },
-            3 => Payload::GrantAccess {
-                device,
-                grantee: account,
-                permissions: Permissions(self.permissions),
-                expiry_height: self.expiry_height,
-            },
-            4 => Payload::RevokeAccess {
-                device,
-                grantee: account,
-            },
+            0 => tx::transfer(&self.account, self.amount)?,
+            1 => tx::register_device(
+                &self.device,
+                self.security_level,
+                &self.metadata_hash,
+                &self.pairing_signature,
+            )?,
+            2 => tx::transfer_device(&self.device, &self.account)?,
+            3 => tx::grant_access(
+                &self.device,
+                &self.account,
+                self.permissions,
+                self.expiry_height,
+            )?,
+            4 => tx::revoke_access(&self.device, &self.account)?,
             5 => Payload::Bond { amount },
             6 => Payload::Unbond { amount },
             7 => Payload::DagDeposit { amount },
@@ -260,14 +260,8 @@ impl ItcPayload {
                      itc_transaction_new_publish_seal_key",
                 ))
             }
-            9 => Payload::RegisterProduct {
-                product: self.product,
-                release_key: account,
-            },
-            10 => Payload::PublishRelease {
-                manifest: self.manifest.to_core()?,
-                signature: Signature(self.signature),
-            },
+            9 => tx::register_product(self.product, &self.account)?,
+            10 => tx::publish_release(self.manifest.to_core()?, &self.signature)?,
             11 => Payload::RevokeRelease {
                 product: self.product,
                 version: self.version,
@@ -334,13 +328,7 @@ unsafe fn build(
     guard(|| {
         // SAFETY: forwarded contract.
         let sender = unsafe { handle_ref(sender, "sender")? };
-        let transaction = Transaction::new_signed(
-            &sender.keypair,
-            ChainId(chain_id),
-            nonce,
-            Amount(fee),
-            payload()?,
-        );
+        let transaction = tx::sign(&sender.keypair, chain_id, nonce, fee, payload()?);
         // SAFETY: forwarded contract.
         unsafe { store_handle(out, ItcTransaction::new(transaction)) }
     })
@@ -393,13 +381,8 @@ pub unsafe extern "C" fn itc_transaction_new_transfer(
     amount: u64,
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
-    let payload = || {
-        Ok(Payload::Transfer {
-            // SAFETY: the caller's contract above.
-            to: PublicKey(unsafe { read_array(to, "to")? }),
-            amount: Amount(amount),
-        })
-    };
+    // SAFETY: the caller's contract above.
+    let payload = || tx::transfer(&unsafe { read_key(to, "to")? }, amount);
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
 }
@@ -407,20 +390,6 @@ pub unsafe extern "C" fn itc_transaction_new_transfer(
 /// Length of a pairing message ([`itc_pairing_message`]) in bytes.
 pub const ITC_PAIRING_MESSAGE_LEN: usize = 33;
 const _: () = assert!(ITC_PAIRING_MESSAGE_LEN == itc_core::types::PAIRING_MESSAGE_LEN);
-
-/// The owner's key and the security level as one pairing message.
-///
-/// # Safety
-/// `owner_public_key` must point to [`ITC_PUBLIC_KEY_LEN`] readable bytes.
-unsafe fn read_pairing_message(
-    owner_public_key: *const u8,
-    security_level: u8,
-) -> Result<[u8; ITC_PAIRING_MESSAGE_LEN], ItcError> {
-    // SAFETY: the caller's contract above.
-    let owner = PublicKey(unsafe { read_array(owner_public_key, "owner_public_key")? });
-    let level = crate::api::security_level(security_level)?;
-    Ok(itc_core::types::pairing_message(&owner, level))
-}
 
 /// What a device signs to prove it was paired with `owner_public_key` at
 /// `security_level`: writes [`ITC_PAIRING_MESSAGE_LEN`] bytes (the owner's
@@ -441,7 +410,8 @@ pub unsafe extern "C" fn itc_pairing_message(
 ) -> ItcStatus {
     guard(|| {
         // SAFETY: the caller's contract above.
-        let message = unsafe { read_pairing_message(owner_public_key, security_level)? };
+        let owner = unsafe { read_key(owner_public_key, "owner_public_key")? };
+        let message = tx::pairing_message(&owner, security_level)?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_message, &message, "out_message") }
     })
@@ -469,13 +439,10 @@ pub unsafe extern "C" fn itc_pairing_signature(
 ) -> ItcStatus {
     with_handle!(device, {
         // SAFETY: the caller's contract above.
-        let message = unsafe { read_pairing_message(owner_public_key, security_level)? };
-        let signature =
-            device
-                .keypair
-                .sign(SigningDomain::DevicePairing, ChainId(chain_id), &message);
+        let owner = unsafe { read_key(owner_public_key, "owner_public_key")? };
+        let signature = tx::pairing_signature(&device.keypair, chain_id, &owner, security_level)?;
         // SAFETY: the caller's contract above.
-        unsafe { write_array(out_signature, &signature.0, "out_signature") }
+        unsafe { write_array(out_signature, &signature, "out_signature") }
     })
 }
 
@@ -501,17 +468,15 @@ pub unsafe extern "C" fn itc_transaction_new_register_device(
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(Payload::RegisterDevice {
-            // SAFETY: the caller's contract above.
-            device: PublicKey(unsafe { read_array(device, "device")? }),
-            security_level: crate::api::security_level(security_level)?,
-            // SAFETY: the caller's contract above.
-            metadata_hash: Hash(unsafe { read_array(metadata_hash, "metadata_hash")? }),
-            // SAFETY: the caller's contract above.
-            pairing_signature: Signature(unsafe {
-                read_array(pairing_signature, "pairing_signature")?
-            }),
-        })
+        // SAFETY: the caller's contract above (three reads).
+        let (device, metadata_hash, pairing_signature) = unsafe {
+            (
+                read_key(device, "device")?,
+                read_array::<ITC_HASH_LEN>(metadata_hash, "metadata_hash")?,
+                read_array::<ITC_SIGNATURE_LEN>(pairing_signature, "pairing_signature")?,
+            )
+        };
+        tx::register_device(&device, security_level, &metadata_hash, &pairing_signature)
     };
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
@@ -535,12 +500,14 @@ pub unsafe extern "C" fn itc_transaction_new_transfer_device(
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(Payload::TransferDevice {
-            // SAFETY: the caller's contract above.
-            device: PublicKey(unsafe { read_array(device, "device")? }),
-            // SAFETY: the caller's contract above.
-            new_owner: PublicKey(unsafe { read_array(new_owner, "new_owner")? }),
-        })
+        // SAFETY: the caller's contract above (two reads).
+        let (device, new_owner) = unsafe {
+            (
+                read_key(device, "device")?,
+                read_key(new_owner, "new_owner")?,
+            )
+        };
+        tx::transfer_device(&device, &new_owner)
     };
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
@@ -567,14 +534,10 @@ pub unsafe extern "C" fn itc_transaction_new_grant_access(
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(Payload::GrantAccess {
-            // SAFETY: the caller's contract above.
-            device: PublicKey(unsafe { read_array(device, "device")? }),
-            // SAFETY: the caller's contract above.
-            grantee: PublicKey(unsafe { read_array(grantee, "grantee")? }),
-            permissions: Permissions(permissions),
-            expiry_height,
-        })
+        // SAFETY: the caller's contract above (two reads).
+        let (device, grantee) =
+            unsafe { (read_key(device, "device")?, read_key(grantee, "grantee")?) };
+        tx::grant_access(&device, &grantee, permissions, expiry_height)
     };
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
@@ -598,12 +561,10 @@ pub unsafe extern "C" fn itc_transaction_new_revoke_access(
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(Payload::RevokeAccess {
-            // SAFETY: the caller's contract above.
-            device: PublicKey(unsafe { read_array(device, "device")? }),
-            // SAFETY: the caller's contract above.
-            grantee: PublicKey(unsafe { read_array(grantee, "grantee")? }),
-        })
+        // SAFETY: the caller's contract above (two reads).
+        let (device, grantee) =
+            unsafe { (read_key(device, "device")?, read_key(grantee, "grantee")?) };
+        tx::revoke_access(&device, &grantee)
     };
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
@@ -702,7 +663,7 @@ pub unsafe extern "C" fn itc_transaction_decode(
     guard(|| {
         // SAFETY: the caller's contract above.
         let bytes = unsafe { read_slice(bytes, len, "bytes")? };
-        let transaction = Transaction::decode(bytes)?;
+        let transaction = tx::decode(bytes)?;
         // SAFETY: the caller's contract above.
         unsafe { store_handle(out, ItcTransaction::new(transaction)) }
     })
@@ -763,8 +724,7 @@ pub unsafe extern "C" fn itc_transaction_verify_signature(
     transaction: *const ItcTransaction,
 ) -> ItcStatus {
     with_handle!(transaction, {
-        transaction.transaction.verify_signature()?;
-        Ok(())
+        tx::verify_signature(&transaction.transaction)
     })
 }
 
@@ -839,25 +799,25 @@ pub unsafe extern "C" fn itc_transaction_new_publish_seal_key(
 ) -> ItcStatus {
     let payload = || {
         let suite = crate::api::seal::SealSuite::from_id(suite)?;
-        // SAFETY: the caller's contract above.
-        let key = unsafe { read_slice(public_key, public_key_len, "public_key")? };
-        crate::api::seal::check_seal_public_key(suite, key)?;
-        let subject_signature = if subject_signature.is_null() {
-            None
-        } else {
-            // SAFETY: the caller's contract above.
-            Some(Signature(unsafe {
-                read_array(subject_signature, "subject_signature")?
-            }))
+        // SAFETY: the caller's contract above (three reads).
+        let (key, subject_signature, subject) = unsafe {
+            (
+                read_slice(public_key, public_key_len, "public_key")?,
+                (!subject_signature.is_null())
+                    .then(|| {
+                        read_array::<ITC_SIGNATURE_LEN>(subject_signature, "subject_signature")
+                    })
+                    .transpose()?,
+                read_key(subject, "subject")?,
+            )
         };
-        Ok(Payload::PublishSealKey {
-            // SAFETY: the caller's contract above.
-            subject: PublicKey(unsafe { read_array(subject, "subject")? }),
-            suite: suite.to_core(),
-            public_key: key.to_vec(),
+        tx::publish_seal_key(
+            &subject,
+            suite,
+            key,
             key_seq,
-            subject_signature,
-        })
+            subject_signature.as_ref().map(|s| &s[..]),
+        )
     };
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
@@ -880,15 +840,9 @@ pub unsafe extern "C" fn itc_transaction_seal_public_key(
     written: *mut usize,
 ) -> ItcStatus {
     with_handle!(transaction, {
-        match &transaction.transaction.payload {
-            Payload::PublishSealKey { public_key, .. } => {
-                // SAFETY: the caller's contract above.
-                unsafe { write_buffer(public_key, out, capacity, written) }
-            }
-            _ => Err(ItcError::invalid_argument(
-                "not a PublishSealKey transaction",
-            )),
-        }
+        let key = tx::seal_public_key(&transaction.transaction)?;
+        // SAFETY: the caller's contract above.
+        unsafe { write_buffer(key, out, capacity, written) }
     })
 }
 
@@ -910,13 +864,9 @@ pub unsafe extern "C" fn itc_transaction_new_register_product(
     release_key: *const u8,
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
-    let payload = || {
-        Ok(Payload::RegisterProduct {
-            product,
-            // SAFETY: the caller's contract above.
-            release_key: PublicKey(unsafe { read_array(release_key, "release_key")? }),
-        })
-    };
+    // SAFETY: the caller's contract above.
+    let payload =
+        || tx::register_product(product, &unsafe { read_key(release_key, "release_key")? });
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
 }
@@ -941,12 +891,14 @@ pub unsafe extern "C" fn itc_transaction_new_publish_release(
     out: *mut *mut ItcTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(Payload::PublishRelease {
-            // SAFETY: the caller's contract above.
-            manifest: unsafe { read_manifest(manifest)? },
-            // SAFETY: the caller's contract above.
-            signature: Signature(unsafe { read_array(signature, "signature")? }),
-        })
+        // SAFETY: the caller's contract above (two reads).
+        let (manifest, signature) = unsafe {
+            (
+                read_manifest(manifest)?,
+                read_array::<ITC_SIGNATURE_LEN>(signature, "signature")?,
+            )
+        };
+        tx::publish_release(manifest, &signature)
     };
     // SAFETY: forwarded contract.
     unsafe { build(sender, chain_id, nonce, fee, payload, out) }
