@@ -1,8 +1,6 @@
 //! Keys for the UniFFI bindings.
 
 use crate::error::ItcError;
-use crate::facade::array;
-use itc_core::keys::{PublicKey, Signature, SEED_LEN};
 use itc_core::types::ChainId;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -62,9 +60,7 @@ impl Keypair {
     pub fn from_seed(seed: Vec<u8>) -> Result<Arc<Self>, ItcError> {
         // Wiped on every path, errors included.
         let seed = Zeroizing::new(seed);
-        let seed = Zeroizing::new(array::<SEED_LEN>(&seed, "seed")?);
-        let inner = itc_core::keys::Keypair::try_from_seed(*seed)
-            .map_err(|e| ItcError::invalid_argument(format!("seed: {e}")))?;
+        let inner = crate::facade::keys::keypair_from_seed(&seed)?;
         Ok(Arc::new(Keypair { inner }))
     }
 
@@ -120,10 +116,7 @@ pub fn verify(
     message: Vec<u8>,
     signature: Vec<u8>,
 ) -> Result<(), ItcError> {
-    let public_key = PublicKey(array(&public_key, "public key")?);
-    let signature = Signature(array(&signature, "signature")?);
-    public_key.verify(domain.into(), ChainId(chain_id), &message, &signature)?;
-    Ok(())
+    crate::facade::keys::verify(&public_key, domain.into(), chain_id, &message, &signature)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::{
     clear_handle_out, guard, read_array, read_slice, store_handle, write_array, Handle, ItcStatus,
 };
 use crate::error::ItcError;
-use itc_core::keys::{Keypair, PublicKey, Signature, SigningDomain};
+use itc_core::keys::{Keypair, SigningDomain};
 use itc_core::types::ChainId;
 use zeroize::Zeroizing;
 
@@ -101,9 +101,7 @@ pub unsafe extern "C" fn itc_keypair_from_seed(
     guard(|| {
         // SAFETY: the caller's contract above.
         let seed = Zeroizing::new(unsafe { read_array::<ITC_SEED_LEN>(seed, "seed")? });
-        // SAFETY: the caller's contract above.
-        let keypair = Keypair::try_from_seed(*seed)
-            .map_err(|e| ItcError::invalid_argument(format!("seed: {e}")))?;
+        let keypair = crate::facade::keys::keypair_from_seed(&*seed)?;
         // SAFETY: the caller's contract above.
         unsafe { store_handle(out, ItcKeypair::new(keypair)) }
     })
@@ -229,14 +227,13 @@ pub unsafe extern "C" fn itc_verify(
 ) -> ItcStatus {
     guard(|| {
         // SAFETY: the caller's contract above.
-        let public_key = PublicKey(unsafe { read_array(public_key, "public_key")? });
+        let public_key = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(public_key, "public_key")? };
         // SAFETY: the caller's contract above.
-        let signature = Signature(unsafe { read_array(signature, "signature")? });
+        let signature = unsafe { read_array::<ITC_SIGNATURE_LEN>(signature, "signature")? };
         let domain = signing_domain(domain)?;
         // SAFETY: the caller's contract above.
         let message = unsafe { read_slice(message, message_len, "message")? };
-        public_key.verify(domain, ChainId(chain_id), message, &signature)?;
-        Ok(())
+        crate::facade::keys::verify(&public_key, domain, chain_id, message, &signature)
     })
 }
 
