@@ -5,9 +5,8 @@
 
 use super::keys::Keypair;
 use crate::error::ItcError;
-use crate::facade::public_key;
-use itc_core::encoding::{Decode, Encode};
-use itc_core::keys::{SigningDomain, SEED_LEN};
+use crate::facade::{public_key, seal as facade};
+use itc_core::encoding::Decode;
 use itc_core::seal::{SealError, SealSecretKey, SealedPayload, Suite};
 use itc_core::types::ChainId;
 use std::sync::Arc;
@@ -139,10 +138,8 @@ impl SealKey {
     #[uniffi::constructor]
     pub fn derive(seed: Vec<u8>, suite: SealSuite, key_seq: u32) -> Result<Arc<Self>, ItcError> {
         let seed = Zeroizing::new(seed);
-        let seed = Zeroizing::new(crate::facade::array::<SEED_LEN>(&seed, "seed")?);
-        Ok(Arc::new(SealKey {
-            inner: SealSecretKey::derive(&seed, suite.to_core(), key_seq),
-        }))
+        let inner = facade::derive_key(&seed, suite, key_seq)?;
+        Ok(Arc::new(SealKey { inner }))
     }
 
     /// Derive the key of rotation `key_seq` for `suite` from a signing key
@@ -181,9 +178,7 @@ impl SealKey {
     /// [`SealRefusal::SuiteMismatch`], [`SealRefusal::NotARecipient`] or
     /// [`SealRefusal::OpenFailed`].
     pub fn open(&self, sealed: Vec<u8>, expected: SealContext) -> Result<Vec<u8>, ItcError> {
-        let expected = expected.to_core()?;
-        let payload = SealedPayload::decode(&sealed)?;
-        Ok(payload.open(&self.inner, &expected)?)
+        facade::open(&self.inner, &expected.to_core()?, &sealed)
     }
 }
 
@@ -205,32 +200,12 @@ pub fn seal(
     recipients: Vec<Vec<u8>>,
     plaintext: Vec<u8>,
 ) -> Result<Vec<u8>, ItcError> {
-    seal_bytes(
-        suite.to_core(),
+    facade::seal(
+        suite,
         &context.to_core()?,
         &recipients.iter().map(Vec::as_slice).collect::<Vec<_>>(),
         &plaintext,
     )
-}
-
-/// Seal with the OS random generator and encode (shared with the C ABI).
-/// The recipient count is checked before sealing, so no work is done for a
-/// list that cannot be sealed.
-pub(crate) fn seal_bytes(
-    suite: Suite,
-    context: &itc_core::seal::SealContext,
-    recipients: &[&[u8]],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, ItcError> {
-    let sealed = itc_core::seal::seal_with_os_rng(suite, context, recipients, plaintext).map_err(
-        |error| match error {
-            SealError::Randomness => ItcError::Randomness {
-                reason: "the operating system's random generator failed".into(),
-            },
-            other => other.into(),
-        },
-    )?;
-    Ok(sealed.encode())
 }
 
 /// Read what a sealed payload shows without a key: suite, context,
@@ -267,14 +242,7 @@ pub fn seal_key_binding_message(
     key_seq: u32,
     public_key: Vec<u8>,
 ) -> Result<Vec<u8>, ItcError> {
-    let subject = crate::facade::public_key(&subject, "subject")?;
-    check_seal_public_key(suite, &public_key)?;
-    Ok(itc_core::seal::key_binding_message(
-        &subject,
-        suite.to_core(),
-        key_seq,
-        &public_key,
-    ))
+    facade::binding_message(&subject, suite, key_seq, &public_key)
 }
 
 /// The device's binding signature over its own sealing key (64 bytes), for
@@ -293,43 +261,14 @@ pub fn seal_key_binding_signature(
     key_seq: u32,
     public_key: Vec<u8>,
 ) -> Result<Vec<u8>, ItcError> {
-    Ok(binding_signature(&device.inner, chain_id, suite, key_seq, &public_key)?.to_vec())
-}
-
-/// Shared with the C ABI.
-pub(crate) fn binding_signature(
-    device: &itc_core::keys::Keypair,
-    chain_id: u32,
-    suite: SealSuite,
-    key_seq: u32,
-    public_key: &[u8],
-) -> Result<[u8; 64], ItcError> {
-    check_seal_public_key(suite, public_key)?;
-    let message =
-        itc_core::seal::key_binding_message(&device.public(), suite.to_core(), key_seq, public_key);
-    Ok(device
-        .sign(SigningDomain::SealKeyBinding, ChainId(chain_id), &message)
-        .0)
-}
-
-/// A public key of the suite's length, and a valid point.
-pub(crate) fn check_seal_public_key(suite: SealSuite, public_key: &[u8]) -> Result<(), ItcError> {
-    let expected = suite.to_core().public_key_len();
-    if public_key.len() != expected {
-        return Err(ItcError::invalid_argument(format!(
-            "a {suite:?} public key is {expected} bytes, got {}",
-            public_key.len()
-        )));
-    }
-    itc_core::seal::check_public_key(suite.to_core(), public_key)
-        .map_err(|_| ItcError::invalid_argument(format!("not a valid {suite:?} public key")))
+    Ok(facade::binding_signature(&device.inner, chain_id, suite, key_seq, &public_key)?.to_vec())
 }
 
 /// Bytes a sealed payload adds to its plaintext with `recipients`
 /// recipients.
 #[uniffi::export]
 pub fn sealed_overhead(suite: SealSuite, recipients: u32) -> u64 {
-    suite.to_core().overhead(recipients as usize) as u64
+    facade::sealed_len(suite, recipients as usize, 0) as u64
 }
 
 #[cfg(test)]

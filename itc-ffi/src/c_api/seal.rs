@@ -11,11 +11,11 @@ use super::{
     clear_handle_out, guard, read_array, read_slice, store_handle, write_array, write_buffer,
     write_value, Handle, ItcStatus,
 };
-use crate::api::seal::{binding_signature, seal_bytes, SealSuite};
+use crate::api::seal::SealSuite;
 use crate::error::ItcError;
-use itc_core::encoding::Decode;
+use crate::facade::seal;
 use itc_core::keys::PublicKey;
-use itc_core::seal::{SealSecretKey, SealedPayload};
+use itc_core::seal::SealSecretKey;
 use itc_core::types::ChainId;
 use zeroize::Zeroizing;
 
@@ -99,7 +99,7 @@ pub unsafe extern "C" fn itc_seal_key_derive(
         let seed = Zeroizing::new(unsafe { read_array::<ITC_SEED_LEN>(seed, "seed")? });
         let handle = ItcSealKey {
             magic: ItcSealKey::MAGIC,
-            key: SealSecretKey::derive(&seed, suite.to_core(), key_seq),
+            key: seal::derive_key(&*seed, suite, key_seq)?,
         };
         // SAFETY: the caller's contract above.
         unsafe { store_handle(out, handle) }
@@ -178,13 +178,9 @@ pub unsafe extern "C" fn itc_seal_key_free(key: *mut ItcSealKey) -> ItcStatus {
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub extern "C" fn itc_sealed_len(suite: u8, recipient_count: usize, plaintext_len: usize) -> usize {
-    match SealSuite::from_id(suite) {
-        Ok(suite) => suite
-            .to_core()
-            .overhead(recipient_count)
-            .saturating_add(plaintext_len),
-        Err(_) => 0,
-    }
+    SealSuite::from_id(suite).map_or(0, |suite| {
+        seal::sealed_len(suite, recipient_count, plaintext_len)
+    })
 }
 
 /// Seal `plaintext` in `context` to `recipient_count` (1..=8) public keys of
@@ -252,7 +248,7 @@ pub unsafe extern "C" fn itc_seal(
         }
         // SAFETY: the caller's contract above.
         let plaintext = unsafe { read_slice(plaintext, plaintext_len, "plaintext")? };
-        let sealed = seal_bytes(suite.to_core(), &context, &keys, plaintext)?;
+        let sealed = seal::seal(suite, &context, &keys, plaintext)?;
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&sealed, out, capacity, written) }
     })
@@ -287,8 +283,7 @@ pub unsafe extern "C" fn itc_seal_open(
         let expected = unsafe { read_context(expected)? }.to_core();
         // SAFETY: the caller's contract above.
         let sealed = unsafe { read_slice(sealed, sealed_len, "sealed")? };
-        let payload = SealedPayload::decode(sealed)?;
-        let plaintext = Zeroizing::new(payload.open(&key.key, &expected)?);
+        let plaintext = Zeroizing::new(seal::open(&key.key, &expected, sealed)?);
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&plaintext, out, capacity, written) }
     })
@@ -319,7 +314,7 @@ pub unsafe extern "C" fn itc_seal_key_binding_signature(
         // SAFETY: the caller's contract above.
         let public_key = unsafe { read_slice(public_key, public_key_len, "public_key")? };
         let signature: [u8; ITC_SIGNATURE_LEN] =
-            binding_signature(&device.keypair, chain_id, suite, key_seq, public_key)?;
+            seal::binding_signature(&device.keypair, chain_id, suite, key_seq, public_key)?;
         // SAFETY: the caller's contract above.
         unsafe { write_array(out_signature, &signature, "out_signature") }
     })

@@ -1,8 +1,9 @@
 //! Transactions: every payload built from byte slices and checked once,
 //! signing, decoding and the pairing proof.
 
+use super::seal::check_public_key;
 use super::{hash, public_key, security_level, signature};
-use crate::api::seal::{check_seal_public_key, SealSuite};
+use crate::api::seal::SealSuite;
 use crate::error::ItcError;
 use itc_core::encoding::Decode;
 use itc_core::firmware::FirmwareManifest;
@@ -88,7 +89,7 @@ pub(crate) fn publish_seal_key(
     key_seq: u32,
     subject_signature: Option<&[u8]>,
 ) -> Result<Payload, ItcError> {
-    check_seal_public_key(suite, key)?;
+    check_public_key(suite, key)?;
     Ok(Payload::PublishSealKey {
         subject: public_key(subject, "subject")?,
         suite: suite.to_core(),
