@@ -4,10 +4,8 @@
 use super::keys::Keypair;
 use super::light_client::lock;
 use crate::error::ItcError;
-use crate::facade::{hash, public_key};
-use itc_core::encoding::{Decode, Encode};
-use itc_core::types::{Amount, ChainId, SecurityLevel};
-use itc_dag::PowParams;
+use crate::facade::dag;
+use itc_core::encoding::Encode;
 use std::sync::{Arc, Mutex};
 
 /// What a DAG transaction carries.
@@ -45,20 +43,10 @@ pub enum DagPayload {
 impl DagPayload {
     pub(crate) fn to_core(&self) -> Result<itc_dag::DagPayload, ItcError> {
         Ok(match self {
-            DagPayload::Data { record } => itc_dag::DagPayload::Data {
-                record: record.clone(),
-            },
-            DagPayload::Transfer { to, amount } => itc_dag::DagPayload::Transfer {
-                to: public_key(to, "to")?,
-                amount: Amount(*amount),
-            },
-            DagPayload::Command { device, command } => itc_dag::DagPayload::Command {
-                device: public_key(device, "device")?,
-                command: command.clone(),
-            },
-            DagPayload::Sealed { payload } => itc_dag::DagPayload::Sealed {
-                payload: itc_core::seal::SealedPayload::decode(payload)?,
-            },
+            DagPayload::Data { record } => dag::data(record),
+            DagPayload::Transfer { to, amount } => dag::transfer(to, *amount)?,
+            DagPayload::Command { device, command } => dag::command(device, command)?,
+            DagPayload::Sealed { payload } => dag::sealed(payload)?,
         })
     }
 
@@ -95,10 +83,7 @@ impl DagPayload {
 /// [`ItcError::InvalidArgument`] for a level above 3.
 #[uniffi::export]
 pub fn dag_required_pow_bits(security_level: u8, recent: u32) -> Result<u32, ItcError> {
-    let level = SecurityLevel::new(security_level).ok_or_else(|| {
-        ItcError::invalid_argument(format!("security level {security_level} above 3"))
-    })?;
-    Ok(PowParams::default().required_bits(level, recent))
+    dag::required_pow_bits(security_level, recent)
 }
 
 /// A DAG side-chain transaction. Its proof-of-work nonce changes only
@@ -109,7 +94,7 @@ pub struct DagTransaction {
 }
 
 impl DagTransaction {
-    fn wrap(inner: itc_dag::DagTransaction) -> Arc<Self> {
+    pub(crate) fn wrap(inner: itc_dag::DagTransaction) -> Arc<Self> {
         Arc::new(DagTransaction {
             inner: Mutex::new(inner),
         })
@@ -135,20 +120,15 @@ impl DagTransaction {
         sequence: u64,
         payload: DagPayload,
     ) -> Result<Arc<Self>, ItcError> {
-        let parents = parents
-            .iter()
-            .map(|p| hash(p, "parent"))
-            .collect::<Result<Vec<_>, _>>()?;
-        let tx = itc_dag::DagTransaction::new_signed(
+        let parents = parents.iter().map(Vec::as_slice);
+        let payload = || payload.to_core();
+        Ok(Self::wrap(dag::sign(
             &issuer.inner,
-            ChainId(chain_id),
+            chain_id,
             parents,
             sequence,
-            payload.to_core()?,
-        );
-        tx.check(ChainId(chain_id), false)
-            .map_err(|e| ItcError::invalid_argument(e.to_string()))?;
-        Ok(Self::wrap(tx))
+            payload,
+        )?))
     }
 
     /// Decode canonical bytes (strict). Neither signature nor work is
@@ -158,7 +138,7 @@ impl DagTransaction {
     /// [`ItcError::Decode`].
     #[uniffi::constructor]
     pub fn decode(bytes: Vec<u8>) -> Result<Arc<Self>, ItcError> {
-        Ok(Self::wrap(itc_dag::DagTransaction::decode(&bytes)?))
+        Ok(Self::wrap(dag::decode(&bytes)?))
     }
 
     /// Search nonces, from the current one, for a proof of work of at least
@@ -169,12 +149,7 @@ impl DagTransaction {
     /// [`ItcError::PowExhausted`] if the budget ran out; the nonce then
     /// points past the last one tried, so calling again resumes.
     pub fn solve_pow(&self, bits: u32, iterations_max: u64) -> Result<u64, ItcError> {
-        let mut tx = lock(&self.inner);
-        tx.solve_pow(bits, iterations_max)
-            .map_err(|e| ItcError::PowExhausted {
-                reason: e.to_string(),
-            })?;
-        Ok(tx.nonce)
+        dag::solve_pow(&mut lock(&self.inner), bits, iterations_max)
     }
 
     /// Leading zero bits of the current proof-of-work value.

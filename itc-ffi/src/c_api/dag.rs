@@ -10,9 +10,9 @@ use super::{
     clear_handle_out, guard, handle_ref, read_array, read_slice, store_handle, write_array,
     write_buffer, write_value, Handle, ItcStatus,
 };
-use crate::api::dag::{DagPayload, DagTransaction};
-use crate::api::keys::Keypair;
+use crate::api::dag::DagTransaction;
 use crate::error::ItcError;
+use crate::facade::dag;
 use std::sync::Arc;
 
 /// Most parents a DAG transaction approves.
@@ -37,7 +37,7 @@ unsafe fn build(
     parents: *const u8,
     parent_count: usize,
     sequence: u64,
-    payload: impl FnOnce() -> Result<DagPayload, ItcError>,
+    payload: impl FnOnce() -> Result<itc_dag::DagPayload, ItcError>,
     out: *mut *mut ItcDagTransaction,
 ) -> ItcStatus {
     // SAFETY: forwarded contract.
@@ -50,19 +50,9 @@ unsafe fn build(
         }
         // SAFETY: forwarded contract: `parent_count` ids of 32 bytes.
         let parents = unsafe { read_slice(parents, parent_count * ITC_HASH_LEN, "parents")? };
-        let keypair = Arc::new(Keypair {
-            inner: issuer.keypair.clone(),
-        });
-        let inner = DagTransaction::new_signed(
-            keypair,
-            chain_id,
-            parents
-                .chunks_exact(ITC_HASH_LEN)
-                .map(<[u8]>::to_vec)
-                .collect(),
-            sequence,
-            payload()?,
-        )?;
+        let parents = parents.chunks_exact(ITC_HASH_LEN);
+        let transaction = dag::sign(&issuer.keypair, chain_id, parents, sequence, payload)?;
+        let inner = DagTransaction::wrap(transaction);
         let handle = ItcDagTransaction {
             magic: ItcDagTransaction::MAGIC,
             inner,
@@ -95,10 +85,10 @@ pub unsafe extern "C" fn itc_dag_transaction_new_data(
     out: *mut *mut ItcDagTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(DagPayload::Data {
-            // SAFETY: the caller's contract above.
-            record: unsafe { read_slice(record, record_len, "record")? }.to_vec(),
-        })
+        // SAFETY: the caller's contract above.
+        Ok(dag::data(unsafe {
+            read_slice(record, record_len, "record")?
+        }))
     };
     // SAFETY: forwarded contract.
     unsafe {
@@ -139,10 +129,8 @@ pub unsafe extern "C" fn itc_dag_transaction_new_sealed(
     out: *mut *mut ItcDagTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(DagPayload::Sealed {
-            // SAFETY: the caller's contract above.
-            payload: unsafe { read_slice(sealed, sealed_len, "sealed")? }.to_vec(),
-        })
+        // SAFETY: the caller's contract above.
+        dag::sealed(unsafe { read_slice(sealed, sealed_len, "sealed")? })
     };
     // SAFETY: forwarded contract.
     unsafe {
@@ -178,11 +166,11 @@ pub unsafe extern "C" fn itc_dag_transaction_new_transfer(
     out: *mut *mut ItcDagTransaction,
 ) -> ItcStatus {
     let payload = || {
-        Ok(DagPayload::Transfer {
-            // SAFETY: the caller's contract above.
-            to: unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(to, "to")? }.to_vec(),
+        // SAFETY: the caller's contract above.
+        dag::transfer(
+            &unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(to, "to")? },
             amount,
-        })
+        )
     };
     // SAFETY: forwarded contract.
     unsafe {
@@ -226,10 +214,7 @@ pub unsafe extern "C" fn itc_dag_transaction_new_command(
                 read_slice(command, command_len, "command")?,
             )
         };
-        Ok(DagPayload::Command {
-            device: device.to_vec(),
-            command: command.to_vec(),
-        })
+        dag::command(&device, command)
     };
     // SAFETY: forwarded contract.
     unsafe {
@@ -259,7 +244,7 @@ pub unsafe extern "C" fn itc_dag_required_pow_bits(
     out_bits: *mut u32,
 ) -> ItcStatus {
     guard(|| {
-        let bits = crate::api::dag::dag_required_pow_bits(security_level, recent)?;
+        let bits = dag::required_pow_bits(security_level, recent)?;
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_bits, bits, "out_bits") }
     })
@@ -361,7 +346,7 @@ pub unsafe extern "C" fn itc_dag_transaction_decode(
     guard(|| {
         // SAFETY: the caller's contract above.
         let bytes = unsafe { read_slice(bytes, len, "bytes")? };
-        let inner = DagTransaction::decode(bytes.to_vec())?;
+        let inner = DagTransaction::wrap(dag::decode(bytes)?);
         let handle = ItcDagTransaction {
             magic: ItcDagTransaction::MAGIC,
             inner,
