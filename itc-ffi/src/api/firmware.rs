@@ -5,14 +5,10 @@
 //! with the C ABI (`ItcUpdateRefusal`).
 
 use super::keys::Keypair;
-use super::light_client::lock;
 use crate::error::ItcError;
-use crate::facade::hash;
+use crate::facade::firmware;
 use itc_core::encoding::{Decode, Encode};
-use itc_core::firmware::ImageHasher;
-use itc_core::types::{BlockHeader, ChainId};
-use itc_spv::firmware::UpdateOffer;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use crate::codes::UpdateRefusal;
 
@@ -49,19 +45,13 @@ pub struct FirmwareManifest {
 
 impl FirmwareManifest {
     pub(crate) fn to_core(&self) -> Result<itc_core::firmware::FirmwareManifest, ItcError> {
-        let manifest = itc_core::firmware::FirmwareManifest {
-            product: self.product,
-            version: self.version,
-            image_hash: hash(&self.image_hash, "image hash")?,
-            image_size: self.image_size,
-            min_version: self.min_version,
-        };
-        if !manifest.is_well_formed() {
-            return Err(ItcError::invalid_argument(
-                "manifest: image size must be 1 byte to 16 MiB and min_version at most version",
-            ));
-        }
-        Ok(manifest)
+        firmware::manifest(
+            self.product,
+            self.version,
+            &self.image_hash,
+            self.image_size,
+            self.min_version,
+        )
     }
 
     pub(crate) fn from_core(manifest: &itc_core::firmware::FirmwareManifest) -> Self {
@@ -100,7 +90,7 @@ impl From<DeviceFirmware> for itc_spv::firmware::DeviceFirmware {
 /// firmware-image domain).
 #[uniffi::export]
 pub fn firmware_image_hash(image: Vec<u8>) -> Vec<u8> {
-    ImageHasher::hash(&image).0.to_vec()
+    firmware::image_hash(&image).to_vec()
 }
 
 /// The release key's signature over `manifest` for chain `chain_id` (64
@@ -114,32 +104,8 @@ pub fn firmware_manifest_sign(
     chain_id: u32,
     manifest: FirmwareManifest,
 ) -> Result<Vec<u8>, ItcError> {
-    Ok(manifest
-        .to_core()?
-        .sign(&release_key.inner, ChainId(chain_id))
-        .0
-        .to_vec())
-}
-
-/// The device's decision on an offer at `header` (a header the device
-/// trusts), at the device's clock `now_ms`, refusing a header more than
-/// `header_age_max_ms` old: an [`ImageCheck`] or the refusal.
-pub(crate) fn check_offer(
-    header: &BlockHeader,
-    device: DeviceFirmware,
-    offer: &[u8],
-    now_ms: u64,
-    header_age_max_ms: u64,
-) -> Result<itc_spv::firmware::ImageCheck, ItcError> {
-    let offer = UpdateOffer::decode(offer)?;
-    Ok(itc_spv::firmware::check_release_at(
-        header,
-        header.chain_id,
-        &device.into(),
-        &offer,
-        now_ms,
-        header_age_max_ms,
-    )?)
+    let manifest = manifest.to_core()?;
+    Ok(firmware::sign_manifest(&release_key.inner, chain_id, &manifest).to_vec())
 }
 
 /// The streaming check of an image against an accepted manifest: feed the
@@ -149,19 +115,13 @@ pub(crate) fn check_offer(
 /// is over: every further call is refused.
 #[derive(Debug, uniffi::Object)]
 pub struct ImageCheck {
-    inner: Mutex<Option<itc_spv::firmware::ImageCheck>>,
+    pub(crate) inner: firmware::ImageCheck,
 }
 
 impl ImageCheck {
-    pub(crate) fn wrap(check: itc_spv::firmware::ImageCheck) -> Arc<Self> {
-        Arc::new(ImageCheck {
-            inner: Mutex::new(Some(check)),
-        })
+    pub(crate) fn wrap(inner: firmware::ImageCheck) -> Arc<Self> {
+        Arc::new(ImageCheck { inner })
     }
-}
-
-fn check_over() -> ItcError {
-    ItcError::invalid_argument("the image check is over (finished or refused)")
 }
 
 #[uniffi::export]
@@ -171,9 +131,7 @@ impl ImageCheck {
     /// # Errors
     /// [`ItcError::InvalidArgument`] once the check is over.
     pub fn manifest(&self) -> Result<FirmwareManifest, ItcError> {
-        let guard = lock(&self.inner);
-        let check = guard.as_ref().ok_or_else(check_over)?;
-        Ok(FirmwareManifest::from_core(check.manifest()))
+        Ok(FirmwareManifest::from_core(&self.inner.manifest()?))
     }
 
     /// Feed the next chunk of the image.
@@ -183,13 +141,7 @@ impl ImageCheck {
     /// soon as more bytes arrive than the manifest's size (the check is then
     /// over); [`ItcError::InvalidArgument`] once the check is over.
     pub fn update(&self, chunk: Vec<u8>) -> Result<(), ItcError> {
-        let mut guard = lock(&self.inner);
-        let check = guard.as_mut().ok_or_else(check_over)?;
-        if let Err(refusal) = check.update(&chunk) {
-            *guard = None;
-            return Err(refusal.into());
-        }
-        Ok(())
+        self.inner.update(&chunk)
     }
 
     /// Finish: the image had exactly the manifest's size and hash; returns
@@ -200,8 +152,7 @@ impl ImageCheck {
     /// [`UpdateRefusal::ImageHashMismatch`]; [`ItcError::InvalidArgument`]
     /// once the check is over.
     pub fn finish(&self) -> Result<FirmwareManifest, ItcError> {
-        let check = lock(&self.inner).take().ok_or_else(check_over)?;
-        Ok(FirmwareManifest::from_core(&check.finish()?))
+        Ok(FirmwareManifest::from_core(&self.inner.finish()?))
     }
 }
 

@@ -1,9 +1,10 @@
 //! The light client and the lamp's check, for the UniFFI bindings.
 
-use super::firmware::{check_offer, DeviceFirmware, ImageCheck};
+use super::firmware::{DeviceFirmware, ImageCheck};
 use super::keys::Keypair;
 use super::seal::SealSuite;
 use crate::error::ItcError;
+use crate::facade::firmware;
 use crate::facade::{hash, public_key};
 use itc_core::encoding::{Decode, Encode};
 use itc_core::types::{BlockHeader, ChainId, Permissions, ValidatorSet};
@@ -415,13 +416,9 @@ impl LightClient {
         header_age_max_ms: u64,
     ) -> Result<Arc<ImageCheck>, ItcError> {
         let header = lock(&self.trusted).header().clone();
-        Ok(ImageCheck::wrap(check_offer(
-            &header,
-            device,
-            &offer,
-            now_ms,
-            header_age_max_ms,
-        )?))
+        let device = device.into();
+        let check = firmware::check_offer(&header, &device, &offer, now_ms, header_age_max_ms)?;
+        Ok(ImageCheck::wrap(check))
     }
 
     /// The registration of `device` in the trusted state, or `None` when the
@@ -690,12 +687,8 @@ impl Lamp {
         now_ms: u64,
     ) -> Result<Arc<ImageCheck>, ItcError> {
         let (header, freshness_ms) = self.header_and_freshness();
-        Ok(ImageCheck::wrap(check_offer(
-            &header,
-            device,
-            &offer,
-            now_ms,
-            freshness_ms,
-        )?))
+        let device = device.into();
+        let check = firmware::check_offer(&header, &device, &offer, now_ms, freshness_ms)?;
+        Ok(ImageCheck::wrap(check))
     }
 }

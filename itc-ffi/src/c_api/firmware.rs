@@ -13,9 +13,9 @@ use super::{
     clear_handle_out, guard, handle_ref, read_slice, store_handle, write_array, write_value,
     Handle, ItcStatus,
 };
-use crate::api::firmware::{DeviceFirmware, FirmwareManifest, ImageCheck};
+use crate::api::firmware::ImageCheck;
 use crate::error::ItcError;
-use itc_core::firmware::ImageHasher;
+use crate::facade::firmware;
 use std::sync::Arc;
 
 /// A firmware release's manifest as plain data.
@@ -36,14 +36,13 @@ pub struct ItcFirmwareManifest {
 
 impl ItcFirmwareManifest {
     pub(crate) fn to_core(self) -> Result<itc_core::firmware::FirmwareManifest, ItcError> {
-        FirmwareManifest {
-            product: self.product,
-            version: self.version,
-            image_hash: self.image_hash.to_vec(),
-            image_size: self.image_size,
-            min_version: self.min_version,
-        }
-        .to_core()
+        firmware::manifest(
+            self.product,
+            self.version,
+            &self.image_hash,
+            self.image_size,
+            self.min_version,
+        )
     }
 
     pub(crate) fn from_core(manifest: &itc_core::firmware::FirmwareManifest) -> Self {
@@ -54,10 +53,6 @@ impl ItcFirmwareManifest {
             image_size: manifest.image_size,
             min_version: manifest.min_version,
         }
-    }
-
-    fn from_api(manifest: &FirmwareManifest) -> Result<Self, ItcError> {
-        Ok(Self::from_core(&manifest.to_core()?))
     }
 }
 
@@ -106,7 +101,7 @@ pub unsafe extern "C" fn itc_firmware_image_hash(
         // SAFETY: the caller's contract above.
         let image = unsafe { read_slice(image, image_len, "image")? };
         // SAFETY: the caller's contract above.
-        unsafe { write_array(out_hash, &ImageHasher::hash(image).0, "out_hash") }
+        unsafe { write_array(out_hash, &firmware::image_hash(image), "out_hash") }
     })
 }
 
@@ -131,10 +126,10 @@ pub unsafe extern "C" fn itc_firmware_manifest_sign(
     with_handle!(release_key, {
         // SAFETY: the caller's contract above.
         let manifest = unsafe { read_manifest(manifest)? };
-        let signature = manifest.sign(&release_key.keypair, itc_core::types::ChainId(chain_id));
-        let signature: &[u8; ITC_SIGNATURE_LEN] = &signature.0;
+        let signature: [u8; ITC_SIGNATURE_LEN] =
+            firmware::sign_manifest(&release_key.keypair, chain_id, &manifest);
         // SAFETY: the caller's contract above.
-        unsafe { write_array(out_signature, signature, "out_signature") }
+        unsafe { write_array(out_signature, &signature, "out_signature") }
     })
 }
 
@@ -171,7 +166,7 @@ unsafe fn check(
         }
         // SAFETY: non-null and readable by the caller's contract.
         let device = unsafe { device.read_unaligned() };
-        let device = DeviceFirmware {
+        let device = itc_spv::firmware::DeviceFirmware {
             product: device.product,
             version: device.version,
             image_size_max: device.image_size_max,
@@ -179,8 +174,7 @@ unsafe fn check(
         // SAFETY: forwarded contract.
         let offer = unsafe { read_slice(offer, offer_len, "offer")? };
         let (header, header_age_max_ms) = header()?;
-        let check =
-            crate::api::firmware::check_offer(&header, device, offer, now_ms, header_age_max_ms)?;
+        let check = firmware::check_offer(&header, &device, offer, now_ms, header_age_max_ms)?;
         let handle = ItcImageCheck {
             magic: ItcImageCheck::MAGIC,
             inner: ImageCheck::wrap(check),
@@ -274,7 +268,7 @@ pub unsafe extern "C" fn itc_image_check_update(
     with_handle!(check, {
         // SAFETY: the caller's contract above.
         let chunk = unsafe { read_slice(chunk, chunk_len, "chunk")? };
-        check.inner.update(chunk.to_vec())
+        check.inner.inner.update(chunk)
     })
 }
 
@@ -295,7 +289,7 @@ pub unsafe extern "C" fn itc_image_check_finish(
 ) -> ItcStatus {
     with_handle!(check, {
         super::require_out(out_manifest, "out_manifest")?;
-        let manifest = ItcFirmwareManifest::from_api(&check.inner.finish()?)?;
+        let manifest = ItcFirmwareManifest::from_core(&check.inner.inner.finish()?);
         // SAFETY: the caller's contract above.
         unsafe { write_value(out_manifest, manifest, "out_manifest") }
     })

@@ -10,6 +10,7 @@
 //! can only come from the UniFFI side.
 
 pub(crate) mod dag;
+pub(crate) mod firmware;
 pub(crate) mod keys;
 pub(crate) mod seal;
 pub(crate) mod transaction;
