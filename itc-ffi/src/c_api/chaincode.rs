@@ -11,7 +11,7 @@
 use super::keys::{ITC_HASH_LEN, ITC_PUBLIC_KEY_LEN};
 use super::{
     clear_handle_out, guard, handle_ref, read_array, read_slice, store_handle, write_array,
-    write_buffer, write_value, Handle, ItcStatus,
+    write_buffer, write_value, write_values, Handle, ItcStatus,
 };
 use crate::api::chaincode::{self as api, ContributionSummary, DataNode, OpenCampaignParams};
 use crate::error::ItcError;
@@ -116,38 +116,6 @@ handle_type! {
         result: CampaignResult,
     }
     tag = b"itc:ccrs", kind = "campaign result";
-}
-
-/// Copy `values` into a caller array of `capacity` elements, storing the
-/// element count in `*written` (also when the array is too small).
-///
-/// # Safety
-/// `written` must be null or writable; `out` null or valid for writing
-/// `capacity` elements.
-unsafe fn write_values<T: Copy>(
-    values: &[T],
-    out: *mut T,
-    capacity: usize,
-    written: *mut usize,
-) -> Result<(), ItcError> {
-    // SAFETY: forwarded contract.
-    unsafe { write_value(written, values.len(), "written")? };
-    if values.len() > capacity {
-        return Err(ItcError::BufferTooSmall {
-            needed: values.len() as u64,
-        });
-    }
-    if values.is_empty() {
-        return Ok(());
-    }
-    if out.is_null() {
-        return Err(ItcError::NullPointer {
-            argument: "out".into(),
-        });
-    }
-    // SAFETY: `out` holds `capacity >= values.len()` writable elements.
-    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
-    Ok(())
 }
 
 /// Borrow a data node.

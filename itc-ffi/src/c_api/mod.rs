@@ -468,13 +468,29 @@ pub(crate) unsafe fn write_buffer(
     written: *mut usize,
 ) -> Result<(), ItcError> {
     // SAFETY: forwarded contract.
-    unsafe { write_value(written, bytes.len(), "written")? };
-    if bytes.len() > capacity {
+    unsafe { write_values(bytes, out, capacity, written) }
+}
+
+/// Copy `values` into a caller array of `capacity` elements, storing the
+/// element count in `*written` (also when the array is too small).
+///
+/// # Safety
+/// `written` must be null or writable; `out` null or valid for writing
+/// `capacity` elements.
+pub(crate) unsafe fn write_values<T: Copy>(
+    values: &[T],
+    out: *mut T,
+    capacity: usize,
+    written: *mut usize,
+) -> Result<(), ItcError> {
+    // SAFETY: forwarded contract.
+    unsafe { write_value(written, values.len(), "written")? };
+    if values.len() > capacity {
         return Err(ItcError::BufferTooSmall {
-            needed: bytes.len() as u64,
+            needed: values.len() as u64,
         });
     }
-    if bytes.is_empty() {
+    if values.is_empty() {
         return Ok(());
     }
     if out.is_null() {
@@ -482,7 +498,7 @@ pub(crate) unsafe fn write_buffer(
             argument: "out".into(),
         });
     }
-    // SAFETY: `out` holds `capacity >= bytes.len()` writable bytes.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
+    // SAFETY: `out` holds `capacity >= values.len()` writable elements.
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
     Ok(())
 }
