@@ -205,23 +205,10 @@ impl From<itc_chaincode::node::NodeError> for ItcError {
     }
 }
 
-/// The stable code of a recovery refusal (`ItcRecoveryError` in C).
+/// The stable code of a recovery refusal: its `ItcRecoveryError` constant
+/// (0 for a variant newer than this build).
 pub(crate) fn recovery_error_code(error: itc_spv::RecoveryError) -> u32 {
-    use itc_spv::RecoveryError as E;
-    match error {
-        E::WrongChain => 1,
-        E::NotNewer => 2,
-        E::HeaderFromFuture => 3,
-        E::HeaderTooOld => 4,
-        E::Certificate(_) => 5,
-        E::BadProof => 6,
-        E::NoProvenOwner => 7,
-        E::OwnerChanged => 8,
-        E::BadSignature => 9,
-        // itc-spv's enum is non_exhaustive; every variant of the version this
-        // crate builds with is listed above (tested). 0 = not classified.
-        _ => 0,
-    }
+    crate::c_api::light_client::ItcRecoveryError::from_core(error) as u32
 }
 
 impl From<itc_spv::BootstrapError> for ItcError {

@@ -302,3 +302,231 @@ fn recovery_error_codes_never_change() {
     assert_eq!(ours, expected, "ItcError::RecoveryRejected codes");
     check_c_header("ItcRecoveryError", RECOVERY_ERROR);
 }
+
+// The C ABI's other numbered enums. Each is one Rust enum that cbindgen
+// declares in itc.h; UniFFI sees the signing domains by position (Kotlin and
+// Swift give no numbers) and campaign outcomes by name.
+
+const SIGNING_DOMAIN: &[(&str, u32)] = &[
+    ("Transaction", 0),
+    ("Vote", 1),
+    ("Consensus", 2),
+    ("DevicePairing", 3),
+    ("DeviceCommand", 4),
+    ("DagTransaction", 5),
+];
+
+const PAYLOAD_KIND: &[(&str, u32)] = &[
+    ("Transfer", 0),
+    ("RegisterDevice", 1),
+    ("TransferDevice", 2),
+    ("GrantAccess", 3),
+    ("RevokeAccess", 4),
+    ("Bond", 5),
+    ("Unbond", 6),
+    ("DagDeposit", 7),
+    ("PublishSealKey", 8),
+    ("RegisterProduct", 9),
+    ("PublishRelease", 10),
+    ("RevokeRelease", 11),
+];
+
+const UPDATE_OUTCOME: &[(&str, u32)] = &[("Success", 0), ("NotEnoughTrust", 1), ("Invalid", 2)];
+
+/// (name, code, the UniFFI bindings' outcome string).
+const CAMPAIGN_OUTCOME: &[(&str, u32, &str)] = &[
+    ("Open", 0, "open"),
+    ("Released", 1, "released"),
+    ("BelowMinimum", 2, "below_minimum"),
+    ("FailedMissingUnmask", 3, "failed_missing_unmask"),
+    ("FailedSumMismatch", 4, "failed_sum_mismatch"),
+    ("FailedContractUnusable", 5, "failed_contract_unusable"),
+];
+
+/// The `NAME = code` constants of a cbindgen enum in itc.h, in order.
+fn c_enum_constants(c_enum: &str) -> Vec<(String, u32)> {
+    let header = repository_file("bindings/c/itc.h");
+    let prefix = format!("{}_", screaming_snake(c_enum));
+    block(&header, &format!("enum {c_enum}"), "};")
+        .iter()
+        .filter_map(|line| {
+            let (left, right) = line.trim().split_once(" = ")?;
+            let name = left.strip_prefix(&prefix)?.to_string();
+            Some((name, right.trim_end_matches(',').parse().ok()?))
+        })
+        .collect()
+}
+
+fn screaming(expected: &[(&str, u32)]) -> Vec<(String, u32)> {
+    expected
+        .iter()
+        .map(|(name, code)| (screaming_snake(name), *code))
+        .collect()
+}
+
+#[test]
+fn signing_domain_codes_never_change() {
+    use itc_ffi::api::keys::{Keypair, SigningDomain};
+    use itc_ffi::c_api::keys::{itc_keypair_free, itc_keypair_from_seed, itc_keypair_sign};
+    use itc_ffi::c_api::ItcStatus;
+    let ours: Vec<(String, u32)> = (0..=SIGNING_DOMAIN.len() as u32)
+        .map_while(|code| Some((format!("{:?}", SigningDomain::from_code(code)?), code)))
+        .collect();
+    let expected: Vec<(String, u32)> = SIGNING_DOMAIN
+        .iter()
+        .map(|(name, code)| (name.to_string(), *code))
+        .collect();
+    assert_eq!(ours, expected, "SigningDomain::from_code");
+    check_c_header("ItcSigningDomain", SIGNING_DOMAIN);
+    assert_eq!(
+        c_enum_constants("ItcSigningDomain"),
+        screaming(SIGNING_DOMAIN)
+    );
+    // The C number and the UniFFI variant select the same core domain.
+    let seed = [9u8; 32];
+    let uniffi = Keypair::from_seed(seed.to_vec()).unwrap();
+    let mut c = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { itc_keypair_from_seed(seed.as_ptr(), &mut c) },
+        ItcStatus::Ok
+    );
+    for (name, code) in SIGNING_DOMAIN {
+        let mut signature = [0u8; 64];
+        let status =
+            unsafe { itc_keypair_sign(c, *code, 7, b"m".as_ptr(), 1, signature.as_mut_ptr()) };
+        assert_eq!(status, ItcStatus::Ok, "{name}");
+        let domain = SigningDomain::from_code(*code).unwrap();
+        assert_eq!(
+            uniffi.sign(domain, 7, b"m".to_vec()),
+            signature.to_vec(),
+            "{name}"
+        );
+    }
+    let mut signature = [0u8; 64];
+    let past_the_end = SIGNING_DOMAIN.len() as u32;
+    let status =
+        unsafe { itc_keypair_sign(c, past_the_end, 7, b"m".as_ptr(), 1, signature.as_mut_ptr()) };
+    assert_eq!(status, ItcStatus::InvalidArgument);
+    assert_eq!(unsafe { itc_keypair_free(c) }, ItcStatus::Ok);
+    // Python numbers the variants; Kotlin and Swift keep their order.
+    let python = repository_file("bindings/python/itc.py");
+    let python: Vec<(String, u32)> = block(&python, "class SigningDomain(enum.Enum):", "class ")
+        .iter()
+        .filter_map(|line| {
+            let (left, right) = line.trim().split_once(" = ")?;
+            Some((left.to_string(), right.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(python, screaming(SIGNING_DOMAIN), "Python SigningDomain");
+    let kotlin = repository_file("bindings/kotlin/src/main/kotlin/uniffi/itc/itc.kt");
+    let kotlin: Vec<String> = block(&kotlin, "enum class SigningDomain {", "}")
+        .iter()
+        .filter_map(|line| {
+            let name = line.trim().strip_suffix([',', ';'])?;
+            name.chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_')
+                .then(|| name.to_string())
+        })
+        .collect();
+    let swift = repository_file("bindings/swift/Sources/ITC/itc.swift");
+    let swift: Vec<String> = block(
+        &swift,
+        "public enum SigningDomain: Equatable, Hashable {",
+        "}",
+    )
+    .iter()
+    .filter_map(|line| Some(line.trim().strip_prefix("case ")?.to_string()))
+    .collect();
+    let names =
+        |f: fn(&str) -> String| SIGNING_DOMAIN.iter().map(|(n, _)| f(n)).collect::<Vec<_>>();
+    assert_eq!(kotlin, names(screaming_snake), "Kotlin SigningDomain");
+    assert_eq!(swift, names(lower_camel), "Swift SigningDomain");
+}
+
+#[test]
+fn payload_kind_codes_never_change() {
+    use itc_ffi::c_api::transaction::ItcPayloadKind;
+    let ours: Vec<(String, u32)> = (0..=PAYLOAD_KIND.len() as u32)
+        .map_while(ItcPayloadKind::from_code)
+        .map(|kind| (format!("{kind:?}"), kind as u32))
+        .collect();
+    let expected: Vec<(String, u32)> = PAYLOAD_KIND
+        .iter()
+        .map(|(name, code)| (name.to_string(), *code))
+        .collect();
+    assert_eq!(ours, expected, "ItcPayloadKind");
+    assert_eq!(ItcPayloadKind::from_code(PAYLOAD_KIND.len() as u32), None);
+    check_c_header("ItcPayloadKind", PAYLOAD_KIND);
+    assert_eq!(c_enum_constants("ItcPayloadKind"), screaming(PAYLOAD_KIND));
+}
+
+#[test]
+fn update_outcome_codes_never_change() {
+    use itc_ffi::c_api::light_client::ItcUpdateOutcome as O;
+    let ours = [O::Success, O::NotEnoughTrust, O::Invalid].map(|o| (format!("{o:?}"), o as u32));
+    let expected: Vec<(String, u32)> = UPDATE_OUTCOME
+        .iter()
+        .map(|(name, code)| (name.to_string(), *code))
+        .collect();
+    assert_eq!(ours.to_vec(), expected, "ItcUpdateOutcome");
+    check_c_header("ItcUpdateOutcome", UPDATE_OUTCOME);
+    assert_eq!(
+        c_enum_constants("ItcUpdateOutcome"),
+        screaming(UPDATE_OUTCOME)
+    );
+}
+
+#[test]
+fn campaign_outcome_codes_and_names_never_change() {
+    use itc_chaincode::campaign::{CampaignOutcome as C, FailReason as F};
+    use itc_ffi::c_api::chaincode::ItcCampaignOutcome;
+    let core = [
+        C::Open,
+        C::Released,
+        C::BelowMinimum,
+        C::Failed(F::MissingUnmask),
+        C::Failed(F::SumMismatch),
+        C::Failed(F::ContractUnusable),
+    ];
+    let ours: Vec<(String, u32, &str)> = core
+        .into_iter()
+        .map(ItcCampaignOutcome::from)
+        .map(|o| (format!("{o:?}"), o as u32, o.name()))
+        .collect();
+    let expected: Vec<(String, u32, &str)> = CAMPAIGN_OUTCOME
+        .iter()
+        .map(|(name, code, text)| (name.to_string(), *code, *text))
+        .collect();
+    assert_eq!(ours, expected, "ItcCampaignOutcome");
+    let header = repository_file("bindings/c/itc.h");
+    assert!(header.contains("typedef int32_t ItcCampaignOutcome;"));
+    let codes: Vec<(&str, u32)> = CAMPAIGN_OUTCOME.iter().map(|(n, c, _)| (*n, *c)).collect();
+    assert_eq!(c_enum_constants("ItcCampaignOutcome"), screaming(&codes));
+}
+
+#[test]
+fn recovery_error_constants_are_the_reason_codes() {
+    use itc_ffi::c_api::light_client::ItcRecoveryError as E;
+    let ours = [
+        E::WrongChain,
+        E::NotNewer,
+        E::HeaderFromFuture,
+        E::HeaderTooOld,
+        E::Certificate,
+        E::BadProof,
+        E::NoProvenOwner,
+        E::OwnerChanged,
+        E::BadSignature,
+    ]
+    .map(|e| (format!("{e:?}"), e as u32));
+    let expected: Vec<(String, u32)> = RECOVERY_ERROR
+        .iter()
+        .map(|(name, code)| (name.to_string(), *code))
+        .collect();
+    assert_eq!(ours.to_vec(), expected, "ItcRecoveryError");
+    assert_eq!(E::None as u32, 0);
+    assert_eq!(
+        c_enum_constants("ItcRecoveryError")[1..],
+        screaming(RECOVERY_ERROR)[..]
+    );
+}

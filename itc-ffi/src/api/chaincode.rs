@@ -19,7 +19,7 @@
 use crate::error::ItcError;
 use crate::facade::{hash, public_key};
 use itc_chaincode::campaign::{
-    self, CampaignOutcome, CampaignRecord, ChainCodeTx, FailReason, OpenCampaign, MODULE_ID,
+    self, CampaignOutcome, CampaignRecord, ChainCodeTx, OpenCampaign, MODULE_ID,
 };
 use itc_chaincode::contract::RunStatus;
 use itc_chaincode::node::{self, CampaignView};
@@ -189,15 +189,9 @@ pub fn open_campaign_tx_body(
 /// `"released"`, `"below_minimum"`, `"failed_missing_unmask"`,
 /// `"failed_sum_mismatch"` or `"failed_contract_unusable"`.
 fn outcome_name(outcome: CampaignOutcome) -> String {
-    match outcome {
-        CampaignOutcome::Open => "open",
-        CampaignOutcome::Released => "released",
-        CampaignOutcome::BelowMinimum => "below_minimum",
-        CampaignOutcome::Failed(FailReason::MissingUnmask) => "failed_missing_unmask",
-        CampaignOutcome::Failed(FailReason::SumMismatch) => "failed_sum_mismatch",
-        CampaignOutcome::Failed(FailReason::ContractUnusable) => "failed_contract_unusable",
-    }
-    .into()
+    crate::c_api::chaincode::ItcCampaignOutcome::from(outcome)
+        .name()
+        .into()
 }
 
 /// A campaign as stored on chain, decoded.

@@ -24,6 +24,25 @@ pub enum SigningDomain {
     DagTransaction,
 }
 
+impl SigningDomain {
+    /// The domain with stable number `code` (0, 1, ... in declaration
+    /// order: the values in Python and the C ABI's `ItcSigningDomain`),
+    /// `None` for an unknown number.
+    pub fn from_code(code: u32) -> Option<Self> {
+        // Not an associated constant: cbindgen would declare the type in
+        // the C header.
+        let all = [
+            SigningDomain::Transaction,
+            SigningDomain::Vote,
+            SigningDomain::Consensus,
+            SigningDomain::DevicePairing,
+            SigningDomain::DeviceCommand,
+            SigningDomain::DagTransaction,
+        ];
+        all.get(usize::try_from(code).ok()?).copied()
+    }
+}
+
 impl From<SigningDomain> for itc_core::keys::SigningDomain {
     fn from(domain: SigningDomain) -> Self {
         use itc_core::keys::SigningDomain as Core;

@@ -58,6 +58,22 @@ impl From<CampaignOutcome> for ItcCampaignOutcome {
     }
 }
 
+impl ItcCampaignOutcome {
+    /// The outcome's stable lower-case name, as the UniFFI bindings give it:
+    /// `"open"`, `"released"`, `"below_minimum"`, `"failed_missing_unmask"`,
+    /// `"failed_sum_mismatch"` or `"failed_contract_unusable"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Released => "released",
+            Self::BelowMinimum => "below_minimum",
+            Self::FailedMissingUnmask => "failed_missing_unmask",
+            Self::FailedSumMismatch => "failed_sum_mismatch",
+            Self::FailedContractUnusable => "failed_contract_unusable",
+        }
+    }
+}
+
 /// What a company asks for when it opens a campaign (see
 /// [`itc_chaincode_open_tx_body`]).
 #[repr(C)]

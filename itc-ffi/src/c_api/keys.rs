@@ -45,19 +45,9 @@ pub enum ItcSigningDomain {
 
 /// Map a C domain number to the core's signing domain.
 pub(crate) fn signing_domain(domain: u32) -> Result<SigningDomain, ItcError> {
-    Ok(match domain {
-        0 => SigningDomain::Transaction,
-        1 => SigningDomain::Vote,
-        2 => SigningDomain::Consensus,
-        3 => SigningDomain::DevicePairing,
-        4 => SigningDomain::DeviceCommand,
-        5 => SigningDomain::DagTransaction,
-        other => {
-            return Err(ItcError::invalid_argument(format!(
-                "unknown signing domain {other}"
-            )))
-        }
-    })
+    crate::api::keys::SigningDomain::from_code(domain)
+        .map(SigningDomain::from)
+        .ok_or_else(|| ItcError::invalid_argument(format!("unknown signing domain {domain}")))
 }
 
 handle_type! {

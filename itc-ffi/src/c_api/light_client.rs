@@ -73,6 +73,26 @@ pub enum ItcRecoveryError {
     BadSignature = 9,
 }
 
+impl ItcRecoveryError {
+    /// The constant for a recovery refusal of itc-spv (`None` only for a
+    /// variant newer than this build; every current one is listed).
+    pub fn from_core(error: itc_spv::RecoveryError) -> Self {
+        use itc_spv::RecoveryError as E;
+        match error {
+            E::WrongChain => Self::WrongChain,
+            E::NotNewer => Self::NotNewer,
+            E::HeaderFromFuture => Self::HeaderFromFuture,
+            E::HeaderTooOld => Self::HeaderTooOld,
+            E::Certificate(_) => Self::Certificate,
+            E::BadProof => Self::BadProof,
+            E::NoProvenOwner => Self::NoProvenOwner,
+            E::OwnerChanged => Self::OwnerChanged,
+            E::BadSignature => Self::BadSignature,
+            _ => Self::None,
+        }
+    }
+}
+
 impl From<UpdateVerdict> for ItcUpdateVerdict {
     fn from(verdict: UpdateVerdict) -> Self {
         let (outcome, invalid_reason) = match verdict {

@@ -59,6 +59,30 @@ pub enum ItcPayloadKind {
     RevokeRelease = 11,
 }
 
+impl ItcPayloadKind {
+    /// The kind numbered `code`, `None` for an unknown number.
+    pub fn from_code(code: u32) -> Option<Self> {
+        // Not an associated constant: cbindgen would then place the enum
+        // elsewhere in the header.
+        [
+            Self::Transfer,
+            Self::RegisterDevice,
+            Self::TransferDevice,
+            Self::GrantAccess,
+            Self::RevokeAccess,
+            Self::Bond,
+            Self::Unbond,
+            Self::DagDeposit,
+            Self::PublishSealKey,
+            Self::RegisterProduct,
+            Self::PublishRelease,
+            Self::RevokeRelease,
+        ]
+        .into_iter()
+        .find(|kind| *kind as u32 == code)
+    }
+}
+
 /// A payload as plain data. Fields a kind does not use are zero.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,42 +259,44 @@ impl ItcPayload {
 
     pub(crate) fn to_payload(self) -> Result<Payload, ItcError> {
         let amount = Amount(self.amount);
-        Ok(match self.kind {
-            0 => tx::transfer(&self.account, self.amount)?,
-            1 => tx::register_device(
+        use ItcPayloadKind as K;
+        let Some(kind) = K::from_code(self.kind) else {
+            return Err(ItcError::invalid_argument(format!(
+                "unknown payload kind {}",
+                self.kind
+            )));
+        };
+        Ok(match kind {
+            K::Transfer => tx::transfer(&self.account, self.amount)?,
+            K::RegisterDevice => tx::register_device(
                 &self.device,
                 self.security_level,
                 &self.metadata_hash,
                 &self.pairing_signature,
             )?,
-            2 => tx::transfer_device(&self.device, &self.account)?,
-            3 => tx::grant_access(
+            K::TransferDevice => tx::transfer_device(&self.device, &self.account)?,
+            K::GrantAccess => tx::grant_access(
                 &self.device,
                 &self.account,
                 self.permissions,
                 self.expiry_height,
             )?,
-            4 => tx::revoke_access(&self.device, &self.account)?,
-            5 => Payload::Bond { amount },
-            6 => Payload::Unbond { amount },
-            7 => Payload::DagDeposit { amount },
-            8 => {
+            K::RevokeAccess => tx::revoke_access(&self.device, &self.account)?,
+            K::Bond => Payload::Bond { amount },
+            K::Unbond => Payload::Unbond { amount },
+            K::DagDeposit => Payload::DagDeposit { amount },
+            K::PublishSealKey => {
                 return Err(ItcError::invalid_argument(
                     "a PublishSealKey payload carries a variable-length key: build it with \
                      itc_transaction_new_publish_seal_key",
                 ))
             }
-            9 => tx::register_product(self.product, &self.account)?,
-            10 => tx::publish_release(self.manifest.to_core()?, &self.signature)?,
-            11 => Payload::RevokeRelease {
+            K::RegisterProduct => tx::register_product(self.product, &self.account)?,
+            K::PublishRelease => tx::publish_release(self.manifest.to_core()?, &self.signature)?,
+            K::RevokeRelease => Payload::RevokeRelease {
                 product: self.product,
                 version: self.version,
             },
-            other => {
-                return Err(ItcError::invalid_argument(format!(
-                    "unknown payload kind {other}"
-                )))
-            }
         })
     }
 }
