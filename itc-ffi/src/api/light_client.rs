@@ -4,10 +4,10 @@ use super::firmware::{DeviceFirmware, ImageCheck};
 use super::keys::Keypair;
 use super::seal::SealSuite;
 use crate::error::ItcError;
-use crate::facade::firmware;
+use crate::facade::{firmware, light_client as facade};
 use crate::facade::{hash, public_key};
 use itc_core::encoding::{Decode, Encode};
-use itc_core::types::{BlockHeader, ChainId, Permissions, ValidatorSet};
+use itc_core::types::{BlockHeader, ValidatorSet};
 use itc_spv::{
     CommandProof, HeaderUpdate, LampConfig, OwnerRecovery, ReplayTable, SignedCommand,
     StateEntryProof, TransactionProof, TrustedState,
@@ -468,14 +468,7 @@ pub fn sign_command(
     action: u32,
     time_ms: u64,
 ) -> Result<Vec<u8>, ItcError> {
-    Ok(SignedCommand::new_signed(
-        &sender.inner,
-        ChainId(chain_id),
-        public_key(&device, "device")?,
-        Permissions(action),
-        time_ms,
-    )
-    .encode())
+    facade::sign_command(&sender.inner, chain_id, &device, action, time_ms)
 }
 
 /// The owner's way back for a device that went without headers for longer
@@ -505,22 +498,13 @@ pub fn sign_owner_recovery(
     update: Vec<u8>,
     device_proof: Vec<u8>,
 ) -> Result<Vec<u8>, ItcError> {
-    let device = public_key(&device, "device")?;
-    let trusted_header = BlockHeader::decode(&trusted_header)?;
-    let update = HeaderUpdate::decode(&update)?;
-    if update.validators.is_none() {
-        return Err(ItcError::invalid_argument(
-            "a recovery's header update must carry its validator set",
-        ));
-    }
-    Ok(OwnerRecovery::new_signed(
+    facade::sign_owner_recovery(
         &owner.inner,
         &device,
         &trusted_header,
-        update,
-        StateEntryProof::decode(&device_proof)?,
+        &update,
+        &device_proof,
     )
-    .encode())
 }
 
 /// The default command window: 30 seconds.

@@ -9,11 +9,10 @@ use super::{
     clear_handle_out, guard, handle_ref, read_array, read_slice, require_out, store_handle,
     write_array, write_buffer, write_value, Handle, ItcStatus,
 };
-use crate::api::keys::Keypair;
 use crate::api::light_client::{
-    sign_command, sign_owner_recovery, Handled, Lamp, LampVerdict, LightClient, TrustOptions,
-    UpdateVerdict,
+    Handled, Lamp, LampVerdict, LightClient, TrustOptions, UpdateVerdict,
 };
+use crate::facade::light_client as facade;
 use itc_core::encoding::Decode;
 use itc_spv::SignedCommand;
 use std::sync::Arc;
@@ -868,15 +867,12 @@ pub unsafe extern "C" fn itc_owner_recovery_sign(
                 read_slice(device_proof, device_proof_len, "device_proof")?,
             )
         };
-        let keypair = Arc::new(Keypair {
-            inner: owner.keypair.clone(),
-        });
-        let bytes = sign_owner_recovery(
-            keypair,
-            device.to_vec(),
-            trusted_header.to_vec(),
-            update.to_vec(),
-            device_proof.to_vec(),
+        let bytes = facade::sign_owner_recovery(
+            &owner.keypair,
+            &device,
+            trusted_header,
+            update,
+            device_proof,
         )?;
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&bytes, out, capacity, written) }
@@ -949,10 +945,7 @@ pub unsafe extern "C" fn itc_command_sign(
     with_handle!(grantee, {
         // SAFETY: the caller's contract above.
         let device = unsafe { read_array::<ITC_PUBLIC_KEY_LEN>(device, "device")? };
-        let keypair = Arc::new(Keypair {
-            inner: grantee.keypair.clone(),
-        });
-        let bytes = sign_command(keypair, chain_id, device.to_vec(), action, time_ms)?;
+        let bytes = facade::sign_command(&grantee.keypair, chain_id, &device, action, time_ms)?;
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&bytes, out, capacity, written) }
     })

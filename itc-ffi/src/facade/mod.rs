@@ -12,6 +12,7 @@
 pub(crate) mod dag;
 pub(crate) mod firmware;
 pub(crate) mod keys;
+pub(crate) mod light_client;
 pub(crate) mod seal;
 pub(crate) mod transaction;
 
