@@ -295,10 +295,7 @@ fn recovery_error_codes_never_change() {
             (name, itc_ffi::ItcError::from(error).reason_code())
         })
         .collect();
-    let expected: Vec<(String, u32)> = RECOVERY_ERROR
-        .iter()
-        .map(|(name, code)| (name.to_string(), *code))
-        .collect();
+    let expected = owned(RECOVERY_ERROR);
     assert_eq!(ours, expected, "ItcError::RecoveryRejected codes");
     check_c_header("ItcRecoveryError", RECOVERY_ERROR);
 }
@@ -357,6 +354,13 @@ fn c_enum_constants(c_enum: &str) -> Vec<(String, u32)> {
         .collect()
 }
 
+fn owned(pairs: &[(&str, u32)]) -> Vec<(String, u32)> {
+    pairs
+        .iter()
+        .map(|(name, code)| (name.to_string(), *code))
+        .collect()
+}
+
 fn screaming(expected: &[(&str, u32)]) -> Vec<(String, u32)> {
     expected
         .iter()
@@ -372,10 +376,7 @@ fn signing_domain_codes_never_change() {
     let ours: Vec<(String, u32)> = (0..=SIGNING_DOMAIN.len() as u32)
         .map_while(|code| Some((format!("{:?}", SigningDomain::from_code(code)?), code)))
         .collect();
-    let expected: Vec<(String, u32)> = SIGNING_DOMAIN
-        .iter()
-        .map(|(name, code)| (name.to_string(), *code))
-        .collect();
+    let expected = owned(SIGNING_DOMAIN);
     assert_eq!(ours, expected, "SigningDomain::from_code");
     check_c_header("ItcSigningDomain", SIGNING_DOMAIN);
     assert_eq!(
@@ -450,10 +451,7 @@ fn payload_kind_codes_never_change() {
         .map_while(ItcPayloadKind::from_code)
         .map(|kind| (format!("{kind:?}"), kind as u32))
         .collect();
-    let expected: Vec<(String, u32)> = PAYLOAD_KIND
-        .iter()
-        .map(|(name, code)| (name.to_string(), *code))
-        .collect();
+    let expected = owned(PAYLOAD_KIND);
     assert_eq!(ours, expected, "ItcPayloadKind");
     assert_eq!(ItcPayloadKind::from_code(PAYLOAD_KIND.len() as u32), None);
     check_c_header("ItcPayloadKind", PAYLOAD_KIND);
@@ -464,10 +462,7 @@ fn payload_kind_codes_never_change() {
 fn update_outcome_codes_never_change() {
     use itc_ffi::c_api::light_client::ItcUpdateOutcome as O;
     let ours = [O::Success, O::NotEnoughTrust, O::Invalid].map(|o| (format!("{o:?}"), o as u32));
-    let expected: Vec<(String, u32)> = UPDATE_OUTCOME
-        .iter()
-        .map(|(name, code)| (name.to_string(), *code))
-        .collect();
+    let expected = owned(UPDATE_OUTCOME);
     assert_eq!(ours.to_vec(), expected, "ItcUpdateOutcome");
     check_c_header("ItcUpdateOutcome", UPDATE_OUTCOME);
     assert_eq!(
@@ -519,10 +514,7 @@ fn recovery_error_constants_are_the_reason_codes() {
         E::BadSignature,
     ]
     .map(|e| (format!("{e:?}"), e as u32));
-    let expected: Vec<(String, u32)> = RECOVERY_ERROR
-        .iter()
-        .map(|(name, code)| (name.to_string(), *code))
-        .collect();
+    let expected = owned(RECOVERY_ERROR);
     assert_eq!(ours.to_vec(), expected, "ItcRecoveryError");
     assert_eq!(E::None as u32, 0);
     assert_eq!(
