@@ -17,19 +17,17 @@
 //! use `submit_chaincode` or `chaincode_transaction`.
 
 use crate::error::ItcError;
-use crate::facade::{hash, public_key};
+use crate::facade::{chaincode, hash, public_key};
 use itc_chaincode::campaign::{
     self, CampaignOutcome, CampaignRecord, ChainCodeTx, OpenCampaign, MODULE_ID,
 };
 use itc_chaincode::contract::RunStatus;
 use itc_chaincode::node::{self, CampaignView};
 use itc_chaincode::schema::{Field, Schema};
-use itc_core::encoding::{Decode, Encode};
+use itc_core::encoding::Encode;
 use itc_core::hash::Hash;
-use itc_core::ledger::state_key;
 use itc_core::storage::MemoryStorage;
-use itc_core::types::{Amount, BlockHeader};
-use itc_spv::StateEntryProof;
+use itc_core::types::Amount;
 use std::sync::{Arc, Mutex};
 
 /// The reference contract's WebAssembly (shipped by itc-chaincode, so that
@@ -83,18 +81,13 @@ pub fn lamp_analytics_schema() -> Vec<u8> {
 /// (u32), the event (1 = on, 0 = off) and 3 bytes of padding.
 #[uniffi::export]
 pub fn encode_lamp_event(time_s: u64, model: u32, on: bool) -> Vec<u8> {
-    let mut record = Vec::with_capacity(LAMP_EVENT_BYTES);
-    record.extend_from_slice(&time_s.to_le_bytes());
-    record.extend_from_slice(&model.to_le_bytes());
-    record.push(u8::from(on));
-    record.extend_from_slice(&[0; 3]);
-    record
+    chaincode::lamp_event(time_s, model, on).to_vec()
 }
 
 /// The hash a deployed contract is known by (32 bytes).
 #[uniffi::export]
 pub fn contract_hash(code: Vec<u8>) -> Vec<u8> {
-    itc_chaincode::contract::code_hash(&code).0.to_vec()
+    chaincode::contract_hash(&code).to_vec()
 }
 
 /// The `Deploy` transaction body for a contract (validated by the chain
@@ -105,14 +98,7 @@ pub fn contract_hash(code: Vec<u8>) -> Vec<u8> {
 /// chain accepts.
 #[uniffi::export]
 pub fn deploy_tx_body(code: Vec<u8>) -> Result<Vec<u8>, ItcError> {
-    if code.is_empty() || code.len() > itc_chaincode::contract::CODE_BYTES_MAX {
-        return Err(ItcError::invalid_argument(format!(
-            "contract code must be 1..={} bytes, got {}",
-            itc_chaincode::contract::CODE_BYTES_MAX,
-            code.len()
-        )));
-    }
-    Ok(ChainCodeTx::Deploy { code }.encode())
+    chaincode::deploy_tx_body(&code)
 }
 
 /// What a company asks for when it opens a campaign.
@@ -321,18 +307,7 @@ pub fn verify_payment_receipt(
     member: Vec<u8>,
     proof: Vec<u8>,
 ) -> Result<Option<u64>, ItcError> {
-    let header = BlockHeader::decode(&header)?;
-    let id = self::campaign_id(&campaign_id)?;
-    let member = public_key(&member, "member")?;
-    let entry = StateEntryProof::decode(&proof)?;
-    let key = state_key::module(MODULE_ID, &campaign::keys::paid(&id, &member));
-    match entry
-        .verify(&header, &key)
-        .map_err(ItcError::proof_rejected)?
-    {
-        Some(bytes) => Ok(Some(u64::decode(bytes)?)),
-        None => Ok(None),
-    }
+    chaincode::verify_payment_receipt(&header, &campaign_id, &member, &proof)
 }
 
 /// What one contribution shared, for the user to see.

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::api::chaincode::{self as api, ContributionSummary, DataNode, OpenCampaignParams};
 use crate::error::ItcError;
+use crate::facade::chaincode;
 use itc_chaincode::campaign::{self, CampaignOutcome, CampaignResult, FailReason};
 use std::sync::Arc;
 
@@ -622,8 +623,7 @@ pub unsafe extern "C" fn itc_chaincode_lamp_event(
     out: *mut u8,
 ) -> ItcStatus {
     guard(|| {
-        let event: [u8; ITC_LAMP_EVENT_LEN] =
-            crate::facade::array(&api::encode_lamp_event(time_s, model, on), "event")?;
+        let event: [u8; ITC_LAMP_EVENT_LEN] = chaincode::lamp_event(time_s, model, on);
         // SAFETY: the caller's contract above.
         unsafe { write_array(out, &event, "out") }
     })
@@ -645,8 +645,7 @@ pub unsafe extern "C" fn itc_chaincode_contract_hash(
     guard(|| {
         // SAFETY: the caller's contract above.
         let code = unsafe { read_slice(code, code_len, "code")? };
-        let hash: [u8; ITC_HASH_LEN] =
-            crate::facade::array(&api::contract_hash(code.to_vec()), "hash")?;
+        let hash: [u8; ITC_HASH_LEN] = chaincode::contract_hash(code);
         // SAFETY: the caller's contract above.
         unsafe { write_array(out, &hash, "out") }
     })
@@ -670,7 +669,7 @@ pub unsafe extern "C" fn itc_chaincode_deploy_tx_body(
     guard(|| {
         // SAFETY: the caller's contract above.
         let code = unsafe { read_slice(code, code_len, "code")? };
-        let body = api::deploy_tx_body(code.to_vec())?;
+        let body = chaincode::deploy_tx_body(code)?;
         // SAFETY: the caller's contract above.
         unsafe { write_buffer(&body, out, capacity, written) }
     })
@@ -901,13 +900,12 @@ pub unsafe extern "C" fn itc_chaincode_verify_payment_receipt(
         let (header, id, member, proof) = unsafe {
             (
                 read_slice(header, header_len, "header")?,
-                id(campaign_id)?,
+                read_array::<ITC_HASH_LEN>(campaign_id, "campaign_id")?,
                 read_array::<ITC_PUBLIC_KEY_LEN>(member, "member")?,
                 read_slice(proof, proof_len, "proof")?,
             )
         };
-        let amount =
-            api::verify_payment_receipt(header.to_vec(), id, member.to_vec(), proof.to_vec())?;
+        let amount = chaincode::verify_payment_receipt(header, &id, &member, proof)?;
         // SAFETY: the caller's contract above.
         unsafe {
             write_value(out_paid, amount.is_some(), "out_paid")?;

@@ -9,6 +9,7 @@
 //! ABI reads fixed-size arguments at their exact length, so a length error
 //! can only come from the UniFFI side.
 
+pub(crate) mod chaincode;
 pub(crate) mod dag;
 pub(crate) mod firmware;
 pub(crate) mod keys;
