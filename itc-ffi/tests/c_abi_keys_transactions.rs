@@ -154,6 +154,56 @@ fn null_pointers_are_refused_with_a_status_and_a_message() {
     }
 }
 
+/// With two bad arguments, a null pointer is reported first (the pointers
+/// are checked before any value is parsed).
+#[test]
+fn a_null_pointer_wins_over_an_invalid_value() {
+    let owner = keypair(1);
+    let device_keypair = keypair(2);
+    let device = public_key(device_keypair);
+    let mut out = ptr::null_mut();
+    unsafe {
+        // Security level 9 does not exist, and the metadata hash is null.
+        assert_eq!(
+            itc_transaction_new_register_device(
+                owner,
+                CHAIN,
+                0,
+                1,
+                device.as_ptr(),
+                9,
+                ptr::null(),
+                [0u8; 64].as_ptr(),
+                &mut out,
+            ),
+            ItcStatus::NullPointer
+        );
+        assert!(out.is_null());
+        assert!(last_error().contains("metadata"), "{}", last_error());
+        // An X25519 key given as 3 bytes, and the subject null.
+        assert_eq!(
+            itc_transaction_new_publish_seal_key(
+                owner,
+                CHAIN,
+                0,
+                1,
+                ptr::null(),
+                1,
+                [7u8; 3].as_ptr(),
+                3,
+                0,
+                [0u8; 64].as_ptr(),
+                &mut out,
+            ),
+            ItcStatus::NullPointer
+        );
+        assert!(out.is_null());
+        assert!(last_error().contains("subject"), "{}", last_error());
+        assert_eq!(itc_keypair_free(owner), ItcStatus::Ok);
+        assert_eq!(itc_keypair_free(device_keypair), ItcStatus::Ok);
+    }
+}
+
 #[test]
 fn a_handle_of_the_wrong_kind_is_refused() {
     let key = keypair(1);

@@ -312,8 +312,10 @@ impl<S: SideChain> Simulation<S> {
     }
 
     /// Crash node `i` now: its replica is dropped, its storage survives.
-    /// Messages to it are lost until [`Simulation::restart_node`]. Does
-    /// nothing if it is down.
+    /// Messages to it are lost until [`Simulation::restart_node`], and so
+    /// are the messages it held but had not sent (see
+    /// [`Simulation::hold_messages`]): a crash between persisting and
+    /// sending loses them. Does nothing if it is down.
     ///
     /// # Errors
     /// [`ManualError::NoSuchNode`].
@@ -322,6 +324,9 @@ impl<S: SideChain> Simulation<S> {
         node.replica = None;
         node.pending_crash = None;
         node.restart_at = None;
+        if let Some(manual) = &mut self.manual {
+            manual.outboxes[i].clear();
+        }
         Ok(())
     }
 
@@ -488,10 +493,11 @@ impl<S: SideChain> Simulation<S> {
     /// Node `i`'s held messages, oldest first (its pending output is
     /// persisted first, as [`Simulation::flush`] does, and held if messages
     /// are held), taken out of its outbox; empty when nothing is held.
+    ///
+    /// # Panics
+    /// If there is no node `i` (a mistake in the test driving it).
     pub fn take_held(&mut self, i: usize) -> Vec<Outgoing> {
-        if i >= self.nodes.len() {
-            return Vec::new();
-        }
+        assert!(i < self.nodes.len(), "take_held: no node {i}");
         self.drain(i);
         self.manual
             .as_mut()
@@ -502,11 +508,14 @@ impl<S: SideChain> Simulation<S> {
     /// Put `messages` from node `from` on the network, to their recipients
     /// (through the link filter), as if `from` had sent them now: they are
     /// delivered by the next steps (at once by [`Simulation::settle`] with
-    /// the default link delay of 0). The caller may also forge them.
+    /// the default link delay of 0). The caller may also forge them. A
+    /// message to a key that is no node's goes nowhere (as a replica's
+    /// message to a validator that has no process here).
+    ///
+    /// # Panics
+    /// If there is no node `from` (a mistake in the test driving it).
     pub fn send_messages(&mut self, from: usize, messages: impl IntoIterator<Item = Outgoing>) {
-        if from >= self.nodes.len() {
-            return;
-        }
+        assert!(from < self.nodes.len(), "send_messages: no node {from}");
         for outgoing in messages {
             self.route(from, &outgoing);
         }
@@ -528,9 +537,12 @@ impl<S: SideChain> Simulation<S> {
     /// for a deadline (side-chain steps due now run). With the default link
     /// delay of 0 this delivers until the network is quiet; while messages
     /// are held, it delivers what is on the network and new output waits
-    /// in the outboxes. Returns the number of events handled; the
+    /// in the outboxes. Side-chain steps due by now run as in
+    /// [`Simulation::step`] (they tick the replicas and carry side-chain
+    /// gossip and requests). Returns the number of events handled; the
     /// invariants are checked as [`Simulation::step`] does, and before it
-    /// returns.
+    /// returns also every running node's side-chain invariants, so a test
+    /// that settles after acting on a node has everything checked.
     ///
     /// # Errors
     /// The first invariant that fails, or the network does not settle
@@ -556,8 +568,22 @@ impl<S: SideChain> Simulation<S> {
                 self.check()?;
             }
         }
-        self.check()?;
+        self.check_now()?;
         Ok(handled)
+    }
+
+    /// Check every invariant now, every running node's side chain included,
+    /// without delivering anything or moving the clock: for a test that
+    /// acted on a replica directly ([`Simulation::replica_mut`],
+    /// [`Simulation::take_held`]) and wants it checked at once.
+    ///
+    /// # Errors
+    /// The first invariant that fails.
+    pub fn check_now(&mut self) -> Result<(), SimFailure> {
+        for i in 0..self.nodes.len() {
+            self.check_side(i);
+        }
+        self.check()
     }
 
     /// Tick every running replica at the current instant, whether or not a

@@ -7,7 +7,8 @@
 //!
 //! Messages name arguments as the UniFFI layer does ("metadata hash"); the C
 //! ABI reads fixed-size arguments at their exact length, so a length error
-//! can only come from the UniFFI side.
+//! for one of those can only come from the UniFFI side (a variable-length
+//! argument, such as a sealing public key, can be refused from either).
 
 pub(crate) mod chaincode;
 pub(crate) mod dag;

@@ -129,9 +129,13 @@ impl<S: SideChain> Cluster<S> {
     }
 
     /// Persist replica `i`'s outputs and return the messages it may send
-    /// (taken out of its outbox: they go nowhere unless the test sends them).
+    /// (taken out of its outbox: they go nowhere unless the test sends them);
+    /// the simulator's invariants are checked at once, without delivering
+    /// anything.
     pub fn persist(&mut self, i: usize) -> Vec<Outgoing> {
-        self.sim.take_held(i)
+        let held = self.sim.take_held(i);
+        self.sim.check_now().unwrap();
+        held
     }
 
     /// Crash replica `i` and open it again from its storage (the simulator
