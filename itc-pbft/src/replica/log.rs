@@ -9,48 +9,154 @@ use crate::message::{Decision, PrePrepare, PreparedEntry, WATERMARK_WINDOW};
 use crate::persist::SlotRecord;
 use itc_core::keys::PublicKey;
 use itc_core::ledger::Ledger;
-use itc_core::types::{Block, CommitCertificate, ValidatorSet, Vote};
+use itc_core::types::{Block, CommitCertificate, ValidatorSet, Vote, VoteKind};
 use itc_core::Hash;
 use std::collections::BTreeMap;
 
 /// A proposal accepted for a slot in the current view.
+///
+/// Its fields are private: it is made by one of the constructors below (a
+/// primary's pre-prepare, a certified block, or storage), and afterwards
+/// only moves from unchecked to validated, or to waiting for its anchor.
 #[derive(Clone, Debug)]
 pub(super) struct Proposal {
-    pub(super) block: Block,
-    pub(super) hash: Hash,
+    block: Block,
+    hash: Hash,
     /// The primary's signed pre-prepare (absent for new-view re-proposals).
-    pub(super) pre_prepare: Option<PrePrepare>,
+    pre_prepare: Option<PrePrepare>,
     /// Checked against the ledger (so signatures need not be re-verified).
-    pub(super) validated: bool,
+    validated: bool,
     /// Carried by a prepared certificate in a new view: valid by quorum.
-    pub(super) certified: bool,
+    certified: bool,
     /// Everything but the anchor checked; the anchor waits for side-chain
     /// data, so only it is checked again.
-    pub(super) anchor_pending: bool,
+    anchor_pending: bool,
 }
 
 impl Proposal {
+    /// The primary's proposal, `hash` being its header's hash; `validated`
+    /// when the primary is this replica (it built the block from its
+    /// ledger).
+    pub(super) fn from_primary(pre_prepare: PrePrepare, hash: Hash, validated: bool) -> Self {
+        Proposal {
+            block: pre_prepare.block.clone(),
+            hash,
+            pre_prepare: Some(pre_prepare),
+            validated,
+            certified: false,
+            anchor_pending: false,
+        }
+    }
+
+    /// A block a quorum vouches for (a new view's re-proposal, or the block
+    /// of a commit certificate): votable without checking it again.
+    pub(super) fn certified(block: Block, hash: Hash) -> Self {
+        Proposal {
+            block,
+            hash,
+            pre_prepare: None,
+            validated: false,
+            certified: true,
+            anchor_pending: false,
+        }
+    }
+
+    /// A proposal read back from this replica's storage: checked again
+    /// unless `certified`.
+    pub(super) fn restored(
+        block: Block,
+        hash: Hash,
+        pre_prepare: Option<PrePrepare>,
+        certified: bool,
+    ) -> Self {
+        Proposal {
+            block,
+            hash,
+            pre_prepare,
+            validated: false,
+            certified,
+            anchor_pending: false,
+        }
+    }
+
+    pub(super) fn block(&self) -> &Block {
+        &self.block
+    }
+
+    pub(super) fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    pub(super) fn pre_prepare(&self) -> Option<&PrePrepare> {
+        self.pre_prepare.as_ref()
+    }
+
+    pub(super) fn is_validated(&self) -> bool {
+        self.validated
+    }
+
+    pub(super) fn is_certified(&self) -> bool {
+        self.certified
+    }
+
+    /// Whether only the anchor is left to check.
+    pub(super) fn is_anchor_pending(&self) -> bool {
+        self.anchor_pending
+    }
+
+    /// The block checked out against the ledger (anchor included).
+    pub(super) fn mark_validated(&mut self) {
+        self.validated = true;
+        self.anchor_pending = false;
+    }
+
+    /// Everything but the anchor checked; its side-chain data is awaited.
+    pub(super) fn mark_anchor_pending(&mut self) {
+        self.anchor_pending = true;
+    }
+
     pub(super) fn votable(&self) -> bool {
         self.validated || self.certified
     }
 }
 
 /// The log entry of one sequence number.
+///
+/// Its fields are private to the log: the replica reads them through the
+/// accessors and changes them through the methods below, each of which
+/// keeps the slot's own invariants ([`Slot::check`]).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Slot {
-    pub(super) view: u64,
-    pub(super) proposal: Option<Proposal>,
-    pub(super) prepares: BTreeMap<PublicKey, Vote>,
-    pub(super) commits: BTreeMap<PublicKey, Vote>,
+    view: u64,
+    proposal: Option<Proposal>,
+    prepares: BTreeMap<PublicKey, Vote>,
+    commits: BTreeMap<PublicKey, Vote>,
     /// Highest-view prepared certificate, kept across views.
-    pub(super) prepared: Option<PreparedEntry>,
-    pub(super) prepare_vote: Option<(u64, Hash)>,
-    pub(super) commit_vote: Option<(u64, Hash)>,
+    prepared: Option<PreparedEntry>,
+    prepare_vote: Option<(u64, Hash)>,
+    commit_vote: Option<(u64, Hash)>,
     /// Commit certificate once committed-local.
-    pub(super) certificate: Option<CommitCertificate>,
+    certificate: Option<CommitCertificate>,
 }
 
 impl Slot {
+    /// A slot read back from storage in `view`: what it had prepared and
+    /// voted; no proposal yet and no votes of others.
+    pub(super) fn restored(
+        view: u64,
+        prepared: Option<PreparedEntry>,
+        prepare_vote: Option<(u64, Hash)>,
+        commit_vote: Option<(u64, Hash)>,
+    ) -> Self {
+        Slot {
+            view,
+            prepared,
+            prepare_vote,
+            commit_vote,
+            ..Slot::default()
+        }
+    }
+
     pub(super) fn enter_view(&mut self, view: u64) {
         self.view = view;
         self.prepares.clear();
@@ -58,6 +164,95 @@ impl Slot {
         if self.certificate.is_none() {
             self.proposal = None;
         }
+    }
+
+    /// The view the slot's votes and proposal belong to.
+    pub(super) fn view(&self) -> u64 {
+        self.view
+    }
+
+    pub(super) fn proposal(&self) -> Option<&Proposal> {
+        self.proposal.as_ref()
+    }
+
+    pub(super) fn proposal_mut(&mut self) -> Option<&mut Proposal> {
+        self.proposal.as_mut()
+    }
+
+    pub(super) fn set_proposal(&mut self, proposal: Proposal) {
+        self.proposal = Some(proposal);
+    }
+
+    /// Forget the proposal (it failed its checks, or its body is not the
+    /// one its certificate names).
+    pub(super) fn drop_proposal(&mut self) {
+        self.proposal = None;
+    }
+
+    /// The votes of `kind` received in the slot's view, by validator.
+    pub(super) fn votes(&self, kind: VoteKind) -> &BTreeMap<PublicKey, Vote> {
+        match kind {
+            VoteKind::Prepare => &self.prepares,
+            VoteKind::Commit => &self.commits,
+        }
+    }
+
+    /// Record `vote` under its validator (the caller checked that it is
+    /// for this slot and view, and that the validator has none yet).
+    pub(super) fn record_vote(&mut self, vote: Vote) {
+        match vote.kind {
+            VoteKind::Prepare => self.prepares.insert(vote.validator, vote),
+            VoteKind::Commit => self.commits.insert(vote.validator, vote),
+        };
+    }
+
+    /// This replica's last vote of `kind`: its view and block hash.
+    pub(super) fn own_vote(&self, kind: VoteKind) -> Option<(u64, Hash)> {
+        match kind {
+            VoteKind::Prepare => self.prepare_vote,
+            VoteKind::Commit => self.commit_vote,
+        }
+    }
+
+    /// Record this replica's own `vote` (as its last vote of that kind,
+    /// which is what storage keeps, and among the votes).
+    pub(super) fn record_own_vote(&mut self, vote: Vote) {
+        let own = Some((vote.view, vote.block_hash));
+        match vote.kind {
+            VoteKind::Prepare => self.prepare_vote = own,
+            VoteKind::Commit => self.commit_vote = own,
+        }
+        self.record_vote(vote);
+    }
+
+    /// The highest-view prepared certificate the slot holds.
+    pub(super) fn prepared(&self) -> Option<&PreparedEntry> {
+        self.prepared.as_ref()
+    }
+
+    /// Prepared in the slot's current view.
+    pub(super) fn set_prepared(&mut self, entry: PreparedEntry) {
+        self.prepared = Some(entry);
+    }
+
+    /// Keep `entry` if it is from a higher view than the one held.
+    pub(super) fn keep_higher_prepared(&mut self, entry: PreparedEntry) {
+        if self
+            .prepared
+            .as_ref()
+            .is_none_or(|p| p.certificate.view < entry.certificate.view)
+        {
+            self.prepared = Some(entry);
+        }
+    }
+
+    /// Whether the slot holds its commit certificate (committed-local).
+    pub(super) fn is_committed(&self) -> bool {
+        self.certificate.is_some()
+    }
+
+    pub(super) fn set_certificate(&mut self, certificate: CommitCertificate) {
+        self.certificate = Some(certificate);
     }
 
     /// Whether the slot holds a prepared certificate for `hash` in `view`.

@@ -240,13 +240,12 @@ impl<A: Anchoring> Replica<A> {
     fn restore_slot(&mut self, height: u64, record: SlotRecord) {
         let view = self.views.view();
         let normal = self.views.status() == Status::Normal;
-        let mut slot = Slot {
+        let mut slot = Slot::restored(
             view,
-            prepared: record.prepared,
-            prepare_vote: record.prepare_vote,
-            commit_vote: record.commit_vote,
-            ..Slot::default()
-        };
+            record.prepared,
+            record.prepare_vote,
+            record.commit_vote,
+        );
         if let Some((proposal_view, block, certified)) = record.proposal {
             if proposal_view == view && normal {
                 let hash = block.header.hash();
@@ -259,28 +258,17 @@ impl<A: Anchoring> Replica<A> {
                     .then(|| {
                         PrePrepare::new_signed(&self.keypair, self.chain_id, view, block.clone())
                     });
-                slot.proposal = Some(Proposal {
-                    block,
-                    hash,
-                    pre_prepare,
-                    validated: false,
-                    certified,
-                    anchor_pending: false,
-                });
+                slot.set_proposal(Proposal::restored(block, hash, pre_prepare, certified));
             }
         }
         // Re-create our own votes of this view so they are retransmitted
         // (ed25519 is deterministic: the same bytes as before the crash).
-        if let Some((v, hash)) = slot.prepare_vote {
-            if v == view && normal {
-                let vote = self.sign_vote(VoteKind::Prepare, height, view, hash);
-                slot.prepares.insert(self.me, vote);
-            }
-        }
-        if let Some((v, hash)) = slot.commit_vote {
-            if v == view && normal {
-                let vote = self.sign_vote(VoteKind::Commit, height, view, hash);
-                slot.commits.insert(self.me, vote);
+        for kind in [VoteKind::Prepare, VoteKind::Commit] {
+            if let Some((v, hash)) = slot.own_vote(kind) {
+                if v == view && normal {
+                    let vote = self.sign_vote(kind, height, view, hash);
+                    slot.record_vote(vote);
+                }
             }
         }
         self.log.restore_slot(height, slot);
@@ -379,14 +367,14 @@ impl<A: Anchoring> Replica<A> {
                 .map(|(h, s)| format!(
                     "h{} v{} proposal={:?} prepares={} commits={} prepared={:?} votes={:?}/{:?} cert={}",
                     h,
-                    s.view,
-                    s.proposal.as_ref().map(|p| (p.validated, p.certified)),
-                    s.prepares.len(),
-                    s.commits.len(),
-                    s.prepared.as_ref().map(|p| p.certificate.view),
-                    s.prepare_vote.map(|v| v.0),
-                    s.commit_vote.map(|v| v.0),
-                    s.certificate.is_some()
+                    s.view(),
+                    s.proposal().map(|p| (p.is_validated(), p.is_certified())),
+                    s.votes(VoteKind::Prepare).len(),
+                    s.votes(VoteKind::Commit).len(),
+                    s.prepared().map(|p| p.certificate.view),
+                    s.own_vote(VoteKind::Prepare).map(|v| v.0),
+                    s.own_vote(VoteKind::Commit).map(|v| v.0),
+                    s.is_committed()
                 ))
                 .collect::<Vec<_>>(),
             self.timers.view_deadline(),
@@ -475,14 +463,15 @@ impl<A: Anchoring> Replica<A> {
         )?;
         let view = self.views.view();
         ensure(
-            self.log.slots().all(|(_, slot)| slot.view == view),
+            self.log.slots().all(|(_, slot)| slot.view() == view),
             part,
             "slot in another view than the current one",
         )?;
         ensure(
             self.log.slots().all(|(_, slot)| {
-                slot.prepare_vote.is_none_or(|(v, _)| v <= view)
-                    && slot.commit_vote.is_none_or(|(v, _)| v <= view)
+                [VoteKind::Prepare, VoteKind::Commit]
+                    .into_iter()
+                    .all(|kind| slot.own_vote(kind).is_none_or(|(v, _)| v <= view))
             }),
             part,
             "own vote for a view above the current one",

@@ -4,7 +4,7 @@
 
 use super::error::{MessageError, ProposalError};
 use super::halt::HaltReason;
-use super::log::Proposal;
+use super::log::{Proposal, Slot};
 use super::pool::transaction_bytes;
 use super::{primary_of, Replica, Status};
 use crate::anchoring::{AnchorError, Anchoring};
@@ -63,7 +63,7 @@ impl<A: Anchoring> Replica<A> {
         }
         let hash = m.block.header.hash();
         if let Some(slot) = self.log.slot(height) {
-            if slot.proposal.is_some() || slot.certificate.is_some() {
+            if slot.proposal().is_some() || slot.is_committed() {
                 // Duplicate, or an equivocating primary: keep the first.
                 return Ok(());
             }
@@ -74,14 +74,7 @@ impl<A: Anchoring> Replica<A> {
         check_block_bytes(&m.block.transactions)?;
         let view = self.views.view();
         let slot = self.log.slot_in_view(height, view);
-        slot.proposal = Some(Proposal {
-            block: m.block.clone(),
-            hash,
-            pre_prepare: Some(m),
-            validated: false,
-            certified: false,
-            anchor_pending: false,
-        });
+        slot.set_proposal(Proposal::from_primary(m, hash, false));
         if height == self.log.executed() + 1 {
             self.validate_slot(height)?;
         }
@@ -94,29 +87,28 @@ impl<A: Anchoring> Replica<A> {
         let Some(slot) = self.log.slot(height) else {
             return Ok(());
         };
-        let Some(proposal) = &slot.proposal else {
+        let Some(proposal) = slot.proposal() else {
             return Ok(());
         };
         if proposal.votable() {
             return Ok(());
         }
-        let (block, view) = (proposal.block.clone(), slot.view);
-        let signer = match &proposal.pre_prepare {
+        let (block, view) = (proposal.block().clone(), slot.view());
+        let signer = match proposal.pre_prepare() {
             Some(pre_prepare) => Some(pre_prepare.signer),
             // Restored from this replica's own storage, where only the
             // view primary's signed pre-prepare can have put it.
             None => self.set_for(height).map(|set| primary_of(view, set)),
         };
-        let result = if proposal.anchor_pending {
+        let result = if proposal.is_anchor_pending() {
             self.validate_anchor(&block)
         } else {
             self.validate_block(&block, view, signer)
         };
         match result {
             Ok(()) => {
-                if let Some(p) = self.log.slot_mut(height).and_then(|s| s.proposal.as_mut()) {
-                    p.validated = true;
-                    p.anchor_pending = false;
+                if let Some(p) = self.log.slot_mut(height).and_then(Slot::proposal_mut) {
+                    p.mark_validated();
                 }
                 self.persist_slot(height);
                 Ok(())
@@ -124,14 +116,14 @@ impl<A: Anchoring> Replica<A> {
             // Side-chain data is missing (and requested): keep the proposal
             // and check only its anchor again on the next input.
             Err(e @ ProposalError::Anchor(AnchorError::NotReady)) => {
-                if let Some(p) = self.log.slot_mut(height).and_then(|s| s.proposal.as_mut()) {
-                    p.anchor_pending = true;
+                if let Some(p) = self.log.slot_mut(height).and_then(Slot::proposal_mut) {
+                    p.mark_anchor_pending();
                 }
                 Err(MessageError::InvalidProposal(e))
             }
             Err(e) => {
                 if let Some(slot) = self.log.slot_mut(height) {
-                    slot.proposal = None;
+                    slot.drop_proposal();
                 }
                 Err(MessageError::InvalidProposal(e))
             }
@@ -256,13 +248,10 @@ impl<A: Anchoring> Replica<A> {
         if set.weight_of(&vote.validator).is_none() {
             return Err(MessageError::NotAValidator);
         }
-        let existing = self.log.slot(height).and_then(|slot| {
-            let map = match vote.kind {
-                VoteKind::Prepare => &slot.prepares,
-                VoteKind::Commit => &slot.commits,
-            };
-            map.get(&vote.validator).cloned()
-        });
+        let existing = self
+            .log
+            .slot(height)
+            .and_then(|slot| slot.votes(vote.kind).get(&vote.validator).cloned());
         if let Some(existing) = &existing {
             if existing.block_hash == vote.block_hash {
                 return Ok(());
@@ -280,11 +269,7 @@ impl<A: Anchoring> Replica<A> {
             return Ok(());
         }
         let view = self.views.view();
-        let slot = self.log.slot_in_view(height, view);
-        match vote.kind {
-            VoteKind::Prepare => slot.prepares.insert(vote.validator, vote),
-            VoteKind::Commit => slot.commits.insert(vote.validator, vote),
-        };
+        self.log.slot_in_view(height, view).record_vote(vote);
         Ok(())
     }
 
@@ -315,41 +300,49 @@ impl<A: Anchoring> Replica<A> {
         let Some(slot) = self.log.slot(height) else {
             return false;
         };
-        let Some(proposal) = &slot.proposal else {
+        let Some(proposal) = slot.proposal() else {
             return false;
         };
-        if slot.certificate.is_some() {
+        if slot.is_committed() {
             return false;
         }
-        let hash = proposal.hash;
+        let hash = proposal.hash();
         let mut changed = false;
         // Prepare: once the proposal is valid, unless we already voted
         // otherwise in this view.
-        if validator && proposal.votable() && slot.prepare_vote.is_none_or(|(v, _)| v < view) {
+        if validator
+            && proposal.votable()
+            && slot
+                .own_vote(VoteKind::Prepare)
+                .is_none_or(|(v, _)| v < view)
+        {
             self.cast_vote(VoteKind::Prepare, height, view, hash);
             changed = true;
         }
         let Some(slot) = self.log.slot(height) else {
             return changed;
         };
-        let Some(proposal) = slot.proposal.as_ref() else {
+        let Some(proposal) = slot.proposal() else {
             return changed;
         };
         // Prepared: a quorum of prepares for the accepted proposal.
         if proposal.votable()
             && !slot.prepared_for(view, hash)
-            && self.is_quorum(height, self.weight_for(height, &slot.prepares, hash))
+            && self.is_quorum(
+                height,
+                self.weight_for(height, slot.votes(VoteKind::Prepare), hash),
+            )
         {
             let certificate = PreparedCertificate::from_votes(
                 self.chain_id,
                 height,
                 view,
                 hash,
-                slot.prepares.values(),
+                slot.votes(VoteKind::Prepare).values(),
             );
-            let block = proposal.block.clone();
+            let block = proposal.block().clone();
             if let Some(slot) = self.log.slot_mut(height) {
-                slot.prepared = Some(PreparedEntry { block, certificate });
+                slot.set_prepared(PreparedEntry { block, certificate });
             }
             self.persist_slot(height);
             changed = true;
@@ -359,7 +352,9 @@ impl<A: Anchoring> Replica<A> {
         };
         if validator
             && slot.prepared_for(view, hash)
-            && slot.commit_vote.is_none_or(|(v, _)| v < view)
+            && slot
+                .own_vote(VoteKind::Commit)
+                .is_none_or(|(v, _)| v < view)
         {
             self.cast_vote(VoteKind::Commit, height, view, hash);
             changed = true;
@@ -368,16 +363,19 @@ impl<A: Anchoring> Replica<A> {
         let Some(slot) = self.log.slot(height) else {
             return changed;
         };
-        if self.is_quorum(height, self.weight_for(height, &slot.commits, hash)) {
+        if self.is_quorum(
+            height,
+            self.weight_for(height, slot.votes(VoteKind::Commit), hash),
+        ) {
             let certificate = CommitCertificate::from_votes(
                 self.chain_id,
                 height,
                 view,
                 hash,
-                slot.commits.values(),
+                slot.votes(VoteKind::Commit).values(),
             );
             if let Some(slot) = self.log.slot_mut(height) {
-                slot.certificate = Some(certificate);
+                slot.set_certificate(certificate);
             }
             changed = true;
         }
@@ -388,16 +386,10 @@ impl<A: Anchoring> Replica<A> {
     /// it, and send it once the record is durable.
     fn cast_vote(&mut self, kind: VoteKind, height: u64, view: u64, hash: Hash) {
         let vote = self.sign_vote(kind, height, view, hash);
-        let me = self.me;
         let Some(slot) = self.log.slot_mut(height) else {
             return;
         };
-        let (mine, votes) = match kind {
-            VoteKind::Prepare => (&mut slot.prepare_vote, &mut slot.prepares),
-            VoteKind::Commit => (&mut slot.commit_vote, &mut slot.commits),
-        };
-        *mine = Some((view, hash));
-        votes.insert(me, vote.clone());
+        slot.record_own_vote(vote.clone());
         self.persist_slot(height);
         self.send_after_persist(Recipient::AllValidators, Message::Vote(vote));
     }
@@ -420,7 +412,7 @@ impl<A: Anchoring> Replica<A> {
             if self
                 .log
                 .slot(next)
-                .and_then(|s| s.proposal.as_ref())
+                .and_then(Slot::proposal)
                 .is_some_and(|p| !p.votable())
             {
                 let _ = self.validate_slot(next);
@@ -452,7 +444,7 @@ impl<A: Anchoring> Replica<A> {
             // forged body into a halt). Drop it and ask a peer for the
             // committed block.
             if let Some(slot) = self.log.slot_mut(height) {
-                slot.proposal = None;
+                slot.drop_proposal();
             }
             let me = self.me;
             self.ask_next_after(me);
@@ -567,9 +559,11 @@ impl<A: Anchoring> Replica<A> {
             return false;
         }
         if let Some(slot) = self.log.slot(height) {
-            if slot.proposal.is_some()
-                || slot.certificate.is_some()
-                || slot.prepare_vote.is_some_and(|(v, _)| v == view)
+            if slot.proposal().is_some()
+                || slot.is_committed()
+                || slot
+                    .own_vote(VoteKind::Prepare)
+                    .is_some_and(|(v, _)| v == view)
             {
                 return false;
             }
@@ -651,14 +645,7 @@ impl<A: Anchoring> Replica<A> {
         let hash = block.header.hash();
         let pre_prepare = PrePrepare::new_signed(&self.keypair, self.chain_id, view, block.clone());
         let slot = self.log.slot_in_view(height, view);
-        slot.proposal = Some(Proposal {
-            block,
-            hash,
-            pre_prepare: Some(pre_prepare.clone()),
-            validated: true,
-            certified: false,
-            anchor_pending: false,
-        });
+        slot.set_proposal(Proposal::from_primary(pre_prepare.clone(), hash, true));
         self.persist_slot(height);
         self.send_after_persist(Recipient::AllValidators, Message::PrePrepare(pre_prepare));
         self.step_slot(height);

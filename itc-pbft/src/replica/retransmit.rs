@@ -6,6 +6,7 @@ use crate::anchoring::Anchoring;
 use crate::config::{ANTI_ENTROPY_RETRANSMISSIONS, FORWARD_TRANSACTIONS_MAX};
 use crate::message::Message;
 use crate::ready::Recipient;
+use itc_core::types::VoteKind;
 
 impl<A: Anchoring> Replica<A> {
     pub(super) fn has_pending_work(&self) -> bool {
@@ -87,22 +88,21 @@ impl<A: Anchoring> Replica<A> {
                 let mut messages = Vec::new();
                 let mut pending = false;
                 for (_, slot) in self.log.slots() {
-                    if slot.view != view {
+                    if slot.view() != view {
                         continue;
                     }
-                    if let Some(p) = &slot.proposal {
+                    if let Some(p) = slot.proposal() {
                         pending = true;
-                        if let Some(pp) = &p.pre_prepare {
+                        if let Some(pp) = p.pre_prepare() {
                             if pp.signer == self.me {
                                 messages.push(Message::PrePrepare(pp.clone()));
                             }
                         }
                     }
-                    if let Some(v) = slot.prepares.get(&self.me) {
-                        messages.push(Message::Vote(v.clone()));
-                    }
-                    if let Some(v) = slot.commits.get(&self.me) {
-                        messages.push(Message::Vote(v.clone()));
+                    for kind in [VoteKind::Prepare, VoteKind::Commit] {
+                        if let Some(v) = slot.votes(kind).get(&self.me) {
+                            messages.push(Message::Vote(v.clone()));
+                        }
                     }
                 }
                 if pending {

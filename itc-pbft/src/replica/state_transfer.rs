@@ -48,11 +48,11 @@ impl<A: Anchoring> Replica<A> {
         let Some(slot) = self.log.slot_mut(cert.height) else {
             return;
         };
-        if slot.certificate.is_some() {
+        if slot.is_committed() {
             return;
         }
-        let held = match (&slot.proposal, &slot.prepared) {
-            (Some(p), _) if p.hash == cert.block_hash => Some(p.block.clone()),
+        let held = match (slot.proposal(), slot.prepared()) {
+            (Some(p), _) if p.hash() == cert.block_hash => Some(p.block().clone()),
             (_, Some(entry)) if entry.certificate.block_hash == cert.block_hash => {
                 Some(entry.block.clone())
             }
@@ -61,21 +61,10 @@ impl<A: Anchoring> Replica<A> {
         let Some(block) = held else {
             return;
         };
-        if slot
-            .proposal
-            .as_ref()
-            .is_none_or(|p| p.hash != cert.block_hash)
-        {
-            slot.proposal = Some(Proposal {
-                hash: cert.block_hash,
-                block,
-                pre_prepare: None,
-                validated: false,
-                certified: true,
-                anchor_pending: false,
-            });
+        if slot.proposal().is_none_or(|p| p.hash() != cert.block_hash) {
+            slot.set_proposal(Proposal::certified(block, cert.block_hash));
         }
-        slot.certificate = Some(cert.clone());
+        slot.set_certificate(cert.clone());
     }
 
     /// Tell a lagging peer about a block it is still voting on.

@@ -464,27 +464,14 @@ impl<A: Anchoring> Replica<A> {
             }
             let hash = block.header.hash();
             let slot = self.log.slot_in_view(height, view);
-            if slot.certificate.is_some() {
+            if slot.is_committed() {
                 continue;
             }
             // Keep the justifying certificate as our own prepared entry, so
             // a later view change still reports this height even if it does
             // not prepare again in this view.
-            if slot
-                .prepared
-                .as_ref()
-                .is_none_or(|p| p.certificate.view < entry.certificate.view)
-            {
-                slot.prepared = Some(entry);
-            }
-            slot.proposal = Some(Proposal {
-                block,
-                hash,
-                pre_prepare: None,
-                validated: false,
-                certified: true,
-                anchor_pending: false,
-            });
+            slot.keep_higher_prepared(entry);
+            slot.set_proposal(Proposal::certified(block, hash));
             self.persist_slot(height);
         }
         self.timers.stop_view_timer();
