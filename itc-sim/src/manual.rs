@@ -65,7 +65,7 @@ use itc_core::genesis::Genesis;
 use itc_core::keys::Keypair;
 use itc_core::types::Transaction;
 use itc_core::Hash;
-use itc_pbft::{Config, Decision, Message, Outgoing, Recipient, Replica, SubmitError};
+use itc_pbft::{Config, Decision, Message, Outgoing, Replica, SubmitError};
 
 use crate::rng::Rng;
 use crate::side_chain::SideChain;
@@ -401,6 +401,13 @@ impl<S: SideChain> Simulation<S> {
                 }
             }
         }
+        self.count_step()
+    }
+
+    /// Count a manual-mode step and check the invariants every
+    /// [`Simulation::set_check_interval`] steps (every step in a scenario
+    /// run).
+    fn count_step(&mut self) -> Result<(), SimFailure> {
         let check = self.manual.as_mut().is_none_or(|m| {
             m.steps += 1;
             m.steps % m.check_interval == 0
@@ -560,13 +567,7 @@ impl<S: SideChain> Simulation<S> {
             let Reverse((_, _, event)) = self.queue.pop().expect("peeked");
             self.handle_event(event);
             handled += 1;
-            let check = self.manual.as_mut().is_none_or(|m| {
-                m.steps += 1;
-                m.steps % m.check_interval == 0
-            });
-            if check {
-                self.check()?;
-            }
+            self.count_step()?;
         }
         self.check_now()?;
         Ok(handled)
@@ -615,14 +616,8 @@ impl<S: SideChain> Simulation<S> {
     /// Send `outgoing` from node `from` to its recipients, unless the
     /// manual mode holds it; the link filter decides each copy.
     pub(crate) fn route(&mut self, from: usize, outgoing: &Outgoing) {
-        let recipients: Vec<usize> = match outgoing.to {
-            Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != from).collect(),
-            Recipient::One(key) => (0..self.nodes.len())
-                .filter(|j| self.nodes[*j].keypair.public() == key)
-                .collect(),
-        };
         let bytes = outgoing.to_bytes();
-        for to in recipients {
+        for to in self.recipients(from, outgoing.to) {
             let carried = self
                 .manual
                 .as_ref()

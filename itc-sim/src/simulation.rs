@@ -978,17 +978,22 @@ impl<S: SideChain> Simulation<S> {
                 }
                 continue;
             }
-            let recipients: Vec<usize> = match outgoing.to {
-                Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != i).collect(),
-                Recipient::One(key) => (0..self.nodes.len())
-                    .filter(|j| self.nodes[*j].keypair.public() == key)
-                    .collect(),
-            };
-            for to in recipients {
+            for to in self.recipients(i, outgoing.to) {
                 for bytes in self.tamper(i, to, &outgoing.message) {
                     self.send(i, to, bytes);
                 }
             }
+        }
+    }
+
+    /// The nodes a message from node `from` to `to` reaches: every other
+    /// node, or every node with that identity (both twins).
+    pub(crate) fn recipients(&self, from: usize, to: Recipient) -> Vec<usize> {
+        match to {
+            Recipient::AllValidators => (0..self.nodes.len()).filter(|j| *j != from).collect(),
+            Recipient::One(key) => (0..self.nodes.len())
+                .filter(|j| self.nodes[*j].keypair.public() == key)
+                .collect(),
         }
     }
 
