@@ -253,7 +253,8 @@ impl DagTransaction {
     /// The transaction's id: the [`Domain::DagTransaction`] hash of its full
     /// encoding.
     pub fn id(&self) -> Hash {
-        Hash::of(Domain::DagTransaction, &self.encode())
+        // A data or transfer transaction encodes in a few hundred bytes.
+        Hash::of(Domain::DagTransaction, &self.encode_with_capacity(512))
     }
 
     /// Check everything that needs no DAG state: parents, payload caps and,
