@@ -174,27 +174,20 @@ fuzz_target!(|data: &[u8]| {
     let mut input = data.iter().copied();
     while let Some(op) = input.next() {
         let arg = input.next().unwrap_or(0) as usize;
-        // Which replicas the operation may change.
+        // Each operation gives the replicas it may have changed.
         let touched = match op % 8 {
-            0..=4 if !cluster.in_flight.is_empty() => {
-                let to = cluster.in_flight[arg % cluster.in_flight.len()].1;
-                to..to + 1
-            }
-            6 | 7 => arg % NODES..arg % NODES + 1,
-            5 => 0..NODES,
-            _ => 0..0,
-        };
-        match op % 8 {
             // Deliver (the common case), in any order.
             0..=2 if !cluster.in_flight.is_empty() => {
                 let (from, to, bytes) =
                     cluster.in_flight.swap_remove(arg % cluster.in_flight.len());
                 cluster.deliver(from, to, &bytes);
+                to..to + 1
             }
             // Deliver a copy and keep the message in flight.
             3 if !cluster.in_flight.is_empty() => {
                 let (from, to, bytes) = cluster.in_flight[arg % cluster.in_flight.len()].clone();
                 cluster.deliver(from, to, &bytes);
+                to..to + 1
             }
             // Corrupt one byte of a message (an attacker on the link).
             4 if !cluster.in_flight.is_empty() => {
@@ -206,6 +199,7 @@ fuzz_target!(|data: &[u8]| {
                     bytes[(at * 7 + arg) % len] ^= 1 << (at % 8);
                 }
                 cluster.deliver(from, to, &bytes);
+                to..to + 1
             }
             // Time passes; every live replica ticks.
             5 => {
@@ -217,6 +211,7 @@ fuzz_target!(|data: &[u8]| {
                     }
                     cluster.drain(i);
                 }
+                0..NODES
             }
             // A client submits its next transaction to one replica.
             6 => {
@@ -237,6 +232,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = r.submit_transaction(now, tx);
                 }
                 cluster.drain(i);
+                i..i + 1
             }
             // Crash a replica (losing its unpersisted outputs half the
             // time) and restart it from its storage.
@@ -248,9 +244,10 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 cluster.open(i);
+                i..i + 1
             }
-            _ => {}
-        }
+            _ => 0..0,
+        };
         cluster.check(touched);
     }
 });

@@ -1327,8 +1327,7 @@ impl ValidatorSet {
         // Sized up front (a length, then a 32-byte key and an 8-byte weight
         // per validator): growing the buffer field by field cost more than
         // hashing it.
-        let mut bytes = Vec::with_capacity(4 + self.validators.len() * 40);
-        self.encode_to(&mut bytes);
+        let bytes = self.encode_with_capacity(4 + self.validators.len() * 40);
         Hash::of(Domain::ValidatorSet, &bytes)
     }
 }
