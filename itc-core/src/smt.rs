@@ -58,7 +58,7 @@
 //! ```
 
 use crate::encoding::{Decode, DecodeError, Encode, Reader};
-use crate::hash::{Domain, Hash, HASH_LEN};
+use crate::hash::{hash_pairs, Domain, Hash, HASH_LEN};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -233,6 +233,28 @@ impl fmt::Debug for SparseMerkleTree {
 
 /// A child slot: a branch index and a side (0 left, 1 right).
 type Slot = (usize, usize);
+
+/// [`Pending::parent`] of a branch that [`SparseMerkleTree::refresh_many`]
+/// was asked to refresh.
+const NO_PARENT: u32 = u32::MAX;
+
+/// [`Pending::inside`] while no leaf of the subtree is known.
+const NO_LEAF: u32 = u32::MAX;
+
+/// A stale branch that [`SparseMerkleTree::refresh_many`] rehashes.
+#[derive(Clone, Copy)]
+struct Pending {
+    branch: u32,
+    /// The depth its parent's children sit at (its hash is wanted there).
+    top: u16,
+    /// The entry of its parent in the pending list, or [`NO_PARENT`].
+    parent: u32,
+    /// Its side under its parent.
+    side: u8,
+    /// A leaf of its subtree (to extend its hash over skipped levels), or
+    /// [`NO_LEAF`].
+    inside: u32,
+}
 
 impl SparseMerkleTree {
     /// An empty tree; its root is [`Hash::ZERO`].
@@ -529,20 +551,29 @@ impl SparseMerkleTree {
         if !self.root_stale {
             return;
         }
+        let mut tasks = Vec::new();
+        let mut slots = Vec::new();
         let mut current = self.root;
         while let Some(Node::Branch(index)) = current.map(NodeRef::get) {
-            let branch = &self.branches[index];
+            let branch = &mut self.branches[index];
             let bit = branch.bit as usize;
             let side = direction(key, bit);
             let children = branch.children;
             if side == 1 && branch.stale & 1 != 0 {
+                branch.stale &= !1;
                 if let Node::Branch(left) = children[0].get() {
-                    let (hash, _) = self.refresh(left, bit + 1);
-                    self.child_hashes[index].0[0] = hash;
+                    tasks.push((left, bit + 1));
+                    slots.push(index);
                 }
-                self.branches[index].stale &= !1;
             }
             current = Some(children[side]);
+        }
+        if tasks.is_empty() {
+            return;
+        }
+        let hashes = self.refresh_many(&tasks);
+        for (index, hash) in slots.into_iter().zip(hashes) {
+            self.child_hashes[index].0[0] = hash;
         }
     }
 
@@ -561,7 +592,7 @@ impl SparseMerkleTree {
             }
             Some(Node::Branch(index)) => {
                 if self.root_stale {
-                    self.root_hash = self.refresh(index, 0).0;
+                    self.root_hash = self.refresh_many(&[(index, 0)])[0];
                     self.root_stale = false;
                 }
                 self.root_hash
@@ -719,41 +750,133 @@ impl SparseMerkleTree {
         }
     }
 
-    /// Recompute the hash of branch `index`, whose slot in its parent is
-    /// stale, after refreshing its own stale slots. `top` is the depth its
-    /// parent's children sit at. Returns its hash at that depth, and a leaf
-    /// of its subtree known without reading memory (to extend a parent's
-    /// hash over skipped levels).
-    fn refresh(&mut self, index: usize, top: usize) -> (Hash, Option<usize>) {
-        let branch = &self.branches[index];
-        let bit = branch.bit as usize;
-        let children = branch.children;
-        let stale = branch.stale;
-        // Read the hashes before descending, so that this cache miss overlaps
-        // with the ones below instead of following them.
-        let mut hashes = self.child_hashes[index].0;
-        let mut inside = None;
-        for (side, child) in children.into_iter().enumerate() {
-            match child.get() {
-                Node::Leaf(leaf) => inside = inside.or(Some(leaf)),
-                Node::Branch(child) => {
-                    if stale & (1 << side) != 0 {
-                        let (hash, leaf) = self.refresh(child, bit + 1);
-                        hashes[side] = hash;
-                        inside = inside.or(leaf);
+    /// Recompute the hashes of the branches `tasks` names, each `(index,
+    /// top)`: a branch whose slot in its parent (or the root) is stale, and
+    /// the depth its parent's children sit at. Refreshes the stale slots
+    /// below them first, and returns each task's hash at its `top`, in order.
+    ///
+    /// Works level by level, deepest first: the branches at one distance
+    /// from their task are independent of each other, so their hashes (and
+    /// then, round by round, the extensions over skipped levels) are
+    /// computed side by side ([`hash_pairs`]).
+    fn refresh_many(&mut self, tasks: &[(usize, usize)]) -> Vec<Hash> {
+        // Breadth first from the tasks: each level is a contiguous range.
+        let mut pending: Vec<Pending> = tasks
+            .iter()
+            .map(|&(index, top)| Pending {
+                branch: index as u32,
+                top: top as u16,
+                parent: NO_PARENT,
+                side: 0,
+                inside: NO_LEAF,
+            })
+            .collect();
+        let mut levels = alloc::vec![0, pending.len()];
+        let mut next = 0;
+        while next < pending.len() {
+            let end = pending.len();
+            for item in next..end {
+                let branch = &self.branches[pending[item].branch as usize];
+                let bit = branch.bit as usize;
+                let (children, stale) = (branch.children, branch.stale);
+                for (side, child) in children.into_iter().enumerate() {
+                    match child.get() {
+                        Node::Leaf(leaf) => {
+                            if pending[item].inside == NO_LEAF {
+                                pending[item].inside = leaf as u32;
+                            }
+                        }
+                        Node::Branch(child) if stale & (1 << side) != 0 => {
+                            pending.push(Pending {
+                                branch: child as u32,
+                                top: (bit + 1) as u16,
+                                parent: item as u32,
+                                side: side as u8,
+                                inside: NO_LEAF,
+                            });
+                        }
+                        Node::Branch(_) => {}
                     }
                 }
             }
+            next = end;
+            if pending.len() > end {
+                levels.push(pending.len());
+            }
         }
-        self.child_hashes[index].0 = hashes;
-        let mut hash = node_hash(&hashes[0], &hashes[1]);
-        if top < bit {
-            let leaf = inside.unwrap_or_else(|| self.leftmost_leaf(children[0]));
-            hash = extend(hash, &self.leaves[leaf].key, top, bit);
-            inside = Some(leaf);
+        let mut results = alloc::vec![Hash::ZERO; tasks.len()];
+        let mut pairs: Vec<[Hash; 2]> = Vec::new();
+        let mut hashes: Vec<Hash> = Vec::new();
+        let mut extended: Vec<Hash> = Vec::new();
+        for range in levels.windows(2).rev() {
+            let items = range[0]..range[1];
+            // The branches' own hashes: their slots below are current now.
+            pairs.clear();
+            pairs.extend(
+                items
+                    .clone()
+                    .map(|item| self.child_hashes[pending[item].branch as usize].0),
+            );
+            hashes.clear();
+            hash_pairs(Domain::StateNode, &pairs, &mut hashes);
+            // Extend each over the levels its edge skips, one level a round.
+            let mut rounds = 0;
+            for item in items.clone() {
+                let branch = &self.branches[pending[item].branch as usize];
+                let skipped = (branch.bit as usize).saturating_sub(pending[item].top as usize);
+                if skipped > 0 && pending[item].inside == NO_LEAF {
+                    pending[item].inside = self.leftmost_leaf(branch.children[0]) as u32;
+                }
+                rounds = rounds.max(skipped);
+            }
+            for round in 0..rounds {
+                pairs.clear();
+                for (offset, item) in items.clone().enumerate() {
+                    let bit = self.branches[pending[item].branch as usize].bit as usize;
+                    let top = pending[item].top as usize;
+                    if bit < top + round + 1 {
+                        continue;
+                    }
+                    let depth = bit - round - 1;
+                    let key = &self.leaves[pending[item].inside as usize].key;
+                    let hash = hashes[offset];
+                    pairs.push(if key.bit(depth) {
+                        [Hash::ZERO, hash]
+                    } else {
+                        [hash, Hash::ZERO]
+                    });
+                }
+                extended.clear();
+                hash_pairs(Domain::StateNode, &pairs, &mut extended);
+                let mut done = extended.iter();
+                for (offset, item) in items.clone().enumerate() {
+                    let bit = self.branches[pending[item].branch as usize].bit as usize;
+                    if bit > pending[item].top as usize + round {
+                        hashes[offset] = *done.next().expect("one hash per extended branch");
+                    }
+                }
+            }
+            for (offset, item) in items.enumerate() {
+                let Pending {
+                    branch,
+                    parent,
+                    side,
+                    inside,
+                    ..
+                } = pending[item];
+                self.branches[branch as usize].stale = 0;
+                if parent == NO_PARENT {
+                    results[item] = hashes[offset];
+                    continue;
+                }
+                let parent = &mut pending[parent as usize];
+                self.child_hashes[parent.branch as usize].0[side as usize] = hashes[offset];
+                if parent.inside == NO_LEAF {
+                    parent.inside = inside;
+                }
+            }
         }
-        self.branches[index].stale = 0;
-        (hash, inside)
+        results
     }
 
     /// Check the structural invariants, and after [`Self::root`] the cached
