@@ -182,19 +182,49 @@ impl Hasher {
     }
 }
 
-/// `Hash::of_parts(domain, &[&a.0, &b.0])` for each pair `[a, b]` of
-/// `pairs`, appended to `out` in order.
+/// `Hash::of_parts(domain, parts)` for each `parts` of `inputs`, appended to
+/// `out` in order.
 ///
-/// With `std`, the pairs are hashed several at a time in SIMD lanes (AVX2
+/// With `std`, the inputs are hashed several at a time in SIMD lanes (AVX2
 /// or SSE4.1, detected at run time) by `blake2b_simd`; the digests are the
 /// same BLAKE2b-256 as [`Hash::of_parts`]'s.
+pub(crate) fn hash_each<const N: usize>(
+    domain: Domain,
+    inputs: &[[&[u8]; N]],
+    out: &mut alloc::vec::Vec<Hash>,
+) {
+    #[cfg(feature = "std")]
+    if inputs.len() > 1 {
+        // Each input, tag first, one after another.
+        let mut bytes = alloc::vec::Vec::new();
+        let mut ends = alloc::vec::Vec::with_capacity(inputs.len());
+        for parts in inputs {
+            bytes.extend_from_slice(domain.tag());
+            for part in parts {
+                bytes.extend_from_slice(part);
+            }
+            ends.push(bytes.len());
+        }
+        let mut start = 0;
+        hash_tagged_many(
+            ends.iter().map(|&end| {
+                let input = &bytes[start..end];
+                start = end;
+                input
+            }),
+            out,
+        );
+        return;
+    }
+    out.extend(inputs.iter().map(|parts| Hash::of_parts(domain, parts)));
+}
+
+/// [`hash_each`] of pairs of hashes: `Hash::of_parts(domain, &[&a.0,
+/// &b.0])` for each `[a, b]`.
 pub(crate) fn hash_pairs(domain: Domain, pairs: &[[Hash; 2]], out: &mut alloc::vec::Vec<Hash>) {
     #[cfg(feature = "std")]
     if pairs.len() > 1 {
-        use blake2b_simd::many::{hash_many, HashManyJob};
         const INPUT_LEN: usize = 8 + 2 * HASH_LEN;
-        let mut params = blake2b_simd::Params::new();
-        params.hash_length(HASH_LEN);
         let inputs: alloc::vec::Vec<[u8; INPUT_LEN]> = pairs
             .iter()
             .map(|[a, b]| {
@@ -205,16 +235,7 @@ pub(crate) fn hash_pairs(domain: Domain, pairs: &[[Hash; 2]], out: &mut alloc::v
                 input
             })
             .collect();
-        let mut jobs: alloc::vec::Vec<HashManyJob<'_>> = inputs
-            .iter()
-            .map(|input| HashManyJob::new(&params, input))
-            .collect();
-        hash_many(jobs.iter_mut());
-        out.extend(jobs.iter().map(|job| {
-            let mut hash = Hash::ZERO;
-            hash.0.copy_from_slice(job.to_hash().as_bytes());
-            hash
-        }));
+        hash_tagged_many(inputs.iter().map(|input| &input[..]), out);
         return;
     }
     out.extend(
@@ -222,6 +243,25 @@ pub(crate) fn hash_pairs(domain: Domain, pairs: &[[Hash; 2]], out: &mut alloc::v
             .iter()
             .map(|[a, b]| Hash::of_parts(domain, &[&a.0, &b.0])),
     );
+}
+
+/// BLAKE2b-256 of each input (its domain tag included already), side by
+/// side in SIMD lanes, appended to `out` in order.
+#[cfg(feature = "std")]
+fn hash_tagged_many<'a>(inputs: impl Iterator<Item = &'a [u8]>, out: &mut alloc::vec::Vec<Hash>) {
+    use blake2b_simd::many::{hash_many, HashManyJob};
+    let mut params = blake2b_simd::Params::new();
+    params.hash_length(HASH_LEN);
+    let mut jobs: alloc::vec::Vec<HashManyJob<'_>> = inputs
+        .map(|input| HashManyJob::new(&params, input))
+        .collect();
+    hash_many(jobs.iter_mut());
+    out.extend(jobs.iter().map(|job| {
+        let mut hash = Hash::ZERO;
+        hash.0
+            .copy_from_slice(&job.to_hash().as_bytes()[..HASH_LEN]);
+        hash
+    }));
 }
 
 /// Plain BLAKE2b-256 without a domain tag. Crate-private on purpose: only the
@@ -255,6 +295,23 @@ mod tests {
             for ([a, b], got) in pairs.iter().zip(&out[1..]) {
                 assert_eq!(*got, Hash::of_parts(Domain::StateNode, &[&a.0, &b.0]));
             }
+        }
+    }
+
+    /// Inputs of different lengths (several blocks, empty parts) in one
+    /// call hash as they do one at a time.
+    #[test]
+    fn hash_each_matches_of_parts_for_mixed_lengths() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let inputs: Vec<[&[u8]; 2]> = [0usize, 1, 55, 119, 120, 121, 128, 300, 650]
+            .iter()
+            .map(|&len| [&data[..len], &data[len..len + 50]])
+            .collect();
+        let mut out = Vec::new();
+        hash_each(Domain::StateValue, &inputs, &mut out);
+        assert_eq!(out.len(), inputs.len());
+        for (parts, got) in inputs.iter().zip(&out) {
+            assert_eq!(*got, Hash::of_parts(Domain::StateValue, parts));
         }
     }
 

@@ -154,14 +154,31 @@ proptest! {
         check_batches(&base, &batches, &probes)?;
     }
 
-    /// Batches larger than one group of located keys, so that subtrees are
-    /// settled while the batch goes on.
+    /// Batches larger than one group of located keys.
     #[test]
     fn large_batches_match_one_by_one(
         base in prop::collection::btree_map(key_strategy(), value_strategy(), 0..400),
         batches in prop::collection::vec(
             (prop::collection::vec(update_strategy(), 0..200), any::<bool>()),
             1..4,
+        ),
+    ) {
+        check_batches(&base, &batches, &[])?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Batches long enough that subtrees the batch has moved past are
+    /// rehashed while it goes on (every 512 keys), with inserts and deletes
+    /// before and after those points.
+    #[test]
+    fn batches_rehashed_midway_match_one_by_one(
+        base in prop::collection::btree_map(key_strategy(), value_strategy(), 0..800),
+        batches in prop::collection::vec(
+            (prop::collection::vec(update_strategy(), 500..1600), any::<bool>()),
+            1..3,
         ),
     ) {
         check_batches(&base, &batches, &[])?;
