@@ -82,7 +82,7 @@
 use crate::encoding::{write_vec, Decode, DecodeError, Encode, Reader};
 use crate::firmware::{ProductRecord, ReleaseRecord};
 use crate::genesis::{Genesis, GenesisError};
-use crate::hash::{Domain, Hash};
+use crate::hash::{hash_each, Domain, Hash};
 use crate::keys::{PublicKey, SigningDomain};
 use crate::module::{LedgerModule, ModuleContext, ModuleError, ModuleState};
 use crate::seal::SealKeyRecord;
@@ -138,9 +138,12 @@ pub mod state_key {
         hasher.finalize()
     }
 
+    /// The tag byte of [`account`] keys.
+    pub(crate) const ACCOUNT_TAG: u8 = 1;
+
     /// An account's balance and nonce ([`AccountState`]).
     pub fn account(owner: &PublicKey) -> Hash {
-        key(1, &[&owner.0])
+        key(ACCOUNT_TAG, &[&owner.0])
     }
 
     /// A device's registration ([`DeviceRecord`]).
@@ -593,16 +596,28 @@ impl<'a> View<'a> {
     /// are independent, so their cache misses overlap here instead of
     /// stalling each transaction in turn. Changes no state.
     fn prefetch_accounts(&mut self, transactions: &[Transaction]) {
-        self.account_keys.reserve(transactions.len() * 2);
-        for tx in transactions {
-            self.account_keys
-                .entry(tx.sender)
-                .or_insert_with(|| state_key::account(&tx.sender));
-            if let Payload::Transfer { to, .. } = &tx.payload {
-                self.account_keys
-                    .entry(*to)
-                    .or_insert_with(|| state_key::account(to));
-            }
+        // The keys are hashed side by side; a repeated owner is hashed again
+        // and its second key dropped, which is cheaper than looking for
+        // repeats first.
+        let owners: Vec<&PublicKey> = transactions
+            .iter()
+            .flat_map(|tx| {
+                let to = match &tx.payload {
+                    Payload::Transfer { to, .. } => Some(to),
+                    _ => None,
+                };
+                core::iter::once(&tx.sender).chain(to)
+            })
+            .collect();
+        let inputs: Vec<[&[u8]; 2]> = owners
+            .iter()
+            .map(|owner| [&[state_key::ACCOUNT_TAG][..], &owner.0[..]])
+            .collect();
+        let mut keys = Vec::with_capacity(inputs.len());
+        hash_each(Domain::StateKey, &inputs, &mut keys);
+        self.account_keys.reserve(owners.len());
+        for (owner, key) in owners.into_iter().zip(keys) {
+            self.account_keys.entry(*owner).or_insert(key);
         }
         let mut touched = 0u8;
         for key in self.account_keys.values() {
@@ -1207,15 +1222,28 @@ impl Ledger {
         Ok(Some(set))
     }
 
-    /// Apply a block's writes to the tree (one batch, so the next root
-    /// hashes each changed node once) and to the values, and record them in
-    /// `writes`.
+    /// Apply a block's writes to the values and to the tree (one batch, so
+    /// the next root hashes each changed node once), and record them in
+    /// `writes`. The values go first, while execution has left their map
+    /// entries in cache; the tree's update would push them out.
     fn commit_overlay(&mut self, overlay: Overlay, writes: &mut WriteBatch) {
+        // The values' hashes ([`value_hash`]), side by side.
+        let present: Vec<[&[u8]; 1]> = overlay
+            .iter()
+            .filter_map(|(_, value)| value.as_deref().map(|bytes| [bytes]))
+            .collect();
+        let mut hashes = Vec::with_capacity(present.len());
+        hash_each(Domain::StateValue, &present, &mut hashes);
+        let mut hashes = hashes.into_iter();
         let updates: Vec<(Hash, Option<Hash>)> = overlay
             .iter()
-            .map(|(key, value)| (*key, value.as_deref().map(value_hash)))
+            .map(|(key, value)| {
+                let hash = value
+                    .as_ref()
+                    .map(|_| hashes.next().expect("one hash a value"));
+                (*key, hash)
+            })
             .collect();
-        self.tree.update_batch(&updates);
         for (key, value) in overlay {
             let mut storage_key = Vec::with_capacity(STORAGE_STATE_PREFIX.len() + 32);
             storage_key.extend_from_slice(STORAGE_STATE_PREFIX);
@@ -1241,6 +1269,7 @@ impl Ledger {
                 }
             }
         }
+        self.tree.update_batch(&updates);
     }
 
     fn execute(
