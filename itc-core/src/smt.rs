@@ -588,12 +588,13 @@ impl SparseMerkleTree {
                     *slot = Some((index, side));
                     *node = branch.children[side];
                     walking = true;
+                    // The next round reads the child: start its miss now,
+                    // while the other lanes take their step.
+                    match node.get() {
+                        Node::Branch(child) => prefetch(&self.branches[child]),
+                        Node::Leaf(leaf) => prefetch(&self.leaves[leaf]),
+                    }
                 }
-            }
-        }
-        for (node, _) in lanes.iter() {
-            if let Node::Leaf(index) = node.get() {
-                prefetch(&self.leaves[index]);
             }
         }
         true
@@ -829,6 +830,7 @@ impl SparseMerkleTree {
                 let branch = &self.branches[pending[item].branch as usize];
                 let bit = branch.bit as usize;
                 let (children, stale) = (branch.children, branch.stale);
+                let extends = pending[item].bit > pending[item].top;
                 for (side, child) in children.into_iter().enumerate() {
                     let stale = stale & (1 << side) != 0;
                     match child.get() {
@@ -837,9 +839,15 @@ impl SparseMerkleTree {
                         Node::Leaf(leaf) => {
                             if pending[item].inside == NO_LEAF || stale {
                                 pending[item].inside = leaf as u32;
+                                if extends {
+                                    // Its key is read to extend the hash.
+                                    prefetch(&self.leaves[leaf]);
+                                }
                             }
                         }
                         Node::Branch(child) if stale => {
+                            // Hashed (and written into) on the way back up.
+                            prefetch(&self.child_hashes[child]);
                             pending.push(Pending {
                                 branch: child as u32,
                                 bit: u16::from(self.branches[child].bit),
