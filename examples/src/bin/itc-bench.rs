@@ -276,9 +276,16 @@ fn bench_smt_update(config: &Config) -> (f64, f64) {
     )
 }
 
+/// How many passes of `ledger_blocks` blocks [`bench_ledger_apply`] times;
+/// it reports the fastest, as [`best_verify_rate`] reports its fastest
+/// round, so that the ratio of the two compares like with like on a shared
+/// machine.
+const LEDGER_PASSES: usize = 3;
+
 /// Signed transfers applied by the ledger with signatures verified, one block
 /// of `block_size` transfers at a time, state root computed per block, with
-/// `state_keys` accounts in the state.
+/// `state_keys` accounts in the state: the best of [`LEDGER_PASSES`] passes
+/// of `ledger_blocks` blocks, the chain going on from one pass to the next.
 fn bench_ledger_apply(config: &Config, state_keys: usize) -> f64 {
     let mut rng = SplitMix64::new(7);
     let senders: Vec<Keypair> = (0..config.block_size)
@@ -311,7 +318,7 @@ fn bench_ledger_apply(config: &Config, state_keys: usize) -> f64 {
     };
     let (mut ledger, _writes) = Ledger::from_genesis(&genesis).expect("genesis");
     black_box(ledger.state_root());
-    let blocks: Vec<Vec<Transaction>> = (0..config.ledger_blocks)
+    let blocks: Vec<Vec<Transaction>> = (0..config.ledger_blocks * LEDGER_PASSES)
         .map(|b| {
             senders
                 .iter()
@@ -331,15 +338,20 @@ fn bench_ledger_apply(config: &Config, state_keys: usize) -> f64 {
                 .collect()
         })
         .collect();
-    let start = Instant::now();
-    for (i, block) in blocks.iter().enumerate() {
-        let context = BlockContext {
-            height: i as u64 + 1,
-            proposer,
-            time_ms: 0,
-        };
-        let outcome = ledger.apply_block(&context, block).expect("valid block");
-        black_box(outcome.state_root);
+    let mut best = 0f64;
+    for (pass, blocks) in blocks.chunks(config.ledger_blocks).enumerate() {
+        let start = Instant::now();
+        for (i, block) in blocks.iter().enumerate() {
+            let context = BlockContext {
+                height: (pass * config.ledger_blocks + i) as u64 + 1,
+                proposer,
+                time_ms: 0,
+            };
+            let outcome = ledger.apply_block(&context, block).expect("valid block");
+            black_box(outcome.state_root);
+        }
+        let rate = (blocks.len() * config.block_size) as f64 / start.elapsed().as_secs_f64();
+        best = best.max(rate);
     }
-    (config.ledger_blocks * config.block_size) as f64 / start.elapsed().as_secs_f64()
+    best
 }
