@@ -128,16 +128,17 @@ fn extend(mut hash: Hash, key: &Hash, from: usize, to: usize) -> Hash {
 /// load, a prefetch holds up nothing that follows, so a walk can issue the
 /// misses the next steps will take and move on. A no-op off x86_64.
 ///
-/// The crate's one `unsafe` block (the workspace denies `unsafe_code`): the
-/// intrinsic is `unsafe` only because it is a target-feature function.
+/// The crate's one `unsafe` block (the workspace denies `unsafe_code`):
+/// the intrinsic takes a raw pointer and needs a target feature.
 #[inline(always)]
 #[allow(unsafe_code)]
 fn prefetch<T>(item: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has (it is
-    // in the target's baseline features). A prefetch is a hint: it never
-    // faults, reads nothing into the program and writes nothing, and
-    // `item` is a live reference anyway.
+    // in the target's baseline features). It does not dereference its
+    // pointer: a prefetch is a hint that never faults, reads nothing into
+    // the program and writes nothing; and the pointer comes from a live
+    // reference anyway.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
             (item as *const T).cast::<i8>(),
@@ -152,6 +153,10 @@ fn prefetch<T>(item: &T) {
 /// that their nodes are still cached, seldom enough that each level of a
 /// rehash fills the hashing lanes. Tuned on a million-entry tree.
 const SETTLE_CHUNKS: usize = 8;
+
+/// Most branches of one level [`SparseMerkleTree::refresh_many`] hashes in
+/// one go (its scratch memory is a few hundred bytes a branch).
+const LEVEL_SLICE: usize = 4096;
 
 /// How many keys [`SparseMerkleTree::update_batch`] locates side by side.
 const BATCH_LANES: usize = 64;
@@ -249,6 +254,9 @@ pub struct SparseMerkleTree {
     /// Whether some cached hash must be recomputed by `root()`.
     root_stale: bool,
     len: usize,
+    /// How many times `settle_before` rehashed something (tests only).
+    #[cfg(test)]
+    settled: usize,
 }
 
 impl fmt::Debug for SparseMerkleTree {
@@ -517,11 +525,13 @@ impl SparseMerkleTree {
         }
     }
 
-    /// Recompute now the stale subtrees that lie wholly before `key` in key
-    /// order, while the updates just applied to them are still cached: no
-    /// later update of a sorted batch (all at or after `key`) can reach
-    /// them. They are the left children of the branches on `key`'s path
-    /// where the path goes right.
+    /// Recompute now the stale subtrees that lie before `key` in key order,
+    /// while the updates just applied to them are still cached: the left
+    /// children of the branches on `key`'s path where the path goes right.
+    /// Later updates of a sorted batch (all at or after `key`) do not reach
+    /// them, except where `key` leaves a compressed edge (the walk follows
+    /// `key`'s bit at each branch only); such an update marks the slot
+    /// stale again, costing only its hashes twice.
     ///
     /// Leaves the tree as [`Self::root`] would find it, only with fewer
     /// stale slots: a settled slot is current, and its branch stays stale
@@ -549,6 +559,10 @@ impl SparseMerkleTree {
         }
         if tasks.is_empty() {
             return;
+        }
+        #[cfg(test)]
+        {
+            self.settled += 1;
         }
         let hashes = self.refresh_many(&tasks);
         for (index, hash) in slots.into_iter().zip(hashes) {
@@ -870,78 +884,78 @@ impl SparseMerkleTree {
         let mut pairs: Vec<[Hash; 2]> = Vec::new();
         let mut hashes: Vec<Hash> = Vec::new();
         let mut extended: Vec<Hash> = Vec::new();
-        let mut keys: Vec<Hash> = Vec::new();
+        // (offset in the slice, a key inside, its bit, its top)
+        let mut extending: Vec<(usize, Hash, usize, usize)> = Vec::new();
         for range in levels.windows(2).rev() {
-            let items = range[0]..range[1];
-            // The branches' own hashes: their slots below are current now.
-            pairs.clear();
-            pairs.extend(
-                items
-                    .clone()
-                    .map(|item| self.child_hashes[pending[item].branch as usize].0),
-            );
-            hashes.clear();
-            hash_pairs(Domain::StateNode, &pairs, &mut hashes);
-            // Extend each over the levels its edge skips, one level a round,
-            // along the bits of a key inside it.
-            let mut rounds = 0;
-            keys.clear();
-            for item in items.clone() {
-                let Pending { bit, top, .. } = pending[item];
-                let skipped = usize::from(bit.saturating_sub(top));
-                if skipped == 0 {
-                    keys.push(Hash::ZERO);
-                    continue;
-                }
-                if pending[item].inside == NO_LEAF {
-                    let children = self.branches[pending[item].branch as usize].children;
-                    pending[item].inside = self.leftmost_leaf(children[0]) as u32;
-                }
-                keys.push(self.leaves[pending[item].inside as usize].key);
-                rounds = rounds.max(skipped);
-            }
-            for round in 0..rounds {
+            // A level can hold most of the tree (the first root after a
+            // load rehashes all of it): hash it a slice at a time, so that
+            // the scratch buffers stay small.
+            let mut start = range[0];
+            while start < range[1] {
+                let items = start..(start + LEVEL_SLICE).min(range[1]);
+                start = items.end;
+                // The branches' own hashes: their slots below are current.
                 pairs.clear();
+                pairs.extend(
+                    items
+                        .clone()
+                        .map(|item| self.child_hashes[pending[item].branch as usize].0),
+                );
+                hashes.clear();
+                hash_pairs(Domain::StateNode, &pairs, &mut hashes);
+                // Extend those whose edge skips levels over them, one level
+                // a round, along the bits of a key inside; each round hashes
+                // only the branches still extending.
+                extending.clear();
                 for (offset, item) in items.clone().enumerate() {
                     let Pending { bit, top, .. } = pending[item];
-                    if usize::from(bit) <= usize::from(top) + round {
+                    if bit <= top {
                         continue;
                     }
-                    let depth = usize::from(bit) - round - 1;
-                    let hash = hashes[offset];
-                    pairs.push(if keys[offset].bit(depth) {
-                        [Hash::ZERO, hash]
-                    } else {
-                        [hash, Hash::ZERO]
-                    });
-                }
-                extended.clear();
-                hash_pairs(Domain::StateNode, &pairs, &mut extended);
-                let mut done = extended.iter();
-                for (offset, item) in items.clone().enumerate() {
-                    let Pending { bit, top, .. } = pending[item];
-                    if usize::from(bit) > usize::from(top) + round {
-                        hashes[offset] = *done.next().expect("one hash per extended branch");
+                    if pending[item].inside == NO_LEAF {
+                        let children = self.branches[pending[item].branch as usize].children;
+                        pending[item].inside = self.leftmost_leaf(children[0]) as u32;
                     }
+                    let key = self.leaves[pending[item].inside as usize].key;
+                    extending.push((offset, key, usize::from(bit), usize::from(top)));
                 }
-            }
-            for (offset, item) in items.enumerate() {
-                let Pending {
-                    branch,
-                    parent,
-                    side,
-                    inside,
-                    ..
-                } = pending[item];
-                self.branches[branch as usize].stale = 0;
-                if parent == NO_PARENT {
-                    results[item] = hashes[offset];
-                    continue;
+                let mut round = 0;
+                while !extending.is_empty() {
+                    pairs.clear();
+                    pairs.extend(extending.iter().map(|&(offset, key, bit, _)| {
+                        let hash = hashes[offset];
+                        if key.bit(bit - round - 1) {
+                            [Hash::ZERO, hash]
+                        } else {
+                            [hash, Hash::ZERO]
+                        }
+                    }));
+                    extended.clear();
+                    hash_pairs(Domain::StateNode, &pairs, &mut extended);
+                    for (&(offset, ..), hash) in extending.iter().zip(&extended) {
+                        hashes[offset] = *hash;
+                    }
+                    round += 1;
+                    extending.retain(|&(_, _, bit, top)| bit > top + round);
                 }
-                let parent = &mut pending[parent as usize];
-                self.child_hashes[parent.branch as usize].0[side as usize] = hashes[offset];
-                if parent.inside == NO_LEAF {
-                    parent.inside = inside;
+                for (offset, item) in items.enumerate() {
+                    let Pending {
+                        branch,
+                        parent,
+                        side,
+                        inside,
+                        ..
+                    } = pending[item];
+                    self.branches[branch as usize].stale = 0;
+                    if parent == NO_PARENT {
+                        results[item] = hashes[offset];
+                        continue;
+                    }
+                    let parent = &mut pending[parent as usize];
+                    self.child_hashes[parent.branch as usize].0[side as usize] = hashes[offset];
+                    if parent.inside == NO_LEAF {
+                        parent.inside = inside;
+                    }
                 }
             }
         }
@@ -1355,6 +1369,29 @@ mod tests {
         }
     }
 
+    /// A tree wide enough that the first root rehashes levels of more than
+    /// one slice ([`LEVEL_SLICE`]) of branches.
+    #[test]
+    fn wide_levels_match_reference() {
+        let mut rng = Rng(8);
+        let mut model = BTreeMap::new();
+        for i in 0..60_000 {
+            let key = if i % 10 == 0 {
+                clustered_key(&mut rng)
+            } else {
+                rng.hash()
+            };
+            model.insert(key, rng.hash());
+        }
+        // One by one: nothing is rehashed before the root.
+        let mut tree = SparseMerkleTree::new();
+        for (key, value) in &model {
+            tree.insert(*key, *value);
+        }
+        assert_eq!(tree.root(), reference(&model));
+        tree.assert_invariants();
+    }
+
     #[test]
     fn batches_keep_invariants_and_match_reference() {
         let mut rng = Rng(3);
@@ -1393,6 +1430,8 @@ mod tests {
             }
         }
         assert_eq!(tree.root(), reference(&model));
+        // The long batches were rehashed midway, not only by `root`.
+        assert!(tree.settled > 0);
     }
 
     #[test]
