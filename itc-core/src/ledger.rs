@@ -139,11 +139,20 @@ pub mod state_key {
     }
 
     /// The tag byte of [`account`] keys.
-    pub(crate) const ACCOUNT_TAG: u8 = 1;
+    const ACCOUNT_TAG: u8 = 1;
 
     /// An account's balance and nonce ([`AccountState`]).
     pub fn account(owner: &PublicKey) -> Hash {
         key(ACCOUNT_TAG, &[&owner.0])
+    }
+
+    /// [`account`] of each owner, appended to `out`, hashed side by side.
+    pub(crate) fn accounts(owners: &[&PublicKey], out: &mut Vec<Hash>) {
+        let inputs: Vec<[&[u8]; 2]> = owners
+            .iter()
+            .map(|owner| [&[ACCOUNT_TAG][..], &owner.0[..]])
+            .collect();
+        crate::hash::hash_each(Domain::StateKey, &inputs, out);
     }
 
     /// A device's registration ([`DeviceRecord`]).
@@ -204,6 +213,12 @@ pub mod state_key {
 /// The hash of a state value as stored in the tree.
 pub fn value_hash(value: &[u8]) -> Hash {
     Hash::of(Domain::StateValue, value)
+}
+
+/// [`value_hash`] of each value, appended to `out`, hashed side by side.
+fn value_hashes(values: &[&[u8]], out: &mut Vec<Hash>) {
+    let inputs: Vec<[&[u8]; 1]> = values.iter().map(|value| [*value]).collect();
+    hash_each(Domain::StateValue, &inputs, out);
 }
 
 /// An account's balance and next nonce.
@@ -609,12 +624,8 @@ impl<'a> View<'a> {
                 core::iter::once(&tx.sender).chain(to)
             })
             .collect();
-        let inputs: Vec<[&[u8]; 2]> = owners
-            .iter()
-            .map(|owner| [&[state_key::ACCOUNT_TAG][..], &owner.0[..]])
-            .collect();
-        let mut keys = Vec::with_capacity(inputs.len());
-        hash_each(Domain::StateKey, &inputs, &mut keys);
+        let mut keys = Vec::with_capacity(owners.len());
+        state_key::accounts(&owners, &mut keys);
         self.account_keys.reserve(owners.len());
         for (owner, key) in owners.into_iter().zip(keys) {
             self.account_keys.entry(*owner).or_insert(key);
@@ -1227,13 +1238,12 @@ impl Ledger {
     /// `writes`. The values go first, while execution has left their map
     /// entries in cache; the tree's update would push them out.
     fn commit_overlay(&mut self, overlay: Overlay, writes: &mut WriteBatch) {
-        // The values' hashes ([`value_hash`]), side by side.
-        let present: Vec<[&[u8]; 1]> = overlay
+        let present: Vec<&[u8]> = overlay
             .iter()
-            .filter_map(|(_, value)| value.as_deref().map(|bytes| [bytes]))
+            .filter_map(|(_, value)| value.as_deref())
             .collect();
         let mut hashes = Vec::with_capacity(present.len());
-        hash_each(Domain::StateValue, &present, &mut hashes);
+        value_hashes(&present, &mut hashes);
         let mut hashes = hashes.into_iter();
         let updates: Vec<(Hash, Option<Hash>)> = overlay
             .iter()

@@ -78,6 +78,15 @@ pub fn leaf_hash(key: &Hash, value_hash: &Hash) -> Hash {
     Hash::of_parts(Domain::StateLeaf, &[&key.0, &value_hash.0])
 }
 
+/// [`leaf_hash`] of each `(key, value hash)`, appended to `out`, hashed
+/// side by side.
+fn leaf_hashes<'a>(entries: impl Iterator<Item = (&'a Hash, &'a Hash)>, out: &mut Vec<Hash>) {
+    let inputs: Vec<[&[u8]; 2]> = entries
+        .map(|(key, value_hash)| [&key.0[..], &value_hash.0[..]])
+        .collect();
+    hash_each(Domain::StateLeaf, &inputs, out);
+}
+
 /// Hash of an inner node from its two halves.
 #[inline]
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
@@ -489,24 +498,25 @@ impl SparseMerkleTree {
         sorted.truncate(write);
         let mut chunks = sorted.chunks(BATCH_LANES).enumerate().peekable();
         let mut found = [(NodeRef(0), None); BATCH_LANES];
-        let mut leaf_hashes = Vec::with_capacity(BATCH_LANES);
+        let mut new_leaves = Vec::with_capacity(BATCH_LANES);
         while let Some((done, chunk)) = chunks.next() {
             // Until an entry is added or removed, the located leaves and
             // slots stay valid and value changes are made in place.
             let mut reshaped = !self.locate(chunk, &mut found);
             // The new leaves' hashes, side by side.
-            let inputs: Vec<[&[u8]; 2]> = chunk
-                .iter()
-                .filter_map(|(key, value_hash)| value_hash.as_ref().map(|v| [&key.0[..], &v.0[..]]))
-                .collect();
-            leaf_hashes.clear();
-            hash_each(Domain::StateLeaf, &inputs, &mut leaf_hashes);
-            let mut leaf_hashes = leaf_hashes.iter();
+            new_leaves.clear();
+            leaf_hashes(
+                chunk
+                    .iter()
+                    .filter_map(|(key, value_hash)| value_hash.as_ref().map(|v| (key, v))),
+                &mut new_leaves,
+            );
+            let mut new_leaves = new_leaves.iter();
             for ((key, value_hash), (node, slot)) in chunk.iter().zip(found) {
                 let len = self.len;
                 match value_hash {
                     Some(value_hash) => {
-                        let leaf = *leaf_hashes.next().expect("one leaf hash a set");
+                        let leaf = *new_leaves.next().expect("one leaf hash a set");
                         if reshaped || !self.update_located(key, value_hash, leaf, node, slot) {
                             self.insert_hashed(*key, *value_hash, leaf);
                         }
